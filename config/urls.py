@@ -1,0 +1,30 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from tenants import views as tenant_views
+
+workspace_patterns = [
+    path("", tenant_views.workspace_root, name="workspace"),
+    path("numbers/", include("phone_numbers.urls")),
+    path("agents/", include("agents.urls")),
+    path("campaigns/", include("campaigns.urls")),
+    path("providers/", include("providers.urls")),
+    path("settings/", tenant_views.settings_page, name="settings"),
+    path(
+        "settings/environments/<int:environment_id>/",
+        tenant_views.environment_edit,
+        name="environment-edit",
+    ),
+    path("settings/activity/", tenant_views.activity, name="activity"),
+]
+
+urlpatterns = [
+    path("", tenant_views.home, name="home"),
+    path("login/", tenant_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("workspaces/", tenant_views.workspace_list, name="workspaces"),
+    path("healthz", tenant_views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("w/<slug:workspace_slug>/", include(workspace_patterns)),
+]

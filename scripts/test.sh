@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# One command to run every test (unit, integration, browser) against real PostgreSQL and Redis.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/uv.sh
+
+export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/dialtone}"
+# The tests own this Redis database and flush it: keep it apart from anything else.
+export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/9}"
+export CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
+
+if [ ! -x "$CHROMIUM" ]; then
+  echo "Installing Debian's chromium for the browser tests..." >&2
+  if [ "$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; fi
+fi
+
+$UV sync --frozen --quiet
+$UV run --frozen ruff check .
+$UV run --frozen ruff format --check . >/dev/null || echo "note: ruff format would reformat some files" >&2
+exec $UV run --frozen pytest "$@"

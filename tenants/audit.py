@@ -1,0 +1,40 @@
+"""The one way services record what happened."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+
+from tenants import scope
+from tenants.models import AuditEvent, Workspace
+
+
+def audit(
+    *,
+    actor,
+    action: str,
+    target: models.Model | None = None,
+    workspace: Workspace | None = None,
+    **details: Any,
+) -> AuditEvent:
+    """Append an audit event. `actor` may be None for the system (workers, reconciliation)."""
+    workspace = workspace or getattr(target, "workspace", None) or scope.current_workspace()
+    if workspace is None:
+        raise scope.ScopeMissing("AuditEvent")
+    return AuditEvent.unscoped.create(
+        workspace=workspace,
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        actor_label=_actor_label(actor),
+        action=action,
+        target_type=target._meta.model_name if target is not None else "",
+        target_id=str(target.pk) if target is not None else "",
+        target_label=str(target)[:200] if target is not None else "",
+        details=details,
+    )
+
+
+def _actor_label(actor) -> str:
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        return "Dialtone"
+    return actor.get_full_name() or actor.get_username()

@@ -1,0 +1,112 @@
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
+from django.core.paginator import Paginator
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from tenants.decorators import workspace_view
+from tenants.forms import EnvironmentSipForm, LockoutAuthenticationForm
+from tenants.models import AuditEvent, Environment, Membership
+from tenants.selectors import membership_for, memberships_for_user
+from tenants.services import environment_update_sip
+from tenants.tasks import HEARTBEAT_KEY
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "accounts/login.html"
+    authentication_form = LockoutAuthenticationForm
+    redirect_authenticated_user = True
+
+
+@login_required
+@require_GET
+def home(request):
+    """Back to the workspace used last, else the first one; the switcher when there are none."""
+    last = request.session.get("last_workspace")
+    if last and membership_for(request.user, last):
+        return redirect("numbers:list", workspace_slug=last)
+    first = memberships_for_user(request.user).first()
+    if first:
+        return redirect("numbers:list", workspace_slug=first.workspace.slug)
+    return redirect("workspaces")
+
+
+@login_required
+@require_GET
+def workspace_list(request):
+    return render(request, "tenants/workspaces.html", {"memberships": memberships_for_user(request.user)})
+
+
+@workspace_view()
+@require_GET
+def workspace_root(request, workspace_slug):
+    return redirect("numbers:list", workspace_slug=workspace_slug)
+
+
+@workspace_view()
+@require_GET
+def settings_page(request, workspace_slug):
+    environments = sorted(Environment.objects.all(), key=lambda e: e.position)
+    members = Membership.objects.select_related("user").order_by("user__username")
+    return render(
+        request,
+        "tenants/settings.html",
+        {"environments": environments, "members": members, "section": "settings"},
+    )
+
+
+@workspace_view(write="workspace.manage")
+@require_http_methods(["GET", "POST"])
+def environment_edit(request, workspace_slug, environment_id):
+    environment = get_object_or_404(Environment.objects, pk=environment_id)
+    form = EnvironmentSipForm(request.POST or None, instance=environment)
+    if request.method == "POST" and form.is_valid():
+        environment_update_sip(
+            environment=Environment.objects.get(pk=environment.pk),
+            actor=request.user,
+            sip_main=form.cleaned_data["sip_main"],
+            sip_fallback=form.cleaned_data["sip_fallback"],
+        )
+        messages.success(request, f"{environment} SIP addresses saved.")
+        return redirect("settings", workspace_slug=workspace_slug)
+    template = "tenants/environment_form.html#modal" if request.htmx else "tenants/environment_form.html"
+    status = 422 if form.errors else 200
+    return render(request, template, {"form": form, "environment": environment, "section": "settings"}, status=status)
+
+
+@workspace_view()
+@require_GET
+def activity(request, workspace_slug):
+    events = AuditEvent.objects.select_related("actor")
+    action = request.GET.get("action", "").strip()
+    if action:
+        events = events.filter(action__startswith=action)
+    page = Paginator(events, 50).get_page(request.GET.get("page"))
+    actions = AuditEvent.objects.order_by("action").values_list("action", flat=True).distinct()
+    template = "tenants/activity.html#events" if request.htmx else "tenants/activity.html"
+    return render(request, template, {"page": page, "action": action, "actions": actions, "section": "settings"})
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    """Liveness for load balancers and compose health checks: database and Redis answer."""
+    checks = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["database"] = "ok"
+    except Exception as exc:  # noqa: BLE001 - reported, not raised
+        checks["database"] = f"error: {type(exc).__name__}"
+    try:
+        checks["worker_heartbeat"] = cache.get(HEARTBEAT_KEY) or "none yet"
+        checks["redis"] = "ok"
+    except Exception as exc:  # noqa: BLE001
+        checks["redis"] = f"error: {type(exc).__name__}"
+    healthy = checks["database"] == "ok" and checks["redis"] == "ok"
+    return JsonResponse({"status": "ok" if healthy else "degraded", **checks}, status=200 if healthy else 503)

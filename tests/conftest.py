@@ -1,0 +1,78 @@
+"""Shared fixtures. Tests run against real PostgreSQL and Redis (see README: `make test`)."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.db import connection
+
+from tenants.models import Plan, Workspace
+from tenants.roles import Role
+from tenants.scope import all_workspaces
+from tenants.services import member_add, workspace_create
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _real_servers(django_db_blocker):
+    with django_db_blocker.unblock():
+        if connection.vendor != "postgresql":
+            pytest.exit(
+                "The tests need PostgreSQL: run `make test`, or set DATABASE_URL=postgres://... "
+                f"(got {connection.vendor}).",
+                returncode=2,
+            )
+    # The test Redis database (REDIS_URL, db 9 by default) belongs to the tests.
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    # PBKDF2's 1M iterations cost ~0.3 s per user; tests create many users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def plan(db):
+    return Plan.objects.get_or_create(name="Test plan", defaults={"managed_number_limit": 3})[0]
+
+
+@pytest.fixture
+def make_user(db):
+    def make(username: str, **extra):
+        return get_user_model().objects.create_user(username=username, password=PASSWORD, **extra)
+
+    return make
+
+
+@pytest.fixture
+def make_workspace(db, plan, make_user):
+    def make(slug: str, owner=None, **members: str) -> Workspace:
+        """members: username=role; users are created as needed."""
+        owner = owner or make_user(f"{slug}-owner")
+        with all_workspaces():
+            workspace = workspace_create(name=slug.replace("-", " ").title(), slug=slug, plan=plan, owner=owner)
+            User = get_user_model()
+            for username, role in members.items():
+                user = User.objects.filter(username=username).first() or make_user(username)
+                member_add(workspace=workspace, user=user, role=role)
+        return workspace
+
+    return make
+
+
+@pytest.fixture
+def acme(make_workspace):
+    return make_workspace("acme", owner=None, alice_admin=Role.ADMIN, olga_operator=Role.OPERATOR, vic_viewer=Role.VIEWER)
+
+
+@pytest.fixture
+def globex(make_workspace):
+    return make_workspace("globex", gary_owner_of_globex=Role.OWNER)
+
