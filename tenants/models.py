@@ -61,7 +61,7 @@ class TenantModel(models.Model):
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
 
     objects = WorkspaceScopedManager()
-    unscoped = models.Manager()
+    unscoped = models.Manager()  # noqa: DJ012 - ruff takes models.Manager() for a field
 
     class Meta:
         abstract = True

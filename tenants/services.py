@@ -26,7 +26,9 @@ def member_add(*, workspace: Workspace, user, role: str, actor=None) -> Membersh
 
 
 @transaction.atomic
-def environment_update_sip(*, environment: Environment, actor, sip_main: str, sip_fallback: str) -> Environment:
+def environment_update_sip(
+    *, environment: Environment, actor, sip_main: str, sip_fallback: str
+) -> Environment:
     before = {"sip_main": environment.sip_main, "sip_fallback": environment.sip_fallback}
     environment.sip_main, environment.sip_fallback = sip_main, sip_fallback
     environment.full_clean()

@@ -76,7 +76,9 @@ def environment_edit(request, workspace_slug, environment_id):
         return redirect("settings", workspace_slug=workspace_slug)
     template = "tenants/environment_form.html#modal" if request.htmx else "tenants/environment_form.html"
     status = 422 if form.errors else 200
-    return render(request, template, {"form": form, "environment": environment, "section": "settings"}, status=status)
+    return render(
+        request, template, {"form": form, "environment": environment, "section": "settings"}, status=status
+    )
 
 
 @workspace_view()
@@ -89,7 +91,9 @@ def activity(request, workspace_slug):
     page = Paginator(events, 50).get_page(request.GET.get("page"))
     actions = AuditEvent.objects.order_by("action").values_list("action", flat=True).distinct()
     template = "tenants/activity.html#events" if request.htmx else "tenants/activity.html"
-    return render(request, template, {"page": page, "action": action, "actions": actions, "section": "settings"})
+    return render(
+        request, template, {"page": page, "action": action, "actions": actions, "section": "settings"}
+    )
 
 
 @never_cache

@@ -57,7 +57,9 @@ def make_workspace(db, plan, make_user):
         """members: username=role; users are created as needed."""
         owner = owner or make_user(f"{slug}-owner")
         with all_workspaces():
-            workspace = workspace_create(name=slug.replace("-", " ").title(), slug=slug, plan=plan, owner=owner)
+            workspace = workspace_create(
+                name=slug.replace("-", " ").title(), slug=slug, plan=plan, owner=owner
+            )
             User = get_user_model()
             for username, role in members.items():
                 user = User.objects.filter(username=username).first() or make_user(username)
@@ -69,10 +71,11 @@ def make_workspace(db, plan, make_user):
 
 @pytest.fixture
 def acme(make_workspace):
-    return make_workspace("acme", owner=None, alice_admin=Role.ADMIN, olga_operator=Role.OPERATOR, vic_viewer=Role.VIEWER)
+    return make_workspace(
+        "acme", owner=None, alice_admin=Role.ADMIN, olga_operator=Role.OPERATOR, vic_viewer=Role.VIEWER
+    )
 
 
 @pytest.fixture
 def globex(make_workspace):
     return make_workspace("globex", gary_owner_of_globex=Role.OWNER)
-

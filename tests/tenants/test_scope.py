@@ -50,7 +50,11 @@ def test_saving_another_workspaces_row_inside_a_scope_raises(acme, globex):
 
 def test_every_workspace_is_born_with_three_environments(acme):
     with workspace_scope(acme):
-        assert sorted(Environment.objects.values_list("kind", flat=True)) == ["live", "pre_release", "sandbox"]
+        assert sorted(Environment.objects.values_list("kind", flat=True)) == [
+            "live",
+            "pre_release",
+            "sandbox",
+        ]
 
 
 def test_scope_is_cleared_after_every_request(acme):

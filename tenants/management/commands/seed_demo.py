@@ -23,16 +23,22 @@ class Command(BaseCommand):
             globex = self._workspace(name="Globex Support", slug="globex-support", plan=starter, owner=user)
             member_add(workspace=globex, user=user, role=Role.OPERATOR)
         self.stdout.write(
-            self.style.SUCCESS(f"Demo ready: workspaces {acme.slug}, {globex.slug}; "
-                               f"login {DEMO_USERNAME} / {DEMO_PASSWORD}")
+            self.style.SUCCESS(
+                f"Demo ready: workspaces {acme.slug}, {globex.slug}; login {DEMO_USERNAME} / {DEMO_PASSWORD}"
+            )
         )
 
     def _demo_user(self):
         User = get_user_model()
         user, created = User.objects.get_or_create(
             username=DEMO_USERNAME,
-            defaults={"first_name": "Dana", "last_name": "Demo", "email": "demo@example.com",
-                      "is_staff": True, "is_superuser": True},
+            defaults={
+                "first_name": "Dana",
+                "last_name": "Demo",
+                "email": "demo@example.com",
+                "is_staff": True,
+                "is_superuser": True,
+            },
         )
         if created or not user.check_password(DEMO_PASSWORD):
             user.set_password(DEMO_PASSWORD)

@@ -1,0 +1,52 @@
+"""Celery runs on the real Redis broker: configuration, and tasks enqueued only after commit."""
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.core.cache import cache
+from django.db import transaction
+
+from config.celery import app
+from tenants.tasks import HEARTBEAT_KEY, heartbeat
+
+
+def test_reliability_settings():
+    conf = app.conf
+    assert conf.task_acks_late is True
+    assert conf.task_reject_on_worker_lost is True
+    assert conf.worker_prefetch_multiplier == 1
+    assert conf.task_serializer == "json" and conf.accept_content == ["json"]
+    assert conf.broker_url.startswith("redis")
+    assert all(entry["task"] in app.tasks for entry in conf.beat_schedule.values())
+
+
+def test_every_task_has_an_explicit_name():
+    app.loader.import_default_modules()
+    ours = [t for name, t in app.tasks.items() if not name.startswith("celery.")]
+    assert ours
+    for task in ours:
+        assert task.name == task.name.strip() and "." in task.name
+        assert not task.name.startswith(task.__module__ + "."), f"{task.name} looks auto-named"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_runs_tasks_enqueued_after_commit():
+    app.control.purge()
+    with start_worker(app, perform_ping_check=False, pool="solo", concurrency=1):
+        cache.delete(HEARTBEAT_KEY)
+        try:
+            with transaction.atomic():
+                heartbeat.delay_on_commit()
+                raise RuntimeError("roll back")
+        except RuntimeError:
+            pass
+        with transaction.atomic():
+            heartbeat.delay_on_commit()
+        import time
+
+        deadline = time.monotonic() + 10
+        while cache.get(HEARTBEAT_KEY) is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert cache.get(HEARTBEAT_KEY) is not None
+    # The rolled-back enqueue never reached the broker: nothing is left in the queue.
+    with app.connection_for_write() as conn:
+        assert conn.default_channel.client.llen("celery") == 0
