@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from tenants.decorators import workspace_view
 from tenants.forms import EnvironmentSipForm, LockoutAuthenticationForm
+from tenants.http import finish, render_form
 from tenants.models import AuditEvent, Environment, Membership
 from tenants.selectors import membership_for, memberships_for_user
 from tenants.services import environment_update_sip
@@ -73,12 +74,9 @@ def environment_edit(request, workspace_slug, environment_id):
             sip_fallback=form.cleaned_data["sip_fallback"],
         )
         messages.success(request, f"{environment} SIP addresses saved.")
-        return redirect("settings", workspace_slug=workspace_slug)
-    template = "tenants/environment_form.html#modal" if request.htmx else "tenants/environment_form.html"
-    status = 422 if form.errors else 200
-    return render(
-        request, template, {"form": form, "environment": environment, "section": "settings"}, status=status
-    )
+        return finish(request, "settings", workspace_slug=workspace_slug)
+    context = {"form": form, "environment": environment, "section": "settings"}
+    return render_form(request, "tenants/environment_form.html", context, form=form)
 
 
 @workspace_view()

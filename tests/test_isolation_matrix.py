@@ -9,7 +9,6 @@ classify fails the test, so each new page is covered the day it is added.
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field
 
 import pytest
 from django.apps import apps
@@ -20,33 +19,17 @@ from tenants.models import Environment
 from tenants.roles import Role, role_allows
 from tenants.scope import workspace_scope
 from tests.helpers import owner_of, user
+from tests.matrix import collect_workspace_pages
 
 pytestmark = pytest.mark.django_db
-
-
-@dataclass(frozen=True)
-class WorkspacePage:
-    """A page under /w/<slug>/. `post` is a payload that a permitted role's POST would act on."""
-
-    post: dict = field(default_factory=dict)
 
 
 # Pages anyone may open.
 PUBLIC = {"login", "healthz"}
 # Pages for any signed-in user; they show only the user's own memberships.
 SIGNED_IN = {"home", "workspaces", "logout"}
-# Every workspace page, keyed by URL name.
-WORKSPACE = {
-    "workspace": WorkspacePage(),
-    "numbers:list": WorkspacePage(),
-    "numbers:new": WorkspacePage(),
-    "agents:list": WorkspacePage(),
-    "campaigns:list": WorkspacePage(),
-    "providers:list": WorkspacePage(),
-    "settings": WorkspacePage(),
-    "environment-edit": WorkspacePage(post={"sip_main": "sip:hijack@evil.example", "sip_fallback": ""}),
-    "activity": WorkspacePage(),
-}
+# Every workspace page, keyed by URL name: each area lists its own in tests/<area>/matrix.py.
+WORKSPACE, VALUE_MAKERS = collect_workspace_pages()
 ADMIN_PREFIX = "admin/"
 
 
@@ -82,14 +65,16 @@ def fingerprint() -> str:
 def world(acme, globex):
     with workspace_scope(acme):
         environment = Environment.objects.get(kind="live")
-    return {
-        "values": {
+        values = {
             "workspace_slug": acme.slug,
-            "environment_id": environment.id,
             "object_id": environment.id,
             "id": owner_of(acme).id,
             "content_type_id": 1,
-        },
+        }
+        for make_values in VALUE_MAKERS:
+            values.update(make_values(acme))
+    return {
+        "values": values,
         "roles": {
             Role.OWNER: owner_of(acme),
             Role.ADMIN: user("alice_admin"),

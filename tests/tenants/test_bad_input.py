@@ -82,3 +82,14 @@ def test_environment_of_another_workspace_is_404(owner_client, globex):
 def _env(workspace, kind) -> Environment:
     with workspace_scope(workspace):
         return Environment.objects.get(kind=kind)
+
+
+def test_htmx_save_moves_the_whole_page_instead_of_swapping_it_into_the_modal(owner_client, acme):
+    env = _env(acme, "sandbox")
+    response = owner_client.post(
+        reverse("environment-edit", args=[acme.slug, env.id]),
+        {"sip_main": "sip:sandbox@sip.acme.example", "sip_fallback": ""},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200
+    assert response.headers["HX-Redirect"] == reverse("settings", args=[acme.slug])
