@@ -131,6 +131,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "tenants.heartbeat", "schedule": 15.0},
+    "reconcile-numbers": {"task": "numbers.reconcile", "schedule": 300.0},
 }
 CELERY_TIMEZONE = "UTC"
 
@@ -211,10 +212,27 @@ USE_TZ = True
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"redact_secrets": {"()": "providers.logging.RedactSecretsFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_secrets"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # The SDKs log whole HTTP exchanges at DEBUG; keep them quiet even when LOG_LEVEL=DEBUG.
+        "twilio.http_client": {"level": "WARNING"},
+        "telnyx": {"level": "WARNING"},
+        "httpx": {"level": "WARNING"},
+    },
 }
+
+# Provider API base URLs: empty means the real API. Tests, browser tests and staging point the real
+# SDKs at local servers that speak the providers' wire formats.
+PROVIDER_BASE_URLS = {
+    "twilio": os.environ.get("TWILIO_API_BASE_URL") or None,
+    "telnyx": os.environ.get("TELNYX_API_BASE_URL") or None,
+}
+PROVIDER_TIMEOUT = float(os.environ.get("PROVIDER_TIMEOUT", "10"))
+# Telnyx signs webhooks with ed25519: the account's public key (base64) from the Telnyx portal.
+TELNYX_PUBLIC_KEY = os.environ.get("TELNYX_PUBLIC_KEY", "")
 
 # Public base URL of this deployment, used in provider webhooks.
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://localhost:8000")

@@ -26,5 +26,6 @@ urlpatterns = [
     path("workspaces/", tenant_views.workspace_list, name="workspaces"),
     path("healthz", tenant_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("hooks/", include("providers.hook_urls")),
     path("w/<slug:workspace_slug>/", include(workspace_patterns)),
 ]

@@ -6,4 +6,9 @@ app_name = "numbers"
 urlpatterns = [
     path("", views.number_list, name="list"),
     path("new/", views.number_new, name="new"),
+    path("link/", views.number_link_view, name="link"),
+    path("<int:number_id>/", views.number_detail, name="detail"),
+    path("<int:number_id>/edit/", views.number_edit, name="edit"),
+    path("<int:number_id>/detach/", views.number_detach_view, name="detach"),
+    path("<int:number_id>/delete/", views.number_delete, name="delete"),
 ]

@@ -1,25 +1,246 @@
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+import uuid
 
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from phone_numbers.filters import NumberFilters
+from phone_numbers.forms import BuyForm, DeleteForm, EditForm, LinkForm
+from phone_numbers.models import NumberOperation, PhoneNumber, Tag
+from phone_numbers.selectors import inventory_for, number_history, numbers_page, owned_not_linked
+from phone_numbers.services import (
+    NumberRefused,
+    number_buy,
+    number_detach,
+    number_link,
+    number_release,
+    number_update,
+)
+from providers.selectors import has_number_source
 from tenants.decorators import workspace_view
-from tenants.models import Environment
+from tenants.http import finish, render_form
+
+
+def access_number(number_id) -> PhoneNumber:
+    """The only way views load a number: scoped to the workspace, 404 for "not yours" and "not there"."""
+    return get_object_or_404(PhoneNumber.objects.select_related("environment", "connection"), pk=number_id)
 
 
 @workspace_view()
 @require_GET
 def number_list(request, workspace_slug):
-    environments = sorted(Environment.objects.all(), key=lambda e: e.position)
-    sections = [{"environment": env, "numbers": [], "count": 0} for env in environments]
-    return render(
-        request,
-        "numbers/list.html",
-        {"sections": sections, "total": 0, "section": "numbers"},
+    page = numbers_page(filters=NumberFilters.from_query(request.GET), page_number=request.GET.get("page"))
+    context = {
+        "numbers": page,
+        "all_tags": Tag.objects.all(),
+        "has_source": has_number_source(request.workspace),
+        "section": "numbers",
+    }
+    template = (
+        "numbers/list.html#results" if request.htmx and not request.htmx.boosted else "numbers/list.html"
     )
+    return render(request, template, context)
+
+
+def carried(request) -> dict:
+    """A cascade re-render (htmx GET with the form's values) starts from what was already chosen,
+    unbound, so nothing shows an error before the person submits."""
+    values = {key: request.GET.get(key) for key in request.GET if key not in ("tags",)}
+    if "tags" in request.GET or "tags_text" in request.GET:
+        values["tags"] = request.GET.getlist("tags")
+    return values
+
+
+def _refusal(form, exc):
+    if isinstance(exc, ValidationError):
+        for message in exc.messages:
+            form.add_error(None, message)
+    else:
+        form.add_error(None, str(exc))
 
 
 @workspace_view(write="numbers.manage")
-@require_GET
+@require_http_methods(["GET", "POST"])
 def number_new(request, workspace_slug):
-    """The New number modal; until a provider is connected it explains the prerequisite."""
-    template = "numbers/new.html#modal" if request.htmx else "numbers/new.html"
-    return render(request, template, {"section": "numbers"})
+    """Buy: environment, provider, connection, a number from the inventory, agent, variant, tags."""
+    form = BuyForm(
+        request.POST if request.method == "POST" else None,
+        workspace=request.workspace,
+        initial=carried(request),
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            operation = number_buy(
+                workspace=request.workspace,
+                actor=request.user,
+                idempotency_key=form.cleaned_data["idempotency_key"],
+                connection=form.cleaned_data["connection"],
+                environment=form.cleaned_data["environment"],
+                e164=form.cleaned_data["e164"],
+                agent=form.cleaned_data["inbound_agent"],
+                variant=form.cleaned_data["inbound_variant"],
+                tag_names=form.cleaned_data["tags"],
+            )
+        except (NumberRefused, ValidationError) as exc:
+            _refusal(form, exc)
+        else:
+            if operation.state == NumberOperation.State.FAILED:
+                # Nothing was bought: say why, and let the next attempt be a new operation.
+                form.data = form.data.copy()
+                form.data["idempotency_key"] = uuid.uuid4().hex
+                form.add_error(None, operation.error)
+            else:
+                _say_buy_outcome(request, operation)
+                return finish(request, "numbers:list", workspace_slug=workspace_slug)
+    inventory = inventory_for(form) if form.chosen_connection else None
+    context = {"form": form, "inventory": inventory, "section": "numbers"}
+    if request.htmx and request.htmx.target == "inventory":
+        return render(request, "numbers/new.html#inventory", context)
+    return render_form(request, "numbers/new.html", context, form=form)
+
+
+def _say_buy_outcome(request, operation):
+    provider = operation.connection.get_provider_display()
+    if operation.state == NumberOperation.State.SUCCEEDED:
+        messages.success(request, f"Bought {operation.e164}.")
+    elif operation.state == NumberOperation.State.PENDING:
+        messages.info(
+            request,
+            f"Ordering {operation.e164} at {provider}; it shows as ordering until {provider} confirms.",
+        )
+    elif operation.state == NumberOperation.State.UNKNOWN:
+        messages.warning(
+            request,
+            f"{provider} did not answer in time. We are checking whether {operation.e164} "
+            "was bought; it shows as ordering until then. Nothing will be bought twice.",
+        )
+    else:
+        messages.info(request, f"{operation.e164}: {operation.get_state_display()}.")
+
+
+@workspace_view(write="numbers.manage")
+@require_http_methods(["GET", "POST"])
+def number_link_view(request, workspace_slug):
+    form = LinkForm(
+        request.POST if request.method == "POST" else None,
+        workspace=request.workspace,
+        initial=carried(request),
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            number = number_link(
+                workspace=request.workspace,
+                actor=request.user,
+                connection=form.cleaned_data["connection"],
+                environment=form.cleaned_data["environment"],
+                e164=form.cleaned_data["e164"],
+                agent=form.cleaned_data["inbound_agent"],
+                variant=form.cleaned_data["inbound_variant"],
+                tag_names=form.cleaned_data["tags"],
+            )
+        except (NumberRefused, ValidationError) as exc:
+            _refusal(form, exc)
+        else:
+            messages.success(request, f"Linked {number.e164}. It stays owned and billed by your provider.")
+            return finish(request, "numbers:list", workspace_slug=workspace_slug)
+    owned = owned_not_linked(form.chosen_connection) if form.chosen_connection else None
+    context = {"form": form, "owned": owned, "section": "numbers"}
+    return render_form(request, "numbers/link.html", context, form=form)
+
+
+@workspace_view(write="numbers.manage")
+@require_http_methods(["GET", "POST"])
+def number_edit(request, workspace_slug, number_id):
+    number = access_number(number_id)
+    initial = {
+        "environment": number.environment_id,
+        "inbound_agent": number.inbound_agent_id,
+        "inbound_variant": number.inbound_variant_id,
+        "tags": [t.name for t in number.tags.all()],
+        "version": number.version,
+    }
+    form = EditForm(request.POST if request.method == "POST" else None, initial=initial | carried(request))
+    if request.method == "POST" and form.is_valid():
+        try:
+            number_update(
+                number=number,
+                actor=request.user,
+                version=form.cleaned_data["version"],
+                environment=form.cleaned_data["environment"],
+                agent=form.cleaned_data["inbound_agent"],
+                variant=form.cleaned_data["inbound_variant"],
+                tag_names=form.cleaned_data["tags"],
+            )
+        except (NumberRefused, ValidationError) as exc:
+            _refusal(form, exc)
+        else:
+            messages.success(request, f"Saved {number.e164}.")
+            return finish(request, "numbers:list", workspace_slug=workspace_slug)
+    context = {"form": form, "number": number, "section": "numbers"}
+    return render_form(request, "numbers/edit.html", context, form=form)
+
+
+@workspace_view(write="numbers.manage")
+@require_http_methods(["GET", "POST"])
+def number_detach_view(request, workspace_slug, number_id):
+    number = access_number(number_id)
+    error = None
+    if request.method == "POST":
+        try:
+            number_detach(number=number, actor=request.user)
+        except NumberRefused as exc:
+            error = str(exc)
+        else:
+            messages.success(
+                request,
+                f"Detached {number.e164}. It is still in your "
+                f"{number.connection.get_provider_display()} account.",
+            )
+            return finish(request, "numbers:list", workspace_slug=workspace_slug)
+    template = "numbers/detach.html#modal" if request.htmx else "numbers/detach.html"
+    return render(
+        request,
+        template,
+        {"number": number, "error": error, "section": "numbers"},
+        status=422 if error else 200,
+    )
+
+
+@workspace_view(write="numbers.release")
+@require_http_methods(["GET", "POST"])
+def number_delete(request, workspace_slug, number_id):
+    number = access_number(number_id)
+    form = DeleteForm(request.POST if request.method == "POST" else None, number=number)
+    if request.method == "POST" and form.is_valid():
+        try:
+            operation = number_release(
+                number=number, actor=request.user, idempotency_key=form.cleaned_data["idempotency_key"]
+            )
+        except NumberRefused as exc:
+            form.add_error(None, str(exc))
+        else:
+            if operation.state == NumberOperation.State.SUCCEEDED:
+                messages.success(
+                    request, f"Released {number.e164} at {number.connection.get_provider_display()}."
+                )
+            elif operation.state == NumberOperation.State.FAILED:
+                messages.error(request, f"{number.e164} was not released: {operation.error}")
+            else:
+                messages.warning(
+                    request,
+                    f"{number.connection.get_provider_display()} did not confirm the release "
+                    f"of {number.e164} yet; Dialtone keeps trying.",
+                )
+            return finish(request, "numbers:list", workspace_slug=workspace_slug)
+    return render_form(
+        request, "numbers/delete.html", {"form": form, "number": number, "section": "numbers"}, form=form
+    )
+
+
+@workspace_view()
+@require_GET
+def number_detail(request, workspace_slug, number_id):
+    number = access_number(number_id)
+    context = {"number": number, "events": number_history(number), "section": "numbers"}
+    return render(request, "numbers/detail.html", context)

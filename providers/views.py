@@ -1,10 +1,119 @@
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from providers.adapters.base import ProviderError, ProviderUnavailable
+from providers.forms import ConnectionForm
+from providers.models import ProviderConnection
+from providers.selectors import managed_connections, workspace_connections
+from providers.services import (
+    ConnectionInUse,
+    connection_create,
+    connection_disconnect,
+    connection_reverify,
+    connection_update,
+)
 from tenants.decorators import workspace_view
+from tenants.http import finish, render_form
+
+SECRETS = ("auth_token", "api_key")
 
 
-@workspace_view()
+@workspace_view(read="providers.manage")
 @require_GET
 def providers_list(request, workspace_slug):
-    return render(request, "providers/list.html", {"section": "providers"})
+    context = {
+        "connections": workspace_connections(),
+        "managed": managed_connections() if request.workspace.plan.managed_number_limit else [],
+        "section": "providers",
+    }
+    return render(request, "providers/list.html", context)
+
+
+@sensitive_post_parameters(*SECRETS)
+@workspace_view(read="providers.manage", write="providers.manage")
+@require_http_methods(["GET", "POST"])
+def connection_new(request, workspace_slug):
+    provider = request.POST.get("provider") or request.GET.get("provider")
+    # The provider select re-renders the form (htmx GET) with that provider's fields.
+    form = ConnectionForm(
+        request.POST if request.method == "POST" else None,
+        provider=provider,
+        initial={"label": request.GET.get("label", "")},
+    )
+    if request.method == "POST" and form.is_valid():  # noqa: SIM102 - validate, then ask the provider
+        if _verified(
+            form,
+            lambda: connection_create(
+                workspace=request.workspace,
+                actor=request.user,
+                provider=form.provider_key,
+                label=form.cleaned_data["label"],
+                credentials=form.credentials(),
+            ),
+        ):
+            messages.success(request, f"{form.cleaned_data['label']} connected and verified.")
+            return finish(request, "providers:list", workspace_slug=workspace_slug)
+    return render_form(request, "providers/form.html", {"form": form, "section": "providers"}, form=form)
+
+
+@sensitive_post_parameters(*SECRETS)
+@workspace_view(read="providers.manage", write="providers.manage")
+@require_http_methods(["GET", "POST"])
+def connection_edit(request, workspace_slug, connection_id):
+    connection = get_object_or_404(workspace_connections(), pk=connection_id)
+    form = ConnectionForm(request.POST if request.method == "POST" else None, connection=connection)
+    if request.method == "POST" and form.is_valid():  # noqa: SIM102 - validate, then ask the provider
+        if _verified(
+            form,
+            lambda: connection_update(
+                connection=connection,
+                actor=request.user,
+                label=form.cleaned_data["label"],
+                credentials=form.credentials(),
+            ),
+        ):
+            messages.success(request, f"{form.cleaned_data['label']} saved.")
+            return finish(request, "providers:list", workspace_slug=workspace_slug)
+    context = {"form": form, "connection": connection, "section": "providers"}
+    return render_form(request, "providers/form.html", context, form=form)
+
+
+@workspace_view(read="providers.manage", write="providers.manage")
+@require_POST
+def connection_verify(request, workspace_slug, connection_id):
+    connection = connection_reverify(
+        connection=get_object_or_404(workspace_connections(), pk=connection_id), actor=request.user
+    )
+    if connection.state == ProviderConnection.State.VERIFIED:
+        messages.success(request, f"{connection.label}: credentials verified.")
+    else:
+        messages.error(request, f"{connection.label}: {connection.last_error}")
+    return finish(request, "providers:list", workspace_slug=workspace_slug)
+
+
+@workspace_view(read="providers.manage", write="providers.manage")
+@require_POST
+def connection_disconnect_view(request, workspace_slug, connection_id):
+    connection = get_object_or_404(workspace_connections(), pk=connection_id)
+    try:
+        connection_disconnect(connection=connection, actor=request.user)
+    except ConnectionInUse as exc:
+        messages.error(request, f"{connection.label} was not disconnected. {exc}")
+    else:
+        messages.success(request, f"{connection.label} disconnected; its credentials were erased.")
+    return finish(request, "providers:list", workspace_slug=workspace_slug)
+
+
+def _verified(form: ConnectionForm, save) -> bool:
+    """Run a save that first verifies with the provider; its refusal becomes a form error."""
+    try:
+        save()
+    except ProviderError as exc:
+        form.add_error(None, f"{exc.message} (provider code {exc.code})" if exc.code else exc.message)
+    except ProviderUnavailable as exc:
+        form.add_error(None, f"{exc} Nothing was saved; try again in a moment.")
+    else:
+        return True
+    return False

@@ -26,6 +26,8 @@ pytestmark = pytest.mark.django_db
 
 # Pages anyone may open.
 PUBLIC = {"login", "healthz"}
+# Provider webhooks: no session, a provider signature instead (tests/providers_django/test_webhooks.py).
+WEBHOOKS = {"hooks:voice"}
 # Pages for any signed-in user; they show only the user's own memberships.
 SIGNED_IN = {"home", "workspaces", "logout"}
 # Every workspace page, keyed by URL name: each area lists its own in tests/<area>/matrix.py.
@@ -104,7 +106,7 @@ def test_every_url_is_classified():
     unclassified = [
         (name, route)
         for name, route in url_patterns()
-        if not route.startswith(ADMIN_PREFIX) and name not in PUBLIC | SIGNED_IN | set(WORKSPACE)
+        if not route.startswith(ADMIN_PREFIX) and name not in PUBLIC | WEBHOOKS | SIGNED_IN | set(WORKSPACE)
     ]
     assert not unclassified, f"Add these URLs to the isolation matrix: {unclassified}"
     workspace_routes = {name for name, route in url_patterns() if route.startswith("w/")}
@@ -115,6 +117,15 @@ def test_public_pages_answer_anonymous_visitors(world):
     for name, route in url_patterns():
         if name in PUBLIC:
             assert client_for().get(concrete(route, world["values"])).status_code == 200, name
+
+
+def test_webhooks_refuse_unsigned_requests_and_change_nothing(world):
+    for name, route in url_patterns():
+        if name in WEBHOOKS:
+            for provider in ("twilio", "telnyx", "sandbox"):
+                path = concrete(route, world["values"] | {"provider": provider})
+                response = refused(lambda p=path: client_for().post(p, {"To": "+14155550142"}))
+                assert response.status_code == 403, (name, provider)
 
 
 def test_signed_in_pages_send_anonymous_visitors_to_login(world):
@@ -147,7 +158,7 @@ def test_workspace_page_refuses_everyone_it_should(world, name):
     # Each role: what it may not do is refused with 403.
     for role, client in members.items():
         if role_allows(role, read):
-            assert client.get(path).status_code in (200, 302), role
+            assert client.get(path).status_code in (200, 302, 405), role  # 405: a POST-only action
         else:
             assert refused(lambda c=client: c.get(path)).status_code == 403, role
         if write is None or not role_allows(role, write):

@@ -94,7 +94,69 @@
     document.querySelectorAll("[data-toast]").forEach(autoDismiss);
   });
 
+  // ---- Tag input: Enter (or comma) turns the typed text into a chip; × removes it ----
+  function addTag(widget, raw) {
+    const name = raw.trim().replace(/\s+/g, " ");
+    if (!name) return;
+    const chips = widget.querySelector(".tag-chips");
+    const taken = Array.from(chips.querySelectorAll("input[name=tags]")).some((i) => i.value.toLowerCase() === name.toLowerCase());
+    if (taken) return;
+    const li = document.createElement("li");
+    li.className = "tag-chip";
+    const hidden = document.createElement("input");
+    hidden.type = "hidden"; hidden.name = "tags"; hidden.value = name;
+    const remove = document.createElement("button");
+    remove.type = "button"; remove.className = "tag-remove"; remove.textContent = "\u00d7";
+    remove.setAttribute("aria-label", "Remove tag " + name);
+    remove.setAttribute("data-remove-tag", "");
+    li.append(hidden, document.createTextNode(name), remove);
+    chips.appendChild(li);
+  }
+
+  document.addEventListener("keydown", function (event) {
+    const input = event.target.closest("[data-tag-input] input[type=text]");
+    if (!input) return;
+    if (event.key === "Enter" || event.key === ",") {
+      event.preventDefault(); // Enter adds a tag; it never submits the form from here
+      addTag(input.closest("[data-tag-input]"), input.value);
+      input.value = "";
+    } else if (event.key === "Backspace" && input.value === "") {
+      const chips = input.closest("[data-tag-input]").querySelectorAll(".tag-chip");
+      if (chips.length) chips[chips.length - 1].remove();
+    }
+  });
+  // Picking a suggestion from the datalist adds it at once.
+  document.addEventListener("input", function (event) {
+    const input = event.target.closest("[data-tag-input] input[type=text]");
+    if (input && event.inputType === "insertReplacementText") {
+      addTag(input.closest("[data-tag-input]"), input.value);
+      input.value = "";
+    }
+    const match = event.target.closest("[data-confirm-match]");
+    if (match) {
+      const wanted = match.getAttribute("data-confirm-match").replace(/\D/g, "");
+      const button = document.querySelector(match.getAttribute("data-enables"));
+      if (button) button.disabled = match.value.replace(/\D/g, "") !== wanted;
+    }
+  });
+
   document.addEventListener("click", function (event) {
+    // A click outside an open row menu closes it.
+    document.querySelectorAll("details[data-menu][open]").forEach((d) => { if (!d.contains(event.target)) d.open = false; });
+    const remove = event.target.closest("[data-remove-tag]");
+    if (remove) {
+      const widget = remove.closest("[data-tag-input]");
+      remove.closest(".tag-chip").remove();
+      widget.querySelector("input[type=text]").focus();
+      return;
+    }
+    const fill = event.target.closest("[data-fill]");
+    if (fill) {
+      const field = document.querySelector(fill.getAttribute("data-fill"));
+      field.value = fill.getAttribute("data-value");
+      field.focus();
+      return;
+    }
     const target = event.target.closest("[data-close-modal], [data-dismiss-toast], [data-copy]");
     if (!target) return;
     if (target.hasAttribute("data-close-modal")) { closeModal(); return; }
@@ -106,10 +168,10 @@
     );
   });
 
-  // Escape closes an open workspace switcher too.
+  // Escape closes an open workspace switcher or row menu too.
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Escape") return;
-    document.querySelectorAll("details[data-switcher][open]").forEach((d) => {
+    document.querySelectorAll("details[data-switcher][open], details[data-menu][open]").forEach((d) => {
       d.open = false;
       d.querySelector("summary").focus();
     });

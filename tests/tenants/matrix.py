@@ -3,11 +3,7 @@ from tests.matrix import WorkspacePage
 
 PAGES = {
     "workspace": WorkspacePage(),
-    "numbers:list": WorkspacePage(),
-    "numbers:new": WorkspacePage(),
-    "agents:list": WorkspacePage(),
     "campaigns:list": WorkspacePage(),
-    "providers:list": WorkspacePage(),
     "settings": WorkspacePage(),
     "environment-edit": WorkspacePage(post={"sip_main": "sip:hijack@evil.example", "sip_fallback": ""}),
     "activity": WorkspacePage(),

@@ -1,0 +1,82 @@
+-- claim.lua: claim up to K caller IDs from a pool, the earliest-free numbers whose gap and rolling cap
+-- allow an attempt now, and record the attempts, atomically. One call per decision or per batch.
+--
+-- KEYS[1] pool   ZSET  number -> pool_score (log.lua): a lower bound of when it frees up (<= now if it
+--                      may be free); the log decides, so a stale score only costs a repair
+-- KEYS[2] state  HASH  number -> attempt log (log.lua); '~ready' -> set by a rebuild;
+--                      '~policy:<pool key>' -> the policy the pool was last scored under
+-- ARGV 1 policy 'gap_ms/cap/window_ms', 2 now_ms ('' -> Redis TIME), 3 K (claims wanted)
+-- Returns 'status now_ms number_1 ... number_k' (k <= K): one string, which redis-py parses faster
+-- than an array (numbers are E.164, free of spaces). status:
+--   >= 0  ms until a claim can next succeed; exact when k < K (no number frees up sooner); when k = K a
+--         hint (0: another number may be free now). Also 0 when the repair budget ran out: ask again.
+--   -1    the pool is empty;  -2  the workspace is not initialised: rebuild from the database first
+--
+-- Every key is passed in KEYS and shares the workspace hash tag, so this runs on Redis Cluster, also
+-- during a slot migration: the logs are fields of one hash, not keys named in here. A single claim is
+-- four commands: ZRANGE, HMGET (readiness, policy stamp and the top's log at once), HSET, ZADD.
+
+local pool, state = KEYS[1], KEYS[2]
+local policy, wanted = read_policy(ARGV[1]), tonumber(ARGV[3])
+local stamp_field = '~policy:' .. pool
+local REPAIR_BUDGET = 64                  -- stale scores fixed per call at most: bounds the script's time
+local NOT_READY, EMPTY = -2, -1
+
+-- A pool scored under another policy may hold scores that are too high (the policy was loosened) and
+-- would withhold free numbers; re-score it from the logs, once per policy change. O(pool size).
+local function rescore_pool()
+  local numbers = redis.call('ZRANGE', pool, 0, -1)
+  for first = 1, #numbers, 500 do
+    local last = math.min(first + 499, #numbers)
+    local logs = redis.call('HMGET', state, unpack(numbers, first, last))
+    local args = {}
+    for i = first, last do
+      args[#args + 1] = pool_score(logs[i - first + 1], policy)
+      args[#args + 1] = numbers[i]
+    end
+    redis.call('ZADD', pool, unpack(args))
+  end
+  redis.call('HSET', state, stamp_field, ARGV[1])
+end
+
+local function reply(status, now, numbers)
+  return string.format('%d %d', status, now) .. (#numbers > 0 and ' ' .. table.concat(numbers, ' ') or '')
+end
+
+local top = redis.call('ZRANGE', pool, 0, 1, 'WITHSCORES')   -- the top and the runner-up
+local found = redis.call('HMGET', state, '~ready', stamp_field, top[1] or '~ready')
+if not found[1] then return reply(NOT_READY, 0, {}) end
+local log = found[3]
+if found[2] ~= ARGV[1] then
+  rescore_pool()
+  top = redis.call('ZRANGE', pool, 0, 1, 'WITHSCORES')
+  log = top[1] and redis.call('HGET', state, top[1])
+end
+
+local now = now_ms(ARGV[2])
+if not top[1] then return reply(EMPTY, now, {}) end
+local claimed = {}
+local budget = wanted + REPAIR_BUDGET
+while #claimed < wanted do
+  if budget == 0 then return reply(0, now, claimed) end
+  budget = budget - 1
+  local number, known = top[1], tonumber(top[2])
+  local free = next_free(log, policy)
+  if free > now and free == known then                       -- every other score is >= this one
+    return reply(free - now, now, claimed)
+  end
+  if free <= now then
+    log = with_attempt(log, now, policy)
+    redis.call('HSET', state, number, log)
+    claimed[#claimed + 1] = number
+  end
+  local score = pool_score(log, policy)                      -- after a claim, or a stale score repaired
+  redis.call('ZADD', pool, score, number)
+  if #claimed == wanted then                                 -- done: only the runner-up can be lower
+    local next_score = top[3] and math.min(score, tonumber(top[4])) or score
+    return reply(math.max(0, next_score - now), now, claimed)
+  end
+  top = redis.call('ZRANGE', pool, 0, 1, 'WITHSCORES')
+  log = redis.call('HGET', state, top[1])
+end
+return reply(math.max(0, tonumber(top[2]) - now), now, claimed)  -- K = 0: the hint alone

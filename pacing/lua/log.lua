@@ -1,0 +1,51 @@
+-- log.lua: the per-number attempt log and the pacing rule. Prepended to every script when it is loaded,
+-- so the rule exists once (pacer.py only writes and reads the format).
+--
+-- A log is a string of fixed-width entries '%013d,' (attempt time in ms since epoch), newest first, so
+-- entry i is read without parsing the rest and recording an attempt is one HGET and one HSET. It keeps
+-- the newest max(cap, 1) attempts: the gap needs the newest, the rolling cap the cap-th newest. It never
+-- expires on its own: a count-trimmed log stays exact whatever the window (see Pacer.policy_changed).
+
+local WIDTH = 14
+
+local function read_policy(arg)          -- 'gap_ms/cap/window_ms', cap 0: no cap (Policy.redis_arg)
+  local gap, cap, window = string.match(arg, '^(%d+)/(%d+)/(%d+)$')
+  return {gap = tonumber(gap), cap = tonumber(cap), window = tonumber(window)}
+end
+
+local function now_ms(arg)               -- '' -> the Redis clock, shared by every worker machine
+  if arg ~= '' then return tonumber(arg) end
+  local t = redis.call('TIME')
+  return t[1] * 1000 + math.floor(t[2] / 1000)
+end
+
+local function attempt(log, i)           -- the i-th newest attempt, or nil
+  local from = (i - 1) * WIDTH + 1
+  if #log < from + WIDTH - 1 then return nil end
+  return tonumber(string.sub(log, from, from + WIDTH - 2))
+end
+
+-- When the number may place its next attempt: max(newest + gap, cap-th newest + window), so at most
+-- `cap` attempts fall in any window-long span. 0 for a number never used.
+local function next_free(log, policy)
+  if not log then return 0 end
+  local free = 0
+  if policy.gap > 0 then free = attempt(log, 1) + policy.gap end
+  if policy.cap > 0 then
+    local nth = attempt(log, policy.cap)
+    if nth then free = math.max(free, nth + policy.window) end
+  end
+  return free
+end
+
+-- A number's score in a pool: when it frees up, or its newest attempt if that is later (free numbers
+-- then rotate least recently used first). Every writer uses this, so a rebuilt pool orders as before.
+local function pool_score(log, policy)
+  if not log then return 0 end
+  return math.max(next_free(log, policy), attempt(log, 1))
+end
+
+local function with_attempt(log, now, policy)
+  local older = log and string.sub(log, 1, (math.max(policy.cap, 1) - 1) * WIDTH) or ''
+  return string.format('%013d,', now) .. older
+end

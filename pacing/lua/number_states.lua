@@ -1,0 +1,29 @@
+-- number_states.lua: what the campaign page shows per number, read-only.
+-- KEYS[1] state HASH (the logs)
+-- ARGV 1 policy 'gap_ms/cap/window_ms', 2 now_ms ('' -> Redis TIME), 3.. numbers
+-- Returns {now_ms, then per number: newest attempt (-1 if none), next free ms, attempts in the window}.
+
+local policy = read_policy(ARGV[1])
+local now = now_ms(ARGV[2])
+local FIRST, CHUNK = 3, 500
+local out = {now}
+
+local function in_window(log)
+  local n = 0
+  if log and policy.cap > 0 then
+    while (attempt(log, n + 1) or now - policy.window) > now - policy.window do n = n + 1 end
+  end
+  return n
+end
+
+for first = FIRST, #ARGV, CHUNK do
+  local last = math.min(first + CHUNK - 1, #ARGV)
+  local found = redis.call('HMGET', KEYS[1], unpack(ARGV, first, last))
+  for i = 1, last - first + 1 do
+    local log = found[i]
+    out[#out + 1] = log and attempt(log, 1) or -1
+    out[#out + 1] = next_free(log, policy)
+    out[#out + 1] = in_window(log)
+  end
+end
+return out

@@ -1,0 +1,367 @@
+"""Per-caller-ID pacing for outbound calls, decided atomically in Redis.
+
+A phone number (caller ID) may place an attempt only if the policy's gap has passed since its newest
+attempt and fewer than `cap` of its attempts fall in the last `window_s` seconds. Campaign dispatchers
+claim numbers from a pool (the numbers a campaign may call from): one Lua call picks the earliest-free
+numbers and records the attempts, so workers on many machines never break a limit between them.
+
+Redis holds pacing state only; PostgreSQL records every attempt and rebuilds Redis after a loss. All keys
+of a workspace share the hash tag `{ws:<id>}`, so every call touches one Redis Cluster slot:
+
+    {ws:42}:pacer        HASH  +14155550100 -> the number's newest max(cap, 1) attempts (lua/log.lua)
+                               ~ready -> run id of the Redis server the state was rebuilt on
+                               ~policy:<pool key> -> the policy that pool was last scored under
+    {ws:42}:pool:<pool>  ZSET  number -> a lower bound of when it frees up (the log decides)
+    {ws:42}:pools        SET   pool ids, so a number leaving the workspace leaves every pool
+
+Numbers are E.164, so they never collide with the reserved `~` fields. Nothing here imports Django: the
+pacing app's services pass workspace ids, pool ids and policies in.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
+from pathlib import Path
+
+import redis
+
+_NOT_READY, _EMPTY = -2, -1
+_READY = "~ready"
+_LOG_ENTRY = "{:013d},"  # one attempt in a log (lua/log.lua), newest first
+_LOG_WIDTH = len(_LOG_ENTRY.format(0))
+_MAX_MS = 10**13  # the log's 13 digits hold times until the year 2286
+_E164 = re.compile(r"\+[1-9][0-9]{1,14}")
+
+
+class PacerNotReady(Exception):
+    """The workspace's pacing state is missing or predates a Redis restart: rebuild before claiming."""
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A pacing policy; all zero is pacing off (claims always succeed and are still recorded).
+
+    gap_s: seconds between two attempts from one number (0: no gap).
+    cap, window_s: at most `cap` attempts from one number in any `window_s` seconds, a rolling window
+    over attempts (0, 0: no cap). An attempt at t counts in the windows that hold t; a new attempt at
+    `now` is allowed once the cap-th newest is at least window_s old.
+    """
+
+    gap_s: int = 0
+    cap: int = 0
+    window_s: int = 0
+
+    def __post_init__(self) -> None:
+        if min(self.gap_s, self.cap, self.window_s) < 0:
+            raise ValueError(f"pacing values cannot be negative: {self}")
+        if (self.cap == 0) != (self.window_s == 0):
+            raise ValueError(f"a cap needs a window and a window needs a cap: {self}")
+
+    @property
+    def gap_ms(self) -> int:
+        return self.gap_s * 1000
+
+    @property
+    def window_ms(self) -> int:
+        return self.window_s * 1000
+
+    @property
+    def attempts_kept(self) -> int:
+        """Attempts per number needed to decide: the newest for the gap, the newest `cap` for the cap."""
+        return max(self.cap, 1)
+
+    @cached_property
+    def redis_arg(self) -> str:
+        """The policy as the scripts read it; also the stamp of the policy a pool was scored under."""
+        return f"{self.gap_ms}/{self.cap}/{self.window_ms}"
+
+
+@dataclass(frozen=True)
+class Claim:
+    call_id: str
+    number: str
+    at_ms: int  # the attempt as recorded, on the Redis clock
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    """What a claim got, and when to come back for the calls that got no number.
+
+    retry_in_ms: None if the pool is empty. When fewer claims were made than asked: the exact time until
+    the earliest number frees up (0 only if the claim spent its repair budget: ask again now). When every
+    call got a number: a hint, 0 meaning another number may be free now.
+    now_ms: the Redis clock at the decision; a waiting call's not_before is now_ms + retry_in_ms.
+    """
+
+    claims: tuple[Claim, ...]
+    retry_in_ms: int | None
+    now_ms: int
+
+
+@dataclass(frozen=True)
+class NumberState:
+    """One number's pacing, as the campaign page shows it."""
+
+    number: str
+    last_attempt_ms: int | None
+    next_free_ms: int  # now_ms when it is free now
+    attempts_in_window: int  # 0 when the policy has no cap
+    paced: bool
+
+
+class Pacer:
+    """The pacer over one Redis database. Thread-safe as far as the redis-py client is."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self._redis = client
+        self._claim = client.register_script(_lua("claim.lua"))
+        self._pool_put = client.register_script(_lua("pool_put.lua"))
+        self._number_states = client.register_script(_lua("number_states.lua"))
+
+    # Decisions
+
+    def claim(
+        self,
+        *,
+        workspace_id: int | str,
+        pool_id: str,
+        policy: Policy,
+        call_ids: Sequence[str],
+        now_ms: int | None = None,
+    ) -> ClaimResult:
+        """Claim one number per call id from the pool, as many as are free now, and record the attempts.
+
+        The policy applies from this call on, whatever the pool was scored under before (a pool is
+        re-scored once when the policy it is claimed with changes). Raises PacerNotReady while the
+        workspace is not initialised: a claim fails closed rather than trust logs that may miss attempts.
+        """
+        reply = self._claim(
+            keys=_claim_keys(workspace_id, pool_id), args=[policy.redis_arg, _now_arg(now_ms), len(call_ids)]
+        )
+        status, now, *numbers = _text(reply).split(" ")
+        status, now = int(status), int(now)
+        if status == _NOT_READY:
+            raise PacerNotReady(f"workspace {workspace_id}: pacing state not initialised")
+        claims = tuple(
+            Claim(call_id=call_id, number=number, at_ms=now)
+            for call_id, number in zip(call_ids, numbers, strict=False)
+        )
+        return ClaimResult(claims=claims, retry_in_ms=None if status == _EMPTY else status, now_ms=now)
+
+    def number_states(
+        self, *, workspace_id: int | str, numbers: Iterable[str], policy: Policy, now_ms: int | None = None
+    ) -> dict[str, NumberState]:
+        """Attempts in the window and next free time per number, by the rule the claims use."""
+        numbers = list(numbers)
+        now, *flat = self._number_states(
+            keys=[_Keys(workspace_id).state], args=[policy.redis_arg, _now_arg(now_ms), *numbers]
+        )
+        states = {}
+        for i, number in enumerate(numbers):
+            last, free, in_window = flat[3 * i : 3 * i + 3]
+            states[number] = NumberState(
+                number=number,
+                last_attempt_ms=None if last < 0 else last,
+                next_free_ms=max(free, now),
+                attempts_in_window=in_window,
+                paced=free > now,
+            )
+        return states
+
+    # Pool membership
+
+    def pool_set(self, *, workspace_id: int | str, pool_id: str, numbers: Iterable[str]) -> None:
+        """Make the pool exactly these numbers; numbers already in it keep their place."""
+        self._put(workspace_id, pool_id, numbers, exact=True)
+
+    def pool_add(self, *, workspace_id: int | str, pool_id: str, numbers: Iterable[str]) -> None:
+        self._put(workspace_id, pool_id, numbers, exact=False)
+
+    def pool_remove(self, *, workspace_id: int | str, pool_id: str, numbers: Iterable[str]) -> None:
+        numbers = list(numbers)
+        if numbers:
+            self._redis.zrem(_Keys(workspace_id).pool(pool_id), *numbers)
+
+    def pool_delete(self, *, workspace_id: int | str, pool_id: str) -> None:
+        """The campaign is over: drop its pool. The numbers' logs stay: they pace the other pools."""
+        keys = _Keys(workspace_id)
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.delete(keys.pool(pool_id))
+        pipe.srem(keys.pools, pool_id)
+        pipe.hdel(keys.state, _stamp_field(keys.pool(pool_id)))
+        pipe.execute()
+
+    def number_forget(self, *, workspace_id: int | str, number: str) -> None:
+        """The number no longer calls out for the workspace (detached, released): out of every pool.
+
+        Its log stays (a few bytes): linked again, its recent attempts still count.
+        """
+        keys = _Keys(workspace_id)
+
+        def remove_everywhere(pipe: redis.client.Pipeline) -> None:
+            pool_ids = pipe.smembers(keys.pools)  # WATCHed: a pool created meanwhile reruns this
+            pipe.multi()
+            for pool_id in pool_ids:
+                pipe.zrem(keys.pool(_text(pool_id)), number)
+
+        self._redis.transaction(remove_everywhere, keys.pools)
+
+    # Policy changes and recovery
+
+    def policy_changed(self, *, workspace_id: int | str, old: Policy, new: Policy) -> bool:
+        """Call after saving a new policy; True if the workspace now needs a rebuild before claims.
+
+        Scores need nothing: a pool keeps the stamp of the policy it was scored under, and the first
+        claim with another policy re-scores it (a loosened policy would otherwise withhold free numbers).
+        Logs keep the newest `attempts_kept` attempts and never expire, which stays exact for any new gap
+        or window; only a policy that counts more attempts than were kept needs the older ones from the
+        database, so the workspace is marked not initialised and claims fail closed until rebuild().
+        """
+        if new.attempts_kept <= old.attempts_kept:
+            return False
+        self._redis.hdel(_Keys(workspace_id).state, _READY)
+        return True
+
+    def is_initialised(self, *, workspace_id: int | str) -> bool:
+        """Whether Redis holds the workspace's pacing state, rebuilt on the Redis server now running.
+
+        False after a flush, and after a restart or failover (the server's run id changed), since a
+        snapshot or a lagging replica may miss recent attempts; a stale marker is dropped so that claims
+        fail closed at once, before the caller loads the attempts to rebuild from.
+        """
+        state = _Keys(workspace_id).state
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.hget(state, _READY)
+        pipe.info("server")
+        ready, info = pipe.execute()
+        if ready is None:
+            return False
+        if _text(ready) == _run_id(info):
+            return True
+
+        def drop_if_unchanged(pipe: redis.client.Pipeline) -> None:
+            still = pipe.hget(state, _READY)  # WATCHed: a rebuild that lands meanwhile is kept
+            pipe.multi()
+            if still == ready:
+                pipe.hdel(state, _READY)
+
+        self._redis.transaction(drop_if_unchanged, state)
+        return False
+
+    def rebuild(
+        self,
+        *,
+        workspace_id: int | str,
+        attempts: Iterable[tuple[str, int]],
+        pools: Mapping[str, Iterable[str]],
+    ) -> None:
+        """Replace the workspace's pacing state with the database's, then mark it initialised.
+
+        attempts: (number, at_ms) as recorded: per number at least its newest `Policy.attempts_kept`
+        under the policy in force (more are harmless, fewer could break the cap). Chosen by count, not
+        by window, so a later policy with a longer window is still decided exactly.
+        pools: every pool of the workspace and its numbers; other pools are dropped.
+
+        For the dispatcher: when is_initialised() is False (or policy_changed() returned True), take a
+        per-workspace lock, check again, load attempts and pools from PostgreSQL, rebuild. Claims fail
+        closed from the moment the marker is gone, so no attempt lands between the load and the rebuild;
+        the replacement is one MULTI/EXEC, so a claim sees the old state or the new, never a mix.
+        """
+        keys = _Keys(workspace_id)
+        logs = _encode_logs(attempts)
+        pools = {pool_id: _check_numbers(numbers) for pool_id, numbers in pools.items()}
+        run_id = _run_id(self._redis.info("server"))
+
+        def replace(pipe: redis.client.Pipeline) -> None:
+            old_pool_ids = {_text(pool_id) for pool_id in pipe.smembers(keys.pools)}
+            pipe.multi()
+            pipe.delete(keys.state, keys.pools, *map(keys.pool, old_pool_ids | set(pools)))
+            pipe.hset(keys.state, mapping={**logs, _READY: run_id})
+            for pool_id, numbers in pools.items():
+                if numbers:  # scored by newest attempt; the first claim re-scores under its policy
+                    pipe.zadd(keys.pool(pool_id), {n: _newest_attempt(logs.get(n)) for n in numbers})
+            if pools:
+                pipe.sadd(keys.pools, *pools)
+
+        self._redis.transaction(replace, keys.pools)
+
+    def _put(self, workspace_id: int | str, pool_id: str, numbers: Iterable[str], *, exact: bool) -> None:
+        keys = _Keys(workspace_id)
+        self._pool_put(
+            keys=[keys.pool(pool_id), keys.state, keys.pools],
+            args=[pool_id, int(exact), *_check_numbers(numbers)],
+        )
+
+
+class _Keys:
+    """The Redis keys of one workspace; all share its hash tag."""
+
+    def __init__(self, workspace_id: int | str) -> None:
+        if any(c in str(workspace_id) for c in "{}"):
+            raise ValueError(f"workspace id {workspace_id!r} would break the hash tag")
+        self.tag = f"{{ws:{workspace_id}}}"
+        self.state = f"{self.tag}:pacer"
+        self.pools = f"{self.tag}:pools"
+
+    def pool(self, pool_id: str) -> str:
+        return f"{self.tag}:pool:{pool_id}"
+
+
+@lru_cache(maxsize=4096)
+def _claim_keys(workspace_id: int | str, pool_id: str) -> tuple[bytes, bytes]:
+    keys = _Keys(workspace_id)  # cached and encoded once: a dispatcher claims from a few pools all day
+    return keys.pool(pool_id).encode(), keys.state.encode()
+
+
+def _stamp_field(pool_key: str) -> str:
+    return f"~policy:{pool_key}"  # as claim.lua names it
+
+
+def _lua(name: str) -> str:
+    here = Path(__file__).with_name("lua")
+    return (here / "log.lua").read_text() + "\n" + (here / name).read_text()
+
+
+def _now_arg(now_ms: int | None) -> int | str:
+    return "" if now_ms is None else _check_ms(now_ms)  # '': the scripts read the Redis clock
+
+
+def _check_ms(ms: int) -> int:
+    if not 0 <= ms < _MAX_MS:
+        raise ValueError(f"time out of range (ms since epoch): {ms}")
+    return ms
+
+
+def _check_numbers(numbers: Iterable[str]) -> list[str]:
+    numbers = list(numbers)
+    for number in numbers:
+        if not _E164.fullmatch(number):
+            raise ValueError(f"not an E.164 number: {number!r}")
+    return numbers
+
+
+def _encode_logs(attempts: Iterable[tuple[str, int]]) -> dict[str, str]:
+    by_number: dict[str, list[int]] = defaultdict(list)
+    for number, at_ms in attempts:
+        by_number[number].append(_check_ms(at_ms))
+    _check_numbers(by_number)
+    return {
+        number: "".join(_LOG_ENTRY.format(t) for t in sorted(times, reverse=True))
+        for number, times in by_number.items()
+    }
+
+
+def _newest_attempt(log: str | None) -> int:
+    return int(log[: _LOG_WIDTH - 1]) if log else 0
+
+
+def _run_id(info: Mapping[str, object]) -> str:
+    return str(info.get("run_id", ""))  # hidden behind some proxies: then only a flush is detected
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -1,0 +1,253 @@
+"""Forms of the Numbers desk. They parse and validate input; services do the work."""
+
+from __future__ import annotations
+
+import uuid
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from agents.selectors import assignable_agents, variants_published_to
+from phone_numbers.services import normalize_e164
+from phone_numbers.tags import clean_tag_names
+from providers.models import ProviderConnection
+from providers.selectors import managed_connections, workspace_connections
+from tenants.models import Environment
+
+COUNTRIES = [("US", "United States (+1)"), ("GB", "United Kingdom (+44)")]
+
+
+def environment_choices():
+    order = [Environment.Kind.LIVE, Environment.Kind.PRE_RELEASE, Environment.Kind.SANDBOX]
+    return sorted(Environment.objects.all(), key=lambda e: order.index(e.kind))
+
+
+class EnvironmentChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return obj.get_kind_display()
+
+
+class ConnectionChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: ProviderConnection):
+        return f"{obj.label} (managed by Dialtone)" if obj.is_managed else obj.label
+
+
+class AgentChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj):
+        return obj.name
+
+
+class NumberFormBase(forms.Form):
+    """Environment, agent, variant and tags: shared by New, Link and Edit."""
+
+    environment = EnvironmentChoiceField(queryset=Environment.unscoped.none(), empty_label=None)
+    inbound_agent = AgentChoiceField(
+        queryset=None,
+        required=False,
+        empty_label="No agent yet",
+        label="Inbound agent",
+        help_text="Answers calls to this number. You can assign one later.",
+    )
+    inbound_variant = forms.ModelChoiceField(
+        queryset=None,
+        required=False,
+        empty_label="Agent's default",
+        label="Variant",
+        help_text="Only variants published to the number's environment can be chosen.",
+    )
+    tags = forms.CharField(required=False, widget=forms.HiddenInput)  # the widget posts several values
+
+    def __init__(self, data=None, *args, **kwargs):
+        super().__init__(data, *args, **kwargs)
+        self.tag_values = self._posted_tags(data if data is not None else self.initial)
+        self.fields["environment"].queryset = Environment.objects.all()
+        self.fields["environment"].choices = [(e.pk, e.get_kind_display()) for e in environment_choices()]
+        environment = self._chosen_environment()
+        self.fields["inbound_agent"].queryset = assignable_agents(environment)
+        agent = self._chosen("inbound_agent", self.fields["inbound_agent"].queryset)
+        variants = variants_published_to(environment)
+        self.fields["inbound_variant"].queryset = variants.filter(agent=agent) if agent else variants.none()
+
+    @staticmethod
+    def _posted_tags(data) -> list[str]:
+        # Chips post one `tags` each; without JavaScript the text box posts "a, b, c".
+        values = data.getlist("tags") if hasattr(data, "getlist") else list(data.get("tags") or [])
+        text = data.get("tags_text") or ""
+        return [v for v in values if v.strip()] + [t for t in text.split(",") if t.strip()]
+
+    def value_of(self, name):
+        """What the person has chosen so far: posted data, or the values a cascade re-render carried."""
+        return self.data.get(name) if self.is_bound else self.initial.get(name)
+
+    def _chosen(self, name, queryset):
+        raw = self.value_of(name)
+        if raw in (None, ""):
+            return None
+        pk = getattr(raw, "pk", raw)
+        try:
+            return queryset.filter(pk=pk).first()
+        except (ValueError, TypeError):
+            return None
+
+    def _chosen_environment(self) -> Environment:
+        chosen = self._chosen("environment", Environment.objects.all())
+        return chosen or environment_choices()[-1]  # sandbox: the safe default
+
+    def clean_tags(self):
+        return clean_tag_names(self.tag_values)
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("inbound_variant") and not cleaned.get("inbound_agent"):
+            self.add_error("inbound_variant", "Choose the agent before its variant.")
+        return cleaned
+
+
+class ProviderPickMixin(forms.Form):
+    """Provider, then one of its connections (the workspace's own, or managed ones the plan allows)."""
+
+    provider = forms.ChoiceField(choices=(), label="Provider")
+    connection = ConnectionChoiceField(
+        queryset=ProviderConnection.unscoped.none(), empty_label=None, label="Account connection"
+    )
+
+    def setup_connections(self, workspace):
+        own = list(workspace_connections().exclude(provider="sandbox")) + list(
+            workspace_connections().filter(provider="sandbox")
+        )
+        managed = list(managed_connections()) if workspace.plan.managed_number_limit else []
+        everything = own + managed
+        providers = list(dict.fromkeys(c.provider for c in everything))
+        labels = dict(ProviderConnection._meta.get_field("provider").choices)
+        self.fields["provider"].choices = [(p, labels[p]) for p in providers]
+        provider = self.value_of("provider") or (providers[0] if providers else "")
+        if provider not in providers and providers:
+            provider = providers[0]
+        self.provider_key = provider
+        self.initial.setdefault("provider", provider)
+        ids = [c.pk for c in everything if c.provider == provider]
+        self.fields["connection"].queryset = ProviderConnection.unscoped.filter(pk__in=ids).order_by(
+            "workspace", "label"
+        )
+        self.connections = [c for c in everything if c.provider == provider]
+        chosen = self._chosen("connection", self.fields["connection"].queryset)
+        self.chosen_connection = chosen or (self.connections[0] if self.connections else None)
+
+
+class BuyForm(ProviderPickMixin, NumberFormBase):
+    country = forms.ChoiceField(choices=COUNTRIES, initial="US", widget=forms.RadioSelect)
+    area_code = forms.CharField(
+        required=False,
+        max_length=3,
+        label="Area code",
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "placeholder": "415"}),
+    )
+    contains = forms.CharField(
+        required=False,
+        max_length=15,
+        label="Search digits",
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off", "placeholder": "+1415"}),
+    )
+    e164 = forms.CharField(label="Number", error_messages={"required": "Pick a number from the list."})
+    idempotency_key = forms.CharField(widget=forms.HiddenInput)
+
+    field_order = [
+        "environment",
+        "provider",
+        "connection",
+        "country",
+        "area_code",
+        "contains",
+        "e164",
+        "inbound_agent",
+        "inbound_variant",
+        "tags",
+    ]
+
+    def __init__(self, data=None, *, workspace, **kwargs):
+        super().__init__(data, **kwargs)
+        self.setup_connections(workspace)
+        self.initial.setdefault("idempotency_key", uuid.uuid4().hex)
+
+    def clean_area_code(self):
+        code = self.cleaned_data["area_code"].strip()
+        if code and not (code.isdigit() and len(code) == 3):
+            raise ValidationError("A US area code has 3 digits, e.g. 415.")
+        return code
+
+    def clean_contains(self):
+        return "".join(ch for ch in self.cleaned_data["contains"] if ch.isdigit())
+
+    def clean_e164(self):
+        return normalize_e164(self.cleaned_data["e164"])
+
+    def clean_idempotency_key(self):
+        key = self.cleaned_data["idempotency_key"]
+        try:
+            return uuid.UUID(hex=key).hex
+        except ValueError:
+            raise ValidationError("This form is out of date; reopen it.") from None
+
+    def search_params(self) -> dict:
+        """What to ask the inventory, from whatever was typed so far (valid or not yet)."""
+        country = self.value_of("country")
+        country = country if country in dict(COUNTRIES) else "US"
+        area = (self.value_of("area_code") or "").strip()
+        contains = "".join(ch for ch in (self.value_of("contains") or "") if ch.isdigit())
+        return {
+            "country": country,
+            "area_code": area if country == "US" and area.isdigit() and len(area) == 3 else None,
+            "contains": contains or None,
+        }
+
+
+class LinkForm(ProviderPickMixin, NumberFormBase):
+    e164 = forms.CharField(
+        label="Number",
+        max_length=32,
+        help_text="In international format, e.g. +14155550142, or pick one below.",
+        widget=forms.TextInput(
+            attrs={"inputmode": "tel", "autocomplete": "off", "placeholder": "+14155550142"}
+        ),
+    )
+
+    field_order = [
+        "environment",
+        "provider",
+        "connection",
+        "e164",
+        "inbound_agent",
+        "inbound_variant",
+        "tags",
+    ]
+
+    def __init__(self, data=None, *, workspace, **kwargs):
+        super().__init__(data, **kwargs)
+        self.setup_connections(workspace)
+
+    def clean_e164(self):
+        return normalize_e164(self.cleaned_data["e164"])
+
+
+class EditForm(NumberFormBase):
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class DeleteForm(forms.Form):
+    idempotency_key = forms.CharField(widget=forms.HiddenInput)
+    confirm_number = forms.CharField(required=False, label="Type the number to confirm")
+
+    def __init__(self, data=None, *, number, **kwargs):
+        super().__init__(data, **kwargs)
+        self.number = number
+        self.initial.setdefault("idempotency_key", uuid.uuid4().hex)
+
+    @property
+    def needs_typing(self) -> bool:
+        return self.number.environment.kind == Environment.Kind.LIVE
+
+    def clean_confirm_number(self):
+        typed = self.cleaned_data["confirm_number"]
+        if self.needs_typing and "".join(ch for ch in typed if ch.isdigit()) != self.number.e164.lstrip("+"):
+            raise ValidationError(f"Type {self.number.e164} exactly to release this live number.")
+        return typed

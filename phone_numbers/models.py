@@ -1,0 +1,139 @@
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+
+from providers.models import ProviderConnection
+from tenants.models import Environment, TenantModel
+
+
+class Tag(TenantModel):
+    """A free-form label on numbers; campaigns pick caller IDs by tag. Unique per workspace, any case."""
+
+    MAX_LENGTH = 32
+    MAX_PER_NUMBER = 20
+
+    name = models.CharField(max_length=MAX_LENGTH)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = [Lower("name")]
+        constraints = [models.UniqueConstraint("workspace", Lower("name"), name="tag_name_unique_ci")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PhoneNumber(TenantModel):
+    class State(models.TextChoices):
+        PENDING = "pending", "Ordering…"
+        ACTIVE = "active", "Active"
+        RELEASING = "releasing", "Releasing…"
+        RELEASED = "released", "Released"
+        DETACHED = "detached", "Detached"
+
+    # A number in one of these states is held by its workspace; it can be held by one workspace at most.
+    HELD_STATES = (State.PENDING, State.ACTIVE, State.RELEASING)
+    FINISHED_STATES = (State.RELEASED, State.DETACHED)
+
+    e164 = models.CharField("number", max_length=16, help_text="E.164, e.g. +14155550142")
+    environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="+")
+    connection = models.ForeignKey(ProviderConnection, on_delete=models.PROTECT, related_name="+")
+    provider_ref = models.CharField(max_length=64, blank=True, help_text="The provider's id of the number.")
+    state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
+    inbound_agent = models.ForeignKey(
+        "agents.Agent", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    inbound_variant = models.ForeignKey(
+        "agents.Variant", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    tags = models.ManyToManyField(Tag, blank=True, related_name="numbers")
+    previous_routing = models.JSONField(
+        null=True,
+        blank=True,
+        help_text="Routing at the provider before Dialtone took it; restored on detach.",
+    )
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    version = models.PositiveIntegerField(
+        default=0, help_text="Bumped on every edit; stale edit forms are refused."
+    )
+
+    class Meta:
+        ordering = ["e164"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["e164"],
+                condition=models.Q(state__in=["pending", "active", "releasing"]),
+                name="number_held_by_one_workspace",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["workspace", "environment", "e164"], name="number_by_env"),
+            models.Index(fields=["workspace", "state"], name="number_by_state"),
+        ]
+
+    def __str__(self) -> str:
+        return self.e164
+
+    @property
+    def is_held(self) -> bool:
+        return self.state in self.HELD_STATES
+
+
+class NumberOperation(TenantModel):
+    """A money-moving provider call (buy, release), recorded before it is made.
+
+    The intent is committed before the provider is called and the outcome after, so a crash in
+    between leaves an operation that reconciliation settles by asking the provider, never by buying
+    again. The idempotency key makes a double submit or a retried request the same operation.
+    """
+
+    class Kind(models.TextChoices):
+        BUY = "buy", "Buy"
+        RELEASE = "release", "Release"
+
+    class State(models.TextChoices):
+        STARTED = "started", "Started"  # intent committed; provider not yet answered
+        PENDING = "pending", "Pending at provider"  # e.g. a Telnyx number order in progress
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        UNKNOWN = "unknown", "Outcome unknown"  # timeout or dropped connection: reconcile decides
+
+    OPEN_STATES = (State.STARTED, State.PENDING, State.UNKNOWN)
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    idempotency_key = models.CharField(max_length=64)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.STARTED)
+    number = models.ForeignKey(
+        PhoneNumber, null=True, blank=True, on_delete=models.SET_NULL, related_name="operations"
+    )
+    e164 = models.CharField(max_length=16)
+    connection = models.ForeignKey(ProviderConnection, on_delete=models.PROTECT, related_name="+")
+    order_id = models.CharField(max_length=64, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+    error_code = models.CharField(max_length=32, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "idempotency_key"], name="operation_idempotent"),
+        ]
+        indexes = [models.Index(fields=["state", "created_at"], name="operation_open")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.e164} ({self.get_state_display()})"
+
+    @property
+    def reference(self) -> str:
+        """Sent to the provider with the order (Telnyx customer_reference, Twilio friendly name)."""
+        return f"dialtone-op-{self.pk}"

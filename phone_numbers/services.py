@@ -1,0 +1,412 @@
+"""Numbers: buy, link, edit, route, detach, delete. Provider calls never run inside a transaction;
+money-moving calls are NumberOperations whose intent is committed first (see models.NumberOperation)."""
+
+from __future__ import annotations
+
+import phonenumbers
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from phone_numbers.models import NumberOperation, PhoneNumber
+from phone_numbers.tags import clean_tag_names, tags_get_or_create
+from providers.adapters.base import ProviderError, ProviderUnavailable, Routing
+from providers.models import ProviderConnection
+from providers.services import connection_adapter
+from tenants.audit import audit
+from tenants.models import Environment, Workspace
+
+
+class NumberRefused(Exception):
+    """A request the product refuses, with a sentence for the person who asked."""
+
+
+class PlanLimitReached(NumberRefused):
+    pass
+
+
+def normalize_e164(raw: str) -> str:
+    """ "+1 (415) 555-0142" -> "+14155550142"; anything that is not a valid number is refused clearly."""
+    text = (raw or "").strip()
+    if not text:
+        raise ValidationError("Enter a phone number in international format, e.g. +14155550142.")
+    if not text.startswith("+"):
+        raise ValidationError("Start with + and the country code, e.g. +14155550142 or +442079460958.")
+    try:
+        parsed = phonenumbers.parse(text, None)
+    except phonenumbers.NumberParseException:
+        raise ValidationError(  # noqa: B904 - the parser's reason is not the person's
+            f"“{text[:30]}” is not a phone number. Use international format, e.g. +14155550142."
+        )
+    if not phonenumbers.is_valid_number(parsed):
+        raise ValidationError(f"{text[:30]} is not a valid number for its country. Check the digits.")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def webhook_url(connection: ProviderConnection) -> str:
+    return settings.PUBLIC_BASE_URL.rstrip("/") + reverse("hooks:voice", args=[connection.provider])
+
+
+def managed_numbers_held(workspace: Workspace) -> int:
+    return PhoneNumber.objects.filter(
+        workspace=workspace, connection__workspace__isnull=True, state__in=PhoneNumber.HELD_STATES
+    ).count()
+
+
+def check_plan_limit(workspace: Workspace, connection: ProviderConnection) -> None:
+    """Managed numbers count against the plan; the workspace's own accounts have no Dialtone limit."""
+    if not connection.is_managed:
+        return
+    limit = workspace.plan.managed_number_limit
+    if managed_numbers_held(workspace) >= limit:
+        raise PlanLimitReached(
+            f"Your {workspace.plan.name} plan includes {limit} managed number{'s' if limit != 1 else ''}, "
+            "and they are all in use. Release one, connect your own provider account, or upgrade the plan."
+        )
+
+
+# ---- Buy --------------------------------------------------------------------------------------
+
+
+def number_buy(
+    *,
+    workspace: Workspace,
+    actor,
+    idempotency_key: str,
+    connection: ProviderConnection,
+    environment: Environment,
+    e164: str,
+    agent=None,
+    variant=None,
+    tag_names: list[str] = (),
+) -> NumberOperation:
+    """Buy `e164` once, however often this is called with the same key. Returns the operation; its
+    state says what happened (succeeded, pending at the provider, failed with a sentence, unknown)."""
+    e164 = normalize_e164(e164)
+    names = clean_tag_names(tag_names)
+    check_assignment(environment=environment, agent=agent, variant=variant)
+    operation, created = _buy_intent(
+        workspace=workspace,
+        actor=actor,
+        key=idempotency_key,
+        connection=connection,
+        environment=environment,
+        e164=e164,
+        agent=agent,
+        variant=variant,
+        names=names,
+    )
+    if not created:
+        return operation  # a double submit or a retry: the first request owns the purchase
+    return _buy_call(operation)
+
+
+@transaction.atomic
+def _buy_intent(*, workspace, actor, key, connection, environment, e164, agent, variant, names):
+    existing = NumberOperation.objects.filter(idempotency_key=key).first()
+    if existing:
+        return existing, False
+    # Serialize managed purchases per workspace so two tabs can't both take the last plan slot.
+    Workspace.objects.select_for_update().get(pk=workspace.pk)
+    check_plan_limit(workspace, connection)
+    if PhoneNumber.unscoped.filter(e164=e164, state__in=PhoneNumber.HELD_STATES).exists():
+        raise NumberRefused(f"{e164} is already in Dialtone.")
+    number = PhoneNumber.objects.create(
+        e164=e164,
+        environment=environment,
+        connection=connection,
+        state=PhoneNumber.State.PENDING,
+        inbound_agent=agent,
+        inbound_variant=variant,
+        added_by=actor,
+    )
+    number.tags.set(tags_get_or_create(names))
+    operation = NumberOperation.objects.create(
+        kind=NumberOperation.Kind.BUY,
+        idempotency_key=key,
+        number=number,
+        e164=e164,
+        connection=connection,
+        actor=actor,
+    )
+    audit(actor=actor, action="number.buy_started", target=number, connection=connection.label)
+    return operation, True
+
+
+def _buy_call(operation: NumberOperation) -> NumberOperation:
+    adapter = connection_adapter(operation.connection)
+    try:
+        purchase = adapter.buy(operation.e164, reference=operation.reference)
+    except ProviderError as exc:
+        return buy_failed(operation, message=exc.message, code=str(exc.code or ""))
+    except ProviderUnavailable as exc:
+        return _mark(operation, NumberOperation.State.UNKNOWN, error=str(exc))
+    return buy_settled(operation, purchase)
+
+
+def buy_settled(operation: NumberOperation, purchase) -> NumberOperation:
+    """Record what the provider said: active now, or an order still pending (Telnyx)."""
+    if purchase.status == "pending":
+        with transaction.atomic():
+            operation.order_id = purchase.order_id or ""
+            _mark(operation, NumberOperation.State.PENDING, save_fields=["order_id"])
+        from phone_numbers.tasks import poll_number_order
+
+        poll_number_order.apply_async(args=[operation.pk], countdown=2)
+        return operation
+    with transaction.atomic():
+        number = PhoneNumber.objects.select_for_update().get(pk=operation.number_id)
+        number.provider_ref = purchase.ref
+        number.state = PhoneNumber.State.ACTIVE
+        number.version += 1
+        number.save(update_fields=["provider_ref", "state", "version", "updated_at"])
+        _mark(operation, NumberOperation.State.SUCCEEDED)
+        audit(actor=operation.actor, action="number.bought", target=number, provider_ref=purchase.ref)
+    if number.inbound_agent_id:
+        number_route(number=number, actor=operation.actor)
+    return operation
+
+
+def buy_failed(operation: NumberOperation, *, message: str, code: str = "") -> NumberOperation:
+    """The provider refused: nothing was bought, so the pending row goes and the operation says why."""
+    with transaction.atomic():
+        number = PhoneNumber.objects.filter(pk=operation.number_id).first()
+        _mark(operation, NumberOperation.State.FAILED, error=message, code=code)
+        audit(
+            actor=operation.actor,
+            action="number.buy_failed",
+            target=number or None,
+            e164=operation.e164,
+            error=message,
+            code=code,
+        )
+        if number is not None:
+            number.tags.clear()
+            operation.number = None
+            operation.save(update_fields=["number"])
+            number.delete()
+    return operation
+
+
+def _mark(operation, state, *, error: str = "", code: str = "", save_fields=()):
+    operation.state = state
+    operation.error = error[:300]
+    operation.error_code = code[:32]
+    operation.attempts += 1
+    if state in (NumberOperation.State.SUCCEEDED, NumberOperation.State.FAILED):
+        operation.finished_at = timezone.now()
+    operation.save(update_fields=["state", "error", "error_code", "attempts", "finished_at", *save_fields])
+    return operation
+
+
+# ---- Link ---------------------------------------------------------------------------------------
+
+
+def number_link(
+    *, workspace, actor, connection, environment, e164: str, agent=None, variant=None, tag_names=()
+) -> PhoneNumber:
+    """Bring a number the account already owns into Dialtone (nothing is bought)."""
+    e164 = normalize_e164(e164)
+    names = clean_tag_names(tag_names)
+    check_assignment(environment=environment, agent=agent, variant=variant)
+    owned = connection_adapter(connection).find_owned(e164)
+    if owned is None:
+        raise NumberRefused(
+            f"{e164} is not in the {connection.get_provider_display()} account “{connection.label}”. "
+            "Buy or move it there first, or pick the right account."
+        )
+    try:
+        with transaction.atomic():
+            check_plan_limit(workspace, connection)
+            number = PhoneNumber.objects.create(
+                e164=e164,
+                environment=environment,
+                connection=connection,
+                provider_ref=owned.ref,
+                state=PhoneNumber.State.ACTIVE,
+                inbound_agent=agent,
+                inbound_variant=variant,
+                added_by=actor,
+            )
+            number.tags.set(tags_get_or_create(names))
+            audit(actor=actor, action="number.linked", target=number, connection=connection.label)
+    except IntegrityError:
+        raise NumberRefused(f"{e164} is already in Dialtone.") from None
+    if agent is not None:
+        number_route(number=number, actor=actor)
+    return number
+
+
+# ---- Edit and routing ---------------------------------------------------------------------------
+
+
+def check_assignment(*, environment: Environment, agent, variant) -> None:
+    """One agent per number; a variant must belong to that agent and be published where the number is."""
+    if variant is not None and agent is None:
+        raise ValidationError("Choose the agent before its variant.")
+    if variant is not None:
+        if variant.agent_id != agent.pk:
+            raise ValidationError(f"Variant “{variant.name}” belongs to another agent.")
+        if not variant.published_to.filter(pk=environment.pk).exists():
+            raise ValidationError(
+                f"Variant “{variant.name}” is not published to {environment}. Publish it there first."
+            )
+
+
+def number_update(
+    *, number: PhoneNumber, actor, version: int, environment, agent, variant, tag_names
+) -> PhoneNumber:
+    """Save an edit made on `version` of the number; a concurrent edit in between is refused."""
+    names = clean_tag_names(tag_names)
+    check_assignment(environment=environment, agent=agent, variant=variant)
+    with transaction.atomic():
+        locked = PhoneNumber.objects.select_for_update().get(pk=number.pk)
+        if locked.version != version:
+            raise NumberRefused(
+                "Someone else changed this number while you were editing. Reload and try again."
+            )
+        if not locked.is_held:
+            raise NumberRefused(f"{locked.e164} is {locked.get_state_display().lower()}; it can't be edited.")
+        before = _describe(locked)
+        routing_changed = locked.inbound_agent_id != (agent.pk if agent else None) or (
+            locked.inbound_variant_id != (variant.pk if variant else None)
+        )
+        locked.environment, locked.inbound_agent, locked.inbound_variant = environment, agent, variant
+        locked.version += 1
+        locked.save(
+            update_fields=["environment", "inbound_agent", "inbound_variant", "version", "updated_at"]
+        )
+        locked.tags.set(tags_get_or_create(names))
+        after = _describe(locked)
+        changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
+        if changes:
+            audit(actor=actor, action="number.updated", target=locked, **changes)
+    if routing_changed and locked.inbound_agent_id and locked.state == PhoneNumber.State.ACTIVE:
+        number_route(number=locked, actor=actor)
+    return locked
+
+
+def _describe(number: PhoneNumber) -> dict[str, str]:
+    return {
+        "environment": str(number.environment),
+        "agent": number.inbound_agent.name if number.inbound_agent_id else "",
+        "variant": number.inbound_variant.name if number.inbound_variant_id else "",
+        "tags": ", ".join(sorted(t.name for t in number.tags.all())),
+    }
+
+
+def number_route(*, number: PhoneNumber, actor) -> None:
+    """Point the number at our inbound webhook, remembering the routing it had before Dialtone."""
+    try:
+        previous = connection_adapter(number.connection).route_inbound(
+            number.provider_ref, webhook_url(number.connection)
+        )
+    except (ProviderError, ProviderUnavailable) as exc:
+        message = getattr(exc, "message", str(exc))
+        audit(actor=actor, action="number.route_failed", target=number, error=message)
+        raise NumberRefused(
+            f"Saved, but {number.connection.get_provider_display()} did not accept the routing: "
+            f"{message} Reconciliation will retry."
+        ) from exc
+    with transaction.atomic():
+        locked = PhoneNumber.objects.select_for_update().get(pk=number.pk)
+        if locked.previous_routing is None:
+            locked.previous_routing = previous.as_dict()
+            locked.save(update_fields=["previous_routing"])
+        audit(actor=actor, action="number.routed", target=locked, webhook=webhook_url(number.connection))
+
+
+# ---- Detach and delete --------------------------------------------------------------------------
+
+
+def _refuse_if_in_campaign(number: PhoneNumber) -> None:
+    from django.apps import apps
+
+    try:
+        Campaign = apps.get_model("campaigns", "Campaign")
+    except LookupError:  # campaigns arrive with the pacing issue
+        return
+    running = Campaign.objects.running_with_number(number)
+    if running:
+        raise NumberRefused(
+            f"{number.e164} is a caller ID of the running campaign “{running[0]}”. Pause or finish it first."
+        )
+
+
+def number_detach(*, number: PhoneNumber, actor) -> PhoneNumber:
+    """Leave Dialtone, keep the number at the provider with the routing it had before us."""
+    _refuse_if_in_campaign(number)
+    if number.state != PhoneNumber.State.ACTIVE:
+        raise NumberRefused(
+            f"{number.e164} is {number.get_state_display().lower()}; only active numbers can be detached."
+        )
+    if number.previous_routing is not None:
+        try:
+            connection_adapter(number.connection).restore_routing(
+                number.provider_ref, Routing.from_dict(number.previous_routing)
+            )
+        except (ProviderError, ProviderUnavailable) as exc:
+            message = getattr(exc, "message", str(exc))
+            audit(actor=actor, action="number.detach_failed", target=number, error=message)
+            raise NumberRefused(
+                f"Not detached: {number.connection.get_provider_display()} did not restore the "
+                f"previous routing ({message}). Try again."
+            ) from exc
+    with transaction.atomic():
+        locked = PhoneNumber.objects.select_for_update().get(pk=number.pk)
+        locked.state, locked.finished_at = PhoneNumber.State.DETACHED, timezone.now()
+        locked.version += 1
+        locked.save(update_fields=["state", "finished_at", "version", "updated_at"])
+        audit(actor=actor, action="number.detached", target=locked)
+    return locked
+
+
+def number_release(*, number: PhoneNumber, actor, idempotency_key: str) -> NumberOperation:
+    """Release at the provider (it stops billing); the row stays as released history."""
+    _refuse_if_in_campaign(number)
+    with transaction.atomic():
+        existing = NumberOperation.objects.filter(idempotency_key=idempotency_key).first()
+        if existing:
+            return existing
+        locked = PhoneNumber.objects.select_for_update().get(pk=number.pk)
+        if locked.state != PhoneNumber.State.ACTIVE:
+            raise NumberRefused(
+                f"{locked.e164} is {locked.get_state_display().lower()}; it can't be released now."
+            )
+        locked.state = PhoneNumber.State.RELEASING
+        locked.version += 1
+        locked.save(update_fields=["state", "version", "updated_at"])
+        operation = NumberOperation.objects.create(
+            kind=NumberOperation.Kind.RELEASE,
+            idempotency_key=idempotency_key,
+            number=locked,
+            e164=locked.e164,
+            connection=locked.connection,
+            actor=actor,
+        )
+        audit(actor=actor, action="number.release_started", target=locked)
+    return release_call(operation)
+
+
+def release_call(operation: NumberOperation) -> NumberOperation:
+    """Ask the provider to release; releasing twice is fine (a 404 means already gone)."""
+    number = operation.number
+    try:
+        connection_adapter(operation.connection).release(number.provider_ref)
+    except ProviderError as exc:
+        # Refused for good: the number is still ours and still works, so it goes back to active.
+        with transaction.atomic():
+            PhoneNumber.objects.filter(pk=number.pk).update(state=PhoneNumber.State.ACTIVE)
+            audit(actor=operation.actor, action="number.release_failed", target=number, error=exc.message)
+            return _mark(operation, NumberOperation.State.FAILED, error=exc.message, code=str(exc.code or ""))
+    except ProviderUnavailable as exc:
+        return _mark(operation, NumberOperation.State.UNKNOWN, error=str(exc))
+    with transaction.atomic():
+        locked = PhoneNumber.objects.select_for_update().get(pk=number.pk)
+        locked.state, locked.finished_at = PhoneNumber.State.RELEASED, timezone.now()
+        locked.save(update_fields=["state", "finished_at", "updated_at"])
+        _mark(operation, NumberOperation.State.SUCCEEDED)
+        audit(actor=operation.actor, action="number.released", target=locked)
+    return operation

@@ -1,0 +1,30 @@
+from celery import shared_task
+
+from phone_numbers.models import NumberOperation
+from phone_numbers.reconcile import reconcile_all, reconcile_operation
+from providers.adapters.base import ProviderError, ProviderUnavailable
+from tenants.scope import all_workspaces, workspace_scope
+
+ORDER_POLL_SECONDS = 5
+ORDER_POLL_LIMIT = 60  # ~5 minutes of polling; reconciliation takes over after that
+
+
+@shared_task(name="numbers.poll_order", bind=True, max_retries=ORDER_POLL_LIMIT)
+def poll_number_order(self, operation_id: int) -> None:
+    """Follow an asynchronous number order (Telnyx) until it succeeds or fails."""
+    with all_workspaces():
+        operation = NumberOperation.objects.select_related("workspace", "connection").get(pk=operation_id)
+    if operation.state not in NumberOperation.OPEN_STATES:
+        return  # settled already: a redelivery or reconciliation got here first
+    with workspace_scope(operation.workspace):
+        try:
+            finding = reconcile_operation(operation)
+        except (ProviderError, ProviderUnavailable):
+            finding = None
+    if finding is None or finding.kind == "still_pending":
+        raise self.retry(countdown=ORDER_POLL_SECONDS)
+
+
+@shared_task(name="numbers.reconcile")
+def reconcile_numbers() -> int:
+    return len(reconcile_all())

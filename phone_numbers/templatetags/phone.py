@@ -1,0 +1,25 @@
+import phonenumbers
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def phone(e164: str) -> str:
+    """+14155550142 -> +1 415-555-0142, the way people read numbers."""
+    try:
+        return phonenumbers.format_number(
+            phonenumbers.parse(e164), phonenumbers.PhoneNumberFormat.INTERNATIONAL
+        )
+    except phonenumbers.NumberParseException:
+        return e164
+
+
+@register.filter
+def without_tag(filters, tag: str) -> str:
+    return filters.without_tag(tag)
+
+
+@register.filter
+def with_page(filters, page: int) -> str:
+    return filters.query_string(page=page)

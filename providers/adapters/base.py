@@ -1,0 +1,217 @@
+"""The provider contract: what Dialtone asks of Twilio, Telnyx and the sandbox. Free of Django.
+
+Everything crossing this boundary is a frozen dataclass; every failure is ProviderError (permanent)
+or ProviderUnavailable (transient). Adapters never let an SDK exception through.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass, fields
+from decimal import Decimal
+from typing import Any, ClassVar, Literal
+
+from providers.adapters.errors import ProviderError, ProviderUnavailable
+
+__all__ = [
+    "AccountInfo",
+    "AvailableNumber",
+    "Capabilities",
+    "DialResult",
+    "NumberSearch",
+    "OwnedNumber",
+    "ProviderAdapter",
+    "ProviderError",
+    "ProviderUnavailable",
+    "Purchase",
+    "Routing",
+]
+
+Kind = Literal["local", "mobile", "toll_free"]
+PurchaseStatus = Literal["active", "pending", "failed"]
+
+# What can be bought where. The US has no separate mobile ranges; the UK does.
+OFFERED_KINDS: dict[str, tuple[str, ...]] = {
+    "US": ("local", "toll_free"),
+    "GB": ("local", "mobile", "toll_free"),
+}
+KIND_LABELS = {"local": "local", "mobile": "mobile", "toll_free": "toll-free"}
+COUNTRY_NAMES = {"US": "the US", "GB": "the UK"}
+
+
+@dataclass(frozen=True)
+class AccountInfo:
+    account_id: str
+    name: str
+    status: str
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    voice: bool
+    sms: bool
+
+
+@dataclass(frozen=True)
+class AvailableNumber:
+    e164: str
+    locality: str | None
+    region: str | None
+    country: str
+    capabilities: Capabilities
+    monthly_price: Decimal | None = None  # None where the provider's search does not say
+    currency: str | None = None
+
+
+@dataclass(frozen=True)
+class Purchase:
+    """A bought (active), still-ordering (pending) or refused (failed) number.
+
+    `ref` is the provider's id of the number (Twilio PN sid, Telnyx phone number id); it is None until
+    the number is active. `order_id` is what `order_status` polls: the Telnyx number order id, or for a
+    synchronous provider the number's own id.
+    """
+
+    status: PurchaseStatus
+    e164: str
+    order_id: str
+    ref: str | None = None
+    reference: str | None = None
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == "active"
+
+
+@dataclass(frozen=True)
+class Routing:
+    """Where a number's inbound calls go at the provider, kept so a detach can put it back.
+
+    Twilio uses voice_url/voice_method, or an application or SIP trunk that overrides them;
+    Telnyx routes through the application (connection) the number is assigned to.
+    """
+
+    voice_url: str | None = None
+    voice_method: str | None = None
+    application_sid: str | None = None
+    trunk_sid: str | None = None
+    connection_id: str | None = None
+
+    def as_dict(self) -> dict[str, str | None]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Routing:
+        known = {f.name for f in fields(cls)}
+        return cls(**{key: value for key, value in data.items() if key in known})
+
+
+@dataclass(frozen=True)
+class OwnedNumber:
+    ref: str
+    e164: str
+    routing: Routing
+
+
+@dataclass(frozen=True)
+class DialResult:
+    call_id: str
+
+
+@dataclass(frozen=True)
+class NumberSearch:
+    """A validated search: country US/GB, a kind offered there, a 3-digit US area code, digits to contain."""
+
+    country: str
+    kind: str = "local"
+    area_code: str | None = None
+    contains: str | None = None
+    limit: int = 20
+
+    def __post_init__(self):
+        if self.country not in OFFERED_KINDS:
+            raise ValueError(f"country must be one of {sorted(OFFERED_KINDS)}, not {self.country!r}")
+        if self.kind not in KIND_LABELS:
+            raise ValueError(f"kind must be one of {sorted(KIND_LABELS)}, not {self.kind!r}")
+        if not 1 <= self.limit <= 100:
+            raise ValueError(f"limit must be between 1 and 100, not {self.limit}")
+        if self.kind not in OFFERED_KINDS[self.country]:
+            offered = " or ".join(KIND_LABELS[kind] for kind in OFFERED_KINDS[self.country])
+            raise ProviderError(
+                "invalid_search",
+                f"There are no {KIND_LABELS[self.kind]} numbers to buy in {COUNTRY_NAMES[self.country]}: "
+                f"pick {offered}.",
+            )
+        if self.area_code is not None and self.country != "US":
+            raise ProviderError("invalid_search", "Area codes apply to US numbers; search UK numbers by digits.")
+        if self.area_code is not None and not re.fullmatch(r"[2-9]\d\d", self.area_code):
+            raise ProviderError("invalid_search", "A US area code is three digits, like 415.")
+
+    @classmethod
+    def build(
+        cls, *, country: str, kind: str, area_code: str | None, contains: str | None, limit: int
+    ) -> NumberSearch:
+        """From what a person typed: "(415)" and "+1 415" both mean the digits 415."""
+        area = re.sub(r"\D", "", area_code or "") or None
+        digits = re.sub(r"\D", "", contains or "") or None
+        return cls(country=country.upper(), kind=kind, area_code=area, contains=digits, limit=limit)
+
+
+class ProviderAdapter(ABC):
+    """One provider account. Constructed with credentials, `base_url` (None = the real API) and `timeout`."""
+
+    key: ClassVar[str]
+    name: ClassVar[str]
+
+    @abstractmethod
+    def verify(self) -> AccountInfo:
+        """The account behind the credentials; ProviderError with a clear sentence when they are wrong."""
+
+    def search_available(
+        self,
+        *,
+        country: str,
+        kind: str = "local",
+        area_code: str | None = None,
+        contains: str | None = None,
+        limit: int = 20,
+    ) -> list[AvailableNumber]:
+        query = NumberSearch.build(
+            country=country, kind=kind, area_code=area_code, contains=contains, limit=limit
+        )
+        return self._search(query)
+
+    @abstractmethod
+    def _search(self, query: NumberSearch) -> list[AvailableNumber]: ...
+
+    @abstractmethod
+    def buy(self, e164: str, *, reference: str) -> Purchase:
+        """Buy once. `reference` tags the purchase so `find_orders` can heal a crash after this call."""
+
+    @abstractmethod
+    def order_status(self, order_id: str) -> Purchase: ...
+
+    @abstractmethod
+    def find_orders(self, reference: str) -> list[Purchase]:
+        """Purchases tagged with `reference`, whatever their state: how a lost answer is reconciled."""
+
+    @abstractmethod
+    def find_owned(self, e164: str) -> OwnedNumber | None: ...
+
+    @abstractmethod
+    def list_owned(self) -> list[OwnedNumber]: ...
+
+    @abstractmethod
+    def route_inbound(self, ref: str, webhook_url: str) -> Routing:
+        """Send the number's inbound calls to `webhook_url`; returns the routing it replaced."""
+
+    @abstractmethod
+    def restore_routing(self, ref: str, previous: Routing) -> None: ...
+
+    @abstractmethod
+    def release(self, ref: str) -> None:
+        """Give the number back. A number that is already gone counts as released."""
+
+    @abstractmethod
+    def dial(self, *, from_e164: str, to_e164: str, webhook_url: str, reference: str) -> DialResult: ...

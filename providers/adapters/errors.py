@@ -1,0 +1,42 @@
+"""The two ways a provider call fails, and the sentences we show for the common permanent failures.
+
+ProviderError is permanent: retrying the same request gives the same answer, so the person must act
+(pick another number, fix the credentials). ProviderUnavailable is transient: the caller retries or
+reconciles later, and the person only learns that the provider is slow.
+"""
+
+from __future__ import annotations
+
+
+class ProviderError(Exception):
+    """A permanent refusal: `code` is the provider's own error code, `message` a sentence a person can act on."""
+
+    def __init__(self, code: str | int, message: str, status: int | None = None):
+        super().__init__(message)
+        self.code = str(code)
+        self.message = message
+        self.status = status
+
+    def __repr__(self) -> str:
+        return f"ProviderError(code={self.code!r}, status={self.status!r}, message={self.message!r})"
+
+
+class ProviderUnavailable(Exception):
+    """Timeouts, 429, 5xx, dropped connections. The message is generic by design: never the raw body."""
+
+    def __init__(self, message: str, *, reason: str = "unavailable"):
+        super().__init__(message)
+        self.message = message
+        self.reason = reason  # for logs: timeout, connection, rate_limited, server_error
+
+
+def unavailable(provider: str, reason: str) -> ProviderUnavailable:
+    return ProviderUnavailable(f"{provider} is not responding right now; we'll retry.", reason=reason)
+
+
+# Sentences shared by every adapter, so the same situation reads the same whichever provider it is.
+BAD_CREDENTIALS = "The provider rejected these credentials: check the {fields}."
+NUMBER_TAKEN = "That number was just taken by someone else — pick another one."
+REGULATORY = "This country requires a regulatory address/bundle on the account before you can buy here."
+NOT_ON_ACCOUNT = "{provider} has no such number or resource on this account."
+INVALID_NUMBER = "{provider} says that is not a valid phone number."

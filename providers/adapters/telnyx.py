@@ -1,0 +1,252 @@
+"""Telnyx through its official SDK (the generated 4.x client).
+
+Buying is an asynchronous number order tagged with customer_reference. Inbound routing goes through an
+application: the number's connection_id names the TeXML application from the credentials, and that
+application's voice_url is our webhook.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import telnyx
+
+from providers.adapters import errors
+from providers.adapters.base import (
+    AccountInfo,
+    AvailableNumber,
+    Capabilities,
+    DialResult,
+    NumberSearch,
+    OwnedNumber,
+    ProviderAdapter,
+    ProviderError,
+    Purchase,
+    Routing,
+)
+
+SENTENCES: dict[str, str] = {
+    "10009": errors.BAD_CREDENTIALS.format(fields="Telnyx API key"),
+    "10010": "This Telnyx API key may not do that: check its permissions in the Telnyx portal.",
+    "10005": errors.NOT_ON_ACCOUNT.format(provider="Telnyx"),
+    "10002": errors.INVALID_NUMBER.format(provider="Telnyx"),
+    "10016": errors.INVALID_NUMBER.format(provider="Telnyx"),
+    "10013": "Telnyx does not know that application (connection) id: check the Telnyx credentials.",
+}
+STATUS_SENTENCES = {401: SENTENCES["10009"], 403: SENTENCES["10010"], 404: SENTENCES["10005"]}
+NO_APPLICATION = "Telnyx has no TeXML application with that id: check the connection id in the credentials."
+ORDER_STATUSES = {"pending": "pending", "success": "active", "failure": "failed"}
+
+
+def telnyx_error(exc: telnyx.APIError) -> Exception:
+    """The one place a Telnyx SDK error becomes ours."""
+    if isinstance(exc, telnyx.APITimeoutError):
+        return errors.unavailable("Telnyx", "timeout")
+    if isinstance(exc, telnyx.APIConnectionError):
+        return errors.unavailable("Telnyx", "connection")
+    if not isinstance(exc, telnyx.APIStatusError):
+        return errors.unavailable("Telnyx", "bad_response")
+    status = exc.status_code
+    if status in (408, 429):
+        return errors.unavailable("Telnyx", "rate_limited" if status == 429 else "timeout")
+    if status >= 500:
+        return errors.unavailable("Telnyx", "server_error")
+    first = _first_error(exc.body)
+    code = str(first.get("code") or status)
+    said = first.get("detail") or first.get("title") or "no reason given"
+    sentence = SENTENCES.get(code) or STATUS_SENTENCES.get(status) or f"Telnyx refused the request: {said}"
+    return ProviderError(code, sentence, status=status)
+
+
+def _first_error(body: object) -> dict[str, Any]:
+    found = body.get("errors") if isinstance(body, dict) else None
+    return found[0] if isinstance(found, list) and found and isinstance(found[0], dict) else {}
+
+
+@contextmanager
+def translated_errors() -> Iterator[None]:
+    try:
+        yield
+    except telnyx.APIError as exc:
+        raise telnyx_error(exc) from exc
+
+
+def _digits(e164: str) -> str:
+    # Telnyx's phone_number filter matches digits; any other character matches nothing.
+    return "".join(ch for ch in e164 if ch.isdigit())
+
+
+def _price(cost: Any) -> tuple[Decimal | None, str | None]:
+    try:
+        return Decimal(cost.monthly_cost), cost.currency
+    except (AttributeError, TypeError, InvalidOperation):
+        return None, None
+
+
+def _available(number: Any, country: str) -> AvailableNumber:
+    regions = {r.region_type: r.region_name for r in number.region_information or []}
+    features = {f.name for f in number.features or []}
+    price, currency = _price(number.cost_information)
+    return AvailableNumber(
+        e164=number.phone_number,
+        locality=regions.get("rate_center") or regions.get("location"),
+        region=regions.get("state"),
+        country=regions.get("country_code") or country,
+        capabilities=Capabilities(voice="voice" in features, sms="sms" in features),
+        monthly_price=price,
+        currency=currency,
+    )
+
+
+def _owned(number: Any) -> OwnedNumber:
+    return OwnedNumber(
+        ref=number.id, e164=number.phone_number, routing=Routing(connection_id=number.connection_id or None)
+    )
+
+
+class TelnyxAdapter(ProviderAdapter):
+    key = "telnyx"
+    name = "Telnyx"
+
+    def __init__(
+        self,
+        credentials: Mapping[str, Any],
+        *,
+        base_url: str | None = None,
+        timeout: float = 10.0,
+        read_retries: int = 2,
+    ):
+        api_key = str(credentials.get("api_key", "")).strip()
+        self._connection_id = str(credentials.get("connection_id", "")).strip()
+        if not api_key or not self._connection_id:
+            raise ProviderError(
+                "credentials", "Telnyx needs an API key and the TeXML application (connection) id."
+            )
+        # Dialing goes through a Call Control application; without one we try the inbound application.
+        self._outbound_id = str(credentials.get("outbound_connection_id") or self._connection_id)
+        self._client = telnyx.Telnyx(
+            api_key=api_key, base_url=base_url, timeout=timeout, max_retries=read_retries
+        )
+        # The SDK retries POSTs on 408/409/429/5xx: an order or a dial could happen twice.
+        self._once = self._client.with_options(max_retries=0)
+
+    def verify(self) -> AccountInfo:
+        try:
+            with translated_errors():
+                app = self._client.texml_applications.retrieve(self._connection_id).data
+        except ProviderError as exc:
+            if exc.status == 404:
+                raise ProviderError(exc.code, NO_APPLICATION, status=404) from exc
+            raise
+        return AccountInfo(
+            account_id=self._connection_id,
+            name=app.friendly_name or "",
+            status="inactive" if app.active is False else "active",
+        )
+
+    def _search(self, query: NumberSearch) -> list[AvailableNumber]:
+        wanted: dict[str, Any] = {
+            "country_code": query.country,
+            "phone_number_type": query.kind,
+            "features": ["voice"],
+            "limit": query.limit,
+        }
+        if query.area_code:
+            wanted["national_destination_code"] = query.area_code
+        if query.contains:
+            wanted["phone_number"] = {"contains": query.contains}
+        with translated_errors():
+            found = self._client.available_phone_numbers.list(filter=wanted).data or []
+        return [_available(number, query.country) for number in found]
+
+    def buy(self, e164: str, *, reference: str) -> Purchase:
+        with translated_errors():
+            order = self._once.number_orders.create(
+                phone_numbers=[{"phone_number": e164}],
+                customer_reference=reference,
+                connection_id=self._connection_id,
+            ).data
+        return self._purchase(order)
+
+    def order_status(self, order_id: str) -> Purchase:
+        with translated_errors():
+            order = self._client.number_orders.retrieve(order_id).data
+        return self._purchase(order)
+
+    def find_orders(self, reference: str) -> list[Purchase]:
+        with translated_errors():
+            orders = list(self._client.number_orders.list(filter={"customer_reference": reference}))
+        return [self._purchase(order) for order in orders if order.customer_reference == reference]
+
+    def find_owned(self, e164: str) -> OwnedNumber | None:
+        number = self._find_number(e164)
+        return _owned(number) if number else None
+
+    def list_owned(self) -> list[OwnedNumber]:
+        with translated_errors():
+            return [_owned(number) for number in self._client.phone_numbers.list(page_size=100)]
+
+    def route_inbound(self, ref: str, webhook_url: str) -> Routing:
+        with translated_errors():
+            number = self._client.phone_numbers.retrieve(ref).data
+            self._point_application_at(webhook_url)
+            if number.connection_id != self._connection_id:
+                self._client.phone_numbers.update(ref, connection_id=self._connection_id)
+        return Routing(connection_id=number.connection_id or None)
+
+    def restore_routing(self, ref: str, previous: Routing) -> None:
+        with translated_errors():
+            # An empty string detaches the number from any application.
+            self._client.phone_numbers.update(ref, connection_id=previous.connection_id or "")
+
+    def release(self, ref: str) -> None:
+        try:
+            with translated_errors():
+                self._client.phone_numbers.delete(ref)
+        except ProviderError as exc:
+            if exc.status != 404:
+                raise  # a 404 means already gone: releasing twice is fine
+
+    def dial(self, *, from_e164: str, to_e164: str, webhook_url: str, reference: str) -> DialResult:
+        with translated_errors():
+            call = self._once.calls.dial(
+                connection_id=self._outbound_id,
+                from_=from_e164,
+                to=to_e164,
+                webhook_url=webhook_url,
+                command_id=reference,  # Telnyx ignores a second dial with the same command_id
+                client_state=base64.b64encode(reference.encode()).decode(),
+            ).data
+        return DialResult(call_id=call.call_control_id)
+
+    def _point_application_at(self, webhook_url: str) -> None:
+        """The TeXML application is shared by every number on it: its URL is the connection's webhook."""
+        app = self._client.texml_applications.retrieve(self._connection_id).data
+        if app.voice_url != webhook_url:
+            self._client.texml_applications.update(
+                self._connection_id, friendly_name=app.friendly_name or "Dialtone", voice_url=webhook_url,
+                voice_method="post",
+            )
+
+    def _find_number(self, e164: str) -> Any | None:
+        with translated_errors():
+            numbers = self._client.phone_numbers.list(filter={"phone_number": _digits(e164)})
+            return next((number for number in numbers if number.phone_number == e164), None)
+
+    def _purchase(self, order: Any) -> Purchase:
+        e164 = order.phone_numbers[0].phone_number
+        status = ORDER_STATUSES.get(order.status or "pending", "pending")
+        ref = None
+        if status == "active":
+            number = self._find_number(e164)
+            if number is None:
+                status = "pending"  # the order finished but the number is not listed yet: ask again later
+            else:
+                ref = number.id
+        return Purchase(
+            status=status, e164=e164, order_id=order.id, ref=ref, reference=order.customer_reference or None
+        )

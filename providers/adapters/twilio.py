@@ -1,0 +1,233 @@
+"""Twilio through its official SDK. Buying is synchronous; inbound routing is the number's voice URL."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+import requests
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from providers.adapters import errors
+from providers.adapters.base import (
+    AccountInfo,
+    AvailableNumber,
+    Capabilities,
+    DialResult,
+    NumberSearch,
+    OwnedNumber,
+    ProviderAdapter,
+    ProviderError,
+    Purchase,
+    Routing,
+)
+
+# Twilio has no idempotency token on purchases, so the reference rides in the number's
+# FriendlyName (64 characters at most) and find_orders looks for it there.
+FRIENDLY_NAME_PREFIX = "Dialtone "
+FRIENDLY_NAME_MAX = 64
+
+SENTENCES: dict[int, str] = {
+    20003: errors.BAD_CREDENTIALS.format(fields="Account SID and Auth Token"),
+    20005: "This Twilio account is suspended or closed: reactivate it in the Twilio console.",
+    20404: errors.NOT_ON_ACCOUNT.format(provider="Twilio"),
+    21421: errors.INVALID_NUMBER.format(provider="Twilio"),
+    21422: errors.NUMBER_TAKEN,
+    21615: errors.REGULATORY,
+    21631: errors.REGULATORY,
+    21649: errors.REGULATORY,
+    21210: "Twilio cannot call from that number: use a number on this account.",
+    21212: "Twilio cannot call from that number: use a number on this account.",
+    21211: "The number to call is not a valid phone number.",
+    21215: "This Twilio account may not call that country: allow it in the console's geo permissions.",
+}
+STATUS_SENTENCES = {401: SENTENCES[20003], 404: SENTENCES[20404]}
+
+
+def twilio_error(status: int | None, code: int | None, message: str) -> Exception:
+    """The one place a Twilio answer becomes our error. No status means no answer at all."""
+    if status is None:
+        return errors.unavailable("Twilio", "connection")
+    if status == 429:
+        return errors.unavailable("Twilio", "rate_limited")
+    if status >= 500:
+        return errors.unavailable("Twilio", "server_error")
+    sentence = SENTENCES.get(code or 0) or STATUS_SENTENCES.get(status)
+    return ProviderError(code or status, sentence or f"Twilio refused the request: {message}", status=status)
+
+
+@contextmanager
+def translated_errors() -> Iterator[None]:
+    try:
+        yield
+    except TwilioRestException as exc:
+        # The SDK prefixes Twilio's message with what it was doing ("Unable to create record: ...").
+        raise twilio_error(exc.status, exc.code, exc.msg.partition(": ")[2] or exc.msg) from exc
+    except TwilioException as exc:
+        raise _plain_error(exc) from exc
+    except requests.Timeout as exc:
+        raise errors.unavailable("Twilio", "timeout") from exc
+    except requests.RequestException as exc:
+        raise errors.unavailable("Twilio", "connection") from exc
+
+
+def _plain_error(exc: TwilioException) -> Exception:
+    """Lists and searches raise TwilioException("Unable to fetch page", response): read the response."""
+    if hasattr(exc, "status"):  # TwilioServiceException (RFC 9457 bodies)
+        return twilio_error(exc.status, exc.code, getattr(exc, "detail", None) or exc.title)
+    response = exc.args[1] if len(exc.args) > 1 else None
+    if response is None or not hasattr(response, "status_code"):
+        return errors.unavailable("Twilio", "bad_response")
+    try:
+        payload = json.loads(response.text)
+    except ValueError:
+        payload = {}
+    payload = payload if isinstance(payload, dict) else {}
+    return twilio_error(response.status_code, payload.get("code"), str(payload.get("message", "")))
+
+
+def _blank_to_none(value: str | None) -> str | None:
+    return value or None
+
+
+def _routing(number: Any) -> Routing:
+    return Routing(
+        voice_url=_blank_to_none(number.voice_url),
+        voice_method=_blank_to_none(number.voice_method),
+        application_sid=_blank_to_none(number.voice_application_sid),
+        trunk_sid=_blank_to_none(number.trunk_sid),
+    )
+
+
+def _owned(number: Any) -> OwnedNumber:
+    return OwnedNumber(ref=number.sid, e164=number.phone_number, routing=_routing(number))
+
+
+def _capabilities(raw: Mapping[str, Any] | None) -> Capabilities:
+    # The spec says lowercase keys; the live search API answers "SMS" and "MMS".
+    flags = {key.lower(): bool(value) for key, value in (raw or {}).items()}
+    return Capabilities(voice=flags.get("voice", False), sms=flags.get("sms", False))
+
+
+def _purchase(number: Any) -> Purchase:
+    name = number.friendly_name or ""
+    reference = name.removeprefix(FRIENDLY_NAME_PREFIX) if name.startswith(FRIENDLY_NAME_PREFIX) else None
+    return Purchase(
+        status="active", e164=number.phone_number, order_id=number.sid, ref=number.sid, reference=reference
+    )
+
+
+def friendly_name_for(reference: str) -> str:
+    name = f"{FRIENDLY_NAME_PREFIX}{reference}"
+    if len(name) > FRIENDLY_NAME_MAX:
+        raise ValueError(f"reference must be at most {FRIENDLY_NAME_MAX - len(FRIENDLY_NAME_PREFIX)} characters")
+    return name
+
+
+class TwilioAdapter(ProviderAdapter):
+    key = "twilio"
+    name = "Twilio"
+
+    def __init__(self, credentials: Mapping[str, Any], *, base_url: str | None = None, timeout: float = 10.0):
+        account_sid = str(credentials.get("account_sid", "")).strip()
+        auth_token = str(credentials.get("auth_token", "")).strip()
+        if not account_sid or not auth_token:
+            raise ProviderError("credentials", "Twilio needs an Account SID and an Auth Token.")
+        self._client = Client(account_sid, auth_token, http_client=TwilioHttpClient(timeout=timeout))
+        if base_url:
+            self._client.api.base_url = base_url
+            # TWILIO_EDGE / TWILIO_REGION in the environment would rewrite the host away from base_url.
+            self._client.edge = self._client.region = None
+        self._account = self._client.api.v2010.account
+
+    def verify(self) -> AccountInfo:
+        with translated_errors():
+            account = self._account.fetch()
+        if account.status != "active":
+            raise ProviderError(20005, SENTENCES[20005])
+        return AccountInfo(account_id=account.sid, name=account.friendly_name or "", status=account.status)
+
+    def _search(self, query: NumberSearch) -> list[AvailableNumber]:
+        country = self._account.available_phone_numbers(query.country)
+        listing = {"local": country.local, "mobile": country.mobile, "toll_free": country.toll_free}[query.kind]
+        filters: dict[str, Any] = {"voice_enabled": True, "limit": query.limit}
+        if query.area_code:
+            filters["area_code"] = int(query.area_code)
+        if query.contains:
+            filters["contains"] = query.contains
+        with translated_errors():
+            found = listing.list(**filters)
+        return [
+            AvailableNumber(
+                e164=number.phone_number,
+                locality=number.locality or None,
+                region=number.region or None,
+                country=number.iso_country or query.country,
+                capabilities=_capabilities(number.capabilities),
+            )
+            for number in found
+        ]
+
+    def buy(self, e164: str, *, reference: str) -> Purchase:
+        friendly_name = friendly_name_for(reference)
+        with translated_errors():
+            number = self._account.incoming_phone_numbers.create(phone_number=e164, friendly_name=friendly_name)
+        return _purchase(number)
+
+    def order_status(self, order_id: str) -> Purchase:
+        """A Twilio purchase is the number itself: its order id is its sid, and it is active once it exists."""
+        with translated_errors():
+            number = self._account.incoming_phone_numbers(order_id).fetch()
+        return _purchase(number)
+
+    def find_orders(self, reference: str) -> list[Purchase]:
+        friendly_name = friendly_name_for(reference)
+        with translated_errors():
+            numbers = self._account.incoming_phone_numbers.list(friendly_name=friendly_name)
+        return [_purchase(n) for n in numbers if n.friendly_name == friendly_name]
+
+    def find_owned(self, e164: str) -> OwnedNumber | None:
+        with translated_errors():
+            numbers = self._account.incoming_phone_numbers.list(phone_number=e164)
+        # Twilio's PhoneNumber filter also matches partial numbers.
+        return next((_owned(n) for n in numbers if n.phone_number == e164), None)
+
+    def list_owned(self) -> list[OwnedNumber]:
+        with translated_errors():
+            return [_owned(n) for n in self._account.incoming_phone_numbers.list()]
+
+    def route_inbound(self, ref: str, webhook_url: str) -> Routing:
+        number = self._account.incoming_phone_numbers(ref)
+        with translated_errors():
+            previous = _routing(number.fetch())
+            # An application or a trunk on the number would override the URL: clear both.
+            number.update(voice_url=webhook_url, voice_method="POST", voice_application_sid="", trunk_sid="")
+        return previous
+
+    def restore_routing(self, ref: str, previous: Routing) -> None:
+        changes = {"voice_url": previous.voice_url or "", "voice_method": previous.voice_method or "POST"}
+        # Setting a trunk clears the application and the other way round, so send at most one of them.
+        if previous.trunk_sid:
+            changes["trunk_sid"] = previous.trunk_sid
+        else:
+            changes["voice_application_sid"] = previous.application_sid or ""
+        with translated_errors():
+            self._account.incoming_phone_numbers(ref).update(**changes)
+
+    def release(self, ref: str) -> None:
+        try:
+            with translated_errors():
+                self._account.incoming_phone_numbers(ref).delete()
+        except ProviderError as exc:
+            if exc.status != 404:
+                raise  # a 404 means already gone: releasing twice is fine
+
+    def dial(self, *, from_e164: str, to_e164: str, webhook_url: str, reference: str) -> DialResult:
+        # Twilio calls carry no reference of ours; the caller keeps the returned call sid.
+        with translated_errors():
+            call = self._account.calls.create(to=to_e164, from_=from_e164, url=webhook_url, method="POST")
+        return DialResult(call_id=call.sid)

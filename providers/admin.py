@@ -1,0 +1,57 @@
+from django import forms
+from django.contrib import admin
+
+from providers.adapters.base import ProviderError, ProviderUnavailable
+from providers.models import CREDENTIAL_FIELDS, ProviderConnection
+from providers.services import connection_verify_credentials
+from tenants.admin import TenantAdmin
+
+
+class ConnectionAdminForm(forms.ModelForm):
+    """Credentials are write-only here too: typed values replace, blank keeps what is stored."""
+
+    credential_1 = forms.CharField(label="Account SID / API key / account", required=False)
+    credential_2 = forms.CharField(
+        label="Auth Token / connection id", required=False, widget=forms.PasswordInput(render_value=False)
+    )
+
+    class Meta:
+        model = ProviderConnection
+        fields = ("workspace", "provider", "label", "state")
+
+    def clean(self):
+        cleaned = super().clean()
+        provider = cleaned.get("provider")
+        if provider and not self.errors:
+            keys = [key for key, _label, _secret in CREDENTIAL_FIELDS[provider]]
+            typed = (cleaned.get("credential_1"), cleaned.get("credential_2"))
+            credentials = dict(self.instance.credentials or {}) if self.instance.pk else {}
+            credentials |= {key: value.strip() for key, value in zip(keys, typed, strict=False) if value}
+            if credentials != (self.instance.credentials if self.instance.pk else None):
+                # Verified like the workspace page does: a wrong key never gets saved.
+                try:
+                    connection_verify_credentials(provider, credentials)
+                except (ProviderError, ProviderUnavailable) as exc:
+                    raise forms.ValidationError(getattr(exc, "message", str(exc))) from exc
+            self.new_credentials = credentials
+        return cleaned
+
+    def save(self, commit=True):
+        connection = super().save(commit=False)
+        connection.credentials = self.new_credentials
+        if commit:
+            connection.save()
+        return connection
+
+
+@admin.register(ProviderConnection)
+class ProviderConnectionAdmin(TenantAdmin):
+    form = ConnectionAdminForm
+    list_display = ("label", "provider", "workspace", "managed", "state", "last_verified_at")
+    list_filter = ("provider", "state", ("workspace", admin.EmptyFieldListFilter), "workspace")
+    search_fields = ("label",)
+    readonly_fields = ("account_hint", "last_verified_at", "last_error", "created_at")
+
+    @admin.display(boolean=True)
+    def managed(self, obj):
+        return obj.is_managed

@@ -1,0 +1,30 @@
+from django.db.models import QuerySet
+
+from providers.models import ProviderConnection
+
+
+def workspace_connections() -> QuerySet[ProviderConnection]:
+    """The active workspace's own connections (the scoped manager adds the workspace)."""
+    return ProviderConnection.objects.exclude(state=ProviderConnection.State.DISCONNECTED)
+
+
+def managed_connections() -> QuerySet[ProviderConnection]:
+    """Platform-managed connections: owned by no workspace, usable by any within its plan limit."""
+    return ProviderConnection.unscoped.filter(workspace__isnull=True).exclude(
+        state=ProviderConnection.State.DISCONNECTED
+    )
+
+
+def has_number_source(workspace) -> bool:
+    """Can this workspace get numbers at all: its own connection, or managed access on its plan?"""
+    if workspace_connections().exists():
+        return True
+    return workspace.plan.managed_number_limit > 0 and managed_connections().exists()
+
+
+def connection_for_workspace(workspace, connection_id) -> ProviderConnection | None:
+    """A connection the workspace may use: its own or a managed one; None for anything else."""
+    own = workspace_connections().filter(pk=connection_id).first()
+    if own or workspace.plan.managed_number_limit == 0:
+        return own
+    return managed_connections().filter(pk=connection_id).first()

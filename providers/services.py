@@ -1,0 +1,138 @@
+"""Provider connections: connect (verify first), re-verify, edit, disconnect. The adapter for a
+connection is built here, with the API base URL and timeout from settings."""
+
+from __future__ import annotations
+
+from django.apps import apps
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
+
+from providers.adapters import adapter_for
+from providers.adapters.base import ProviderAdapter, ProviderError, ProviderUnavailable
+from providers.models import ProviderConnection
+from tenants.audit import audit
+
+
+class ConnectionInUse(Exception):
+    def __init__(self, numbers: list[str]):
+        self.numbers = numbers
+        shown = ", ".join(numbers[:10]) + (f" and {len(numbers) - 10} more" if len(numbers) > 10 else "")
+        super().__init__(f"Numbers still use this connection: {shown}. Detach or delete them first.")
+
+
+@sensitive_variables("credentials")
+def adapter_from(provider: str, credentials: dict) -> ProviderAdapter:
+    return adapter_for(
+        provider,
+        credentials,
+        base_url=settings.PROVIDER_BASE_URLS.get(provider),
+        timeout=settings.PROVIDER_TIMEOUT,
+    )
+
+
+@sensitive_variables("credentials")
+def connection_verify_credentials(provider: str, credentials: dict):
+    """The provider's account info, or ProviderError / ProviderUnavailable."""
+    return adapter_from(provider, credentials).verify()
+
+
+def connection_adapter(connection: ProviderConnection) -> ProviderAdapter:
+    return adapter_from(connection.provider, connection.credentials)
+
+
+@sensitive_variables("credentials")
+def connection_create(
+    *, workspace, actor, provider: str, label: str, credentials: dict
+) -> ProviderConnection:
+    """Verify against the provider, then save. Raises ProviderError / ProviderUnavailable: nothing saved."""
+    account = connection_verify_credentials(provider, credentials)
+    connection = ProviderConnection(
+        workspace=workspace,
+        provider=provider,
+        label=label,
+        credentials=credentials,
+        state=ProviderConnection.State.VERIFIED,
+        last_verified_at=timezone.now(),
+        created_by=actor,
+    )
+    with transaction.atomic():
+        connection.save()
+        audit(actor=actor, action="provider.connected", target=connection, account=account.name or "")
+    return connection
+
+
+@sensitive_variables("credentials")
+def connection_update(
+    *, connection: ProviderConnection, actor, label: str, credentials: dict
+) -> ProviderConnection:
+    """New credentials are verified before they replace the old ones."""
+    changed = credentials != connection.credentials
+    if changed:
+        connection_verify_credentials(connection.provider, credentials)
+    with transaction.atomic():
+        locked = ProviderConnection.objects.select_for_update().get(pk=connection.pk)
+        fields = {"label": label}
+        if changed:
+            fields |= {
+                "credentials": credentials,
+                "state": locked.State.VERIFIED,
+                "last_verified_at": timezone.now(),
+                "last_error": "",
+            }
+        for name, value in fields.items():
+            setattr(locked, name, value)
+        locked.save(update_fields=list(fields))
+        audit(actor=actor, action="provider.updated", target=locked, credentials_changed=changed, label=label)
+    return locked
+
+
+def connection_reverify(*, connection: ProviderConnection, actor) -> ProviderConnection:
+    """Ask the provider again; the connection's state records the answer (a failure is not raised)."""
+    try:
+        connection_adapter(connection).verify()
+        state, error = ProviderConnection.State.VERIFIED, ""
+    except ProviderError as exc:
+        state, error = ProviderConnection.State.FAILING, exc.message
+    except ProviderUnavailable as exc:
+        state, error = ProviderConnection.State.FAILING, str(exc)
+    with transaction.atomic():
+        connection.state, connection.last_error = state, error[:300]
+        fields = ["state", "last_error"]
+        if state == ProviderConnection.State.VERIFIED:
+            connection.last_verified_at = timezone.now()
+            fields.append("last_verified_at")
+        connection.save(update_fields=fields)
+        audit(
+            actor=actor,
+            action="provider.verified" if not error else "provider.verify_failed",
+            target=connection,
+            error=error,
+        )
+    return connection
+
+
+def numbers_using(connection: ProviderConnection) -> list[str]:
+    """E.164 of the numbers in Dialtone that still live on this connection."""
+    PhoneNumber = apps.get_model("phone_numbers", "PhoneNumber")
+    return list(
+        PhoneNumber.objects.filter(connection=connection)
+        .exclude(state__in=PhoneNumber.FINISHED_STATES)
+        .order_by("e164")
+        .values_list("e164", flat=True)
+    )
+
+
+def connection_disconnect(*, connection: ProviderConnection, actor) -> None:
+    """Refused while numbers use it. The row stays (history, audit) with its credentials erased."""
+    with transaction.atomic():
+        locked = ProviderConnection.objects.select_for_update().get(pk=connection.pk)
+        in_use = numbers_using(locked)
+        if in_use:
+            raise ConnectionInUse(in_use)
+        locked.state = ProviderConnection.State.DISCONNECTED
+        locked.credentials = {}
+        locked.label = f"{locked.label} (disconnected {timezone.now():%Y-%m-%d %H:%M})"[:80]
+        locked.save(update_fields=["state", "credentials", "label"])
+        audit(actor=actor, action="provider.disconnected", target=locked)

@@ -1,0 +1,86 @@
+"""Inbound call webhooks: verify the provider's signature, find the number, answer with TwiML/TeXML."""
+
+from __future__ import annotations
+
+import base64
+import time
+from urllib.parse import quote
+from xml.sax.saxutils import escape
+
+from django.conf import settings
+from django.http import HttpResponse, HttpResponseForbidden
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+from nacl.exceptions import BadSignatureError
+from nacl.signing import VerifyKey
+from twilio.request_validator import RequestValidator
+
+from phone_numbers.models import PhoneNumber
+from tenants.scope import workspace_scope
+
+TELNYX_MAX_AGE_SECONDS = 300  # refuse replays of old signed requests
+
+
+def _number_for(provider: str, to: str) -> PhoneNumber | None:
+    # A webhook has no workspace in its URL: the called number decides it, among active numbers only.
+    return (
+        PhoneNumber.unscoped.select_related("connection", "environment", "workspace")
+        .filter(e164=to, state=PhoneNumber.State.ACTIVE, connection__provider=provider)
+        .first()
+    )
+
+
+def twilio_signature_ok(request, number: PhoneNumber) -> bool:
+    signature = request.headers.get("X-Twilio-Signature", "")
+    token = number.connection.credentials.get("auth_token", "")
+    url = settings.PUBLIC_BASE_URL.rstrip("/") + request.get_full_path()
+    return bool(signature and token) and RequestValidator(token).validate(url, request.POST.dict(), signature)
+
+
+def telnyx_signature_ok(request) -> bool:
+    signature = request.headers.get("Telnyx-Signature-Ed25519", "")
+    timestamp = request.headers.get("Telnyx-Timestamp", "")
+    if not (signature and timestamp.isdigit() and settings.TELNYX_PUBLIC_KEY):
+        return False
+    if abs(time.time() - int(timestamp)) > TELNYX_MAX_AGE_SECONDS:
+        return False
+    try:
+        key = VerifyKey(base64.b64decode(settings.TELNYX_PUBLIC_KEY))
+        key.verify(f"{timestamp}|".encode() + request.body, base64.b64decode(signature))
+    except (BadSignatureError, ValueError):
+        return False
+    return True
+
+
+def answer(number: PhoneNumber) -> str:
+    """TwiML (Twilio) and TeXML (Telnyx) share this shape: dial the agent through the environment."""
+    with workspace_scope(number.workspace):
+        agent, variant = number.inbound_agent, number.inbound_variant
+    if agent is None:
+        return (
+            '<?xml version="1.0" encoding="UTF-8"?><Response><Say>Thank you for calling. '
+            "This number is not taking calls right now. Please try again later.</Say><Hangup/></Response>"
+        )
+    headers = f"X-Dialtone-Agent={quote(agent.sip_destination, safe='')}&X-Dialtone-Environment={number.environment.kind}"
+    if variant is not None:
+        headers += f"&X-Dialtone-Variant={quote(variant.name, safe='')}"
+    target = escape(f"{number.environment.sip_main}?{headers}")
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><Response>'
+        f'<Dial answerOnBridge="true"><Sip>{target}</Sip></Dial></Response>'
+    )
+
+
+@csrf_exempt  # providers can't send our CSRF token; the signature check replaces it
+@require_POST
+def voice(request, provider: str):
+    number = _number_for(provider, request.POST.get("To", ""))
+    if provider == "twilio":
+        verified = number is not None and twilio_signature_ok(request, number)
+    elif provider == "telnyx":
+        verified = telnyx_signature_ok(request) and number is not None
+    else:
+        verified = False
+    if not verified:
+        return HttpResponseForbidden("Signature missing or invalid.", content_type="text/plain")
+    return HttpResponse(answer(number), content_type="application/xml")

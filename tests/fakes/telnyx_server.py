@@ -1,0 +1,417 @@
+"""A stateful fake of Telnyx's API v2, speaking its wire format: JSON bodies, bearer-token auth,
+`{"data": ...}` answers with `meta` page numbers, and `{"errors": [{code, title, detail}]}` errors.
+
+Number orders start pending, as at Telnyx; a test settles them with complete_order / fail_order (or,
+from another process, POST /_fake/number_orders/{id}/complete|fail). With instant_orders=True an order
+is already complete when it is next read.
+
+    with TelnyxServer() as telnyx:
+        adapter = adapter_for("telnyx", telnyx.credentials, base_url=telnyx.base_url)
+        telnyx.fail_next("POST", "/number_orders", 500)
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import uuid
+from typing import Any
+
+from tests.fakes.common import (
+    STOCK,
+    FakeProviderServer,
+    LoggedRequest,
+    Reply,
+    Route,
+    Stock,
+    digits,
+    iso_now,
+    serve_from_command_line,
+)
+
+API_KEY = "KEY_fake_telnyx_api_key"
+TEXML_APP_ID = "1293384261075731499"
+DEFAULT_PAGE_SIZE = 20
+
+ERRORS = {
+    "10004": "Missing required parameter",
+    "10005": "Resource not found",
+    "10007": "Unexpected error",
+    "10009": "Authentication failed",
+    "10010": "Authorization failed",
+    "10011": "Too many requests",
+    "10012": "Duplicate resource",
+    "10013": "Missing association",
+    "10015": "Bad Request",
+    "10016": "Phone number must be in +E.164 format",
+}
+STATUS_CODES = {400: "10015", 401: "10009", 403: "10010", 404: "10005", 409: "10012", 422: "10015", 429: "10011"}
+
+
+class TelnyxServer(FakeProviderServer):
+    name = "Telnyx"
+
+    def __init__(self, *, api_key: str = API_KEY, instant_orders: bool = False):
+        self.api_key = api_key
+        self.instant_orders = instant_orders
+        self.available: dict[str, Stock] = {s.e164: s for s in STOCK}
+        self._reserved: dict[str, Stock] = {}  # held by pending orders
+        self.applications: dict[str, dict[str, Any]] = {TEXML_APP_ID: self._texml_application(TEXML_APP_ID)}
+        self.orders: dict[str, dict[str, Any]] = {}
+        self.numbers: dict[str, dict[str, Any]] = {}  # phone number records by id
+        self.calls: dict[str, dict[str, Any]] = {}  # by command_id, or call_control_id when none
+        self._ids = itertools.count(1)
+        super().__init__()
+
+    @property
+    def credentials(self) -> dict[str, str]:
+        return {"api_key": self.api_key, "connection_id": TEXML_APP_ID}
+
+    # --- test helpers ---------------------------------------------------------------------------
+    def complete_order(self, order_id: str) -> None:
+        with self._lock:
+            order = self.orders[order_id]
+            order["status"] = "success"
+            for line in order["phone_numbers"]:
+                line["status"] = "success"
+                self._activate(line["phone_number"], order)
+            order["updated_at"] = iso_now()
+
+    def fail_order(self, order_id: str) -> None:
+        with self._lock:
+            order = self.orders[order_id]
+            order["status"] = "failure"
+            for line in order["phone_numbers"]:
+                line["status"] = "failure"
+                stock = self._reserved.pop(line["phone_number"], None)
+                if stock:
+                    self.available[stock.e164] = stock
+            order["updated_at"] = iso_now()
+
+    def add_owned(self, e164: str, *, connection_id: str | None = None) -> str:
+        """A number the account already owns (bought elsewhere); returns its id."""
+        with self._lock:
+            self.available.pop(e164, None)
+            return self._activate(e164, {"connection_id": connection_id, "customer_reference": None})["id"]
+
+    @property
+    def last_order_id(self) -> str:
+        return list(self.orders)[-1]
+
+    # --- the provider's rules -------------------------------------------------------------------
+    def build_routes(self) -> list[Route]:
+        return [
+            Route("GET", "/available_phone_numbers", self.search_available),
+            Route("POST", "/number_orders", self.create_order),
+            Route("GET", "/number_orders", self.list_orders),
+            Route("GET", "/number_orders/{number_order_id}", self.retrieve_order),
+            Route("GET", "/phone_numbers", self.list_numbers),
+            Route("GET", "/phone_numbers/{id}", self.retrieve_number),
+            Route("PATCH", "/phone_numbers/{id}", self.update_number),
+            Route("DELETE", "/phone_numbers/{id}", self.delete_number),
+            Route("GET", "/texml_applications/{id}", self.retrieve_application),
+            Route("PATCH", "/texml_applications/{id}", self.update_application),
+            Route("POST", "/calls", self.dial),
+            Route("POST", "/_fake/number_orders/{order_id}/{outcome}", self.settle_order, public=True),
+        ]
+
+    def authorized(self, request: LoggedRequest) -> bool:
+        return request.headers.get("Authorization") == f"Bearer {self.api_key}"
+
+    def error(self, status: int, code: str | int | None = None, message: str | None = None) -> Reply:
+        code = str(code or STATUS_CODES.get(status, "10007"))
+        title = ERRORS.get(code, "Error")
+        entry = {
+            "code": code,
+            "title": title,
+            "detail": message or title,
+            "meta": {"url": f"https://developers.telnyx.com/docs/overview/errors/{code}"},
+        }
+        return status, {"errors": [entry]}
+
+    def search_available(self, request: LoggedRequest) -> Reply:
+        query = request.query
+        features = set(filter(None, query.get("filter[features]", "").split(",")))
+        found = [
+            self._available_number(stock)
+            for stock in self.available.values()
+            if query.get("filter[country_code]", stock.country) == stock.country
+            and query.get("filter[phone_number_type]", stock.kind) == stock.kind
+            and query.get("filter[national_destination_code]", stock.area_code) == stock.area_code
+            and query.get("filter[phone_number][contains]", "") in digits(stock.e164)
+            and features <= self._features(stock)
+        ]
+        limit = int(query.get("filter[limit]", 50))
+        return 200, {"data": found[:limit], "meta": {"total_results": len(found), "best_effort_results": 0}}
+
+    def create_order(self, request: LoggedRequest) -> Reply:
+        body = request.body or {}
+        wanted = [line.get("phone_number", "") for line in body.get("phone_numbers") or []]
+        if not wanted:
+            return self.error(422, "10004", "phone_numbers is required.")
+        connection_id = body.get("connection_id")
+        if connection_id and connection_id not in self.applications:
+            return self.error(422, "10013", f"connection_id {connection_id} does not exist.")
+        for e164 in wanted:
+            if e164 not in self.available:
+                return self.error(422, "10015", f"The phone number {e164} is not available for purchase.")
+        order_id = str(uuid.uuid4())
+        lines = [self._order_line(self.available[e164]) for e164 in wanted]
+        for e164 in wanted:
+            self._reserved[e164] = self.available.pop(e164)
+        self.orders[order_id] = {
+            "id": order_id,
+            "record_type": "number_order",
+            "status": "pending",
+            "phone_numbers": lines,
+            "phone_numbers_count": len(lines),
+            "connection_id": connection_id or "",
+            "customer_reference": body.get("customer_reference", ""),
+            "requirements_met": True,
+            "sub_number_orders_ids": [str(uuid.uuid4())],
+            "created_at": iso_now(),
+            "updated_at": iso_now(),
+        }
+        answer = {"data": _copy(self.orders[order_id])}
+        if self.instant_orders:
+            self.complete_order(order_id)
+        return 200, answer
+
+    def list_orders(self, request: LoggedRequest) -> Reply:
+        query = request.query
+        matching = [
+            _order_summary(order)
+            for order in self.orders.values()
+            if query.get("filter[customer_reference]", order["customer_reference"]) == order["customer_reference"]
+            and query.get("filter[status]", order["status"]) == order["status"]
+        ]
+        return 200, _page(request, matching)
+
+    def retrieve_order(self, request: LoggedRequest, number_order_id: str) -> Reply:
+        order = self.orders.get(number_order_id)
+        return (200, {"data": _copy(order)}) if order else self.error(404)
+
+    def settle_order(self, request: LoggedRequest, order_id: str, outcome: str) -> Reply:
+        if order_id not in self.orders or outcome not in ("complete", "fail"):
+            return self.error(404)
+        (self.complete_order if outcome == "complete" else self.fail_order)(order_id)
+        return 200, {"data": _copy(self.orders[order_id])}
+
+    def list_numbers(self, request: LoggedRequest) -> Reply:
+        query = request.query
+        wanted = query.get("filter[phone_number]", "")
+        if wanted and not wanted.isdigit():
+            return 200, _page(request, [])  # as at Telnyx: non-digits match nothing
+        matching = [
+            number
+            for number in self.numbers.values()
+            if wanted in digits(number["phone_number"])
+            and query.get("filter[customer_reference]", number["customer_reference"]) == number["customer_reference"]
+        ]
+        return 200, _page(request, matching)
+
+    def retrieve_number(self, request: LoggedRequest, id: str) -> Reply:
+        number = self.numbers.get(id)
+        return (200, {"data": number}) if number else self.error(404)
+
+    def update_number(self, request: LoggedRequest, id: str) -> Reply:
+        number = self.numbers.get(id)
+        if number is None:
+            return self.error(404)
+        body = request.body or {}
+        if "connection_id" in body:
+            connection_id = body["connection_id"] or None  # "" detaches the number
+            if connection_id is not None and connection_id not in self.applications:
+                return self.error(422, "10013", f"connection_id {connection_id} does not exist.")
+            number["connection_id"] = connection_id
+            number["connection_name"] = self.applications[connection_id]["friendly_name"] if connection_id else None
+        for key in ("customer_reference", "tags"):
+            if key in body:
+                number[key] = body[key]
+        number["updated_at"] = iso_now()
+        return 200, {"data": number}
+
+    def delete_number(self, request: LoggedRequest, id: str) -> Reply:
+        number = self.numbers.pop(id, None)
+        if number is None:
+            return self.error(404)
+        # The deleted form has no nulls and fewer fields than the live one.
+        dropped = ("source_type", "inbound_call_screening", "emergency_status")
+        deleted = {key: value for key, value in number.items() if value is not None and key not in dropped}
+        return 200, {"data": {**deleted, "status": "deleted"}}
+
+    def retrieve_application(self, request: LoggedRequest, id: str) -> Reply:
+        app = self.applications.get(id)
+        return (200, {"data": app}) if app else self.error(404)
+
+    def update_application(self, request: LoggedRequest, id: str) -> Reply:
+        app = self.applications.get(id)
+        if app is None:
+            return self.error(404)
+        body = request.body or {}
+        missing = [key for key in ("friendly_name", "voice_url") if not body.get(key)]
+        if missing:
+            return self.error(422, "10004", f"{missing[0]} is required.")
+        for key in ("friendly_name", "voice_url", "voice_method", "voice_fallback_url", "active"):
+            if key in body:
+                app[key] = body[key]
+        app["updated_at"] = iso_now()
+        return 200, {"data": app}
+
+    def dial(self, request: LoggedRequest) -> Reply:
+        body = request.body or {}
+        missing = [key for key in ("connection_id", "to", "from") if not body.get(key)]
+        if missing:
+            return self.error(422, "10004", f"{missing[0]} is required.")
+        if body["connection_id"] not in self.applications:
+            return self.error(422, "10013", "The connection_id does not exist.")
+        command_id = body.get("command_id")
+        if command_id and command_id in self.calls:
+            return 200, {"data": self.calls[command_id]}  # Telnyx ignores a repeated command_id
+        call_control_id = f"v3:{uuid.uuid4().hex}"
+        call = {
+            "call_control_id": call_control_id,
+            "call_leg_id": str(uuid.uuid4()),
+            "call_session_id": str(uuid.uuid4()),
+            "is_alive": False,
+            "record_type": "call",
+            **({"client_state": body["client_state"]} if body.get("client_state") else {}),
+        }
+        self.calls[command_id or call_control_id] = call
+        return 200, {"data": call}
+
+    # --- representations ------------------------------------------------------------------------
+    def _activate(self, e164: str, order: dict[str, Any]) -> dict[str, Any]:
+        stock = self._reserved.pop(e164, None) or Stock(e164, "US" if e164.startswith("+1") else "GB", "local")
+        number_id = str(1293384261075731499 + 1000 + next(self._ids))
+        now = iso_now()
+        connection_id = order.get("connection_id") or None
+        self.numbers[number_id] = {
+            "id": number_id,
+            "record_type": "phone_number",
+            "phone_number": e164,
+            "country_iso_alpha2": stock.country,
+            "status": "active",
+            "tags": [],
+            "external_pin": None,
+            "connection_id": connection_id,
+            "connection_name": self.applications[connection_id]["friendly_name"] if connection_id else None,
+            "customer_reference": order.get("customer_reference") or None,
+            "billing_group_id": None,
+            "messaging_profile_id": None,
+            "messaging_profile_name": None,
+            "emergency_enabled": False,
+            "emergency_address_id": None,
+            "emergency_status": "disabled",
+            "call_forwarding_enabled": True,
+            "cnam_listing_enabled": False,
+            "caller_id_name_enabled": False,
+            "call_recording_enabled": False,
+            "t38_fax_gateway_enabled": False,
+            "hd_voice_enabled": False,
+            "deletion_lock_enabled": False,
+            "inbound_call_screening": "disabled",
+            "phone_number_type": stock.kind,
+            "source_type": "number_order",
+            "created_at": now,
+            "updated_at": now,
+            "purchased_at": now,
+            "activated_at": now,
+        }
+        return self.numbers[number_id]
+
+    @staticmethod
+    def _features(stock: Stock) -> set[str]:
+        return {"voice", "sms"} if stock.kind != "toll_free" else {"voice"}
+
+    def _available_number(self, stock: Stock) -> dict[str, Any]:
+        regions = [{"region_type": "country_code", "region_name": stock.country}]
+        if stock.locality:
+            regions.append({"region_type": "rate_center", "region_name": stock.locality.upper()})
+        if stock.region:
+            regions.append({"region_type": "state", "region_name": stock.region})
+        cost = "1.00" if stock.kind != "toll_free" else "2.00"
+        return {
+            "record_type": "available_phone_number",
+            "phone_number": stock.e164,
+            "vanity_format": "",
+            "best_effort": False,
+            "quickship": True,
+            "reservable": True,
+            "region_information": regions,
+            "cost_information": {"upfront_cost": cost, "monthly_cost": cost, "currency": "USD"},
+            "features": [{"name": name} for name in sorted(self._features(stock))],
+        }
+
+    @staticmethod
+    def _order_line(stock: Stock) -> dict[str, Any]:
+        return {
+            "id": str(uuid.uuid4()),
+            "record_type": "number_order_phone_number",
+            "phone_number": stock.e164,
+            "phone_number_type": stock.kind,
+            "country_code": stock.country,
+            "regulatory_requirements": [],
+            "requirements_met": True,
+            "requirements_status": "approved",
+            "status": "pending",
+        }
+
+    @staticmethod
+    def _texml_application(app_id: str) -> dict[str, Any]:
+        now = iso_now()
+        return {
+            "id": app_id,
+            "record_type": "texml_application",
+            "friendly_name": "Dialtone inbound",
+            "active": True,
+            "anchorsite_override": "Latency",
+            "dtmf_type": "RFC 2833",
+            "first_command_timeout": True,
+            "first_command_timeout_secs": 10,
+            "voice_url": "https://example.com/texml/initial",
+            "voice_method": "post",
+            "status_callback_method": "post",
+            "call_cost_in_webhooks": False,
+            "inbound": {"channel_limit": 10, "shaken_stir_enabled": True, "sip_subdomain_receive_settings": "only_my_connections"},
+            "outbound": {"channel_limit": 10, "outbound_voice_profile_id": "1293384261075731461"},
+            "tags": [],
+            "created_at": now,
+            "updated_at": now,
+        }
+
+
+def _copy(order: dict[str, Any]) -> dict[str, Any]:
+    return {**order, "phone_numbers": [dict(line) for line in order["phone_numbers"]]}
+
+
+def _order_summary(order: dict[str, Any]) -> dict[str, Any]:
+    """Lists carry the short form of each order line (id and number)."""
+    lines = [{"id": line["id"], "phone_number": line["phone_number"]} for line in order["phone_numbers"]]
+    return {**order, "phone_numbers": lines}
+
+
+def _page(request: LoggedRequest, records: list[dict[str, Any]]) -> dict[str, Any]:
+    size = int(request.query.get("page[size]", DEFAULT_PAGE_SIZE))
+    number = int(request.query.get("page[number]", 1))
+    start = (number - 1) * size
+    return {
+        "data": records[start : start + size],
+        "meta": {
+            "page_number": number,
+            "page_size": size,
+            "total_pages": max(1, -(-len(records) // size)),
+            "total_results": len(records),
+        },
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--instant-orders", action="store_true", help="orders complete as soon as they are read")
+    known, rest = parser.parse_known_args(argv)
+    serve_from_command_line(TelnyxServer(instant_orders=known.instant_orders), rest)
+
+
+if __name__ == "__main__":
+    main()

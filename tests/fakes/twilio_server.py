@@ -1,0 +1,346 @@
+"""A stateful fake of Twilio's REST API (2010-04-01), speaking its wire format: form-encoded bodies,
+basic auth with the Account SID and Auth Token, JSON answers with `{code, message, more_info, status}`
+errors, and page-based lists with `next_page_uri`.
+
+    with TwilioServer() as twilio:
+        adapter = adapter_for("twilio", twilio.credentials, base_url=twilio.base_url)
+        twilio.fail_next("POST", "*/IncomingPhoneNumbers.json", 400, code=21422)
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from tests.fakes.common import (
+    STOCK,
+    FakeProviderServer,
+    LoggedRequest,
+    Reply,
+    Route,
+    Stock,
+    digits,
+    serve_from_command_line,
+)
+
+ACCOUNT_SID = "AC" + "5e1d" * 8
+AUTH_TOKEN = "fake-twilio-auth-token"
+API = "/2010-04-01/Accounts"
+KIND_PATHS = {"local": "Local", "mobile": "Mobile", "toll_free": "TollFree"}
+DEFAULT_PAGE_SIZE = 50
+
+MESSAGES = {
+    20003: "Authenticate",
+    20404: "The requested resource was not found",
+    20429: "Too Many Requests",
+    20500: "Internal Server Error",
+    21205: "Url parameter is required.",
+    21210: "The source phone number provided is not yet verified for your account.",
+    21211: "Invalid 'To' Phone Number",
+    21422: "PhoneNumber is not available.",
+    21452: "No phone numbers found",
+    21649: "Phone Number Requires a Bundle",
+}
+
+
+def rfc2822_now() -> str:
+    return datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
+
+
+class TwilioServer(FakeProviderServer):
+    name = "Twilio"
+
+    def __init__(self, *, account_sid: str = ACCOUNT_SID, auth_token: str = AUTH_TOKEN):
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self.account_name = "Dialtone test account"
+        self.account_status = "active"
+        self.available: dict[str, Stock] = {s.e164: s for s in STOCK}
+        self.numbers: dict[str, dict[str, Any]] = {}  # IncomingPhoneNumber resources by sid
+        self.calls: dict[str, dict[str, Any]] = {}
+        self.bundle_required: set[str] = set()  # countries where buying answers 21649
+        self._serial = itertools.count(1)
+        super().__init__()
+
+    @property
+    def credentials(self) -> dict[str, str]:
+        return {"account_sid": self.account_sid, "auth_token": self.auth_token}
+
+    # --- test helpers ---------------------------------------------------------------------------
+    def add_owned(self, e164: str, **fields: Any) -> str:
+        """A number the account already owns (bought elsewhere); returns its sid."""
+        stock = self.available.pop(e164, None) or Stock(e164, "US" if e164.startswith("+1") else "GB", "local")
+        record = self._incoming_number(stock, friendly_name=fields.pop("friendly_name", None))
+        record.update(fields)
+        self.numbers[record["sid"]] = record
+        return record["sid"]
+
+    def require_bundle(self, country: str) -> None:
+        self.bundle_required.add(country)
+
+    # --- the provider's rules -------------------------------------------------------------------
+    def build_routes(self) -> list[Route]:
+        account, numbers = f"{API}/{{AccountSid}}", f"{API}/{{AccountSid}}/IncomingPhoneNumbers"
+        available = f"{API}/{{AccountSid}}/AvailablePhoneNumbers/{{CountryCode}}"
+        return [
+            Route("GET", f"{API}/{{Sid}}.json", self.fetch_account),
+            *(
+                Route("GET", f"{available}/{path}.json", self._searcher(kind))
+                for kind, path in KIND_PATHS.items()
+            ),
+            Route("GET", f"{numbers}.json", self.list_numbers),
+            Route("POST", f"{numbers}.json", self.buy_number),
+            Route("GET", f"{numbers}/{{Sid}}.json", self.fetch_number),
+            Route("POST", f"{numbers}/{{Sid}}.json", self.update_number),
+            Route("DELETE", f"{numbers}/{{Sid}}.json", self.delete_number),
+            Route("POST", f"{account}/Calls.json", self.create_call),
+        ]
+
+    def authorized(self, request: LoggedRequest) -> bool:
+        expected = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
+        return request.headers.get("Authorization") == f"Basic {expected}"
+
+    def error(self, status: int, code: str | int | None = None, message: str | None = None) -> Reply:
+        code = int(code) if code is not None else (20003 if status == 401 else 20000 + status)
+        body = {
+            "code": code,
+            "message": message or MESSAGES.get(code, "Error"),
+            "more_info": f"https://www.twilio.com/docs/errors/{code}",
+            "status": status,
+        }
+        return status, body
+
+    def fetch_account(self, request: LoggedRequest, Sid: str) -> Reply:
+        if Sid != self.account_sid:
+            return self.error(404)
+        now = rfc2822_now()
+        return 200, {
+            "auth_token": self.auth_token,
+            "date_created": now,
+            "date_updated": now,
+            "friendly_name": self.account_name,
+            "owner_account_sid": self.account_sid,
+            "sid": self.account_sid,
+            "status": self.account_status,
+            "subresource_uris": {"incoming_phone_numbers": f"{API}/{Sid}/IncomingPhoneNumbers.json"},
+            "type": "Full",
+            "uri": f"{API}/{Sid}.json",
+        }
+
+    def _searcher(self, kind: str):
+        def search(request: LoggedRequest, AccountSid: str, CountryCode: str) -> Reply:
+            return self.search_available(request, AccountSid, CountryCode, kind)
+
+        return search
+
+    def search_available(self, request: LoggedRequest, AccountSid: str, CountryCode: str, kind: str) -> Reply:
+        if AccountSid != self.account_sid or (CountryCode == "US" and kind == "mobile"):
+            return self.error(404, message=f"The requested resource {request.path} was not found")
+        query = request.query
+        page_size = int(query.get("PageSize", DEFAULT_PAGE_SIZE))
+        found = [
+            self._available_number(stock)
+            for stock in self.available.values()
+            if stock.country == CountryCode
+            and stock.kind == kind
+            and query.get("AreaCode", stock.area_code) == stock.area_code
+            and query.get("Contains", "") in digits(stock.e164)
+        ]
+        return 200, {"uri": request.path, "available_phone_numbers": found[:page_size]}
+
+    def list_numbers(self, request: LoggedRequest, AccountSid: str) -> Reply:
+        if AccountSid != self.account_sid:
+            return self.error(404)
+        query = request.query
+        wanted = digits(query.get("PhoneNumber", ""))
+        matching = [
+            n
+            for n in self.numbers.values()
+            if wanted in digits(n["phone_number"])
+            and query.get("FriendlyName", n["friendly_name"]) == n["friendly_name"]
+        ]
+        return 200, self._page(request, "incoming_phone_numbers", matching)
+
+    def buy_number(self, request: LoggedRequest, AccountSid: str) -> Reply:
+        if AccountSid != self.account_sid:
+            return self.error(404)
+        form = request.body or {}
+        stock = self.available.get(form.get("PhoneNumber", ""))
+        if stock is None:
+            return self.error(400, 21422, f"PhoneNumber {form.get('PhoneNumber')} is not available.")
+        if stock.country in self.bundle_required:
+            return self.error(400, 21649)
+        del self.available[stock.e164]
+        record = self._incoming_number(stock, friendly_name=form.get("FriendlyName"))
+        self.numbers[record["sid"]] = record
+        return 201, record
+
+    def fetch_number(self, request: LoggedRequest, AccountSid: str, Sid: str) -> Reply:
+        number = self.numbers.get(Sid) if AccountSid == self.account_sid else None
+        return (200, number) if number else self.error(404)
+
+    def update_number(self, request: LoggedRequest, AccountSid: str, Sid: str) -> Reply:
+        number = self.numbers.get(Sid) if AccountSid == self.account_sid else None
+        if number is None:
+            return self.error(404)
+        form = request.body or {}
+        fields = {
+            "FriendlyName": "friendly_name",
+            "VoiceUrl": "voice_url",
+            "VoiceMethod": "voice_method",
+            "VoiceApplicationSid": "voice_application_sid",
+            "TrunkSid": "trunk_sid",
+        }
+        for param, key in fields.items():
+            if param in form:
+                number[key] = form[param] or None  # Twilio clears a field set to ""
+        # An application and a trunk exclude each other; setting one deletes the other.
+        if form.get("VoiceApplicationSid"):
+            number["trunk_sid"] = None
+        if form.get("TrunkSid"):
+            number["voice_application_sid"] = None
+        number["date_updated"] = rfc2822_now()
+        return 200, number
+
+    def delete_number(self, request: LoggedRequest, AccountSid: str, Sid: str) -> Reply:
+        if AccountSid != self.account_sid or Sid not in self.numbers:
+            return self.error(404)
+        del self.numbers[Sid]
+        return 204, None
+
+    def create_call(self, request: LoggedRequest, AccountSid: str) -> Reply:
+        if AccountSid != self.account_sid:
+            return self.error(404)
+        form = request.body or {}
+        if not form.get("Url"):
+            return self.error(400, 21205)
+        if not any(n["phone_number"] == form.get("From") for n in self.numbers.values()):
+            return self.error(400, 21210)
+        if not form.get("To", "").startswith("+") or len(digits(form["To"])) < 8:
+            return self.error(400, 21211)
+        sid = self._sid("CA")
+        now = rfc2822_now()
+        call = {
+            "sid": sid,
+            "account_sid": self.account_sid,
+            "to": form["To"],
+            "to_formatted": form["To"],
+            "from": form["From"],
+            "from_formatted": form["From"],
+            "status": "queued",
+            "direction": "outbound-api",
+            "api_version": "2010-04-01",
+            "date_created": now,
+            "date_updated": now,
+            "start_time": None,
+            "end_time": None,
+            "duration": None,
+            "price": None,
+            "price_unit": "USD",
+            "parent_call_sid": None,
+            "phone_number_sid": next(
+                (n["sid"] for n in self.numbers.values() if n["phone_number"] == form["From"]), None
+            ),
+            "answered_by": None,
+            "forwarded_from": None,
+            "group_sid": None,
+            "caller_name": None,
+            "queue_time": "0",
+            "trunk_sid": None,
+            "uri": f"{API}/{self.account_sid}/Calls/{sid}.json",
+            "subresource_uris": {"recordings": f"{API}/{self.account_sid}/Calls/{sid}/Recordings.json"},
+        }
+        self.calls[sid] = {**call, "url": form["Url"], "method": form.get("Method", "POST")}
+        return 201, call
+
+    # --- representations ------------------------------------------------------------------------
+    def _sid(self, prefix: str) -> str:
+        return f"{prefix}{next(self._serial):032x}"
+
+    def _available_number(self, stock: Stock) -> dict[str, Any]:
+        return {
+            "friendly_name": stock.e164,
+            "phone_number": stock.e164,
+            "lata": None,
+            "locality": stock.locality,
+            "rate_center": stock.locality.upper() if stock.locality else None,
+            "latitude": None,
+            "longitude": None,
+            "region": stock.region,
+            "postal_code": None,
+            "iso_country": stock.country,
+            "address_requirements": "none",
+            "beta": False,
+            "capabilities": {"voice": True, "sms": stock.kind != "toll_free", "mms": False, "fax": False},
+        }
+
+    def _incoming_number(self, stock: Stock, *, friendly_name: str | None) -> dict[str, Any]:
+        sid = self._sid("PN")
+        now = rfc2822_now()
+        return {
+            "account_sid": self.account_sid,
+            "address_sid": None,
+            "address_requirements": "none",
+            "api_version": "2010-04-01",
+            "beta": False,
+            "capabilities": {"voice": True, "sms": True, "mms": False, "fax": False},
+            "date_created": now,
+            "date_updated": now,
+            "friendly_name": friendly_name or stock.e164,
+            "identity_sid": None,
+            "phone_number": stock.e164,
+            "origin": "twilio",
+            "sid": sid,
+            "sms_application_sid": None,
+            "sms_fallback_method": "POST",
+            "sms_fallback_url": None,
+            "sms_method": "POST",
+            "sms_url": None,
+            "status_callback": None,
+            "status_callback_method": "POST",
+            "trunk_sid": None,
+            "uri": f"{API}/{self.account_sid}/IncomingPhoneNumbers/{sid}.json",
+            "voice_receive_mode": "voice",
+            "voice_application_sid": None,
+            "voice_caller_id_lookup": False,
+            "voice_fallback_method": "POST",
+            "voice_fallback_url": None,
+            "voice_method": "POST",
+            "voice_url": None,
+            "emergency_status": "Inactive",
+            "emergency_address_sid": None,
+            "emergency_address_status": "unregistered",
+            "bundle_sid": None,
+            "status": "in-use",
+            "type": stock.kind.replace("_", "-"),
+        }
+
+    def _page(self, request: LoggedRequest, key: str, records: list[dict[str, Any]]) -> dict[str, Any]:
+        query = request.query
+        size = int(query.get("PageSize", DEFAULT_PAGE_SIZE))
+        page = int(query.get("Page", 0))
+        start = page * size
+        filters = {k: v for k, v in query.items() if k not in ("Page", "PageSize", "PageToken")}
+
+        def uri(number: int) -> str:
+            return f"{request.path}?{urlencode({**filters, 'PageSize': size, 'Page': number})}"
+
+        has_next = start + size < len(records)
+        return {
+            key: records[start : start + size],
+            "end": max(start, start + min(size, len(records) - start) - 1),
+            "first_page_uri": uri(0),
+            "next_page_uri": uri(page + 1) + f"&PageToken=PA{page + 1}" if has_next else None,
+            "page": page,
+            "page_size": size,
+            "previous_page_uri": uri(page - 1) if page > 0 else None,
+            "start": start,
+            "uri": uri(page),
+        }
+
+
+if __name__ == "__main__":
+    serve_from_command_line(TwilioServer())

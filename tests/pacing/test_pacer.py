@@ -1,0 +1,350 @@
+"""The pacer's behaviour, on a simulated clock (now_ms) unless a test is about the Redis clock."""
+
+import pytest
+import redis
+
+from pacing.pacer import ClaimResult, Pacer, PacerNotReady, Policy
+
+from .audit import SECOND, numbers, violations
+
+WS = 42
+T0 = 1_700_000_000_000
+A, B, C = numbers(3)
+
+
+@pytest.fixture
+def ready(pacer: Pacer) -> Pacer:
+    """A pacer whose workspace is initialised, with pool "p" = A, B, C."""
+    pacer.rebuild(workspace_id=WS, attempts=[], pools={"p": [A, B, C]})
+    return pacer
+
+
+def claim(pacer: Pacer, policy: Policy, at_s: float, *, k: int = 1, pool: str = "p") -> ClaimResult:
+    call_ids = [f"call-{i}" for i in range(k)]
+    return pacer.claim(
+        workspace_id=WS, pool_id=pool, policy=policy, call_ids=call_ids, now_ms=T0 + int(at_s * SECOND)
+    )
+
+
+def claimed(result: ClaimResult) -> list[str]:
+    return [c.number for c in result.claims]
+
+
+def only(pacer: Pacer, number: str) -> None:
+    pacer.pool_set(workspace_id=WS, pool_id="p", numbers=[number])
+
+
+# Gap and cap
+
+
+def test_paced_number_frees_after_gap(ready):
+    only(ready, A)
+    policy = Policy(gap_s=60)
+    assert claimed(claim(ready, policy, 0)) == [A]
+    paced = claim(ready, policy, 59.999)
+    assert paced.claims == () and paced.retry_in_ms == 1
+    assert claimed(claim(ready, policy, 60)) == [A]
+
+
+def test_cap_allows_n_attempts_in_any_rolling_window(ready):
+    only(ready, A)
+    policy = Policy(cap=3, window_s=60)
+    for at in (0, 10, 20):
+        assert claimed(claim(ready, policy, at)) == [A]
+    assert claim(ready, policy, 30).retry_in_ms == 30 * SECOND  # the attempt at 0 leaves the window at 60
+    assert claimed(claim(ready, policy, 60)) == [A]
+    assert claim(ready, policy, 61).retry_in_ms == 9 * SECOND  # now the attempt at 10 must leave first
+    assert claimed(claim(ready, policy, 70)) == [A]
+
+
+def test_gap_and_cap_together_wait_for_the_later_of_both(ready):
+    only(ready, A)
+    policy = Policy(gap_s=10, cap=2, window_s=60)
+    assert claimed(claim(ready, policy, 0)) == [A]
+    assert claim(ready, policy, 5).retry_in_ms == 5 * SECOND  # gap
+    assert claimed(claim(ready, policy, 10)) == [A]
+    assert claim(ready, policy, 20).retry_in_ms == 40 * SECOND  # cap: the gap alone would allow it
+    assert claimed(claim(ready, policy, 60)) == [A]
+
+
+def test_pacing_off_always_claims_and_still_records(ready):
+    only(ready, A)
+    off = Policy()
+    result = claim(ready, off, 0, k=4)
+    assert claimed(result) == [A] * 4 and result.retry_in_ms == 0
+    assert claim(ready, Policy(gap_s=60), 1).retry_in_ms == 59 * SECOND  # switched on: the attempts count
+
+
+def test_free_numbers_rotate_least_recently_used_first(ready):
+    policy = Policy(gap_s=1)
+    order = [claimed(claim(ready, policy, at))[0] for at in range(6)]
+    assert order == [A, B, C, A, B, C]
+
+
+def test_other_numbers_keep_working_while_one_is_paced(ready):
+    policy = Policy(gap_s=60)
+    assert claimed(claim(ready, policy, 0)) == [A]
+    assert claimed(claim(ready, policy, 1)) == [B]
+    assert claimed(claim(ready, policy, 2)) == [C]
+    assert claim(ready, policy, 3).claims == ()
+
+
+def test_paced_pool_returns_exact_time_until_earliest_number_frees(ready):
+    policy = Policy(gap_s=60)
+    for at in (0, 7, 9):
+        claim(ready, policy, at)
+    result = claim(ready, policy, 30)
+    assert result.claims == () and result.retry_in_ms == 30 * SECOND
+    assert result.now_ms + result.retry_in_ms == T0 + 60 * SECOND
+    assert claimed(claim(ready, policy, 60)) == [A]
+    assert claim(ready, policy, 60).retry_in_ms == 7 * SECOND
+
+
+def test_batch_claims_every_free_number_then_reports_when_the_next_frees(ready):
+    policy = Policy(gap_s=60)
+    claim(ready, policy, 0)  # A is paced until 60
+    result = claim(ready, policy, 10, k=5)
+    assert sorted(claimed(result)) == [B, C]
+    assert [c.call_id for c in result.claims] == ["call-0", "call-1"]
+    assert all(c.at_ms == T0 + 10 * SECOND for c in result.claims)
+    assert result.retry_in_ms == 50 * SECOND
+
+
+def test_full_batch_hints_whether_more_may_be_free(ready):
+    policy = Policy(gap_s=60)
+    assert claim(ready, policy, 0, k=2).retry_in_ms == 0  # C is still free
+    assert claim(ready, policy, 1, k=1).retry_in_ms == 59 * SECOND  # all used: A frees first
+
+
+def test_empty_pool_has_no_retry_time(ready):
+    ready.pool_set(workspace_id=WS, pool_id="p", numbers=[])
+    result = claim(ready, Policy(gap_s=60), 0)
+    assert result.claims == () and result.retry_in_ms is None
+
+
+def test_claims_use_the_redis_clock_unless_told_the_time(ready, redis_client):
+    seconds, micros = redis_client.time()
+    result = ready.claim(workspace_id=WS, pool_id="p", policy=Policy(gap_s=60), call_ids=["c"])
+    assert abs(result.claims[0].at_ms - (seconds * 1000 + micros // 1000)) < 5 * SECOND
+
+
+# Pools sharing numbers
+
+
+def test_number_used_through_one_pool_is_paced_in_another(ready):
+    ready.pool_set(workspace_id=WS, pool_id="other", numbers=[A, B])
+    policy = Policy(gap_s=60)
+    assert claimed(claim(ready, policy, 0, pool="other", k=2)) == [A, B]
+    result = claim(ready, policy, 1, k=3)
+    assert claimed(result) == [C]
+    assert result.retry_in_ms == 59 * SECOND  # exact, though this pool's scores for A and B were stale
+
+
+def test_shared_numbers_never_exceed_limits_across_pools(ready):
+    shared = numbers(4)
+    ready.pool_set(workspace_id=WS, pool_id="p", numbers=shared)
+    ready.pool_set(workspace_id=WS, pool_id="q", numbers=shared[:2])
+    policy = Policy(gap_s=5, cap=3, window_s=60)
+    history: dict[str, list[int]] = {n: [] for n in shared}
+    for step in range(400):
+        result = claim(ready, policy, step * 0.75, pool="pq"[step % 2], k=1 + step % 3)
+        for c in result.claims:
+            history[c.number].append(c.at_ms)
+    assert sum(map(len, history.values())) > 40
+    assert {n: violations(h, policy) for n, h in history.items() if violations(h, policy)} == {}
+
+
+# Policy changes
+
+
+def test_loosened_policy_hands_out_numbers_freed_by_it_at_once(ready):
+    only(ready, A)
+    claim(ready, Policy(gap_s=3600), 0)  # scored free at 3600 s
+    assert claimed(claim(ready, Policy(gap_s=60), 61)) == [A]
+
+
+def test_tightened_policy_applies_to_attempts_made_before_it(ready):
+    only(ready, A)
+    claim(ready, Policy(gap_s=60), 0)
+    assert claim(ready, Policy(gap_s=600), 61).retry_in_ms == 539 * SECOND
+    assert claim(ready, Policy(cap=1, window_s=3600), 700).retry_in_ms == 2900 * SECOND
+
+
+def test_longer_window_counts_attempts_already_logged(ready):
+    only(ready, A)
+    for at in (0, 100):
+        claim(ready, Policy(cap=2, window_s=60), at)
+    assert claim(ready, Policy(cap=2, window_s=600), 200).retry_in_ms == 400 * SECOND
+
+
+def test_policy_counting_fewer_attempts_needs_no_rebuild(ready):
+    changed = ready.policy_changed(workspace_id=WS, old=Policy(cap=5, window_s=60), new=Policy(cap=2, window_s=600))
+    assert changed is False
+    assert ready.is_initialised(workspace_id=WS)
+
+
+def test_raising_the_cap_fails_closed_until_rebuilt_from_the_database(ready):
+    old, new = Policy(cap=1, window_s=10), Policy(cap=3, window_s=60)
+    only(ready, A)
+    recorded = [(A, claim(ready, old, at).claims[0].at_ms) for at in (0, 20, 40)]
+    assert ready.policy_changed(workspace_id=WS, old=old, new=new) is True
+    with pytest.raises(PacerNotReady):
+        claim(ready, new, 41)
+    ready.rebuild(workspace_id=WS, attempts=recorded, pools={"p": [A]})
+    assert claim(ready, new, 41).retry_in_ms == 19 * SECOND  # the log kept 1 attempt; the database has 3
+
+
+# Pool membership
+
+
+def test_pool_set_makes_the_pool_exactly_these_numbers(ready):
+    ready.pool_set(workspace_id=WS, pool_id="p", numbers=[B, C])
+    assert sorted(claimed(claim(ready, Policy(), 0, k=2))) == [B, C]
+    assert A not in claimed(claim(ready, Policy(gap_s=60), 1, k=3))
+
+
+def test_number_added_while_paced_waits_for_its_log(ready):
+    ready.pool_set(workspace_id=WS, pool_id="other", numbers=[A])
+    claim(ready, Policy(gap_s=60), 0, pool="other")
+    only(ready, B)
+    claim(ready, Policy(gap_s=60), 0)
+    ready.pool_add(workspace_id=WS, pool_id="p", numbers=[A])
+    result = claim(ready, Policy(gap_s=60), 30)
+    assert result.claims == () and result.retry_in_ms == 30 * SECOND
+
+
+def test_removed_number_is_not_claimed(ready):
+    ready.pool_remove(workspace_id=WS, pool_id="p", numbers=[A, B])
+    assert claimed(claim(ready, Policy(), 0, k=3)) == [C] * 3
+
+
+def test_forgotten_number_leaves_every_pool_but_keeps_its_attempts(ready):
+    ready.pool_set(workspace_id=WS, pool_id="other", numbers=[A])
+    claim(ready, Policy(gap_s=60), 0, pool="other")
+    ready.number_forget(workspace_id=WS, number=A)
+    assert claim(ready, Policy(gap_s=60), 1, pool="other").retry_in_ms is None
+    assert A not in claimed(claim(ready, Policy(gap_s=60), 1, k=3))
+    ready.pool_add(workspace_id=WS, pool_id="other", numbers=[A])  # linked again
+    assert claim(ready, Policy(gap_s=60), 2, pool="other").retry_in_ms == 58 * SECOND
+
+
+def test_deleted_pool_is_empty_and_its_numbers_stay_paced(ready):
+    claim(ready, Policy(gap_s=60), 0)
+    ready.pool_delete(workspace_id=WS, pool_id="p")
+    assert claim(ready, Policy(gap_s=60), 1).retry_in_ms is None
+    ready.pool_set(workspace_id=WS, pool_id="p", numbers=[A])
+    assert claim(ready, Policy(gap_s=60), 1).retry_in_ms == 59 * SECOND
+
+
+def test_stale_scores_beyond_the_repair_budget_ask_again_then_answer_exactly(ready):
+    many = numbers(100, prefix="+1666")
+    ready.pool_set(workspace_id=WS, pool_id="p", numbers=many)
+    ready.pool_set(workspace_id=WS, pool_id="other", numbers=many)
+    policy = Policy(gap_s=60)
+    claim(ready, policy, 0)  # scores "p" under the policy before "other" uses every number
+    claim(ready, policy, 0, pool="other", k=100)
+    first = claim(ready, policy, 1)
+    assert first.claims == () and first.retry_in_ms == 0  # 65 repairs, not done yet: ask again
+    assert claim(ready, policy, 1).retry_in_ms == 59 * SECOND
+
+
+def test_a_pool_of_ten_thousand_numbers_is_scored_and_claimed(ready):
+    many = numbers(10_000, prefix="+1777")
+    ready.pool_set(workspace_id=WS, pool_id="big", numbers=many)
+    assert len(claimed(claim(ready, Policy(gap_s=60), 0, pool="big", k=500))) == 500
+    assert len(claimed(claim(ready, Policy(gap_s=30), 31, pool="big", k=10_000))) == 10_000  # re-scored
+    assert claim(ready, Policy(gap_s=30), 32, pool="big").retry_in_ms == 29 * SECOND
+
+
+# Recovery
+
+
+def test_claims_fail_closed_until_the_workspace_is_initialised(pacer):
+    pacer.pool_set(workspace_id=WS, pool_id="p", numbers=[A])
+    assert not pacer.is_initialised(workspace_id=WS)
+    with pytest.raises(PacerNotReady):
+        claim(pacer, Policy(), 0)
+    pacer.rebuild(workspace_id=WS, attempts=[], pools={"p": [A]})
+    assert pacer.is_initialised(workspace_id=WS)
+    assert claimed(claim(pacer, Policy(), 0)) == [A]
+
+
+def test_rebuild_after_flush_gives_the_same_decisions(ready, redis_client):
+    pool = numbers(6)
+    ready.pool_set(workspace_id=WS, pool_id="p", numbers=pool)
+    policy = Policy(gap_s=7, cap=3, window_s=40)
+    recorded = [
+        (c.number, c.at_ms) for at in range(0, 60, 2) for c in claim(ready, policy, at, k=1 + at % 3).claims
+    ]
+
+    def decisions() -> list[tuple[list[str], int | None]]:
+        return [(claimed(r), r.retry_in_ms) for r in (claim(ready, policy, at, k=2) for at in range(60, 120, 3))]
+
+    before = decisions()
+    redis_client.flushdb()
+    assert not ready.is_initialised(workspace_id=WS)
+    ready.rebuild(workspace_id=WS, attempts=recorded, pools={"p": pool})
+    assert decisions() == before
+
+
+def test_state_from_a_previous_redis_run_is_not_initialised(ready, redis_client):
+    redis_client.hset(f"{{ws:{WS}}}:pacer", "~ready", "run-id-before-a-restart")
+    assert not ready.is_initialised(workspace_id=WS)
+    with pytest.raises(PacerNotReady):
+        claim(ready, Policy(), 0)
+
+
+def test_rebuild_drops_pools_it_is_not_given(ready):
+    ready.rebuild(workspace_id=WS, attempts=[], pools={"q": [A]})
+    assert claim(ready, Policy(), 0).retry_in_ms is None
+    assert claimed(claim(ready, Policy(), 0, pool="q")) == [A]
+
+
+def test_workspaces_do_not_share_pacing(ready):
+    ready.rebuild(workspace_id=WS + 1, attempts=[], pools={"p": [A]})
+    claim(ready, Policy(gap_s=60), 0)
+    other = ready.claim(workspace_id=WS + 1, pool_id="p", policy=Policy(gap_s=60), call_ids=["c"], now_ms=T0)
+    assert claimed(other) == [A]
+
+
+# What the campaign page shows
+
+
+def test_number_states_show_window_use_and_next_free_time(ready):
+    policy = Policy(gap_s=10, cap=2, window_s=60)
+    only(ready, A)
+    claim(ready, policy, 0)
+    claim(ready, policy, 10)
+    states = ready.number_states(workspace_id=WS, numbers=[A, B], policy=policy, now_ms=T0 + 20 * SECOND)
+    assert states[A].attempts_in_window == 2 and states[A].paced
+    assert states[A].next_free_ms == T0 + 60 * SECOND and states[A].last_attempt_ms == T0 + 10 * SECOND
+    assert not states[B].paced and states[B].next_free_ms == T0 + 20 * SECOND
+    assert states[B].last_attempt_ms is None and states[B].attempts_in_window == 0
+
+
+# Inputs
+
+
+@pytest.mark.parametrize(
+    "values", [{"cap": 3}, {"window_s": 60}, {"gap_s": -1}, {"cap": -1, "window_s": 60}]
+)
+def test_policy_rejects_incoherent_values(values):
+    with pytest.raises(ValueError):
+        Policy(**values)
+
+
+def test_pools_take_e164_numbers_only(ready):
+    with pytest.raises(ValueError):
+        ready.pool_add(workspace_id=WS, pool_id="p", numbers=["+1 555 0100"])
+
+
+def test_scripts_are_reloaded_after_redis_forgets_them(ready, redis_client):
+    redis_client.script_flush()
+    assert claimed(claim(ready, Policy(), 0)) == [A]
+
+
+def test_clients_that_decode_responses_work_too(pacer, redis_url):
+    decoding = Pacer(redis.Redis.from_url(redis_url, decode_responses=True))
+    decoding.rebuild(workspace_id=WS, attempts=[(A, T0)], pools={"p": [A]})
+    assert decoding.is_initialised(workspace_id=WS)
+    assert claim(decoding, Policy(gap_s=60), 1).retry_in_ms == 59 * SECOND

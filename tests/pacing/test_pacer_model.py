@@ -1,0 +1,172 @@
+"""Random workloads on a simulated clock, checked step by step against a brute-force model of the rules.
+
+Each step a pool is asked for 0 to 5 numbers; the model (tests/pacing/audit.py) says which of its numbers
+are free. Asserted: every claimed number was free, no free number was held back, and the time returned
+is exactly when the earliest number frees up. Pools share numbers, change members, change policy, and
+lose their Redis state to be rebuilt from the recorded attempts, as PostgreSQL would hold them.
+"""
+
+import random
+from dataclasses import dataclass, field
+
+import pytest
+
+from pacing.pacer import ClaimResult, Pacer, Policy
+
+from .audit import SECOND, next_free_ms, numbers, violations
+
+WS = 7
+POOLS = ("a", "b")
+
+
+@dataclass
+class Model:
+    """What the database knows: every attempt, the pools' members, the policy in force."""
+
+    policy: Policy
+    pools: dict[str, set[str]]
+    history: dict[str, list[int]] = field(default_factory=dict)
+
+    def free_at(self, number: str, now_ms: int) -> int:
+        return next_free_ms(self.history.get(number, []), self.policy, now_ms)
+
+    def record(self, number: str, at_ms: int) -> None:
+        self.history.setdefault(number, []).append(at_ms)
+
+    def attempts(self) -> list[tuple[str, int]]:
+        """What the dispatcher loads to rebuild: each number's newest attempts, as many as the policy counts."""
+        keep = self.policy.attempts_kept
+        return [(n, t) for n, times in self.history.items() for t in times[-keep:]]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    policies: tuple[Policy, ...]  # the first, then changed to the others at random
+    size: int = 12
+    shared: bool = True  # pool "b" holds half of pool "a"'s numbers
+    churn: float = 0.0  # chance per step of a membership change
+    losses: float = 0.0  # chance per step that Redis loses everything
+    steps: int = 1200
+
+
+SCENARIOS = {
+    "gap only": Scenario((Policy(gap_s=60),), shared=False),
+    "cap only, shared pools": Scenario((Policy(cap=3, window_s=20),)),
+    "gap and cap, shared pools, churn": Scenario((Policy(gap_s=1, cap=2, window_s=10),), churn=0.03),
+    "pacing off": Scenario((Policy(),), size=4),
+    "policy changes and losses": Scenario(
+        (
+            Policy(gap_s=5, cap=3, window_s=30),
+            Policy(gap_s=20),
+            Policy(cap=5, window_s=60),
+            Policy(),
+            Policy(gap_s=2, cap=1, window_s=15),
+        ),
+        churn=0.02,
+        losses=0.005,
+        steps=2000,
+    ),
+}
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_random_workload_never_breaks_a_limit_nor_withholds_a_free_number(pacer, redis_client, name, seed):
+    scenario = SCENARIOS[name]
+    rnd = random.Random(f"{name}/{seed}")
+    everyone = numbers(scenario.size)
+    model = Model(
+        policy=scenario.policies[0],
+        pools={"a": set(everyone), "b": set(everyone[: scenario.size // 2] if scenario.shared else [])},
+    )
+    rebuild(pacer, model)
+    now = 1_700_000_000_000
+    made = 0
+    for _ in range(scenario.steps):
+        now += rnd.choice(time_steps(model.policy))
+        if rnd.random() < scenario.churn:
+            change_members(pacer, model, rnd, everyone)
+        if len(scenario.policies) > 1 and rnd.random() < 0.01:
+            change_policy(pacer, model, rnd.choice(scenario.policies))
+        if rnd.random() < scenario.losses:
+            redis_client.flushdb()
+            rebuild(pacer, model)
+        pool = rnd.choice(POOLS)
+        made += claim_and_check(pacer, model, pool, rnd.choice([0, 1, 1, 1, 2, 5]), now)
+    assert made > scenario.steps // 4  # the workload exercised claims, not only refusals
+    if len(scenario.policies) == 1:  # an audit independent of the step checks
+        assert {n: v for n, h in model.history.items() if (v := violations(h, model.policy))} == {}
+
+
+def claim_and_check(pacer: Pacer, model: Model, pool: str, wanted: int, now: int) -> int:
+    members = model.pools[pool]
+    result = claim(pacer, model, pool, wanted, now)
+    for c in result.claims:
+        assert c.number in members, f"{c.number} is not in pool {pool}"
+        assert model.free_at(c.number, now) <= now, f"{c.number} claimed while paced"
+        model.record(c.number, now)
+    etas = [model.free_at(n, now) - now for n in members]
+    if not members:
+        assert result.retry_in_ms is None
+    elif len(result.claims) < wanted:
+        assert min(etas) > 0, "a free number was held back"
+        assert result.retry_in_ms == min(etas), "the retry time is not when the earliest number frees up"
+    else:
+        assert 0 <= result.retry_in_ms <= min(etas), "the hint promises more than the pool holds"
+    return len(result.claims)
+
+
+def claim(pacer: Pacer, model: Model, pool: str, wanted: int, now: int) -> ClaimResult:
+    """Claim, asking again while the pacer answers 0 with calls left (it ran out of repair budget)."""
+    claims: list = []
+    for _ in range(50):
+        result = pacer.claim(
+            workspace_id=WS,
+            pool_id=pool,
+            policy=model.policy,
+            call_ids=[f"call-{i}" for i in range(wanted - len(claims))],
+            now_ms=now,
+        )
+        claims += result.claims
+        if len(claims) == wanted or result.retry_in_ms != 0:
+            return ClaimResult(claims=tuple(claims), retry_in_ms=result.retry_in_ms, now_ms=now)
+    raise AssertionError("the pacer kept answering 'ask again'")
+
+
+def change_members(pacer: Pacer, model: Model, rnd: random.Random, everyone: list[str]) -> None:
+    pool = rnd.choice(POOLS)
+    some = rnd.sample(everyone, rnd.randint(1, 3))
+    match rnd.choice(["add", "remove", "set", "forget"]):
+        case "add":
+            pacer.pool_add(workspace_id=WS, pool_id=pool, numbers=some)
+            model.pools[pool] |= set(some)
+        case "remove":
+            pacer.pool_remove(workspace_id=WS, pool_id=pool, numbers=some)
+            model.pools[pool] -= set(some)
+        case "set":
+            exactly = rnd.sample(everyone, rnd.randint(0, len(everyone)))
+            pacer.pool_set(workspace_id=WS, pool_id=pool, numbers=exactly)
+            model.pools[pool] = set(exactly)
+        case "forget":
+            pacer.number_forget(workspace_id=WS, number=some[0])
+            for members in model.pools.values():
+                members.discard(some[0])
+
+
+def change_policy(pacer: Pacer, model: Model, new: Policy) -> None:
+    needs_rebuild = pacer.policy_changed(workspace_id=WS, old=model.policy, new=new)
+    assert needs_rebuild == (new.attempts_kept > model.policy.attempts_kept)
+    model.policy = new
+    if needs_rebuild:
+        rebuild(pacer, model)
+
+
+def rebuild(pacer: Pacer, model: Model) -> None:
+    assert not pacer.is_initialised(workspace_id=WS)
+    pacer.rebuild(workspace_id=WS, attempts=model.attempts(), pools=model.pools)
+
+
+def time_steps(policy: Policy) -> list[int]:
+    """Clock steps that land on the rules' edges: the same ms, one ms, a gap, a window's share."""
+    edges = [policy.gap_ms, policy.gap_ms // 3, policy.window_ms // max(policy.cap, 1), policy.window_ms]
+    return [0, 1, 7, 250, SECOND] + [e for e in edges if e]

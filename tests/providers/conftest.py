@@ -1,0 +1,46 @@
+"""Fresh fake provider servers per test, and adapters pointed at them with short timeouts."""
+
+import uuid
+
+import pytest
+
+from providers.adapters import adapter_for
+from tests.fakes.telnyx_server import TelnyxServer
+from tests.fakes.twilio_server import TwilioServer
+
+# Faults that stall answer after STALL seconds; clients give up after CLIENT_TIMEOUT.
+CLIENT_TIMEOUT = 0.5
+STALL = 1.5
+
+
+@pytest.fixture
+def twilio_server():
+    with TwilioServer() as server:
+        yield server
+
+
+@pytest.fixture
+def telnyx_server():
+    with TelnyxServer() as server:
+        yield server
+
+
+@pytest.fixture
+def twilio(twilio_server):
+    return adapter_for("twilio", twilio_server.credentials, base_url=twilio_server.base_url, timeout=CLIENT_TIMEOUT)
+
+
+@pytest.fixture
+def telnyx(telnyx_server):
+    """Reads are not retried here, so one injected fault is one observed failure."""
+    from providers.adapters.telnyx import TelnyxAdapter
+
+    return TelnyxAdapter(
+        telnyx_server.credentials, base_url=telnyx_server.base_url, timeout=CLIENT_TIMEOUT, read_retries=0
+    )
+
+
+@pytest.fixture
+def sandbox():
+    """A sandbox account of its own, so no test sees another's purchases."""
+    return adapter_for("sandbox", {"account": f"test-{uuid.uuid4().hex[:8]}"})

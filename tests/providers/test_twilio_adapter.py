@@ -1,0 +1,319 @@
+"""The Twilio adapter, through the real twilio SDK, against the local fake Twilio."""
+
+import pytest
+
+from providers.adapters import adapter_for, errors
+from providers.adapters.base import ProviderError, ProviderUnavailable, Routing
+from tests.providers.conftest import STALL
+
+CHECK_CREDENTIALS = "The provider rejected these credentials: check the Account SID and Auth Token."
+NOT_RESPONDING = "Twilio is not responding right now; we'll retry."
+APP_SID = "AP" + "a" * 32
+TRUNK_SID = "TK" + "b" * 32
+
+
+# --- what works ------------------------------------------------------------------------------------
+
+
+def test_verify_returns_the_account(twilio, twilio_server):
+    account = twilio.verify()
+
+    assert account.account_id == twilio_server.account_sid
+    assert account.name == "Dialtone test account"
+    assert account.status == "active"
+
+
+def test_wrong_auth_token_says_check_sid_and_token(twilio_server):
+    wrong = {**twilio_server.credentials, "auth_token": "not-the-token"}
+    adapter = adapter_for("twilio", wrong, base_url=twilio_server.base_url, timeout=0.5)
+
+    with pytest.raises(ProviderError) as caught:
+        adapter.verify()
+
+    assert (caught.value.code, caught.value.status) == ("20003", 401)
+    assert caught.value.message == CHECK_CREDENTIALS
+
+
+def test_suspended_account_fails_verification(twilio, twilio_server):
+    twilio_server.account_status = "suspended"
+
+    with pytest.raises(ProviderError, match="suspended or closed"):
+        twilio.verify()
+
+
+def test_missing_credentials_are_refused_before_any_request():
+    with pytest.raises(ProviderError, match="Account SID and an Auth Token"):
+        adapter_for("twilio", {"account_sid": "AC123"})
+
+
+def test_search_by_area_code_and_digits(twilio, twilio_server):
+    found = twilio.search_available(country="US", area_code="(415)", contains="0123")
+
+    assert [n.e164 for n in found] == ["+14155550123"]
+    number = found[0]
+    assert (number.locality, number.region, number.country) == ("San Francisco", "CA", "US")
+    assert number.capabilities.voice and number.capabilities.sms
+    assert number.monthly_price is None  # Twilio's search does not say
+    sent = twilio_server.requests_to("GET", "*/AvailablePhoneNumbers/US/Local.json")[0].query
+    assert sent == {"AreaCode": "415", "Contains": "0123", "VoiceEnabled": "true", "PageSize": "20"}
+
+
+def test_search_uk_mobiles_and_us_toll_free(twilio):
+    uk_mobiles = twilio.search_available(country="GB", kind="mobile")
+    us_toll_free = twilio.search_available(country="us", kind="toll_free", limit=1)
+
+    assert [n.e164 for n in uk_mobiles] == ["+447400123403", "+447400123404"]
+    assert [n.e164 for n in us_toll_free] == ["+18005550150"]
+
+
+def test_us_mobile_search_is_refused_without_asking_twilio(twilio, twilio_server):
+    with pytest.raises(ProviderError, match="no mobile numbers to buy in the US: pick local or toll-free"):
+        twilio.search_available(country="US", kind="mobile")
+
+    assert twilio_server.requests == []
+
+
+def test_buy_is_active_at_once_and_carries_the_reference(twilio, twilio_server):
+    purchase = twilio.buy("+14155550100", reference="op-42")
+
+    assert purchase.status == "active"
+    assert purchase.ref == purchase.order_id and purchase.ref.startswith("PN")
+    assert (purchase.e164, purchase.reference) == ("+14155550100", "op-42")
+    assert twilio_server.numbers[purchase.ref]["friendly_name"] == "Dialtone op-42"
+    assert twilio.order_status(purchase.order_id) == purchase
+
+
+def test_taken_number_gives_pick_another_sentence(twilio):
+    twilio.buy("+14155550100", reference="first")
+
+    with pytest.raises(ProviderError) as caught:
+        twilio.buy("+14155550100", reference="second")
+
+    assert (caught.value.code, caught.value.status) == ("21422", 400)
+    assert caught.value.message == "That number was just taken by someone else — pick another one."
+
+
+def test_country_needing_a_bundle_gives_the_regulatory_sentence(twilio, twilio_server):
+    twilio_server.require_bundle("GB")
+
+    with pytest.raises(ProviderError) as caught:
+        twilio.buy("+442079460100", reference="uk")
+
+    assert caught.value.code == "21649"
+    assert caught.value.message == errors.REGULATORY
+
+
+def test_lost_answer_to_a_purchase_is_found_by_its_reference(twilio, twilio_server):
+    twilio_server.stall_next("POST", "*/IncomingPhoneNumbers.json", seconds=STALL)
+
+    with pytest.raises(ProviderUnavailable):
+        twilio.buy("+14155550100", reference="op-7")
+    found = twilio.find_orders("op-7")
+
+    assert [(p.e164, p.status, p.reference) for p in found] == [("+14155550100", "active", "op-7")]
+    assert len(twilio_server.requests_to("POST", "*/IncomingPhoneNumbers.json")) == 1
+
+
+def test_find_orders_ignores_other_references(twilio, twilio_server):
+    twilio.buy("+14155550100", reference="op-1")
+    twilio_server.add_owned("+12125550142", friendly_name="Dialtone op-10")
+
+    assert [p.e164 for p in twilio.find_orders("op-1")] == ["+14155550100"]
+    assert twilio.find_orders("op-2") == []
+
+
+def test_find_owned_matches_the_exact_number_only(twilio, twilio_server):
+    sid = twilio_server.add_owned("+14155550100")
+
+    assert twilio.find_owned("+14155550100").ref == sid
+    assert twilio.find_owned("+1415555010") is None  # Twilio itself would match this partially
+
+
+def test_list_owned_reads_every_page(twilio, twilio_server):
+    for i in range(60):
+        twilio_server.add_owned(f"+1415555{1000 + i}")
+
+    owned = twilio.list_owned()
+
+    assert len(owned) == 60
+    assert len(twilio_server.requests_to("GET", "*/IncomingPhoneNumbers.json")) == 2
+
+
+def test_route_inbound_returns_the_previous_routing_and_clears_overrides(twilio, twilio_server):
+    sid = twilio_server.add_owned(
+        "+14155550100", voice_url="https://old.example.com/voice", voice_method="GET", voice_application_sid=APP_SID
+    )
+
+    previous = twilio.route_inbound(sid, "https://dialtone.example.com/hooks/inbound")
+
+    assert previous == Routing(voice_url="https://old.example.com/voice", voice_method="GET", application_sid=APP_SID)
+    number = twilio_server.numbers[sid]
+    assert (number["voice_url"], number["voice_method"]) == ("https://dialtone.example.com/hooks/inbound", "POST")
+    assert number["voice_application_sid"] is None and number["trunk_sid"] is None
+
+
+def test_restore_routing_puts_the_application_back(twilio, twilio_server):
+    sid = twilio_server.add_owned("+14155550100", voice_application_sid=APP_SID)
+    previous = twilio.route_inbound(sid, "https://dialtone.example.com/hooks/inbound")
+
+    twilio.restore_routing(sid, previous)
+
+    number = twilio_server.numbers[sid]
+    assert (number["voice_application_sid"], number["voice_url"]) == (APP_SID, None)
+
+
+def test_restore_routing_puts_a_trunk_back(twilio, twilio_server):
+    sid = twilio_server.add_owned("+14155550100", trunk_sid=TRUNK_SID)
+    previous = twilio.route_inbound(sid, "https://dialtone.example.com/hooks/inbound")
+
+    twilio.restore_routing(sid, previous)
+
+    assert twilio_server.numbers[sid]["trunk_sid"] == TRUNK_SID
+    assert twilio.find_owned("+14155550100").routing == previous
+
+
+def test_release_gives_the_number_back_and_twice_is_fine(twilio, twilio_server):
+    sid = twilio.buy("+14155550100", reference="op-1").ref
+
+    twilio.release(sid)
+    twilio.release(sid)
+
+    assert sid not in twilio_server.numbers
+    assert [r.method for r in twilio_server.requests_to("DELETE", f"*/{sid}.json")] == ["DELETE", "DELETE"]
+
+
+def test_dial_places_a_call_to_the_webhook(twilio, twilio_server):
+    twilio_server.add_owned("+14155550100")
+
+    result = twilio.dial(
+        from_e164="+14155550100", to_e164="+12125550199", webhook_url="https://d.example.com/calls", reference="c-1"
+    )
+
+    call = twilio_server.calls[result.call_id]
+    assert (call["from"], call["to"], call["url"], call["method"]) == (
+        "+14155550100", "+12125550199", "https://d.example.com/calls", "POST",
+    )
+
+
+def test_dial_from_a_number_not_on_the_account_says_so(twilio):
+    with pytest.raises(ProviderError, match="use a number on this account") as caught:
+        twilio.dial(from_e164="+14155550100", to_e164="+12125550199", webhook_url="https://d/x", reference="c-1")
+
+    assert caught.value.code == "21210"
+
+
+# --- every operation, every way it can fail ----------------------------------------------------------
+
+OPERATIONS = {
+    "verify": lambda a, sid: a.verify(),
+    "search": lambda a, sid: a.search_available(country="US", area_code="415"),
+    "buy": lambda a, sid: a.buy("+14155550101", reference="op"),
+    "order_status": lambda a, sid: a.order_status(sid),
+    "find_orders": lambda a, sid: a.find_orders("op"),
+    "find_owned": lambda a, sid: a.find_owned("+14155550100"),
+    "list_owned": lambda a, sid: a.list_owned(),
+    "route_inbound": lambda a, sid: a.route_inbound(sid, "https://d.example.com/in"),
+    "restore_routing": lambda a, sid: a.restore_routing(sid, Routing(voice_url="https://old.example.com")),
+    "release": lambda a, sid: a.release(sid),
+    "dial": lambda a, sid: a.dial(from_e164="+14155550100", to_e164="+12125550199", webhook_url="https://d/x",
+                                  reference="c"),
+}
+every_operation = pytest.mark.parametrize("operation", OPERATIONS)
+
+
+def run(operation, twilio, twilio_server):
+    sid = twilio_server.add_owned("+14155550100")  # in memory: no request, so no fault spent
+    return OPERATIONS[operation](twilio, sid)
+
+
+@every_operation
+def test_operation_succeeds(operation, twilio, twilio_server):
+    run(operation, twilio, twilio_server)
+
+    assert twilio_server.crashes == []
+
+
+@every_operation
+def test_rejected_credentials_say_check_sid_and_token(operation, twilio, twilio_server):
+    twilio_server.fail_next("*", "*", 401)
+
+    with pytest.raises(ProviderError) as caught:
+        run(operation, twilio, twilio_server)
+
+    assert (caught.value.code, caught.value.status, caught.value.message) == ("20003", 401, CHECK_CREDENTIALS)
+
+
+@every_operation
+def test_missing_resource_is_a_provider_error_except_when_releasing(operation, twilio, twilio_server):
+    twilio_server.fail_next("*", "*", 404)
+
+    if operation == "release":
+        assert run(operation, twilio, twilio_server) is None
+        return
+    with pytest.raises(ProviderError) as caught:
+        run(operation, twilio, twilio_server)
+    assert (caught.value.code, caught.value.status) == ("20404", 404)
+    assert caught.value.message == "Twilio has no such number or resource on this account."
+
+
+@every_operation
+@pytest.mark.parametrize(
+    ("status", "code", "sentence"),
+    [(409, 21422, errors.NUMBER_TAKEN), (422, 21631, errors.REGULATORY), (400, 21649, errors.REGULATORY)],
+)
+def test_provider_codes_give_their_sentence(operation, status, code, sentence, twilio, twilio_server):
+    twilio_server.fail_next("*", "*", status, code=code)
+
+    with pytest.raises(ProviderError) as caught:
+        run(operation, twilio, twilio_server)
+
+    assert (caught.value.code, caught.value.status, caught.value.message) == (str(code), status, sentence)
+
+
+@every_operation
+def test_unknown_code_quotes_twilio_message(operation, twilio, twilio_server):
+    twilio_server.fail_next("*", "*", 400, code=21999, message="Something specific went wrong")
+
+    with pytest.raises(ProviderError) as caught:
+        run(operation, twilio, twilio_server)
+
+    assert caught.value.message == "Twilio refused the request: Something specific went wrong"
+
+
+@every_operation
+@pytest.mark.parametrize(("status", "reason"), [(429, "rate_limited"), (500, "server_error"), (503, "server_error")])
+def test_busy_or_broken_twilio_is_unavailable_with_a_generic_message(operation, status, reason, twilio,
+                                                                      twilio_server):
+    twilio_server.fail_next("*", "*", status, message="raw internal detail")
+
+    with pytest.raises(ProviderUnavailable) as caught:
+        run(operation, twilio, twilio_server)
+
+    assert (str(caught.value), caught.value.reason) == (NOT_RESPONDING, reason)
+
+
+@every_operation
+def test_timeout_is_unavailable(operation, twilio, twilio_server):
+    twilio_server.stall_next("*", "*", seconds=STALL)
+
+    with pytest.raises(ProviderUnavailable) as caught:
+        run(operation, twilio, twilio_server)
+
+    assert caught.value.reason == "timeout"
+
+
+@every_operation
+def test_dropped_connection_is_unavailable(operation, twilio, twilio_server):
+    twilio_server.drop_next("*", "*")
+
+    with pytest.raises(ProviderUnavailable) as caught:
+        run(operation, twilio, twilio_server)
+
+    assert caught.value.reason == "connection"
+
+
+def test_unreachable_twilio_is_unavailable():
+    adapter = adapter_for("twilio", {"account_sid": "AC1", "auth_token": "t"}, base_url="http://127.0.0.1:9", timeout=0.5)
+
+    with pytest.raises(ProviderUnavailable, match="Twilio is not responding"):
+        adapter.verify()
