@@ -30,17 +30,21 @@ def access_number(number_id) -> PhoneNumber:
 @workspace_view()
 @require_GET
 def number_list(request, workspace_slug):
-    page = numbers_page(filters=NumberFilters.from_query(request.GET), page_number=request.GET.get("page"))
+    filters = NumberFilters.from_query(request.GET)
+    page = numbers_page(filters=filters, page_number=request.GET.get("page"))
     context = {
         "numbers": page,
         "all_tags": Tag.objects.all(),
         "has_source": has_number_source(request.workspace),
         "section": "numbers",
     }
-    template = (
-        "numbers/list.html#results" if request.htmx and not request.htmx.boosted else "numbers/list.html"
-    )
-    return render(request, template, context)
+    if not request.htmx:
+        return render(request, "numbers/list.html", context)
+    response = render(request, "numbers/list.html#results", context)
+    # The address bar gets the canonical filters ("+1 (415)" -> q=1415), so links and Back reproduce them.
+    query = filters.query_string(page=request.GET.get("page", ""))
+    response["HX-Push-Url"] = request.path + (f"?{query}" if query else "")
+    return response
 
 
 def carried(request) -> dict:

@@ -68,6 +68,8 @@ class TenantModel(models.Model):
 
     def save(self, *args, **kwargs):
         active = scope.current_workspace()
+        # Inside a workspace's scope every new row is that workspace's; platform rows (managed
+        # connections) can only be written with all_workspaces().
         if self.workspace_id is None and active is not None:
             self.workspace = active
         if active is not None and self.workspace_id != active.pk:

@@ -52,3 +52,9 @@ def sign_in(page, live_server, username, password):
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
+
+
+def settled(page):
+    """Wait until no htmx request is in flight (a cascade re-render replaces the modal's contents)."""
+    page.wait_for_function("() => !document.querySelector('.htmx-request')")
+    return page

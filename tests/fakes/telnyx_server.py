@@ -94,6 +94,11 @@ class TelnyxServer(FakeProviderServer):
             self.available.pop(e164, None)
             return self._activate(e164, {"connection_id": connection_id, "customer_reference": None})["id"]
 
+    def add_order(self, e164: str, *, customer_reference: str = "") -> str:
+        """A pending order placed earlier (say, by a process that crashed); returns its id."""
+        with self._lock:
+            return self._place_order([e164], customer_reference, TEXML_APP_ID)
+
     @property
     def last_order_id(self) -> str:
         return list(self.orders)[-1]
@@ -155,23 +160,7 @@ class TelnyxServer(FakeProviderServer):
         for e164 in wanted:
             if e164 not in self.available:
                 return self.error(422, "10015", f"The phone number {e164} is not available for purchase.")
-        order_id = str(uuid.uuid4())
-        lines = [self._order_line(self.available[e164]) for e164 in wanted]
-        for e164 in wanted:
-            self._reserved[e164] = self.available.pop(e164)
-        self.orders[order_id] = {
-            "id": order_id,
-            "record_type": "number_order",
-            "status": "pending",
-            "phone_numbers": lines,
-            "phone_numbers_count": len(lines),
-            "connection_id": connection_id or "",
-            "customer_reference": body.get("customer_reference", ""),
-            "requirements_met": True,
-            "sub_number_orders_ids": [str(uuid.uuid4())],
-            "created_at": iso_now(),
-            "updated_at": iso_now(),
-        }
+        order_id = self._place_order(wanted, body.get("customer_reference", ""), connection_id or "")
         answer = {"data": _copy(self.orders[order_id])}
         if self.instant_orders:
             self.complete_order(order_id)
@@ -281,6 +270,27 @@ class TelnyxServer(FakeProviderServer):
         return 200, {"data": call}
 
     # --- representations ------------------------------------------------------------------------
+    def _place_order(self, wanted: list[str], customer_reference: str, connection_id: str) -> str:
+        order_id = str(uuid.uuid4())
+        stocks = [self.available.pop(e164, None) or Stock(e164, "US", "local") for e164 in wanted]
+        self._reserved.update((stock.e164, stock) for stock in stocks)
+        lines = [self._order_line(stock) for stock in stocks]
+        now = iso_now()
+        self.orders[order_id] = {
+            "id": order_id,
+            "record_type": "number_order",
+            "status": "pending",
+            "phone_numbers": lines,
+            "phone_numbers_count": len(lines),
+            "connection_id": connection_id,
+            "customer_reference": customer_reference,
+            "requirements_met": True,
+            "sub_number_orders_ids": [str(uuid.uuid4())],
+            "created_at": now,
+            "updated_at": now,
+        }
+        return order_id
+
     def _activate(self, e164: str, order: dict[str, Any]) -> dict[str, Any]:
         stock = self._reserved.pop(e164, None) or Stock(e164, "US" if e164.startswith("+1") else "GB", "local")
         number_id = str(1293384261075731499 + 1000 + next(self._ids))

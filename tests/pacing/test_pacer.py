@@ -140,6 +140,15 @@ def test_number_used_through_one_pool_is_paced_in_another(ready):
     assert result.retry_in_ms == 59 * SECOND  # exact, though this pool's scores for A and B were stale
 
 
+def test_retry_time_stays_exact_when_the_clock_steps_back(ready):
+    ready.pool_set(workspace_id=WS, pool_id="other", numbers=[A])
+    only(ready, A)
+    policy = Policy(gap_s=60)
+    claim(ready, policy, 0)  # this pool scores A free at 60
+    claim(ready, policy, 60, pool="other")  # A is next free at 120
+    assert claim(ready, policy, 50).retry_in_ms == 70 * SECOND  # not 10: the stale score is checked
+
+
 def test_shared_numbers_never_exceed_limits_across_pools(ready):
     shared = numbers(4)
     ready.pool_set(workspace_id=WS, pool_id="p", numbers=shared)

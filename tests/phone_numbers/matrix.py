@@ -5,7 +5,9 @@ from tests.matrix import WorkspacePage
 
 PAGES = {
     "numbers:list": WorkspacePage(),
-    "numbers:new": WorkspacePage(post={"provider": "sandbox", "e164": "+14155550100", "idempotency_key": "a" * 32}),
+    "numbers:new": WorkspacePage(
+        post={"provider": "sandbox", "e164": "+14155550100", "idempotency_key": "a" * 32}
+    ),
     "numbers:link": WorkspacePage(post={"provider": "sandbox", "e164": "+14155550101"}),
     "numbers:detail": WorkspacePage(),
     "numbers:edit": WorkspacePage(post={"tags": "hijacked", "version": "0"}),

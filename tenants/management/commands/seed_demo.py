@@ -1,18 +1,37 @@
+import uuid
+
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from tenants.models import Plan, Workspace
+from agents.models import Agent
+from agents.services import agent_create, variant_create, variant_publish
+from phone_numbers.models import PhoneNumber
+from phone_numbers.services import number_buy
+from providers.models import ProviderConnection
+from tenants.models import Environment, Plan, Workspace
 from tenants.roles import Role
-from tenants.scope import all_workspaces
+from tenants.scope import all_workspaces, workspace_scope
 from tenants.services import member_add, workspace_create
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "dialtone-demo"  # noqa: S105 - printed on purpose: it is the demo login
 
+# (environment, number, agent, variant, tags)
+DEMO_NUMBERS = [
+    ("live", "+14155550101", "Front desk", "v3", ["sales-us", "california"]),
+    ("live", "+14155550102", "Front desk", "v3", ["sales-us", "california"]),
+    ("live", "+15125550103", "Front desk", None, ["sales-us", "texas"]),
+    ("live", "+12125550104", "Billing", None, ["support", "after-hours"]),
+    ("live", "+442079460105", None, None, ["uk"]),
+    ("pre_release", "+13125550106", "Front desk", "v4-beta", ["qa"]),
+    ("sandbox", "+16465550107", "Front desk", None, ["test"]),
+    ("sandbox", "+17375550108", None, None, []),
+]
+
 
 class Command(BaseCommand):
-    help = "Create (or refresh) the demo workspaces and the demo login. Safe to run repeatedly."
+    help = "Create (or refresh) the demo workspaces, numbers and the demo login. Safe to run repeatedly."
 
     def handle(self, *args, **options):
         with all_workspaces(), transaction.atomic():
@@ -22,6 +41,8 @@ class Command(BaseCommand):
             acme = self._workspace(name="Acme Health", slug="acme-health", plan=starter, owner=user)
             globex = self._workspace(name="Globex Support", slug="globex-support", plan=starter, owner=user)
             member_add(workspace=globex, user=user, role=Role.OPERATOR)
+        with workspace_scope(acme):
+            self._numbers(acme, user)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo ready: workspaces {acme.slug}, {globex.slug}; login {DEMO_USERNAME} / {DEMO_PASSWORD}"
@@ -50,3 +71,45 @@ class Command(BaseCommand):
         if existing:
             return existing
         return workspace_create(name=name, slug=slug, plan=plan, owner=owner)
+
+    def _numbers(self, workspace, user):
+        if PhoneNumber.objects.exists():
+            return  # seeded before: leave the demo as people left it
+        connection, _ = ProviderConnection.objects.get_or_create(
+            label="Sandbox", defaults={"provider": "sandbox", "credentials": {"account": "demo"}}
+        )
+        environments = {e.kind: e for e in Environment.objects.all()}
+        agents = {
+            "Front desk": agent_create(
+                workspace=workspace,
+                actor=user,
+                name="Front desk",
+                sip_destination="sip:front-desk@agents.acme-health.example",
+                description="Books and moves appointments.",
+            ),
+            "Billing": agent_create(
+                workspace=workspace,
+                actor=user,
+                name="Billing",
+                sip_destination="sip:billing@agents.acme-health.example",
+            ),
+        }
+        variants = {}
+        for name, kinds in (("v3", ["live", "pre_release", "sandbox"]), ("v4-beta", ["pre_release"])):
+            variants[name] = variant_create(agent=agents["Front desk"], actor=user, name=name)
+            for kind in kinds:
+                variant_publish(variant=variants[name], environment=environments[kind], actor=user)
+        variant_create(agent=agents["Billing"], actor=user, name="spanish")  # unpublished: shows the callout
+        for kind, e164, agent, variant, tags in DEMO_NUMBERS:
+            number_buy(
+                workspace=workspace,
+                actor=user,
+                idempotency_key=uuid.uuid4().hex,
+                connection=connection,
+                environment=environments[kind],
+                e164=e164,
+                agent=agents.get(agent) if agent else None,
+                variant=variants.get(variant) if variant else None,
+                tag_names=tags,
+            )
+        assert Agent.objects.count() == 2

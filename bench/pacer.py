@@ -1,0 +1,239 @@
+"""Pacer throughput from one process, side by side with what it is measured against.
+
+    python bench/pacer.py        (REDIS_URL, default redis://127.0.0.1:6379/13)
+
+Rows: a raw EVALSHA round trip of `return 1` on the same connection; single claims from pools of 10, 1,000
+and 10,000 numbers under "a minute apart, 100 a day", each number used at the most the policy allows, so
+every log is full (100 attempts) and only the pool size differs; the same with a gap alone (one-attempt
+logs); the answer "all paced" from 10,000 numbers on the Redis clock; batches of 10 and 50; and picking a
+free number when 90 % of a pool is paced, ours against the `limits` library's moving window tried number
+by number. Claims pass the clock in (now_ms) and advance it just enough that every decision finds a
+number, which spares them the TIME call the "all paced" row makes.
+Cases run interleaved in short slices, so a noisy machine slows them all alike. Only the bench's own
+keys are touched.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+import random
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import redis
+from limits import RateLimitItemPerMinute
+from limits.storage import RedisStorage
+from limits.strategies import MovingWindowRateLimiter
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
+from pacing.pacer import Pacer, Policy  # noqa: E402
+
+REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/13")
+POLICY = Policy(gap_s=60, cap=100, window_s=86_400)  # the seed's example: 100 calls a day, a minute apart
+MINUTE_GAP = Policy(gap_s=60)  # also what limits' "1 per minute" moving window means
+WS = "pacer-bench"
+LIMITS_PREFIX = "pacer-bench-limits"
+SLICE_S = 0.1
+
+# A case runs n calls and returns (operations done, seconds timed); untimed work restores its state.
+Case = Callable[[int], tuple[int, float]]
+
+
+def main() -> None:
+    client = redis.Redis.from_url(REDIS_URL)
+    pacer = Pacer(client)
+    clean(client)
+    started = time.perf_counter()
+    try:
+        report(client, pacer)
+    finally:
+        clean(client)
+    print(f"\n(bench ran {time.perf_counter() - started:.0f} s)")
+
+
+def report(client: redis.Redis, pacer: Pacer) -> None:
+    print(f"Pacer bench on {REDIS_URL}; policy {POLICY.redis_arg} (gap ms/cap/window ms), one process\n")
+    raw = trivial_round_trip(client)
+    singles = {size: steady_pool(pacer, f"single-{size}", size, POLICY) for size in (10, 1_000, 10_000)}
+    gap_only = steady_pool(pacer, "gap-only", 10_000, MINUTE_GAP)
+    paced = all_paced(client, pacer, 10_000)
+    rates = measure(
+        {"raw": raw, **{f"single {n}": case for n, case in singles.items()}, "gap only": gap_only, "paced": paced},
+        seconds=15,
+    )
+    row("raw EVALSHA round trip (return 1)", rates["raw"], rates["raw"])
+    for size in singles:
+        row(f"single claims, pool of {size:,}, full 100-attempt logs", rates[f"single {size}"], rates["raw"])
+    row("single claims, pool of 10,000, gap only (1-attempt logs)", rates["gap only"], rates["raw"])
+    row("'all paced' answers, pool of 10,000, Redis TIME", rates["paced"], rates["raw"])
+
+    batches = {k: steady_pool(pacer, f"batch-{k}", 10_000, POLICY, per_call=k) for k in (10, 50)}
+    batch_rates = measure({f"batch {k}": case for k, case in batches.items()}, seconds=4)
+    for k in batches:
+        row(f"batched claims, K={k}, pool of 10,000 (claims/s)", batch_rates[f"batch {k}"], rates["raw"])
+
+    tries: list[int] = []
+    picks = measure({"ours": ninety_percent_paced(pacer), "limits": limits_picker(client, tries)}, seconds=8)
+    row("pick when 90 % paced: ours (1,000 numbers)", picks["ours"], rates["raw"])
+    row(f"pick when 90 % paced: limits ({sum(tries) / len(tries):.1f} tries/pick)", picks["limits"], rates["raw"])
+
+    print()
+    target("single claims at 10,000 vs raw round trip", rates["single 10000"] / rates["raw"], ">= 0.70", 0.70)
+    size_ratio = rates["single 10000"] / rates["single 10"]
+    target("single claims at 10,000 vs at 10 numbers", size_ratio, "0.85-1.15", 0.85, 1.15)
+    target("batched claims/s, K=10", batch_rates["batch 10"], ">= 20,000", 20_000)
+    target("batched claims/s, K=50", batch_rates["batch 50"], ">= 20,000", 20_000)
+    target("ours vs limits when 90 % paced", picks["ours"] / picks["limits"], ">= 10x", 10)
+
+
+# Cases
+
+
+def trivial_round_trip(client: redis.Redis) -> Case:
+    script = client.register_script("return 1")
+
+    def run(n: int) -> tuple[int, float]:
+        start = time.perf_counter()
+        for _ in range(n):
+            script()
+        return n, time.perf_counter() - start
+
+    return run
+
+
+def steady_pool(pacer: Pacer, pool: str, size: int, policy: Policy, *, per_call: int = 1) -> Case:
+    """Numbers used as often as the policy allows, round robin: the earliest is always free again."""
+    pool_numbers = numbers(size)
+    start = 1_700_000_000_000
+    every = max(policy.gap_ms, policy.window_ms // max(policy.cap, 1))  # a number's shortest turn
+    old = [(n, start - (i + 1) * every) for n in pool_numbers for i in range(policy.attempts_kept)]
+    workspace = f"{WS}-{pool}"
+    pacer.rebuild(workspace_id=workspace, attempts=old, pools={pool: pool_numbers})
+    clock = itertools.count(start, math.ceil(per_call * every / size))
+    call_ids = [f"call-{i}" for i in range(per_call)]
+
+    def run(n: int) -> tuple[int, float]:
+        begin = time.perf_counter()
+        for _ in range(n):
+            result = pacer.claim(
+                workspace_id=workspace, pool_id=pool, policy=policy, call_ids=call_ids, now_ms=next(clock)
+            )
+            assert len(result.claims) == per_call, result  # the bench measures claims, not refusals
+        return n * per_call, time.perf_counter() - begin
+
+    run(1)  # the first claim scores the pool under the policy
+    return run
+
+
+def all_paced(client: redis.Redis, pacer: Pacer, size: int) -> Case:
+    """Every number used just now (for a minute paced): each decision answers when the first frees up."""
+    seconds, micros = client.time()
+    now = seconds * 1000 + micros // 1000
+    pool_numbers = numbers(size)
+    pacer.rebuild(workspace_id=f"{WS}-paced", attempts=[(n, now) for n in pool_numbers], pools={"p": pool_numbers})
+
+    def run(n: int) -> tuple[int, float]:
+        begin = time.perf_counter()
+        for _ in range(n):
+            result = pacer.claim(workspace_id=f"{WS}-paced", pool_id="p", policy=POLICY, call_ids=["call"])
+            assert not result.claims and result.retry_in_ms, result
+        return n, time.perf_counter() - begin
+
+    run(1)
+    return run
+
+
+def ninety_percent_paced(pacer: Pacer) -> Case:
+    """A claim every gap/900 ms keeps exactly 900 of 1,000 numbers inside their one-minute gap."""
+    size, paced = 1_000, 900
+    pool_numbers = numbers(size)
+    workspace = f"{WS}-ninety"
+    pacer.rebuild(workspace_id=workspace, attempts=[], pools={"p": pool_numbers})
+    clock = itertools.count(1_700_000_000_000, MINUTE_GAP.gap_ms // paced)
+    for _ in range(paced):  # reach the steady state first
+        pacer.claim(workspace_id=workspace, pool_id="p", policy=MINUTE_GAP, call_ids=["c"], now_ms=next(clock))
+
+    def run(n: int) -> tuple[int, float]:
+        begin = time.perf_counter()
+        for _ in range(n):
+            result = pacer.claim(
+                workspace_id=workspace, pool_id="p", policy=MINUTE_GAP, call_ids=["call"], now_ms=next(clock)
+            )
+            assert result.claims, result
+        return n, time.perf_counter() - begin
+
+    return run
+
+
+def limits_picker(client: redis.Redis, tries: list[int]) -> Case:
+    """The way a user picks with `limits`: hit numbers in random order until one is allowed."""
+    storage = RedisStorage(REDIS_URL, key_prefix=LIMITS_PREFIX)
+    limiter = MovingWindowRateLimiter(storage)
+    item = RateLimitItemPerMinute(1)
+    rnd = random.Random(1)
+    order = numbers(1_000)
+    rnd.shuffle(order)
+    for number in rnd.sample(order, 900):
+        limiter.hit(item, number)
+
+    def run(n: int) -> tuple[int, float]:
+        spent = 0.0
+        for _ in range(n):
+            begin = time.perf_counter()
+            first = rnd.randrange(len(order))
+            for i in itertools.count():
+                number = order[(first + i) % len(order)]
+                if limiter.hit(item, number):
+                    break
+            spent += time.perf_counter() - begin
+            tries.append(i + 1)
+            limiter.clear(item, number)  # untimed: keep 90 % paced
+        return n, spent
+
+    return run
+
+
+# Measuring and printing
+
+
+def measure(cases: dict[str, Case], *, seconds: float) -> dict[str, float]:
+    """Operations per second of each case, run in turns of SLICE_S until `seconds` have passed."""
+    ops = dict.fromkeys(cases, 0)
+    spent = dict.fromkeys(cases, 0.0)
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        for name, case in cases.items():
+            turn_ends = time.perf_counter() + SLICE_S
+            while time.perf_counter() < turn_ends:
+                done, took = case(20)
+                ops[name] += done
+                spent[name] += took
+    return {name: ops[name] / spent[name] for name in cases}
+
+
+def row(label: str, per_second: float, raw: float) -> None:
+    print(f"{label:<62} {per_second:>10,.0f}/s  {per_second / raw:>5.2f}x raw")
+
+
+def target(label: str, value: float, goal: str, low: float, high: float = math.inf) -> None:
+    verdict = "met" if low <= value <= high else "MISSED"
+    shown = f"{value:,.0f}" if value >= 100 else f"{value:.2f}"
+    print(f"{label:<46} {shown:>10}   target {goal:<10} {verdict}")
+
+
+def numbers(count: int) -> list[str]:
+    return [f"+1555{i:07d}" for i in range(count)]
+
+
+def clean(client: redis.Redis) -> None:
+    for pattern in (f"{{ws:{WS}-*", f"{LIMITS_PREFIX}*"):
+        for key in client.scan_iter(match=pattern, count=1000):
+            client.delete(key)
+
+
+if __name__ == "__main__":
+    main()

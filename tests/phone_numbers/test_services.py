@@ -1,0 +1,277 @@
+"""Numbers desk services against the sandbox provider (the real adapter, in process)."""
+
+import uuid
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from agents.services import agent_create, variant_create, variant_publish
+from phone_numbers.models import NumberOperation, PhoneNumber, Tag
+from phone_numbers.services import (
+    NumberRefused,
+    PlanLimitReached,
+    normalize_e164,
+    number_buy,
+    number_detach,
+    number_link,
+    number_release,
+    number_update,
+)
+from providers.adapters import sandbox
+from providers.models import ProviderConnection
+from tenants.models import AuditEvent, Environment
+from tenants.scope import all_workspaces, workspace_scope
+from tests.helpers import owner_of
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def desk(acme):
+    account = f"acme-{uuid.uuid4().hex[:8]}"
+    sandbox.reset(account)
+    with workspace_scope(acme):
+        connection = ProviderConnection.objects.create(
+            provider="sandbox", label="Sandbox", credentials={"account": account}
+        )
+        yield {
+            "ws": acme,
+            "actor": owner_of(acme),
+            "connection": connection,
+            "live": Environment.objects.get(kind="live"),
+            "sandbox_env": Environment.objects.get(kind="sandbox"),
+            "account": account,
+        }
+
+
+def key() -> str:
+    return uuid.uuid4().hex
+
+
+def buy(desk, e164="+14155550100", **extra):
+    return number_buy(
+        workspace=desk["ws"],
+        actor=desk["actor"],
+        idempotency_key=extra.pop("idempotency_key", key()),
+        connection=extra.pop("connection", desk["connection"]),
+        environment=extra.pop("environment", desk["live"]),
+        e164=e164,
+        **extra,
+    )
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("+1 (415) 555-0100", "+14155550100"),
+        ("+44 20 7946 0958", "+442079460958"),
+        (" +14155550100 ", "+14155550100"),
+    ],
+)
+def test_numbers_are_stored_in_e164(typed, expected):
+    assert normalize_e164(typed) == expected
+
+
+@pytest.mark.parametrize(
+    ("typed", "says"),
+    [
+        ("", "international format"),
+        ("4155550100", "Start with +"),
+        ("+1 415", "not a valid number"),
+        ("+abc", "not a phone number"),
+        ("+999 123 456", "not a phone number"),
+    ],
+)
+def test_invalid_numbers_are_refused_with_a_clear_message(typed, says):
+    with pytest.raises(ValidationError, match=says):
+        normalize_e164(typed)
+
+
+def test_buying_records_the_number_active_with_its_tags_and_audit(desk):
+    operation = buy(desk, tag_names=["sales-us", " Texas ", "texas"])
+    assert operation.state == NumberOperation.State.SUCCEEDED
+    number = PhoneNumber.objects.get(e164="+14155550100")
+    assert number.state == PhoneNumber.State.ACTIVE and number.provider_ref
+    assert sorted(t.name for t in number.tags.all()) == ["Texas", "sales-us"]
+    actions = list(AuditEvent.objects.filter(target_id=str(number.pk)).values_list("action", flat=True))
+    assert "number.buy_started" in actions and "number.bought" in actions
+
+
+def test_a_double_submit_buys_once(desk):
+    same = key()
+    first = buy(desk, idempotency_key=same)
+    second = buy(desk, idempotency_key=same)
+    assert first.pk == second.pk
+    assert PhoneNumber.objects.filter(e164="+14155550100").count() == 1
+    assert len(sandbox.SandboxAdapter({"account": desk["account"]}).list_owned()) == 1 + len(
+        sandbox.STARTER_NUMBERS
+    )
+
+
+def test_a_number_taken_at_the_provider_fails_with_its_sentence_and_leaves_nothing(desk):
+    buy(desk)
+    with workspace_scope(desk["ws"]):
+        PhoneNumber.objects.all().update(state=PhoneNumber.State.DETACHED)  # gone from Dialtone, still owned
+    operation = buy(desk)
+    assert operation.state == NumberOperation.State.FAILED
+    assert operation.error
+    assert not PhoneNumber.objects.filter(state__in=PhoneNumber.HELD_STATES).exists()
+    assert AuditEvent.objects.filter(action="number.buy_failed").exists()
+
+
+def test_managed_numbers_stop_at_the_plan_limit_and_nothing_is_bought(desk, plan):
+    with all_workspaces():  # platform-managed: created by admins, owned by no workspace
+        managed = ProviderConnection.objects.create(
+            workspace=None,
+            provider="sandbox",
+            label="Managed",
+            credentials={"account": desk["account"] + "-managed"},
+        )
+    plan.managed_number_limit = 1
+    plan.save()
+    assert buy(desk, connection=managed).state == NumberOperation.State.SUCCEEDED
+    with pytest.raises(PlanLimitReached, match="includes 1 managed number"):
+        buy(desk, e164="+14155550101", connection=managed)
+    assert not PhoneNumber.objects.filter(e164="+14155550101").exists()
+    # The workspace's own account has no Dialtone limit.
+    assert buy(desk, e164="+14155550101").state == NumberOperation.State.SUCCEEDED
+
+
+@pytest.mark.parametrize(
+    ("tags", "says"),
+    [
+        (["x" * 33], "at most 32 characters"),
+        ([f"t{i}" for i in range(21)], "at most 20 tags"),
+        (["bad\u200btag"], "invisible or control"),
+        (["tab\x07bell"], "invisible or control"),
+    ],
+)
+def test_odd_tags_are_refused_and_nothing_is_bought(desk, tags, says):
+    with pytest.raises(ValidationError, match=says):
+        buy(desk, tag_names=tags)
+    assert not PhoneNumber.objects.exists() and not Tag.objects.exists()
+
+
+def test_linking_needs_the_number_in_that_account(desk):
+    with pytest.raises(NumberRefused, match="is not in the Sandbox account"):
+        number_link(
+            workspace=desk["ws"],
+            actor=desk["actor"],
+            connection=desk["connection"],
+            environment=desk["live"],
+            e164="+14155550123",
+        )
+    number = number_link(
+        workspace=desk["ws"],
+        actor=desk["actor"],
+        connection=desk["connection"],
+        environment=desk["live"],
+        e164=sandbox.STARTER_NUMBERS[0],
+    )
+    assert number.state == PhoneNumber.State.ACTIVE
+    with pytest.raises(NumberRefused, match="already in Dialtone"):
+        number_link(
+            workspace=desk["ws"],
+            actor=desk["actor"],
+            connection=desk["connection"],
+            environment=desk["live"],
+            e164=sandbox.STARTER_NUMBERS[0],
+        )
+
+
+def test_a_number_is_held_by_one_workspace_at_most(desk, globex):
+    buy(desk)
+    with workspace_scope(globex):
+        other = ProviderConnection.objects.create(
+            provider="sandbox", label="G", credentials={"account": desk["account"]}
+        )
+        with pytest.raises(NumberRefused, match="already in Dialtone"):
+            number_link(
+                workspace=globex,
+                actor=owner_of(globex),
+                connection=other,
+                environment=Environment.objects.get(kind="live"),
+                e164="+14155550100",
+            )
+
+
+def test_assigning_an_agent_routes_the_number_and_detach_restores_the_previous_routing(desk):
+    agent = agent_create(
+        workspace=desk["ws"],
+        actor=desk["actor"],
+        name="Front desk",
+        sip_destination="sip:front@voice.example.com",
+    )
+    buy(desk, agent=agent)
+    number = PhoneNumber.objects.get(e164="+14155550100")
+    adapter = sandbox.SandboxAdapter({"account": desk["account"]})
+    assert adapter.find_owned(number.e164).routing.voice_url.endswith("/hooks/sandbox/voice/")
+    assert number.previous_routing is not None
+    number_detach(number=number, actor=desk["actor"])
+    number.refresh_from_db()
+    assert number.state == PhoneNumber.State.DETACHED
+    assert adapter.find_owned(number.e164).routing.voice_url == number.previous_routing["voice_url"]
+
+
+def test_only_variants_published_to_the_numbers_environment_can_be_assigned(desk):
+    agent = agent_create(
+        workspace=desk["ws"],
+        actor=desk["actor"],
+        name="Front desk",
+        sip_destination="sip:front@voice.example.com",
+    )
+    variant = variant_create(agent=agent, actor=desk["actor"], name="v3")
+    with pytest.raises(ValidationError, match="not published to Live"):
+        buy(desk, agent=agent, variant=variant)
+    variant_publish(variant=variant, environment=desk["live"], actor=desk["actor"])
+    assert buy(desk, agent=agent, variant=variant).state == NumberOperation.State.SUCCEEDED
+    number = PhoneNumber.objects.get(e164="+14155550100")
+    # Moving it to Sandbox, where v3 is not published, is refused.
+    with pytest.raises(ValidationError, match="not published to Sandbox"):
+        number_update(
+            number=number,
+            actor=desk["actor"],
+            version=number.version,
+            environment=desk["sandbox_env"],
+            agent=agent,
+            variant=variant,
+            tag_names=[],
+        )
+
+
+def test_a_concurrent_edit_is_refused_not_overwritten(desk):
+    buy(desk)
+    number = PhoneNumber.objects.get(e164="+14155550100")
+    stale = number.version
+    number_update(
+        number=number,
+        actor=desk["actor"],
+        version=stale,
+        environment=desk["live"],
+        agent=None,
+        variant=None,
+        tag_names=["first"],
+    )
+    with pytest.raises(NumberRefused, match="Someone else changed this number"):
+        number_update(
+            number=number,
+            actor=desk["actor"],
+            version=stale,
+            environment=desk["live"],
+            agent=None,
+            variant=None,
+            tag_names=["second"],
+        )
+    assert [t.name for t in PhoneNumber.objects.get(pk=number.pk).tags.all()] == ["first"]
+
+
+def test_delete_releases_at_the_provider_and_keeps_the_row_as_history(desk):
+    buy(desk)
+    number = PhoneNumber.objects.get(e164="+14155550100")
+    operation = number_release(number=number, actor=desk["actor"], idempotency_key=key())
+    assert operation.state == NumberOperation.State.SUCCEEDED
+    number.refresh_from_db()
+    assert number.state == PhoneNumber.State.RELEASED and number.finished_at
+    assert sandbox.SandboxAdapter({"account": desk["account"]}).find_owned("+14155550100") is None
+    # The same number can be bought again afterwards: history does not hold it.
+    assert buy(desk).state == NumberOperation.State.SUCCEEDED

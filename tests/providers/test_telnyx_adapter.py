@@ -1,0 +1,399 @@
+"""The Telnyx adapter, through the real telnyx SDK, against the local fake Telnyx."""
+
+import base64
+from decimal import Decimal
+from types import SimpleNamespace
+
+import pytest
+
+from providers.adapters import adapter_for, errors
+from providers.adapters.base import ProviderError, ProviderUnavailable, Routing
+from providers.adapters.telnyx import NO_APPLICATION, TelnyxAdapter
+from tests.fakes.telnyx_server import TEXML_APP_ID
+from tests.providers.conftest import STALL
+
+CHECK_KEY = "The provider rejected these credentials: check the Telnyx API key."
+NOT_RESPONDING = "Telnyx is not responding right now; we'll retry."
+WEBHOOK = "https://dialtone.example.com/hooks/telnyx/inbound"
+
+
+@pytest.fixture
+def retrying_telnyx(telnyx_server):
+    """The adapter as production builds it: reads retried by the SDK (twice), purchases never."""
+    return adapter_for("telnyx", telnyx_server.credentials, base_url=telnyx_server.base_url, timeout=0.5)
+
+
+def bought(telnyx, telnyx_server, e164="+14155550100", reference="op-1"):
+    """A number bought through an order that Telnyx then completed."""
+    purchase = telnyx.buy(e164, reference=reference)
+    telnyx_server.complete_order(purchase.order_id)
+    return telnyx.order_status(purchase.order_id)
+
+
+# --- what works ------------------------------------------------------------------------------------
+
+
+def test_verify_returns_the_texml_application(telnyx):
+    account = telnyx.verify()
+
+    assert (account.account_id, account.name, account.status) == (TEXML_APP_ID, "Dialtone inbound", "active")
+
+
+def test_wrong_api_key_says_check_the_key(telnyx_server):
+    wrong = {**telnyx_server.credentials, "api_key": "KEY_wrong"}
+    adapter = TelnyxAdapter(wrong, base_url=telnyx_server.base_url, timeout=0.5, read_retries=0)
+
+    with pytest.raises(ProviderError) as caught:
+        adapter.verify()
+
+    assert (caught.value.code, caught.value.status, caught.value.message) == ("10009", 401, CHECK_KEY)
+
+
+def test_unknown_application_id_says_check_the_connection_id(telnyx_server):
+    wrong = {**telnyx_server.credentials, "connection_id": "999"}
+    adapter = TelnyxAdapter(wrong, base_url=telnyx_server.base_url, timeout=0.5, read_retries=0)
+
+    with pytest.raises(ProviderError) as caught:
+        adapter.verify()
+
+    assert caught.value.message == NO_APPLICATION
+
+
+def test_missing_credentials_are_refused_before_any_request():
+    with pytest.raises(ProviderError, match="API key and the TeXML application"):
+        adapter_for("telnyx", {"api_key": "KEY"})
+
+
+def test_search_maps_price_place_and_features(telnyx, telnyx_server):
+    found = telnyx.search_available(country="US", area_code="415", contains="0123")
+
+    assert len(found) == 1
+    number = found[0]
+    assert (number.e164, number.locality, number.region, number.country) == (
+        "+14155550123", "SAN FRANCISCO", "CA", "US",
+    )
+    assert (number.monthly_price, number.currency) == (Decimal("1.00"), "USD")
+    assert number.capabilities.voice and number.capabilities.sms
+    sent = telnyx_server.requests_to("GET", "/available_phone_numbers")[0].query
+    assert sent == {
+        "filter[country_code]": "US",
+        "filter[phone_number_type]": "local",
+        "filter[features]": "voice",
+        "filter[limit]": "20",
+        "filter[national_destination_code]": "415",
+        "filter[phone_number][contains]": "0123",
+    }
+
+
+def test_search_uk_toll_free_is_voice_only(telnyx):
+    found = telnyx.search_available(country="GB", kind="toll_free")
+
+    assert [(n.e164, n.capabilities.sms) for n in found] == [("+448081570105", False)]
+
+
+def test_buy_places_a_pending_order_tagged_with_the_reference(telnyx, telnyx_server):
+    purchase = telnyx.buy("+14155550100", reference="op-1")
+
+    assert (purchase.status, purchase.ref, purchase.e164, purchase.reference) == (
+        "pending", None, "+14155550100", "op-1",
+    )
+    sent = telnyx_server.requests_to("POST", "/number_orders")[0].body
+    assert sent == {
+        "phone_numbers": [{"phone_number": "+14155550100"}],
+        "customer_reference": "op-1",
+        "connection_id": TEXML_APP_ID,
+    }
+
+
+def test_completed_order_gives_the_phone_number_id(telnyx, telnyx_server):
+    purchase = telnyx.buy("+14155550100", reference="op-1")
+    assert telnyx.order_status(purchase.order_id).status == "pending"
+
+    telnyx_server.complete_order(purchase.order_id)
+    done = telnyx.order_status(purchase.order_id)
+
+    number_id = next(n["id"] for n in telnyx_server.numbers.values() if n["phone_number"] == "+14155550100")
+    line_id = telnyx_server.orders[purchase.order_id]["phone_numbers"][0]["id"]
+    assert (done.status, done.ref, done.order_id) == ("active", number_id, purchase.order_id)
+    assert done.ref != line_id  # the order line's id is not the number's
+
+
+def test_failed_order_reads_as_failed(telnyx, telnyx_server):
+    purchase = telnyx.buy("+14155550100", reference="op-1")
+
+    telnyx_server.fail_order(purchase.order_id)
+
+    assert telnyx.order_status(purchase.order_id).status == "failed"
+    assert telnyx.search_available(country="US", contains="14155550100")  # back on sale
+
+
+def test_unavailable_number_quotes_telnyx(telnyx):
+    telnyx.buy("+14155550100", reference="op-1")
+
+    with pytest.raises(ProviderError) as caught:
+        telnyx.buy("+14155550100", reference="op-2")
+
+    assert caught.value.status == 422
+    assert caught.value.message == (
+        "Telnyx refused the request: The phone number +14155550100 is not available for purchase."
+    )
+
+
+def test_find_orders_by_customer_reference(telnyx, telnyx_server):
+    first = telnyx.buy("+14155550100", reference="op-1")
+    telnyx.buy("+14155550101", reference="op-2")
+    telnyx_server.complete_order(first.order_id)
+
+    found = telnyx.find_orders("op-1")
+
+    assert [(p.e164, p.status, p.reference) for p in found] == [("+14155550100", "active", "op-1")]
+    assert found[0].ref is not None
+    assert telnyx.find_orders("op-3") == []
+
+
+def test_find_owned_asks_by_digits_and_matches_exactly(telnyx, telnyx_server):
+    number_id = telnyx_server.add_owned("+14155550100", connection_id=TEXML_APP_ID)
+
+    owned = telnyx.find_owned("+14155550100")
+
+    assert (owned.ref, owned.routing) == (number_id, Routing(connection_id=TEXML_APP_ID))
+    assert telnyx_server.requests_to("GET", "/phone_numbers")[0].query == {"filter[phone_number]": "14155550100"}
+    assert telnyx.find_owned("+1415555010") is None
+
+
+def test_list_owned_reads_every_page(telnyx, telnyx_server):
+    for i in range(105):
+        telnyx_server.add_owned(f"+1415555{1000 + i}")
+
+    assert len(telnyx.list_owned()) == 105
+    assert len(telnyx_server.requests_to("GET", "/phone_numbers")) == 2
+
+
+def test_route_inbound_assigns_our_application_and_points_it_at_the_webhook(telnyx, telnyx_server):
+    number_id = telnyx_server.add_owned("+14155550100", connection_id=None)
+
+    previous = telnyx.route_inbound(number_id, WEBHOOK)
+
+    assert previous == Routing(connection_id=None)
+    assert telnyx_server.numbers[number_id]["connection_id"] == TEXML_APP_ID
+    app = telnyx_server.applications[TEXML_APP_ID]
+    assert (app["voice_url"], app["voice_method"], app["friendly_name"]) == (WEBHOOK, "post", "Dialtone inbound")
+
+
+def test_route_inbound_leaves_an_application_already_pointing_at_the_webhook(telnyx, telnyx_server):
+    telnyx_server.applications[TEXML_APP_ID]["voice_url"] = WEBHOOK
+    number_id = telnyx_server.add_owned("+14155550100", connection_id=TEXML_APP_ID)
+
+    telnyx.route_inbound(number_id, WEBHOOK)
+
+    assert telnyx_server.requests_to("PATCH", "*") == []
+
+
+def test_restore_routing_detaches_a_number_that_had_no_application(telnyx, telnyx_server):
+    number_id = telnyx_server.add_owned("+14155550100", connection_id=None)
+    previous = telnyx.route_inbound(number_id, WEBHOOK)
+
+    telnyx.restore_routing(number_id, previous)
+
+    assert telnyx_server.numbers[number_id]["connection_id"] is None
+    assert telnyx_server.requests_to("PATCH", f"/phone_numbers/{number_id}")[-1].body == {"connection_id": ""}
+
+
+def test_release_deletes_the_number_and_twice_is_fine(telnyx, telnyx_server):
+    number_id = bought(telnyx, telnyx_server).ref
+
+    telnyx.release(number_id)
+    telnyx.release(number_id)
+
+    assert number_id not in telnyx_server.numbers
+    assert len(telnyx_server.requests_to("DELETE", f"/phone_numbers/{number_id}")) == 2
+
+
+def test_dial_sends_the_reference_as_command_id_and_client_state(telnyx, telnyx_server):
+    result = telnyx.dial(from_e164="+14155550100", to_e164="+12125550199", webhook_url=WEBHOOK, reference="call-9")
+
+    sent = telnyx_server.requests_to("POST", "/calls")[0].body
+    assert result.call_id.startswith("v3:")
+    assert (sent["connection_id"], sent["from"], sent["to"], sent["webhook_url"]) == (
+        TEXML_APP_ID, "+14155550100", "+12125550199", WEBHOOK,
+    )
+    assert sent["command_id"] == "call-9"
+    assert base64.b64decode(sent["client_state"]) == b"call-9"
+
+
+def test_dial_uses_the_outbound_connection_when_given(telnyx_server):
+    telnyx_server.applications["42"] = {**telnyx_server.applications[TEXML_APP_ID], "id": "42"}
+    credentials = {**telnyx_server.credentials, "outbound_connection_id": "42"}
+    adapter = TelnyxAdapter(credentials, base_url=telnyx_server.base_url, timeout=0.5)
+
+    adapter.dial(from_e164="+14155550100", to_e164="+12125550199", webhook_url=WEBHOOK, reference="c")
+
+    assert telnyx_server.requests_to("POST", "/calls")[0].body["connection_id"] == "42"
+
+
+# --- money safety: an order or a dial is sent once, whatever Telnyx answers ---------------------------
+
+
+@pytest.mark.parametrize("status", [408, 409, 429, 500, 503])
+def test_order_is_sent_once_when_telnyx_fails(status, retrying_telnyx, telnyx_server):
+    telnyx_server.fail_next("POST", "/number_orders", status, times=3)
+
+    with pytest.raises((ProviderUnavailable, ProviderError)):
+        retrying_telnyx.buy("+14155550100", reference="op-1")
+
+    assert len(telnyx_server.requests_to("POST", "/number_orders")) == 1
+
+
+@pytest.mark.parametrize("status", [429, 500])
+def test_failed_order_is_unavailable_and_reconciles_to_nothing_bought(status, retrying_telnyx, telnyx_server):
+    telnyx_server.fail_next("POST", "/number_orders", status, times=3)
+
+    with pytest.raises(ProviderUnavailable):
+        retrying_telnyx.buy("+14155550100", reference="op-1")
+
+    assert retrying_telnyx.find_orders("op-1") == []
+    assert len(telnyx_server.requests_to("POST", "/number_orders")) == 1
+
+
+def test_order_whose_answer_was_lost_is_found_by_its_reference(retrying_telnyx, telnyx_server):
+    telnyx_server.stall_next("POST", "/number_orders", seconds=STALL)
+
+    with pytest.raises(ProviderUnavailable):
+        retrying_telnyx.buy("+14155550100", reference="op-1")
+    found = retrying_telnyx.find_orders("op-1")
+
+    assert [(p.e164, p.status) for p in found] == [("+14155550100", "pending")]
+    assert len(telnyx_server.requests_to("POST", "/number_orders")) == 1
+
+
+def test_dropped_order_connection_is_not_retried(retrying_telnyx, telnyx_server):
+    telnyx_server.drop_next("POST", "/number_orders", times=3)
+
+    with pytest.raises(ProviderUnavailable):
+        retrying_telnyx.buy("+14155550100", reference="op-1")
+
+    assert len(telnyx_server.requests_to("POST", "/number_orders")) == 1
+
+
+def test_dial_is_sent_once_when_telnyx_fails(retrying_telnyx, telnyx_server):
+    telnyx_server.fail_next("POST", "/calls", 500, times=3)
+
+    with pytest.raises(ProviderUnavailable):
+        retrying_telnyx.dial(from_e164="+14155550100", to_e164="+12125550199", webhook_url=WEBHOOK, reference="c")
+
+    assert len(telnyx_server.requests_to("POST", "/calls")) == 1
+
+
+def test_reads_ride_out_one_server_error(retrying_telnyx, telnyx_server):
+    telnyx_server.fail_next("GET", "/texml_applications/*", 500)
+
+    assert retrying_telnyx.verify().status == "active"
+    assert len(telnyx_server.requests_to("GET", "/texml_applications/*")) == 2
+
+
+# --- every operation, every way it can fail ----------------------------------------------------------
+
+OPERATIONS = {
+    "verify": lambda a, ids: a.verify(),
+    "search": lambda a, ids: a.search_available(country="US", area_code="415"),
+    "buy": lambda a, ids: a.buy("+14155550101", reference="op"),
+    "order_status": lambda a, ids: a.order_status(ids.order_id),
+    "find_orders": lambda a, ids: a.find_orders("op"),
+    "find_owned": lambda a, ids: a.find_owned("+14155550100"),
+    "list_owned": lambda a, ids: a.list_owned(),
+    "route_inbound": lambda a, ids: a.route_inbound(ids.number_id, WEBHOOK),
+    "restore_routing": lambda a, ids: a.restore_routing(ids.number_id, Routing(connection_id=None)),
+    "release": lambda a, ids: a.release(ids.number_id),
+    "dial": lambda a, ids: a.dial(from_e164="+14155550100", to_e164="+12125550199", webhook_url=WEBHOOK,
+                                  reference="c"),
+}
+every_operation = pytest.mark.parametrize("operation", OPERATIONS)
+
+
+def run(operation, telnyx, telnyx_server):
+    # Set up in memory: no request, so the injected fault meets the operation's first request.
+    ids = SimpleNamespace(
+        number_id=telnyx_server.add_owned("+14155550100"),
+        order_id=telnyx_server.add_order("+14155550123", customer_reference="op"),
+    )
+    return OPERATIONS[operation](telnyx, ids)
+
+
+@every_operation
+def test_operation_succeeds(operation, telnyx, telnyx_server):
+    run(operation, telnyx, telnyx_server)
+
+    assert telnyx_server.crashes == []
+
+
+@every_operation
+def test_rejected_api_key_says_check_the_key(operation, telnyx, telnyx_server):
+    telnyx_server.fail_next("*", "*", 401)
+
+    with pytest.raises(ProviderError) as caught:
+        run(operation, telnyx, telnyx_server)
+
+    assert (caught.value.code, caught.value.status, caught.value.message) == ("10009", 401, CHECK_KEY)
+
+
+@every_operation
+def test_missing_resource_is_a_provider_error_except_when_releasing(operation, telnyx, telnyx_server):
+    telnyx_server.fail_next("*", "*", 404)
+
+    if operation == "release":
+        assert run(operation, telnyx, telnyx_server) is None
+        return
+    with pytest.raises(ProviderError) as caught:
+        run(operation, telnyx, telnyx_server)
+    assert (caught.value.code, caught.value.status) == ("10005", 404)
+
+
+@every_operation
+@pytest.mark.parametrize(
+    ("status", "code", "sentence"),
+    [
+        (422, "10016", errors.INVALID_NUMBER.format(provider="Telnyx")),
+        (409, "10013", "Telnyx does not know that application (connection) id: check the Telnyx credentials."),
+        (403, "10010", "This Telnyx API key may not do that: check its permissions in the Telnyx portal."),
+        (422, "10999", "Telnyx refused the request: Something specific went wrong"),
+    ],
+)
+def test_provider_codes_give_their_sentence(operation, status, code, sentence, telnyx, telnyx_server):
+    telnyx_server.fail_next("*", "*", status, code=code, message="Something specific went wrong")
+
+    with pytest.raises(ProviderError) as caught:
+        run(operation, telnyx, telnyx_server)
+
+    assert (caught.value.code, caught.value.status, caught.value.message) == (code, status, sentence)
+
+
+@every_operation
+@pytest.mark.parametrize(("status", "reason"), [(429, "rate_limited"), (500, "server_error"), (503, "server_error")])
+def test_busy_or_broken_telnyx_is_unavailable_with_a_generic_message(operation, status, reason, telnyx,
+                                                                      telnyx_server):
+    telnyx_server.fail_next("*", "*", status, message="raw internal detail")
+
+    with pytest.raises(ProviderUnavailable) as caught:
+        run(operation, telnyx, telnyx_server)
+
+    assert (str(caught.value), caught.value.reason) == (NOT_RESPONDING, reason)
+
+
+@every_operation
+def test_timeout_is_unavailable(operation, telnyx, telnyx_server):
+    telnyx_server.stall_next("*", "*", seconds=STALL)
+
+    with pytest.raises(ProviderUnavailable) as caught:
+        run(operation, telnyx, telnyx_server)
+
+    assert caught.value.reason == "timeout"
+
+
+@every_operation
+def test_dropped_connection_is_unavailable(operation, telnyx, telnyx_server):
+    telnyx_server.drop_next("*", "*")
+
+    with pytest.raises(ProviderUnavailable) as caught:
+        run(operation, telnyx, telnyx_server)
+
+    assert caught.value.reason == "connection"
