@@ -51,6 +51,7 @@ def test_operator_creates_an_agent_and_a_variant_and_publishes_it_to_live(
 
 
 def test_zz_screenshot(page, live_server, acme):
+    from agents.models import Agent
     from agents.services import agent_create, variant_create, variant_publish
     from tenants.models import Environment
     from tenants.scope import workspace_scope
@@ -83,6 +84,30 @@ def test_zz_screenshot(page, live_server, acme):
     page.wait_for_timeout(400)
     page.screenshot(path="/tmp/agents_new.png")
     page.keyboard.press("Escape")
-    page.get_by_role("link", name="Delete Billing").click()
-    page.wait_for_timeout(400)
+    from django.apps import apps
+    PhoneNumber = apps.get_model("phone_numbers", "PhoneNumber")
+    ProviderConnection = apps.get_model("providers", "ProviderConnection")
+    with workspace_scope(acme):
+        conn = ProviderConnection.objects.create(workspace=acme, provider="sandbox", label="S", credentials={"account": "d"})
+        desk = Agent.objects.get(name="Front desk")
+        for i in range(3):
+            PhoneNumber.objects.create(e164=f"+1415555014{i}", environment=envs["live"], connection=conn, state="active", inbound_agent=desk)
+    page.reload()
+    page.get_by_role("link", name="Delete Front desk").click()
+    page.get_by_role("button", name="Delete agent").click()
+    page.wait_for_timeout(500)
     page.screenshot(path="/tmp/agents_delete.png")
+    page.keyboard.press("Escape")
+    page.get_by_role("link", name="Rename or delete Front desk / spanish").click()
+    page.wait_for_timeout(400)
+    page.screenshot(path="/tmp/agents_rename.png")
+    page.context.clear_cookies()
+    sign_in(page, live_server, "vic_viewer", PASSWORD)
+    page.goto(f"{live_server.url}/w/acme/agents/")
+    page.screenshot(path="/tmp/agents_viewer.png")
+
+
+def test_zz_empty(page, live_server, acme):
+    sign_in(page, live_server, "olga_operator", PASSWORD)
+    page.goto(f"{live_server.url}/w/acme/agents/")
+    page.screenshot(path="/tmp/agents_empty.png")

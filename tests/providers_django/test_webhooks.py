@@ -1,0 +1,110 @@
+"""Inbound call webhooks: signed requests get TwiML/TeXML routing to the agent; anything else gets 403."""
+
+import base64
+import time
+
+import pytest
+from django.test import Client
+from nacl.signing import SigningKey
+from twilio.request_validator import RequestValidator
+
+from agents.services import agent_create, variant_create, variant_publish
+from phone_numbers.models import PhoneNumber
+from providers.models import ProviderConnection
+from tenants.models import Environment
+from tenants.scope import workspace_scope
+from tests.helpers import owner_of
+
+pytestmark = pytest.mark.django_db
+
+TOKEN = "0123456789abcdef0123456789abcdef"
+URL = "/hooks/twilio/voice/"
+
+
+@pytest.fixture
+def routed(acme, settings):
+    settings.PUBLIC_BASE_URL = "https://dialtone.example.com"
+    with workspace_scope(acme):
+        live = Environment.objects.get(kind="live")
+        agent = agent_create(workspace=acme, actor=owner_of(acme), name="Front desk",
+                             sip_destination="sip:front@voice.example.com")
+        variant = variant_create(agent=agent, actor=owner_of(acme), name="v3")
+        variant_publish(variant=variant, environment=live, actor=owner_of(acme))
+        twilio = ProviderConnection.objects.create(
+            provider="twilio", label="T", credentials={"account_sid": "AC" + "1" * 32, "auth_token": TOKEN}
+        )
+        telnyx = ProviderConnection.objects.create(provider="telnyx", label="X", credentials={"api_key": "KEY"})
+        for e164, connection in (("+14155550142", twilio), ("+14155550143", telnyx)):
+            PhoneNumber.objects.create(e164=e164, environment=live, connection=connection, provider_ref="PN1",
+                                       state="active", inbound_agent=agent, inbound_variant=variant)
+        PhoneNumber.objects.create(e164="+14155550144", environment=live, connection=twilio, provider_ref="PN2",
+                                   state="active")
+    return acme
+
+
+def twilio_post(params, *, token=TOKEN, signature=None):
+    signature = signature or RequestValidator(token).compute_signature("https://dialtone.example.com" + URL, params)
+    return Client().post(URL, params, headers={"X-Twilio-Signature": signature})
+
+
+def test_signed_twilio_call_is_routed_to_the_agent_through_the_environment(routed):
+    response = twilio_post({"To": "+14155550142", "From": "+14155559999", "CallSid": "CA1"})
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/xml"
+    body = response.content.decode()
+    assert "<Dial" in body and "sip:live.acme@sip.dialtone.dev?" in body
+    assert "X-Dialtone-Agent=sip%3Afront%40voice.example.com" in body and "X-Dialtone-Variant=v3" in body
+
+
+def test_a_number_without_agent_answers_politely(routed):
+    body = twilio_post({"To": "+14155550144", "From": "+14155559999"}).content.decode()
+    assert "<Say>" in body and "<Dial" not in body
+
+
+@pytest.mark.parametrize(
+    "attack",
+    ["forged", "wrong_token", "unsigned", "tampered", "unknown_number"],
+)
+def test_forged_or_unsigned_twilio_requests_get_403(routed, attack):
+    params = {"To": "+14155550142", "From": "+14155559999"}
+    if attack == "forged":
+        response = twilio_post(params, signature="bm90IGEgc2lnbmF0dXJl")
+    elif attack == "wrong_token":
+        response = twilio_post(params, token="f" * 32)
+    elif attack == "unsigned":
+        response = Client().post(URL, params)
+    elif attack == "tampered":
+        signature = RequestValidator(TOKEN).compute_signature("https://dialtone.example.com" + URL, params)
+        response = Client().post(URL, params | {"From": "+19995550000"}, headers={"X-Twilio-Signature": signature})
+    else:
+        response = twilio_post({"To": "+14155550199", "From": "+14155559999"})
+    assert response.status_code == 403
+
+
+@pytest.fixture
+def telnyx_key(settings):
+    key = SigningKey.generate()
+    settings.TELNYX_PUBLIC_KEY = base64.b64encode(bytes(key.verify_key)).decode()
+    return key
+
+
+def telnyx_post(body: bytes, key, *, timestamp=None):
+    timestamp = str(timestamp or int(time.time()))
+    signature = base64.b64encode(key.sign(f"{timestamp}|".encode() + body).signature).decode()
+    return Client().post(
+        "/hooks/telnyx/voice/", body, content_type="application/x-www-form-urlencoded",
+        headers={"Telnyx-Signature-Ed25519": signature, "Telnyx-Timestamp": timestamp},
+    )
+
+
+def test_signed_telnyx_texml_call_is_routed(routed, telnyx_key):
+    response = telnyx_post(b"To=%2B14155550143&From=%2B14155559999&CallSid=v3:abc", telnyx_key)
+    assert response.status_code == 200
+    assert "X-Dialtone-Agent=sip%3Afront%40voice.example.com" in response.content.decode()
+
+
+def test_telnyx_signature_by_another_key_or_too_old_is_refused(routed, telnyx_key):
+    body = b"To=%2B14155550143&From=%2B14155559999"
+    assert telnyx_post(body, SigningKey.generate()).status_code == 403
+    assert telnyx_post(body, telnyx_key, timestamp=int(time.time()) - 3600).status_code == 403
+    assert Client().post("/hooks/telnyx/voice/", body, content_type="application/x-www-form-urlencoded").status_code == 403
