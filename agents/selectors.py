@@ -90,6 +90,8 @@ def numbers_routed_to(*, agent=None, variant=None, environment=None) -> list[str
 
     The one check behind "refuse to delete or unpublish while numbers route to it".
     """
+    if agent is None and variant is None:
+        raise TypeError("numbers_routed_to needs an agent or a variant")
     numbers = _routed_numbers()
     if numbers is None:
         return []
@@ -103,7 +105,9 @@ def numbers_per_agent() -> dict[int, int] | None:
     numbers = _routed_numbers()
     if numbers is None:
         return None
-    rows = numbers.filter(inbound_agent__isnull=False).values("inbound_agent").annotate(n=Count("pk"))
+    rows = (
+        numbers.filter(inbound_agent__isnull=False).order_by().values("inbound_agent").annotate(n=Count("pk"))
+    )
     return {row["inbound_agent"]: row["n"] for row in rows}
 
 

@@ -8,11 +8,9 @@ Removing what phone numbers route to is refused with the numbers (`AgentInUse`).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from contextlib import contextmanager
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import ProtectedError
 
 from agents.models import Agent, Publication, Variant
 from agents.selectors import numbers_routed_to
@@ -32,18 +30,6 @@ class AgentInUse(Exception):
             listed += f" and {len(numbers) - self.SHOWN} more"
         routes = "number routes" if len(numbers) == 1 else "numbers route"
         super().__init__(f"{refusal}: {len(numbers)} {routes} to it ({listed}). {advice}")
-
-
-@contextmanager
-def _kept_as_history(refusal: str):
-    """Released and detached numbers keep their routing (a PROTECT foreign key): refuse, don't crash."""
-    try:
-        yield
-    except ProtectedError as error:
-        numbers = sorted({str(obj) for obj in error.protected_objects})
-        raise AgentInUse(
-            refusal, numbers, "Released and detached numbers keep their routing as history."
-        ) from None
 
 
 def _tidy(text: str) -> str:
@@ -102,8 +88,7 @@ def agent_delete(*, agent: Agent, actor) -> None:
         raise AgentInUse(f"“{agent.name}” can't be deleted", numbers)
     variants = list(agent.variants.values_list("name", flat=True))
     audit(actor=actor, action="agent.deleted", target=agent, variants=variants)
-    with _kept_as_history(f"“{agent.name}” can't be deleted"):
-        agent.delete()
+    agent.delete()  # released and detached numbers keep their history; their agent link is cleared
 
 
 # ---- Variants ------------------------------------------------------------------------------------
@@ -142,8 +127,7 @@ def variant_delete(*, variant: Variant, actor) -> None:
     if numbers:
         raise AgentInUse(f"Variant “{variant.name}” can't be deleted", numbers)
     audit(actor=actor, action="variant.deleted", target=variant, agent=variant.agent.name)
-    with _kept_as_history(f"Variant “{variant.name}” can't be deleted"):
-        variant.delete()
+    variant.delete()
 
 
 @transaction.atomic

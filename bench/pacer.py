@@ -62,7 +62,12 @@ def report(client: redis.Redis, pacer: Pacer) -> None:
     gap_only = steady_pool(pacer, "gap-only", 10_000, MINUTE_GAP)
     paced = all_paced(client, pacer, 10_000)
     rates = measure(
-        {"raw": raw, **{f"single {n}": case for n, case in singles.items()}, "gap only": gap_only, "paced": paced},
+        {
+            "raw": raw,
+            **{f"single {n}": case for n, case in singles.items()},
+            "gap only": gap_only,
+            "paced": paced,
+        },
         seconds=15,
     )
     row("raw EVALSHA round trip (return 1)", rates["raw"], rates["raw"])
@@ -72,14 +77,22 @@ def report(client: redis.Redis, pacer: Pacer) -> None:
     row("'all paced' answers, pool of 10,000, Redis TIME", rates["paced"], rates["raw"])
 
     batches = {k: steady_pool(pacer, f"batch-{k}", 10_000, POLICY, per_call=k) for k in (10, 50)}
-    batch_rates = measure({f"batch {k}": case for k, case in batches.items()}, seconds=4)
+    batch_rates = measure({"raw": raw, **{f"batch {k}": case for k, case in batches.items()}}, seconds=5)
     for k in batches:
-        row(f"batched claims, K={k}, pool of 10,000 (claims/s)", batch_rates[f"batch {k}"], rates["raw"])
+        row(
+            f"batched claims, K={k}, pool of 10,000 (claims/s)", batch_rates[f"batch {k}"], batch_rates["raw"]
+        )
 
     tries: list[int] = []
-    picks = measure({"ours": ninety_percent_paced(pacer), "limits": limits_picker(client, tries)}, seconds=8)
-    row("pick when 90 % paced: ours (1,000 numbers)", picks["ours"], rates["raw"])
-    row(f"pick when 90 % paced: limits ({sum(tries) / len(tries):.1f} tries/pick)", picks["limits"], rates["raw"])
+    picks = measure(
+        {"raw": raw, "ours": ninety_percent_paced(pacer), "limits": limits_picker(client, tries)}, seconds=9
+    )
+    row("pick when 90 % paced: ours (1,000 numbers, gap only)", picks["ours"], picks["raw"])
+    row(
+        f"pick when 90 % paced: limits ({sum(tries) / len(tries):.1f} tries/pick)",
+        picks["limits"],
+        picks["raw"],
+    )
 
     print()
     target("single claims at 10,000 vs raw round trip", rates["single 10000"] / rates["raw"], ">= 0.70", 0.70)
@@ -94,12 +107,12 @@ def report(client: redis.Redis, pacer: Pacer) -> None:
 
 
 def trivial_round_trip(client: redis.Redis) -> Case:
-    script = client.register_script("return 1")
+    sha = client.script_load("return 1")
 
     def run(n: int) -> tuple[int, float]:
         start = time.perf_counter()
         for _ in range(n):
-            script()
+            client.evalsha(sha, 0)  # the call Pacer makes, minus the script's work
         return n, time.perf_counter() - start
 
     return run
@@ -134,7 +147,9 @@ def all_paced(client: redis.Redis, pacer: Pacer, size: int) -> Case:
     seconds, micros = client.time()
     now = seconds * 1000 + micros // 1000
     pool_numbers = numbers(size)
-    pacer.rebuild(workspace_id=f"{WS}-paced", attempts=[(n, now) for n in pool_numbers], pools={"p": pool_numbers})
+    pacer.rebuild(
+        workspace_id=f"{WS}-paced", attempts=[(n, now) for n in pool_numbers], pools={"p": pool_numbers}
+    )
 
     def run(n: int) -> tuple[int, float]:
         begin = time.perf_counter()
@@ -155,7 +170,9 @@ def ninety_percent_paced(pacer: Pacer) -> Case:
     pacer.rebuild(workspace_id=workspace, attempts=[], pools={"p": pool_numbers})
     clock = itertools.count(1_700_000_000_000, MINUTE_GAP.gap_ms // paced)
     for _ in range(paced):  # reach the steady state first
-        pacer.claim(workspace_id=workspace, pool_id="p", policy=MINUTE_GAP, call_ids=["c"], now_ms=next(clock))
+        pacer.claim(
+            workspace_id=workspace, pool_id="p", policy=MINUTE_GAP, call_ids=["c"], now_ms=next(clock)
+        )
 
     def run(n: int) -> tuple[int, float]:
         begin = time.perf_counter()
@@ -216,6 +233,7 @@ def measure(cases: dict[str, Case], *, seconds: float) -> dict[str, float]:
 
 
 def row(label: str, per_second: float, raw: float) -> None:
+    """One measurement, and its ratio to the raw round trip measured in the same turns."""
     print(f"{label:<62} {per_second:>10,.0f}/s  {per_second / raw:>5.2f}x raw")
 
 

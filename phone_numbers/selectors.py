@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.core.paginator import Page, Paginator
-from django.db.models import Case, Count, IntegerField, QuerySet, Value, When
+from django.db.models import Exists, OuterRef, QuerySet
 from django.db.models.functions import Lower
 
 from phone_numbers.filters import NumberFilters
@@ -13,7 +12,9 @@ from phone_numbers.models import PhoneNumber, Tag
 from tenants.models import Environment
 
 PER_PAGE = 50
-# Live first: production numbers are what operators look for most.
+# Counting stops here: "10,000+" is as useful as an exact figure, and bounded counts stay fast.
+COUNT_CAP = 10_000
+# Live first: production numbers are what operators look for most (PhoneNumber.env_rank follows this).
 ENVIRONMENT_ORDER = [Environment.Kind.LIVE, Environment.Kind.PRE_RELEASE, Environment.Kind.SANDBOX]
 
 
@@ -23,13 +24,45 @@ class Section:
     numbers: list[PhoneNumber]
     count: int
 
+    @property
+    def count_capped(self) -> bool:
+        return self.count > COUNT_CAP
+
+
+@dataclass(frozen=True)
+class PageWindow:
+    number: int
+    start_index: int
+    end_index: int
+    has_next: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def previous_page_number(self) -> int:
+        return self.number - 1
+
+    @property
+    def next_page_number(self) -> int:
+        return self.number + 1
+
+    @property
+    def has_other_pages(self) -> bool:
+        return self.has_previous or self.has_next
+
 
 @dataclass(frozen=True)
 class NumbersPage:
-    page: Page
+    page: PageWindow
     sections: list[Section]
     filters: NumberFilters
     total: int
+
+    @property
+    def total_capped(self) -> bool:
+        return any(s.count_capped for s in self.sections)
 
 
 def numbers_matching(filters: NumberFilters) -> QuerySet[PhoneNumber]:
@@ -39,15 +72,14 @@ def numbers_matching(filters: NumberFilters) -> QuerySet[PhoneNumber]:
     if filters.digits:
         numbers = numbers.filter(e164__contains=filters.digits)
     if filters.tags:
-        # Numbers carrying every chosen tag: one grouped subquery, however many tags.
-        tagged = (
-            PhoneNumber.tags.through.objects.filter(tag__in=tags_named(filters.tags))
-            .values("phonenumber_id")
-            .annotate(matched=Count("tag_id"))
-            .filter(matched=len(filters.tags))
-            .values("phonenumber_id")
-        )
-        numbers = numbers.filter(pk__in=tagged)
+        tags = list(tags_named(filters.tags))
+        if len(tags) < len(filters.tags):
+            return numbers.none()  # a tag that does not exist matches nothing
+        # Numbers carrying every chosen tag: one EXISTS per tag, each an index lookup per candidate row.
+        for tag in tags:
+            numbers = numbers.filter(
+                Exists(PhoneNumber.tags.through.objects.filter(phonenumber_id=OuterRef("pk"), tag_id=tag.pk))
+            )
     return numbers
 
 
@@ -56,31 +88,34 @@ def tags_named(names) -> QuerySet[Tag]:
 
 
 def numbers_page(*, filters: NumberFilters, page_number) -> NumbersPage:
+    """One page of numbers in display order (environment, then number), with a bounded count per
+    environment. Queries: environments, three counts, the page, its tags; whatever the data size."""
     matching = numbers_matching(filters)
-    env_position = Case(
-        *[When(environment__kind=kind, then=Value(i)) for i, kind in enumerate(ENVIRONMENT_ORDER)],
-        output_field=IntegerField(),
-    )
-    ordered = (
-        matching.select_related("environment", "connection")
-        .prefetch_related("tags")
-        .order_by(env_position, "e164", "pk")
-    )
-    counts = dict(matching.order_by().values_list("environment_id").annotate(n=Count("pk")))
-    paginator = Paginator(ordered, PER_PAGE)
-    paginator.count = sum(counts.values())  # already counted per environment: skip Paginator's COUNT
-    page = paginator.get_page(page_number)
-    rows = list(page.object_list)
     environments = sorted(Environment.objects.all(), key=lambda e: ENVIRONMENT_ORDER.index(e.kind))
+    counts = {env.id: matching.filter(environment=env)[: COUNT_CAP + 1].count() for env in environments}
+    number = _page_number(page_number)
+    offset = (number - 1) * PER_PAGE
+    rows = list(
+        matching.select_related("environment", "connection", "inbound_agent", "inbound_variant")
+        .prefetch_related("tags")
+        .order_by("env_rank", "e164", "pk")[offset : offset + PER_PAGE + 1]  # one extra row: is there a next page?
+    )
+    has_next = len(rows) > PER_PAGE
+    rows = rows[:PER_PAGE]
+    window = PageWindow(number=number, start_index=offset + 1 if rows else 0, end_index=offset + len(rows),
+                        has_next=has_next)
     sections = [
-        Section(
-            environment=env,
-            numbers=[n for n in rows if n.environment_id == env.id],
-            count=counts.get(env.id, 0),
-        )
+        Section(environment=env, numbers=[n for n in rows if n.environment_id == env.id], count=counts[env.id])
         for env in environments
     ]
-    return NumbersPage(page=page, sections=sections, filters=filters, total=paginator.count)
+    return NumbersPage(page=window, sections=sections, filters=filters, total=sum(counts.values()))
+
+
+def _page_number(raw) -> int:
+    try:
+        return max(1, min(int(raw), COUNT_CAP))
+    except (TypeError, ValueError):
+        return 1
 
 
 @dataclass(frozen=True)

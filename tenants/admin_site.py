@@ -18,6 +18,10 @@ class DialtoneAdminSite(admin.AdminSite):
         @wraps(inner)
         def unscoped_view(request, *args, **kwargs):
             with all_workspaces():
-                return inner(request, *args, **kwargs)
+                response = inner(request, *args, **kwargs)
+                # Admin pages are lazy TemplateResponses: render while the scope is still open.
+                if hasattr(response, "render") and not response.is_rendered:
+                    response.render()
+                return response
 
         return unscoped_view

@@ -54,7 +54,8 @@ class WorkspaceMiddleware:
         needed = read if request.method in SAFE_METHODS else write
         if needed is None or not role_allows(membership.role, needed):
             raise PermissionDenied(f"Your role ({membership.get_role_display()}) cannot do this here.")
-        request.session["last_workspace"] = slug
+        if request.session.get("last_workspace") != slug:  # a session write per page view is waste
+            request.session["last_workspace"] = slug
         return None
 
 

@@ -62,7 +62,9 @@ while #claimed < wanted do
   budget = budget - 1
   local number, known = top[1], tonumber(top[2])
   local free = next_free(log, policy)
-  if free > now and free == known then                       -- every other score is >= this one
+  -- Every other score is >= this one and scores are lower bounds, so nothing frees up sooner. The
+  -- score is checked against the log, not trusted: it could be stale if the clock stepped back.
+  if free > now and free == known then
     return reply(free - now, now, claimed)
   end
   if free <= now then

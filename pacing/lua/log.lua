@@ -2,7 +2,7 @@
 -- so the rule exists once (pacer.py only writes and reads the format).
 --
 -- A log is a string of fixed-width entries '%013d,' (attempt time in ms since epoch), newest first, so
--- entry i is read without parsing the rest and recording an attempt is one HGET and one HSET. It keeps
+-- entry i is read without parsing the rest and recording an attempt is one hash read and one write. It keeps
 -- the newest max(cap, 1) attempts: the gap needs the newest, the rolling cap the cap-th newest. It never
 -- expires on its own: a count-trimmed log stays exact whatever the window (see Pacer.policy_changed).
 

@@ -144,7 +144,9 @@ class NumberSearch:
                 f"pick {offered}.",
             )
         if self.area_code is not None and self.country != "US":
-            raise ProviderError("invalid_search", "Area codes apply to US numbers; search UK numbers by digits.")
+            raise ProviderError(
+                "invalid_search", "Area codes apply to US numbers; search UK numbers by digits."
+            )
         if self.area_code is not None and not re.fullmatch(r"[2-9]\d\d", self.area_code):
             raise ProviderError("invalid_search", "A US area code is three digits, like 415.")
 

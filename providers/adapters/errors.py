@@ -9,7 +9,7 @@ from __future__ import annotations
 
 
 class ProviderError(Exception):
-    """A permanent refusal: `code` is the provider's own error code, `message` a sentence a person can act on."""
+    """A permanent refusal: `code` is the provider's error code, `message` a sentence a person can act on."""
 
     def __init__(self, code: str | int, message: str, status: int | None = None):
         super().__init__(message)

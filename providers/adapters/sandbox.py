@@ -198,7 +198,9 @@ class SandboxAdapter(ProviderAdapter):
 
     def buy(self, e164: str, *, reference: str) -> Purchase:
         if e164 not in inventory():
-            raise ProviderError("not_in_inventory", "The sandbox does not sell that number: pick one from the search.")
+            raise ProviderError(
+                "not_in_inventory", "The sandbox does not sell that number: pick one from the search."
+            )
         with _lock:
             account = _account(self._name)
             ref = ref_for(e164)
@@ -243,7 +245,9 @@ class SandboxAdapter(ProviderAdapter):
 
     def dial(self, *, from_e164: str, to_e164: str, webhook_url: str, reference: str) -> DialResult:
         if from_e164 not in inventory():
-            raise ProviderError("bad_caller_id", "The sandbox cannot call from that number: use a sandbox number.")
+            raise ProviderError(
+                "bad_caller_id", "The sandbox cannot call from that number: use a sandbox number."
+            )
         with _lock:
             calls = _account(self._name).calls
             call_id = f"SBCA{uuid.uuid4().hex}"

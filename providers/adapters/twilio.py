@@ -48,10 +48,8 @@ SENTENCES: dict[int, str] = {
 STATUS_SENTENCES = {401: SENTENCES[20003], 404: SENTENCES[20404]}
 
 
-def twilio_error(status: int | None, code: int | None, message: str) -> Exception:
-    """The one place a Twilio answer becomes our error. No status means no answer at all."""
-    if status is None:
-        return errors.unavailable("Twilio", "connection")
+def twilio_error(status: int, code: int | None, message: str) -> Exception:
+    """The one place a Twilio answer becomes our error (translated_errors routes every failure here)."""
     if status == 429:
         return errors.unavailable("Twilio", "rate_limited")
     if status >= 500:
@@ -124,7 +122,9 @@ def _purchase(number: Any) -> Purchase:
 def friendly_name_for(reference: str) -> str:
     name = f"{FRIENDLY_NAME_PREFIX}{reference}"
     if len(name) > FRIENDLY_NAME_MAX:
-        raise ValueError(f"reference must be at most {FRIENDLY_NAME_MAX - len(FRIENDLY_NAME_PREFIX)} characters")
+        raise ValueError(
+            f"reference must be at most {FRIENDLY_NAME_MAX - len(FRIENDLY_NAME_PREFIX)} characters"
+        )
     return name
 
 
@@ -143,6 +143,7 @@ class TwilioAdapter(ProviderAdapter):
             # TWILIO_EDGE / TWILIO_REGION in the environment would rewrite the host away from base_url.
             self._client.edge = self._client.region = None
         self._account = self._client.api.v2010.account
+        self._numbers = self._account.incoming_phone_numbers
 
     def verify(self) -> AccountInfo:
         with translated_errors():
@@ -152,8 +153,8 @@ class TwilioAdapter(ProviderAdapter):
         return AccountInfo(account_id=account.sid, name=account.friendly_name or "", status=account.status)
 
     def _search(self, query: NumberSearch) -> list[AvailableNumber]:
-        country = self._account.available_phone_numbers(query.country)
-        listing = {"local": country.local, "mobile": country.mobile, "toll_free": country.toll_free}[query.kind]
+        # The SDK's lists are named like our kinds: local, mobile, toll_free.
+        listing = getattr(self._account.available_phone_numbers(query.country), query.kind)
         filters: dict[str, Any] = {"voice_enabled": True, "limit": query.limit}
         if query.area_code:
             filters["area_code"] = int(query.area_code)
@@ -175,33 +176,33 @@ class TwilioAdapter(ProviderAdapter):
     def buy(self, e164: str, *, reference: str) -> Purchase:
         friendly_name = friendly_name_for(reference)
         with translated_errors():
-            number = self._account.incoming_phone_numbers.create(phone_number=e164, friendly_name=friendly_name)
+            number = self._numbers.create(phone_number=e164, friendly_name=friendly_name)
         return _purchase(number)
 
     def order_status(self, order_id: str) -> Purchase:
-        """A Twilio purchase is the number itself: its order id is its sid, and it is active once it exists."""
+        """A Twilio purchase is the number itself: the order id is its sid, active once it exists."""
         with translated_errors():
-            number = self._account.incoming_phone_numbers(order_id).fetch()
+            number = self._numbers(order_id).fetch()
         return _purchase(number)
 
     def find_orders(self, reference: str) -> list[Purchase]:
         friendly_name = friendly_name_for(reference)
         with translated_errors():
-            numbers = self._account.incoming_phone_numbers.list(friendly_name=friendly_name)
+            numbers = self._numbers.list(friendly_name=friendly_name)
         return [_purchase(n) for n in numbers if n.friendly_name == friendly_name]
 
     def find_owned(self, e164: str) -> OwnedNumber | None:
         with translated_errors():
-            numbers = self._account.incoming_phone_numbers.list(phone_number=e164)
+            numbers = self._numbers.list(phone_number=e164)
         # Twilio's PhoneNumber filter also matches partial numbers.
         return next((_owned(n) for n in numbers if n.phone_number == e164), None)
 
     def list_owned(self) -> list[OwnedNumber]:
         with translated_errors():
-            return [_owned(n) for n in self._account.incoming_phone_numbers.list()]
+            return [_owned(n) for n in self._numbers.list()]
 
     def route_inbound(self, ref: str, webhook_url: str) -> Routing:
-        number = self._account.incoming_phone_numbers(ref)
+        number = self._numbers(ref)
         with translated_errors():
             previous = _routing(number.fetch())
             # An application or a trunk on the number would override the URL: clear both.
@@ -216,12 +217,12 @@ class TwilioAdapter(ProviderAdapter):
         else:
             changes["voice_application_sid"] = previous.application_sid or ""
         with translated_errors():
-            self._account.incoming_phone_numbers(ref).update(**changes)
+            self._numbers(ref).update(**changes)
 
     def release(self, ref: str) -> None:
         try:
             with translated_errors():
-                self._account.incoming_phone_numbers(ref).delete()
+                self._numbers(ref).delete()
         except ProviderError as exc:
             if exc.status != 404:
                 raise  # a 404 means already gone: releasing twice is fine

@@ -94,11 +94,12 @@ def test_publish_to_changes_nothing_when_one_environment_is_refused(world):
     assert sorted(Publication.objects.values_list("environment__kind", flat=True)) == ["live", "sandbox"]
 
 
-def test_numbers_kept_as_history_refuse_deletion_instead_of_crashing(world):
+def test_released_numbers_do_not_block_deletion_and_keep_their_history(world):
     PhoneNumber.objects.filter(pk=world["number"].pk).update(state="released")
-    with pytest.raises(AgentInUse, match="keep their routing as history"):
-        agent_delete(agent=world["desk"], actor=None)
-    assert Agent.objects.exists() and not AuditEvent.objects.filter(action="agent.deleted").exists()
+    agent_delete(agent=world["desk"], actor=None)
+    assert not Agent.objects.filter(pk=world["desk"].pk).exists()
+    released = PhoneNumber.objects.get(pk=world["number"].pk)
+    assert released.state == "released" and released.inbound_agent_id is None
 
 
 def test_the_page_shows_the_refusal_and_the_number_count(world, acme):

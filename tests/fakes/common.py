@@ -93,6 +93,11 @@ class Stock:
     region: str | None = None
     area_code: str | None = None
 
+    @classmethod
+    def unlisted(cls, e164: str) -> Stock:
+        """A number from outside the stock list: one the account brought along."""
+        return cls(e164, "US" if e164.startswith("+1") else "GB", "local")
+
 
 # Fictional ranges that phonenumbers accepts (see providers/adapters/sandbox.py).
 STOCK = (
@@ -157,7 +162,10 @@ class FakeProviderServer:
     def start(self, port: int = 0) -> Self:
         self._httpd = _HTTPServer(("127.0.0.1", port), self)
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name=f"fake-{self.name}", daemon=True
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.01},
+            name=f"fake-{self.name}",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -233,7 +241,7 @@ class FakeProviderServer:
         if fault is not None and fault.kind == "drop":
             http.close_connection = True
             return
-        route, params = self._route_for(request)
+        route, params = self.route_for(request)
         if fault is not None and fault.kind == "error":
             status, body = self.error(fault.status, fault.code, fault.message)
         else:
@@ -246,7 +254,7 @@ class FakeProviderServer:
             )
         _write_json(http, status, body)
 
-    def _route_for(self, request: LoggedRequest) -> tuple[Route | None, dict[str, str]]:
+    def route_for(self, request: LoggedRequest) -> tuple[Route | None, dict[str, str]]:
         for route in self.routes:
             params = route.match(request.method, request.path)
             if params is not None:

@@ -45,7 +45,15 @@ ERRORS = {
     "10015": "Bad Request",
     "10016": "Phone number must be in +E.164 format",
 }
-STATUS_CODES = {400: "10015", 401: "10009", 403: "10010", 404: "10005", 409: "10012", 422: "10015", 429: "10011"}
+STATUS_CODES = {
+    400: "10015",
+    401: "10009",
+    403: "10010",
+    404: "10005",
+    409: "10012",
+    422: "10015",
+    429: "10011",
+}
 
 
 class TelnyxServer(FakeProviderServer):
@@ -171,7 +179,8 @@ class TelnyxServer(FakeProviderServer):
         matching = [
             _order_summary(order)
             for order in self.orders.values()
-            if query.get("filter[customer_reference]", order["customer_reference"]) == order["customer_reference"]
+            if query.get("filter[customer_reference]", order["customer_reference"])
+            == order["customer_reference"]
             and query.get("filter[status]", order["status"]) == order["status"]
         ]
         return 200, _page(request, matching)
@@ -195,7 +204,8 @@ class TelnyxServer(FakeProviderServer):
             number
             for number in self.numbers.values()
             if wanted in digits(number["phone_number"])
-            and query.get("filter[customer_reference]", number["customer_reference"]) == number["customer_reference"]
+            and query.get("filter[customer_reference]", number["customer_reference"])
+            == number["customer_reference"]
         ]
         return 200, _page(request, matching)
 
@@ -213,7 +223,9 @@ class TelnyxServer(FakeProviderServer):
             if connection_id is not None and connection_id not in self.applications:
                 return self.error(422, "10013", f"connection_id {connection_id} does not exist.")
             number["connection_id"] = connection_id
-            number["connection_name"] = self.applications[connection_id]["friendly_name"] if connection_id else None
+            number["connection_name"] = (
+                self.applications[connection_id]["friendly_name"] if connection_id else None
+            )
         for key in ("customer_reference", "tags"):
             if key in body:
                 number[key] = body[key]
@@ -272,7 +284,7 @@ class TelnyxServer(FakeProviderServer):
     # --- representations ------------------------------------------------------------------------
     def _place_order(self, wanted: list[str], customer_reference: str, connection_id: str) -> str:
         order_id = str(uuid.uuid4())
-        stocks = [self.available.pop(e164, None) or Stock(e164, "US", "local") for e164 in wanted]
+        stocks = [self.available.pop(e164, None) or Stock.unlisted(e164) for e164 in wanted]
         self._reserved.update((stock.e164, stock) for stock in stocks)
         lines = [self._order_line(stock) for stock in stocks]
         now = iso_now()
@@ -292,7 +304,7 @@ class TelnyxServer(FakeProviderServer):
         return order_id
 
     def _activate(self, e164: str, order: dict[str, Any]) -> dict[str, Any]:
-        stock = self._reserved.pop(e164, None) or Stock(e164, "US" if e164.startswith("+1") else "GB", "local")
+        stock = self._reserved.pop(e164, None) or Stock.unlisted(e164)
         number_id = str(1293384261075731499 + 1000 + next(self._ids))
         now = iso_now()
         connection_id = order.get("connection_id") or None
@@ -383,7 +395,11 @@ class TelnyxServer(FakeProviderServer):
             "voice_method": "post",
             "status_callback_method": "post",
             "call_cost_in_webhooks": False,
-            "inbound": {"channel_limit": 10, "shaken_stir_enabled": True, "sip_subdomain_receive_settings": "only_my_connections"},
+            "inbound": {
+                "channel_limit": 10,
+                "shaken_stir_enabled": True,
+                "sip_subdomain_receive_settings": "only_my_connections",
+            },
             "outbound": {"channel_limit": 10, "outbound_voice_profile_id": "1293384261075731461"},
             "tags": [],
             "created_at": now,
@@ -418,7 +434,9 @@ def _page(request: LoggedRequest, records: list[dict[str, Any]]) -> dict[str, An
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("--instant-orders", action="store_true", help="orders complete as soon as they are read")
+    parser.add_argument(
+        "--instant-orders", action="store_true", help="orders complete as soon as they are read"
+    )
     known, rest = parser.parse_known_args(argv)
     serve_from_command_line(TelnyxServer(instant_orders=known.instant_orders), rest)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import itertools
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -72,11 +73,12 @@ class TwilioServer(FakeProviderServer):
     # --- test helpers ---------------------------------------------------------------------------
     def add_owned(self, e164: str, **fields: Any) -> str:
         """A number the account already owns (bought elsewhere); returns its sid."""
-        stock = self.available.pop(e164, None) or Stock(e164, "US" if e164.startswith("+1") else "GB", "local")
-        record = self._incoming_number(stock, friendly_name=fields.pop("friendly_name", None))
-        record.update(fields)
-        self.numbers[record["sid"]] = record
-        return record["sid"]
+        with self._lock:
+            stock = self.available.pop(e164, None) or Stock.unlisted(e164)
+            record = self._incoming_number(stock, friendly_name=fields.pop("friendly_name", None))
+            record.update(fields)
+            self.numbers[record["sid"]] = record
+            return record["sid"]
 
     def require_bundle(self, country: str) -> None:
         self.bundle_required.add(country)
@@ -88,7 +90,7 @@ class TwilioServer(FakeProviderServer):
         return [
             Route("GET", f"{API}/{{Sid}}.json", self.fetch_account),
             *(
-                Route("GET", f"{available}/{path}.json", self._searcher(kind))
+                Route("GET", f"{available}/{path}.json", partial(self.search_available, kind=kind))
                 for kind, path in KIND_PATHS.items()
             ),
             Route("GET", f"{numbers}.json", self.list_numbers),
@@ -130,13 +132,9 @@ class TwilioServer(FakeProviderServer):
             "uri": f"{API}/{Sid}.json",
         }
 
-    def _searcher(self, kind: str):
-        def search(request: LoggedRequest, AccountSid: str, CountryCode: str) -> Reply:
-            return self.search_available(request, AccountSid, CountryCode, kind)
-
-        return search
-
-    def search_available(self, request: LoggedRequest, AccountSid: str, CountryCode: str, kind: str) -> Reply:
+    def search_available(
+        self, request: LoggedRequest, AccountSid: str, CountryCode: str, *, kind: str
+    ) -> Reply:
         if AccountSid != self.account_sid or (CountryCode == "US" and kind == "mobile"):
             return self.error(404, message=f"The requested resource {request.path} was not found")
         query = request.query
@@ -323,22 +321,24 @@ class TwilioServer(FakeProviderServer):
         size = int(query.get("PageSize", DEFAULT_PAGE_SIZE))
         page = int(query.get("Page", 0))
         start = page * size
+        shown = records[start : start + size]
         filters = {k: v for k, v in query.items() if k not in ("Page", "PageSize", "PageToken")}
 
         def uri(number: int) -> str:
             return f"{request.path}?{urlencode({**filters, 'PageSize': size, 'Page': number})}"
 
-        has_next = start + size < len(records)
         return {
-            key: records[start : start + size],
-            "end": max(start, start + min(size, len(records) - start) - 1),
-            "first_page_uri": uri(0),
-            "next_page_uri": uri(page + 1) + f"&PageToken=PA{page + 1}" if has_next else None,
+            key: shown,
+            "start": start,
+            "end": start + max(len(shown) - 1, 0),
             "page": page,
             "page_size": size,
-            "previous_page_uri": uri(page - 1) if page > 0 else None,
-            "start": start,
             "uri": uri(page),
+            "first_page_uri": uri(0),
+            "previous_page_uri": uri(page - 1) if page > 0 else None,
+            "next_page_uri": f"{uri(page + 1)}&PageToken=PA{page + 1}"
+            if start + size < len(records)
+            else None,
         }
 
 

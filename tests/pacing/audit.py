@@ -26,7 +26,9 @@ def next_free_ms(history: Sequence[int], policy: Policy, now_ms: int) -> int:
 def violations(history: Iterable[int], policy: Policy) -> list[str]:
     """Every gap shorter than the policy's, and every window-long span holding more than `cap` attempts."""
     times = sorted(history)
-    found = [f"gap {b - a} ms at {b}" for a, b in zip(times, times[1:], strict=False) if b - a < policy.gap_ms]
+    found = [
+        f"gap {b - a} ms at {b}" for a, b in zip(times, times[1:], strict=False) if b - a < policy.gap_ms
+    ]
     if policy.cap:
         for i, t in enumerate(times):  # the span ending at each attempt is the fullest one ending there
             in_span = sum(1 for u in times[: i + 1] if u > t - policy.window_ms)

@@ -8,7 +8,6 @@ import redis
 from pacing.pacer import Pacer
 
 
-
 @pytest.fixture(scope="session")
 def redis_url() -> str:
     url = os.environ.get("PACER_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")

@@ -187,7 +187,9 @@ def test_longer_window_counts_attempts_already_logged(ready):
 
 
 def test_policy_counting_fewer_attempts_needs_no_rebuild(ready):
-    changed = ready.policy_changed(workspace_id=WS, old=Policy(cap=5, window_s=60), new=Policy(cap=2, window_s=600))
+    changed = ready.policy_changed(
+        workspace_id=WS, old=Policy(cap=5, window_s=60), new=Policy(cap=2, window_s=600)
+    )
     assert changed is False
     assert ready.is_initialised(workspace_id=WS)
 
@@ -287,7 +289,9 @@ def test_rebuild_after_flush_gives_the_same_decisions(ready, redis_client):
     ]
 
     def decisions() -> list[tuple[list[str], int | None]]:
-        return [(claimed(r), r.retry_in_ms) for r in (claim(ready, policy, at, k=2) for at in range(60, 120, 3))]
+        return [
+            (claimed(r), r.retry_in_ms) for r in (claim(ready, policy, at, k=2) for at in range(60, 120, 3))
+        ]
 
     before = decisions()
     redis_client.flushdb()
@@ -334,9 +338,7 @@ def test_number_states_show_window_use_and_next_free_time(ready):
 # Inputs
 
 
-@pytest.mark.parametrize(
-    "values", [{"cap": 3}, {"window_s": 60}, {"gap_s": -1}, {"cap": -1, "window_s": 60}]
-)
+@pytest.mark.parametrize("values", [{"cap": 3}, {"window_s": 60}, {"gap_s": -1}, {"cap": -1, "window_s": 60}])
 def test_policy_rejects_incoherent_values(values):
     with pytest.raises(ValueError):
         Policy(**values)

@@ -8,7 +8,7 @@ from providers.adapters import adapter_for
 from tests.fakes.telnyx_server import TelnyxServer
 from tests.fakes.twilio_server import TwilioServer
 
-# Faults that stall answer after STALL seconds; clients give up after CLIENT_TIMEOUT.
+# A stalled answer comes after STALL seconds; the adapters give up after CLIENT_TIMEOUT.
 CLIENT_TIMEOUT = 0.5
 STALL = 1.5
 
@@ -27,13 +27,15 @@ def telnyx_server():
 
 @pytest.fixture
 def twilio(twilio_server):
-    return adapter_for("twilio", twilio_server.credentials, base_url=twilio_server.base_url, timeout=CLIENT_TIMEOUT)
+    return adapter_for(
+        "twilio", twilio_server.credentials, base_url=twilio_server.base_url, timeout=CLIENT_TIMEOUT
+    )
 
 
 @pytest.fixture
 def telnyx(telnyx_server):
     """Reads are not retried here, so one injected fault is one observed failure."""
-    from providers.adapters.telnyx import TelnyxAdapter
+    from providers.adapters.telnyx import TelnyxAdapter  # here: the Telnyx SDK takes seconds to import
 
     return TelnyxAdapter(
         telnyx_server.credentials, base_url=telnyx_server.base_url, timeout=CLIENT_TIMEOUT, read_retries=0

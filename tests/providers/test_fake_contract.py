@@ -27,7 +27,8 @@ from tests.fakes.telnyx_server import TelnyxServer
 from tests.fakes.twilio_server import TwilioServer
 
 SPECS = Path(
-    os.environ.get("PROVIDER_SPECS_DIR") or Path(__file__).resolve().parents[2].parent / "shared" / "provider-specs"
+    os.environ.get("PROVIDER_SPECS_DIR")
+    or Path(__file__).resolve().parents[2].parent / "shared" / "provider-specs"
 )
 TWILIO_SPEC, TELNYX_SPEC = SPECS / "twilio-numbers-calls.json", SPECS / "telnyx-numbers-calls.json"
 if not (TWILIO_SPEC.is_file() and TELNYX_SPEC.is_file()):
@@ -59,7 +60,11 @@ def nullable_to_union(node: Any) -> Any:
         return [nullable_to_union(item) for item in node]
     if not isinstance(node, dict):
         return node
-    schema = {key: nullable_to_union(value) for key, value in node.items() if not (key == "nullable" and value is True)}
+    schema = {
+        key: nullable_to_union(value)
+        for key, value in node.items()
+        if not (key == "nullable" and value is True)
+    }
     if node.get("nullable") is True:
         if isinstance(schema.get("type"), str):
             schema["type"] = [schema["type"], "null"]
@@ -82,7 +87,8 @@ class Spec:
         self.oas30 = document["openapi"].startswith("3.0")
         self.document = nullable_to_union(document) if self.oas30 else document
         self.uri = f"urn:spec:{path.name}"
-        specification = DRAFT7 if self.oas30 else DRAFT202012  # Draft 7 ignores $ref siblings, as OAS 3.0 does
+        # Draft 7 ignores the siblings of a $ref, as OAS 3.0 does.
+        specification = DRAFT7 if self.oas30 else DRAFT202012
         self.registry = Registry().with_resource(
             self.uri, Resource.from_contents(self.document, default_specification=specification)
         )
@@ -198,8 +204,11 @@ def drive_telnyx(server: TelnyxServer) -> None:
         server.fail_next("GET", "/phone_numbers", status)
         attempt(telnyx.list_owned)
         server.fail_next("POST", "/calls", status)
-        attempt(lambda: telnyx.dial(from_e164="+14155550100", to_e164="+12125550199", webhook_url=WEBHOOK,
-                                    reference="d"))
+        attempt(
+            lambda: telnyx.dial(
+                from_e164="+14155550100", to_e164="+12125550199", webhook_url=WEBHOOK, reference="d"
+            )
+        )
         server.fail_next("PATCH", "/texml_applications/*", status)
         attempt(lambda: telnyx.route_inbound(server.add_owned("+15125550177"), WEBHOOK + "/new"))
 
@@ -239,7 +248,11 @@ def test_the_drive_reaches_every_route_and_every_error_status(driven):
 def test_the_fake_serves_only_documented_operations(driven):
     case, spec, server = driven
 
-    undocumented = [f"{r.method} {r.template}" for r in server.routes if not r.public and not spec.documents(r.template, r.method)]
+    undocumented = [
+        f"{r.method} {r.template}"
+        for r in server.routes
+        if not r.public and not spec.documents(r.template, r.method)
+    ]
 
     assert undocumented == []
 
@@ -274,7 +287,7 @@ def test_every_request_uses_documented_parameters(driven):
     problems = []
 
     for request in server.requests:
-        route, _ = server._route_for(request)
+        route, _ = server.route_for(request)
         if route is None or route.public or not spec.documents(route.template, request.method):
             continue
         where = f"{request.method} {request.path}"
@@ -282,7 +295,11 @@ def test_every_request_uses_documented_parameters(driven):
         problems += [f"{where}: query {key}" for key in request.query if key.split("[")[0] not in known]
         if request.body is None:
             continue
-        if isinstance(request.body, dict) and "Content-Type" in request.headers and "json" in request.headers["Content-Type"]:
+        if (
+            isinstance(request.body, dict)
+            and "Content-Type" in request.headers
+            and "json" in request.headers["Content-Type"]
+        ):
             schema = spec.request_schema(route.template, request.method, "application/json")
             problems += [f"{where}: body {problem}" for problem in spec.problems(schema, request.body)]
         else:

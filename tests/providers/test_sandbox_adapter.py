@@ -29,7 +29,13 @@ def test_search_gives_the_same_numbers_every_time(sandbox):
     again = adapter_for("sandbox", {"account": "someone-else"}).search_available(country="US", limit=5)
 
     assert first == again
-    assert [n.e164 for n in first] == ["+14155550100", "+12125550100", "+13125550100", "+15125550100", "+16465550100"]
+    assert [n.e164 for n in first] == [
+        "+14155550100",
+        "+12125550100",
+        "+13125550100",
+        "+15125550100",
+        "+16465550100",
+    ]
 
 
 def test_search_by_area_code_and_digits(sandbox):
@@ -41,7 +47,8 @@ def test_search_by_area_code_and_digits(sandbox):
 
 
 @pytest.mark.parametrize(
-    ("kind", "first"), [("local", "+442079460100"), ("mobile", "+447400123400"), ("toll_free", "+448081570100")]
+    ("kind", "first"),
+    [("local", "+442079460100"), ("mobile", "+447400123400"), ("toll_free", "+448081570100")],
 )
 def test_uk_search_by_kind(sandbox, kind, first):
     found = sandbox.search_available(country="GB", kind=kind, limit=3)
@@ -57,7 +64,11 @@ def test_us_mobile_is_not_offered(sandbox):
 
 @pytest.mark.parametrize(
     ("country", "area_code", "message"),
-    [("US", "41", "three digits"), ("US", "099", "three digits"), ("GB", "20", "search UK numbers by digits")],
+    [
+        ("US", "41", "three digits"),
+        ("US", "099", "three digits"),
+        ("GB", "20", "search UK numbers by digits"),
+    ],
 )
 def test_bad_area_codes_are_explained(sandbox, country, area_code, message):
     with pytest.raises(ProviderError, match=message) as caught:
@@ -66,8 +77,9 @@ def test_bad_area_codes_are_explained(sandbox, country, area_code, message):
     assert caught.value.code == "invalid_search"
 
 
-@pytest.mark.parametrize("arguments", [{"country": "FR"}, {"country": "US", "kind": "landline"},
-                                       {"country": "US", "limit": 0}])
+@pytest.mark.parametrize(
+    "arguments", [{"country": "FR"}, {"country": "US", "kind": "landline"}, {"country": "US", "limit": 0}]
+)
 def test_impossible_searches_are_programming_errors(sandbox, arguments):
     with pytest.raises(ValueError):
         sandbox.search_available(**arguments)
@@ -116,7 +128,9 @@ def test_route_and_restore(sandbox):
     ref = sandbox.buy("+14155550100", reference="op-1").ref
 
     previous = sandbox.route_inbound(ref, "https://d.example.com/in")
-    assert sandbox.find_owned("+14155550100").routing == Routing(voice_url="https://d.example.com/in", voice_method="POST")
+    assert sandbox.find_owned("+14155550100").routing == Routing(
+        voice_url="https://d.example.com/in", voice_method="POST"
+    )
 
     sandbox.restore_routing(ref, previous)
     assert sandbox.find_owned("+14155550100").routing == Routing()
@@ -146,18 +160,26 @@ def test_a_number_sold_by_another_process_can_still_be_routed():
 
 def test_dial_records_the_call(sandbox):
     result = sandbox.dial(
-        from_e164=STARTER_NUMBERS[0], to_e164="+12125550199", webhook_url="https://d.example.com/c", reference="c-1"
+        from_e164=STARTER_NUMBERS[0],
+        to_e164="+12125550199",
+        webhook_url="https://d.example.com/c",
+        reference="c-1",
     )
 
     [call] = placed_calls(sandbox.verify().account_id)
     assert (call.call_id, call.from_e164, call.to_e164, call.reference) == (
-        result.call_id, STARTER_NUMBERS[0], "+12125550199", "c-1",
+        result.call_id,
+        STARTER_NUMBERS[0],
+        "+12125550199",
+        "c-1",
     )
 
 
 def test_dial_from_a_number_outside_the_sandbox_is_refused(sandbox):
     with pytest.raises(ProviderError, match="cannot call from that number"):
-        sandbox.dial(from_e164="+14155551234", to_e164="+12125550199", webhook_url="https://d/x", reference="c")
+        sandbox.dial(
+            from_e164="+14155551234", to_e164="+12125550199", webhook_url="https://d/x", reference="c"
+        )
 
 
 def test_verify_needs_no_credentials():

@@ -3,13 +3,14 @@
 import base64
 from decimal import Decimal
 from types import SimpleNamespace
+from urllib.request import Request, urlopen
 
 import pytest
 
 from providers.adapters import adapter_for, errors
 from providers.adapters.base import ProviderError, ProviderUnavailable, Routing
 from providers.adapters.telnyx import NO_APPLICATION, TelnyxAdapter
-from tests.fakes.telnyx_server import TEXML_APP_ID
+from tests.fakes.telnyx_server import TEXML_APP_ID, TelnyxServer
 from tests.providers.conftest import STALL
 
 CHECK_KEY = "The provider rejected these credentials: check the Telnyx API key."
@@ -70,7 +71,10 @@ def test_search_maps_price_place_and_features(telnyx, telnyx_server):
     assert len(found) == 1
     number = found[0]
     assert (number.e164, number.locality, number.region, number.country) == (
-        "+14155550123", "SAN FRANCISCO", "CA", "US",
+        "+14155550123",
+        "SAN FRANCISCO",
+        "CA",
+        "US",
     )
     assert (number.monthly_price, number.currency) == (Decimal("1.00"), "USD")
     assert number.capabilities.voice and number.capabilities.sms
@@ -95,7 +99,10 @@ def test_buy_places_a_pending_order_tagged_with_the_reference(telnyx, telnyx_ser
     purchase = telnyx.buy("+14155550100", reference="op-1")
 
     assert (purchase.status, purchase.ref, purchase.e164, purchase.reference) == (
-        "pending", None, "+14155550100", "op-1",
+        "pending",
+        None,
+        "+14155550100",
+        "op-1",
     )
     sent = telnyx_server.requests_to("POST", "/number_orders")[0].body
     assert sent == {
@@ -157,7 +164,9 @@ def test_find_owned_asks_by_digits_and_matches_exactly(telnyx, telnyx_server):
     owned = telnyx.find_owned("+14155550100")
 
     assert (owned.ref, owned.routing) == (number_id, Routing(connection_id=TEXML_APP_ID))
-    assert telnyx_server.requests_to("GET", "/phone_numbers")[0].query == {"filter[phone_number]": "14155550100"}
+    assert telnyx_server.requests_to("GET", "/phone_numbers")[0].query == {
+        "filter[phone_number]": "14155550100"
+    }
     assert telnyx.find_owned("+1415555010") is None
 
 
@@ -177,7 +186,11 @@ def test_route_inbound_assigns_our_application_and_points_it_at_the_webhook(teln
     assert previous == Routing(connection_id=None)
     assert telnyx_server.numbers[number_id]["connection_id"] == TEXML_APP_ID
     app = telnyx_server.applications[TEXML_APP_ID]
-    assert (app["voice_url"], app["voice_method"], app["friendly_name"]) == (WEBHOOK, "post", "Dialtone inbound")
+    assert (app["voice_url"], app["voice_method"], app["friendly_name"]) == (
+        WEBHOOK,
+        "post",
+        "Dialtone inbound",
+    )
 
 
 def test_route_inbound_leaves_an_application_already_pointing_at_the_webhook(telnyx, telnyx_server):
@@ -210,12 +223,17 @@ def test_release_deletes_the_number_and_twice_is_fine(telnyx, telnyx_server):
 
 
 def test_dial_sends_the_reference_as_command_id_and_client_state(telnyx, telnyx_server):
-    result = telnyx.dial(from_e164="+14155550100", to_e164="+12125550199", webhook_url=WEBHOOK, reference="call-9")
+    result = telnyx.dial(
+        from_e164="+14155550100", to_e164="+12125550199", webhook_url=WEBHOOK, reference="call-9"
+    )
 
     sent = telnyx_server.requests_to("POST", "/calls")[0].body
     assert result.call_id.startswith("v3:")
     assert (sent["connection_id"], sent["from"], sent["to"], sent["webhook_url"]) == (
-        TEXML_APP_ID, "+14155550100", "+12125550199", WEBHOOK,
+        TEXML_APP_ID,
+        "+14155550100",
+        "+12125550199",
+        WEBHOOK,
     )
     assert sent["command_id"] == "call-9"
     assert base64.b64decode(sent["client_state"]) == b"call-9"
@@ -229,6 +247,28 @@ def test_dial_uses_the_outbound_connection_when_given(telnyx_server):
     adapter.dial(from_e164="+14155550100", to_e164="+12125550199", webhook_url=WEBHOOK, reference="c")
 
     assert telnyx_server.requests_to("POST", "/calls")[0].body["connection_id"] == "42"
+
+
+def test_an_order_can_be_settled_over_http_from_another_process(telnyx, telnyx_server):
+    purchase = telnyx.buy("+14155550100", reference="op-1")
+
+    settle = Request(
+        f"{telnyx_server.base_url}/_fake/number_orders/{purchase.order_id}/complete", method="POST"
+    )
+    with urlopen(settle) as answer:
+        assert answer.status == 200
+
+    assert telnyx.order_status(purchase.order_id).status == "active"
+
+
+def test_instant_orders_are_complete_when_next_read():
+    with TelnyxServer(instant_orders=True) as server:
+        adapter = TelnyxAdapter(server.credentials, base_url=server.base_url, timeout=0.5)
+
+        purchase = adapter.buy("+14155550100", reference="op-1")
+
+        assert purchase.status == "pending"  # as Telnyx answers an order
+        assert adapter.order_status(purchase.order_id).status == "active"
 
 
 # --- money safety: an order or a dial is sent once, whatever Telnyx answers ---------------------------
@@ -279,7 +319,9 @@ def test_dial_is_sent_once_when_telnyx_fails(retrying_telnyx, telnyx_server):
     telnyx_server.fail_next("POST", "/calls", 500, times=3)
 
     with pytest.raises(ProviderUnavailable):
-        retrying_telnyx.dial(from_e164="+14155550100", to_e164="+12125550199", webhook_url=WEBHOOK, reference="c")
+        retrying_telnyx.dial(
+            from_e164="+14155550100", to_e164="+12125550199", webhook_url=WEBHOOK, reference="c"
+        )
 
     assert len(telnyx_server.requests_to("POST", "/calls")) == 1
 
@@ -304,8 +346,9 @@ OPERATIONS = {
     "route_inbound": lambda a, ids: a.route_inbound(ids.number_id, WEBHOOK),
     "restore_routing": lambda a, ids: a.restore_routing(ids.number_id, Routing(connection_id=None)),
     "release": lambda a, ids: a.release(ids.number_id),
-    "dial": lambda a, ids: a.dial(from_e164="+14155550100", to_e164="+12125550199", webhook_url=WEBHOOK,
-                                  reference="c"),
+    "dial": lambda a, ids: a.dial(
+        from_e164="+14155550100", to_e164="+12125550199", webhook_url=WEBHOOK, reference="c"
+    ),
 }
 every_operation = pytest.mark.parametrize("operation", OPERATIONS)
 
@@ -353,13 +396,15 @@ def test_missing_resource_is_a_provider_error_except_when_releasing(operation, t
     ("status", "code", "sentence"),
     [
         (422, "10016", errors.INVALID_NUMBER.format(provider="Telnyx")),
-        (409, "10013", "Telnyx does not know that application (connection) id: check the Telnyx credentials."),
-        (403, "10010", "This Telnyx API key may not do that: check its permissions in the Telnyx portal."),
-        (422, "10999", "Telnyx refused the request: Something specific went wrong"),
+        (
+            409,
+            "10013",
+            "Telnyx does not know that application (connection) id: check the Telnyx credentials.",
+        ),
     ],
 )
 def test_provider_codes_give_their_sentence(operation, status, code, sentence, telnyx, telnyx_server):
-    telnyx_server.fail_next("*", "*", status, code=code, message="Something specific went wrong")
+    telnyx_server.fail_next("*", "*", status, code=code)
 
     with pytest.raises(ProviderError) as caught:
         run(operation, telnyx, telnyx_server)
@@ -367,10 +412,29 @@ def test_provider_codes_give_their_sentence(operation, status, code, sentence, t
     assert (caught.value.code, caught.value.status, caught.value.message) == (code, status, sentence)
 
 
+@pytest.mark.parametrize(
+    ("status", "code", "sentence"),
+    [
+        (403, "10010", "This Telnyx API key may not do that: check its permissions in the Telnyx portal."),
+        (422, "10999", "Telnyx refused the request: Something specific went wrong"),
+    ],
+)
+def test_other_refusals_give_their_sentence(status, code, sentence, telnyx, telnyx_server):
+    telnyx_server.fail_next(
+        "POST", "/number_orders", status, code=code, message="Something specific went wrong"
+    )
+
+    with pytest.raises(ProviderError) as caught:
+        telnyx.buy("+14155550100", reference="op-1")
+
+    assert (caught.value.code, caught.value.message) == (code, sentence)
+
+
 @every_operation
-@pytest.mark.parametrize(("status", "reason"), [(429, "rate_limited"), (500, "server_error"), (503, "server_error")])
-def test_busy_or_broken_telnyx_is_unavailable_with_a_generic_message(operation, status, reason, telnyx,
-                                                                      telnyx_server):
+@pytest.mark.parametrize(("status", "reason"), [(429, "rate_limited"), (500, "server_error")])
+def test_busy_or_broken_telnyx_is_unavailable_with_a_generic_message(
+    operation, status, reason, telnyx, telnyx_server
+):
     telnyx_server.fail_next("*", "*", status, message="raw internal detail")
 
     with pytest.raises(ProviderUnavailable) as caught:
@@ -397,3 +461,10 @@ def test_dropped_connection_is_unavailable(operation, telnyx, telnyx_server):
         run(operation, telnyx, telnyx_server)
 
     assert caught.value.reason == "connection"
+
+
+def test_service_unavailable_is_unavailable(telnyx, telnyx_server):
+    telnyx_server.fail_next("GET", "*", 503)
+
+    with pytest.raises(ProviderUnavailable, match="Telnyx is not responding"):
+        telnyx.list_owned()

@@ -1,0 +1,43 @@
+from django.contrib import admin
+
+from phone_numbers.models import NumberOperation, PhoneNumber, Tag
+from tenants.admin import TenantAdmin
+
+
+@admin.register(PhoneNumber)
+class PhoneNumberAdmin(TenantAdmin):
+    list_display = ("e164", "workspace", "environment", "provider", "connection", "state", "inbound_agent", "created_at")
+    list_filter = ("state", "environment__kind", "connection__provider", "workspace")
+    search_fields = ("e164", "provider_ref")
+    list_select_related = ("workspace", "environment", "connection", "inbound_agent")
+    raw_id_fields = ("environment", "connection", "inbound_agent", "inbound_variant", "added_by")
+    filter_horizontal = ("tags",)
+    readonly_fields = ("previous_routing", "created_at", "updated_at", "finished_at", "version")
+    show_full_result_count = False  # COUNT(*) over 100k rows on every page view buys nothing
+
+    @admin.display(ordering="connection__provider")
+    def provider(self, obj):
+        return obj.connection.get_provider_display()
+
+
+@admin.register(Tag)
+class TagAdmin(TenantAdmin):
+    list_display = ("name", "workspace", "created_at")
+    search_fields = ("name",)
+
+
+@admin.register(NumberOperation)
+class NumberOperationAdmin(TenantAdmin):
+    """Money-moving operations: read-only history; reconciliation settles the open ones."""
+
+    list_display = ("created_at", "kind", "e164", "workspace", "connection", "state", "error")
+    list_filter = ("kind", "state", "connection__provider", "workspace")
+    search_fields = ("e164", "idempotency_key", "order_id")
+    list_select_related = ("workspace", "connection")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,87 @@
+"""The Numbers page: search, tag filters, grouping, and a query count that does not grow with the data."""
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from agents.models import Agent
+from phone_numbers.models import PhoneNumber, Tag
+from providers.models import ProviderConnection
+from tenants.models import Environment
+from tenants.scope import workspace_scope
+from tests.helpers import owner_of
+
+pytestmark = pytest.mark.django_db
+
+
+def add_numbers(workspace, count, *, start=0, tags=()):
+    with workspace_scope(workspace):
+        conn = ProviderConnection.objects.get_or_create(
+            label="Sandbox", defaults={"provider": "sandbox", "credentials": {"account": "page"}}
+        )[0]
+        envs = list(Environment.objects.all())
+        tag_rows = [Tag.objects.get_or_create(name=t)[0] for t in tags]
+        agent = Agent.objects.get_or_create(name="Front desk", defaults={"sip_destination": "sip:a@b.example"})[0]
+        numbers = PhoneNumber.objects.bulk_create(
+            PhoneNumber(workspace=workspace, e164=f"+1415555{start + i:04d}", environment=envs[i % 3],
+                        connection=conn, state="active", provider_ref=f"PN{start + i}", inbound_agent=agent,
+                        env_rank=PhoneNumber.ENV_RANK[envs[i % 3].kind])
+            for i in range(count)
+        )
+        for number in numbers:
+            number.tags.set(tag_rows)
+
+
+def page_queries(client, url) -> int:
+    client.get(url)  # the first view of a workspace records it in the session; measure the steady state
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(url).status_code == 200
+    return len(queries)
+
+
+@pytest.mark.parametrize("query", ["", "?q=415", "?tag=sales&tag=texas", "?q=1415555&tag=sales&history=1"])
+def test_query_count_is_the_same_for_10_rows_and_hundreds(acme, query):
+    client = Client()
+    client.force_login(owner_of(acme))
+    url = f"/w/acme/numbers/{query}"
+    add_numbers(acme, 10, tags=["sales", "texas"])
+    few = page_queries(client, url)
+    add_numbers(acme, 290, start=10, tags=["sales", "texas"])
+    many = page_queries(client, url)
+    assert few == many, f"{few} queries with 10 numbers, {many} with 300"
+
+
+def test_search_by_digits_in_any_format_and_filter_by_every_chosen_tag(acme, globex):
+    add_numbers(acme, 5, tags=["sales"])
+    add_numbers(acme, 3, start=100, tags=["sales", "texas"])
+    add_numbers(globex, 3, start=200, tags=["sales", "texas"])  # never shown in acme
+    client = Client()
+    client.force_login(owner_of(acme))
+    page = client.get("/w/acme/numbers/?q=%2B1+(415)+555-0001").content.decode()
+    assert "+1 415-555-0001" in page and "+1 415-555-0002" not in page
+    both = client.get("/w/acme/numbers/?tag=sales&tag=TEXAS").content.decode()
+    assert both.count('class="number"') == 3
+    assert "+1 415-555-0200" not in both
+    one = client.get("/w/acme/numbers/?tag=sales").content.decode()
+    assert one.count('class="number"') == 8
+
+
+def test_htmx_search_pushes_the_canonical_url(acme):
+    client = Client()
+    client.force_login(owner_of(acme))
+    response = client.get("/w/acme/numbers/?q=%2B1+(415)&tag=", headers={"HX-Request": "true"})
+    assert response["HX-Push-Url"] == "/w/acme/numbers/?q=1415"
+    assert "<html" not in response.content.decode()  # the fragment only
+
+
+def test_pages_walk_live_first_then_pre_release_then_sandbox(acme):
+    add_numbers(acme, 120)
+    client = Client()
+    client.force_login(owner_of(acme))
+    first = client.get("/w/acme/numbers/").content.decode()
+    second = client.get("/w/acme/numbers/?page=2").content.decode()
+    assert "1–50 of 120" in first and "51–100 of 120" in second and 'rel="prev"' in second
+    # Every live number (40) comes before any pre-release one.
+    assert first.index("Live") < first.index("Pre-release")
+    assert first.count('class="number"') == 50 and second.count('class="number"') == 50
