@@ -42,7 +42,13 @@ def browser_context_args(browser_context_args):
 def console_errors(page):
     """Every console error and CSP violation on the page; tests assert it stays empty."""
     errors = []
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+
+    def on_console(msg):
+        # A form answered 422 is how invalid input comes back (inline errors): not a page error.
+        if msg.type == "error" and "status of 422" not in msg.text:
+            errors.append(msg.text)
+
+    page.on("console", on_console)
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     return errors
 

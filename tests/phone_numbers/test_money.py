@@ -1,0 +1,201 @@
+"""Money safety through the real SDKs against the local provider servers: a retry, a double submit,
+a timeout or a crash between intent and result never buys twice, and reconciliation heals each case."""
+
+import uuid
+
+import pytest
+
+from phone_numbers.models import NumberOperation, PhoneNumber
+from phone_numbers.reconcile import reconcile_all, reconcile_connection, reconcile_operation
+from phone_numbers.services import _buy_intent, number_buy, number_route, webhook_url
+from providers.models import ProviderConnection
+from providers.services import connection_adapter
+from tenants.models import AuditEvent, Environment
+from tenants.scope import workspace_scope
+from tests.fakes.telnyx_server import TelnyxServer
+from tests.fakes.twilio_server import TwilioServer
+from tests.helpers import owner_of
+
+pytestmark = pytest.mark.django_db
+
+E164 = "+14155550100"
+
+
+@pytest.fixture
+def twilio_server():
+    with TwilioServer() as server:
+        yield server
+
+
+@pytest.fixture
+def telnyx_server():
+    with TelnyxServer() as server:
+        yield server
+
+
+def desk_for(server, provider, acme, settings):
+    settings.PROVIDER_BASE_URLS = {**settings.PROVIDER_BASE_URLS, provider: server.base_url}
+    settings.PROVIDER_TIMEOUT = 0.5
+    with workspace_scope(acme):
+        connection = ProviderConnection.objects.create(provider=provider, label=provider, credentials=server.credentials)
+    return {"connection": connection, "live": _live(acme), "actor": owner_of(acme), "ws": acme}
+
+
+@pytest.fixture
+def twilio_desk(twilio_server, acme, settings):
+    with workspace_scope(acme):
+        yield desk_for(twilio_server, "twilio", acme, settings)
+
+
+@pytest.fixture
+def telnyx_desk(telnyx_server, acme, settings):
+    with workspace_scope(acme):
+        yield desk_for(telnyx_server, "telnyx", acme, settings)
+
+
+def _live(workspace):
+    with workspace_scope(workspace):
+        return Environment.objects.get(kind="live")
+
+
+def buy(desk, key=None):
+    return number_buy(workspace=desk["ws"], actor=desk["actor"], idempotency_key=key or uuid.uuid4().hex,
+                      connection=desk["connection"], environment=desk["live"], e164=E164)
+
+
+def test_twilio_buy_is_synchronous_and_tagged_with_the_operation_reference(twilio_desk, twilio_server):
+    operation = buy(twilio_desk)
+    assert operation.state == NumberOperation.State.SUCCEEDED
+    [post] = twilio_server.requests_to("POST", "*/IncomingPhoneNumbers.json")
+    assert operation.reference in str(post.body)
+
+
+def test_a_taken_number_shows_twilios_reason_and_records_nothing(twilio_desk, twilio_server):
+    twilio_server.fail_next("POST", "*/IncomingPhoneNumbers.json", 400, code=21422)
+    operation = buy(twilio_desk)
+    assert operation.state == NumberOperation.State.FAILED
+    assert "pick another" in operation.error and operation.error_code == "21422"
+    assert not PhoneNumber.objects.exists()
+
+
+@pytest.mark.parametrize("fault", ["429", "500", "timeout", "drop"])
+def test_twilio_trouble_leaves_an_unknown_operation_and_reconcile_settles_it_without_buying_again(
+    twilio_desk, twilio_server, fault
+):
+    path = "*/IncomingPhoneNumbers.json"
+    if fault == "timeout":
+        twilio_server.stall_next("POST", path, seconds=1.5)
+    elif fault == "drop":
+        twilio_server.drop_next("POST", path)
+    else:
+        twilio_server.fail_next("POST", path, int(fault))
+    operation = buy(twilio_desk)
+    assert operation.state == NumberOperation.State.UNKNOWN
+    assert PhoneNumber.objects.get(e164=E164).state == PhoneNumber.State.PENDING
+    finding = reconcile_operation(operation)
+    operation.refresh_from_db()
+    if fault == "timeout" and twilio_server.numbers:
+        # The purchase went through while we waited: reconcile finds it by reference and records it.
+        assert finding.kind == "settled_purchase" and operation.state == NumberOperation.State.SUCCEEDED
+        assert PhoneNumber.objects.get(e164=E164).state == PhoneNumber.State.ACTIVE
+    else:
+        assert finding.kind == "failed_purchase" and operation.state == NumberOperation.State.FAILED
+        assert not PhoneNumber.objects.filter(e164=E164).exists()
+    assert len(twilio_server.requests_to("POST", path)) == 1, "reconciliation never buys"
+
+
+def test_a_double_submit_sends_one_purchase(twilio_desk, twilio_server):
+    key = uuid.uuid4().hex
+    assert buy(twilio_desk, key).pk == buy(twilio_desk, key).pk
+    assert len(twilio_server.requests_to("POST", "*/IncomingPhoneNumbers.json")) == 1
+
+
+def test_crash_after_the_provider_bought_is_healed_by_reconcile(twilio_desk, twilio_server):
+    # Intent committed, the provider bought it, and the process died before recording the result.
+    operation, _ = _buy_intent(workspace=twilio_desk["ws"], actor=None, key=uuid.uuid4().hex,
+                               connection=twilio_desk["connection"], environment=twilio_desk["live"], e164=E164,
+                               agent=None, variant=None, names=[])
+    connection_adapter(twilio_desk["connection"]).buy(E164, reference=operation.reference)
+    assert reconcile_operation(operation).kind == "settled_purchase"
+    assert PhoneNumber.objects.get(e164=E164).state == PhoneNumber.State.ACTIVE
+    assert len(twilio_server.requests_to("POST", "*/IncomingPhoneNumbers.json")) == 1
+
+
+def test_crash_before_the_provider_call_is_settled_as_nothing_bought(twilio_desk, twilio_server):
+    operation, _ = _buy_intent(workspace=twilio_desk["ws"], actor=None, key=uuid.uuid4().hex,
+                               connection=twilio_desk["connection"], environment=twilio_desk["live"], e164=E164,
+                               agent=None, variant=None, names=[])
+    assert reconcile_operation(operation).kind == "failed_purchase"
+    assert not PhoneNumber.objects.filter(e164=E164).exists()
+    assert not twilio_server.requests_to("POST", "*/IncomingPhoneNumbers.json")
+
+
+def test_telnyx_purchase_is_an_order_followed_until_it_succeeds(telnyx_desk, telnyx_server):
+    operation = buy(telnyx_desk)
+    assert operation.state == NumberOperation.State.PENDING and operation.order_id
+    [post] = telnyx_server.requests_to("POST", "*/number_orders")
+    assert operation.reference in str(post.body)
+    assert reconcile_operation(operation).kind == "still_pending"
+    telnyx_server.complete_order(operation.order_id)
+    assert reconcile_operation(operation).kind == "settled_purchase"
+    assert PhoneNumber.objects.get(e164=E164).state == PhoneNumber.State.ACTIVE
+
+
+def test_a_failed_telnyx_order_buys_nothing(telnyx_desk, telnyx_server):
+    operation = buy(telnyx_desk)
+    telnyx_server.fail_order(operation.order_id)
+    assert reconcile_operation(operation).kind == "failed_purchase"
+    assert not PhoneNumber.objects.filter(e164=E164).exists()
+
+
+@pytest.mark.parametrize("status", [429, 500])
+def test_telnyx_purchases_are_never_sent_twice_by_a_retry(telnyx_desk, telnyx_server, status):
+    telnyx_server.fail_next("POST", "*/number_orders", status)
+    operation = buy(telnyx_desk)
+    assert operation.state == NumberOperation.State.UNKNOWN
+    assert len(telnyx_server.requests_to("POST", "*/number_orders")) == 1
+    # Reconcile looks the order up by customer_reference: there is none, so nothing was bought.
+    assert reconcile_operation(operation).kind == "failed_purchase"
+    assert len(telnyx_server.requests_to("POST", "*/number_orders")) == 1
+
+
+def test_an_order_placed_before_a_crash_is_found_by_its_reference(telnyx_desk, telnyx_server):
+    operation, _ = _buy_intent(workspace=telnyx_desk["ws"], actor=None, key=uuid.uuid4().hex,
+                               connection=telnyx_desk["connection"], environment=telnyx_desk["live"], e164=E164,
+                               agent=None, variant=None, names=[])
+    order_id = telnyx_server.add_order(E164, customer_reference=operation.reference)
+    telnyx_server.complete_order(order_id)
+    assert reconcile_operation(operation).kind == "settled_purchase"
+    assert not telnyx_server.requests_to("POST", "*/number_orders")
+
+
+def test_reconcile_reports_released_elsewhere_rerouted_and_unrecorded_numbers(twilio_desk, twilio_server, acme):
+    from agents.services import agent_create
+
+    agent = agent_create(workspace=acme, actor=None, name="Desk", sip_destination="sip:desk@voice.example.com")
+    kept = twilio_server.add_owned("+12125550142")
+    gone = twilio_server.add_owned("+12125550143")
+    twilio_server.add_owned("+13125550111")  # bought on the provider's site, never linked
+    live, conn = twilio_desk["live"], twilio_desk["connection"]
+    routed = PhoneNumber.objects.create(e164="+12125550142", environment=live, connection=conn, provider_ref=kept,
+                                        state="active", inbound_agent=agent)
+    number_route(number=routed, actor=None)
+    PhoneNumber.objects.create(e164="+12125550143", environment=live, connection=conn, provider_ref=gone,
+                               state="active")
+    del twilio_server.numbers[gone]  # released on Twilio's site
+    twilio_server.numbers[kept]["voice_url"] = "https://another-app.example/voice"  # re-routed by another app
+
+    findings = {f.kind: f for f in reconcile_connection(conn)}
+    assert findings["released_elsewhere"].e164 == "+12125550143"
+    assert findings["rerouted"].e164 == "+12125550142"
+    assert findings["unrecorded"].e164 == "+13125550111"
+    assert PhoneNumber.objects.get(e164="+12125550143").state == PhoneNumber.State.RELEASED
+    assert twilio_server.numbers[kept]["voice_url"] == webhook_url(conn)  # repaired
+    assert AuditEvent.objects.filter(action="number.released_elsewhere").exists()
+
+
+def test_reconcile_all_leaves_fresh_operations_to_their_request(twilio_desk, twilio_server):
+    _buy_intent(workspace=twilio_desk["ws"], actor=None, key=uuid.uuid4().hex, connection=twilio_desk["connection"],
+                environment=twilio_desk["live"], e164=E164, agent=None, variant=None, names=[])
+    assert not [f for f in reconcile_all() if f.e164 == E164]
+    assert PhoneNumber.objects.get(e164=E164).state == PhoneNumber.State.PENDING
