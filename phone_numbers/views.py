@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from agents.models import Variant
 from phone_numbers.filters import NumberFilters
 from phone_numbers.forms import BuyForm, DeleteForm, EditForm, LinkForm
 from phone_numbers.models import NumberOperation, PhoneNumber, Tag
@@ -39,6 +40,10 @@ def number_list(request, workspace_slug):
         "section": "numbers",
     }
     if not request.htmx:
+        # PolyAI's callout: variants that exist but can't be assigned until they are published.
+        context["unpublished"] = list(
+            Variant.objects.filter(changed_since_publish=True).select_related("agent").order_by("name")[:5]
+        )
         return render(request, "numbers/list.html", context)
     response = render(request, "numbers/list.html#results", context)
     # The address bar gets the canonical filters ("+1 (415)" -> q=1415), so links and Back reproduce them.

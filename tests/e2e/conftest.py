@@ -62,5 +62,5 @@ def sign_in(page, live_server, username, password):
 
 def settled(page):
     """Wait until no htmx request is in flight (a cascade re-render replaces the modal's contents)."""
-    page.wait_for_function("() => !document.querySelector('.htmx-request')")
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
     return page

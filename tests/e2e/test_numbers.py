@@ -43,6 +43,7 @@ def test_buy_tag_edit_detach_and_delete_a_number(page, live_server, acme, desk, 
     dialog = page.locator("dialog#modal")
     expect(dialog.get_by_role("heading", name="New number")).to_be_visible()
     expect(dialog.get_by_label("Environment")).to_have_value(str(_env_id(acme, "live")))
+    settled(page)
     dialog.get_by_label("US area code").fill("512")
     expect(dialog.locator("#inventory .number").first).to_have_text("+1 512-555-0100")
     dialog.locator("#inventory input[type=radio]").first.check()
@@ -104,6 +105,8 @@ def test_provider_refusal_shows_in_the_modal_and_keeps_what_was_typed(page, live
     sign_in(page, live_server, "olga_operator", PASSWORD)
     page.get_by_role("link", name="New number").first.click()
     dialog = page.locator("dialog#modal")
+    expect(dialog.get_by_label("US area code")).to_be_visible()
+    settled(page)  # the modal's own htmx attributes are live once it has settled
     dialog.get_by_label("US area code").fill("512")
     expect(dialog.locator("#inventory .number").first).to_have_text("+1 512-555-0100")
     tags = dialog.get_by_placeholder("Type a tag, press Enter")

@@ -49,6 +49,8 @@ def test_connect_twilio_and_telnyx_with_verification(page, live_server, acme, fa
 
     # Telnyx: choosing the provider swaps the credential fields.
     page.get_by_role("link", name="Connect account").first.click()
+    expect(dialog.get_by_label("Provider")).to_be_visible()
+    settled(page)
     dialog.get_by_label("Provider").select_option("telnyx")
     settled(page)
     expect(dialog.get_by_label("API key")).to_be_visible()

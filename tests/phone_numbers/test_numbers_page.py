@@ -85,3 +85,15 @@ def test_pages_walk_live_first_then_pre_release_then_sandbox(acme):
     # Every live number (40) comes before any pre-release one.
     assert first.index("Live") < first.index("Pre-release")
     assert first.count('class="number"') == 50 and second.count('class="number"') == 50
+
+
+def test_unpublished_variants_are_called_out_on_the_numbers_page(acme):
+    from agents.services import agent_create, variant_create
+
+    with workspace_scope(acme):
+        agent = agent_create(workspace=acme, actor=None, name="Billing", sip_destination="sip:b@voice.example.com")
+        variant_create(agent=agent, actor=None, name="spanish")
+    client = Client()
+    client.force_login(owner_of(acme))
+    page = client.get("/w/acme/numbers/").content.decode()
+    assert "New variant added:" in page and "“spanish” (Billing)" in page
