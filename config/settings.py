@@ -132,8 +132,26 @@ CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "tenants.heartbeat", "schedule": 15.0},
     "reconcile-numbers": {"task": "numbers.reconcile", "schedule": 300.0},
+    # Campaigns: claim caller IDs for due calls; a tick that waited in the queue is dropped, not run late.
+    "campaigns-dispatch": {"task": "campaigns.dispatch", "schedule": 1.0, "options": {"expires": 2}},
 }
 CELERY_TIMEZONE = "UTC"
+
+# --- Pacing and campaigns ---------------------------------------------------------------------
+# The pacer's Redis (pacing state only, rebuilt from PostgreSQL after a loss); the app's by default.
+PACER_REDIS_URL = os.environ.get("PACER_REDIS_URL") or REDIS_URL
+# A reserved call dials within this many seconds of its claim or goes back to waiting; claims are spaced
+# this much more than the policy, so dials still keep the policy (pacing/services.py: pacer_policy).
+CAMPAIGN_DIAL_DEADLINE_S = int(os.environ.get("CAMPAIGN_DIAL_DEADLINE_S", "2"))
+CAMPAIGN_DISPATCH_BUDGET_S = float(os.environ.get("CAMPAIGN_DISPATCH_BUDGET_S", "0.8"))
+CAMPAIGN_DISPATCH_BATCH = int(os.environ.get("CAMPAIGN_DISPATCH_BATCH", "100"))
+CAMPAIGN_MAX_IN_FLIGHT = int(os.environ.get("CAMPAIGN_MAX_IN_FLIGHT", "200"))
+CAMPAIGN_POOL_SYNC_S = int(os.environ.get("CAMPAIGN_POOL_SYNC_S", "15"))
+# A reserved call whose dial task never ran (worker killed, queue lost) goes back after this long.
+CAMPAIGN_RESERVED_TIMEOUT_S = int(os.environ.get("CAMPAIGN_RESERVED_TIMEOUT_S", "15"))
+# A call left dialing this long is reconciled with the provider (longer than any provider request).
+CAMPAIGN_DIALING_TIMEOUT_S = int(os.environ.get("CAMPAIGN_DIALING_TIMEOUT_S", "60"))
+CAMPAIGN_UNAVAILABLE_TRIES = int(os.environ.get("CAMPAIGN_UNAVAILABLE_TRIES", "5"))
 
 # --- Auth and sessions -----------------------------------------------------------------------
 LOGIN_URL = "login"
@@ -148,6 +166,8 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_LOCKOUT_ATTEMPTS = int(os.environ.get("LOGIN_LOCKOUT_ATTEMPTS", "5"))
 LOGIN_LOCKOUT_SECONDS = int(os.environ.get("LOGIN_LOCKOUT_SECONDS", "900"))
 SESSION_COOKIE_AGE = 60 * 60 * 12
+# Sessions read from Redis, written through to the database: one less query on every page.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, OuterRef, QuerySet
 from django.db.models.functions import Lower
 
 from phone_numbers.filters import NumberFilters
@@ -12,8 +12,10 @@ from phone_numbers.models import PhoneNumber, Tag
 from tenants.models import Environment
 
 PER_PAGE = 50
-# Counting stops here: "10,000+" is as useful as an exact figure, and bounded counts stay fast.
-COUNT_CAP = 10_000
+# Counting stops here: "1,000+" tells an operator as much as 33,412 does (search narrows it),
+# and a bounded count costs ~1 ms where an exact one over 100,000 numbers costs ~30 ms.
+COUNT_CAP = 1_000
+MAX_PAGE = 10_000  # 500,000 numbers deep; beyond that, search
 # Live first: production numbers are what operators look for most (PhoneNumber.env_rank follows this).
 ENVIRONMENT_ORDER = [Environment.Kind.LIVE, Environment.Kind.PRE_RELEASE, Environment.Kind.SANDBOX]
 
@@ -92,11 +94,12 @@ def numbers_page(*, filters: NumberFilters, page_number) -> NumbersPage:
     environment. Queries: environments, three counts, the page, its tags; whatever the data size."""
     matching = numbers_matching(filters)
     environments = sorted(Environment.objects.all(), key=lambda e: ENVIRONMENT_ORDER.index(e.kind))
-    counts = {env.id: matching.filter(environment=env)[: COUNT_CAP + 1].count() for env in environments}
+    counts = _counts_by_environment(matching, filters, environments)
     number = _page_number(page_number)
     offset = (number - 1) * PER_PAGE
     rows = list(
         matching.select_related("environment", "connection", "inbound_agent", "inbound_variant")
+        .defer("connection__credentials")  # the page never needs them; decrypting 50 rows costs ~10 ms
         .prefetch_related("tags")
         .order_by("env_rank", "e164", "pk")[offset : offset + PER_PAGE + 1]  # one extra row: is there a next page?
     )
@@ -111,9 +114,21 @@ def numbers_page(*, filters: NumberFilters, page_number) -> NumbersPage:
     return NumbersPage(page=window, sections=sections, filters=filters, total=sum(counts.values()))
 
 
+def _counts_by_environment(matching, filters: NumberFilters, environments) -> dict[int, int]:
+    if filters.tags:
+        # A tag bounds the set already: one grouped count beats three bounded scans of it.
+        by_rank = dict(matching.order_by().values_list("env_rank").annotate(n=Count("pk")))
+        return {env.id: by_rank.get(PhoneNumber.ENV_RANK[env.kind], 0) for env in environments}
+    # By env_rank, not environment: an index-only scan of the page-order index, stopping at the cap.
+    return {
+        env.id: matching.filter(env_rank=PhoneNumber.ENV_RANK[env.kind])[: COUNT_CAP + 1].count()
+        for env in environments
+    }
+
+
 def _page_number(raw) -> int:
     try:
-        return max(1, min(int(raw), COUNT_CAP))
+        return max(1, min(int(raw), MAX_PAGE))
     except (TypeError, ValueError):
         return 1
 

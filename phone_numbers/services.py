@@ -279,6 +279,7 @@ def number_update(
             update_fields=["environment", "inbound_agent", "inbound_variant", "version", "updated_at"]
         )
         locked.tags.set(tags_get_or_create(names))
+        _campaign_pools_refresh(locked)
         after = _describe(locked)
         changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
         if changes:
@@ -335,6 +336,13 @@ def _refuse_if_in_campaign(number: PhoneNumber) -> None:
         )
 
 
+def _campaign_pools_refresh(number: PhoneNumber) -> None:
+    """Campaign pools follow the number's tags, environment and state (after this transaction commits)."""
+    from campaigns.services import pools_refresh_for_number
+
+    pools_refresh_for_number(number)
+
+
 def number_detach(*, number: PhoneNumber, actor) -> PhoneNumber:
     """Leave Dialtone, keep the number at the provider with the routing it had before us."""
     _refuse_if_in_campaign(number)
@@ -360,6 +368,7 @@ def number_detach(*, number: PhoneNumber, actor) -> PhoneNumber:
         locked.version += 1
         locked.save(update_fields=["state", "finished_at", "version", "updated_at"])
         audit(actor=actor, action="number.detached", target=locked)
+        _campaign_pools_refresh(locked)
     return locked
 
 
@@ -387,6 +396,7 @@ def number_release(*, number: PhoneNumber, actor, idempotency_key: str) -> Numbe
             actor=actor,
         )
         audit(actor=actor, action="number.release_started", target=locked)
+        _campaign_pools_refresh(locked)
     return release_call(operation)
 
 

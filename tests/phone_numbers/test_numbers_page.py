@@ -70,9 +70,12 @@ def test_search_by_digits_in_any_format_and_filter_by_every_chosen_tag(acme, glo
 def test_htmx_search_pushes_the_canonical_url(acme):
     client = Client()
     client.force_login(owner_of(acme))
+    add_numbers(acme, 1)
     response = client.get("/w/acme/numbers/?q=%2B1+(415)&tag=", headers={"HX-Request": "true"})
     assert response["HX-Push-Url"] == "/w/acme/numbers/?q=1415"
-    assert "<html" not in response.content.decode()  # the fragment only
+    fragment = response.content.decode()
+    assert "<html" not in fragment  # the fragment only, with working row links
+    assert 'href="/w/acme/numbers/' in fragment and '/edit/"' in fragment
 
 
 def test_pages_walk_live_first_then_pre_release_then_sandbox(acme):
@@ -97,3 +100,16 @@ def test_unpublished_variants_are_called_out_on_the_numbers_page(acme):
     client.force_login(owner_of(acme))
     page = client.get("/w/acme/numbers/").content.decode()
     assert "New variant added:" in page and "“spanish” (Billing)" in page
+
+
+def test_row_menu_links_match_the_url_patterns(acme):
+    from django.urls import reverse
+
+    add_numbers(acme, 1)
+    client = Client()
+    client.force_login(owner_of(acme))
+    page = client.get("/w/acme/numbers/").content.decode()
+    with workspace_scope(acme):
+        number = PhoneNumber.objects.get()
+    for name in ("numbers:edit", "numbers:detach", "numbers:delete", "numbers:detail"):
+        assert f'href="{reverse(name, args=["acme", number.id])}"' in page, name

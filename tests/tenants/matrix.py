@@ -3,7 +3,6 @@ from tests.matrix import WorkspacePage
 
 PAGES = {
     "workspace": WorkspacePage(),
-    "campaigns:list": WorkspacePage(),
     "settings": WorkspacePage(),
     "environment-edit": WorkspacePage(post={"sip_main": "sip:hijack@evil.example", "sip_fallback": ""}),
     "activity": WorkspacePage(),
