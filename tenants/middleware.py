@@ -30,10 +30,11 @@ class WorkspaceMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        token = scope.request_started()
         try:
             return self.get_response(request)
         finally:
-            scope.deactivate()
+            scope.request_finished(token)
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         slug = view_kwargs.get("workspace_slug")

@@ -51,8 +51,14 @@ def activate(workspace: Workspace) -> None:
     _scope.set(workspace)
 
 
-def deactivate() -> None:
-    _scope.set(None)
+def request_started():
+    """Every request starts with no scope, whatever the thread did before; returns the restore token."""
+    return _scope.set(None)
+
+
+def request_finished(token) -> None:
+    """Drop the request's scope: back to what surrounded the request (nothing, outside tests)."""
+    _scope.reset(token)
 
 
 @contextmanager

@@ -199,3 +199,19 @@ def test_reconcile_all_leaves_fresh_operations_to_their_request(twilio_desk, twi
                 environment=twilio_desk["live"], e164=E164, agent=None, variant=None, names=[])
     assert not [f for f in reconcile_all() if f.e164 == E164]
     assert PhoneNumber.objects.get(e164=E164).state == PhoneNumber.State.PENDING
+
+
+def test_reconcile_numbers_command_reports_each_finding(twilio_desk, twilio_server):
+    import io
+    from datetime import timedelta
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    operation, _ = _buy_intent(workspace=twilio_desk["ws"], actor=None, key=uuid.uuid4().hex,
+                               connection=twilio_desk["connection"], environment=twilio_desk["live"], e164=E164,
+                               agent=None, variant=None, names=[])
+    NumberOperation.objects.filter(pk=operation.pk).update(created_at=timezone.now() - timedelta(minutes=5))
+    out = io.StringIO()
+    call_command("reconcile_numbers", stdout=out)
+    assert "failed_purchase" in out.getvalue() and E164 in out.getvalue()

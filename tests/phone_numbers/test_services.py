@@ -275,3 +275,26 @@ def test_delete_releases_at_the_provider_and_keeps_the_row_as_history(desk):
     assert sandbox.SandboxAdapter({"account": desk["account"]}).find_owned("+14155550100") is None
     # The same number can be bought again afterwards: history does not hold it.
     assert buy(desk).state == NumberOperation.State.SUCCEEDED
+
+
+def test_the_buy_modal_shows_the_plan_limit_and_buys_nothing(desk, plan):
+    from django.test import Client
+
+    with all_workspaces():
+        managed = ProviderConnection.objects.create(workspace=None, provider="sandbox", label="Managed",
+                                                    credentials={"account": desk["account"] + "-m"})
+    plan.managed_number_limit = 1  # the plan allows one managed number, and it is already held
+    plan.save()
+    PhoneNumber.objects.create(e164="+14155550101", environment=desk["live"], connection=managed,
+                               provider_ref="SB1", state="active")
+    client = Client()
+    client.force_login(desk["actor"])
+    response = client.post(
+        "/w/acme/numbers/new/",
+        {"environment": desk["live"].id, "provider": "sandbox", "connection": managed.id, "country": "US",
+         "e164": "+14155550100", "idempotency_key": uuid.uuid4().hex},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 422
+    assert "includes 1 managed number" in response.content.decode()
+    assert not PhoneNumber.objects.filter(e164="+14155550100").exists()
