@@ -111,6 +111,18 @@ class ProviderPickMixin(forms.Form):
         queryset=ProviderConnection.unscoped.none(), empty_label=None, label="Account connection"
     )
 
+    def number_fields(self) -> dict:
+        """What the buy and link services take from a valid New or Link form."""
+        data = self.cleaned_data
+        return {
+            "connection": data["connection"],
+            "environment": data["environment"],
+            "e164": data["e164"],
+            "agent": data["inbound_agent"],
+            "variant": data["inbound_variant"],
+            "tag_names": data["tags"],
+        }
+
     def setup_connections(self, workspace):
         own = list(workspace_connections().exclude(provider="sandbox")) + list(
             workspace_connections().filter(provider="sandbox")

@@ -84,12 +84,7 @@ def number_new(request, workspace_slug):
                 workspace=request.workspace,
                 actor=request.user,
                 idempotency_key=form.cleaned_data["idempotency_key"],
-                connection=form.cleaned_data["connection"],
-                environment=form.cleaned_data["environment"],
-                e164=form.cleaned_data["e164"],
-                agent=form.cleaned_data["inbound_agent"],
-                variant=form.cleaned_data["inbound_variant"],
-                tag_names=form.cleaned_data["tags"],
+                **form.number_fields(),
             )
         except (NumberRefused, ValidationError) as exc:
             _refusal(form, exc)
@@ -138,16 +133,7 @@ def number_link_view(request, workspace_slug):
     )
     if request.method == "POST" and form.is_valid():
         try:
-            number = number_link(
-                workspace=request.workspace,
-                actor=request.user,
-                connection=form.cleaned_data["connection"],
-                environment=form.cleaned_data["environment"],
-                e164=form.cleaned_data["e164"],
-                agent=form.cleaned_data["inbound_agent"],
-                variant=form.cleaned_data["inbound_variant"],
-                tag_names=form.cleaned_data["tags"],
-            )
+            number = number_link(workspace=request.workspace, actor=request.user, **form.number_fields())
         except (NumberRefused, ValidationError) as exc:
             _refusal(form, exc)
         else:

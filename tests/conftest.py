@@ -79,3 +79,21 @@ def acme(make_workspace):
 @pytest.fixture
 def globex(make_workspace):
     return make_workspace("globex", gary_owner_of_globex=Role.OWNER)
+
+
+@pytest.fixture
+def twilio_server():
+    """A local server speaking Twilio's wire format (tests/fakes/), fresh per test."""
+    from tests.fakes.twilio_server import TwilioServer
+
+    with TwilioServer() as server:
+        yield server
+
+
+@pytest.fixture
+def telnyx_server():
+    """A local server speaking Telnyx's wire format (tests/fakes/), fresh per test."""
+    from tests.fakes.telnyx_server import TelnyxServer
+
+    with TelnyxServer() as server:
+        yield server

@@ -12,25 +12,11 @@ from providers.models import ProviderConnection
 from providers.services import connection_adapter
 from tenants.models import AuditEvent, Environment
 from tenants.scope import workspace_scope
-from tests.fakes.telnyx_server import TelnyxServer
-from tests.fakes.twilio_server import TwilioServer
 from tests.helpers import owner_of
 
 pytestmark = pytest.mark.django_db
 
 E164 = "+14155550100"
-
-
-@pytest.fixture
-def twilio_server():
-    with TwilioServer() as server:
-        yield server
-
-
-@pytest.fixture
-def telnyx_server():
-    with TelnyxServer() as server:
-        yield server
 
 
 def desk_for(server, provider, acme, settings):

@@ -5,24 +5,13 @@ import uuid
 import pytest
 
 from providers.adapters import adapter_for
-from tests.fakes.telnyx_server import TelnyxServer
-from tests.fakes.twilio_server import TwilioServer
 
 # A stalled answer comes after STALL seconds; the adapters give up after CLIENT_TIMEOUT.
 CLIENT_TIMEOUT = 0.5
 STALL = 1.5
 
 
-@pytest.fixture
-def twilio_server():
-    with TwilioServer() as server:
-        yield server
-
-
-@pytest.fixture
-def telnyx_server():
-    with TelnyxServer() as server:
-        yield server
+# twilio_server and telnyx_server come from tests/conftest.py.
 
 
 @pytest.fixture
