@@ -98,7 +98,7 @@ def number_new(request, workspace_slug):
                 _say_buy_outcome(request, operation)
                 return finish(request, "numbers:list", workspace_slug=workspace_slug)
     inventory = inventory_for(form) if form.chosen_connection else None
-    context = {"form": form, "inventory": inventory, "section": "numbers"}
+    context = {"form": form, "inventory": inventory, "all_tags": Tag.objects.all(), "section": "numbers"}
     if request.htmx and request.htmx.target == "inventory":
         return render(request, "numbers/new.html#inventory", context)
     return render_form(request, "numbers/new.html", context, form=form)
@@ -140,7 +140,7 @@ def number_link_view(request, workspace_slug):
             messages.success(request, f"Linked {number.e164}. It stays owned and billed by your provider.")
             return finish(request, "numbers:list", workspace_slug=workspace_slug)
     owned = owned_not_linked(form.chosen_connection) if form.chosen_connection else None
-    context = {"form": form, "owned": owned, "section": "numbers"}
+    context = {"form": form, "owned": owned, "all_tags": Tag.objects.all(), "section": "numbers"}
     return render_form(request, "numbers/link.html", context, form=form)
 
 
@@ -172,7 +172,7 @@ def number_edit(request, workspace_slug, number_id):
         else:
             messages.success(request, f"Saved {number.e164}.")
             return finish(request, "numbers:list", workspace_slug=workspace_slug)
-    context = {"form": form, "number": number, "section": "numbers"}
+    context = {"form": form, "number": number, "all_tags": Tag.objects.all(), "section": "numbers"}
     return render_form(request, "numbers/edit.html", context, form=form)
 
 

@@ -113,3 +113,16 @@ def test_row_menu_links_match_the_url_patterns(acme):
         number = PhoneNumber.objects.get()
     for name in ("numbers:edit", "numbers:detach", "numbers:delete", "numbers:detail"):
         assert f'href="{reverse(name, args=["acme", number.id])}"' in page, name
+
+
+def test_tag_suggestions_offer_the_workspaces_existing_tags(acme, globex):
+    add_numbers(acme, 1, tags=["sales-us"])
+    add_numbers(globex, 1, start=50, tags=["globex-secret"])
+    client = Client()
+    client.force_login(owner_of(acme))
+    with workspace_scope(acme):
+        number = PhoneNumber.objects.get()
+    for url in ("/w/acme/numbers/new/", "/w/acme/numbers/link/", f"/w/acme/numbers/{number.id}/edit/"):
+        page = client.get(url).content.decode()
+        if 'id="tag-options"' in page:
+            assert '<option value="sales-us">' in page and "globex-secret" not in page, url
