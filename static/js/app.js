@@ -141,8 +141,11 @@
   });
 
   document.addEventListener("click", function (event) {
-    // A click outside an open row menu closes it.
-    document.querySelectorAll("details[data-menu][open]").forEach((d) => { if (!d.contains(event.target)) d.open = false; });
+    // A click outside an open row menu, or on one of its items, closes it.
+    const item = event.target.closest("[data-menu] [role=menuitem]");
+    document.querySelectorAll("details[data-menu][open]").forEach((d) => {
+      if (!d.contains(event.target) || (item && d.contains(item))) d.open = false;
+    });
     const remove = event.target.closest("[data-remove-tag]");
     if (remove) {
       const widget = remove.closest("[data-tag-input]");
