@@ -5,4 +5,10 @@ from campaigns import views
 app_name = "campaigns"
 urlpatterns = [
     path("", views.campaigns_list, name="list"),
+    path("new/", views.campaign_new, name="new"),
+    path("<int:campaign_id>/", views.campaign_detail, name="detail"),
+    path("<int:campaign_id>/start/", views.campaign_control, {"action": "start"}, name="start"),
+    path("<int:campaign_id>/pause/", views.campaign_control, {"action": "pause"}, name="pause"),
+    path("<int:campaign_id>/resume/", views.campaign_control, {"action": "resume"}, name="resume"),
+    path("<int:campaign_id>/cancel/", views.campaign_control, {"action": "cancel"}, name="cancel"),
 ]

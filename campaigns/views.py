@@ -1,10 +1,105 @@
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+"""Campaign pages: list, new (CSV upload), the live progress page, and its Start/Pause/Resume/Cancel."""
 
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Q
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from campaigns import services
+from campaigns.forms import CampaignForm
+from campaigns.models import Campaign, CampaignCall
+from campaigns.selectors import campaign_callers, campaign_progress
+from pacing.selectors import policy_of
 from tenants.decorators import workspace_view
+from tenants.http import finish, render_form
+
+MANAGE = "campaigns.manage"
+
+
+def access_campaign(campaign_id) -> Campaign:
+    """The only way views load a campaign: scoped to the workspace, 404 for "not yours" and "not there"."""
+    return get_object_or_404(Campaign.objects.select_related("environment"), pk=campaign_id)
 
 
 @workspace_view()
 @require_GET
 def campaigns_list(request, workspace_slug):
-    return render(request, "campaigns/list.html", {"section": "campaigns"})
+    campaigns = (
+        Campaign.objects.select_related("environment")
+        .annotate(
+            placed=Count("calls", filter=Q(calls__state=CampaignCall.State.PLACED)),
+            failed=Count("calls", filter=Q(calls__state=CampaignCall.State.FAILED)),
+        )
+        .order_by("-created_at")[:200]
+    )
+    return render(request, "campaigns/list.html", {"campaigns": campaigns, "section": "campaigns"})
+
+
+@workspace_view(write=MANAGE)
+@require_http_methods(["GET", "POST"])
+def campaign_new(request, workspace_slug):
+    form = CampaignForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            campaign = services.campaign_create(
+                workspace=request.workspace,
+                actor=request.user,
+                name=data["name"],
+                environment=data["environment"],
+                agent=data["agent"],
+                tag_names=[t.name for t in data["tags"]],
+                destinations=data["destinations"],
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            skipped = f" ({campaign.duplicates_skipped} duplicate rows skipped)" if campaign.duplicates_skipped else ""
+            messages.success(request, f"Campaign “{campaign}” created with {campaign.destinations} destinations{skipped}.")
+            return finish(request, "campaigns:detail", workspace_slug=workspace_slug, campaign_id=campaign.pk)
+    context = {"form": form, "section": "campaigns", "title": "New campaign"}
+    return render_form(request, "campaigns/new.html", context, form=form)
+
+
+@workspace_view()
+@require_GET
+def campaign_detail(request, workspace_slug, campaign_id):
+    campaign = access_campaign(campaign_id)
+    callers = campaign_callers(campaign)
+    context = {
+        "campaign": campaign,
+        "progress": campaign_progress(campaign, pool_size=callers.total),
+        "callers": callers,
+        "policy": policy_of(campaign.environment),
+        "recent_failures": CampaignCall.objects.filter(
+            campaign=campaign, state__in=[CampaignCall.State.FAILED, CampaignCall.State.UNKNOWN]
+        ).order_by("-finished_at")[:10],
+        "section": "campaigns",
+    }
+    template = "campaigns/detail.html#live" if request.htmx else "campaigns/detail.html"
+    return render(request, template, context)
+
+
+_CONTROLS = {
+    "start": (services.campaign_start, "started"),
+    "pause": (services.campaign_pause, "paused"),
+    "resume": (services.campaign_resume, "resumed"),
+    "cancel": (services.campaign_cancel, "cancelled"),
+}
+
+
+@workspace_view(write=MANAGE)
+@require_POST
+def campaign_control(request, workspace_slug, campaign_id, action):
+    campaign = access_campaign(campaign_id)
+    service, done = _CONTROLS[action]
+    try:
+        service(campaign=campaign, actor=request.user)
+    except services.CampaignRefused as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, f"“{campaign}” {done}.")
+    if request.htmx:
+        return finish(request, "campaigns:detail", workspace_slug=workspace_slug, campaign_id=campaign.pk)
+    return redirect("campaigns:detail", workspace_slug=workspace_slug, campaign_id=campaign.pk)

@@ -1,0 +1,59 @@
+"""The New campaign form: it reads the upload and explains bad rows; services do the work."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from agents.models import Agent
+from campaigns.destinations import destinations_parse
+from campaigns.models import Campaign
+from phone_numbers.models import Tag
+from tenants.models import Environment
+
+
+class CampaignForm(forms.Form):
+    name = forms.CharField(
+        max_length=Campaign.NAME_MAX,
+        error_messages={"required": "Give the campaign a name."},
+        widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "Spring renewals"}),
+    )
+    environment = forms.ModelChoiceField(queryset=Environment.unscoped.none(), empty_label=None)
+    agent = forms.ModelChoiceField(
+        queryset=Agent.unscoped.none(),
+        label="Outbound agent",
+        error_messages={"required": "Choose the agent that talks to the people called."},
+    )
+    tags = forms.ModelMultipleChoiceField(
+        queryset=Tag.unscoped.none(),
+        label="Caller IDs: numbers tagged",
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Active numbers of the environment carrying any of these tags call out, each paced.",
+        error_messages={"required": "Choose at least one tag: numbers carrying it are the caller IDs."},
+    )
+    destinations = forms.FileField(
+        label="Destinations (CSV)",
+        help_text="One phone number per row in international format (+14155550142), in a column named "
+        "“phone” or the first column.",
+        error_messages={"required": "Upload the list of numbers to call, as a CSV file."},
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        environments = sorted(Environment.objects.all(), key=lambda e: e.position)
+        self.fields["environment"].queryset = Environment.objects.all()
+        self.fields["environment"].choices = [(e.pk, e.get_kind_display()) for e in environments]
+        self.fields["agent"].queryset = Agent.objects.all()
+        self.fields["tags"].queryset = Tag.objects.all()
+        self.row_errors = ()
+
+    def clean_destinations(self):
+        upload = self.cleaned_data["destinations"]
+        destinations = destinations_parse(upload.read())
+        if destinations.errors:
+            self.row_errors = destinations.errors
+            count = len(destinations.errors)
+            raise ValidationError(
+                f"{count} row{'s are' if count > 1 else ' is'} not a phone number (listed below). "
+                "Fix the file and upload it again; nothing was saved."
+            )
+        return destinations

@@ -1,0 +1,170 @@
+"""Campaigns: a list of destinations called from the numbers carrying the campaign's tags, paced per number.
+
+PostgreSQL is the truth for the work: every CampaignCall has a state and a `not_before`, and every pacer
+claim is a CallAttempt, so Redis (pacing state only) can be rebuilt after a loss.
+"""
+
+from django.conf import settings
+from django.db import models
+
+from phone_numbers.models import PhoneNumber, Tag
+from tenants.managers import WorkspaceScopedManager
+from tenants.models import Environment, TenantModel
+
+
+class CampaignQuerySet(models.QuerySet):
+    def running_with_number(self, number: PhoneNumber) -> list:
+        """Running campaigns whose caller-ID pool holds the number (same environment, one of their tags)."""
+        if number.state != PhoneNumber.State.ACTIVE:
+            return []
+        return list(
+            self.filter(
+                state=Campaign.State.RUNNING,
+                environment_id=number.environment_id,
+                tags__in=number.tags.all(),
+            ).distinct()
+        )
+
+
+class CampaignManager(WorkspaceScopedManager.from_queryset(CampaignQuerySet)):
+    pass
+
+
+class Campaign(TenantModel):
+    class State(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        RUNNING = "running", "Running"
+        PAUSED = "paused", "Paused"
+        FINISHED = "finished", "Finished"
+        CANCELLED = "cancelled", "Cancelled"
+
+    NAME_MAX = 80
+    OPEN_STATES = (State.DRAFT, State.RUNNING, State.PAUSED)
+
+    name = models.CharField(max_length=NAME_MAX)
+    environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="+")
+    # The agent may be deleted later; the campaign keeps its name as history.
+    agent = models.ForeignKey("agents.Agent", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    agent_name = models.CharField(max_length=60, blank=True)
+    tags = models.ManyToManyField(Tag, related_name="+", help_text="Numbers carrying any of these call out.")
+    state = models.CharField(max_length=20, choices=State.choices, default=State.DRAFT)
+    destinations = models.PositiveIntegerField(default=0)
+    duplicates_skipped = models.PositiveIntegerField(default=0)
+    # Why the dispatcher stopped it by itself (e.g. the pool emptied), shown on the page.
+    stop_reason = models.CharField(max_length=300, blank=True)
+    # When every number of the pool was paced: the pacer's earliest free time (the dispatcher skips until).
+    paced_until = models.DateTimeField(null=True, blank=True)
+    pool_synced_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CampaignManager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["state"], name="campaign_by_state")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def pool_id(self) -> str:
+        return str(self.pk)
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in self.OPEN_STATES
+
+
+class CallAttempt(TenantModel):
+    """One claim of a number by the pacer: recorded in the dispatcher's transaction, never changed.
+
+    The pacer is rebuilt from these after a Redis loss, so an attempt counts from the moment its number
+    was claimed, whether the dial then happened or not (counting too much only paces more).
+    """
+
+    call = models.ForeignKey("CampaignCall", on_delete=models.CASCADE, related_name="attempts")
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="+")
+    number = models.ForeignKey(PhoneNumber, null=True, on_delete=models.SET_NULL, related_name="+")
+    e164 = models.CharField(max_length=16)
+    at_ms = models.BigIntegerField(help_text="The pacer's clock (Redis TIME), ms since the epoch.")
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["workspace", "e164", "-at_ms"], name="attempt_by_number"),
+            models.Index(fields=["campaign", "at"], name="attempt_by_campaign"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.e164} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class CampaignCall(TenantModel):
+    """One destination. pending -> reserved -> dialing -> placed | failed, each move a guarded UPDATE.
+
+    reserved: the pacer gave it a caller ID (`attempt`); a dial task is queued. dialing: the dial task
+    took it and may have reached the provider. unknown: a dial whose outcome the provider could not tell
+    us (a worker died mid-dial on a provider that can't be asked): a person decides, nothing redials it.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        RESERVED = "reserved", "Reserved"
+        DIALING = "dialing", "Dialing"
+        PLACED = "placed", "Placed"
+        FAILED = "failed", "Failed"
+        UNKNOWN = "unknown", "Needs review"
+
+    OPEN_STATES = (State.PENDING, State.RESERVED, State.DIALING)
+    IN_FLIGHT = (State.RESERVED, State.DIALING)
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="calls")
+    to_e164 = models.CharField("destination", max_length=16)
+    row = models.PositiveIntegerField(help_text="Line of the uploaded CSV.")
+    state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
+    not_before = models.DateTimeField(help_text="Not dispatched before this (paced or backing off).")
+    number = models.ForeignKey(PhoneNumber, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    from_e164 = models.CharField("caller ID", max_length=16, blank=True)
+    attempt = models.ForeignKey(
+        CallAttempt, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="The claim the current reservation holds; dial tasks carry its id.",
+    )  # fmt: skip
+    reserved_at = models.DateTimeField(null=True, blank=True)
+    dialing_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    provider_call_id = models.CharField(max_length=80, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+    unavailable_tries = models.PositiveSmallIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["row"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "to_e164"], name="one_call_per_destination"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["campaign", "not_before", "id"],
+                condition=models.Q(state="pending"),
+                name="call_due",
+            ),
+            models.Index(
+                fields=["state", "reserved_at"],  # small: only calls in flight, for the recovery sweep
+                condition=models.Q(state__in=["reserved", "dialing"]),
+                name="call_in_flight",
+            ),
+            models.Index(fields=["campaign", "state"], name="call_by_state"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.to_e164} ({self.get_state_display()})"
+
+    @property
+    def reference(self) -> str:
+        """Sent to the provider with the dial: this call and this claim, so reconciling can ask for it."""
+        return f"dialtone-call-{self.pk}-{self.attempt_id}"

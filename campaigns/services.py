@@ -1,0 +1,612 @@
+"""Campaigns: create, start, pause, resume, cancel; the dispatcher and the dial, and their recovery.
+
+The work is in PostgreSQL and every move of a call is a guarded UPDATE (`... WHERE state = <expected>`),
+so a task delivered twice, retried or running late finds the call moved on and stops. Redis holds the
+pacing state only; it is rebuilt from the recorded attempts when it is lost.
+
+    pending --dispatch: pacer claim--> reserved --dial task--> dialing --provider--> placed | failed
+       ^                                  |                       |
+       +----- paused / late / lost task --+                       +--(worker died)--> reconcile:
+       +------------------ provider rate-limited (not sent) ------+    placed | pending | unknown
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import redis
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import Min
+from django.utils import timezone
+
+from campaigns.destinations import Destinations
+from campaigns.models import CallAttempt, Campaign, CampaignCall
+from pacing.pacer import PacerNotReady
+from pacing.selectors import policy_of
+from pacing.services import pacer, pacer_now_ms, pacer_policy
+from phone_numbers.models import PhoneNumber, Tag
+from phone_numbers.selectors import tags_named
+from phone_numbers.tags import clean_tag_names
+from providers.adapters.base import ProviderError, ProviderUnavailable
+from providers.services import connection_adapter
+from tenants.audit import audit
+from tenants.scope import all_workspaces
+
+log = logging.getLogger(__name__)
+State = Campaign.State
+Call = CampaignCall.State
+
+# Advisory lock namespaces (PostgreSQL, not Redis: they must hold exactly when Redis is lost).
+_LOCK_WORKSPACE, _LOCK_POOL = 0x5041, 0x504F
+
+
+class CampaignRefused(Exception):
+    """A request the product refuses, with a sentence for the person who asked."""
+
+
+# ---- Create and control ---------------------------------------------------------------------------
+
+
+def campaign_create(
+    *, workspace, actor, name: str, environment, agent, tag_names: list[str], destinations: Destinations
+) -> Campaign:
+    """A draft campaign with one pending call per destination. Refuses lists with invalid rows."""
+    if destinations.errors:
+        raise ValidationError(f"{len(destinations.errors)} rows are not phone numbers; fix them and upload again.")
+    names = clean_tag_names(tag_names)
+    if not names:
+        raise ValidationError({"tags": "Choose at least one tag: numbers carrying it are the caller IDs."})
+    tags = list(tags_named(names))
+    unknown = sorted({n.lower() for n in names} - {t.name.lower() for t in tags})
+    if unknown:
+        raise ValidationError({"tags": f"No number carries the tag{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}."})
+    now = timezone.now()
+    with transaction.atomic():
+        campaign = Campaign.objects.create(
+            workspace=workspace,
+            name=" ".join(name.split()),
+            environment=environment,
+            agent=agent,
+            agent_name=agent.name if agent else "",
+            destinations=len(destinations.numbers),
+            duplicates_skipped=destinations.duplicates,
+            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
+        campaign.tags.set(tags)
+        CampaignCall.objects.bulk_create(
+            (
+                CampaignCall(workspace=workspace, campaign=campaign, to_e164=e164, row=row, not_before=now)
+                for row, e164 in destinations.numbers
+            ),
+            batch_size=2000,
+        )
+        audit(
+            actor=actor,
+            action="campaign.created",
+            target=campaign,
+            destinations=len(destinations.numbers),
+            duplicates_skipped=destinations.duplicates,
+            tags=[t.name for t in tags],
+        )
+    return campaign
+
+
+def _tag_ids(campaign: Campaign):
+    """The campaign's tag ids (through the join table: works in any scope, workers have none)."""
+    return Campaign.tags.through.objects.filter(campaign_id=campaign.pk).values("tag_id")
+
+
+def pool_numbers(campaign: Campaign) -> list[str]:
+    """The campaign's caller IDs: active numbers of its environment carrying any of its tags."""
+    return list(
+        PhoneNumber.unscoped.filter(
+            workspace_id=campaign.workspace_id,
+            environment_id=campaign.environment_id,
+            state=PhoneNumber.State.ACTIVE,
+            tags__in=_tag_ids(campaign),
+        )
+        .distinct()
+        .order_by("e164")
+        .values_list("e164", flat=True)
+    )
+
+
+def _refuse_empty_pool(campaign: Campaign) -> list[str]:
+    numbers = pool_numbers(campaign)
+    if not numbers:
+        tags = ", ".join(sorted(Tag.unscoped.filter(pk__in=_tag_ids(campaign)).values_list("name", flat=True)))
+        raise CampaignRefused(
+            f"No active number in {campaign.environment} carries the tag{'s' if ',' in tags else ''} {tags}, "
+            "so there is no caller ID to call from. Tag numbers on the Numbers page, then start again."
+        )
+    return numbers
+
+
+def _move(campaign: Campaign, *, actor, frm: tuple[str, ...], to: str, action: str, **fields) -> Campaign:
+    with transaction.atomic():
+        locked = Campaign.unscoped.select_for_update().get(pk=campaign.pk)
+        if locked.state not in frm:
+            raise CampaignRefused(f"“{locked}” is {locked.get_state_display().lower()}; it can't be {action} now.")
+        if to == State.RUNNING:
+            _refuse_empty_pool(locked)
+            if not CampaignCall.unscoped.filter(campaign=locked, state__in=CampaignCall.OPEN_STATES).exists():
+                raise CampaignRefused(f"“{locked}” has no destinations left to call.")
+        locked.state = to
+        for name, value in fields.items():
+            setattr(locked, name, value)
+        locked.save()
+        audit(actor=actor, action=f"campaign.{action}", target=locked)
+        pool_id, workspace_id = locked.pool_id, locked.workspace_id
+        if to == State.RUNNING:
+            transaction.on_commit(lambda: _kick_dispatch())
+        elif to in (State.CANCELLED, State.FINISHED):
+            transaction.on_commit(lambda: _pool_delete(workspace_id, pool_id))
+    return locked
+
+
+def campaign_start(*, campaign: Campaign, actor) -> Campaign:
+    return _move(
+        campaign, actor=actor, frm=(State.DRAFT,), to=State.RUNNING, action="started",
+        started_at=timezone.now(), stop_reason="", pool_synced_at=None,
+    )  # fmt: skip
+
+
+def campaign_pause(*, campaign: Campaign, actor) -> Campaign:
+    return _move(campaign, actor=actor, frm=(State.RUNNING,), to=State.PAUSED, action="paused")
+
+
+def campaign_resume(*, campaign: Campaign, actor) -> Campaign:
+    return _move(
+        campaign, actor=actor, frm=(State.PAUSED,), to=State.RUNNING, action="resumed",
+        stop_reason="", pool_synced_at=None,
+    )  # fmt: skip
+
+
+def campaign_cancel(*, campaign: Campaign, actor) -> Campaign:
+    return _move(
+        campaign, actor=actor, frm=Campaign.OPEN_STATES, to=State.CANCELLED, action="cancelled",
+        finished_at=timezone.now(),
+    )  # fmt: skip
+
+
+def calls_requeue(*, calls, actor) -> int:
+    """Failed (or reviewed) calls go back to waiting; their campaign must be reopened to call them."""
+    moved = 0
+    for call in calls:
+        n = CampaignCall.unscoped.filter(pk=call.pk, state__in=(Call.FAILED, Call.UNKNOWN)).update(
+            state=Call.PENDING, not_before=timezone.now(), error="", unavailable_tries=0, updated_at=timezone.now()
+        )
+        if n:
+            moved += 1
+            audit(actor=actor, action="campaign.call_requeued", target=call, destination=call.to_e164)
+            Campaign.unscoped.filter(pk=call.campaign_id, state=State.FINISHED).update(
+                state=State.RUNNING, finished_at=None, pool_synced_at=None
+            )
+    return moved
+
+
+def _kick_dispatch() -> None:
+    from campaigns.tasks import dispatch
+
+    try:
+        dispatch.apply_async(expires=5)
+    except Exception:  # noqa: BLE001 - the broker is down: beat runs the dispatcher anyway
+        log.warning("could not enqueue a dispatch; beat will run it")
+
+
+# ---- Pools ---------------------------------------------------------------------------------------
+
+
+def _pool_delete(workspace_id: int, pool_id: str) -> None:
+    try:
+        pacer().pool_delete(workspace_id=workspace_id, pool_id=pool_id)
+    except redis.RedisError:
+        log.warning("pool %s of workspace %s not deleted (Redis down); a rebuild drops it", pool_id, workspace_id)
+
+
+def pools_refresh_for_number(number: PhoneNumber) -> None:
+    """After a number's tags, environment or state change: put it in or out of every open campaign's pool.
+
+    Runs after the caller's transaction commits; a failure here is healed by the dispatcher's periodic
+    pool sync, so it never fails the edit.
+    """
+    number_id = number.pk
+    transaction.on_commit(lambda: _pools_refresh(number_id))
+
+
+def _pools_refresh(number_id: int) -> None:
+    try:
+        with all_workspaces():
+            number = PhoneNumber.unscoped.filter(pk=number_id).first()
+            if number is None:
+                return
+            campaigns = list(
+                Campaign.unscoped.filter(workspace_id=number.workspace_id, state__in=(State.RUNNING, State.PAUSED))
+                .prefetch_related("tags")
+            )
+            if number.state != PhoneNumber.State.ACTIVE:
+                pacer().number_forget(workspace_id=number.workspace_id, number=number.e164)
+                return
+            tag_ids = set(number.tags.values_list("pk", flat=True))
+            for campaign in campaigns:
+                inside = campaign.environment_id == number.environment_id and bool(
+                    tag_ids & {t.pk for t in campaign.tags.all()}
+                )
+                change = pacer().pool_add if inside else pacer().pool_remove
+                change(workspace_id=number.workspace_id, pool_id=campaign.pool_id, numbers=[number.e164])
+    except redis.RedisError:
+        log.warning("pools not refreshed for number %s (Redis down); the periodic sync heals it", number_id)
+
+
+def _pool_sync_if_due(campaign: Campaign) -> None:
+    """Make the pool exactly the campaign's numbers now and then (numbers bought or linked with its tags)."""
+    now = timezone.now()
+    every = timedelta(seconds=settings.CAMPAIGN_POOL_SYNC_S)
+    if campaign.pool_synced_at and campaign.pool_synced_at > now - every:
+        return
+    pacer().pool_set(workspace_id=campaign.workspace_id, pool_id=campaign.pool_id, numbers=pool_numbers(campaign))
+    Campaign.unscoped.filter(pk=campaign.pk).update(pool_synced_at=now)
+    campaign.pool_synced_at = now
+
+
+# ---- Pacer readiness -----------------------------------------------------------------------------
+
+
+def _advisory(namespace: int, key: int, *, shared: bool = False, wait: bool = True) -> bool:
+    fn = "pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock"
+    if shared:
+        fn += "_shared"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {fn}(%s, %s)", [namespace, key % 2**31])
+        row = cursor.fetchone()
+    return True if wait else bool(row[0])
+
+
+def pacer_ensure_ready(workspace_id: int) -> None:
+    """Rebuild the workspace's pacing state from PostgreSQL if Redis lost it (flush, restart, failover).
+
+    Dispatches hold the workspace lock shared from their claim to their commit; the rebuild takes it
+    exclusively, so it waits for every claimed attempt to be committed and loads it.
+    """
+    if pacer().is_initialised(workspace_id=workspace_id):
+        return
+    with transaction.atomic():
+        _advisory(_LOCK_WORKSPACE, workspace_id)
+        if pacer().is_initialised(workspace_id=workspace_id):
+            return
+        campaigns = list(Campaign.unscoped.filter(workspace_id=workspace_id, state__in=(State.RUNNING, State.PAUSED)))
+        pools = {c.pool_id: pool_numbers(c) for c in campaigns}
+        attempts = _attempts_for_rebuild(workspace_id)
+        pacer().rebuild(workspace_id=workspace_id, attempts=attempts, pools=pools)
+        now = timezone.now()
+        Campaign.unscoped.filter(pk__in=[c.pk for c in campaigns]).update(pool_synced_at=now, paced_until=None)
+        log.warning("pacer rebuilt for workspace %s: %d attempts, %d pools", workspace_id, len(attempts), len(pools))
+
+
+_NEWEST_ATTEMPTS_SQL = """
+    SELECT e164, at_ms FROM (
+      SELECT e164, at_ms, row_number() OVER (PARTITION BY e164 ORDER BY at_ms DESC) AS newest
+      FROM {table} WHERE workspace_id = %s AND at_ms >= %s
+    ) kept WHERE newest <= %s
+"""
+
+
+def _attempts_for_rebuild(workspace_id: int) -> list[tuple[str, int]]:
+    """Per number its newest attempts, as many as the strictest cap keeps, from the longest window."""
+    from pacing.models import PacingPolicy
+
+    keep = max([1, *PacingPolicy.unscoped.filter(workspace_id=workspace_id).values_list("cap", flat=True)])
+    since_ms = pacer_now_ms() - (PacingPolicy.MAX_WINDOW_S + PacingPolicy.MAX_GAP_S + 3600) * 1000
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _NEWEST_ATTEMPTS_SQL.format(table=CallAttempt._meta.db_table),
+            [workspace_id, since_ms, keep],
+        )
+        return [(e164, int(at_ms)) for e164, at_ms in cursor.fetchall()]
+
+
+# ---- Dispatch ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Batch:
+    claimed: int
+    wait_s: float | None  # None: stop this campaign for this tick
+
+
+def campaigns_dispatch(*, budget_s: float | None = None) -> int:
+    """One dispatcher tick (beat, about every second): recover stuck calls, then feed every running campaign."""
+    until = time.monotonic() + (settings.CAMPAIGN_DISPATCH_BUDGET_S if budget_s is None else budget_s)
+    with all_workspaces():
+        calls_recover()
+        ids = list(Campaign.unscoped.filter(state=State.RUNNING).order_by("pk").values_list("pk", flat=True))
+        return sum(campaign_dispatch(campaign_id=pk, until=until) for pk in ids)
+
+
+def campaign_dispatch(*, campaign_id: int, until: float) -> int:
+    """Claim caller IDs for the campaign's due calls, batch after batch, until the budget is spent."""
+    with all_workspaces():  # a worker resolving an id: the campaign names its workspace
+        return _campaign_dispatch(campaign_id, until)
+
+
+def _campaign_dispatch(campaign_id: int, until: float) -> int:
+    campaign = Campaign.unscoped.select_related("environment").filter(pk=campaign_id, state=State.RUNNING).first()
+    if campaign is None:
+        return 0
+    try:
+        pacer_ensure_ready(campaign.workspace_id)
+        _pool_sync_if_due(campaign)
+    except redis.RedisError as exc:
+        log.warning("dispatch of campaign %s skipped: Redis unavailable (%s)", campaign_id, exc)
+        return 0
+    policy = pacer_policy(policy_of(campaign.environment))  # read every tick: edits apply within seconds
+    claimed = 0
+    while time.monotonic() < until:
+        try:
+            batch = _dispatch_batch(campaign, policy)
+        except PacerNotReady:
+            pacer_ensure_ready(campaign.workspace_id)
+            continue
+        except redis.RedisError as exc:
+            log.warning("dispatch of campaign %s stopped: Redis unavailable (%s)", campaign_id, exc)
+            break
+        claimed += batch.claimed
+        if batch.wait_s is None or batch.wait_s > until - time.monotonic():
+            break
+        if batch.wait_s > 0:
+            time.sleep(batch.wait_s)
+    return claimed
+
+
+def _ms_to_dt(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def _dispatch_batch(campaign: Campaign, policy) -> _Batch:
+    with transaction.atomic():
+        if not _advisory(_LOCK_POOL, campaign.pk, wait=False):
+            return _Batch(0, None)  # another dispatcher is feeding this pool
+        _advisory(_LOCK_WORKSPACE, campaign.workspace_id, shared=True)
+        if Campaign.unscoped.filter(pk=campaign.pk).values_list("state", flat=True).first() != State.RUNNING:
+            return _Batch(0, None)
+        calls = CampaignCall.unscoped.filter(campaign_id=campaign.pk)
+        in_flight = calls.filter(state__in=CampaignCall.IN_FLIGHT).count()
+        room = min(settings.CAMPAIGN_DISPATCH_BATCH, settings.CAMPAIGN_MAX_IN_FLIGHT - in_flight)
+        if room <= 0:
+            return _Batch(0, 0.05)  # the dial tasks are behind: let them catch up
+        now = timezone.now()
+        due = list(
+            calls.filter(state=Call.PENDING, not_before__lte=now)
+            .order_by("not_before", "id")
+            .select_for_update(skip_locked=True)
+            .only("id", "to_e164")[:room]
+        )
+        if not due:
+            return _nothing_due(campaign, calls, in_flight, now)
+        result = pacer().claim(
+            workspace_id=campaign.workspace_id,
+            pool_id=campaign.pool_id,
+            policy=policy,
+            call_ids=[str(c.pk) for c in due],
+        )
+        if result.retry_in_ms is None:
+            _pause_for_empty_pool(campaign)
+            return _Batch(0, None)
+        claims = list(result.claims)
+        usable = dict(
+            PhoneNumber.unscoped.filter(
+                workspace_id=campaign.workspace_id,
+                environment_id=campaign.environment_id,
+                state=PhoneNumber.State.ACTIVE,
+                e164__in=[c.number for c in claims],
+                tags__in=_tag_ids(campaign),
+            )
+            .distinct()
+            .values_list("e164", "pk")
+        )
+        strays = {c.number for c in claims} - set(usable)
+        if strays:  # left the pool since it was synced: out of it; their calls wait for the next batch
+            transaction.on_commit(lambda: _pool_remove(campaign, strays))
+        by_id = {c.pk: c for c in due}
+        at = _ms_to_dt(result.now_ms)
+        reserved = []
+        for claim in claims:
+            if claim.number in strays:
+                continue
+            call = by_id[int(claim.call_id)]
+            call.attempt = CallAttempt(
+                workspace_id=campaign.workspace_id, call=call, campaign_id=campaign.pk,
+                number_id=usable[claim.number], e164=claim.number, at_ms=claim.at_ms, at=at,
+            )  # fmt: skip
+            reserved.append(call)
+        CallAttempt.unscoped.bulk_create([c.attempt for c in reserved])
+        for call in reserved:
+            call.state, call.number_id, call.from_e164 = Call.RESERVED, usable[call.attempt.e164], call.attempt.e164
+            call.reserved_at, call.updated_at, call.error = now, now, ""
+        CampaignCall.unscoped.bulk_update(
+            reserved, ["state", "number", "from_e164", "attempt", "reserved_at", "updated_at", "error"]
+        )
+        waiting = due[len(claims) :]
+        paced_until = None
+        if waiting:  # every number is paced: wait for the pacer's time, never fail, never a countdown
+            paced_until = _ms_to_dt(result.now_ms + result.retry_in_ms)
+            CampaignCall.unscoped.filter(pk__in=[c.pk for c in waiting]).update(not_before=paced_until)
+        if paced_until != campaign.paced_until:
+            Campaign.unscoped.filter(pk=campaign.pk).update(paced_until=paced_until)
+            campaign.paced_until = paced_until
+        jobs = [(c.pk, c.attempt.pk) for c in reserved]
+        transaction.on_commit(lambda: _enqueue_dials(jobs))
+    if waiting:
+        return _Batch(len(reserved), result.retry_in_ms / 1000)
+    return _Batch(len(reserved), 0)
+
+
+def _nothing_due(campaign: Campaign, calls, in_flight: int, now: datetime) -> _Batch:
+    next_due = calls.filter(state=Call.PENDING).aggregate(at=Min("not_before"))["at"]
+    if next_due is None:
+        if in_flight == 0:
+            _finish(campaign)
+        return _Batch(0, None)
+    return _Batch(0, max(0.0, (next_due - now).total_seconds()))
+
+
+def _finish(campaign: Campaign) -> None:
+    now = timezone.now()
+    if Campaign.unscoped.filter(pk=campaign.pk, state=State.RUNNING).update(
+        state=State.FINISHED, finished_at=now, paced_until=None
+    ):
+        audit(actor=None, action="campaign.finished", target=campaign)
+        workspace_id, pool_id = campaign.workspace_id, campaign.pool_id
+        transaction.on_commit(lambda: _pool_delete(workspace_id, pool_id))
+
+
+def _pause_for_empty_pool(campaign: Campaign) -> None:
+    reason = (
+        f"Paused by Dialtone: no active number in {campaign.environment} carries the campaign's tags any more. "
+        "Tag numbers for it, then resume."
+    )
+    if Campaign.unscoped.filter(pk=campaign.pk, state=State.RUNNING).update(state=State.PAUSED, stop_reason=reason):
+        audit(actor=None, action="campaign.paused", target=campaign, reason="empty pool")
+
+
+def _pool_remove(campaign: Campaign, numbers) -> None:
+    with contextlib.suppress(redis.RedisError):  # the periodic pool sync heals it
+        pacer().pool_remove(workspace_id=campaign.workspace_id, pool_id=campaign.pool_id, numbers=numbers)
+
+
+def _enqueue_dials(jobs: list[tuple[int, int]]) -> None:
+    from campaigns.tasks import dial
+
+    for call_id, attempt_id in jobs:
+        dial.apply_async(args=[call_id, attempt_id])  # lost on a broker failure: recovery requeues the call
+
+
+# ---- Dial ----------------------------------------------------------------------------------------
+
+
+def _guarded(call_id: int, attempt_id: int, frm: str, **fields) -> bool:
+    """Move one call if, and only if, it is still in `frm` under the same claim."""
+    fields.setdefault("updated_at", timezone.now())
+    return bool(CampaignCall.unscoped.filter(pk=call_id, state=frm, attempt_id=attempt_id).update(**fields))
+
+
+def call_dial(*, call_id: int, attempt_id: int) -> str:
+    """Dial one reserved call through its caller ID's provider. Idempotent: returns what happened."""
+    now = timezone.now()
+    with all_workspaces():
+        if not CampaignCall.unscoped.filter(
+            pk=call_id, state=Call.RESERVED, attempt_id=attempt_id, campaign__state=State.RUNNING
+        ).update(state=Call.DIALING, dialing_at=now, updated_at=now):
+            # Delivered twice, or the call moved on; a paused or cancelled campaign's call goes back.
+            if CampaignCall.unscoped.filter(pk=call_id, state=Call.RESERVED, attempt_id=attempt_id).exclude(
+                campaign__state=State.RUNNING
+            ).update(state=Call.PENDING, not_before=now, updated_at=now):
+                return "returned"
+            return "stale"
+        try:
+            call = CampaignCall.unscoped.select_related("attempt", "number__connection").get(pk=call_id)
+            number = call.number
+            if number is None or number.state != PhoneNumber.State.ACTIVE:
+                _guarded(call_id, attempt_id, Call.DIALING, state=Call.PENDING, not_before=now)
+                return "returned"
+            adapter = connection_adapter(number.connection)
+            webhook = _webhook_url(call)
+            # The pacer counted this attempt at its claim; dialing much later could crowd the next one.
+            late_ms = pacer_now_ms() - call.attempt.at_ms
+        except Exception:
+            # Nothing was sent: back to waiting rather than left dialing (which would need a reconcile).
+            _guarded(call_id, attempt_id, Call.DIALING, state=Call.PENDING, not_before=now)
+            raise
+        if late_ms > settings.CAMPAIGN_DIAL_DEADLINE_S * 1000 - 100:
+            _guarded(call_id, attempt_id, Call.DIALING, state=Call.PENDING, not_before=now, error="")
+            return "late"
+        try:
+            result = adapter.dial(
+                from_e164=call.from_e164,
+                to_e164=call.to_e164,
+                webhook_url=webhook,
+                reference=call.reference,
+            )
+        except ProviderError as exc:
+            _guarded(call_id, attempt_id, Call.DIALING, state=Call.FAILED, error=exc.message[:300], finished_at=timezone.now())
+            return "failed"
+        except ProviderUnavailable as exc:
+            return _unavailable(call, exc)
+        _guarded(
+            call_id, attempt_id, Call.DIALING,
+            state=Call.PLACED, provider_call_id=result.call_id[:80], finished_at=timezone.now(), error="",
+        )  # fmt: skip
+        return "placed"
+
+
+def _webhook_url(call: CampaignCall) -> str:
+    from phone_numbers.services import webhook_url
+
+    return f"{webhook_url(call.number.connection)}?call={call.reference}"
+
+
+def _unavailable(call: CampaignCall, exc: ProviderUnavailable) -> str:
+    """A provider that did not answer. Rate-limited means it refused before placing anything: the call
+    goes back through the pacer after a backoff (a fresh claim, so the new dial is paced too). Any other
+    failure (timeout, dropped connection, 5xx) may have placed it: the call stays dialing and the
+    recovery sweep asks the provider by reference, so it is never dialed twice."""
+    now = timezone.now()
+    tries = call.unavailable_tries + 1
+    if exc.reason == "rate_limited":
+        if tries >= settings.CAMPAIGN_UNAVAILABLE_TRIES:
+            _guarded(call.pk, call.attempt_id, Call.DIALING, state=Call.FAILED, unavailable_tries=tries,
+                     error=f"Provider unavailable after {tries} tries: {exc.message}"[:300], finished_at=now)  # fmt: skip
+            return "failed"
+        backoff = min(2**tries, 60)
+        _guarded(call.pk, call.attempt_id, Call.DIALING, state=Call.PENDING, unavailable_tries=tries,
+                 not_before=now + timedelta(seconds=backoff), error=exc.message[:300])  # fmt: skip
+        return "backoff"
+    _guarded(call.pk, call.attempt_id, Call.DIALING, unavailable_tries=tries, error=f"Outcome unknown: {exc.message}"[:300])
+    return "unknown"
+
+
+# ---- Recovery ------------------------------------------------------------------------------------
+
+
+def calls_recover() -> int:
+    """Calls a dead worker or a lost queue left behind: reserved ones go back, dialing ones are reconciled."""
+    now = timezone.now()
+    moved = CampaignCall.unscoped.filter(
+        state=Call.RESERVED, reserved_at__lt=now - timedelta(seconds=settings.CAMPAIGN_RESERVED_TIMEOUT_S)
+    ).update(state=Call.PENDING, not_before=now, updated_at=now, error="")
+    stuck = CampaignCall.unscoped.filter(
+        state=Call.DIALING, dialing_at__lt=now - timedelta(seconds=settings.CAMPAIGN_DIALING_TIMEOUT_S)
+    ).select_related("number__connection")[:200]
+    for call in stuck:
+        call_reconcile(call)
+        moved += 1
+    return moved
+
+
+def call_reconcile(call: CampaignCall) -> str:
+    """A call left dialing: ask the provider for its reference if the adapter can (find_call); a provider
+    that can't be asked gets the call marked for review rather than risking a second dial."""
+    adapter = connection_adapter(call.number.connection) if call.number else None
+    find_call = getattr(adapter, "find_call", None)
+    now = timezone.now()
+    if find_call is None:
+        if _guarded(call.pk, call.attempt_id, Call.DIALING, state=Call.UNKNOWN, finished_at=now,
+                    error="The dial's outcome is unknown (the worker stopped mid-dial). Check the provider's log."):  # fmt: skip
+            audit(actor=None, action="campaign.call_unknown", target=call, destination=call.to_e164)
+        return "unknown"
+    try:
+        found = find_call(reference=call.reference)
+    except (ProviderError, ProviderUnavailable):
+        return "later"
+    if found is not None:
+        _guarded(call.pk, call.attempt_id, Call.DIALING, state=Call.PLACED, provider_call_id=found.call_id[:80],
+                 finished_at=now, error="")  # fmt: skip
+        return "placed"
+    _guarded(call.pk, call.attempt_id, Call.DIALING, state=Call.PENDING, not_before=now, error="")
+    return "requeued"

@@ -1,0 +1,54 @@
+"""The Call pacing modal of the Numbers page: everyone may read it, operators and admins change it."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from pacing.forms import PacingPolicyForm
+from pacing.selectors import policy_capacity, policy_of, tagged_numbers_count
+from pacing.services import policy_update
+from tenants.decorators import workspace_view
+from tenants.http import finish, render_form
+from tenants.models import Environment
+from tenants.roles import role_allows
+
+_FIELD_OF = {"gap_seconds": "gap_minutes", "window_seconds": "window_hours", "cap": "cap", "enabled": None}
+
+
+@workspace_view(write="pacing.manage")
+@require_http_methods(["GET", "POST"])
+def policy_edit(request, workspace_slug, environment_id=None):
+    if environment_id is None:
+        environment = min(Environment.objects.all(), key=lambda e: e.position)
+    else:
+        environment = get_object_or_404(Environment.objects, pk=environment_id)
+    policy = policy_of(environment)
+    form = PacingPolicyForm(
+        request.POST if request.method == "POST" else None, initial=PacingPolicyForm.initial_for(policy)
+    )
+    action = reverse("pacing:policy", args=[workspace_slug, environment.pk])
+    if request.method == "POST" and form.is_valid():
+        try:
+            policy = policy_update(environment=environment, actor=request.user, **form.policy_values())
+        except ValidationError as error:
+            for field, problems in error.message_dict.items():
+                for problem in problems:
+                    form.add_error(_FIELD_OF.get(field), problem)
+        else:
+            messages.success(request, f"Call pacing in {environment} saved: {policy.describe()}.")
+            return finish(request, "numbers:list", workspace_slug=workspace_slug)
+    numbers = tagged_numbers_count(environment)
+    context = {
+        "section": "numbers",
+        "environment": environment,
+        "environments": sorted(Environment.objects.all(), key=lambda e: e.position),
+        "policy": policy,
+        "form": form,
+        "numbers": numbers,
+        "capacity": policy_capacity(policy, numbers=numbers),
+        "action": action,
+        "can_edit": role_allows(request.membership.role, "pacing.manage"),
+    }
+    return render_form(request, "pacing/policy.html", context, form=form)

@@ -1,0 +1,127 @@
+"""Campaign fixtures: a workspace with sandbox numbers tagged for outbound, destinations, a dial log."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+
+import pytest
+
+from agents.services import agent_create
+from campaigns.destinations import destinations_parse
+from campaigns.models import Campaign, CampaignCall
+from campaigns.services import campaign_create
+from pacing.services import pacer_redis, policy_update
+from phone_numbers.services import number_buy
+from providers.adapters import sandbox
+from providers.models import ProviderConnection
+from tenants.models import Environment
+from tenants.scope import workspace_scope
+from tests.campaigns import dial_log
+from tests.helpers import owner_of
+
+DESTINATIONS = [f"+1212555{n:04d}" for n in range(100, 200)]  # fictional 555-01xx, valid for phonenumbers
+
+
+@pytest.fixture(autouse=True)
+def _fresh_pacer(settings):
+    settings.CAMPAIGN_DIAL_DEADLINE_S = 1
+    settings.CAMPAIGN_DISPATCH_BUDGET_S = 0.4
+    pacer_redis().flushdb()  # the test Redis database (REDIS_URL) belongs to the tests
+    yield
+
+
+@pytest.fixture
+def log_path(tmp_path):
+    path = tmp_path / "dials.jsonl"
+    dial_log.install(path)
+    yield path
+    dial_log.uninstall()
+
+
+class Desk:
+    """A workspace (acme) with a sandbox account, numbers in Live tagged "outbound", and an agent."""
+
+    def __init__(self, workspace, count: int, tag: str = "outbound"):
+        self.ws = workspace
+        self.actor = owner_of(workspace)
+        self.account = f"acme-{uuid.uuid4().hex[:8]}"
+        sandbox.reset(self.account)
+        with workspace_scope(workspace):
+            self.connection = ProviderConnection.objects.create(
+                provider="sandbox", label="Sandbox", credentials={"account": self.account}
+            )
+            self.live = Environment.objects.get(kind="live")
+            self.agent = agent_create(
+                workspace=workspace, actor=None, name="Outbound", sip_destination="sip:out@voice.example"
+            )
+            self.numbers = [self.buy(f"+1415555{100 + i:04d}", tags=[tag]) for i in range(count)]
+
+    def buy(self, e164: str, tags=("outbound",)):
+        from phone_numbers.models import PhoneNumber
+
+        with workspace_scope(self.ws):
+            number_buy(
+                workspace=self.ws, actor=self.actor, idempotency_key=uuid.uuid4().hex,
+                connection=self.connection, environment=self.live, e164=e164, tag_names=list(tags),
+            )  # fmt: skip
+            return PhoneNumber.objects.get(e164=e164, state="active")
+
+    def policy(self, *, gap: int = 0, cap: int = 0, window: int = 0, enabled: bool = True):
+        with workspace_scope(self.ws):
+            return policy_update(
+                environment=self.live, actor=self.actor, enabled=enabled,
+                gap_seconds=gap, cap=cap, window_seconds=window,
+            )  # fmt: skip
+
+    def campaign(self, destinations, *, tags=("outbound",), name="Spring outreach") -> Campaign:
+        csv = ("phone\n" + "\n".join(destinations) + "\n").encode()
+        with workspace_scope(self.ws):
+            return campaign_create(
+                workspace=self.ws, actor=self.actor, name=name, environment=self.live, agent=self.agent,
+                tag_names=list(tags), destinations=destinations_parse(csv),
+            )  # fmt: skip
+
+    def calls(self, campaign) -> list[CampaignCall]:
+        return list(CampaignCall.unscoped.filter(campaign=campaign).order_by("row"))
+
+    def states(self, campaign) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for call in self.calls(campaign):
+            counts[call.state] = counts.get(call.state, 0) + 1
+        return counts
+
+
+@pytest.fixture
+def make_desk(acme):
+    return lambda count=4, **kw: Desk(acme, count, **kw)
+
+
+class Beat(threading.Thread):
+    """Celery beat's campaigns-dispatch entry, for a worker started in-process: enqueue every `every` s."""
+
+    def __init__(self, every: float = 0.5):
+        super().__init__(daemon=True)
+        self.every, self.stopped = every, threading.Event()
+
+    def run(self):
+        from campaigns.tasks import dispatch
+
+        while not self.stopped.is_set():
+            dispatch.apply_async(expires=2)
+            self.stopped.wait(self.every)
+
+    def stop(self):
+        self.stopped.set()
+        self.join(5)
+
+
+def wait_until(predicate, *, timeout: float, every: float = 0.1, message: str = ""):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError(message or f"not true within {timeout}s")

@@ -1,0 +1,210 @@
+"""Campaign services without a worker: bad input, guarded moves, recovery, and the pacer's rebuild."""
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from campaigns.destinations import destinations_parse
+from campaigns.models import CallAttempt, Campaign, CampaignCall
+from campaigns.services import (
+    CampaignRefused,
+    call_dial,
+    calls_recover,
+    calls_requeue,
+    campaign_dispatch,
+    campaign_pause,
+    campaign_start,
+    campaigns_dispatch,
+)
+from pacing.services import pacer, pacer_redis
+from phone_numbers.services import NumberRefused, number_detach, number_update
+from providers.adapters.base import ProviderUnavailable
+from providers.adapters.sandbox import SandboxAdapter
+from tenants.scope import workspace_scope
+from tests.campaigns import dial_log
+from tests.campaigns.conftest import DESTINATIONS
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+# ---- Destinations ----------------------------------------------------------------------------------
+
+
+def test_invalid_rows_are_reported_row_by_row():
+    parsed = destinations_parse(b"name,phone\nAda,+12125550100\nBob,555-1234\nCy,\nDee,+1 212 555 0100\n")
+    assert parsed.numbers == ((2, "+12125550100"),)
+    assert [(e.row, e.value) for e in parsed.errors] == [(3, "555-1234"), (4, "")]
+    assert "Start with +" in str(parsed.errors[0])
+    assert parsed.duplicates == 1
+
+
+@pytest.mark.parametrize(
+    ("data", "says"),
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00", "not a CSV file"),
+        (b"phone\n\xff\xfe+12125550100\n", "not UTF-8"),
+        (b"phone\n\n", "no destinations"),
+        (b'"unterminated\n+12125550100', "not valid CSV"),
+    ],
+)
+def test_a_malformed_file_is_refused_with_a_reason(data, says):
+    with pytest.raises(ValidationError, match=says):
+        destinations_parse(data)
+
+
+def test_a_headerless_list_reads_the_first_column():
+    assert destinations_parse(b"+12125550100\n+12125550101;x\n").numbers[0] == (1, "+12125550100")
+
+
+# ---- Starting and pools ----------------------------------------------------------------------------
+
+
+def test_a_campaign_with_an_empty_pool_refuses_to_start_and_says_why(make_desk):
+    desk = make_desk(1)
+    desk.buy("+14155550150", tags=["nobody-calls"])
+    campaign = desk.campaign(DESTINATIONS[:2], tags=["nobody-calls"])
+    with workspace_scope(desk.ws):
+        from phone_numbers.models import PhoneNumber
+
+        PhoneNumber.objects.filter(e164="+14155550150").update(state="detached")
+    with pytest.raises(CampaignRefused, match="No active number in Live carries the tag nobody-calls"):
+        campaign_start(campaign=campaign, actor=desk.actor)
+    campaign.refresh_from_db()
+    assert campaign.state == Campaign.State.DRAFT
+
+
+def test_a_caller_id_of_a_running_campaign_cannot_be_detached(make_desk):
+    desk = make_desk(1)
+    campaign = desk.campaign(DESTINATIONS[:1])
+    campaign_start(campaign=campaign, actor=desk.actor)
+    with workspace_scope(desk.ws), pytest.raises(NumberRefused, match="running campaign"):
+        number_detach(number=desk.numbers[0], actor=desk.actor)
+
+
+def test_untagging_a_number_takes_it_out_of_the_pool(make_desk):
+    desk = make_desk(2)
+    campaign = desk.campaign(DESTINATIONS[:4])
+    campaign_start(campaign=campaign, actor=desk.actor)
+    campaigns_dispatch(budget_s=0.2)  # builds the pacer state and the pool
+    gone = desk.numbers[0]
+    with workspace_scope(desk.ws):
+        number_update(number=gone, actor=desk.actor, version=gone.version + 1 if False else _version(gone),
+                      environment=desk.live, agent=None, variant=None, tag_names=["other"])  # fmt: skip
+    key = f"{{ws:{desk.ws.pk}}}:pool:{campaign.pk}"
+    assert pacer_redis().zscore(key, gone.e164) is None
+    assert pacer_redis().zscore(key, desk.numbers[1].e164) is not None
+
+
+def _version(number):
+    from phone_numbers.models import PhoneNumber
+
+    return PhoneNumber.unscoped.get(pk=number.pk).version
+
+
+# ---- Dispatch and dial -----------------------------------------------------------------------------
+
+
+def reserve_all(desk, campaign):
+    campaign_dispatch(campaign_id=campaign.pk, until=__import__("time").monotonic() + 0.3)
+    return [c for c in desk.calls(campaign) if c.state == CampaignCall.State.RESERVED]
+
+
+def test_a_dial_task_delivered_twice_dials_once(make_desk, log_path):
+    desk = make_desk(1)
+    campaign = desk.campaign(DESTINATIONS[:1])
+    campaign_start(campaign=campaign, actor=desk.actor)
+    (call,) = reserve_all(desk, campaign)
+    assert call_dial(call_id=call.pk, attempt_id=call.attempt_id) == "placed"
+    assert call_dial(call_id=call.pk, attempt_id=call.attempt_id) == "stale"
+    assert len(dial_log.read(log_path)) == 1
+
+
+def test_a_dial_task_of_an_old_reservation_does_nothing(make_desk, log_path):
+    desk = make_desk(1)
+    campaign = desk.campaign(DESTINATIONS[:1])
+    campaign_start(campaign=campaign, actor=desk.actor)
+    (call,) = reserve_all(desk, campaign)
+    assert call_dial(call_id=call.pk, attempt_id=call.attempt_id + 999) == "stale"
+    assert dial_log.read(log_path) == []
+
+
+def test_a_paused_campaigns_reserved_call_goes_back_to_waiting(make_desk, log_path):
+    desk = make_desk(1)
+    campaign = desk.campaign(DESTINATIONS[:1])
+    campaign_start(campaign=campaign, actor=desk.actor)
+    (call,) = reserve_all(desk, campaign)
+    campaign_pause(campaign=campaign, actor=desk.actor)
+    assert call_dial(call_id=call.pk, attempt_id=call.attempt_id) == "returned"
+    assert CampaignCall.unscoped.get(pk=call.pk).state == "pending"
+    assert dial_log.read(log_path) == []
+
+
+def test_a_late_dial_goes_back_to_the_pacer_instead_of_crowding_the_next(make_desk, log_path):
+    desk = make_desk(1)
+    campaign = desk.campaign(DESTINATIONS[:1])
+    campaign_start(campaign=campaign, actor=desk.actor)
+    (call,) = reserve_all(desk, campaign)
+    CallAttempt.unscoped.filter(pk=call.attempt_id).update(at_ms=call.attempt.at_ms - 5000)
+    assert call_dial(call_id=call.pk, attempt_id=call.attempt_id) == "late"
+    assert CampaignCall.unscoped.get(pk=call.pk).state == "pending"
+
+
+def test_a_rate_limited_dial_backs_off_through_the_pacer(make_desk, monkeypatch):
+    desk = make_desk(1)
+    campaign = desk.campaign(DESTINATIONS[:1])
+    campaign_start(campaign=campaign, actor=desk.actor)
+    (call,) = reserve_all(desk, campaign)
+
+    def busy(self, **kw):
+        raise ProviderUnavailable("busy", reason="rate_limited")
+
+    monkeypatch.setattr(SandboxAdapter, "dial", busy)
+    assert call_dial(call_id=call.pk, attempt_id=call.attempt_id) == "backoff"
+    call = CampaignCall.unscoped.get(pk=call.pk)
+    assert call.state == "pending" and call.not_before > timezone.now() and call.unavailable_tries == 1
+
+
+def test_a_timed_out_dial_is_never_redialed_blindly(make_desk, monkeypatch, settings):
+    desk = make_desk(1)
+    campaign = desk.campaign(DESTINATIONS[:1])
+    campaign_start(campaign=campaign, actor=desk.actor)
+    (call,) = reserve_all(desk, campaign)
+
+    def timeout(self, **kw):
+        raise ProviderUnavailable("slow", reason="timeout")
+
+    monkeypatch.setattr(SandboxAdapter, "dial", timeout)
+    assert call_dial(call_id=call.pk, attempt_id=call.attempt_id) == "unknown"
+    assert CampaignCall.unscoped.get(pk=call.pk).state == "dialing"
+    # The sandbox can't be asked for a call by reference: after the timeout a person decides.
+    settings.CAMPAIGN_DIALING_TIMEOUT_S = 0
+    calls_recover()
+    call = CampaignCall.unscoped.get(pk=call.pk)
+    assert call.state == "unknown"
+    assert calls_requeue(calls=[call], actor=desk.actor) == 1
+    assert CampaignCall.unscoped.get(pk=call.pk).state == "pending"
+
+
+def test_a_reserved_call_whose_task_was_lost_is_requeued(make_desk, settings):
+    desk = make_desk(1)
+    campaign = desk.campaign(DESTINATIONS[:1])
+    campaign_start(campaign=campaign, actor=desk.actor)
+    (call,) = reserve_all(desk, campaign)
+    settings.CAMPAIGN_RESERVED_TIMEOUT_S = 0
+    calls_recover()
+    assert CampaignCall.unscoped.get(pk=call.pk).state == "pending"
+
+
+def test_after_redis_loses_its_data_the_pacer_is_rebuilt_before_any_claim(make_desk):
+    desk = make_desk(1)
+    desk.policy(gap=600)
+    campaign = desk.campaign(DESTINATIONS[:2])
+    campaign_start(campaign=campaign, actor=desk.actor)
+    reserved = reserve_all(desk, campaign)
+    assert len(reserved) == 1  # the one number is now paced for ten minutes
+    pacer_redis().flushdb()
+    assert not pacer().is_initialised(workspace_id=desk.ws.pk)
+    assert reserve_all(desk, campaign) == reserved  # rebuilt from the recorded attempt: still paced
+    assert pacer().is_initialised(workspace_id=desk.ws.pk)
+    waiting = CampaignCall.unscoped.get(campaign=campaign, state="pending")
+    assert waiting.not_before > timezone.now() + timezone.timedelta(minutes=9)

@@ -1,0 +1,73 @@
+"""Campaign pages: create with a CSV (and its row report), the live page, and its controls."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
+
+from campaigns.models import Campaign
+from tenants.scope import workspace_scope
+from tests.campaigns.conftest import DESTINATIONS
+from tests.helpers import user
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def client_for(username):
+    client = Client()
+    client.force_login(user(username))
+    return client
+
+
+def test_operator_creates_a_campaign_from_a_csv(make_desk):
+    desk = make_desk(2)
+    with workspace_scope(desk.ws):
+        from phone_numbers.models import Tag
+
+        tag = Tag.objects.get(name="outbound")
+    csv = SimpleUploadedFile("list.csv", b"phone\n+12125550100\n+12125550101\n+12125550100\n", "text/csv")
+    response = client_for("olga_operator").post(
+        reverse("campaigns:new", args=[desk.ws.slug]),
+        {"name": "Renewals", "environment": desk.live.pk, "agent": desk.agent.pk, "tags": [tag.pk], "destinations": csv},
+    )
+    assert response.status_code == 302
+    campaign = Campaign.unscoped.get(name="Renewals")
+    assert campaign.destinations == 2 and campaign.duplicates_skipped == 1
+
+
+def test_invalid_rows_are_listed_and_nothing_is_saved(make_desk):
+    desk = make_desk(1)
+    with workspace_scope(desk.ws):
+        from phone_numbers.models import Tag
+
+        tag = Tag.objects.get(name="outbound")
+    csv = SimpleUploadedFile("list.csv", b"phone\n+12125550100\nnot-a-number\n", "text/csv")
+    response = client_for("olga_operator").post(
+        reverse("campaigns:new", args=[desk.ws.slug]),
+        {"name": "Bad", "environment": desk.live.pk, "agent": desk.agent.pk, "tags": [tag.pk], "destinations": csv},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 422
+    assert "Row 3" in response.content.decode()
+    assert not Campaign.unscoped.filter(name="Bad").exists()
+
+
+def test_the_campaign_page_shows_progress_and_caller_ids_and_controls_work(make_desk):
+    desk = make_desk(2)
+    desk.policy(gap=600)
+    campaign = desk.campaign(DESTINATIONS[:3])
+    operator = client_for("olga_operator")
+    detail = reverse("campaigns:detail", args=[desk.ws.slug, campaign.pk])
+    assert "Start" in operator.get(detail).content.decode()
+    operator.post(reverse("campaigns:start", args=[desk.ws.slug, campaign.pk]))
+    from campaigns.services import campaigns_dispatch
+
+    campaigns_dispatch(budget_s=0.2)
+    live = operator.get(detail, HTTP_HX_REQUEST="true").content.decode()
+    assert 'hx-trigger="every 2s"' in live and "paced until" in live and "<progress" in live
+    assert "All 2 numbers paced until" in live
+    viewer = client_for("vic_viewer")
+    assert viewer.post(reverse("campaigns:pause", args=[desk.ws.slug, campaign.pk])).status_code == 403
+    operator.post(reverse("campaigns:pause", args=[desk.ws.slug, campaign.pk]))
+    campaign.refresh_from_db()
+    assert campaign.state == Campaign.State.PAUSED

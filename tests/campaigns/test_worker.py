@@ -1,0 +1,94 @@
+"""Campaigns through a real Celery worker on the Redis broker, with seconds-scale policies and the sandbox
+provider: every window of the provider's call log is checked against the policy."""
+
+import time
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from django.utils import timezone
+
+from campaigns.models import Campaign, CampaignCall
+from campaigns.services import campaign_start
+from config.celery import app
+from pacing.pacer import Policy
+from pacing.services import pacer
+from tests.campaigns import dial_log
+from tests.campaigns.conftest import DESTINATIONS, Beat, wait_until
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def worker():
+    app.control.purge()
+    beat = Beat()
+    with start_worker(app, perform_ping_check=False, pool="threads", concurrency=4, loglevel="WARNING"):
+        beat.start()
+        try:
+            yield
+        finally:
+            beat.stop()
+
+
+def finished(campaign):
+    campaign.refresh_from_db()
+    return campaign.state == Campaign.State.FINISHED
+
+
+def test_campaign_finishes_with_every_destination_attempted_once_within_the_policy(make_desk, log_path, worker):
+    desk = make_desk(4)
+    desk.policy(gap=1, cap=3, window=5)
+    destinations = DESTINATIONS[:20]
+    campaign = desk.campaign(destinations)
+    campaign_start(campaign=campaign, actor=desk.actor)
+
+    wait_until(lambda: finished(campaign), timeout=40, message=f"not finished: {desk.states(campaign)}")
+
+    dials = dial_log.read(log_path)
+    assert sorted(d.to_e164 for d in dials) == sorted(destinations)  # each destination exactly once
+    assert {c.state for c in desk.calls(campaign)} == {CampaignCall.State.PLACED}
+    assert {c.provider_call_id for c in desk.calls(campaign)} == {d.call_id for d in dials}
+    assert dial_log.violations(dials, gap_s=1, cap=3, window_s=5) == []
+    assert len({d.from_e164 for d in dials}) == 4  # the load is shared by the pool
+
+
+def test_paced_calls_are_delayed_then_placed_never_failed(make_desk, log_path, worker):
+    desk = make_desk(1)
+    desk.policy(gap=2)
+    campaign = desk.campaign(DESTINATIONS[:3])
+    campaign_start(campaign=campaign, actor=desk.actor)
+
+    # While the one number is paced, the next call waits with a later not_before.
+    delayed = wait_until(
+        lambda: CampaignCall.unscoped.filter(
+            campaign=campaign, state="pending", not_before__gt=timezone.now()
+        ).exists(),
+        timeout=10,
+    )
+    assert delayed
+    wait_until(lambda: finished(campaign), timeout=30, message=f"not finished: {desk.states(campaign)}")
+    dials = dial_log.read(log_path)
+    assert len(dials) == 3
+    assert dial_log.violations(dials, gap_s=2, cap=0, window_s=0) == []
+    assert not CampaignCall.unscoped.filter(campaign=campaign, state="failed").exists()
+
+
+def test_other_numbers_keep_working_while_one_is_paced(make_desk, log_path, worker):
+    desk = make_desk(2)
+    desk.policy(cap=1, window=60)
+    busy, free = desk.numbers
+    # `busy` just called out for another campaign: the cap holds it for a minute.
+    p = pacer()
+    p.rebuild(workspace_id=desk.ws.pk, attempts=[], pools={"elsewhere": [busy.e164]})
+    p.claim(workspace_id=desk.ws.pk, pool_id="elsewhere", policy=Policy(cap=1, window_s=61), call_ids=["x"])
+
+    campaign = desk.campaign(DESTINATIONS[:2])
+    campaign_start(campaign=campaign, actor=desk.actor)
+    wait_until(lambda: len(dial_log.read(log_path)) == 1, timeout=10)
+    time.sleep(1.5)
+    dials = dial_log.read(log_path)
+    assert [d.from_e164 for d in dials] == [free.e164]
+    waiting = CampaignCall.unscoped.get(campaign=campaign, state="pending")
+    assert waiting.not_before > timezone.now() + timezone.timedelta(seconds=30)  # delayed, not failed
+    campaign.refresh_from_db()
+    assert campaign.state == Campaign.State.RUNNING and campaign.paced_until

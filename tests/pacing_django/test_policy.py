@@ -1,0 +1,92 @@
+"""The Call pacing modal: validated in minutes and hours, stored in seconds, audited, read-only for viewers."""
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.test import Client
+from django.urls import reverse
+
+from pacing.models import PacingPolicy
+from pacing.services import pacer_policy, policy_update
+from tenants.models import AuditEvent, Environment
+from tenants.scope import workspace_scope
+from tests.helpers import user
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def live(acme):
+    with workspace_scope(acme):
+        return Environment.objects.get(kind="live")
+
+
+def client_for(username):
+    client = Client()
+    client.force_login(user(username))
+    return client
+
+
+def url(acme, live):
+    return reverse("pacing:policy", args=[acme.slug, live.pk])
+
+
+def test_operator_saves_minutes_and_hours_as_seconds_and_it_is_audited(acme, live):
+    response = client_for("olga_operator").post(
+        url(acme, live), {"enabled": "on", "gap_minutes": "2", "cap": "100", "window_hours": "24"}
+    )
+    assert response.status_code == 302
+    with workspace_scope(acme):
+        policy = PacingPolicy.objects.get(environment=live)
+        assert (policy.enabled, policy.gap_seconds, policy.cap, policy.window_seconds) == (True, 120, 100, 86400)
+        assert AuditEvent.objects.filter(action="pacing.updated").exists()
+
+
+@pytest.mark.parametrize(
+    ("posted", "says"),
+    [
+        ({"enabled": "on", "gap_minutes": "0"}, "at least 1"),
+        ({"enabled": "on", "gap_minutes": "99999"}, "at most 1,440 minutes"),
+        ({"enabled": "on", "gap_minutes": "2.5"}, "whole number of minutes"),
+        ({"enabled": "on", "cap": "100"}, "over how many hours"),
+        ({"enabled": "on", "window_hours": "24"}, "how many calls"),
+        ({"enabled": "on", "cap": "5000", "window_hours": "24"}, "at most 1,000 calls"),
+        ({"enabled": "on"}, "Set a wait between calls, a cap, or both"),
+    ],
+)
+def test_zero_absurd_and_half_set_values_are_refused_clearly(acme, live, posted, says):
+    response = client_for("olga_operator").post(url(acme, live), posted, HTTP_HX_REQUEST="true")
+    assert response.status_code == 422
+    assert says in response.content.decode()
+    with workspace_scope(acme):
+        assert not PacingPolicy.objects.exists()
+
+
+def test_either_limit_alone_is_enough(acme, live):
+    with workspace_scope(acme):
+        policy_update(environment=live, actor=None, enabled=True, gap_seconds=0, cap=3, window_seconds=60)
+        policy = policy_update(environment=live, actor=None, enabled=True, gap_seconds=30, cap=0, window_seconds=0)
+    assert pacer_policy(policy).gap_s > 30 and pacer_policy(policy).cap == 0
+
+
+def test_the_service_refuses_what_the_form_would(acme, live):
+    with workspace_scope(acme), pytest.raises(ValidationError):
+        policy_update(environment=live, actor=None, enabled=True, gap_seconds=-1, cap=0, window_seconds=0)
+
+
+def test_viewer_reads_the_policy_but_cannot_change_it(acme, live):
+    viewer = client_for("vic_viewer")
+    page = viewer.get(url(acme, live)).content.decode()
+    assert "Only operators and admins can change call pacing" in page and "disabled" in page
+    assert viewer.post(url(acme, live), {"enabled": "on", "gap_minutes": "5"}).status_code == 403
+
+
+def test_the_modal_says_what_the_policy_allows(acme, live, make_desk=None):
+    with workspace_scope(acme):
+        policy_update(environment=live, actor=None, enabled=True, gap_seconds=120, cap=100, window_seconds=86400)
+    page = client_for("olga_operator").get(url(acme, live)).content.decode()
+    assert "tagged for outbound in Live" in page and "calls/hour" in page
+
+
+def test_the_numbers_page_has_a_call_pacing_button_for_everyone(acme):
+    page = client_for("vic_viewer").get(reverse("numbers:list", args=[acme.slug])).content.decode()
+    assert reverse("pacing:index", args=[acme.slug]) in page and "Call pacing" in page
