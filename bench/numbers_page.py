@@ -54,7 +54,8 @@ def seed():
         user = get_user_model().objects.create_superuser("bench", password="bench-password-123")
         plan = Plan.objects.create(name="Bench", managed_number_limit=0)
         workspaces = [workspace_create(name="Bench main", slug="bench-main", plan=plan, owner=user)] + [
-            workspace_create(name=f"Other {i}", slug=f"bench-other-{i}", plan=plan, owner=user) for i in range(OTHERS)
+            workspace_create(name=f"Other {i}", slug=f"bench-other-{i}", plan=plan, owner=user)
+            for i in range(OTHERS)
         ]
     started = time.perf_counter()
     offset = 0
@@ -149,7 +150,9 @@ def main():
         client.defaults.pop("HTTP_HX_REQUEST", None)
         results[label] = (statistics.median(timings), statistics.quantiles(timings, n=20)[18], queries)
     admin_p95 = results["Admin changelist, search 4155"][1]
-    print(f"\n{MAIN:,} numbers in the workspace, {OTHERS * PER_OTHER:,} in {OTHERS} others; {RUNS} runs each\n")
+    print(
+        f"\n{MAIN:,} numbers in the workspace, {OTHERS * PER_OTHER:,} in {OTHERS} others; {RUNS} runs each\n"
+    )
     print(f"{'scenario':40} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8} {'p95 / admin':>12}")
     for label, (p50, p95, queries) in results.items():
         print(f"{label:40} {p50:8.1f} {p95:8.1f} {queries:8d} {p95 / admin_p95:12.2f}")

@@ -44,7 +44,9 @@ class Campaign(TenantModel):
     name = models.CharField(max_length=NAME_MAX)
     environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="+")
     # The agent may be deleted later; the campaign keeps its name as history.
-    agent = models.ForeignKey("agents.Agent", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    agent = models.ForeignKey(
+        "agents.Agent", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     agent_name = models.CharField(max_length=60, blank=True)
     tags = models.ManyToManyField(Tag, related_name="+", help_text="Numbers carrying any of these call out.")
     state = models.CharField(max_length=20, choices=State.choices, default=State.DRAFT)
@@ -128,7 +130,9 @@ class CampaignCall(TenantModel):
     row = models.PositiveIntegerField(help_text="Line of the uploaded CSV.")
     state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
     not_before = models.DateTimeField(help_text="Not dispatched before this (paced or backing off).")
-    number = models.ForeignKey(PhoneNumber, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    number = models.ForeignKey(
+        PhoneNumber, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     from_e164 = models.CharField("caller ID", max_length=16, blank=True)
     attempt = models.ForeignKey(
         CallAttempt, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",

@@ -103,7 +103,9 @@ def campaign_callers(campaign: Campaign, *, limit: int = 50) -> Callers:
     try:
         states = pacer().number_states(workspace_id=campaign.workspace_id, numbers=shown, policy=policy)
     except redis.RedisError:
-        rows = tuple(CallerRow(n, 0, policy.cap, None, False, hourly[n], _bars(hourly[n], chart_max)) for n in shown)
+        rows = tuple(
+            CallerRow(n, 0, policy.cap, None, False, hourly[n], _bars(hourly[n], chart_max)) for n in shown
+        )
         return Callers(rows, len(numbers), None, chart_max, unavailable=True)
     rows = tuple(
         CallerRow(

@@ -58,14 +58,18 @@ def campaign_create(
 ) -> Campaign:
     """A draft campaign with one pending call per destination. Refuses lists with invalid rows."""
     if destinations.errors:
-        raise ValidationError(f"{len(destinations.errors)} rows are not phone numbers; fix them and upload again.")
+        raise ValidationError(
+            f"{len(destinations.errors)} rows are not phone numbers; fix them and upload again."
+        )
     names = clean_tag_names(tag_names)
     if not names:
         raise ValidationError({"tags": "Choose at least one tag: numbers carrying it are the caller IDs."})
     tags = list(tags_named(names))
     unknown = sorted({n.lower() for n in names} - {t.name.lower() for t in tags})
     if unknown:
-        raise ValidationError({"tags": f"No number carries the tag{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}."})
+        raise ValidationError(
+            {"tags": f"No number carries the tag{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}."}
+        )
     now = timezone.now()
     with transaction.atomic():
         campaign = Campaign.objects.create(
@@ -120,7 +124,9 @@ def pool_numbers(campaign: Campaign) -> list[str]:
 def _refuse_empty_pool(campaign: Campaign) -> list[str]:
     numbers = pool_numbers(campaign)
     if not numbers:
-        tags = ", ".join(sorted(Tag.unscoped.filter(pk__in=_tag_ids(campaign)).values_list("name", flat=True)))
+        tags = ", ".join(
+            sorted(Tag.unscoped.filter(pk__in=_tag_ids(campaign)).values_list("name", flat=True))
+        )
         raise CampaignRefused(
             f"No active number in {campaign.environment} carries the tag{'s' if ',' in tags else ''} {tags}, "
             "so there is no caller ID to call from. Tag numbers on the Numbers page, then start again."
@@ -132,7 +138,9 @@ def _move(campaign: Campaign, *, actor, frm: tuple[str, ...], to: str, action: s
     with transaction.atomic():
         locked = Campaign.unscoped.select_for_update().get(pk=campaign.pk)
         if locked.state not in frm:
-            raise CampaignRefused(f"“{locked}” is {locked.get_state_display().lower()}; it can't be {action} now.")
+            raise CampaignRefused(
+                f"“{locked}” is {locked.get_state_display().lower()}; it can't be {action} now."
+            )
         if to == State.RUNNING:
             _refuse_empty_pool(locked)
             if not CampaignCall.unscoped.filter(campaign=locked, state__in=CampaignCall.OPEN_STATES).exists():
@@ -180,7 +188,11 @@ def calls_requeue(*, calls, actor) -> int:
     moved = 0
     for call in calls:
         n = CampaignCall.unscoped.filter(pk=call.pk, state__in=(Call.FAILED, Call.UNKNOWN)).update(
-            state=Call.PENDING, not_before=timezone.now(), error="", unavailable_tries=0, updated_at=timezone.now()
+            state=Call.PENDING,
+            not_before=timezone.now(),
+            error="",
+            unavailable_tries=0,
+            updated_at=timezone.now(),
         )
         if n:
             moved += 1
@@ -207,7 +219,9 @@ def _pool_delete(workspace_id: int, pool_id: str) -> None:
     try:
         pacer().pool_delete(workspace_id=workspace_id, pool_id=pool_id)
     except redis.RedisError:
-        log.warning("pool %s of workspace %s not deleted (Redis down); a rebuild drops it", pool_id, workspace_id)
+        log.warning(
+            "pool %s of workspace %s not deleted (Redis down); a rebuild drops it", pool_id, workspace_id
+        )
 
 
 def pools_refresh_for_number(number: PhoneNumber) -> None:
@@ -227,8 +241,9 @@ def _pools_refresh(number_id: int) -> None:
             if number is None:
                 return
             campaigns = list(
-                Campaign.unscoped.filter(workspace_id=number.workspace_id, state__in=(State.RUNNING, State.PAUSED))
-                .prefetch_related("tags")
+                Campaign.unscoped.filter(
+                    workspace_id=number.workspace_id, state__in=(State.RUNNING, State.PAUSED)
+                ).prefetch_related("tags")
             )
             if number.state != PhoneNumber.State.ACTIVE:
                 pacer().number_forget(workspace_id=number.workspace_id, number=number.e164)
@@ -250,7 +265,9 @@ def _pool_sync_if_due(campaign: Campaign) -> None:
     every = timedelta(seconds=settings.CAMPAIGN_POOL_SYNC_S)
     if campaign.pool_synced_at and campaign.pool_synced_at > now - every:
         return
-    pacer().pool_set(workspace_id=campaign.workspace_id, pool_id=campaign.pool_id, numbers=pool_numbers(campaign))
+    pacer().pool_set(
+        workspace_id=campaign.workspace_id, pool_id=campaign.pool_id, numbers=pool_numbers(campaign)
+    )
     Campaign.unscoped.filter(pk=campaign.pk).update(pool_synced_at=now)
     campaign.pool_synced_at = now
 
@@ -280,13 +297,19 @@ def pacer_ensure_ready(workspace_id: int) -> None:
         _advisory(_LOCK_WORKSPACE, workspace_id)
         if pacer().is_initialised(workspace_id=workspace_id):
             return
-        campaigns = list(Campaign.unscoped.filter(workspace_id=workspace_id, state__in=(State.RUNNING, State.PAUSED)))
+        campaigns = list(
+            Campaign.unscoped.filter(workspace_id=workspace_id, state__in=(State.RUNNING, State.PAUSED))
+        )
         pools = {c.pool_id: pool_numbers(c) for c in campaigns}
         attempts = _attempts_for_rebuild(workspace_id)
         pacer().rebuild(workspace_id=workspace_id, attempts=attempts, pools=pools)
         now = timezone.now()
-        Campaign.unscoped.filter(pk__in=[c.pk for c in campaigns]).update(pool_synced_at=now, paced_until=None)
-        log.warning("pacer rebuilt for workspace %s: %d attempts, %d pools", workspace_id, len(attempts), len(pools))
+        Campaign.unscoped.filter(pk__in=[c.pk for c in campaigns]).update(
+            pool_synced_at=now, paced_until=None
+        )
+        log.warning(
+            "pacer rebuilt for workspace %s: %d attempts, %d pools", workspace_id, len(attempts), len(pools)
+        )
 
 
 _NEWEST_ATTEMPTS_SQL = """
@@ -336,7 +359,9 @@ def campaign_dispatch(*, campaign_id: int, until: float) -> int:
 
 
 def _campaign_dispatch(campaign_id: int, until: float) -> int:
-    campaign = Campaign.unscoped.select_related("environment").filter(pk=campaign_id, state=State.RUNNING).first()
+    campaign = (
+        Campaign.unscoped.select_related("environment").filter(pk=campaign_id, state=State.RUNNING).first()
+    )
     if campaign is None:
         return 0
     try:
@@ -427,7 +452,11 @@ def _dispatch_batch(campaign: Campaign, policy) -> _Batch:
             reserved.append(call)
         CallAttempt.unscoped.bulk_create([c.attempt for c in reserved])
         for call in reserved:
-            call.state, call.number_id, call.from_e164 = Call.RESERVED, usable[call.attempt.e164], call.attempt.e164
+            call.state, call.number_id, call.from_e164 = (
+                Call.RESERVED,
+                usable[call.attempt.e164],
+                call.attempt.e164,
+            )
             call.reserved_at, call.updated_at, call.error = now, now, ""
         CampaignCall.unscoped.bulk_update(
             reserved, ["state", "number", "from_e164", "attempt", "reserved_at", "updated_at", "error"]
@@ -471,7 +500,9 @@ def _pause_for_empty_pool(campaign: Campaign) -> None:
         f"Paused by Dialtone: no active number in {campaign.environment} carries the campaign's tags any more. "
         "Tag numbers for it, then resume."
     )
-    if Campaign.unscoped.filter(pk=campaign.pk, state=State.RUNNING).update(state=State.PAUSED, stop_reason=reason):
+    if Campaign.unscoped.filter(pk=campaign.pk, state=State.RUNNING).update(
+        state=State.PAUSED, stop_reason=reason
+    ):
         audit(actor=None, action="campaign.paused", target=campaign, reason="empty pool")
 
 
@@ -504,9 +535,11 @@ def call_dial(*, call_id: int, attempt_id: int) -> str:
             pk=call_id, state=Call.RESERVED, attempt_id=attempt_id, campaign__state=State.RUNNING
         ).update(state=Call.DIALING, dialing_at=now, updated_at=now):
             # Delivered twice, or the call moved on; a paused or cancelled campaign's call goes back.
-            if CampaignCall.unscoped.filter(pk=call_id, state=Call.RESERVED, attempt_id=attempt_id).exclude(
-                campaign__state=State.RUNNING
-            ).update(state=Call.PENDING, not_before=now, updated_at=now):
+            if (
+                CampaignCall.unscoped.filter(pk=call_id, state=Call.RESERVED, attempt_id=attempt_id)
+                .exclude(campaign__state=State.RUNNING)
+                .update(state=Call.PENDING, not_before=now, updated_at=now)
+            ):
                 return "returned"
             return "stale"
         try:
@@ -534,7 +567,14 @@ def call_dial(*, call_id: int, attempt_id: int) -> str:
                 reference=call.reference,
             )
         except ProviderError as exc:
-            _guarded(call_id, attempt_id, Call.DIALING, state=Call.FAILED, error=exc.message[:300], finished_at=timezone.now())
+            _guarded(
+                call_id,
+                attempt_id,
+                Call.DIALING,
+                state=Call.FAILED,
+                error=exc.message[:300],
+                finished_at=timezone.now(),
+            )
             return "failed"
         except ProviderUnavailable as exc:
             return _unavailable(call, exc)
@@ -567,7 +607,13 @@ def _unavailable(call: CampaignCall, exc: ProviderUnavailable) -> str:
         _guarded(call.pk, call.attempt_id, Call.DIALING, state=Call.PENDING, unavailable_tries=tries,
                  not_before=now + timedelta(seconds=backoff), error=exc.message[:300])  # fmt: skip
         return "backoff"
-    _guarded(call.pk, call.attempt_id, Call.DIALING, unavailable_tries=tries, error=f"Outcome unknown: {exc.message}"[:300])
+    _guarded(
+        call.pk,
+        call.attempt_id,
+        Call.DIALING,
+        unavailable_tries=tries,
+        error=f"Outcome unknown: {exc.message}"[:300],
+    )
     return "unknown"
 
 

@@ -55,8 +55,14 @@ def campaign_new(request, workspace_slug):
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            skipped = f" ({campaign.duplicates_skipped} duplicate rows skipped)" if campaign.duplicates_skipped else ""
-            messages.success(request, f"Campaign “{campaign}” created with {campaign.destinations} destinations{skipped}.")
+            skipped = (
+                f" ({campaign.duplicates_skipped} duplicate rows skipped)"
+                if campaign.duplicates_skipped
+                else ""
+            )
+            messages.success(
+                request, f"Campaign “{campaign}” created with {campaign.destinations} destinations{skipped}."
+            )
             return finish(request, "campaigns:detail", workspace_slug=workspace_slug, campaign_id=campaign.pk)
     context = {"form": form, "section": "campaigns", "title": "New campaign"}
     return render_form(request, "campaigns/new.html", context, form=form)

@@ -8,7 +8,15 @@ from tenants.admin import TenantAdmin
 class PacingPolicyAdmin(TenantAdmin):
     """Seconds-scale policies (for tests and demos) can only be set here; the page speaks minutes and hours."""
 
-    list_display = ("environment", "workspace", "enabled", "gap_seconds", "cap", "window_seconds", "updated_at")
+    list_display = (
+        "environment",
+        "workspace",
+        "enabled",
+        "gap_seconds",
+        "cap",
+        "window_seconds",
+        "updated_at",
+    )
     list_filter = ("workspace", "enabled")
     list_select_related = ("workspace", "environment")
     raw_id_fields = ("environment",)

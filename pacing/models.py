@@ -29,7 +29,8 @@ class PacingPolicy(TenantModel):
         verbose_name_plural = "pacing policies"
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(cap=0, window_seconds=0) | (models.Q(cap__gt=0) & models.Q(window_seconds__gt=0)),
+                condition=models.Q(cap=0, window_seconds=0)
+                | (models.Q(cap__gt=0) & models.Q(window_seconds__gt=0)),
                 name="pacing_cap_needs_window",
             ),
             models.CheckConstraint(

@@ -53,7 +53,9 @@ def policy_capacity(policy: PacingPolicy, *, numbers: int) -> Capacity:
 def tagged_numbers_count(environment: Environment) -> int:
     """Active numbers of the environment carrying at least one tag: the ones campaigns can call from."""
     return (
-        PhoneNumber.objects.filter(environment=environment, state=PhoneNumber.State.ACTIVE, tags__isnull=False)
+        PhoneNumber.objects.filter(
+            environment=environment, state=PhoneNumber.State.ACTIVE, tags__isnull=False
+        )
         .distinct()
         .count()
     )

@@ -6,7 +6,16 @@ from tenants.admin import TenantAdmin
 
 @admin.register(PhoneNumber)
 class PhoneNumberAdmin(TenantAdmin):
-    list_display = ("e164", "workspace", "environment", "provider", "connection", "state", "inbound_agent", "created_at")
+    list_display = (
+        "e164",
+        "workspace",
+        "environment",
+        "provider",
+        "connection",
+        "state",
+        "inbound_agent",
+        "created_at",
+    )
     list_filter = ("state", "environment__kind", "connection__provider", "workspace")
     search_fields = ("e164", "provider_ref")
     list_select_related = ("workspace", "environment", "connection", "inbound_agent")

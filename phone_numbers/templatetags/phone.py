@@ -7,7 +7,9 @@ register = template.Library()
 
 
 @register.filter
-@lru_cache(maxsize=65536)  # parsing costs ~60 µs a number; a 50-row page shows the same numbers again and again
+@lru_cache(
+    maxsize=65536
+)  # parsing costs ~60 µs a number; a 50-row page shows the same numbers again and again
 def phone(e164: str) -> str:
     """+14155550142 -> +1 415-555-0142, the way people read numbers."""
     try:

@@ -36,7 +36,9 @@ def install(path: str | Path) -> None:
 
     def dial(self, *, from_e164, to_e164, webhook_url, reference):
         time.sleep(delay)
-        result = original(self, from_e164=from_e164, to_e164=to_e164, webhook_url=webhook_url, reference=reference)
+        result = original(
+            self, from_e164=from_e164, to_e164=to_e164, webhook_url=webhook_url, reference=reference
+        )
         line = json.dumps(
             {"at": time.time(), "from": from_e164, "to": to_e164, "ref": reference, "id": result.call_id}
         )
@@ -94,5 +96,7 @@ def violations(dials: list[Dial], *, gap_s: float, cap: int, window_s: float) ->
         if cap:
             for i in range(len(times) - cap):
                 if times[i + cap] - times[i] < window_s:
-                    found.append(f"{number}: {cap + 1} calls within {times[i + cap] - times[i]:.3f}s (window {window_s}s)")
+                    found.append(
+                        f"{number}: {cap + 1} calls within {times[i + cap] - times[i]:.3f}s (window {window_s}s)"
+                    )
     return found

@@ -28,7 +28,13 @@ def test_operator_creates_a_campaign_from_a_csv(make_desk):
     csv = SimpleUploadedFile("list.csv", b"phone\n+12125550100\n+12125550101\n+12125550100\n", "text/csv")
     response = client_for("olga_operator").post(
         reverse("campaigns:new", args=[desk.ws.slug]),
-        {"name": "Renewals", "environment": desk.live.pk, "agent": desk.agent.pk, "tags": [tag.pk], "destinations": csv},
+        {
+            "name": "Renewals",
+            "environment": desk.live.pk,
+            "agent": desk.agent.pk,
+            "tags": [tag.pk],
+            "destinations": csv,
+        },
     )
     assert response.status_code == 302
     campaign = Campaign.unscoped.get(name="Renewals")
@@ -44,7 +50,13 @@ def test_invalid_rows_are_listed_and_nothing_is_saved(make_desk):
     csv = SimpleUploadedFile("list.csv", b"phone\n+12125550100\nnot-a-number\n", "text/csv")
     response = client_for("olga_operator").post(
         reverse("campaigns:new", args=[desk.ws.slug]),
-        {"name": "Bad", "environment": desk.live.pk, "agent": desk.agent.pk, "tags": [tag.pk], "destinations": csv},
+        {
+            "name": "Bad",
+            "environment": desk.live.pk,
+            "agent": desk.agent.pk,
+            "tags": [tag.pk],
+            "destinations": csv,
+        },
         HTTP_HX_REQUEST="true",
     )
     assert response.status_code == 422

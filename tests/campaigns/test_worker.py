@@ -35,7 +35,9 @@ def finished(campaign):
     return campaign.state == Campaign.State.FINISHED
 
 
-def test_campaign_finishes_with_every_destination_attempted_once_within_the_policy(make_desk, log_path, worker):
+def test_campaign_finishes_with_every_destination_attempted_once_within_the_policy(
+    make_desk, log_path, worker
+):
     desk = make_desk(4)
     desk.policy(gap=1, cap=3, window=5)
     destinations = DESTINATIONS[:20]

@@ -37,7 +37,12 @@ def test_operator_saves_minutes_and_hours_as_seconds_and_it_is_audited(acme, liv
     assert response.status_code == 302
     with workspace_scope(acme):
         policy = PacingPolicy.objects.get(environment=live)
-        assert (policy.enabled, policy.gap_seconds, policy.cap, policy.window_seconds) == (True, 120, 100, 86400)
+        assert (policy.enabled, policy.gap_seconds, policy.cap, policy.window_seconds) == (
+            True,
+            120,
+            100,
+            86400,
+        )
         assert AuditEvent.objects.filter(action="pacing.updated").exists()
 
 
@@ -64,7 +69,9 @@ def test_zero_absurd_and_half_set_values_are_refused_clearly(acme, live, posted,
 def test_either_limit_alone_is_enough(acme, live):
     with workspace_scope(acme):
         policy_update(environment=live, actor=None, enabled=True, gap_seconds=0, cap=3, window_seconds=60)
-        policy = policy_update(environment=live, actor=None, enabled=True, gap_seconds=30, cap=0, window_seconds=0)
+        policy = policy_update(
+            environment=live, actor=None, enabled=True, gap_seconds=30, cap=0, window_seconds=0
+        )
     assert pacer_policy(policy).gap_s > 30 and pacer_policy(policy).cap == 0
 
 
@@ -82,7 +89,9 @@ def test_viewer_reads_the_policy_but_cannot_change_it(acme, live):
 
 def test_the_modal_says_what_the_policy_allows(acme, live, make_desk=None):
     with workspace_scope(acme):
-        policy_update(environment=live, actor=None, enabled=True, gap_seconds=120, cap=100, window_seconds=86400)
+        policy_update(
+            environment=live, actor=None, enabled=True, gap_seconds=120, cap=100, window_seconds=86400
+        )
     page = client_for("olga_operator").get(url(acme, live)).content.decode()
     assert "tagged for outbound in Live" in page and "calls/hour" in page
 

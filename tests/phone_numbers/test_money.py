@@ -23,7 +23,9 @@ def desk_for(server, provider, acme, settings):
     settings.PROVIDER_BASE_URLS = {**settings.PROVIDER_BASE_URLS, provider: server.base_url}
     settings.PROVIDER_TIMEOUT = 0.5
     with workspace_scope(acme):
-        connection = ProviderConnection.objects.create(provider=provider, label=provider, credentials=server.credentials)
+        connection = ProviderConnection.objects.create(
+            provider=provider, label=provider, credentials=server.credentials
+        )
     return {"connection": connection, "live": _live(acme), "actor": owner_of(acme), "ws": acme}
 
 
@@ -45,8 +47,14 @@ def _live(workspace):
 
 
 def buy(desk, key=None):
-    return number_buy(workspace=desk["ws"], actor=desk["actor"], idempotency_key=key or uuid.uuid4().hex,
-                      connection=desk["connection"], environment=desk["live"], e164=E164)
+    return number_buy(
+        workspace=desk["ws"],
+        actor=desk["actor"],
+        idempotency_key=key or uuid.uuid4().hex,
+        connection=desk["connection"],
+        environment=desk["live"],
+        e164=E164,
+    )
 
 
 def test_twilio_buy_is_synchronous_and_tagged_with_the_operation_reference(twilio_desk, twilio_server):
@@ -98,9 +106,17 @@ def test_a_double_submit_sends_one_purchase(twilio_desk, twilio_server):
 
 def test_crash_after_the_provider_bought_is_healed_by_reconcile(twilio_desk, twilio_server):
     # Intent committed, the provider bought it, and the process died before recording the result.
-    operation, _ = _buy_intent(workspace=twilio_desk["ws"], actor=None, key=uuid.uuid4().hex,
-                               connection=twilio_desk["connection"], environment=twilio_desk["live"], e164=E164,
-                               agent=None, variant=None, names=[])
+    operation, _ = _buy_intent(
+        workspace=twilio_desk["ws"],
+        actor=None,
+        key=uuid.uuid4().hex,
+        connection=twilio_desk["connection"],
+        environment=twilio_desk["live"],
+        e164=E164,
+        agent=None,
+        variant=None,
+        names=[],
+    )
     connection_adapter(twilio_desk["connection"]).buy(E164, reference=operation.reference)
     assert reconcile_operation(operation).kind == "settled_purchase"
     assert PhoneNumber.objects.get(e164=E164).state == PhoneNumber.State.ACTIVE
@@ -108,9 +124,17 @@ def test_crash_after_the_provider_bought_is_healed_by_reconcile(twilio_desk, twi
 
 
 def test_crash_before_the_provider_call_is_settled_as_nothing_bought(twilio_desk, twilio_server):
-    operation, _ = _buy_intent(workspace=twilio_desk["ws"], actor=None, key=uuid.uuid4().hex,
-                               connection=twilio_desk["connection"], environment=twilio_desk["live"], e164=E164,
-                               agent=None, variant=None, names=[])
+    operation, _ = _buy_intent(
+        workspace=twilio_desk["ws"],
+        actor=None,
+        key=uuid.uuid4().hex,
+        connection=twilio_desk["connection"],
+        environment=twilio_desk["live"],
+        e164=E164,
+        agent=None,
+        variant=None,
+        names=[],
+    )
     assert reconcile_operation(operation).kind == "failed_purchase"
     assert not PhoneNumber.objects.filter(e164=E164).exists()
     assert not twilio_server.requests_to("POST", "*/IncomingPhoneNumbers.json")
@@ -146,28 +170,47 @@ def test_telnyx_purchases_are_never_sent_twice_by_a_retry(telnyx_desk, telnyx_se
 
 
 def test_an_order_placed_before_a_crash_is_found_by_its_reference(telnyx_desk, telnyx_server):
-    operation, _ = _buy_intent(workspace=telnyx_desk["ws"], actor=None, key=uuid.uuid4().hex,
-                               connection=telnyx_desk["connection"], environment=telnyx_desk["live"], e164=E164,
-                               agent=None, variant=None, names=[])
+    operation, _ = _buy_intent(
+        workspace=telnyx_desk["ws"],
+        actor=None,
+        key=uuid.uuid4().hex,
+        connection=telnyx_desk["connection"],
+        environment=telnyx_desk["live"],
+        e164=E164,
+        agent=None,
+        variant=None,
+        names=[],
+    )
     order_id = telnyx_server.add_order(E164, customer_reference=operation.reference)
     telnyx_server.complete_order(order_id)
     assert reconcile_operation(operation).kind == "settled_purchase"
     assert not telnyx_server.requests_to("POST", "*/number_orders")
 
 
-def test_reconcile_reports_released_elsewhere_rerouted_and_unrecorded_numbers(twilio_desk, twilio_server, acme):
+def test_reconcile_reports_released_elsewhere_rerouted_and_unrecorded_numbers(
+    twilio_desk, twilio_server, acme
+):
     from agents.services import agent_create
 
-    agent = agent_create(workspace=acme, actor=None, name="Desk", sip_destination="sip:desk@voice.example.com")
+    agent = agent_create(
+        workspace=acme, actor=None, name="Desk", sip_destination="sip:desk@voice.example.com"
+    )
     kept = twilio_server.add_owned("+12125550142")
     gone = twilio_server.add_owned("+12125550143")
     twilio_server.add_owned("+13125550111")  # bought on the provider's site, never linked
     live, conn = twilio_desk["live"], twilio_desk["connection"]
-    routed = PhoneNumber.objects.create(e164="+12125550142", environment=live, connection=conn, provider_ref=kept,
-                                        state="active", inbound_agent=agent)
+    routed = PhoneNumber.objects.create(
+        e164="+12125550142",
+        environment=live,
+        connection=conn,
+        provider_ref=kept,
+        state="active",
+        inbound_agent=agent,
+    )
     number_route(number=routed, actor=None)
-    PhoneNumber.objects.create(e164="+12125550143", environment=live, connection=conn, provider_ref=gone,
-                               state="active")
+    PhoneNumber.objects.create(
+        e164="+12125550143", environment=live, connection=conn, provider_ref=gone, state="active"
+    )
     del twilio_server.numbers[gone]  # released on Twilio's site
     twilio_server.numbers[kept]["voice_url"] = "https://another-app.example/voice"  # re-routed by another app
 
@@ -181,8 +224,17 @@ def test_reconcile_reports_released_elsewhere_rerouted_and_unrecorded_numbers(tw
 
 
 def test_reconcile_all_leaves_fresh_operations_to_their_request(twilio_desk, twilio_server):
-    _buy_intent(workspace=twilio_desk["ws"], actor=None, key=uuid.uuid4().hex, connection=twilio_desk["connection"],
-                environment=twilio_desk["live"], e164=E164, agent=None, variant=None, names=[])
+    _buy_intent(
+        workspace=twilio_desk["ws"],
+        actor=None,
+        key=uuid.uuid4().hex,
+        connection=twilio_desk["connection"],
+        environment=twilio_desk["live"],
+        e164=E164,
+        agent=None,
+        variant=None,
+        names=[],
+    )
     assert not [f for f in reconcile_all() if f.e164 == E164]
     assert PhoneNumber.objects.get(e164=E164).state == PhoneNumber.State.PENDING
 
@@ -194,9 +246,17 @@ def test_reconcile_numbers_command_reports_each_finding(twilio_desk, twilio_serv
     from django.core.management import call_command
     from django.utils import timezone
 
-    operation, _ = _buy_intent(workspace=twilio_desk["ws"], actor=None, key=uuid.uuid4().hex,
-                               connection=twilio_desk["connection"], environment=twilio_desk["live"], e164=E164,
-                               agent=None, variant=None, names=[])
+    operation, _ = _buy_intent(
+        workspace=twilio_desk["ws"],
+        actor=None,
+        key=uuid.uuid4().hex,
+        connection=twilio_desk["connection"],
+        environment=twilio_desk["live"],
+        e164=E164,
+        agent=None,
+        variant=None,
+        names=[],
+    )
     NumberOperation.objects.filter(pk=operation.pk).update(created_at=timezone.now() - timedelta(minutes=5))
     out = io.StringIO()
     call_command("reconcile_numbers", stdout=out)

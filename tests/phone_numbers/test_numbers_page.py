@@ -22,11 +22,20 @@ def add_numbers(workspace, count, *, start=0, tags=()):
         )[0]
         envs = list(Environment.objects.all())
         tag_rows = [Tag.objects.get_or_create(name=t)[0] for t in tags]
-        agent = Agent.objects.get_or_create(name="Front desk", defaults={"sip_destination": "sip:a@b.example"})[0]
+        agent = Agent.objects.get_or_create(
+            name="Front desk", defaults={"sip_destination": "sip:a@b.example"}
+        )[0]
         numbers = PhoneNumber.objects.bulk_create(
-            PhoneNumber(workspace=workspace, e164=f"+1415555{start + i:04d}", environment=envs[i % 3],
-                        connection=conn, state="active", provider_ref=f"PN{start + i}", inbound_agent=agent,
-                        env_rank=PhoneNumber.ENV_RANK[envs[i % 3].kind])
+            PhoneNumber(
+                workspace=workspace,
+                e164=f"+1415555{start + i:04d}",
+                environment=envs[i % 3],
+                connection=conn,
+                state="active",
+                provider_ref=f"PN{start + i}",
+                inbound_agent=agent,
+                env_rank=PhoneNumber.ENV_RANK[envs[i % 3].kind],
+            )
             for i in range(count)
         )
         for number in numbers:
@@ -94,7 +103,9 @@ def test_unpublished_variants_are_called_out_on_the_numbers_page(acme):
     from agents.services import agent_create, variant_create
 
     with workspace_scope(acme):
-        agent = agent_create(workspace=acme, actor=None, name="Billing", sip_destination="sip:b@voice.example.com")
+        agent = agent_create(
+            workspace=acme, actor=None, name="Billing", sip_destination="sip:b@voice.example.com"
+        )
         variant_create(agent=agent, actor=None, name="spanish")
     client = Client()
     client.force_login(owner_of(acme))

@@ -281,18 +281,29 @@ def test_the_buy_modal_shows_the_plan_limit_and_buys_nothing(desk, plan):
     from django.test import Client
 
     with all_workspaces():
-        managed = ProviderConnection.objects.create(workspace=None, provider="sandbox", label="Managed",
-                                                    credentials={"account": desk["account"] + "-m"})
+        managed = ProviderConnection.objects.create(
+            workspace=None,
+            provider="sandbox",
+            label="Managed",
+            credentials={"account": desk["account"] + "-m"},
+        )
     plan.managed_number_limit = 1  # the plan allows one managed number, and it is already held
     plan.save()
-    PhoneNumber.objects.create(e164="+14155550101", environment=desk["live"], connection=managed,
-                               provider_ref="SB1", state="active")
+    PhoneNumber.objects.create(
+        e164="+14155550101", environment=desk["live"], connection=managed, provider_ref="SB1", state="active"
+    )
     client = Client()
     client.force_login(desk["actor"])
     response = client.post(
         "/w/acme/numbers/new/",
-        {"environment": desk["live"].id, "provider": "sandbox", "connection": managed.id, "country": "US",
-         "e164": "+14155550100", "idempotency_key": uuid.uuid4().hex},
+        {
+            "environment": desk["live"].id,
+            "provider": "sandbox",
+            "connection": managed.id,
+            "country": "US",
+            "e164": "+14155550100",
+            "idempotency_key": uuid.uuid4().hex,
+        },
         headers={"HX-Request": "true"},
     )
     assert response.status_code == 422

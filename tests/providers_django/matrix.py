@@ -1,6 +1,11 @@
 from tests.matrix import WorkspacePage
 
-CREDENTIALS = {"provider": "twilio", "label": "Hijack", "account_sid": "AC" + "0" * 32, "auth_token": "x" * 32}
+CREDENTIALS = {
+    "provider": "twilio",
+    "label": "Hijack",
+    "account_sid": "AC" + "0" * 32,
+    "auth_token": "x" * 32,
+}
 
 PAGES = {
     "providers:list": WorkspacePage(),

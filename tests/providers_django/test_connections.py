@@ -77,7 +77,9 @@ def test_edit_never_renders_the_secret_and_blank_keeps_it(admin_client, twilio, 
     url = reverse("providers:edit", args=["acme", connection.id])
     page = admin_client.get(url).content.decode()
     assert twilio.auth_token not in page and f"…{twilio.auth_token[-4:]}" in page
-    response = admin_client.post(url, {"label": "Renamed", "account_sid": twilio.account_sid, "auth_token": ""})
+    response = admin_client.post(
+        url, {"label": "Renamed", "account_sid": twilio.account_sid, "auth_token": ""}
+    )
     assert response.status_code == 302
     connection.refresh_from_db()
     assert connection.label == "Renamed" and connection.credentials["auth_token"] == twilio.auth_token
@@ -88,7 +90,9 @@ def test_new_credentials_are_verified_before_they_replace_the_old(admin_client, 
     with workspace_scope(acme):
         connection = ProviderConnection.objects.get()
     url = reverse("providers:edit", args=["acme", connection.id])
-    response = admin_client.post(url, {"label": "Main US", "account_sid": twilio.account_sid, "auth_token": "bad"})
+    response = admin_client.post(
+        url, {"label": "Main US", "account_sid": twilio.account_sid, "auth_token": "bad"}
+    )
     assert response.status_code == 422
     connection.refresh_from_db()
     assert connection.credentials["auth_token"] == twilio.auth_token
@@ -108,8 +112,13 @@ def test_disconnect_is_refused_while_numbers_use_it_and_lists_them(admin_client,
     connect(admin_client, twilio)
     with workspace_scope(acme):
         connection = ProviderConnection.objects.get()
-        number = PhoneNumber.objects.create(e164="+14155550100", environment=Environment.objects.get(kind="live"),
-                                            connection=connection, provider_ref="PN1", state="active")
+        number = PhoneNumber.objects.create(
+            e164="+14155550100",
+            environment=Environment.objects.get(kind="live"),
+            connection=connection,
+            provider_ref="PN1",
+            state="active",
+        )
     url = reverse("providers:disconnect", args=["acme", connection.id])
     page = admin_client.post(url, follow=True).content.decode()
     assert "was not disconnected" in page and "+14155550100" in page

@@ -26,24 +26,40 @@ def routed(acme, settings):
     settings.PUBLIC_BASE_URL = "https://dialtone.example.com"
     with workspace_scope(acme):
         live = Environment.objects.get(kind="live")
-        agent = agent_create(workspace=acme, actor=owner_of(acme), name="Front desk",
-                             sip_destination="sip:front@voice.example.com")
+        agent = agent_create(
+            workspace=acme,
+            actor=owner_of(acme),
+            name="Front desk",
+            sip_destination="sip:front@voice.example.com",
+        )
         variant = variant_create(agent=agent, actor=owner_of(acme), name="v3")
         variant_publish(variant=variant, environment=live, actor=owner_of(acme))
         twilio = ProviderConnection.objects.create(
             provider="twilio", label="T", credentials={"account_sid": "AC" + "1" * 32, "auth_token": TOKEN}
         )
-        telnyx = ProviderConnection.objects.create(provider="telnyx", label="X", credentials={"api_key": "KEY"})
+        telnyx = ProviderConnection.objects.create(
+            provider="telnyx", label="X", credentials={"api_key": "KEY"}
+        )
         for e164, connection in (("+14155550142", twilio), ("+14155550143", telnyx)):
-            PhoneNumber.objects.create(e164=e164, environment=live, connection=connection, provider_ref="PN1",
-                                       state="active", inbound_agent=agent, inbound_variant=variant)
-        PhoneNumber.objects.create(e164="+14155550144", environment=live, connection=twilio, provider_ref="PN2",
-                                   state="active")
+            PhoneNumber.objects.create(
+                e164=e164,
+                environment=live,
+                connection=connection,
+                provider_ref="PN1",
+                state="active",
+                inbound_agent=agent,
+                inbound_variant=variant,
+            )
+        PhoneNumber.objects.create(
+            e164="+14155550144", environment=live, connection=twilio, provider_ref="PN2", state="active"
+        )
     return acme
 
 
 def twilio_post(params, *, token=TOKEN, signature=None):
-    signature = signature or RequestValidator(token).compute_signature("https://dialtone.example.com" + URL, params)
+    signature = signature or RequestValidator(token).compute_signature(
+        "https://dialtone.example.com" + URL, params
+    )
     return Client().post(URL, params, headers={"X-Twilio-Signature": signature})
 
 
@@ -75,7 +91,9 @@ def test_forged_or_unsigned_twilio_requests_get_403(routed, attack):
         response = Client().post(URL, params)
     elif attack == "tampered":
         signature = RequestValidator(TOKEN).compute_signature("https://dialtone.example.com" + URL, params)
-        response = Client().post(URL, params | {"From": "+19995550000"}, headers={"X-Twilio-Signature": signature})
+        response = Client().post(
+            URL, params | {"From": "+19995550000"}, headers={"X-Twilio-Signature": signature}
+        )
     else:
         response = twilio_post({"To": "+14155550199", "From": "+14155559999"})
     assert response.status_code == 403
@@ -92,7 +110,9 @@ def telnyx_post(body: bytes, key, *, timestamp=None):
     timestamp = str(timestamp or int(time.time()))
     signature = base64.b64encode(key.sign(f"{timestamp}|".encode() + body).signature).decode()
     return Client().post(
-        "/hooks/telnyx/voice/", body, content_type="application/x-www-form-urlencoded",
+        "/hooks/telnyx/voice/",
+        body,
+        content_type="application/x-www-form-urlencoded",
         headers={"Telnyx-Signature-Ed25519": signature, "Telnyx-Timestamp": timestamp},
     )
 
@@ -107,4 +127,9 @@ def test_telnyx_signature_by_another_key_or_too_old_is_refused(routed, telnyx_ke
     body = b"To=%2B14155550143&From=%2B14155559999"
     assert telnyx_post(body, SigningKey.generate()).status_code == 403
     assert telnyx_post(body, telnyx_key, timestamp=int(time.time()) - 3600).status_code == 403
-    assert Client().post("/hooks/telnyx/voice/", body, content_type="application/x-www-form-urlencoded").status_code == 403
+    assert (
+        Client()
+        .post("/hooks/telnyx/voice/", body, content_type="application/x-www-form-urlencoded")
+        .status_code
+        == 403
+    )
