@@ -53,7 +53,7 @@ def telnyx_signature_ok(request) -> bool:
 
 
 def answer(number: PhoneNumber) -> str:
-    """TwiML (Twilio) and TeXML (Telnyx) share this shape: dial the agent through the environment."""
+    """An inbound call: dial the number's agent (and variant) through its environment's SIP address."""
     with workspace_scope(number.workspace):
         agent, variant = number.inbound_agent, number.inbound_variant
     if agent is None:
@@ -61,20 +61,53 @@ def answer(number: PhoneNumber) -> str:
             '<?xml version="1.0" encoding="UTF-8"?><Response><Say>Thank you for calling. '
             "This number is not taking calls right now. Please try again later.</Say><Hangup/></Response>"
         )
-    headers = f"X-Dialtone-Agent={quote(agent.sip_destination, safe='')}&X-Dialtone-Environment={number.environment.kind}"
-    if variant is not None:
-        headers += f"&X-Dialtone-Variant={quote(variant.name, safe='')}"
-    target = escape(f"{number.environment.sip_main}?{headers}")
+    return _dial(number.environment, agent, {"X-Dialtone-Variant": variant.name if variant else None})
+
+
+def answer_outbound(call) -> str:
+    """A campaign call was answered: connect it to the campaign's outbound agent."""
+    agent = call.campaign.agent
+    if agent is None:
+        return '<?xml version="1.0" encoding="UTF-8"?><Response><Hangup/></Response>'
+    return _dial(call.number.environment, agent, {"X-Dialtone-Campaign": str(call.campaign_id)})
+
+
+def _dial(environment, agent, extra: dict) -> str:
+    """TwiML (Twilio) and TeXML (Telnyx) share this shape: the environment's SIP address, with headers
+    naming the agent's SIP destination, so the agent platform routes it."""
+    headers = {"X-Dialtone-Agent": agent.sip_destination, "X-Dialtone-Environment": environment.kind, **extra}
+    query = "&".join(f"{name}={quote(value, safe='')}" for name, value in headers.items() if value)
+    target = escape(f"{environment.sip_main}?{query}")
     return (
         '<?xml version="1.0" encoding="UTF-8"?><Response>'
         f'<Dial answerOnBridge="true"><Sip>{target}</Sip></Dial></Response>'
     )
 
 
+def _campaign_call(reference: str):
+    """The campaign call a dial's webhook names (`?call=dialtone-call-<id>-<attempt>`), or None."""
+    from campaigns.models import CampaignCall
+
+    parts = reference.split("-")
+    if len(parts) != 4 or parts[:2] != ["dialtone", "call"] or not parts[2].isdigit():
+        return None
+    call = (
+        CampaignCall.unscoped.select_related("campaign__agent", "number__connection", "number__environment")
+        .filter(pk=int(parts[2]))
+        .first()
+    )
+    return call if call is not None and call.number_id and call.reference == reference else None
+
+
 @csrf_exempt  # providers can't send our CSRF token; the signature check replaces it
 @require_POST
 def voice(request, provider: str):
-    number = _number_for(provider, request.POST.get("To", ""))
+    call = _campaign_call(request.GET.get("call", ""))
+    if call is not None:
+        # Outbound: the provider calls back when the destination answers; From is our caller ID.
+        number = call.number if request.POST.get("From") == call.from_e164 else None
+    else:
+        number = _number_for(provider, request.POST.get("To", ""))
     if provider == "twilio":
         verified = number is not None and twilio_signature_ok(request, number)
     elif provider == "telnyx":
@@ -83,4 +116,4 @@ def voice(request, provider: str):
         verified = False
     if not verified:
         return HttpResponseForbidden("Signature missing or invalid.", content_type="text/plain")
-    return HttpResponse(answer(number), content_type="application/xml")
+    return HttpResponse(answer_outbound(call) if call else answer(number), content_type="application/xml")

@@ -133,3 +133,51 @@ def test_telnyx_signature_by_another_key_or_too_old_is_refused(routed, telnyx_ke
         .status_code
         == 403
     )
+
+
+def test_an_answered_campaign_call_is_connected_to_the_campaigns_agent(routed):
+    from django.utils import timezone
+
+    from campaigns.models import CallAttempt, Campaign, CampaignCall
+
+    with workspace_scope(routed):
+        number = PhoneNumber.objects.get(e164="+14155550142")
+        agent = number.inbound_agent
+        campaign = Campaign.objects.create(
+            name="Reminders",
+            environment=number.environment,
+            agent=agent,
+            agent_name=agent.name,
+            state="running",
+        )
+        call = CampaignCall.objects.create(
+            campaign=campaign,
+            to_e164="+14155559999",
+            row=2,
+            state="placed",
+            not_before=timezone.now(),
+            number=number,
+            from_e164=number.e164,
+        )
+        attempt = CallAttempt.objects.create(
+            call=call, campaign=campaign, number=number, e164=number.e164, at_ms=0, at=timezone.now()
+        )
+        call.attempt = attempt
+        call.save()
+    url = f"{URL}?call={call.reference}"
+    params = {"From": "+14155550142", "To": "+14155559999", "CallSid": "CA2"}
+    signature = RequestValidator(TOKEN).compute_signature("https://dialtone.example.com" + url, params)
+    response = Client().post(url, params, headers={"X-Twilio-Signature": signature})
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert (
+        "X-Dialtone-Agent=sip%3Afront%40voice.example.com" in body
+        and f"X-Dialtone-Campaign={campaign.id}" in body
+    )
+    # A reference that does not match the call's current claim, or a forged From, is refused.
+    forged = {**params, "From": "+14155550144"}
+    signature = RequestValidator(TOKEN).compute_signature("https://dialtone.example.com" + url, forged)
+    assert Client().post(url, forged, headers={"X-Twilio-Signature": signature}).status_code == 403
+    stale = f"{URL}?call=dialtone-call-{call.id}-999999"
+    signature = RequestValidator(TOKEN).compute_signature("https://dialtone.example.com" + stale, params)
+    assert Client().post(stale, params, headers={"X-Twilio-Signature": signature}).status_code == 403
