@@ -99,12 +99,12 @@ def numbers_page(*, filters: NumberFilters, page_number) -> NumbersPage:
     offset = (number - 1) * PER_PAGE
     rows = list(
         matching.select_related("environment", "connection", "inbound_agent", "inbound_variant")
-        .defer("connection__credentials")  # the page never needs them; decrypting 50 rows costs ~10 ms
-        .prefetch_related("tags")
+        .only(*PAGE_FIELDS)  # the credentials alone would cost a Fernet decrypt per row
         .order_by("env_rank", "e164", "pk")[
             offset : offset + PER_PAGE + 1
         ]  # one extra row: is there a next page?
     )
+    _attach_tag_names(rows)
     has_next = len(rows) > PER_PAGE
     rows = rows[:PER_PAGE]
     window = PageWindow(
@@ -117,6 +117,23 @@ def numbers_page(*, filters: NumberFilters, page_number) -> NumbersPage:
         for env in environments
     ]
     return NumbersPage(page=window, sections=sections, filters=filters, total=sum(counts.values()))
+
+
+PAGE_FIELDS = (
+    "e164", "state", "env_rank", "workspace_id", "environment__kind", "environment__workspace_id",
+    "connection__provider", "connection__label", "connection__workspace_id",
+    "inbound_agent__name", "inbound_agent__workspace_id", "inbound_variant__name", "inbound_variant__workspace_id",
+)  # fmt: skip
+
+
+def _attach_tag_names(rows: list[PhoneNumber]) -> None:
+    """Each row's tag names from one query of plain tuples (no Tag objects, no per-row querysets)."""
+    names: dict[int, list[str]] = {n.pk: [] for n in rows}
+    links = PhoneNumber.tags.through.objects.filter(phonenumber_id__in=list(names)).order_by("tag__name")
+    for number_id, name in links.values_list("phonenumber_id", "tag__name"):
+        names[number_id].append(name)
+    for number in rows:
+        number.tag_names = names[number.pk]
 
 
 def _counts_by_environment(matching, filters: NumberFilters, environments) -> dict[int, int]:
