@@ -6,6 +6,8 @@ from django.db import transaction
 
 from agents.models import Agent
 from agents.services import agent_create, variant_create, variant_publish
+from campaigns.destinations import destinations_parse
+from campaigns.services import campaign_create
 from phone_numbers.models import PhoneNumber
 from phone_numbers.services import number_buy
 from providers.models import ProviderConnection
@@ -112,4 +114,15 @@ class Command(BaseCommand):
                 variant=variants.get(variant) if variant else None,
                 tag_names=tags,
             )
+        # A draft campaign calling out from the live "sales-us" numbers, ready to start.
+        destinations = "phone\n" + "\n".join(f"+1415555{i:04d}" for i in range(1200, 1240))
+        campaign_create(
+            workspace=workspace,
+            actor=user,
+            name="Appointment reminders",
+            environment=environments["live"],
+            agent=agents["Front desk"],
+            tag_names=["sales-us"],
+            destinations=destinations_parse(destinations.encode()),
+        )
         assert Agent.objects.count() == 2

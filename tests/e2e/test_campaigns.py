@@ -1,0 +1,152 @@
+"""Call pacing and a campaign in the browser: set a policy, create a campaign from a CSV, start and pause it.
+
+No worker runs here: the test checks the pages (the running state, progress and caller IDs), not dialing.
+"""
+
+import re
+import uuid
+
+import pytest
+from playwright.sync_api import expect
+
+from agents.services import agent_create
+from campaigns.models import Campaign, CampaignCall
+from pacing.models import PacingPolicy
+from phone_numbers.services import number_buy
+from providers.adapters import sandbox
+from providers.models import ProviderConnection
+from tenants.models import Environment
+from tenants.scope import all_workspaces, workspace_scope
+from tests.conftest import PASSWORD
+from tests.e2e.conftest import settled, sign_in
+from tests.helpers import owner_of
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+CALLER_IDS = ["+14155550100", "+14155550101", "+14155550102"]
+GOOD_CSV = b"phone\n+12125550142\n+1 212 555 0143\n+12125550144\n"
+BAD_CSV = b"phone\n+12125550142\nnot a number\n+12125550144\n"
+
+
+@pytest.fixture
+def outbound_desk(acme):
+    """Three sandbox numbers in Live tagged "outbound", and an agent to call with."""
+    owner = owner_of(acme)
+    account = f"e2e-{uuid.uuid4().hex[:8]}"
+    sandbox.reset(account)
+    with workspace_scope(acme):
+        connection = ProviderConnection.objects.create(
+            provider="sandbox", label="Sandbox US", credentials={"account": account}
+        )
+        live = Environment.objects.get(kind="live")
+        for e164 in CALLER_IDS:
+            number_buy(
+                workspace=acme, actor=owner, idempotency_key=uuid.uuid4().hex, connection=connection,
+                environment=live, e164=e164, tag_names=["outbound"],
+            )  # fmt: skip
+        agent_create(workspace=acme, actor=owner, name="Renewals", sip_destination="sip:renew@voice.example")
+    return live
+
+
+def test_set_pacing_then_create_start_and_pause_a_campaign(
+    page, live_server, acme, outbound_desk, console_errors
+):
+    sign_in(page, live_server, "olga_operator", PASSWORD)
+    expect(page).to_have_url(f"{live_server.url}/w/acme/numbers/")
+
+    # Call pacing, from the Numbers page: Live, 2 minutes apart, at most 20 calls every 24 hours.
+    page.get_by_role("link", name="Call pacing").click()
+    dialog = page.locator("dialog#modal")
+    expect(dialog.get_by_role("heading", name="Call pacing")).to_be_visible()
+    settled(page)
+    dialog.get_by_role("link", name="Live").click()
+    expect(dialog.get_by_role("link", name="Live")).to_have_attribute("aria-current", "page")
+    settled(page)
+    dialog.get_by_label("Limit call frequency").check()
+    dialog.get_by_label("Wait").fill("2")
+    dialog.get_by_label("No more than").fill("20")
+    dialog.get_by_label("calls every").fill("24")
+    dialog.get_by_role("button", name="Save").click()
+    expect(dialog).to_be_hidden()
+    expect(page.locator(".toast").last).to_contain_text("Call pacing in Live saved")
+    with all_workspaces():
+        policy = PacingPolicy.objects.get(environment=outbound_desk)
+    assert (policy.enabled, policy.gap_seconds, policy.cap, policy.window_seconds) == (True, 120, 20, 86_400)
+
+    # Opened again, it states what the policy allows the three tagged numbers.
+    page.get_by_role("link", name="Call pacing").click()
+    settled(page)
+    dialog.get_by_role("link", name="Live").click()
+    settled(page)
+    capacity = dialog.get_by_test_id("capacity")
+    expect(capacity).to_contain_text("With 3 numbers tagged for outbound in Live, this allows at most")
+    expect(capacity).to_contain_text("calls/hour")
+    expect(dialog.get_by_label("Wait")).to_have_value("2")
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_be_hidden()
+
+    # New campaign: a CSV with a bad row is refused row by row, and nothing is created.
+    page.get_by_role("link", name="Campaigns").first.click()
+    expect(page.get_by_role("heading", name="Campaigns", exact=True)).to_be_visible()
+    page.get_by_role("link", name="New campaign").first.click()
+    expect(dialog.get_by_role("heading", name="New campaign")).to_be_visible()
+    settled(page)
+    dialog.get_by_label("Name").fill("Spring renewals")
+    dialog.get_by_label("Environment").select_option(label="Live")
+    dialog.get_by_label("Outbound agent").select_option(label="Renewals")
+    dialog.get_by_role("checkbox", name="outbound").check()
+    upload = dialog.get_by_label("Destinations (CSV)")
+    upload.set_input_files(files=[{"name": "bad.csv", "mimeType": "text/csv", "buffer": BAD_CSV}])
+    dialog.get_by_role("button", name="Create campaign").click()
+    settled(page)
+    row_errors = dialog.locator(".row-errors")
+    expect(row_errors).to_contain_text("Rows that are not phone numbers")
+    expect(row_errors).to_contain_text("Row 3")
+    expect(row_errors).to_contain_text("not a number")
+    expect(dialog).to_contain_text("nothing was saved")
+    with all_workspaces():
+        assert not Campaign.objects.exists()
+
+    # The good list: the campaign is created as a draft and its page opens.
+    upload = dialog.get_by_label("Destinations (CSV)")
+    upload.set_input_files(files=[{"name": "good.csv", "mimeType": "text/csv", "buffer": GOOD_CSV}])
+    dialog.get_by_role("button", name="Create campaign").click()
+    expect(page.get_by_role("heading", name="Spring renewals")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/w/acme/campaigns/\d+/$"))
+    expect(page.locator(".toast").last).to_contain_text("created with 3 destinations")
+    expect(page.locator("h1 .badge")).to_have_text("Draft")
+    expect(page.get_by_text("Not started. 3 caller IDs ready.")).to_be_visible()
+    with all_workspaces():
+        campaign = Campaign.objects.get()
+        assert campaign.destinations == 3 and campaign.state == Campaign.State.DRAFT
+        assert CampaignCall.objects.filter(campaign=campaign, state="pending").count() == 3
+
+    # Start: running, the progress bar and the caller-ID table render (no worker: nothing is placed).
+    page.get_by_role("button", name="Start").click()
+    expect(page.locator("h1 .badge")).to_have_text("Running")
+    expect(page.locator(".toast").last).to_contain_text("started")
+    progress = page.get_by_role("progressbar", name="Destinations attempted")
+    expect(progress).to_be_visible()
+    expect(progress).to_have_attribute("max", "3")
+    expect(page.get_by_test_id("placed")).to_have_text("0")
+    expect(page.get_by_test_id("waiting")).to_have_text("3")
+    expect(page.get_by_test_id("failed")).to_have_text("0")
+    callers = page.locator(".callers-table tbody tr")
+    expect(callers).to_have_count(3)
+    expect(callers.first).to_contain_text("+1 415-555-0100")
+    expect(callers.first).to_contain_text("0 / 20")
+    expect(page.locator("#live")).to_have_attribute("hx-trigger", "every 2s")
+    page.wait_for_timeout(2500)  # one htmx poll of the progress area
+    expect(callers).to_have_count(3)
+    page.screenshot(path="/tmp/campaign.png", full_page=True)
+
+    # Pause: no new calls; Resume is offered.
+    page.get_by_role("button", name="Pause").click()
+    expect(page.locator("h1 .badge")).to_have_text("Paused")
+    expect(page.get_by_text("Paused: no new calls are placed.")).to_be_visible()
+    expect(page.get_by_role("button", name="Resume")).to_be_visible()
+    page.screenshot(path="/tmp/campaign-paused.png", full_page=True)
+    with all_workspaces():
+        campaign.refresh_from_db()
+    assert campaign.state == Campaign.State.PAUSED
+    assert console_errors == []
