@@ -66,8 +66,15 @@ def _expected_finish(campaign: Campaign, remaining: int, pool_size: int | None) 
         rate = recent / 60 if recent else None
     if not rate:
         return None
+    # Numbers not yet paced take calls at once (one each with a gap; up to the cap without one), so a
+    # small campaign finishes in moments, not at the long-run rate.
+    immediate = (
+        0
+        if campaign.paced_until and campaign.paced_until > now
+        else size * (1 if policy.gap_s else max(policy.cap, 1))
+    )
     start = max(now, campaign.paced_until or now)
-    return start + timedelta(seconds=remaining / rate)
+    return start + timedelta(seconds=max(0, remaining - immediate) / rate)
 
 
 @dataclass(frozen=True)
