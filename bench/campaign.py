@@ -369,7 +369,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=2, help="worker pool processes")
     parser.add_argument("--worker", metavar="SCHEDULE", help=argparse.SUPPRESS)
     parser.add_argument("--deadline", type=int, help="CAMPAIGN_DIAL_DEADLINE_S (default: the setting, 2)")
-    parser.add_argument("--in-flight", type=int, help="CAMPAIGN_MAX_IN_FLIGHT (default: the setting, 200)")
+    parser.add_argument("--in-flight", type=int, help="CAMPAIGN_MAX_IN_FLIGHT (default: the setting, 20)")
     args = parser.parse_args()
     if args.deadline is not None:
         os.environ["CAMPAIGN_DIAL_DEADLINE_S"] = str(args.deadline)
