@@ -46,6 +46,21 @@ def _live(workspace):
         return Environment.objects.get(kind="live")
 
 
+def intent(desk):
+    """What a request commits before it calls the provider: the crash cases start from here."""
+    return _buy_intent(
+        workspace=desk["ws"],
+        actor=None,
+        key=uuid.uuid4().hex,
+        connection=desk["connection"],
+        environment=desk["live"],
+        e164=E164,
+        agent=None,
+        variant=None,
+        names=[],
+    )
+
+
 def buy(desk, key=None):
     return number_buy(
         workspace=desk["ws"],
@@ -106,17 +121,7 @@ def test_a_double_submit_sends_one_purchase(twilio_desk, twilio_server):
 
 def test_crash_after_the_provider_bought_is_healed_by_reconcile(twilio_desk, twilio_server):
     # Intent committed, the provider bought it, and the process died before recording the result.
-    operation, _ = _buy_intent(
-        workspace=twilio_desk["ws"],
-        actor=None,
-        key=uuid.uuid4().hex,
-        connection=twilio_desk["connection"],
-        environment=twilio_desk["live"],
-        e164=E164,
-        agent=None,
-        variant=None,
-        names=[],
-    )
+    operation, _ = intent(twilio_desk)
     connection_adapter(twilio_desk["connection"]).buy(E164, reference=operation.reference)
     assert reconcile_operation(operation).kind == "settled_purchase"
     assert PhoneNumber.objects.get(e164=E164).state == PhoneNumber.State.ACTIVE
@@ -124,17 +129,7 @@ def test_crash_after_the_provider_bought_is_healed_by_reconcile(twilio_desk, twi
 
 
 def test_crash_before_the_provider_call_is_settled_as_nothing_bought(twilio_desk, twilio_server):
-    operation, _ = _buy_intent(
-        workspace=twilio_desk["ws"],
-        actor=None,
-        key=uuid.uuid4().hex,
-        connection=twilio_desk["connection"],
-        environment=twilio_desk["live"],
-        e164=E164,
-        agent=None,
-        variant=None,
-        names=[],
-    )
+    operation, _ = intent(twilio_desk)
     assert reconcile_operation(operation).kind == "failed_purchase"
     assert not PhoneNumber.objects.filter(e164=E164).exists()
     assert not twilio_server.requests_to("POST", "*/IncomingPhoneNumbers.json")
@@ -170,17 +165,7 @@ def test_telnyx_purchases_are_never_sent_twice_by_a_retry(telnyx_desk, telnyx_se
 
 
 def test_an_order_placed_before_a_crash_is_found_by_its_reference(telnyx_desk, telnyx_server):
-    operation, _ = _buy_intent(
-        workspace=telnyx_desk["ws"],
-        actor=None,
-        key=uuid.uuid4().hex,
-        connection=telnyx_desk["connection"],
-        environment=telnyx_desk["live"],
-        e164=E164,
-        agent=None,
-        variant=None,
-        names=[],
-    )
+    operation, _ = intent(telnyx_desk)
     order_id = telnyx_server.add_order(E164, customer_reference=operation.reference)
     telnyx_server.complete_order(order_id)
     assert reconcile_operation(operation).kind == "settled_purchase"
@@ -224,17 +209,7 @@ def test_reconcile_reports_released_elsewhere_rerouted_and_unrecorded_numbers(
 
 
 def test_reconcile_all_leaves_fresh_operations_to_their_request(twilio_desk, twilio_server):
-    _buy_intent(
-        workspace=twilio_desk["ws"],
-        actor=None,
-        key=uuid.uuid4().hex,
-        connection=twilio_desk["connection"],
-        environment=twilio_desk["live"],
-        e164=E164,
-        agent=None,
-        variant=None,
-        names=[],
-    )
+    intent(twilio_desk)
     assert not [f for f in reconcile_all() if f.e164 == E164]
     assert PhoneNumber.objects.get(e164=E164).state == PhoneNumber.State.PENDING
 
@@ -246,17 +221,7 @@ def test_reconcile_numbers_command_reports_each_finding(twilio_desk, twilio_serv
     from django.core.management import call_command
     from django.utils import timezone
 
-    operation, _ = _buy_intent(
-        workspace=twilio_desk["ws"],
-        actor=None,
-        key=uuid.uuid4().hex,
-        connection=twilio_desk["connection"],
-        environment=twilio_desk["live"],
-        e164=E164,
-        agent=None,
-        variant=None,
-        names=[],
-    )
+    operation, _ = intent(twilio_desk)
     NumberOperation.objects.filter(pk=operation.pk).update(created_at=timezone.now() - timedelta(minutes=5))
     out = io.StringIO()
     call_command("reconcile_numbers", stdout=out)
