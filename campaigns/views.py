@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRefresh
 
 from campaigns import services
 from campaigns.forms import CampaignForm
@@ -72,6 +73,9 @@ def campaign_new(request, workspace_slug):
 @require_GET
 def campaign_detail(request, workspace_slug, campaign_id):
     campaign = access_campaign(campaign_id)
+    seen = request.GET.get("seen")
+    if request.htmx and seen and seen != campaign.state:
+        return HttpResponseClientRefresh()  # finished or paused meanwhile: the header and actions change too
     callers = campaign_callers(campaign)
     context = {
         "campaign": campaign,

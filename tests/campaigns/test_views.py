@@ -83,3 +83,24 @@ def test_the_campaign_page_shows_progress_and_caller_ids_and_controls_work(make_
     operator.post(reverse("campaigns:pause", args=[desk.ws.slug, campaign.pk]))
     campaign.refresh_from_db()
     assert campaign.state == Campaign.State.PAUSED
+
+
+def test_the_live_poll_reloads_the_page_when_the_state_changed(acme):
+    from django.test import Client
+
+    from campaigns.models import Campaign
+    from tenants.models import Environment
+    from tenants.scope import workspace_scope
+    from tests.helpers import owner_of
+
+    with workspace_scope(acme):
+        campaign = Campaign.objects.create(
+            name="C", environment=Environment.objects.get(kind="live"), state="finished"
+        )
+    client = Client()
+    client.force_login(owner_of(acme))
+    url = f"/w/acme/campaigns/{campaign.id}/"
+    stale = client.get(url, {"seen": "running"}, headers={"HX-Request": "true"})
+    assert stale.headers.get("HX-Refresh") == "true"
+    fresh = client.get(url, {"seen": "finished"}, headers={"HX-Request": "true"})
+    assert "HX-Refresh" not in fresh.headers and fresh.status_code == 200
