@@ -323,12 +323,8 @@ def number_route(*, number: PhoneNumber, actor) -> None:
 
 
 def _refuse_if_in_campaign(number: PhoneNumber) -> None:
-    from django.apps import apps
+    from campaigns.models import Campaign  # campaigns build on numbers: import at call time, not load time
 
-    try:
-        Campaign = apps.get_model("campaigns", "Campaign")
-    except LookupError:  # campaigns arrive with the pacing issue
-        return
     running = Campaign.objects.running_with_number(number)
     if running:
         raise NumberRefused(
