@@ -27,7 +27,7 @@ class VariantRow:
 class AgentRow:
     agent: Agent
     variants: list[VariantRow]
-    numbers: int | None  # None while numbers cannot be routed to agents yet
+    numbers: int  # held numbers routed to it
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def agents_page() -> AgentsPage:
         AgentRow(
             agent=agent,
             variants=[_variant_row(variant, environments) for variant in agent.variants.all()],
-            numbers=None if counts is None else counts.get(agent.pk, 0),
+            numbers=counts.get(agent.pk, 0),
         )
         for agent in agents
     ]
@@ -93,31 +93,24 @@ def numbers_routed_to(*, agent=None, variant=None, environment=None) -> list[str
     if agent is None and variant is None:
         raise TypeError("numbers_routed_to needs an agent or a variant")
     numbers = _routed_numbers()
-    if numbers is None:
-        return []
     filters = {"inbound_agent": agent, "inbound_variant": variant, "environment": environment}
     numbers = numbers.filter(**{field: value for field, value in filters.items() if value is not None})
     return list(numbers.order_by("e164").values_list("e164", flat=True))
 
 
-def numbers_per_agent() -> dict[int, int] | None:
-    """{agent id: held numbers routed to it}; None while numbers cannot be routed to agents yet."""
-    numbers = _routed_numbers()
-    if numbers is None:
-        return None
+def numbers_per_agent() -> dict[int, int]:
+    """{agent id: held numbers routed to it}."""
     rows = (
-        numbers.filter(inbound_agent__isnull=False).order_by().values("inbound_agent").annotate(n=Count("pk"))
+        _routed_numbers()
+        .filter(inbound_agent__isnull=False)
+        .order_by()
+        .values("inbound_agent")
+        .annotate(n=Count("pk"))
     )
     return {row["inbound_agent"]: row["n"] for row in rows}
 
 
-def _routed_numbers() -> QuerySet | None:
-    """Held phone numbers of the workspace, or None while the Numbers app has no routing fields yet."""
-    try:
-        PhoneNumber = apps.get_model("phone_numbers", "PhoneNumber")
-    except LookupError:
-        return None  # The Numbers app is not installed: nothing can route to an agent.
-    field_names = {field.name for field in PhoneNumber._meta.get_fields()}
-    if not {"inbound_agent", "inbound_variant"} <= field_names:
-        return None  # PhoneNumber has no routing fields yet: nothing can route to an agent.
+def _routed_numbers() -> QuerySet:
+    """Held phone numbers of the workspace (looked up by name: phone_numbers imports this app)."""
+    PhoneNumber = apps.get_model("phone_numbers", "PhoneNumber")
     return PhoneNumber.objects.filter(state__in=PhoneNumber.HELD_STATES)

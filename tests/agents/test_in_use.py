@@ -1,7 +1,6 @@
 """What phone numbers route to can't be removed: deleting and unpublishing are refused with the numbers."""
 
 import pytest
-from django.apps import apps
 from django.test import Client
 from django.urls import reverse
 
@@ -16,22 +15,18 @@ from agents.services import (
     variant_publish_to,
     variant_unpublish,
 )
+from phone_numbers.models import PhoneNumber
+from providers.models import ProviderConnection
 from tenants.models import AuditEvent, Environment
 from tenants.scope import workspace_scope
 from tests.helpers import user
 
-PhoneNumber = apps.get_model("phone_numbers", "PhoneNumber")
-ROUTABLE = {"inbound_agent", "inbound_variant"} <= {f.name for f in PhoneNumber._meta.get_fields()}
-pytestmark = [
-    pytest.mark.django_db,
-    pytest.mark.skipif(not ROUTABLE, reason="PhoneNumber has no inbound_agent/inbound_variant yet"),
-]
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def world(acme):
     """Front desk / london published to Live and Sandbox; +14155550142 in Live routes to it."""
-    ProviderConnection = apps.get_model("providers", "ProviderConnection")
     with workspace_scope(acme):
         envs = {env.kind: env for env in Environment.objects.all()}
         desk = agent_create(
