@@ -70,6 +70,13 @@ def test_buy_tag_edit_detach_and_delete_a_number(page, live_server, acme, desk, 
     page.get_by_label("Search numbers by digits").fill("+1 (512)")
     expect(page).to_have_url(f"{live_server.url}/w/acme/numbers/?q=1512")
     expect(page.locator("#results tbody tr")).to_have_count(1)
+    # Back restores the unfiltered page (a full page, not a fragment), and Forward the search.
+    page.go_back()
+    expect(page).to_have_url(f"{live_server.url}/w/acme/numbers/")
+    expect(page.get_by_role("heading", name="Numbers", level=1)).to_be_visible()
+    page.go_forward()
+    expect(page.get_by_label("Search numbers by digits")).to_have_value("1512")
+    expect(page.locator("#results tbody tr")).to_have_count(1)
 
     # Edit: remove one tag, add another.
     row.get_by_label("Actions for +15125550100").click()
