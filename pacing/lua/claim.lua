@@ -73,6 +73,15 @@ while #claimed < wanted do
     claimed[#claimed + 1] = number
   end
   local score = pool_score(log, policy)                      -- after a claim, or a stale score repaired
+  if score <= now then
+    -- Free again at once (pacing off): numbers used in the same millisecond would tie, and the first
+    -- by name would take every call. Queue it a thousandth behind the last one used this millisecond.
+    -- Only scores <= now get a fraction; the exact comparison above is for numbers still paced.
+    -- (Formatted here: Lua prints numbers with 14 digits and would drop the fraction.)
+    local last = redis.call('ZREVRANGEBYSCORE', pool, string.format('%.3f', now + 0.999), '-inf',
+      'WITHSCORES', 'LIMIT', 0, 1)
+    score = string.format('%.3f', math.max(score, last[2] and tonumber(last[2]) or 0) + 0.001)
+  end
   redis.call('ZADD', pool, score, number)
   if #claimed == wanted then                                 -- done: only the runner-up can be lower
     local next_score = top[3] and math.min(score, tonumber(top[4])) or score

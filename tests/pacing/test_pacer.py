@@ -81,6 +81,13 @@ def test_free_numbers_rotate_least_recently_used_first(ready):
     assert order == [A, B, C, A, B, C]
 
 
+def test_with_pacing_off_claims_in_one_millisecond_still_rotate(ready):
+    # Same clock for every claim: without a tie-break the first number by name would take them all.
+    off = Policy()
+    assert claimed(claim(ready, off, 0, k=6)) == [A, B, C, A, B, C]
+    assert claimed(claim(ready, off, 0, k=3)) == [A, B, C]
+
+
 def test_other_numbers_keep_working_while_one_is_paced(ready):
     policy = Policy(gap_s=60)
     assert claimed(claim(ready, policy, 0)) == [A]
