@@ -18,6 +18,7 @@ from providers.adapters.base import ProviderError, ProviderUnavailable
 from providers.models import ProviderConnection
 from providers.services import connection_adapter
 from tenants.audit import audit
+from tenants.models import Workspace
 from tenants.scope import all_workspaces, workspace_scope
 
 # An operation younger than this may still be in flight in a web request: leave it to that request.
@@ -115,28 +116,29 @@ def reconcile_all(*, now=None) -> list[Finding]:
                 state__in=NumberOperation.OPEN_STATES, created_at__lt=now - GRACE
             ).select_related("connection", "workspace", "number")
         )
-        connection_ids = list(
+        # The sandbox keeps its accounts in each process's memory: there is no outside state to drift
+        # from, and another process's account would look empty (every demo number "released").
+        pairs = (
             PhoneNumber.objects.filter(state=PhoneNumber.State.ACTIVE)
+            .exclude(connection__provider="sandbox")
             .values_list("workspace_id", "connection_id")
             .distinct()
         )
+        workspaces = Workspace.objects.in_bulk({w for w, _ in pairs})
+        connections = ProviderConnection.objects.in_bulk({c for _, c in pairs})
+        to_check = [(workspaces[w], connections[c]) for w, c in pairs]
     for operation in operations:
         with workspace_scope(operation.workspace):
             try:
                 finding = reconcile_operation(operation)
             except (ProviderError, ProviderUnavailable) as exc:
-                finding = Finding("still_pending", operation.e164, getattr(exc, "message", str(exc)))
+                finding = Finding("still_pending", operation.e164, exc.message)
             if finding:
                 findings.append(finding)
-    for workspace_id, connection_id in connection_ids:
-        with all_workspaces():
-            connection = ProviderConnection.objects.get(pk=connection_id)
-            from tenants.models import Workspace
-
-            workspace = Workspace.objects.get(pk=workspace_id)
+    for workspace, connection in to_check:
         with workspace_scope(workspace):
             try:
                 findings.extend(reconcile_connection(connection))
             except (ProviderError, ProviderUnavailable) as exc:
-                findings.append(Finding("unreachable", connection.label, getattr(exc, "message", str(exc))))
+                findings.append(Finding("unreachable", connection.label, exc.message))
     return findings

@@ -226,3 +226,24 @@ def test_reconcile_numbers_command_reports_each_finding(twilio_desk, twilio_serv
     out = io.StringIO()
     call_command("reconcile_numbers", stdout=out)
     assert "failed_purchase" in out.getvalue() and E164 in out.getvalue()
+
+
+def test_reconcile_all_leaves_sandbox_numbers_alone(acme):
+    # The sandbox lives in each process's memory: another process sees its account empty.
+    from providers.models import ProviderConnection as Connection
+    from tenants.models import Environment as Env
+
+    with workspace_scope(acme):
+        connection = Connection.objects.create(
+            provider="sandbox", label="S", credentials={"account": "elsewhere"}
+        )
+        PhoneNumber.objects.create(
+            e164="+14155550142",
+            environment=Env.objects.get(kind="live"),
+            connection=connection,
+            provider_ref="SB14155550142",
+            state="active",
+        )
+    assert reconcile_all() == []
+    with workspace_scope(acme):
+        assert PhoneNumber.objects.get(e164="+14155550142").state == PhoneNumber.State.ACTIVE
