@@ -179,12 +179,7 @@ def inventory_for(form) -> Inventory:
         return Inventory(numbers=[], error=exc.message)
     except ProviderUnavailable as exc:
         return Inventory(numbers=[], error=f"{exc} Try the search again in a moment.")
-    held = set(
-        PhoneNumber.unscoped.filter(
-            e164__in=[n.e164 for n in found], state__in=PhoneNumber.HELD_STATES
-        ).values_list("e164", flat=True)
-    )
-    return Inventory(numbers=[n for n in found if n.e164 not in held])
+    return Inventory(numbers=_not_held(found))
 
 
 def owned_not_linked(connection) -> Inventory:
@@ -195,13 +190,18 @@ def owned_not_linked(connection) -> Inventory:
     try:
         owned = connection_adapter(connection).list_owned()
     except (ProviderError, ProviderUnavailable) as exc:
-        return Inventory(numbers=[], error=getattr(exc, "message", str(exc)))
+        return Inventory(numbers=[], error=exc.message)
+    return Inventory(numbers=_not_held(owned)[:100])
+
+
+def _not_held(candidates: list) -> list:
+    """Drop numbers some workspace already holds in Dialtone (across workspaces: one holder at most)."""
     held = set(
         PhoneNumber.unscoped.filter(
-            e164__in=[n.e164 for n in owned], state__in=PhoneNumber.HELD_STATES
+            e164__in=[n.e164 for n in candidates], state__in=PhoneNumber.HELD_STATES
         ).values_list("e164", flat=True)
     )
-    return Inventory(numbers=[n for n in owned if n.e164 not in held][:100])
+    return [n for n in candidates if n.e164 not in held]
 
 
 def number_history(number: PhoneNumber):

@@ -305,7 +305,7 @@ def number_route(*, number: PhoneNumber, actor) -> None:
             number.provider_ref, webhook_url(number.connection)
         )
     except (ProviderError, ProviderUnavailable) as exc:
-        message = getattr(exc, "message", str(exc))
+        message = exc.message
         audit(actor=actor, action="number.route_failed", target=number, error=message)
         raise NumberRefused(
             f"Saved, but {number.connection.get_provider_display()} did not accept the routing: "
@@ -352,7 +352,7 @@ def number_detach(*, number: PhoneNumber, actor) -> PhoneNumber:
                 number.provider_ref, Routing.from_dict(number.previous_routing)
             )
         except (ProviderError, ProviderUnavailable) as exc:
-            message = getattr(exc, "message", str(exc))
+            message = exc.message
             audit(actor=actor, action="number.detach_failed", target=number, error=message)
             raise NumberRefused(
                 f"Not detached: {number.connection.get_provider_display()} did not restore the "

@@ -32,7 +32,7 @@ class ConnectionAdminForm(forms.ModelForm):
                 try:
                     connection_verify_credentials(provider, credentials)
                 except (ProviderError, ProviderUnavailable) as exc:
-                    raise forms.ValidationError(getattr(exc, "message", str(exc))) from exc
+                    raise forms.ValidationError(exc.message) from exc
             self.new_credentials = credentials
         return cleaned
 

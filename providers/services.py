@@ -93,10 +93,8 @@ def connection_reverify(*, connection: ProviderConnection, actor) -> ProviderCon
     try:
         connection_adapter(connection).verify()
         state, error = ProviderConnection.State.VERIFIED, ""
-    except ProviderError as exc:
+    except (ProviderError, ProviderUnavailable) as exc:
         state, error = ProviderConnection.State.FAILING, exc.message
-    except ProviderUnavailable as exc:
-        state, error = ProviderConnection.State.FAILING, str(exc)
     with transaction.atomic():
         connection.state, connection.last_error = state, error[:300]
         fields = ["state", "last_error"]
