@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.db import connection
+from django.db.models import Exists, OuterRef, QuerySet
 from django.db.models.functions import Lower
 
 from phone_numbers.filters import NumberFilters
@@ -94,16 +95,15 @@ def numbers_page(*, filters: NumberFilters, page_number) -> NumbersPage:
     environment. Queries: environments, three counts, the page, its tags; whatever the data size."""
     matching = numbers_matching(filters)
     environments = sorted(Environment.objects.all(), key=lambda e: ENVIRONMENT_ORDER.index(e.kind))
-    counts = _counts_by_environment(matching, filters, environments)
     number = _page_number(page_number)
     offset = (number - 1) * PER_PAGE
-    rows = list(
-        matching.select_related("environment", "connection", "inbound_agent", "inbound_variant")
-        .only(*PAGE_FIELDS)  # the credentials alone would cost a Fernet decrypt per row
-        .order_by("env_rank", "e164", "pk")[
-            offset : offset + PER_PAGE + 1
-        ]  # one extra row: is there a next page?
-    )
+    if filters.tags:
+        by_rank, page_ids = _tagged_counts_and_page(matching, offset)
+        rows = _page_rows(PhoneNumber.objects.filter(pk__in=page_ids), 0)
+    else:
+        by_rank = _bounded_counts(matching)
+        rows = _page_rows(matching, offset)
+    counts = {env.id: by_rank.get(PhoneNumber.ENV_RANK[env.kind], 0) for env in environments}
     _attach_tag_names(rows)
     has_next = len(rows) > PER_PAGE
     rows = rows[:PER_PAGE]
@@ -119,6 +119,7 @@ def numbers_page(*, filters: NumberFilters, page_number) -> NumbersPage:
     return NumbersPage(page=window, sections=sections, filters=filters, total=sum(counts.values()))
 
 
+PAGE_ORDER = ("env_rank", "e164", "pk")  # the partial index number_page_order serves it
 PAGE_FIELDS = (
     "e164", "state", "env_rank", "workspace_id", "environment__kind", "environment__workspace_id",
     "connection__provider", "connection__label", "connection__workspace_id",
@@ -136,16 +137,44 @@ def _attach_tag_names(rows: list[PhoneNumber]) -> None:
         number.tag_names = names[number.pk]
 
 
-def _counts_by_environment(matching, filters: NumberFilters, environments) -> dict[int, int]:
-    if filters.tags:
-        # A tag bounds the set already: one grouped count beats three bounded scans of it.
-        by_rank = dict(matching.order_by().values_list("env_rank").annotate(n=Count("pk")))
-        return {env.id: by_rank.get(PhoneNumber.ENV_RANK[env.kind], 0) for env in environments}
-    # By env_rank, not environment: an index-only scan of the page-order index, stopping at the cap.
+def _page_rows(numbers: QuerySet[PhoneNumber], offset: int) -> list[PhoneNumber]:
+    """A page in display order, plus one row to tell whether there is a next page."""
+    return list(
+        numbers.select_related("environment", "connection", "inbound_agent", "inbound_variant")
+        .only(*PAGE_FIELDS)  # the credentials alone would cost a Fernet decrypt per row
+        .order_by(*PAGE_ORDER)[offset : offset + PER_PAGE + 1]
+    )
+
+
+def _bounded_counts(matching: QuerySet[PhoneNumber]) -> dict[int, int]:
+    """Numbers per env_rank, each count stopping at the cap: an index-only walk of the page-order index."""
     return {
-        env.id: matching.filter(env_rank=PhoneNumber.ENV_RANK[env.kind])[: COUNT_CAP + 1].count()
-        for env in environments
+        rank: matching.filter(env_rank=rank)[: COUNT_CAP + 1].count()
+        for rank in PhoneNumber.ENV_RANK.values()
     }
+
+
+def _tagged_counts_and_page(matching: QuerySet[PhoneNumber], offset: int) -> tuple[dict[int, int], list[int]]:
+    """Counts per env_rank and the page's ids from one reading of the numbers carrying the tags.
+
+    The tags bound the set, but finding it costs a lookup per match (2,000 matches: ~9 ms); a count and a
+    page read it twice and joined every match to four tables before sorting (~36 ms). Read once here,
+    then the page's rows are fetched by id."""
+    inner, params = matching.order_by().values_list("pk", "env_rank", "e164").query.sql_with_params()
+    # inner is the ORM's own SQL and every value a parameter.
+    sql = f"WITH m (id, env_rank, e164) AS ({inner}) " + (  # noqa: S608
+        "SELECT env_rank, NULL, COUNT(*) FROM m GROUP BY env_rank UNION ALL "
+        "SELECT * FROM (SELECT env_rank, id, 0 FROM m ORDER BY env_rank, e164, id LIMIT %s OFFSET %s) page"
+    )
+    by_rank, page_ids = {}, []
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, PER_PAGE + 1, offset])
+        for rank, number_id, count in cursor.fetchall():
+            if number_id is None:
+                by_rank[rank] = count
+            else:
+                page_ids.append(number_id)
+    return by_rank, page_ids
 
 
 def _page_number(raw) -> int:

@@ -99,6 +99,31 @@ def test_pages_walk_live_first_then_pre_release_then_sandbox(acme):
     assert first.count('class="number"') == 50 and second.count('class="number"') == 50
 
 
+def test_a_tag_filter_pages_and_counts_like_the_unfiltered_page(acme):
+    """Tag filters read counts and the page in one pass: the same order, counts and pager as without."""
+    import re
+
+    add_numbers(acme, 120, tags=["sales"])
+    add_numbers(acme, 30, start=500)  # untagged: never in the filtered page or its counts
+    with workspace_scope(acme):
+        PhoneNumber.objects.filter(e164="+14155550000").update(state="released")  # history only
+    client = Client()
+    client.force_login(owner_of(acme))
+    first = client.get("/w/acme/numbers/?tag=sales").content.decode()
+    second = client.get("/w/acme/numbers/?tag=sales&page=2").content.decode()
+    third = client.get("/w/acme/numbers/?tag=sales&page=3").content.decode()
+    assert "1–50 of 119" in first and "51–100 of 119" in second and "101–119 of 119" in third
+    # Sections count the tagged numbers each environment holds: 40, 40 and 39 (one released).
+    assert sorted(re.findall(r"· (\d+) numbers", first)) == ["39", "40", "40"]
+    shown = [re.findall(r'class="number">([^<]+)<', page) for page in (first, second, third)]
+    everything = [n for page in shown for n in page]
+    assert len(everything) == len(set(everything)) == 119 and "+1 415-555-0500" not in everything
+    # Live first, then pre-release, then sandbox, by number within each; as the unfiltered pages walk.
+    unfiltered = client.get("/w/acme/numbers/").content.decode()
+    assert shown[0][:40] == re.findall(r'class="number">([^<]+)<', unfiltered)[:40]
+    with_history = client.get("/w/acme/numbers/?tag=sales&history=1").content.decode()
+    assert "1–50 of 120" in with_history
+
 def test_unpublished_variants_are_called_out_on_the_numbers_page(acme):
     from agents.services import agent_create, variant_create
 
