@@ -1,5 +1,7 @@
 """The Numbers page: search, tag filters, grouping, and a query count that does not grow with the data."""
 
+import itertools
+
 import pytest
 from django.db import connection
 from django.test import Client
@@ -123,6 +125,35 @@ def test_a_tag_filter_pages_and_counts_like_the_unfiltered_page(acme):
     assert shown[0][:40] == re.findall(r'class="number">([^<]+)<', unfiltered)[:40]
     with_history = client.get("/w/acme/numbers/?tag=sales&history=1").content.decode()
     assert "1–50 of 120" in with_history
+
+def test_the_tag_filter_index_follows_every_write_of_the_links(acme):
+    """PostgreSQL filters on the tag_ids array the link table's triggers keep; it must answer exactly
+    what one EXISTS per tag over the links answers, after adds, removes, clears and tag deletes."""
+    import random
+
+    from phone_numbers.selectors import carries_every_tag
+
+    add_numbers(acme, 30, tags=["a", "b"])
+    rnd = random.Random(7)
+    with workspace_scope(acme):
+        tags = {t.name: t for t in Tag.objects.all()} | {
+            name: Tag.objects.create(name=name) for name in ("c", "d", "e")
+        }
+        numbers = list(PhoneNumber.objects.all())
+        for number in numbers:
+            number.tags.add(*rnd.sample(list(tags.values()), rnd.randint(0, 4)))
+        numbers[0].tags.clear()
+        numbers[1].tags.remove(tags["a"])
+        numbers[2].tags.set([tags["e"]])
+        tags.pop("d").delete()  # its links go by cascade
+        Tag.objects.get(name="c").numbers.remove(numbers[3])  # from the tag's side
+        for size in (1, 2, 3):
+            for combo in itertools.combinations(sorted(tags), size):
+                ids = [tags[name].pk for name in combo]
+                fast = set(PhoneNumber.objects.filter(carries_every_tag(ids)).values_list("pk", flat=True))
+                links = PhoneNumber.objects.filter(carries_every_tag(ids, vendor="generic"))
+                assert fast == set(links.values_list("pk", flat=True)), combo
+        assert not PhoneNumber.objects.filter(carries_every_tag([tags["a"].pk])).filter(pk=numbers[0].pk)
 
 def test_unpublished_variants_are_called_out_on_the_numbers_page(acme):
     from agents.services import agent_create, variant_create
