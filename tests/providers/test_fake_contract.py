@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -167,6 +168,9 @@ def drive_twilio(server: TwilioServer) -> None:
     twilio.list_owned()
     twilio.restore_routing(purchase.ref, twilio.route_inbound(purchase.ref, WEBHOOK))
     twilio.dial(from_e164="+14155550100", to_e164="+12125550199", webhook_url=WEBHOOK, reference="c")
+    now = datetime.now(UTC)
+    twilio.find_call(reference="c", from_e164="+14155550100", to_e164="+12125550199", attempted_at=now)
+    twilio.find_call(reference="x", from_e164="+14155550100", to_e164="+12125550100", attempted_at=now)
     twilio.release(purchase.ref)
     twilio.release(purchase.ref)  # 404
     attempt(lambda: twilio.buy("+14155550100", reference="op-2"))  # 21422
@@ -175,6 +179,8 @@ def drive_twilio(server: TwilioServer) -> None:
     for status in ERROR_STATUSES:
         server.fail_next("GET", "*/IncomingPhoneNumbers.json", status)
         attempt(twilio.list_owned)
+    server.fail_next("GET", "*/Calls.json", 500)
+    attempt(lambda: twilio.find_call(reference="c", from_e164="+1", to_e164="+1", attempted_at=now))
 
 
 def drive_telnyx(server: TelnyxServer) -> None:
