@@ -8,6 +8,7 @@ pacing state only; it is rebuilt from the recorded attempts when it is lost.
        ^                                  |                       |
        +----- paused / late / lost task --+                       +--(worker died)--> reconcile:
        +------------------ provider rate-limited (not sent) ------+    placed | pending | unknown
+       +------------------ provider proves it was never placed ---+    (or asked again later)
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from pacing.services import pacer, pacer_now_ms, pacer_policy
 from phone_numbers.models import PhoneNumber, Tag
 from phone_numbers.selectors import tags_named
 from phone_numbers.tags import clean_tag_names
-from providers.adapters.base import ProviderError, ProviderUnavailable
+from providers.adapters.base import CallLookup, ProviderError, ProviderUnavailable
 from providers.services import connection_adapter
 from tenants.audit import audit
 from tenants.scope import all_workspaces
@@ -631,7 +632,9 @@ def calls_recover() -> int:
         state=Call.RESERVED, reserved_at__lt=now - timedelta(seconds=settings.CAMPAIGN_RESERVED_TIMEOUT_S)
     ).update(state=Call.PENDING, not_before=now, updated_at=now, error="")
     stuck = CampaignCall.unscoped.filter(
-        state=Call.DIALING, dialing_at__lt=now - timedelta(seconds=settings.CAMPAIGN_DIALING_TIMEOUT_S)
+        state=Call.DIALING,
+        dialing_at__lt=now - timedelta(seconds=settings.CAMPAIGN_DIALING_TIMEOUT_S),
+        not_before__lte=now,  # a dialing call's not_before: when to ask the provider again
     ).select_related("number__connection")[:200]
     for call in stuck:
         call_reconcile(call)
@@ -640,23 +643,44 @@ def calls_recover() -> int:
 
 
 def call_reconcile(call: CampaignCall) -> str:
-    """A call left dialing: ask the provider for its reference if the adapter can (find_call); a provider
-    that can't be asked gets the call marked for review rather than risking a second dial."""
-    adapter = connection_adapter(call.number.connection) if call.number else None
-    find_call = getattr(adapter, "find_call", None)
+    """A call left dialing: ask the provider whether the dial reached it (find_call). Placed is recorded,
+    a proven absence goes back to waiting (a fresh claim, so it is paced again), and anything the
+    provider can't tell is asked again later, for a while, then left for a person to review. Nothing
+    here ever dials."""
     now = timezone.now()
-    if find_call is None:
-        if _guarded(call.pk, call.attempt_id, Call.DIALING, state=Call.UNKNOWN, finished_at=now,
-                    error="The dial's outcome is unknown (the worker stopped mid-dial). Check the provider's log."):  # fmt: skip
-            audit(actor=None, action="campaign.call_unknown", target=call, destination=call.to_e164)
-        return "unknown"
+    if call.number is None:
+        return _needs_review(call, now, "The caller ID was deleted, so its provider can't be asked.")
+    adapter = connection_adapter(call.number.connection)
     try:
-        found = find_call(reference=call.reference)
-    except (ProviderError, ProviderUnavailable):
-        return "later"
-    if found is not None:
+        found = adapter.find_call(
+            reference=call.reference,
+            from_e164=call.from_e164,
+            to_e164=call.to_e164,
+            attempted_at=call.dialing_at,
+        )
+    except (ProviderError, ProviderUnavailable) as exc:
+        found = CallLookup.cannot_tell(f"{adapter.name} could not be asked: {exc.message}", ask_again=True)
+    if found.outcome == "placed":
         _guarded(call.pk, call.attempt_id, Call.DIALING, state=Call.PLACED, provider_call_id=found.call_id[:80],
                  finished_at=now, error="")  # fmt: skip
         return "placed"
-    _guarded(call.pk, call.attempt_id, Call.DIALING, state=Call.PENDING, not_before=now, error="")
-    return "requeued"
+    if found.outcome == "not_placed":
+        if _guarded(call.pk, call.attempt_id, Call.DIALING, state=Call.PENDING, not_before=now, error=""):
+            audit(actor=None, action="campaign.call_requeued", target=call, destination=call.to_e164,
+                  reason="the provider shows the dial never happened")  # fmt: skip
+        return "requeued"
+    give_up_at = call.dialing_at + timedelta(seconds=settings.CAMPAIGN_RECONCILE_FOR_S)
+    if found.ask_again and now < give_up_at:
+        _guarded(call.pk, call.attempt_id, Call.DIALING, error=f"Outcome unknown, asking again: {found.why}"[:300],
+                 not_before=now + timedelta(seconds=settings.CAMPAIGN_RECONCILE_EVERY_S))  # fmt: skip
+        return "later"
+    return _needs_review(call, now, found.why)
+
+
+def _needs_review(call: CampaignCall, now: datetime, why: str) -> str:
+    error = f"Dialtone never heard whether this dial went through. {why}"
+    if _guarded(
+        call.pk, call.attempt_id, Call.DIALING, state=Call.UNKNOWN, finished_at=now, error=error[:300]
+    ):
+        audit(actor=None, action="campaign.call_unknown", target=call, destination=call.to_e164)
+    return "unknown"

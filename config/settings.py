@@ -153,6 +153,10 @@ CAMPAIGN_POOL_SYNC_S = int(os.environ.get("CAMPAIGN_POOL_SYNC_S", "15"))
 CAMPAIGN_RESERVED_TIMEOUT_S = int(os.environ.get("CAMPAIGN_RESERVED_TIMEOUT_S", "15"))
 # A call left dialing this long is reconciled with the provider (longer than any provider request).
 CAMPAIGN_DIALING_TIMEOUT_S = int(os.environ.get("CAMPAIGN_DIALING_TIMEOUT_S", "60"))
+# A provider that can't tell yet (or can't be reached) is asked again this often, for this long after
+# the dial; then the call is left for a person to review.
+CAMPAIGN_RECONCILE_EVERY_S = int(os.environ.get("CAMPAIGN_RECONCILE_EVERY_S", "30"))
+CAMPAIGN_RECONCILE_FOR_S = int(os.environ.get("CAMPAIGN_RECONCILE_FOR_S", "1800"))
 CAMPAIGN_UNAVAILABLE_TRIES = int(os.environ.get("CAMPAIGN_UNAVAILABLE_TRIES", "5"))
 
 # --- Auth and sessions -----------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, fields
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, ClassVar, Literal
 
@@ -17,6 +18,7 @@ from providers.adapters.errors import ProviderError, ProviderUnavailable
 __all__ = [
     "AccountInfo",
     "AvailableNumber",
+    "CallLookup",
     "Capabilities",
     "DialResult",
     "NumberSearch",
@@ -120,6 +122,34 @@ class DialResult:
 
 
 @dataclass(frozen=True)
+class CallLookup:
+    """What the provider says about a dial whose answer we lost (`ProviderAdapter.find_call`).
+
+    placed: the provider has the call; `call_id` is its id, as `dial` would have returned it.
+    not_placed: the provider proves it never took the dial, so dialing again calls nobody twice.
+    unknown: it can prove neither. `why` tells the person who reviews the call; `ask_again` says
+    whether asking later may settle it (a listing that may still be catching up), or never will.
+    """
+
+    outcome: Literal["placed", "not_placed", "unknown"]
+    call_id: str | None = None
+    why: str = ""
+    ask_again: bool = False
+
+    @classmethod
+    def found(cls, call_id: str) -> CallLookup:
+        return cls("placed", call_id=call_id)
+
+    @classmethod
+    def absent(cls) -> CallLookup:
+        return cls("not_placed")
+
+    @classmethod
+    def cannot_tell(cls, why: str, *, ask_again: bool = False) -> CallLookup:
+        return cls("unknown", why=why, ask_again=ask_again)
+
+
+@dataclass(frozen=True)
 class NumberSearch:
     """A validated search: country US/GB, a kind offered there, a 3-digit US area code, digits to contain."""
 
@@ -216,4 +246,18 @@ class ProviderAdapter(ABC):
         """Give the number back. A number that is already gone counts as released."""
 
     @abstractmethod
-    def dial(self, *, from_e164: str, to_e164: str, webhook_url: str, reference: str) -> DialResult: ...
+    def dial(self, *, from_e164: str, to_e164: str, webhook_url: str, reference: str) -> DialResult:
+        """Place one call. `reference` is ours for this dial; providers that keep it let find_call use it."""
+
+    def find_call(
+        self, *, reference: str, from_e164: str, to_e164: str, attempted_at: datetime
+    ) -> CallLookup:
+        """Did a dial whose answer was lost reach the provider? The arguments are the dial's, and
+        `attempted_at` (timezone-aware, our clock) is when it was sent. A timeout or refusal while asking
+        raises ProviderUnavailable / ProviderError, like every call here: the caller asks again later.
+
+        Answer not_placed only on proof: a wrong not_placed calls someone twice. This default can't ask.
+        """
+        return CallLookup.cannot_tell(
+            f"{self.name} can't be asked whether a call was placed: check its call log."
+        )

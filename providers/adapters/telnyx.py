@@ -11,8 +11,10 @@ import base64
 import ssl
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from functools import cache
+from itertools import islice
 from typing import Any
 
 import httpx
@@ -22,6 +24,7 @@ from providers.adapters import errors
 from providers.adapters.base import (
     AccountInfo,
     AvailableNumber,
+    CallLookup,
     Capabilities,
     DialResult,
     NumberSearch,
@@ -43,6 +46,12 @@ SENTENCES: dict[str, str] = {
 STATUS_SENTENCES = {401: SENTENCES["10009"], 403: SENTENCES["10010"], 404: SENTENCES["10005"]}
 NO_APPLICATION = "Telnyx has no TeXML application with that id: check the connection id in the credentials."
 ORDER_STATUSES = {"pending": "pending", "success": "active", "failure": "failed"}
+# Telnyx lists only calls still in progress: an ended or never-placed dial both look like nothing.
+LIVE_CALLS_READ = 500
+NOT_LIVE = (
+    "Telnyx lists only calls in progress and this one is not among them, so Telnyx can't tell "
+    "whether it was placed: check the call log in the Telnyx portal."
+)
 
 
 def telnyx_error(exc: telnyx.APIError) -> Exception:
@@ -82,6 +91,11 @@ def translated_errors() -> Iterator[None]:
 def _tls() -> ssl.SSLContext:
     # Loading the CA bundle takes ~50 ms and an adapter is built per operation: load it once.
     return httpx.create_ssl_context()
+
+
+def _client_state(reference: str) -> str:
+    # Telnyx wants client_state in base 64 and sends it back as given.
+    return base64.b64encode(reference.encode()).decode()
 
 
 def _digits(e164: str) -> str:
@@ -232,9 +246,23 @@ class TelnyxAdapter(ProviderAdapter):
                 to=to_e164,
                 webhook_url=webhook_url,
                 command_id=reference,  # Telnyx ignores a second dial with the same command_id
-                client_state=base64.b64encode(reference.encode()).decode(),
+                client_state=_client_state(reference),
             ).data
         return DialResult(call_id=call.call_control_id)
+
+    def find_call(
+        self, *, reference: str, from_e164: str, to_e164: str, attempted_at: datetime
+    ) -> CallLookup:
+        """A live call of the outbound application carrying our client_state is ours. Nothing else is
+        proof either way: Telnyx offers no list of past calls to rule a dial out."""
+        wanted = _client_state(reference)
+        with translated_errors():
+            live = self._client.connections.list_active_calls(self._outbound_id, page_size=100)
+            # Bounded: the pages come from Telnyx's meta, which must not keep us reading forever.
+            for call in islice(live, LIVE_CALLS_READ):
+                if call.client_state == wanted:
+                    return CallLookup.found(call.call_control_id)
+        return CallLookup.cannot_tell(NOT_LIVE)
 
     def _point_application_at(self, webhook_url: str) -> None:
         """The TeXML application is shared by every number on it: its URL is the connection's webhook."""

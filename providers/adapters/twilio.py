@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
@@ -16,6 +17,7 @@ from providers.adapters import errors
 from providers.adapters.base import (
     AccountInfo,
     AvailableNumber,
+    CallLookup,
     Capabilities,
     DialResult,
     NumberSearch,
@@ -30,6 +32,14 @@ from providers.adapters.base import (
 # FriendlyName (64 characters at most) and find_orders looks for it there.
 FRIENDLY_NAME_PREFIX = "Dialtone "
 FRIENDLY_NAME_MAX = 64
+
+# A Call resource gives back nothing of ours (no URL, no callback), so find_call looks for a call
+# between the same two numbers created near the attempt: within the window (clock skew, the dial's
+# own timeout), read at most CALLS_READ of them, and trust an absence only once the attempt is
+# old enough for the list to show every call created then.
+CALL_WINDOW = timedelta(minutes=5)
+CALL_ABSENT_AFTER = timedelta(minutes=2)
+CALLS_READ = 200
 
 SENTENCES: dict[int, str] = {
     20003: errors.BAD_CREDENTIALS.format(fields="Account SID and Auth Token"),
@@ -232,3 +242,28 @@ class TwilioAdapter(ProviderAdapter):
         with translated_errors():
             call = self._account.calls.create(to=to_e164, from_=from_e164, url=webhook_url, method="POST")
         return DialResult(call_id=call.sid)
+
+    def find_call(
+        self, *, reference: str, from_e164: str, to_e164: str, attempted_at: datetime
+    ) -> CallLookup:
+        with translated_errors():
+            # No StartTime filter: a call still queued at Twilio has no start time yet.
+            calls = self._account.calls.list(to=to_e164, from_=from_e164, limit=CALLS_READ + 1)
+        near = [
+            call
+            for call in calls[:CALLS_READ]
+            if call.to == to_e164
+            and call._from == from_e164
+            and call.date_created is not None
+            and abs(call.date_created - attempted_at) <= CALL_WINDOW
+        ]
+        if near:
+            return CallLookup.found(min(near, key=lambda call: abs(call.date_created - attempted_at)).sid)
+        if len(calls) > CALLS_READ:
+            return CallLookup.cannot_tell(
+                "Twilio lists too many calls between these two numbers to rule this one out: "
+                "check Twilio's call log."
+            )
+        if datetime.now(UTC) - attempted_at < CALL_ABSENT_AFTER:
+            return CallLookup.cannot_tell("Twilio does not list the call yet.", ask_again=True)
+        return CallLookup.absent()

@@ -1,6 +1,7 @@
 """The sandbox provider's call log, kept in a file with the time of each dial, so tests can check every
 pacing window and a worker killed with -9 leaves its dials behind. Also gives the sandbox `find_call`,
-the provider lookup by reference that reconciling a call left dialing uses."""
+the provider lookup that reconciling a call left dialing uses: the log is this provider's whole record,
+so a reference missing from it proves the dial never happened."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from providers.adapters.base import DialResult
+from providers.adapters.base import CallLookup
 from providers.adapters.sandbox import SandboxAdapter
 
 ENV = "DIALTONE_TEST_DIAL_LOG"
@@ -50,11 +51,11 @@ def install(path: str | Path) -> None:
         time.sleep(delay)
         return result
 
-    def find_call(self, *, reference):
+    def find_call(self, *, reference, from_e164, to_e164, attempted_at):
         for entry in read(os.environ[ENV]):
             if entry.reference == reference:
-                return DialResult(call_id=entry.call_id)
-        return None
+                return CallLookup.found(entry.call_id)
+        return CallLookup.absent()
 
     dial.__wrapped__ = original
     SandboxAdapter.dial = dial

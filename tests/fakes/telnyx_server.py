@@ -68,6 +68,7 @@ class TelnyxServer(FakeProviderServer):
         self.orders: dict[str, dict[str, Any]] = {}
         self.numbers: dict[str, dict[str, Any]] = {}  # phone number records by id
         self.calls: dict[str, dict[str, Any]] = {}  # by command_id, or call_control_id when none
+        self.live: dict[str, dict[str, Any]] = {}  # calls in progress by call_control_id, per connection
         self._ids = itertools.count(1)
         super().__init__()
 
@@ -107,6 +108,18 @@ class TelnyxServer(FakeProviderServer):
         with self._lock:
             return self._place_order([e164], customer_reference, TEXML_APP_ID)
 
+    def hang_up(self, call_control_id: str) -> None:
+        """The call ended: Telnyx no longer lists it among the active calls."""
+        with self._lock:
+            self.live.pop(call_control_id, None)
+
+    def add_live_call(self, connection_id: str, *, client_state: str | None = None) -> str:
+        """A call in progress that no dial of this server placed (another app's); returns its id."""
+        with self._lock:
+            call = self._new_call(client_state)
+            self.live[call["call_control_id"]] = {**call, "connection_id": connection_id}
+            return call["call_control_id"]
+
     @property
     def last_order_id(self) -> str:
         return list(self.orders)[-1]
@@ -125,6 +138,7 @@ class TelnyxServer(FakeProviderServer):
             Route("GET", "/texml_applications/{id}", self.retrieve_application),
             Route("PATCH", "/texml_applications/{id}", self.update_application),
             Route("POST", "/calls", self.dial),
+            Route("GET", "/connections/{connection_id}/active_calls", self.active_calls),
             Route("POST", "/_fake/number_orders/{order_id}/{outcome}", self.settle_order, public=True),
         ]
 
@@ -269,19 +283,42 @@ class TelnyxServer(FakeProviderServer):
         command_id = body.get("command_id")
         if command_id and command_id in self.calls:
             return 200, {"data": self.calls[command_id]}  # Telnyx ignores a repeated command_id
-        call_control_id = f"v3:{uuid.uuid4().hex}"
-        call = {
-            "call_control_id": call_control_id,
+        call = self._new_call(body.get("client_state"))
+        self.calls[command_id or call["call_control_id"]] = call
+        # In progress until a test hangs it up.
+        self.live[call["call_control_id"]] = {**call, "connection_id": body["connection_id"]}
+        return 200, {"data": call}
+
+    def active_calls(self, request: LoggedRequest, connection_id: str) -> Reply:
+        if connection_id not in self.applications:
+            return self.error(404)
+        listed = [
+            {
+                "call_control_id": call["call_control_id"],
+                "call_duration": 0,
+                "call_leg_id": call["call_leg_id"],
+                "call_session_id": call["call_session_id"],
+                "client_state": call.get("client_state", ""),
+                "record_type": "call",
+            }
+            for call in self.live.values()
+            if call["connection_id"] == connection_id
+        ]
+        return 200, _page(request, listed)
+
+    # --- representations ------------------------------------------------------------------------
+    @staticmethod
+    def _new_call(client_state: str | None) -> dict[str, Any]:
+        # The dial's answer: is_alive is always false there (dialing is asynchronous).
+        return {
+            "call_control_id": f"v3:{uuid.uuid4().hex}",
             "call_leg_id": str(uuid.uuid4()),
             "call_session_id": str(uuid.uuid4()),
             "is_alive": False,
             "record_type": "call",
-            **({"client_state": body["client_state"]} if body.get("client_state") else {}),
+            **({"client_state": client_state} if client_state else {}),
         }
-        self.calls[command_id or call_control_id] = call
-        return 200, {"data": call}
 
-    # --- representations ------------------------------------------------------------------------
     def _place_order(self, wanted: list[str], customer_reference: str, connection_id: str) -> str:
         order_id = str(uuid.uuid4())
         stocks = [self.available.pop(e164, None) or Stock.unlisted(e164) for e164 in wanted]

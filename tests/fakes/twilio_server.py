@@ -47,8 +47,12 @@ MESSAGES = {
 }
 
 
+def rfc2822(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
+
+
 def rfc2822_now() -> str:
-    return datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
+    return rfc2822(datetime.now(UTC))
 
 
 class TwilioServer(FakeProviderServer):
@@ -61,8 +65,10 @@ class TwilioServer(FakeProviderServer):
         self.account_status = "active"
         self.available: dict[str, Stock] = {s.e164: s for s in STOCK}
         self.numbers: dict[str, dict[str, Any]] = {}  # IncomingPhoneNumber resources by sid
-        self.calls: dict[str, dict[str, Any]] = {}
+        self.calls: dict[str, dict[str, Any]] = {}  # Call resources by sid, as Twilio lists them
+        self.call_urls: dict[str, tuple[str, str]] = {}  # sid -> (Url, Method): kept, never listed
         self.bundle_required: set[str] = set()  # countries where buying answers 21649
+        self._created: dict[str, datetime] = {}  # call sid -> creation time, for the list's order
         self._serial = itertools.count(1)
         super().__init__()
 
@@ -83,6 +89,11 @@ class TwilioServer(FakeProviderServer):
     def require_bundle(self, country: str) -> None:
         self.bundle_required.add(country)
 
+    def add_call(self, from_e164: str, to_e164: str, *, created: datetime | None = None) -> str:
+        """A call placed earlier (say, by a worker that died before it heard the answer); returns its sid."""
+        with self._lock:
+            return self._call(from_e164, to_e164, created or datetime.now(UTC))["sid"]
+
     # --- the provider's rules -------------------------------------------------------------------
     def build_routes(self) -> list[Route]:
         account, numbers = f"{API}/{{AccountSid}}", f"{API}/{{AccountSid}}/IncomingPhoneNumbers"
@@ -99,6 +110,7 @@ class TwilioServer(FakeProviderServer):
             Route("POST", f"{numbers}/{{Sid}}.json", self.update_number),
             Route("DELETE", f"{numbers}/{{Sid}}.json", self.delete_number),
             Route("POST", f"{account}/Calls.json", self.create_call),
+            Route("GET", f"{account}/Calls.json", self.list_calls),
         ]
 
     def authorized(self, request: LoggedRequest) -> bool:
@@ -219,20 +231,42 @@ class TwilioServer(FakeProviderServer):
             return self.error(400, 21210)
         if not form.get("To", "").startswith("+") or len(digits(form["To"])) < 8:
             return self.error(400, 21211)
+        call = self._call(form["From"], form["To"], datetime.now(UTC))
+        self.call_urls[call["sid"]] = (form["Url"], form.get("Method", "POST"))
+        return 201, call
+
+    def list_calls(self, request: LoggedRequest, AccountSid: str) -> Reply:
+        if AccountSid != self.account_sid:
+            return self.error(404)
+        query = request.query
+        matching = [
+            call
+            for call in self.calls.values()
+            if query.get("To", call["to"]) == call["to"] and query.get("From", call["from"]) == call["from"]
+        ]
+        # Newest first; find_call reads them all and must not depend on the order.
+        matching.sort(key=lambda call: self._created[call["sid"]], reverse=True)
+        return 200, self._page(request, "calls", matching)
+
+    # --- representations ------------------------------------------------------------------------
+    def _sid(self, prefix: str) -> str:
+        return f"{prefix}{next(self._serial):032x}"
+
+    def _call(self, from_e164: str, to_e164: str, created: datetime) -> dict[str, Any]:
         sid = self._sid("CA")
-        now = rfc2822_now()
+        at = rfc2822(created)
         call = {
             "sid": sid,
             "account_sid": self.account_sid,
-            "to": form["To"],
-            "to_formatted": form["To"],
-            "from": form["From"],
-            "from_formatted": form["From"],
+            "to": to_e164,
+            "to_formatted": to_e164,
+            "from": from_e164,
+            "from_formatted": from_e164,
             "status": "queued",
             "direction": "outbound-api",
             "api_version": "2010-04-01",
-            "date_created": now,
-            "date_updated": now,
+            "date_created": at,
+            "date_updated": at,
             "start_time": None,
             "end_time": None,
             "duration": None,
@@ -240,7 +274,7 @@ class TwilioServer(FakeProviderServer):
             "price_unit": "USD",
             "parent_call_sid": None,
             "phone_number_sid": next(
-                (n["sid"] for n in self.numbers.values() if n["phone_number"] == form["From"]), None
+                (n["sid"] for n in self.numbers.values() if n["phone_number"] == from_e164), None
             ),
             "answered_by": None,
             "forwarded_from": None,
@@ -251,12 +285,9 @@ class TwilioServer(FakeProviderServer):
             "uri": f"{API}/{self.account_sid}/Calls/{sid}.json",
             "subresource_uris": {"recordings": f"{API}/{self.account_sid}/Calls/{sid}/Recordings.json"},
         }
-        self.calls[sid] = {**call, "url": form["Url"], "method": form.get("Method", "POST")}
-        return 201, call
-
-    # --- representations ------------------------------------------------------------------------
-    def _sid(self, prefix: str) -> str:
-        return f"{prefix}{next(self._serial):032x}"
+        self.calls[sid] = call
+        self._created[sid] = created
+        return call
 
     def _available_number(self, stock: Stock) -> dict[str, Any]:
         return {

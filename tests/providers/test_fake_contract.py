@@ -4,6 +4,9 @@ The adapters drive every route of each fake, success paths and error bodies alik
 the fake recorded is validated against the official OpenAPI document in provider-specs/, and every
 request the adapters sent is checked against the documented parameters. A fake that drifts from the
 provider fails here, not in production.
+
+An operation the shared documents lack is described in tests/fakes/specs/ (each file says where its
+facts come from) and merged in; a test fails once the official document covers it, to drop it then.
 """
 
 import json
@@ -11,6 +14,7 @@ import os
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +35,7 @@ SPECS = Path(
     or Path(__file__).resolve().parents[2].parent / "shared" / "provider-specs"
 )
 TWILIO_SPEC, TELNYX_SPEC = SPECS / "twilio-numbers-calls.json", SPECS / "telnyx-numbers-calls.json"
+TELNYX_SUPPLEMENT = Path(__file__).resolve().parents[1] / "fakes" / "specs" / "telnyx-supplement.json"
 if not (TWILIO_SPEC.is_file() and TELNYX_SPEC.is_file()):
     pytest.skip(
         f"Provider OpenAPI documents not found in {SPECS}: set PROVIDER_SPECS_DIR to the folder holding "
@@ -80,10 +85,14 @@ def pointer_part(text: str) -> str:
 
 
 class Spec:
-    """One OpenAPI document, registered so that its internal $refs resolve while validating."""
+    """One OpenAPI document (plus its supplement), registered so that its internal $refs resolve."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, supplement: Path | None = None):
         document = json.loads(path.read_text())
+        if supplement is not None:
+            extra = json.loads(supplement.read_text())
+            document["paths"].update(extra["paths"])
+            document["components"]["schemas"].update(extra["components"]["schemas"])
         self.oas30 = document["openapi"].startswith("3.0")
         self.document = nullable_to_union(document) if self.oas30 else document
         self.uri = f"urn:spec:{path.name}"
@@ -167,6 +176,9 @@ def drive_twilio(server: TwilioServer) -> None:
     twilio.list_owned()
     twilio.restore_routing(purchase.ref, twilio.route_inbound(purchase.ref, WEBHOOK))
     twilio.dial(from_e164="+14155550100", to_e164="+12125550199", webhook_url=WEBHOOK, reference="c")
+    now = datetime.now(UTC)
+    twilio.find_call(reference="c", from_e164="+14155550100", to_e164="+12125550199", attempted_at=now)
+    twilio.find_call(reference="x", from_e164="+14155550100", to_e164="+12125550100", attempted_at=now)
     twilio.release(purchase.ref)
     twilio.release(purchase.ref)  # 404
     attempt(lambda: twilio.buy("+14155550100", reference="op-2"))  # 21422
@@ -175,6 +187,8 @@ def drive_twilio(server: TwilioServer) -> None:
     for status in ERROR_STATUSES:
         server.fail_next("GET", "*/IncomingPhoneNumbers.json", status)
         attempt(twilio.list_owned)
+    server.fail_next("GET", "*/Calls.json", 500)
+    attempt(lambda: twilio.find_call(reference="c", from_e164="+1", to_e164="+1", attempted_at=now))
 
 
 def drive_telnyx(server: TelnyxServer) -> None:
@@ -194,6 +208,11 @@ def drive_telnyx(server: TelnyxServer) -> None:
     unrouted = server.add_owned("+13125550111")
     telnyx.restore_routing(unrouted, telnyx.route_inbound(unrouted, WEBHOOK))
     telnyx.dial(from_e164="+14155550100", to_e164="+12125550199", webhook_url=WEBHOOK, reference="c")
+    long_ago = datetime.now(UTC) - timedelta(hours=1)
+    for reference in ("c", "never-dialed"):
+        telnyx.find_call(
+            reference=reference, from_e164="+14155550100", to_e164="+12125550199", attempted_at=long_ago
+        )
     telnyx.release(ref)
     telnyx.release(ref)  # 404
     attempt(lambda: telnyx.buy("+14155550100", reference="op-3"))  # 422: not available
@@ -211,6 +230,12 @@ def drive_telnyx(server: TelnyxServer) -> None:
         )
         server.fail_next("PATCH", "/texml_applications/*", status)
         attempt(lambda: telnyx.route_inbound(server.add_owned("+15125550177"), WEBHOOK + "/new"))
+        server.fail_next("GET", "/connections/*/active_calls", status)
+        attempt(
+            lambda: telnyx.find_call(
+                reference="c", from_e164="+14155550100", to_e164="+12125550199", attempted_at=long_ago
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -219,11 +244,12 @@ class Case:
     server_class: type[FakeProviderServer]
     drive: Callable[[Any], None]
     error_schema: dict | None  # for errors the document does not describe; None: use the document's
+    supplement: Path | None = None  # operations the shared document lacks (tests/fakes/specs/)
 
 
 CASES = {
     "twilio": Case(TWILIO_SPEC, TwilioServer, drive_twilio, TWILIO_ERROR),
-    "telnyx": Case(TELNYX_SPEC, TelnyxServer, drive_telnyx, None),
+    "telnyx": Case(TELNYX_SPEC, TelnyxServer, drive_telnyx, None, TELNYX_SUPPLEMENT),
 }
 
 
@@ -232,7 +258,18 @@ def driven(request):
     case = CASES[request.param]
     with case.server_class() as server:
         case.drive(server)
-    return case, Spec(case.spec), server
+    return case, Spec(case.spec, case.supplement), server
+
+
+@pytest.mark.parametrize("name", [name for name, case in CASES.items() if case.supplement])
+def test_a_supplement_only_fills_gaps_in_the_official_document(name):
+    official = json.loads(CASES[name].spec.read_text())
+    extra = json.loads(CASES[name].supplement.read_text())
+
+    covered = set(extra["paths"]) & set(official["paths"])
+    covered |= set(extra["components"]["schemas"]) & set(official["components"]["schemas"])
+
+    assert covered == set(), f"the official document now has {sorted(covered)}: drop them from the supplement"
 
 
 def test_the_drive_reaches_every_route_and_every_error_status(driven):

@@ -1,6 +1,7 @@
 """The sandbox adapter, the factory, and the contract's own rules (search validation, Routing storage)."""
 
 import uuid
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import phonenumbers
@@ -173,6 +174,16 @@ def test_dial_records_the_call(sandbox):
         "+12125550199",
         "c-1",
     )
+
+
+def test_the_sandbox_cannot_say_whether_a_lost_dial_was_placed(sandbox):
+    # Its calls live in one process's memory: another process's dial is invisible here.
+    found = sandbox.find_call(
+        reference="c-1", from_e164=STARTER_NUMBERS[0], to_e164="+12125550199", attempted_at=datetime.now(UTC)
+    )
+
+    assert (found.outcome, found.ask_again) == ("unknown", False)
+    assert found.why == "Sandbox can't be asked whether a call was placed: check its call log."
 
 
 def test_dial_from_a_number_outside_the_sandbox_is_refused(sandbox):

@@ -1,6 +1,7 @@
 """The Telnyx adapter, through the real telnyx SDK, against the local fake Telnyx."""
 
 import base64
+from datetime import UTC, datetime
 from decimal import Decimal
 from types import SimpleNamespace
 from urllib.request import Request, urlopen
@@ -8,8 +9,8 @@ from urllib.request import Request, urlopen
 import pytest
 
 from providers.adapters import adapter_for, errors
-from providers.adapters.base import ProviderError, ProviderUnavailable, Routing
-from providers.adapters.telnyx import NO_APPLICATION, TelnyxAdapter
+from providers.adapters.base import CallLookup, ProviderError, ProviderUnavailable, Routing
+from providers.adapters.telnyx import NO_APPLICATION, NOT_LIVE, TelnyxAdapter
 from tests.fakes.telnyx_server import TEXML_APP_ID, TelnyxServer
 from tests.providers.conftest import STALL
 
@@ -249,6 +250,50 @@ def test_dial_uses_the_outbound_connection_when_given(telnyx_server):
     assert telnyx_server.requests_to("POST", "/calls")[0].body["connection_id"] == "42"
 
 
+def find(telnyx, reference="call-9"):
+    return telnyx.find_call(
+        reference=reference, from_e164="+14155550100", to_e164="+12125550199", attempted_at=datetime.now(UTC)
+    )
+
+
+def test_a_dial_whose_answer_was_lost_is_found_among_the_live_calls(telnyx, telnyx_server):
+    telnyx_server.add_live_call(TEXML_APP_ID, client_state=base64.b64encode(b"someone-else").decode())
+    telnyx_server.stall_next("POST", "/calls", seconds=STALL)
+
+    with pytest.raises(ProviderUnavailable):
+        telnyx.dial(from_e164="+14155550100", to_e164="+12125550199", webhook_url=WEBHOOK, reference="call-9")
+    found = find(telnyx)
+
+    [call] = telnyx_server.calls.values()
+    assert found == CallLookup.found(call["call_control_id"])
+    [listed] = telnyx_server.requests_to("GET", f"/connections/{TEXML_APP_ID}/active_calls")
+    assert listed.query == {"page[size]": "100"}
+    assert len(telnyx_server.requests_to("POST", "/calls")) == 1
+
+
+def test_live_calls_are_read_on_the_outbound_connection(telnyx_server):
+    telnyx_server.applications["42"] = {**telnyx_server.applications[TEXML_APP_ID], "id": "42"}
+    credentials = {**telnyx_server.credentials, "outbound_connection_id": "42"}
+    adapter = TelnyxAdapter(credentials, base_url=telnyx_server.base_url, timeout=0.5)
+    result = adapter.dial(
+        from_e164="+14155550100", to_e164="+12125550199", webhook_url=WEBHOOK, reference="c"
+    )
+
+    assert find(adapter, "c") == CallLookup.found(result.call_id)
+    assert telnyx_server.requests_to("GET", "/connections/42/active_calls")
+
+
+@pytest.mark.parametrize("ended", [True, False], ids=["dialed-and-ended", "never-dialed"])
+def test_a_dial_not_live_cannot_be_told_apart_from_one_never_placed(ended, telnyx, telnyx_server):
+    if ended:
+        result = telnyx.dial(
+            from_e164="+14155550100", to_e164="+12125550199", webhook_url=WEBHOOK, reference="call-9"
+        )
+        telnyx_server.hang_up(result.call_id)
+
+    assert find(telnyx) == CallLookup.cannot_tell(NOT_LIVE)  # never "not placed", and asking again won't help
+
+
 def test_an_order_can_be_settled_over_http_from_another_process(telnyx, telnyx_server):
     purchase = telnyx.buy("+14155550100", reference="op-1")
 
@@ -348,6 +393,9 @@ OPERATIONS = {
     "release": lambda a, ids: a.release(ids.number_id),
     "dial": lambda a, ids: a.dial(
         from_e164="+14155550100", to_e164="+12125550199", webhook_url=WEBHOOK, reference="c"
+    ),
+    "find_call": lambda a, ids: a.find_call(
+        reference="c", from_e164="+14155550100", to_e164="+12125550199", attempted_at=datetime.now(UTC)
     ),
 }
 every_operation = pytest.mark.parametrize("operation", OPERATIONS)

@@ -1,9 +1,12 @@
 """The Twilio adapter, through the real twilio SDK, against the local fake Twilio."""
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from providers.adapters import adapter_for, errors
-from providers.adapters.base import ProviderError, ProviderUnavailable, Routing
+from providers.adapters.base import CallLookup, ProviderError, ProviderUnavailable, Routing
+from providers.adapters.twilio import CALLS_READ
 from tests.providers.conftest import STALL
 
 CHECK_CREDENTIALS = "The provider rejected these credentials: check the Account SID and Auth Token."
@@ -201,12 +204,8 @@ def test_dial_places_a_call_to_the_webhook(twilio, twilio_server):
     )
 
     call = twilio_server.calls[result.call_id]
-    assert (call["from"], call["to"], call["url"], call["method"]) == (
-        "+14155550100",
-        "+12125550199",
-        "https://d.example.com/calls",
-        "POST",
-    )
+    assert (call["from"], call["to"]) == ("+14155550100", "+12125550199")
+    assert twilio_server.call_urls[result.call_id] == ("https://d.example.com/calls", "POST")
 
 
 def test_dial_from_a_number_not_on_the_account_says_so(twilio):
@@ -216,6 +215,65 @@ def test_dial_from_a_number_not_on_the_account_says_so(twilio):
         )
 
     assert caught.value.code == "21210"
+
+
+# --- finding a dial whose answer was lost ------------------------------------------------------------
+
+FROM, TO = "+14155550100", "+12125550199"
+
+
+def find(twilio, attempted_at, to=TO):
+    return twilio.find_call(reference="c-1", from_e164=FROM, to_e164=to, attempted_at=attempted_at)
+
+
+def test_a_dial_whose_answer_was_lost_is_found_between_its_numbers(twilio, twilio_server):
+    twilio_server.add_owned(FROM)
+    twilio_server.stall_next("POST", "*/Calls.json", seconds=STALL)
+    attempted_at = datetime.now(UTC)
+
+    with pytest.raises(ProviderUnavailable):
+        twilio.dial(from_e164=FROM, to_e164=TO, webhook_url="https://d/x", reference="c-1")
+    found = find(twilio, attempted_at)
+
+    [sid] = twilio_server.calls
+    assert found == CallLookup.found(sid)
+    [listed] = twilio_server.requests_to("GET", "*/Calls.json")
+    # No StartTime filter: a call still queued at Twilio has no start time.
+    assert listed.query == {"To": TO, "From": FROM, "PageSize": str(CALLS_READ + 1)}
+    assert len(twilio_server.requests_to("POST", "*/Calls.json")) == 1
+
+
+def test_the_call_nearest_the_attempt_is_ours(twilio, twilio_server):
+    attempted_at = datetime.now(UTC) - timedelta(hours=1)
+    twilio_server.add_call(FROM, TO, created=attempted_at - timedelta(minutes=4))
+    ours = twilio_server.add_call(FROM, TO, created=attempted_at + timedelta(seconds=1))
+
+    assert find(twilio, attempted_at) == CallLookup.found(ours)
+
+
+def test_no_call_near_an_old_attempt_proves_it_was_not_placed(twilio, twilio_server):
+    attempted_at = datetime.now(UTC) - timedelta(minutes=30)
+    twilio_server.add_call(FROM, TO, created=attempted_at - timedelta(minutes=20))  # an earlier campaign
+    twilio_server.add_call(FROM, "+12125550100", created=attempted_at)  # another destination
+
+    assert find(twilio, attempted_at) == CallLookup.absent()
+
+
+def test_a_recent_attempt_missing_from_the_list_is_asked_about_again(twilio):
+    found = find(twilio, datetime.now(UTC))
+
+    assert (found.outcome, found.ask_again) == ("unknown", True)
+
+
+def test_more_calls_than_it_reads_cannot_rule_the_dial_out(twilio, twilio_server):
+    attempted_at = datetime.now(UTC) - timedelta(minutes=30)
+    for _ in range(CALLS_READ + 1):
+        twilio_server.add_call(FROM, TO, created=attempted_at - timedelta(days=1))
+
+    found = find(twilio, attempted_at)
+
+    assert (found.outcome, found.ask_again) == ("unknown", False)
+    assert "check Twilio's call log" in found.why
 
 
 # --- every operation, every way it can fail ----------------------------------------------------------
@@ -233,6 +291,9 @@ OPERATIONS = {
     "release": lambda a, sid: a.release(sid),
     "dial": lambda a, sid: a.dial(
         from_e164="+14155550100", to_e164="+12125550199", webhook_url="https://d/x", reference="c"
+    ),
+    "find_call": lambda a, sid: a.find_call(
+        reference="c", from_e164="+14155550100", to_e164="+12125550199", attempted_at=datetime.now(UTC)
     ),
 }
 every_operation = pytest.mark.parametrize("operation", OPERATIONS)

@@ -1,0 +1,164 @@
+"""Calls left dialing, settled with the provider through the real SDKs against the local fakes: a dial the
+provider took is recorded as placed, one it proves it never took is dialed again (once), and one it can't
+tell about is asked about again for a while, then left for a person to review. Nothing is dialed twice."""
+
+import time
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from campaigns.models import Campaign, CampaignCall
+from campaigns.services import call_dial, calls_recover, campaign_dispatch, campaign_start, campaigns_dispatch
+from phone_numbers.services import number_link
+from providers.adapters.telnyx import NOT_LIVE
+from providers.models import ProviderConnection
+from tenants.scope import workspace_scope
+from tests.campaigns.conftest import DESTINATIONS
+from tests.providers.conftest import STALL
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+FROM, TO = "+14155550100", DESTINATIONS[0]
+TWILIO_CALLS = "*/Calls.json"
+
+
+def provider_desk(make_desk, server, provider, settings):
+    """A desk whose one caller ID lives on `server`, a fake Twilio or Telnyx."""
+    settings.PROVIDER_BASE_URLS = {**settings.PROVIDER_BASE_URLS, provider: server.base_url}
+    settings.PROVIDER_TIMEOUT = 0.5
+    settings.CAMPAIGN_DIALING_TIMEOUT_S = 0  # reconcile at once: the tests move time by hand
+    desk = make_desk(0)
+    server.add_owned(FROM)
+    with workspace_scope(desk.ws):
+        desk.connection = ProviderConnection.objects.create(
+            provider=provider, label=provider, credentials=server.credentials
+        )
+        desk.numbers = [
+            number_link(
+                workspace=desk.ws, actor=desk.actor, connection=desk.connection, environment=desk.live,
+                e164=FROM, tag_names=["outbound"],
+            )
+        ]  # fmt: skip
+    return desk
+
+
+@pytest.fixture
+def twilio_desk(make_desk, twilio_server, settings):
+    return provider_desk(make_desk, twilio_server, "twilio", settings)
+
+
+@pytest.fixture
+def telnyx_desk(make_desk, telnyx_server, settings):
+    return provider_desk(make_desk, telnyx_server, "telnyx", settings)
+
+
+def reserve(desk, campaign) -> CampaignCall:
+    campaign_dispatch(campaign_id=campaign.pk, until=time.monotonic() + 0.3)
+    (call,) = [c for c in desk.calls(campaign) if c.state == CampaignCall.State.RESERVED]
+    return call
+
+
+def lost_dial(desk) -> tuple[Campaign, CampaignCall]:
+    """A dial whose answer never came back (the fault is set by the caller): left dialing, as a worker
+    that died mid-dial leaves it."""
+    campaign = desk.campaign([TO])
+    campaign_start(campaign=campaign, actor=desk.actor)
+    call = reserve(desk, campaign)
+    assert call_dial(call_id=call.pk, attempt_id=call.attempt_id) == "unknown"
+    call.refresh_from_db()
+    assert call.state == CampaignCall.State.DIALING
+    return campaign, call
+
+
+def ask_again_now(call: CampaignCall, *, dialed_ago: timedelta | None = None) -> None:
+    """The wait before the next question is over (and, optionally, the dial was this long ago)."""
+    moved = {"not_before": timezone.now()}
+    if dialed_ago is not None:
+        moved["dialing_at"] = timezone.now() - dialed_ago
+    CampaignCall.unscoped.filter(pk=call.pk).update(**moved)
+
+
+def test_a_dial_twilio_took_is_healed_to_placed_and_never_dialed_again(twilio_desk, twilio_server):
+    twilio_server.stall_next("POST", TWILIO_CALLS, seconds=STALL)  # Twilio places it; we hear nothing
+    campaign, call = lost_dial(twilio_desk)
+
+    calls_recover()
+
+    call.refresh_from_db()
+    [sid] = twilio_server.calls
+    assert (call.state, call.provider_call_id, call.error) == ("placed", sid, "")
+    campaigns_dispatch(budget_s=0.2)
+    campaign.refresh_from_db()
+    assert campaign.state == Campaign.State.FINISHED
+    assert len(twilio_server.requests_to("POST", TWILIO_CALLS)) == 1
+
+
+def test_a_dial_twilio_never_took_is_dialed_again_once_its_absence_is_proven(twilio_desk, twilio_server):
+    twilio_server.drop_next("POST", TWILIO_CALLS)  # the dial never reached Twilio
+    campaign, call = lost_dial(twilio_desk)
+
+    calls_recover()  # just dialed: Twilio's list may not show the call yet, so absence proves nothing
+
+    call.refresh_from_db()
+    assert call.state == "dialing" and call.not_before > timezone.now()
+    assert "asking again" in call.error
+    calls_recover()  # not due again yet: Twilio is not asked
+    assert len(twilio_server.requests_to("GET", TWILIO_CALLS)) == 1
+
+    ask_again_now(call, dialed_ago=timedelta(minutes=10))
+    calls_recover()
+
+    assert CampaignCall.unscoped.get(pk=call.pk).state == "pending"
+    again = reserve(twilio_desk, campaign)
+    assert again.attempt_id != call.attempt_id  # a fresh claim: paced like any other dial
+    assert call_dial(call_id=again.pk, attempt_id=again.attempt_id) == "placed"
+    [sid] = twilio_server.calls
+    assert [c["to"] for c in twilio_server.calls.values()] == [TO]
+    assert CampaignCall.unscoped.get(pk=call.pk).provider_call_id == sid
+
+
+def test_twilio_failing_while_asked_is_asked_again_then_the_call_is_left_for_review(
+    twilio_desk, twilio_server, settings
+):
+    twilio_server.drop_next("POST", TWILIO_CALLS)
+    _, call = lost_dial(twilio_desk)
+    twilio_server.fail_next("GET", TWILIO_CALLS, 500, times=2)
+
+    calls_recover()
+
+    call.refresh_from_db()
+    assert call.state == "dialing" and "Twilio could not be asked" in call.error
+    settings.CAMPAIGN_RECONCILE_FOR_S = 60
+    ask_again_now(call, dialed_ago=timedelta(minutes=10))  # asked for long enough
+    calls_recover()
+
+    call.refresh_from_db()
+    assert call.state == "unknown" and "Twilio could not be asked" in call.error
+    calls_recover()
+    assert len(twilio_server.requests_to("POST", TWILIO_CALLS)) == 1
+
+
+def test_a_live_telnyx_dial_is_healed_to_placed(telnyx_desk, telnyx_server):
+    telnyx_server.stall_next("POST", "/calls", seconds=STALL)
+    _, call = lost_dial(telnyx_desk)
+
+    calls_recover()
+
+    call.refresh_from_db()
+    [placed] = telnyx_server.calls.values()
+    assert (call.state, call.provider_call_id) == ("placed", placed["call_control_id"])
+
+
+def test_a_telnyx_dial_no_longer_live_is_left_for_review_not_dialed_again(telnyx_desk, telnyx_server):
+    telnyx_server.stall_next("POST", "/calls", seconds=STALL)
+    _, call = lost_dial(telnyx_desk)
+    [placed] = telnyx_server.calls.values()
+    telnyx_server.hang_up(placed["call_control_id"])  # ended before we asked: Telnyx can't tell
+
+    calls_recover()
+
+    call.refresh_from_db()
+    assert call.state == "unknown" and NOT_LIVE in call.error
+    calls_recover()
+    assert len(telnyx_server.requests_to("POST", "/calls")) == 1
