@@ -126,6 +126,7 @@ def test_a_tag_filter_pages_and_counts_like_the_unfiltered_page(acme):
     with_history = client.get("/w/acme/numbers/?tag=sales&history=1").content.decode()
     assert "1–50 of 120" in with_history
 
+
 def test_the_tag_filter_index_follows_every_write_of_the_links(acme):
     """PostgreSQL filters on the tag_ids array the link table's triggers keep; it must answer exactly
     what one EXISTS per tag over the links answers, after adds, removes, clears and tag deletes."""
@@ -154,6 +155,7 @@ def test_the_tag_filter_index_follows_every_write_of_the_links(acme):
                 links = PhoneNumber.objects.filter(carries_every_tag(ids, vendor="generic"))
                 assert fast == set(links.values_list("pk", flat=True)), combo
         assert not PhoneNumber.objects.filter(carries_every_tag([tags["a"].pk])).filter(pk=numbers[0].pk)
+
 
 def test_unpublished_variants_are_called_out_on_the_numbers_page(acme):
     from agents.services import agent_create, variant_create
