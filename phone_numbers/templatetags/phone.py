@@ -28,3 +28,9 @@ def without_tag(filters, tag: str) -> str:
 @register.filter
 def with_page(filters, page: int) -> str:
     return filters.query_string(page=page)
+
+
+@register.filter
+def url_under(number, list_url: str) -> str:
+    """The number's own URL (list/<id>/), built once per row instead of a reverse() per link."""
+    return f"{list_url}{number.pk}/"
