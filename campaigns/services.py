@@ -455,16 +455,7 @@ def _dispatch_batch(campaign: Campaign, policy) -> _Batch:
             )  # fmt: skip
             reserved.append(call)
         CallAttempt.unscoped.bulk_create([c.attempt for c in reserved])
-        for call in reserved:
-            call.state, call.number_id, call.from_e164 = (
-                Call.RESERVED,
-                usable[call.attempt.e164],
-                call.attempt.e164,
-            )
-            call.reserved_at, call.updated_at, call.error = now, now, ""
-        CampaignCall.unscoped.bulk_update(
-            reserved, ["state", "number", "from_e164", "attempt", "reserved_at", "updated_at", "error"]
-        )
+        _reserve(reserved, now)
         waiting = due[len(claims) :]
         paced_until = None
         if waiting:  # every number is paced: wait for the pacer's time, never fail, never a countdown
@@ -478,6 +469,47 @@ def _dispatch_batch(campaign: Campaign, policy) -> _Batch:
     if waiting:
         return _Batch(len(reserved), result.retry_in_ms / 1000)
     return _Batch(len(reserved), 0)
+
+
+_RESERVE_SQL = """
+    UPDATE {table} AS c
+       SET state = %s, number_id = v.number_id, from_e164 = v.e164, attempt_id = v.attempt_id,
+           reserved_at = %s, updated_at = %s, error = ''
+      FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::bigint[]) AS v(id, number_id, e164, attempt_id)
+     WHERE c.id = v.id AND c.state = %s
+"""
+
+
+def _reserve(calls: list[CampaignCall], now: datetime) -> None:
+    """pending -> reserved for the batch's claimed calls, in one statement whatever the batch size.
+
+    (bulk_update writes a CASE per column over every row: 160 ms for 60 calls, measured.) The rows are
+    locked by the batch's SELECT ... FOR UPDATE; the state guard is kept all the same."""
+    if not calls:
+        return
+    if connection.vendor != "postgresql":  # the SQLite demo: small batches, no unnest()
+        for call in calls:
+            call.state, call.number_id, call.from_e164 = (
+                Call.RESERVED,
+                call.attempt.number_id,
+                call.attempt.e164,
+            )
+            call.reserved_at, call.updated_at, call.error = now, now, ""
+        fields = ["state", "number", "from_e164", "attempt", "reserved_at", "updated_at", "error"]
+        CampaignCall.unscoped.bulk_update(calls, fields)
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _RESERVE_SQL.format(table=CampaignCall._meta.db_table),
+            [
+                Call.RESERVED, now, now,
+                [c.pk for c in calls], [c.attempt.number_id for c in calls],
+                [c.attempt.e164 for c in calls], [c.attempt.pk for c in calls],
+                Call.PENDING,
+            ],
+        )  # fmt: skip
+        if cursor.rowcount != len(calls):  # cannot happen under the row locks: roll the batch back
+            raise RuntimeError(f"reserved {cursor.rowcount} of {len(calls)} locked calls")
 
 
 def _nothing_due(campaign: Campaign, calls, in_flight: int, now: datetime) -> _Batch:
