@@ -34,6 +34,7 @@ from phone_numbers.models import PhoneNumber, Tag
 from phone_numbers.selectors import tags_named
 from phone_numbers.tags import clean_tag_names
 from providers.adapters.base import ProviderError, ProviderUnavailable
+from providers.models import ProviderConnection
 from providers.services import connection_adapter
 from tenants.audit import audit
 from tenants.scope import all_workspaces
@@ -563,13 +564,98 @@ def _guarded(call_id: int, attempt_id: int, frm: str, **fields) -> bool:
     return bool(CampaignCall.unscoped.filter(pk=call_id, state=frm, attempt_id=attempt_id).update(**fields))
 
 
+@dataclass(frozen=True)
+class _Taken:
+    """A call the dial task moved to dialing, with what dialing it needs."""
+
+    call: CampaignCall  # pk, attempt_id, to_e164, from_e164, number_id, unavailable_tries
+    at_ms: int | None  # its claim, on the pacer's clock
+    number_active: bool
+    connection: ProviderConnection | None
+
+
+# reserved -> dialing, guarded, and everything the dial needs, in one round trip. Outer joins: once the
+# UPDATE has run, its row must come back whatever else was deleted meanwhile.
+_TAKE_SQL = """
+    WITH taken AS (
+        UPDATE {call} AS c SET state = %(dialing)s, dialing_at = %(now)s, updated_at = %(now)s
+          FROM {campaign} AS k
+         WHERE c.id = %(call_id)s AND c.state = %(reserved)s AND c.attempt_id = %(attempt_id)s
+           AND k.id = c.campaign_id AND k.state = %(running)s
+        RETURNING c.to_e164, c.from_e164, c.number_id, c.unavailable_tries
+    )
+    SELECT t.to_e164, t.from_e164, t.number_id, t.unavailable_tries, a.at_ms, n.state,
+           p.id, p.provider, p.credentials
+      FROM taken AS t
+      LEFT JOIN {attempt} AS a ON a.id = %(attempt_id)s
+      LEFT JOIN {number} AS n ON n.id = t.number_id
+      LEFT JOIN {connection} AS p ON p.id = n.connection_id
+"""
+
+
+def _take(call_id: int, attempt_id: int, now: datetime) -> _Taken | None:
+    """Move a reserved call of a running campaign to dialing; None if it was not reserved under this
+    claim (or its campaign is not running)."""
+    if connection.vendor != "postgresql":  # the SQLite demo: the same moves, three statements
+        return _take_portable(call_id, attempt_id, now)
+    tables = {
+        "call": CampaignCall._meta.db_table, "campaign": Campaign._meta.db_table,
+        "attempt": CallAttempt._meta.db_table, "number": PhoneNumber._meta.db_table,
+        "connection": ProviderConnection._meta.db_table,
+    }  # fmt: skip
+    params = {
+        "dialing": Call.DIALING, "reserved": Call.RESERVED, "running": State.RUNNING,
+        "now": now, "call_id": call_id, "attempt_id": attempt_id,
+    }  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(_TAKE_SQL.format(**tables), params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    to_e164, from_e164, number_id, tries, at_ms, number_state, conn_id, provider, credentials = row
+    call = CampaignCall(
+        pk=call_id, attempt_id=attempt_id, to_e164=to_e164, from_e164=from_e164, number_id=number_id,
+        unavailable_tries=tries, state=Call.DIALING,
+    )  # fmt: skip
+    conn = None
+    if conn_id is not None:
+        field = ProviderConnection._meta.get_field("credentials")
+        conn = ProviderConnection(
+            pk=conn_id, provider=provider, credentials=field.from_db_value(credentials, None, connection)
+        )
+    return _Taken(call, at_ms, number_state == PhoneNumber.State.ACTIVE, conn)
+
+
+def _take_portable(call_id: int, attempt_id: int, now: datetime) -> _Taken | None:
+    if not CampaignCall.unscoped.filter(
+        pk=call_id, state=Call.RESERVED, attempt_id=attempt_id, campaign__state=State.RUNNING
+    ).update(state=Call.DIALING, dialing_at=now, updated_at=now):
+        return None
+    call = CampaignCall.unscoped.select_related("attempt", "number__connection").get(pk=call_id)
+    number = call.number
+    return _Taken(
+        call,
+        call.attempt.at_ms if call.attempt else None,
+        number is not None and number.state == PhoneNumber.State.ACTIVE,
+        number.connection if number else None,
+    )
+
+
 def call_dial(*, call_id: int, attempt_id: int) -> str:
-    """Dial one reserved call through its caller ID's provider. Idempotent: returns what happened."""
+    """Dial one reserved call through its caller ID's provider. Idempotent: returns what happened.
+
+    Two statements on the way (reserved -> dialing with everything the dial needs, then its outcome)
+    and the pacer's clock."""
     now = timezone.now()
     with all_workspaces():
-        if not CampaignCall.unscoped.filter(
-            pk=call_id, state=Call.RESERVED, attempt_id=attempt_id, campaign__state=State.RUNNING
-        ).update(state=Call.DIALING, dialing_at=now, updated_at=now):
+        try:
+            taken = _take(call_id, attempt_id, now)
+        except Exception:
+            # The move is one statement: if it failed, nothing moved; if the read after it failed, the
+            # call is dialing and nothing was sent: back to waiting.
+            _guarded(call_id, attempt_id, Call.DIALING, state=Call.PENDING, not_before=now)
+            raise
+        if taken is None:
             # Delivered twice, or the call moved on; a paused or cancelled campaign's call goes back.
             if (
                 CampaignCall.unscoped.filter(pk=call_id, state=Call.RESERVED, attempt_id=attempt_id)
@@ -578,16 +664,15 @@ def call_dial(*, call_id: int, attempt_id: int) -> str:
             ):
                 return "returned"
             return "stale"
+        call = taken.call
         try:
-            call = CampaignCall.unscoped.select_related("attempt", "number__connection").get(pk=call_id)
-            number = call.number
-            if number is None or number.state != PhoneNumber.State.ACTIVE:
+            if not taken.number_active or taken.connection is None:
                 _guarded(call_id, attempt_id, Call.DIALING, state=Call.PENDING, not_before=now)
                 return "returned"
-            adapter = connection_adapter(number.connection)
-            webhook = _webhook_url(call)
+            adapter = connection_adapter(taken.connection)
+            webhook = _webhook_url(taken.connection, call)
             # The pacer counted this attempt at its claim; dialing much later could crowd the next one.
-            late_ms = pacer_now_ms() - call.attempt.at_ms
+            late_ms = pacer_now_ms() - taken.at_ms
         except Exception:
             # Nothing was sent: back to waiting rather than left dialing (which would need a reconcile).
             _guarded(call_id, attempt_id, Call.DIALING, state=Call.PENDING, not_before=now)
@@ -621,10 +706,10 @@ def call_dial(*, call_id: int, attempt_id: int) -> str:
         return "placed"
 
 
-def _webhook_url(call: CampaignCall) -> str:
+def _webhook_url(provider_connection: ProviderConnection, call: CampaignCall) -> str:
     from phone_numbers.services import webhook_url
 
-    return f"{webhook_url(call.number.connection)}?call={call.reference}"
+    return f"{webhook_url(provider_connection)}?call={call.reference}"
 
 
 def _unavailable(call: CampaignCall, exc: ProviderUnavailable) -> str:

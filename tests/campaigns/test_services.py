@@ -119,6 +119,37 @@ def test_a_dial_task_delivered_twice_dials_once(make_desk, log_path):
     assert len(dial_log.read(log_path)) == 1
 
 
+def test_a_dial_takes_two_statements_whatever_it_loads(make_desk, log_path):
+    """reserved -> dialing with the call, claim, number and connection in one round trip; then the outcome."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    desk = make_desk(1)
+    campaign = desk.campaign(DESTINATIONS[:1])
+    campaign_start(campaign=campaign, actor=desk.actor)
+    (call,) = reserve_all(desk, campaign)
+    with CaptureQueriesContext(connection) as queries:
+        assert call_dial(call_id=call.pk, attempt_id=call.attempt_id) == "placed"
+    assert len(queries) == 2, [q["sql"][:80] for q in queries]
+    placed = CampaignCall.unscoped.get(pk=call.pk)
+    (dial,) = dial_log.read(log_path)
+    assert (dial.from_e164, dial.to_e164, dial.reference) == (call.from_e164, call.to_e164, call.reference)
+    assert placed.state == "placed" and placed.provider_call_id == dial.call_id and placed.dialing_at
+
+
+def test_a_reserved_call_whose_number_left_goes_back_without_dialing(make_desk, log_path):
+    desk = make_desk(1)
+    campaign = desk.campaign(DESTINATIONS[:1])
+    campaign_start(campaign=campaign, actor=desk.actor)
+    (call,) = reserve_all(desk, campaign)
+    from phone_numbers.models import PhoneNumber
+
+    PhoneNumber.unscoped.filter(pk=call.number_id).update(state="released")
+    assert call_dial(call_id=call.pk, attempt_id=call.attempt_id) == "returned"
+    assert CampaignCall.unscoped.get(pk=call.pk).state == "pending"
+    assert dial_log.read(log_path) == []
+
+
 def test_a_dial_task_of_an_old_reservation_does_nothing(make_desk, log_path):
     desk = make_desk(1)
     campaign = desk.campaign(DESTINATIONS[:1])
