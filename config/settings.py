@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import dj_database_url
 from django.utils.csp import CSP
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 RUN_DIR = Path(os.environ.get("DIALTONE_RUN_DIR", BASE_DIR / "var"))
@@ -129,6 +130,15 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_ALWAYS_EAGER = False
+# Two queues. `celery`: every task but one, dial tasks included. `dispatch`: the campaign dispatcher's
+# ticks, consumed by a worker of their own (docker-compose.yml: dispatcher; Procfile: dispatcher), so a
+# tick never holds a process the dials need. A worker started without -Q consumes both (tests, one-off runs).
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = (
+    Queue("celery", Exchange("celery"), routing_key="celery"),
+    Queue("dispatch", Exchange("dispatch"), routing_key="dispatch"),
+)
+CELERY_TASK_ROUTES = {"campaigns.dispatch": {"queue": "dispatch"}}
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "tenants.heartbeat", "schedule": 15.0},
     "reconcile-numbers": {"task": "numbers.reconcile", "schedule": 300.0},

@@ -50,3 +50,22 @@ def test_a_real_worker_runs_tasks_enqueued_after_commit():
     # The rolled-back enqueue never reached the broker: nothing is left in the queue.
     with app.connection_for_write() as conn:
         assert conn.default_channel.client.llen("celery") == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_dispatcher_ticks_have_a_queue_of_their_own_and_dials_the_default_one():
+    """A dispatcher tick holds its process for most of a second: it goes to `dispatch`, which its own
+    worker consumes (docker-compose.yml: dispatcher), never to the queue the dial tasks share."""
+    from campaigns.tasks import dial, dispatch
+
+    app.control.purge()
+    entry = app.conf.beat_schedule["campaigns-dispatch"]
+    with app.connection_for_write() as conn:
+        redis = conn.default_channel.client
+        app.send_task(entry["task"], **entry.get("options", {}))  # as beat sends it
+        dispatch.apply_async()  # as a campaign start kicks it
+        dial.apply_async(args=[0, 0])
+        assert (redis.llen("dispatch"), redis.llen("celery")) == (2, 1)
+    app.control.purge()
+    # A worker started without -Q (tests, one-off runs) consumes both.
+    assert {q.name for q in app.amqp.queues.consume_from.values()} >= {"celery", "dispatch"}
