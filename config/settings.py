@@ -130,6 +130,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_ALWAYS_EAGER = False
+# Celery's Django fixup closes the database connection before and after every task unless this is set:
+# a new PostgreSQL connection per dial cost more than the dial's own statements (bench/campaign.py). Tasks
+# reuse it as requests do instead: config/celery.py closes it when broken or older than CONN_MAX_AGE.
+CELERY_DB_REUSE_MAX = 10**9
 # Two queues. `celery`: every task but one, dial tasks included. `dispatch`: the campaign dispatcher's
 # ticks, consumed by a worker of their own (docker-compose.yml: dispatcher; Procfile: dispatcher), so a
 # tick never holds a process the dials need. A worker started without -Q consumes both (tests, one-off runs).
