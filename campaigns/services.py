@@ -399,122 +399,187 @@ def _ms_to_dt(ms: int) -> datetime:
 
 
 def _dispatch_batch(campaign: Campaign, policy) -> _Batch:
+    """One transaction: lock the pool, claim numbers for due calls, record the attempts and reserve the
+    calls; their dial tasks are enqueued after commit. On PostgreSQL, seven statements whatever its size."""
     with transaction.atomic():
         if not _advisory(_LOCK_POOL, campaign.pk, wait=False):
             return _Batch(0, None)  # another dispatcher is feeding this pool
-        _advisory(_LOCK_WORKSPACE, campaign.workspace_id, shared=True)
-        if Campaign.unscoped.filter(pk=campaign.pk).values_list("state", flat=True).first() != State.RUNNING:
+        state, in_flight = _lock_and_look(campaign)
+        if state != State.RUNNING:
             return _Batch(0, None)
-        calls = CampaignCall.unscoped.filter(campaign_id=campaign.pk)
-        in_flight = calls.filter(state__in=CampaignCall.IN_FLIGHT).count()
         room = min(settings.CAMPAIGN_DISPATCH_BATCH, settings.CAMPAIGN_MAX_IN_FLIGHT - in_flight)
         if room <= 0:
             return _Batch(0, 0.05)  # the dial tasks are behind: let them catch up
         now = timezone.now()
-        due = list(
-            calls.filter(state=Call.PENDING, not_before__lte=now)
-            .order_by("not_before", "id")
-            .select_for_update(skip_locked=True)
-            .only("id", "to_e164")[:room]
-        )
+        due = _due_ids(campaign, now, room)
         if not due:
-            return _nothing_due(campaign, calls, in_flight, now)
+            return _nothing_due(campaign, in_flight, now)
         result = pacer().claim(
             workspace_id=campaign.workspace_id,
             pool_id=campaign.pool_id,
             policy=policy,
-            call_ids=[str(c.pk) for c in due],
+            call_ids=[str(pk) for pk in due],
         )
         if result.retry_in_ms is None:
             _pause_for_empty_pool(campaign)
             return _Batch(0, None)
         claims = list(result.claims)
-        usable = dict(
-            PhoneNumber.unscoped.filter(
-                workspace_id=campaign.workspace_id,
-                environment_id=campaign.environment_id,
-                state=PhoneNumber.State.ACTIVE,
-                e164__in=[c.number for c in claims],
-                tags__in=_tag_ids(campaign),
-            )
-            .distinct()
-            .values_list("e164", "pk")
-        )
+        usable = _usable_numbers(campaign, {c.number for c in claims})
         strays = {c.number for c in claims} - set(usable)
         if strays:  # left the pool since it was synced: out of it; their calls wait for the next batch
             transaction.on_commit(lambda: _pool_remove(campaign, strays))
-        by_id = {c.pk: c for c in due}
-        at = _ms_to_dt(result.now_ms)
-        reserved = []
-        for claim in claims:
-            if claim.number in strays:
-                continue
-            call = by_id[int(claim.call_id)]
-            call.attempt = CallAttempt(
-                workspace_id=campaign.workspace_id, call=call, campaign_id=campaign.pk,
-                number_id=usable[claim.number], e164=claim.number, at_ms=claim.at_ms, at=at,
-            )  # fmt: skip
-            reserved.append(call)
-        CallAttempt.unscoped.bulk_create([c.attempt for c in reserved])
-        _reserve(reserved, now)
+        kept = [c for c in claims if c.number not in strays]
+        jobs = _reserve(campaign, kept, usable, at=_ms_to_dt(result.now_ms), now=now)
         waiting = due[len(claims) :]
         paced_until = None
         if waiting:  # every number is paced: wait for the pacer's time, never fail, never a countdown
             paced_until = _ms_to_dt(result.now_ms + result.retry_in_ms)
-            CampaignCall.unscoped.filter(pk__in=[c.pk for c in waiting]).update(not_before=paced_until)
+            CampaignCall.unscoped.filter(pk__in=waiting).update(not_before=paced_until)
         if paced_until != campaign.paced_until:
             Campaign.unscoped.filter(pk=campaign.pk).update(paced_until=paced_until)
             campaign.paced_until = paced_until
-        jobs = [(c.pk, c.attempt.pk) for c in reserved]
         transaction.on_commit(lambda: _enqueue_dials(jobs))
     if waiting:
-        return _Batch(len(reserved), result.retry_in_ms / 1000)
-    return _Batch(len(reserved), 0)
+        return _Batch(len(jobs), result.retry_in_ms / 1000)
+    return _Batch(len(jobs), 0)
 
 
-_RESERVE_SQL = """
-    UPDATE {table} AS c
-       SET state = %s, number_id = v.number_id, from_e164 = v.e164, attempt_id = v.attempt_id,
-           reserved_at = %s, updated_at = %s, error = ''
-      FROM unnest(%s::bigint[], %s::bigint[], %s::text[], %s::bigint[]) AS v(id, number_id, e164, attempt_id)
-     WHERE c.id = v.id AND c.state = %s
+def _tables() -> dict[str, str]:
+    return {
+        "call": CampaignCall._meta.db_table, "campaign": Campaign._meta.db_table,
+        "attempt": CallAttempt._meta.db_table, "number": PhoneNumber._meta.db_table,
+        "number_tags": PhoneNumber.tags.through._meta.db_table,
+        "campaign_tags": Campaign.tags.through._meta.db_table,
+        "connection": ProviderConnection._meta.db_table,
+    }  # fmt: skip
+
+
+# The workspace lock (shared: a rebuild waits for this batch's attempts), the campaign's state and its
+# calls in flight, in one statement.
+_LOOK_SQL = """
+    SELECT pg_advisory_xact_lock_shared(%(ns)s, %(ws)s), k.state,
+           (SELECT count(*) FROM {call} AS c WHERE c.campaign_id = k.id AND c.state = ANY(%(in_flight)s))
+      FROM {campaign} AS k WHERE k.id = %(id)s
 """
 
 
-def _reserve(calls: list[CampaignCall], now: datetime) -> None:
-    """pending -> reserved for the batch's claimed calls, in one statement whatever the batch size.
-
-    (bulk_update writes a CASE per column over every row: 160 ms for 60 calls, measured.) The rows are
-    locked by the batch's SELECT ... FOR UPDATE; the state guard is kept all the same."""
-    if not calls:
-        return
-    if connection.vendor != "postgresql":  # the SQLite demo: small batches, no unnest()
-        for call in calls:
-            call.state, call.number_id, call.from_e164 = (
-                Call.RESERVED,
-                call.attempt.number_id,
-                call.attempt.e164,
-            )
-            call.reserved_at, call.updated_at, call.error = now, now, ""
-        fields = ["state", "number", "from_e164", "attempt", "reserved_at", "updated_at", "error"]
-        CampaignCall.unscoped.bulk_update(calls, fields)
-        return
+def _lock_and_look(campaign: Campaign) -> tuple[str | None, int]:
+    if connection.vendor != "postgresql":  # the SQLite demo
+        state = Campaign.unscoped.filter(pk=campaign.pk).values_list("state", flat=True).first()
+        calls = CampaignCall.unscoped.filter(campaign_id=campaign.pk, state__in=CampaignCall.IN_FLIGHT)
+        return state, calls.count()
+    params = {
+        "ns": _LOCK_WORKSPACE, "ws": campaign.workspace_id % 2**31, "id": campaign.pk,
+        "in_flight": list(CampaignCall.IN_FLIGHT),
+    }  # fmt: skip
     with connection.cursor() as cursor:
-        cursor.execute(
-            _RESERVE_SQL.format(table=CampaignCall._meta.db_table),
-            [
-                Call.RESERVED, now, now,
-                [c.pk for c in calls], [c.attempt.number_id for c in calls],
-                [c.attempt.e164 for c in calls], [c.attempt.pk for c in calls],
-                Call.PENDING,
-            ],
+        cursor.execute(_LOOK_SQL.format(**_tables()), params)
+        row = cursor.fetchone()
+    return (row[1], row[2]) if row else (None, 0)
+
+
+def _due_ids(campaign: Campaign, now: datetime, room: int) -> list[int]:
+    """The campaign's due calls, oldest first, locked for this batch; calls another batch holds are skipped."""
+    return list(
+        CampaignCall.unscoped.filter(campaign_id=campaign.pk, state=Call.PENDING, not_before__lte=now)
+        .order_by("not_before", "id")
+        .select_for_update(skip_locked=True)
+        .values_list("id", flat=True)[:room]
+    )
+
+
+def _usable_numbers(campaign: Campaign, numbers: set[str]) -> dict[str, int]:
+    """Of the claimed numbers, those still active in the campaign's environment with one of its tags."""
+    return dict(
+        PhoneNumber.unscoped.filter(
+            workspace_id=campaign.workspace_id,
+            environment_id=campaign.environment_id,
+            state=PhoneNumber.State.ACTIVE,
+            e164__in=numbers,
+            tags__in=_tag_ids(campaign),
+        )
+        .distinct()
+        .values_list("e164", "pk")
+    )
+
+
+# pacer claims -> attempts, and pending -> reserved under them, in one statement whatever the batch size
+# (bulk_update would write a CASE per column over every row: 160 ms for 60 calls, measured). The calls are
+# locked by the batch's SELECT ... FOR UPDATE; the state guard is kept all the same.
+_RESERVE_SQL = """
+    WITH attempt AS (
+        INSERT INTO {attempt} (workspace_id, campaign_id, at, call_id, number_id, e164, at_ms)
+        SELECT %(ws)s, %(campaign)s, %(at)s, v.call_id, v.number_id, v.e164, v.at_ms
+          FROM unnest(%(calls)s::bigint[], %(numbers)s::bigint[], %(e164s)s::text[], %(at_ms)s::bigint[])
+               AS v(call_id, number_id, e164, at_ms)
+        RETURNING id, call_id, number_id, e164
+    )
+    UPDATE {call} AS c
+       SET state = %(reserved)s, number_id = a.number_id, from_e164 = a.e164, attempt_id = a.id,
+           reserved_at = %(now)s, updated_at = %(now)s, error = ''
+      FROM attempt AS a
+     WHERE c.id = a.call_id AND c.state = %(pending)s
+    RETURNING c.id, a.id
+"""
+
+
+def _reserve(campaign: Campaign, claims, usable: dict[str, int], *, at, now) -> list[tuple[int, int]]:
+    """Record each claim as a CallAttempt and move its call pending -> reserved; (call id, attempt id)s."""
+    if not claims:
+        return []
+    if connection.vendor != "postgresql":  # the SQLite demo: no data-modifying CTE
+        return _reserve_portable(campaign, claims, usable, at=at, now=now)
+    params = {
+        "ws": campaign.workspace_id, "campaign": campaign.pk, "at": at, "now": now,
+        "calls": [int(c.call_id) for c in claims], "numbers": [usable[c.number] for c in claims],
+        "e164s": [c.number for c in claims], "at_ms": [c.at_ms for c in claims],
+        "reserved": Call.RESERVED, "pending": Call.PENDING,
+    }  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(_RESERVE_SQL.format(**_tables()), params)
+        jobs = cursor.fetchall()
+    if len(jobs) != len(claims):  # cannot happen under the row locks: roll the batch back
+        raise RuntimeError(f"reserved {len(jobs)} of {len(claims)} locked calls")
+    return [(call_id, attempt_id) for call_id, attempt_id in jobs]
+
+
+def _reserve_portable(
+    campaign: Campaign, claims, usable: dict[str, int], *, at, now
+) -> list[tuple[int, int]]:
+    attempts = CallAttempt.unscoped.bulk_create(
+        CallAttempt(
+            workspace_id=campaign.workspace_id,
+            call_id=int(c.call_id),
+            campaign_id=campaign.pk,
+            number_id=usable[c.number],
+            e164=c.number,
+            at_ms=c.at_ms,
+            at=at,
         )  # fmt: skip
-        if cursor.rowcount != len(calls):  # cannot happen under the row locks: roll the batch back
-            raise RuntimeError(f"reserved {cursor.rowcount} of {len(calls)} locked calls")
+        for c in claims
+    )
+    calls = []
+    for attempt in attempts:
+        calls.append(
+            CampaignCall(
+                pk=attempt.call_id,
+                state=Call.RESERVED,
+                number_id=attempt.number_id,
+                from_e164=attempt.e164,
+                attempt_id=attempt.pk,
+                reserved_at=now,
+                updated_at=now,
+                error="",
+            )  # fmt: skip
+        )
+    fields = ["state", "number", "from_e164", "attempt", "reserved_at", "updated_at", "error"]
+    CampaignCall.unscoped.bulk_update(calls, fields)
+    return [(a.call_id, a.pk) for a in attempts]
 
 
-def _nothing_due(campaign: Campaign, calls, in_flight: int, now: datetime) -> _Batch:
-    next_due = calls.filter(state=Call.PENDING).aggregate(at=Min("not_before"))["at"]
+def _nothing_due(campaign: Campaign, in_flight: int, now: datetime) -> _Batch:
+    pending = CampaignCall.unscoped.filter(campaign_id=campaign.pk, state=Call.PENDING)
+    next_due = pending.aggregate(at=Min("not_before"))["at"]
     if next_due is None:
         if in_flight == 0:
             _finish(campaign)
@@ -549,10 +614,15 @@ def _pool_remove(campaign: Campaign, numbers) -> None:
 
 
 def _enqueue_dials(jobs: list[tuple[int, int]]) -> None:
+    """One dial task per reserved call, published through one producer (lost on a broker failure: the
+    recovery sweep puts the call back to waiting)."""
     from campaigns.tasks import dial
 
-    for call_id, attempt_id in jobs:
-        dial.apply_async(args=[call_id, attempt_id])  # lost on a broker failure: recovery requeues the call
+    if not jobs:
+        return
+    with dial.app.producer_or_acquire() as producer:
+        for call_id, attempt_id in jobs:
+            dial.apply_async(args=[call_id, attempt_id], producer=producer)
 
 
 # ---- Dial ----------------------------------------------------------------------------------------
@@ -598,17 +668,12 @@ def _take(call_id: int, attempt_id: int, now: datetime) -> _Taken | None:
     claim (or its campaign is not running)."""
     if connection.vendor != "postgresql":  # the SQLite demo: the same moves, three statements
         return _take_portable(call_id, attempt_id, now)
-    tables = {
-        "call": CampaignCall._meta.db_table, "campaign": Campaign._meta.db_table,
-        "attempt": CallAttempt._meta.db_table, "number": PhoneNumber._meta.db_table,
-        "connection": ProviderConnection._meta.db_table,
-    }  # fmt: skip
     params = {
         "dialing": Call.DIALING, "reserved": Call.RESERVED, "running": State.RUNNING,
         "now": now, "call_id": call_id, "attempt_id": attempt_id,
     }  # fmt: skip
     with connection.cursor() as cursor:
-        cursor.execute(_TAKE_SQL.format(**tables), params)
+        cursor.execute(_TAKE_SQL.format(**_tables()), params)
         row = cursor.fetchone()
     if row is None:
         return None

@@ -109,6 +109,38 @@ def reserve_all(desk, campaign):
     return [c for c in desk.calls(campaign) if c.state == CampaignCall.State.RESERVED]
 
 
+@pytest.mark.parametrize("size", [1, 12])
+def test_a_dispatch_batch_is_seven_statements_whatever_its_size(make_desk, settings, size):
+    """Lock, look, lock the due calls, check the claimed numbers, record and reserve, with BEGIN and COMMIT."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from campaigns.services import _dispatch_batch
+    from pacing.selectors import policy_of
+    from pacing.services import pacer_policy
+    from tenants.scope import all_workspaces
+
+    desk = make_desk(12)
+    campaign = desk.campaign(DESTINATIONS[:12])
+    campaign_start(campaign=campaign, actor=desk.actor)
+    settings.CAMPAIGN_DISPATCH_BATCH = 0
+    campaigns_dispatch(budget_s=0.1)  # the pacer's state and the pool, nothing claimed
+    settings.CAMPAIGN_DISPATCH_BATCH = size
+    with all_workspaces():
+        campaign = Campaign.unscoped.select_related("environment").get(pk=campaign.pk)
+        policy = pacer_policy(policy_of(campaign.environment))
+        with CaptureQueriesContext(connection) as queries:
+            assert _dispatch_batch(campaign, policy).claimed == size
+    assert len(queries) == 7, [q["sql"][:60] for q in queries]
+    reserved = [c for c in desk.calls(campaign) if c.state == CampaignCall.State.RESERVED]
+    assert len(reserved) == size
+    attempts = {a.pk: a for a in CallAttempt.unscoped.filter(campaign=campaign)}
+    for call in reserved:  # each call reserved under its own attempt, from the number that attempt claimed
+        attempt = attempts[call.attempt_id]
+        assert (attempt.call_id, attempt.e164, attempt.number_id) == (call.pk, call.from_e164, call.number_id)
+    assert len({c.from_e164 for c in reserved}) == size
+
+
 def test_a_dial_task_delivered_twice_dials_once(make_desk, log_path):
     desk = make_desk(1)
     campaign = desk.campaign(DESTINATIONS[:1])
