@@ -29,7 +29,7 @@ from campaigns.destinations import Destinations
 from campaigns.models import CallAttempt, Campaign, CampaignCall
 from pacing.pacer import PacerNotReady
 from pacing.selectors import policy_of
-from pacing.services import pacer, pacer_now_ms, pacer_policy
+from pacing.services import pacer, pacer_now_ms, pacer_policy, pacer_redis
 from phone_numbers.models import PhoneNumber, Tag
 from phone_numbers.selectors import tags_named
 from phone_numbers.tags import clean_tag_names
@@ -219,6 +219,7 @@ def _kick_dispatch() -> None:
 def _pool_delete(workspace_id: int, pool_id: str) -> None:
     try:
         pacer().pool_delete(workspace_id=workspace_id, pool_id=pool_id)
+        pacer_redis().delete(_takes_key(pool_id))
     except redis.RedisError:
         log.warning(
             "pool %s of workspace %s not deleted (Redis down); a rebuild drops it", pool_id, workspace_id
@@ -376,10 +377,11 @@ def _campaign_dispatch(campaign_id: int, until: float) -> int:
         log.warning("dispatch of campaign %s skipped: Redis unavailable (%s)", campaign_id, exc)
         return 0
     policy = pacer_policy(policy_of(campaign.environment))  # read every tick: edits apply within seconds
+    feed = _feed(campaign)
     claimed = 0
     while time.monotonic() < until:
         try:
-            batch = _dispatch_batch(campaign, policy)
+            batch = _dispatch_batch(campaign, policy, feed)
         except PacerNotReady:
             pacer_ensure_ready(campaign.workspace_id)
             continue
@@ -398,22 +400,74 @@ def _ms_to_dt(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
-def _dispatch_batch(campaign: Campaign, policy) -> _Batch:
+# ---- How many calls to claim ahead of the dial workers ------------------------------------------
+#
+# A claimed call must be taken by a dial task within CAMPAIGN_DIAL_DEADLINE_S, or it goes back and its
+# claim is wasted (it still paces its number). So the calls queued for the dial workers (reserved, not
+# yet taken) are kept to what the workers take in a quarter of the deadline, measured: every dial task
+# that takes its call in time counts itself in Redis (in the round trip that reads the pacer's clock),
+# and each tick sets the limit from the count's growth since the campaign's previous tick. Fast workers
+# get a deep enough queue to ride over the gaps between ticks and batches; slow ones (a provider taking a
+# second per call) a shallow one, instead of a fixed queue they could not take in time. Calls being dialed
+# do not count: how many run at once is the workers' concurrency.
+
+_MIN_QUEUED = 2  # before anything is measured, and never fewer
+_takes_seen: dict[int, tuple[float, int]] = {}  # campaign id -> (monotonic time, takes) at its last tick
+
+
+def _takes_key(campaign_id: int | str) -> str:
+    return f"campaign:{campaign_id}:takes"
+
+
+@dataclass(frozen=True)
+class _Feed:
+    limit: int  # calls queued (reserved) for the dial workers at most
+    takes_per_s: float | None  # measured; None before a second sample
+
+    @property
+    def min_batch(self) -> int:
+        """Claim once half the queue has room: a batch's fixed cost (a transaction, a pacer call) is
+        shared by many calls, and the queue never runs dry between two batches."""
+        return max(1, self.limit // 2)
+
+    def wait_for_room(self, room: int) -> float:
+        """How long until the workers have taken enough for a batch of min_batch."""
+        if not self.takes_per_s:
+            return 0.02
+        return min(0.1, max(0.01, (self.min_batch - room) / self.takes_per_s))
+
+
+def _feed(campaign: Campaign, now: float | None = None) -> _Feed:
+    now = time.monotonic() if now is None else now
+    try:
+        takes = int(pacer_redis().get(_takes_key(campaign.pk)) or 0)
+    except redis.RedisError:
+        return _Feed(_MIN_QUEUED, None)
+    seen = _takes_seen.get(campaign.pk)
+    _takes_seen[campaign.pk] = (now, takes)
+    if seen is None or not 0.2 <= now - seen[0] <= 10 or takes < seen[1]:  # none, stale, or Redis was reset
+        return _Feed(_MIN_QUEUED, None)
+    rate = (takes - seen[1]) / (now - seen[0])
+    limit = round(rate * settings.CAMPAIGN_DIAL_DEADLINE_S / 4)
+    return _Feed(max(_MIN_QUEUED, min(settings.CAMPAIGN_MAX_IN_FLIGHT, limit)), rate)
+
+
+def _dispatch_batch(campaign: Campaign, policy, feed: _Feed) -> _Batch:
     """One transaction: lock the pool, claim numbers for due calls, record the attempts and reserve the
     calls; their dial tasks are enqueued after commit. On PostgreSQL, seven statements whatever its size."""
     with transaction.atomic():
         if not _advisory(_LOCK_POOL, campaign.pk, wait=False):
             return _Batch(0, None)  # another dispatcher is feeding this pool
-        state, in_flight = _lock_and_look(campaign)
+        state, queued = _lock_and_look(campaign)
         if state != State.RUNNING:
             return _Batch(0, None)
-        room = min(settings.CAMPAIGN_DISPATCH_BATCH, settings.CAMPAIGN_MAX_IN_FLIGHT - in_flight)
-        if room <= 0:
-            return _Batch(0, 0.05)  # the dial tasks are behind: let them catch up
+        room = feed.limit - queued
+        if room < feed.min_batch:
+            return _Batch(0, feed.wait_for_room(room))  # the dial workers are busy: let them take some
         now = timezone.now()
-        due = _due_ids(campaign, now, room)
+        due = _due_ids(campaign, now, min(room, settings.CAMPAIGN_DISPATCH_BATCH))
         if not due:
-            return _nothing_due(campaign, in_flight, now)
+            return _nothing_due(campaign, now)
         result = pacer().claim(
             workspace_id=campaign.workspace_id,
             pool_id=campaign.pool_id,
@@ -455,22 +509,23 @@ def _tables() -> dict[str, str]:
 
 
 # The workspace lock (shared: a rebuild waits for this batch's attempts), the campaign's state and its
-# calls in flight, in one statement.
+# calls queued for the dial workers, in one statement.
 _LOOK_SQL = """
     SELECT pg_advisory_xact_lock_shared(%(ns)s, %(ws)s), k.state,
-           (SELECT count(*) FROM {call} AS c WHERE c.campaign_id = k.id AND c.state = ANY(%(in_flight)s))
+           (SELECT count(*) FROM {call} AS c WHERE c.campaign_id = k.id AND c.state = %(reserved)s)
       FROM {campaign} AS k WHERE k.id = %(id)s
 """
 
 
 def _lock_and_look(campaign: Campaign) -> tuple[str | None, int]:
+    """The campaign's state and how many of its calls are reserved (claimed, not yet taken by a dial task)."""
     if connection.vendor != "postgresql":  # the SQLite demo
         state = Campaign.unscoped.filter(pk=campaign.pk).values_list("state", flat=True).first()
-        calls = CampaignCall.unscoped.filter(campaign_id=campaign.pk, state__in=CampaignCall.IN_FLIGHT)
+        calls = CampaignCall.unscoped.filter(campaign_id=campaign.pk, state=Call.RESERVED)
         return state, calls.count()
     params = {
         "ns": _LOCK_WORKSPACE, "ws": campaign.workspace_id % 2**31, "id": campaign.pk,
-        "in_flight": list(CampaignCall.IN_FLIGHT),
+        "reserved": Call.RESERVED,
     }  # fmt: skip
     with connection.cursor() as cursor:
         cursor.execute(_LOOK_SQL.format(**_tables()), params)
@@ -577,11 +632,11 @@ def _reserve_portable(
     return [(a.call_id, a.pk) for a in attempts]
 
 
-def _nothing_due(campaign: Campaign, in_flight: int, now: datetime) -> _Batch:
-    pending = CampaignCall.unscoped.filter(campaign_id=campaign.pk, state=Call.PENDING)
-    next_due = pending.aggregate(at=Min("not_before"))["at"]
+def _nothing_due(campaign: Campaign, now: datetime) -> _Batch:
+    calls = CampaignCall.unscoped.filter(campaign_id=campaign.pk)
+    next_due = calls.filter(state=Call.PENDING).aggregate(at=Min("not_before"))["at"]
     if next_due is None:
-        if in_flight == 0:
+        if not calls.filter(state__in=CampaignCall.IN_FLIGHT).exists():
             _finish(campaign)
         return _Batch(0, None)
     return _Batch(0, max(0.0, (next_due - now).total_seconds()))
@@ -652,9 +707,9 @@ _TAKE_SQL = """
           FROM {campaign} AS k
          WHERE c.id = %(call_id)s AND c.state = %(reserved)s AND c.attempt_id = %(attempt_id)s
            AND k.id = c.campaign_id AND k.state = %(running)s
-        RETURNING c.to_e164, c.from_e164, c.number_id, c.unavailable_tries
+        RETURNING c.campaign_id, c.to_e164, c.from_e164, c.number_id, c.unavailable_tries
     )
-    SELECT t.to_e164, t.from_e164, t.number_id, t.unavailable_tries, a.at_ms, n.state,
+    SELECT t.campaign_id, t.to_e164, t.from_e164, t.number_id, t.unavailable_tries, a.at_ms, n.state,
            p.id, p.provider, p.credentials
       FROM taken AS t
       LEFT JOIN {attempt} AS a ON a.id = %(attempt_id)s
@@ -677,10 +732,12 @@ def _take(call_id: int, attempt_id: int, now: datetime) -> _Taken | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    to_e164, from_e164, number_id, tries, at_ms, number_state, conn_id, provider, credentials = row
+    campaign_id, to_e164, from_e164, number_id, tries, at_ms, number_state, conn_id, provider, credentials = (
+        row
+    )
     call = CampaignCall(
-        pk=call_id, attempt_id=attempt_id, to_e164=to_e164, from_e164=from_e164, number_id=number_id,
-        unavailable_tries=tries, state=Call.DIALING,
+        pk=call_id, attempt_id=attempt_id, campaign_id=campaign_id, to_e164=to_e164, from_e164=from_e164,
+        number_id=number_id, unavailable_tries=tries, state=Call.DIALING,
     )  # fmt: skip
     conn = None
     if conn_id is not None:
@@ -737,13 +794,17 @@ def call_dial(*, call_id: int, attempt_id: int) -> str:
             adapter = connection_adapter(taken.connection)
             webhook = _webhook_url(taken.connection, call)
             # The pacer counted this attempt at its claim; dialing much later could crowd the next one.
-            late_ms = pacer_now_ms() - taken.at_ms
+            late_ms = _pacer_now_counting_take(call.campaign_id) - taken.at_ms
         except Exception:
             # Nothing was sent: back to waiting rather than left dialing (which would need a reconcile).
             _guarded(call_id, attempt_id, Call.DIALING, state=Call.PENDING, not_before=now)
             raise
         if late_ms > settings.CAMPAIGN_DIAL_DEADLINE_S * 1000 - 100:
             _guarded(call_id, attempt_id, Call.DIALING, state=Call.PENDING, not_before=now, error="")
+            with contextlib.suppress(redis.RedisError):
+                pacer_redis().decr(
+                    _takes_key(call.campaign_id)
+                )  # taken too late: not a take the queue may count on
             return "late"
         try:
             result = adapter.dial(
@@ -769,6 +830,15 @@ def call_dial(*, call_id: int, attempt_id: int) -> str:
             state=Call.PLACED, provider_call_id=result.call_id[:80], finished_at=timezone.now(), error="",
         )  # fmt: skip
         return "placed"
+
+
+def _pacer_now_counting_take(campaign_id: int) -> int:
+    """The pacer's clock (ms), and this take counted for the dispatcher's queue limit, in one round trip."""
+    pipe = pacer_redis().pipeline(transaction=False)
+    pipe.time()
+    pipe.incr(_takes_key(campaign_id))
+    (seconds, micros), _ = pipe.execute()
+    return seconds * 1000 + micros // 1000
 
 
 def _webhook_url(provider_connection: ProviderConnection, call: CampaignCall) -> str:
