@@ -217,6 +217,7 @@ def _kick_dispatch() -> None:
 
 
 def _pool_delete(workspace_id: int, pool_id: str) -> None:
+    _takes_seen.pop(int(pool_id), None)
     try:
         pacer().pool_delete(workspace_id=workspace_id, pool_id=pool_id)
         pacer_redis().delete(_takes_key(pool_id))
