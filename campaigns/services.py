@@ -413,7 +413,7 @@ def _ms_to_dt(ms: int) -> datetime:
 # do not count: how many run at once is the workers' concurrency.
 
 _MIN_QUEUED = 2  # before anything is measured, and never fewer
-_takes_seen: dict[int, tuple[float, int]] = {}  # campaign id -> (monotonic time, takes) at its last tick
+_takes_seen: dict[int, tuple[float, int, _Feed]] = {}  # campaign id -> (monotonic time, takes, feed)
 
 
 def _takes_key(campaign_id: int | str) -> str:
@@ -445,12 +445,16 @@ def _feed(campaign: Campaign, now: float | None = None) -> _Feed:
     except redis.RedisError:
         return _Feed(_MIN_QUEUED, None)
     seen = _takes_seen.get(campaign.pk)
-    _takes_seen[campaign.pk] = (now, takes)
-    if seen is None or not 0.2 <= now - seen[0] <= 10 or takes < seen[1]:  # none, stale, or Redis was reset
-        return _Feed(_MIN_QUEUED, None)
-    rate = (takes - seen[1]) / (now - seen[0])
-    limit = round(rate * settings.CAMPAIGN_DIAL_DEADLINE_S / 4)
-    return _Feed(max(_MIN_QUEUED, min(settings.CAMPAIGN_MAX_IN_FLIGHT, limit)), rate)
+    if seen is not None and 0 <= now - seen[0] < 0.2 and takes >= seen[1]:
+        return seen[2]  # a tick right after another (a kick next to beat's): too soon to measure again
+    if seen is None or now - seen[0] > 10 or takes < seen[1]:  # none, stale, or Redis was reset
+        feed = _Feed(_MIN_QUEUED, None)
+    else:
+        rate = (takes - seen[1]) / (now - seen[0])
+        limit = round(rate * settings.CAMPAIGN_DIAL_DEADLINE_S / 4)
+        feed = _Feed(max(_MIN_QUEUED, min(settings.CAMPAIGN_MAX_IN_FLIGHT, limit)), rate)
+    _takes_seen[campaign.pk] = (now, takes, feed)
+    return feed
 
 
 def _dispatch_batch(campaign: Campaign, policy, feed: _Feed) -> _Batch:
@@ -503,8 +507,6 @@ def _tables() -> dict[str, str]:
     return {
         "call": CampaignCall._meta.db_table, "campaign": Campaign._meta.db_table,
         "attempt": CallAttempt._meta.db_table, "number": PhoneNumber._meta.db_table,
-        "number_tags": PhoneNumber.tags.through._meta.db_table,
-        "campaign_tags": Campaign.tags.through._meta.db_table,
         "connection": ProviderConnection._meta.db_table,
     }  # fmt: skip
 
@@ -611,7 +613,7 @@ def _reserve_portable(
             e164=c.number,
             at_ms=c.at_ms,
             at=at,
-        )  # fmt: skip
+        )
         for c in claims
     )
     calls = []
@@ -626,7 +628,7 @@ def _reserve_portable(
                 reserved_at=now,
                 updated_at=now,
                 error="",
-            )  # fmt: skip
+            )
         )
     fields = ["state", "number", "from_e164", "attempt", "reserved_at", "updated_at", "error"]
     CampaignCall.unscoped.bulk_update(calls, fields)

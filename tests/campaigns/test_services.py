@@ -190,8 +190,10 @@ def test_the_queue_limit_follows_the_dial_workers_measured_takes(make_desk, sett
     pacer_redis().incrby(takes, 400)
     fast = _feed(campaign, now=101.0)
     assert (fast.limit, fast.takes_per_s, fast.min_batch) == (200, 400.0, 100)  # 400/s for 0.5 s
+    pacer_redis().incrby(takes, 4)
+    assert _feed(campaign, now=101.1) == fast  # a kick right after beat's tick: too soon to tell
     pacer_redis().incrby(takes, 12)
-    assert _feed(campaign, now=103.0).limit == 3  # 6/s: a provider taking its time
+    assert _feed(campaign, now=103.0).limit == 4  # 16 since 101.0, 8/s: a provider taking its time
     pacer_redis().incrby(takes, 10_000)
     assert _feed(campaign, now=104.0).limit == 300  # never above CAMPAIGN_MAX_IN_FLIGHT
     pacer_redis().incrby(takes, 50)
