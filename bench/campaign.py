@@ -1,30 +1,49 @@
-"""A campaign through a real Celery worker, side by side with the same worker running no-op tasks.
+"""A campaign through real Celery workers, side by side with the same dial worker running no-op tasks.
 
     python bench/campaign.py [--calls N] [--numbers M] [--gap S] [--cap C --window W] [--concurrency K]
                              [--deadline S] [--in-flight K]
 
-N defaults to 2,000, not the issue's 20,000: on a 2-core machine the campaign runs at about 10 calls/s
-(most claims are handed back because their dial ran past CAMPAIGN_DIAL_DEADLINE_S), so 20,000 would take
-half an hour; pass --calls 20000 for the full run.
+Defaults: the issue's 20,000 calls from 450 sandbox numbers under 1 s between calls and at most 4 calls
+per 10 s per number; the whole run takes about 3 to 4 minutes on a 2-core machine (seeding about 10 s,
+the no-op phase about 40 s, the campaign about 140 s).
 
 DATABASE_URL defaults to .../dialtone_bench_campaign (created if missing, migrated), REDIS_URL to
 redis://127.0.0.1:6379/14, which is the broker and the pacer's Redis and is flushed at the start: the
 bench touches no other database.
 
-One worker subprocess (prefork, embedded beat: the production schedule, campaigns.dispatch every second)
-runs both phases: first N no-op tasks published from this process (each INCRs a counter, so the bench can
-see them done), then a campaign of N destinations called from M sandbox numbers under a seconds-scale
-policy chosen so pacing binds. The worker's sandbox provider appends every dial to a timestamped log
-(tests/campaigns/dial_log.py); every gap and every rolling window of that log is checked against the
-policy as the user set it.
+Method. Two worker subprocesses, as docker-compose.yml runs them: the dial worker (prefork, --concurrency
+K, default 2; queue `celery`) and the dispatcher (prefork, one process; queue `dispatch`, with embedded
+beat: the production schedule, a dispatcher tick every second). Both run through both phases:
+  1. no-op: N tasks published from this process through one producer (as the dispatcher publishes
+     dials), each INCRs a counter so the bench sees them done; they run on the dial worker. Rate: N over
+     the time from the first publish to the last task done.
+  2. campaign: N destinations called from M sandbox numbers under a seconds-scale policy. The sandbox
+     provider of the workers appends every dial to a timestamped log (tests/campaigns/dial_log.py). Rate:
+     dials over the time from campaign_start to the last dial.
+The ratio is campaign calls per second over no-op tasks per second. Throughput on a shared machine
+swings with whatever else runs, so the bench also reads the CPU time of every process involved from
+/proc (the dial worker and its pool processes, the dispatcher and its beat, the PostgreSQL backends of
+the bench's database, this process) before and after each phase and reports CPU ms per task: a figure
+that other load barely moves (Redis's CPU is not counted: it is shared with other databases).
 
-Lateness of a paced call (every call but a number's first): how long after the earliest time the
-policy allowed that number again the call happened, measured two ways:
+The pacing ceiling is what the policy the pacer enforces (gap and window widened by the dial-deadline
+slack, pacing/services.py: pacer_policy) lets the pool place in the long run: M x 4 / (10 + 2) = 150
+calls/s by default, about what the two dial processes manage on a 2-core machine, so the campaign runs
+near both limits. Pass --numbers 900 (ceiling 300/s) to see what the workers alone manage.
+
+Checks: every gap and every rolling window of the dial log against the policy as the user set it (pacing
+violations, must be 0); every destination dialed exactly once (dialed twice, must be 0; every call ends
+placed).
+
+Lateness of a paced call (every call of a number but its first, once the policy holds it back): how long
+after the earliest time the policy allowed that number again the call happened, measured two ways:
   dial   the provider's dial time against the user's policy over the previous dials (what a customer
          sees; includes the deadline slack the pacer adds, pacing/services.py: pacer_policy);
   claim  the pacer's claim (CallAttempt.at_ms, Redis clock) against the policy the pacer enforces
-         (gap and window widened by CAMPAIGN_DIAL_DEADLINE_S) over the previous claims (how promptly the
-         dispatcher hands out a number once it frees up).
+         over the previous claims (how promptly the dispatcher hands out a number once it frees up).
+Lateness measures promptness while the pool is the limit. When the workers are the limit (calls per
+second below the ceiling), free numbers wait for a dial worker and lateness grows with that wait; the
+report says which limit the run met.
 """
 
 from __future__ import annotations
@@ -55,18 +74,19 @@ TAG = "bench-outbound"
 # ---- The worker subprocess --------------------------------------------------------------------
 
 
-def worker_main(schedule: str, concurrency: int) -> None:
-    """The worker both phases run on: prefork, embedded beat, the sandbox's dial log installed."""
+def worker_main(schedule: str, concurrency: int, queue: str) -> None:
+    """One of the bench's workers: prefork, the sandbox's dial log installed; the dispatcher's embeds beat."""
     django.setup()
     from config.celery import app
     from tests.campaigns import dial_log
 
     register_noop(app)
     dial_log.install(os.environ[dial_log.ENV])
+    beat = ["--beat", "--schedule", schedule] if queue == "dispatch" else []
     app.worker_main(
         [
-            "worker", "--beat", "--schedule", schedule, "--pool", "prefork", "--concurrency", str(concurrency),
-            "--loglevel", "WARNING", "--without-gossip", "--without-mingle",
+            "worker", "-Q", queue, "--hostname", f"{queue}@%h", *beat, "--pool", "prefork",
+            "--concurrency", str(concurrency), "--loglevel", "WARNING", "--without-gossip", "--without-mingle",
         ]
     )  # fmt: skip
 
@@ -170,17 +190,19 @@ def seed(args) -> tuple:
 
 
 class Worker:
-    def __init__(self, tmp: Path, log_path: Path, concurrency: int):
-        self.tmp, self.log_path, self.concurrency = tmp, log_path, concurrency
+    """A worker subprocess consuming one queue: `celery` (dials and no-ops) or `dispatch` (ticks, beat)."""
+
+    def __init__(self, tmp: Path, log_path: Path, *, queue: str, concurrency: int):
+        self.tmp, self.log_path, self.queue, self.concurrency = tmp, log_path, queue, concurrency
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
         from tests.campaigns import dial_log
 
         env = {**os.environ, dial_log.ENV: str(self.log_path), "PYTHONPATH": str(ROOT)}
-        with open(self.tmp / "worker.log", "ab") as output:
+        with open(self.tmp / f"worker-{self.queue}.log", "ab") as output:
             self.process = subprocess.Popen(
-                [sys.executable, __file__, "--worker", str(self.tmp / "beat-schedule"),
+                [sys.executable, __file__, "--worker", str(self.tmp / "beat-schedule"), "--queue", self.queue,
                  "--concurrency", str(self.concurrency)],
                 cwd=ROOT, env=env, start_new_session=True, stdout=output, stderr=subprocess.STDOUT,
             )  # fmt: skip
@@ -194,30 +216,90 @@ class Worker:
                 os.killpg(self.process.pid, 9)
                 self.process.wait(10)
 
+    def log(self) -> str:
+        path = self.tmp / f"worker-{self.queue}.log"
+        return f"--- {path.name}\n" + (path.read_text()[-3000:] if path.exists() else "")
+
+
+# ---- CPU accounting -----------------------------------------------------------------------------
+
+
+def _proc_cpu(pid: int) -> tuple[int, float] | None:
+    """(process group, CPU seconds) of a live process, from /proc (Linux)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rfind(")") + 2 :].split()
+    return int(fields[2]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU seconds used by each part of the run (the dial worker, the dispatcher: each a process group,
+    the worker and its pool processes, the dispatcher's beat; the PostgreSQL backends serving the bench's
+    database; this process), from /proc. Sampled through a phase, since backends come and go
+    (CONN_MAX_AGE): a process's last sample counts, so one that ended loses at most a sampling interval."""
+
+    def __init__(self, workers: list[Worker]):
+        self.groups = {w.process.pid: w.queue for w in workers if w.process}
+        self.start = self._read()
+        self.last = dict(self.start)
+
+    def _read(self) -> dict[tuple[str, int], float]:
+        from django.db import connection
+
+        seen = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit() and (found := _proc_cpu(int(entry.name))) and found[0] in self.groups:
+                seen[(self.groups[found[0]], int(entry.name))] = found[1]
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+            backends = [pid for (pid,) in cursor.fetchall()]
+        for pid in backends:
+            if found := _proc_cpu(pid):
+                seen[("postgres", pid)] = found[1]
+        seen[("bench", os.getpid())] = _proc_cpu(os.getpid())[1]
+        return seen
+
+    def sample(self) -> None:
+        self.last.update(self._read())
+
+    def used(self) -> dict[str, float]:
+        self.sample()
+        used: dict[str, float] = defaultdict(float)
+        for key, seconds in self.last.items():
+            used[key[0]] += seconds - self.start.get(key, 0.0)
+        return dict(used)
+
 
 # ---- Phases -------------------------------------------------------------------------------------
 
 
-def wait_for(predicate, *, timeout: float, every: float = 0.05, what: str) -> None:
+def wait_for(predicate, *, timeout: float, every: float = 0.05, what: str, meter: CpuMeter | None = None):
     deadline = time.monotonic() + timeout
+    sampled = time.monotonic()
     while not predicate():
         if time.monotonic() > deadline:
             raise SystemExit(f"timed out waiting for {what}")
+        if meter and time.monotonic() - sampled >= 0.5:
+            meter.sample()
+            sampled = time.monotonic()
         time.sleep(every)
 
 
-def noop_phase(client, noop, count: int) -> dict:
+def noop_phase(client, noop, count: int, meter: CpuMeter) -> dict:
     client.set(COUNTER, 0)
     started = time.perf_counter()
-    for _ in range(count):
-        noop.apply_async()
+    with noop.app.producer_or_acquire() as producer:  # as the dispatcher publishes dials
+        for _ in range(count):
+            noop.apply_async(producer=producer)
     published = time.perf_counter() - started
-    wait_for(lambda: int(client.get(COUNTER)) >= count, timeout=600, what="the no-op tasks")
+    wait_for(lambda: int(client.get(COUNTER)) >= count, timeout=600, what="the no-op tasks", meter=meter)
     elapsed = time.perf_counter() - started
     return {"elapsed": elapsed, "rate": count / elapsed, "publish_rate": count / published}
 
 
-def campaign_phase(campaign, user, log_path: Path, timeout: float) -> dict:
+def campaign_phase(campaign, user, timeout: float, meter: CpuMeter) -> dict:
     from campaigns.models import Campaign
     from campaigns.services import campaign_start
 
@@ -230,7 +312,7 @@ def campaign_phase(campaign, user, log_path: Path, timeout: float) -> dict:
             raise SystemExit(f"campaign {campaign.state}: {campaign.stop_reason}")
         return campaign.state == Campaign.State.FINISHED
 
-    wait_for(finished, timeout=timeout, every=0.5, what="the campaign to finish")
+    wait_for(finished, timeout=timeout, every=0.5, what="the campaign to finish", meter=meter)
     return {"started": started}
 
 
@@ -322,8 +404,10 @@ def report(args, noop: dict, result: dict, wall: float) -> None:
     print(
         f"\nCampaign bench: {args.calls:,} calls from {args.numbers} sandbox numbers; policy: "
         f"{args.gap} s between calls, at most {args.cap} per {args.window} s per number "
-        f"(enforced at claims with {result['slack']} s dial-deadline slack); one worker, prefork "
-        f"concurrency {args.concurrency}, embedded beat, at most {result['in_flight']} calls in flight; "
+        f"(enforced at claims with {result['slack']} s dial-deadline slack).\nWorkers: dial worker prefork "
+        f"concurrency {args.concurrency} (queue celery: the no-op tasks, then the dials); dispatcher prefork "
+        f"concurrency 1 (queue dispatch, embedded beat, a tick every second); calls queued for the dial "
+        f"workers: what they take in {result['slack'] / 4:g} s, at most {result['in_flight']}. "
         f"Redis {os.environ['REDIS_URL']}\n"
     )
     print(f"{'':44}{'tasks':>8}{'seconds':>10}{'per second':>12}{'ratio':>8}")
@@ -334,7 +418,22 @@ def report(args, noop: dict, result: dict, wall: float) -> None:
     cap_rate = ceiling(args, result["slack"])
     print(f"{'pacing ceiling of the pool (enforced policy)':44}{'':>8}{'':>10}{cap_rate:>12.0f}"
           f"{cap_rate / noop['rate']:>8.2f}")  # fmt: skip
-    print(f"\n(no-op publishing alone ran at {noop['publish_rate']:,.0f} tasks/s from this process)")
+    bound = "the pool's pacing" if result["rate"] >= 0.9 * cap_rate else "the workers (numbers sat free)"
+    print(f"\n(the campaign ran at {result['rate'] / cap_rate:.0%} of the ceiling: its limit was {bound}; "
+          f"no-op publishing alone ran at {noop['publish_rate']:,.0f} tasks/s from this process)")  # fmt: skip
+    parts = ("celery", "dispatch", "postgres", "bench")
+    print(f"\n{'CPU ms per task, from /proc':30}{'dial worker':>12}{'dispatcher':>11}{'PostgreSQL':>11}"
+          f"{'bench':>7}{'total':>7}{'ratio':>7}")  # fmt: skip
+    totals = {}
+    for label, used, count in (
+        ("no-op tasks", noop["cpu"], args.calls),
+        ("campaign calls", result["cpu"], result["dials"]),
+    ):
+        cells = "".join(
+            f"{used.get(p, 0) * ms / count:>{w}.2f}" for p, w in zip(parts, (12, 11, 11, 7), strict=True)
+        )
+        totals[label] = sum(used.values()) * ms / count
+        print(f"{label:30}{cells}{totals[label]:>7.2f}{totals[label] / totals['no-op tasks']:>7.2f}")
     print(f"\n{'lateness of paced calls after their earliest allowed time':58}{'calls':>8}{'p50 ms':>9}{'p99 ms':>9}"
           f"{'max ms':>9}")  # fmt: skip
     for label, values in (
@@ -361,22 +460,25 @@ def report(args, noop: dict, result: dict, wall: float) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--calls", type=int, default=2_000)
-    parser.add_argument("--numbers", type=int, default=300)
+    parser.add_argument("--calls", type=int, default=20_000)
+    parser.add_argument("--numbers", type=int, default=450)
     parser.add_argument("--gap", type=int, default=1, help="seconds between calls per number")
     parser.add_argument("--cap", type=int, default=4, help="calls per window per number (0: no cap)")
     parser.add_argument("--window", type=int, default=10, help="window in seconds")
     parser.add_argument("--concurrency", type=int, default=2, help="worker pool processes")
     parser.add_argument("--worker", metavar="SCHEDULE", help=argparse.SUPPRESS)
+    parser.add_argument("--queue", default="celery", help=argparse.SUPPRESS)
     parser.add_argument("--deadline", type=int, help="CAMPAIGN_DIAL_DEADLINE_S (default: the setting, 2)")
-    parser.add_argument("--in-flight", type=int, help="CAMPAIGN_MAX_IN_FLIGHT (default: the setting, 20)")
+    parser.add_argument(
+        "--in-flight", type=int, help="CAMPAIGN_MAX_IN_FLIGHT, the most calls queued for the dial workers"
+    )
     args = parser.parse_args()
     if args.deadline is not None:
         os.environ["CAMPAIGN_DIAL_DEADLINE_S"] = str(args.deadline)
     if args.in_flight is not None:
         os.environ["CAMPAIGN_MAX_IN_FLIGHT"] = str(args.in_flight)
     if args.worker:
-        return worker_main(args.worker, args.concurrency)
+        return worker_main(args.worker, args.concurrency, args.queue)
     if bool(args.cap) != bool(args.window):
         parser.error("--cap and --window go together")
 
@@ -400,21 +502,32 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-campaign-") as tmp:
         tmp = Path(tmp)
         log_path = tmp / "dials.jsonl"
-        worker = Worker(tmp, log_path, args.concurrency)
-        worker.start()
+        workers = [
+            Worker(tmp, log_path, queue="celery", concurrency=args.concurrency),
+            Worker(tmp, log_path, queue="dispatch", concurrency=1),
+        ]
+        for worker in workers:
+            worker.start()
         try:
             client.set(COUNTER, 0)
             noop_task.apply_async()  # the worker is up once it ran one
             wait_for(lambda: int(client.get(COUNTER) or 0) >= 1, timeout=60, what="the worker to start")
-            noop = noop_phase(client, noop_task, args.calls)
+            meter = CpuMeter(workers)
+            noop = noop_phase(client, noop_task, args.calls, meter)
+            noop["cpu"] = meter.used()
             print(f"no-op phase: {noop['elapsed']:.1f} s")
-            phase = campaign_phase(campaign, user, log_path, timeout=max(600, args.calls / 20))
+            meter = CpuMeter(workers)
+            phase = campaign_phase(campaign, user, timeout=max(600, args.calls / 20), meter=meter)
+            phase_cpu = meter.used()
             result = analyse(campaign, log_path, phase["started"], args)
+            result["cpu"] = phase_cpu
         except BaseException:
-            print((tmp / "worker.log").read_text()[-3000:], file=sys.stderr)
+            for worker in workers:
+                print(worker.log(), file=sys.stderr)
             raise
         finally:
-            worker.stop()
+            for worker in workers:
+                worker.stop()
     report(args, noop, result, time.perf_counter() - wall)
 
 

@@ -3,9 +3,21 @@
 import os
 
 from celery import Celery
+from celery.signals import task_postrun, task_prerun
+from django.db import close_old_connections
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("dialtone")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _recycle_database_connections(sender=None, **kwargs) -> None:
+    """Around each task, what Django does around each request: close the connection only if it broke or
+    outlived CONN_MAX_AGE. (Celery's own fixup would close it every time: settings.CELERY_DB_REUSE_MAX.)"""
+    if sender is not None and getattr(sender.request, "is_eager", False):
+        return  # run inline, inside the caller's transaction: not ours to close
+    close_old_connections()

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import dj_database_url
 from django.utils.csp import CSP
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 RUN_DIR = Path(os.environ.get("DIALTONE_RUN_DIR", BASE_DIR / "var"))
@@ -129,6 +130,19 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_ALWAYS_EAGER = False
+# Celery's Django fixup closes the database connection before and after every task unless this is set:
+# a new PostgreSQL connection per dial cost more than the dial's own statements (bench/campaign.py). Tasks
+# reuse it as requests do instead: config/celery.py closes it when broken or older than CONN_MAX_AGE.
+CELERY_DB_REUSE_MAX = 10**9
+# Two queues. `celery`: every task but one, dial tasks included. `dispatch`: the campaign dispatcher's
+# ticks, consumed by a worker of their own (docker-compose.yml: dispatcher; Procfile: dispatcher), so a
+# tick never holds a process the dials need. A worker started without -Q consumes both (tests, one-off runs).
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = (
+    Queue("celery", Exchange("celery"), routing_key="celery"),
+    Queue("dispatch", Exchange("dispatch"), routing_key="dispatch"),
+)
+CELERY_TASK_ROUTES = {"campaigns.dispatch": {"queue": "dispatch"}}
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "tenants.heartbeat", "schedule": 15.0},
     "reconcile-numbers": {"task": "numbers.reconcile", "schedule": 300.0},
@@ -145,9 +159,10 @@ PACER_REDIS_URL = os.environ.get("PACER_REDIS_URL") or REDIS_URL
 CAMPAIGN_DIAL_DEADLINE_S = int(os.environ.get("CAMPAIGN_DIAL_DEADLINE_S", "2"))
 CAMPAIGN_DISPATCH_BUDGET_S = float(os.environ.get("CAMPAIGN_DISPATCH_BUDGET_S", "0.8"))
 CAMPAIGN_DISPATCH_BATCH = int(os.environ.get("CAMPAIGN_DISPATCH_BATCH", "100"))
-# Claims ahead of the dial workers expire and still count against pacing: keep this near what the
-# workers can dial within CAMPAIGN_DIAL_DEADLINE_S (bench/campaign.py: 200 gave 19 calls/s, 20 gave 37).
-CAMPAIGN_MAX_IN_FLIGHT = int(os.environ.get("CAMPAIGN_MAX_IN_FLIGHT", "20"))
+# Calls claimed ahead of the dial workers (reserved, not yet taken) at most. The dispatcher keeps fewer:
+# what the workers take in a quarter of CAMPAIGN_DIAL_DEADLINE_S, measured (campaigns/services.py: _feed),
+# since a claim taken after the deadline is wasted and still paces its number.
+CAMPAIGN_MAX_IN_FLIGHT = int(os.environ.get("CAMPAIGN_MAX_IN_FLIGHT", "500"))
 CAMPAIGN_POOL_SYNC_S = int(os.environ.get("CAMPAIGN_POOL_SYNC_S", "15"))
 # A reserved call whose dial task never ran (worker killed, queue lost) goes back after this long.
 CAMPAIGN_RESERVED_TIMEOUT_S = int(os.environ.get("CAMPAIGN_RESERVED_TIMEOUT_S", "15"))

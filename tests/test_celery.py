@@ -1,12 +1,12 @@
 """Celery runs on the real Redis broker: configuration, and tasks enqueued only after commit."""
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.core.cache import cache
 from django.db import transaction
 
 from config.celery import app
 from tenants.tasks import HEARTBEAT_KEY, heartbeat
+from tests.helpers import worker_in_process
 
 
 def test_reliability_settings():
@@ -31,7 +31,7 @@ def test_every_task_has_an_explicit_name():
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_runs_tasks_enqueued_after_commit():
     app.control.purge()
-    with start_worker(app, perform_ping_check=False, pool="solo", concurrency=1):
+    with worker_in_process(app, pool="solo", concurrency=1):
         cache.delete(HEARTBEAT_KEY)
         try:
             with transaction.atomic():
@@ -50,3 +50,59 @@ def test_a_real_worker_runs_tasks_enqueued_after_commit():
     # The rolled-back enqueue never reached the broker: nothing is left in the queue.
     with app.connection_for_write() as conn:
         assert conn.default_channel.client.llen("celery") == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_dispatcher_ticks_have_a_queue_of_their_own_and_dials_the_default_one():
+    """A dispatcher tick holds its process for most of a second: it goes to `dispatch`, which its own
+    worker consumes (docker-compose.yml: dispatcher), never to the queue the dial tasks share."""
+    from campaigns.tasks import dial, dispatch
+
+    app.control.purge()
+    entry = app.conf.beat_schedule["campaigns-dispatch"]
+    with app.connection_for_write() as conn:
+        redis = conn.default_channel.client
+        app.send_task(entry["task"], **entry.get("options", {}))  # as beat sends it
+        dispatch.apply_async()  # as a campaign start kicks it
+        dial.apply_async(args=[0, 0])
+        assert (redis.llen("dispatch"), redis.llen("celery")) == (2, 1)
+    app.control.purge()
+    # A worker started without -Q (tests, one-off runs) consumes both.
+    assert {q.name for q in app.amqp.queues.consume_from.values()} >= {"celery", "dispatch"}
+
+
+@app.task(name="tests.backend_pid")
+def backend_pid(key: str) -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        cache.set(key, cursor.fetchone()[0])
+
+
+def _backend_pid_of_a_task(key: str) -> int:
+    import time
+
+    cache.delete(key)
+    backend_pid.delay(key)
+    deadline = time.monotonic() + 10
+    while cache.get(key) is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return cache.get(key)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_tasks_reuse_the_database_connection_and_replace_a_broken_one():
+    """Celery's Django fixup would open a new connection for every task (a dial's cost, twice over);
+    tasks keep theirs as requests do, and a connection the server dropped is replaced, not failed on."""
+    from django.db import connection
+
+    app.control.purge()
+    with worker_in_process(app, pool="solo", concurrency=1):
+        first = _backend_pid_of_a_task("pid-1")
+        assert first is not None
+        assert _backend_pid_of_a_task("pid-2") == first
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [first])
+        replaced = _backend_pid_of_a_task("pid-3")
+        assert replaced is not None and replaced != first

@@ -109,6 +109,113 @@ def reserve_all(desk, campaign):
     return [c for c in desk.calls(campaign) if c.state == CampaignCall.State.RESERVED]
 
 
+@pytest.mark.parametrize("size", [1, 12])
+def test_a_dispatch_batch_is_seven_statements_whatever_its_size(make_desk, settings, size):
+    """Lock, look, lock the due calls, check the claimed numbers, record and reserve, with BEGIN and COMMIT."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from campaigns.services import _dispatch_batch, _Feed
+    from pacing.selectors import policy_of
+    from pacing.services import pacer_policy
+    from tenants.scope import all_workspaces
+
+    desk = make_desk(12)
+    campaign = desk.campaign(DESTINATIONS[:12])
+    campaign_start(campaign=campaign, actor=desk.actor)
+    settings.CAMPAIGN_DISPATCH_BATCH = 0
+    campaigns_dispatch(budget_s=0.1)  # the pacer's state and the pool, nothing claimed
+    settings.CAMPAIGN_DISPATCH_BATCH = size
+    with all_workspaces():
+        campaign = Campaign.unscoped.select_related("environment").get(pk=campaign.pk)
+        policy = pacer_policy(policy_of(campaign.environment))
+        with CaptureQueriesContext(connection) as queries:
+            assert _dispatch_batch(campaign, policy, _Feed(limit=size * 2, takes_per_s=None)).claimed == size
+    assert len(queries) == 7, [q["sql"][:60] for q in queries]
+    reserved = [c for c in desk.calls(campaign) if c.state == CampaignCall.State.RESERVED]
+    assert len(reserved) == size
+    attempts = {a.pk: a for a in CallAttempt.unscoped.filter(campaign=campaign)}
+    for call in reserved:  # each call reserved under its own attempt, from the number that attempt claimed
+        attempt = attempts[call.attempt_id]
+        assert (attempt.call_id, attempt.e164, attempt.number_id) == (call.pk, call.from_e164, call.number_id)
+    assert len({c.from_e164 for c in reserved}) == size
+
+
+def _batch(campaign, feed):
+    from campaigns.services import _dispatch_batch
+    from pacing.selectors import policy_of
+    from pacing.services import pacer_policy
+    from tenants.scope import all_workspaces
+
+    with all_workspaces():
+        campaign = Campaign.unscoped.select_related("environment").get(pk=campaign.pk)
+        return _dispatch_batch(campaign, pacer_policy(policy_of(campaign.environment)), feed)
+
+
+def test_the_queue_for_the_dial_workers_is_kept_to_the_limit_and_refilled_by_half(
+    make_desk, settings, log_path
+):
+    """Only calls waiting for a dial worker count (dialing ones are the workers' concurrency), and a batch
+    waits until half the queue has room."""
+    from campaigns.services import _Feed
+
+    desk = make_desk(12)
+    campaign = desk.campaign(DESTINATIONS[:12])
+    campaign_start(campaign=campaign, actor=desk.actor)
+    settings.CAMPAIGN_DISPATCH_BATCH = 0
+    campaigns_dispatch(budget_s=0.1)  # the pacer's state and the pool, nothing claimed
+    settings.CAMPAIGN_DISPATCH_BATCH = 100
+    feed = _Feed(limit=4, takes_per_s=100.0)
+    assert _batch(campaign, feed).claimed == 4
+    full = _batch(campaign, feed)
+    assert full.claimed == 0 and 0 < full.wait_s <= 0.1
+    reserved = [c for c in desk.calls(campaign) if c.state == CampaignCall.State.RESERVED]
+    assert call_dial(call_id=reserved[0].pk, attempt_id=reserved[0].attempt_id) == "placed"
+    assert _batch(campaign, feed).claimed == 0  # room for 1: less than half the queue
+    CampaignCall.unscoped.filter(pk=reserved[1].pk).update(state=CampaignCall.State.DIALING)  # mid-dial
+    assert _batch(campaign, feed).claimed == 2
+    assert desk.states(campaign) == {"placed": 1, "dialing": 1, "reserved": 4, "pending": 6}
+
+
+def test_the_queue_limit_follows_the_dial_workers_measured_takes(make_desk, settings):
+    """What the workers take in a quarter of the dial deadline: fast workers get a deeper queue, slow ones
+    a shallower one than any fixed number; nothing measured (first tick, stale, Redis reset): 2."""
+    from campaigns.services import _feed, _takes_key
+
+    settings.CAMPAIGN_DIAL_DEADLINE_S = 2
+    settings.CAMPAIGN_MAX_IN_FLIGHT = 300
+    campaign = make_desk(1).campaign(DESTINATIONS[:1])
+    takes = _takes_key(campaign.pk)
+    assert _feed(campaign, now=100.0).limit == 2  # nothing measured yet
+    pacer_redis().incrby(takes, 400)
+    fast = _feed(campaign, now=101.0)
+    assert (fast.limit, fast.takes_per_s, fast.min_batch) == (200, 400.0, 100)  # 400/s for 0.5 s
+    pacer_redis().incrby(takes, 4)
+    assert _feed(campaign, now=101.1) == fast  # a kick right after beat's tick: too soon to tell
+    pacer_redis().incrby(takes, 12)
+    assert _feed(campaign, now=103.0).limit == 4  # 16 since 101.0, 8/s: a provider taking its time
+    pacer_redis().incrby(takes, 10_000)
+    assert _feed(campaign, now=104.0).limit == 300  # never above CAMPAIGN_MAX_IN_FLIGHT
+    pacer_redis().incrby(takes, 50)
+    assert _feed(campaign, now=200.0).limit == 2  # the last sample is too old to tell a rate
+    pacer_redis().delete(takes)
+    assert _feed(campaign, now=201.0).limit == 2  # Redis lost the count
+
+
+def test_a_dial_counts_its_take_unless_it_was_too_late(make_desk, log_path):
+    from campaigns.services import _takes_key
+
+    desk = make_desk(2)
+    campaign = desk.campaign(DESTINATIONS[:2])
+    campaign_start(campaign=campaign, actor=desk.actor)
+    first, second = reserve_all(desk, campaign)
+    assert call_dial(call_id=first.pk, attempt_id=first.attempt_id) == "placed"
+    assert int(pacer_redis().get(_takes_key(campaign.pk))) == 1
+    CallAttempt.unscoped.filter(pk=second.attempt_id).update(at_ms=second.attempt.at_ms - 5000)
+    assert call_dial(call_id=second.pk, attempt_id=second.attempt_id) == "late"
+    assert int(pacer_redis().get(_takes_key(campaign.pk))) == 1
+
+
 def test_a_dial_task_delivered_twice_dials_once(make_desk, log_path):
     desk = make_desk(1)
     campaign = desk.campaign(DESTINATIONS[:1])
@@ -117,6 +224,37 @@ def test_a_dial_task_delivered_twice_dials_once(make_desk, log_path):
     assert call_dial(call_id=call.pk, attempt_id=call.attempt_id) == "placed"
     assert call_dial(call_id=call.pk, attempt_id=call.attempt_id) == "stale"
     assert len(dial_log.read(log_path)) == 1
+
+
+def test_a_dial_takes_two_statements_whatever_it_loads(make_desk, log_path):
+    """reserved -> dialing with the call, claim, number and connection in one round trip; then the outcome."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    desk = make_desk(1)
+    campaign = desk.campaign(DESTINATIONS[:1])
+    campaign_start(campaign=campaign, actor=desk.actor)
+    (call,) = reserve_all(desk, campaign)
+    with CaptureQueriesContext(connection) as queries:
+        assert call_dial(call_id=call.pk, attempt_id=call.attempt_id) == "placed"
+    assert len(queries) == 2, [q["sql"][:80] for q in queries]
+    placed = CampaignCall.unscoped.get(pk=call.pk)
+    (dial,) = dial_log.read(log_path)
+    assert (dial.from_e164, dial.to_e164, dial.reference) == (call.from_e164, call.to_e164, call.reference)
+    assert placed.state == "placed" and placed.provider_call_id == dial.call_id and placed.dialing_at
+
+
+def test_a_reserved_call_whose_number_left_goes_back_without_dialing(make_desk, log_path):
+    desk = make_desk(1)
+    campaign = desk.campaign(DESTINATIONS[:1])
+    campaign_start(campaign=campaign, actor=desk.actor)
+    (call,) = reserve_all(desk, campaign)
+    from phone_numbers.models import PhoneNumber
+
+    PhoneNumber.unscoped.filter(pk=call.number_id).update(state="released")
+    assert call_dial(call_id=call.pk, attempt_id=call.attempt_id) == "returned"
+    assert CampaignCall.unscoped.get(pk=call.pk).state == "pending"
+    assert dial_log.read(log_path) == []
 
 
 def test_a_dial_task_of_an_old_reservation_does_nothing(make_desk, log_path):

@@ -4,7 +4,6 @@ provider: every window of the provider's call log is checked against the policy.
 import time
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from django.utils import timezone
 
 from campaigns.models import Campaign, CampaignCall
@@ -14,6 +13,7 @@ from pacing.pacer import Policy
 from pacing.services import pacer
 from tests.campaigns import dial_log
 from tests.campaigns.conftest import DESTINATIONS, Beat, wait_until
+from tests.helpers import worker_in_process
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def worker():
     app.control.purge()
     beat = Beat()
-    with start_worker(app, perform_ping_check=False, pool="threads", concurrency=4, loglevel="WARNING"):
+    with worker_in_process(app, pool="threads", concurrency=4, loglevel="WARNING"):
         beat.start()
         try:
             yield
