@@ -9,7 +9,7 @@ Redis holds pacing state only; PostgreSQL records every attempt and rebuilds Red
 of a workspace share the hash tag `{ws:<id>}`, so every call touches one Redis Cluster slot:
 
     {ws:42}:pacer        HASH  +14155550100 -> the number's newest max(cap, 1) attempts (lua/log.lua)
-                               ~ready -> run id of the Redis server the state was rebuilt on
+                               ~ready:2 -> run id of the Redis server the state was rebuilt on
                                ~policy:<pool key> -> the policy that pool was last scored under
     {ws:42}:pool:<pool>  ZSET  number -> a lower bound of when it frees up (the log decides)
     {ws:42}:pools        SET   pool ids, so a number leaving the workspace leaves every pool
@@ -34,10 +34,11 @@ from redis.commands.core import Script
 from redis.exceptions import NoScriptError
 
 _NOT_READY, _EMPTY = -2, -1
-_READY = "~ready"
-_LOG_ENTRY = "{:013d},"  # one attempt in a log (lua/log.lua), newest first
-_LOG_WIDTH = len(_LOG_ENTRY.format(0))
-_MAX_MS = 10**13  # the log's 13 digits hold times until the year 2286
+# The readiness marker names the log format (lua/log.lua): ':2', 8-byte binary attempts. State written
+# in the older format (14-digit text under '~ready') lacks it, so claims fail closed until a rebuild.
+_READY = "~ready:2"
+_LOG_WIDTH = 8  # one attempt in a log: ms since epoch, big-endian, newest first
+_MAX_MS = 10**13  # times until the year 2286: a sanity bound, far inside the log's 8 bytes
 _E164 = re.compile(r"\+[1-9][0-9]{1,14}")
 
 
@@ -355,19 +356,19 @@ def _check_numbers(numbers: Iterable[str]) -> list[str]:
     return numbers
 
 
-def _encode_logs(attempts: Iterable[tuple[str, int]]) -> dict[str, str]:
+def _encode_logs(attempts: Iterable[tuple[str, int]]) -> dict[str, bytes]:
     by_number: dict[str, list[int]] = defaultdict(list)
     for number, at_ms in attempts:
         by_number[number].append(_check_ms(at_ms))
     _check_numbers(by_number)
     return {
-        number: "".join(_LOG_ENTRY.format(t) for t in sorted(times, reverse=True))
+        number: b"".join(t.to_bytes(_LOG_WIDTH, "big") for t in sorted(times, reverse=True))
         for number, times in by_number.items()
     }
 
 
-def _newest_attempt(log: str | None) -> int:
-    return int(log[: _LOG_WIDTH - 1]) if log else 0
+def _newest_attempt(log: bytes | None) -> int:
+    return int.from_bytes(log[:_LOG_WIDTH], "big") if log else 0
 
 
 def _run_id(info: Mapping[str, object]) -> str:

@@ -3,7 +3,7 @@
 --
 -- KEYS[1] pool   ZSET  number -> pool_score (log.lua): a lower bound of when it frees up (<= now if it
 --                      may be free); the log decides, so a stale score only costs a repair
--- KEYS[2] state  HASH  number -> attempt log (log.lua); '~ready' -> set by a rebuild;
+-- KEYS[2] state  HASH  number -> attempt log (log.lua); '~ready:2' -> set by a rebuild (Pacer._READY);
 --                      '~policy:<pool key>' -> the policy the pool was last scored under
 -- ARGV 1 policy 'gap_ms/cap/window_ms', 2 now_ms ('' -> Redis TIME), 3 K (claims wanted)
 -- Returns 'status now_ms number_1 ... number_k' (k <= K): one string, which redis-py parses faster
@@ -44,7 +44,7 @@ local function reply(status, now, numbers)
 end
 
 local top = redis.call('ZRANGE', pool, 0, 1, 'WITHSCORES')   -- the top and the runner-up
-local found = redis.call('HMGET', state, '~ready', stamp_field, top[1] or '~ready')
+local found = redis.call('HMGET', state, '~ready:2', stamp_field, top[1] or '~ready:2')
 if not found[1] then return reply(NOT_READY, 0, {}) end
 local log = found[3]
 if found[2] ~= ARGV[1] then

@@ -1,12 +1,16 @@
 -- log.lua: the per-number attempt log and the pacing rule. Prepended to every script when it is loaded,
 -- so the rule exists once (pacer.py only writes and reads the format).
 --
--- A log is a string of fixed-width entries '%013d,' (attempt time in ms since epoch), newest first, so
--- entry i is read without parsing the rest and recording an attempt is one hash read and one write. It keeps
--- the newest max(cap, 1) attempts: the gap needs the newest, the rolling cap the cap-th newest. It never
--- expires on its own: a count-trimmed log stays exact whatever the window (see Pacer.policy_changed).
+-- A log is a string of fixed-width entries, attempt times in ms since epoch as 8-byte big-endian integers
+-- (struct '>I8'), newest first, so entry i is read without parsing the rest and recording an attempt is
+-- one hash read and one write. Binary, not digits: Redis's Lua hashes every byte of every string it makes
+-- and reads digits with strtod, and a claim makes three strings the size of the log (read, trimmed,
+-- written), so a 100-attempt log of 800 bytes costs a claim far less than one of 1,400 digits.
+-- It keeps the newest max(cap, 1) attempts: the gap needs the newest, the rolling cap the cap-th newest.
+-- It never expires on its own: a count-trimmed log stays exact whatever the window (see
+-- Pacer.policy_changed).
 
-local WIDTH = 14
+local WIDTH = 8
 
 local function read_policy(arg)          -- 'gap_ms/cap/window_ms', cap 0: no cap (Policy.redis_arg)
   local gap, cap, window = string.match(arg, '^(%d+)/(%d+)/(%d+)$')
@@ -22,7 +26,7 @@ end
 local function attempt(log, i)           -- the i-th newest attempt, or nil
   local from = (i - 1) * WIDTH + 1
   if #log < from + WIDTH - 1 then return nil end
-  return tonumber(string.sub(log, from, from + WIDTH - 2))
+  return (struct.unpack('>I8', log, from))
 end
 
 -- When the number may place its next attempt: max(newest + gap, cap-th newest + window), so at most
@@ -47,5 +51,5 @@ end
 
 local function with_attempt(log, now, policy)
   local older = log and string.sub(log, 1, (math.max(policy.cap, 1) - 1) * WIDTH) or ''
-  return string.format('%013d,', now) .. older
+  return struct.pack('>I8', now) .. older
 end
