@@ -5,7 +5,7 @@
 --                      may be free); the log decides, so a stale score only costs a repair
 -- KEYS[2] state  HASH  number -> attempt log (log.lua); '~ready:2' -> set by a rebuild (Pacer._READY);
 --                      '~policy:<pool key>' -> the policy the pool was last scored under
--- ARGV 1 policy 'gap_ms/cap/window_ms', 2 now_ms ('' -> Redis TIME), 3 K (claims wanted)
+-- ARGV[1] the policy, now_ms and K (claims wanted), packed (log.lua read_decision)
 -- Returns 'status now_ms number_1 ... number_k' (k <= K): one string, which redis-py parses faster
 -- than an array (numbers are E.164, free of spaces). status:
 --   >= 0  ms until a claim can next succeed; exact when k < K (no number frees up sooner); when k = K a
@@ -17,7 +17,7 @@
 -- four commands: ZRANGE, HMGET (readiness, policy stamp and the top's log at once), HSET, ZADD.
 
 local pool, state = KEYS[1], KEYS[2]
-local policy, wanted = read_policy(ARGV[1]), tonumber(ARGV[3])
+local policy, now, wanted, stamp = read_decision(ARGV[1])
 local stamp_field = '~policy:' .. pool
 local REPAIR_BUDGET = 64                  -- stale scores fixed per call at most: bounds the script's time
 local NOT_READY, EMPTY = -2, -1
@@ -36,7 +36,7 @@ local function rescore_pool()
     end
     redis.call('ZADD', pool, unpack(args))
   end
-  redis.call('HSET', state, stamp_field, ARGV[1])
+  redis.call('HSET', state, stamp_field, stamp)
 end
 
 local function reply(status, now, numbers)
@@ -47,13 +47,12 @@ local top = redis.call('ZRANGE', pool, 0, 1, 'WITHSCORES')   -- the top and the 
 local found = redis.call('HMGET', state, '~ready:2', stamp_field, top[1] or '~ready:2')
 if not found[1] then return reply(NOT_READY, 0, {}) end
 local log = found[3]
-if found[2] ~= ARGV[1] then
+if found[2] ~= stamp then
   rescore_pool()
   top = redis.call('ZRANGE', pool, 0, 1, 'WITHSCORES')
   log = top[1] and redis.call('HGET', state, top[1])
 end
 
-local now = now_ms(ARGV[2])
 if not top[1] then return reply(EMPTY, now, {}) end
 local claimed = {}
 local budget = wanted + REPAIR_BUDGET

@@ -1,5 +1,5 @@
--- log.lua: the per-number attempt log and the pacing rule. Prepended to every script when it is loaded,
--- so the rule exists once (pacer.py only writes and reads the format).
+-- log.lua: the per-number attempt log, the pacing rule and the deciding scripts' argument. Prepended to
+-- every script when it is loaded, so each exists once (pacer.py only writes and reads the formats).
 --
 -- A log is a string of fixed-width entries, attempt times in ms since epoch as 8-byte big-endian integers
 -- (struct '>I8'), newest first, so entry i is read without parsing the rest and recording an attempt is
@@ -12,15 +12,17 @@
 
 local WIDTH = 8
 
-local function read_policy(arg)          -- 'gap_ms/cap/window_ms', cap 0: no cap (Policy.redis_arg)
-  local gap, cap, window = string.match(arg, '^(%d+)/(%d+)/(%d+)$')
-  return {gap = tonumber(gap), cap = tonumber(cap), window = tonumber(window)}
-end
-
-local function now_ms(arg)               -- '' -> the Redis clock, shared by every worker machine
-  if arg ~= '' then return tonumber(arg) end
-  local t = redis.call('TIME')
-  return t[1] * 1000 + math.floor(t[2] / 1000)
+-- The deciding scripts' argument (Pacer._decision_arg): gap ms, cap (0: no cap), window ms, now ms (-1:
+-- the Redis clock, shared by every worker machine) and the claims wanted, as 8-byte big-endian integers.
+-- Packed, not text: a pattern match and strtod cost more than a claim's own arithmetic. Returns the
+-- policy, now, the claims wanted and the policy's 24 bytes, which stamp the policy a pool was scored under.
+local function read_decision(arg)
+  local gap, cap, window, now, wanted = struct.unpack('>i8i8i8i8i8', arg)
+  if now < 0 then
+    local t = redis.call('TIME')
+    now = t[1] * 1000 + math.floor(t[2] / 1000)
+  end
+  return {gap = gap, cap = cap, window = window}, now, wanted, string.sub(arg, 1, 24)
 end
 
 local function attempt(log, i)           -- the i-th newest attempt, or nil
