@@ -43,13 +43,15 @@ local function reply(status, now, numbers)
   return string.format('%d %d', status, now) .. (#numbers > 0 and ' ' .. table.concat(numbers, ' ') or '')
 end
 
-local top = redis.call('ZRANGE', pool, 0, 1, 'WITHSCORES')   -- the top and the runner-up
+-- Numbers go to redis.call as text: it would print them with '%.17g', which costs more than a claim's
+-- own arithmetic.
+local top = redis.call('ZRANGE', pool, '0', '1', 'WITHSCORES')   -- the top and the runner-up
 local found = redis.call('HMGET', state, '~ready:2', stamp_field, top[1] or '~ready:2')
 if not found[1] then return reply(NOT_READY, 0, {}) end
 local log = found[3]
 if found[2] ~= stamp then
   rescore_pool()
-  top = redis.call('ZRANGE', pool, 0, 1, 'WITHSCORES')
+  top = redis.call('ZRANGE', pool, '0', '1', 'WITHSCORES')
   log = top[1] and redis.call('HGET', state, top[1])
 end
 
@@ -59,11 +61,11 @@ local budget = wanted + REPAIR_BUDGET
 while #claimed < wanted do
   if budget == 0 then return reply(0, now, claimed) end
   budget = budget - 1
-  local number, known = top[1], tonumber(top[2])
+  local number = top[1]
   local free = next_free(log, policy)
   -- Every other score is >= this one and scores are lower bounds, so nothing frees up sooner. The
   -- score is checked against the log, not trusted: it could be stale if the clock stepped back.
-  if free > now and free == known then
+  if free > now and free == tonumber(top[2]) then
     return reply(free - now, now, claimed)
   end
   if free <= now then
@@ -72,21 +74,22 @@ while #claimed < wanted do
     claimed[#claimed + 1] = number
   end
   local score = pool_score(log, policy)                      -- after a claim, or a stale score repaired
+  local score_arg = string.format('%d', score)
   if score <= now then
     -- Free again at once (pacing off): numbers used in the same millisecond would tie, and the first
     -- by name would take every call. Queue it a thousandth behind the last one used this millisecond.
     -- Only scores <= now get a fraction; the exact comparison above is for numbers still paced.
     -- (Formatted here: Lua prints numbers with 14 digits and would drop the fraction.)
     local last = redis.call('ZREVRANGEBYSCORE', pool, string.format('%.3f', now + 0.999), '-inf',
-      'WITHSCORES', 'LIMIT', 0, 1)
-    score = string.format('%.3f', math.max(score, last[2] and tonumber(last[2]) or 0) + 0.001)
+      'WITHSCORES', 'LIMIT', '0', '1')
+    score_arg = string.format('%.3f', math.max(score, last[2] and tonumber(last[2]) or 0) + 0.001)
   end
-  redis.call('ZADD', pool, score, number)
+  redis.call('ZADD', pool, score_arg, number)
   if #claimed == wanted then                                 -- done: only the runner-up can be lower
     local next_score = top[3] and math.min(score, tonumber(top[4])) or score
     return reply(math.max(0, next_score - now), now, claimed)
   end
-  top = redis.call('ZRANGE', pool, 0, 1, 'WITHSCORES')
+  top = redis.call('ZRANGE', pool, '0', '1', 'WITHSCORES')
   log = redis.call('HGET', state, top[1])
 end
 return reply(math.max(0, tonumber(top[2]) - now), now, claimed)  -- K = 0: the hint alone
