@@ -20,6 +20,7 @@ pacing app's services pass workspace ids, pool ids and policies in.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import struct
 from collections import defaultdict
@@ -31,7 +32,6 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import redis
-from redis.commands.core import Script
 from redis.exceptions import NoScriptError
 
 _NOT_READY, _EMPTY = -2, -1
@@ -123,9 +123,9 @@ class Pacer:
 
     def __init__(self, client: redis.Redis) -> None:
         self._redis = client
-        self._claim = client.register_script(_lua("claim.lua"))
-        self._pool_put = client.register_script(_lua("pool_put.lua"))
-        self._number_states = client.register_script(_lua("number_states.lua"))
+        self._claim = _script("claim.lua")
+        self._pool_put = _script("pool_put.lua")
+        self._number_states = _script("number_states.lua")
 
     # Decisions
 
@@ -145,7 +145,7 @@ class Pacer:
         workspace is not initialised: a claim fails closed rather than trust logs that may miss attempts.
         """
         reply = self._run(
-            self._claim, _claim_keys(workspace_id, pool_id), (_decision_arg(policy, now_ms, len(call_ids)),)
+            self._claim, _claim_keys(workspace_id, pool_id), _decision_arg(policy, now_ms, len(call_ids))
         )
         status, now, *numbers = _text(reply).split(" ")
         status, now = int(status), int(now)
@@ -160,7 +160,7 @@ class Pacer:
         """Attempts in the window and next free time per number, by the rule the claims use."""
         numbers = list(numbers)
         now, *flat = self._run(
-            self._number_states, (_Keys(workspace_id).state,), (_decision_arg(policy, now_ms, 0), *numbers)
+            self._number_states, (_Keys(workspace_id).state,), _decision_arg(policy, now_ms, 0), *numbers
         )
         states = {}
         for i, number in enumerate(numbers):
@@ -296,17 +296,25 @@ class Pacer:
         self._run(
             self._pool_put,
             (keys.pool(pool_id), keys.state, keys.pools),
-            (pool_id, int(exact), *_check_numbers(numbers)),
+            pool_id,
+            int(exact),
+            *_check_numbers(numbers),
         )
 
-    def _run(self, script: Script, keys: Sequence[str | bytes], args: Sequence[str | int]) -> Any:
-        """EVALSHA, loading the script if Redis lost it (restart, SCRIPT FLUSH). Script.__call__ does the
-        same with more per-call work, which a single claim notices (about 1.5 us of 150)."""
+    def _run(self, script: _Script, keys: Sequence[str | bytes], *args: Any) -> Any:
+        """EVALSHA, loading the script if Redis lost it (restart, SCRIPT FLUSH). Straight to execute_command,
+        as evalsha() goes after two wrapper calls, with the sha encoded once: a single claim notices both
+        (measured: 8.5k of 241k client instructions). redis-py's Script.__call__ costs more still."""
         try:
-            return self._redis.evalsha(script.sha, len(keys), *keys, *args)
+            return self._redis.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
         except NoScriptError:
-            script.sha = self._redis.script_load(script.script)
-            return self._redis.evalsha(script.sha, len(keys), *keys, *args)
+            self._redis.script_load(script.source)
+            return self._redis.execute_command("EVALSHA", script.sha, len(keys), *keys, *args)
+
+
+class _Script(NamedTuple):
+    source: str
+    sha: bytes  # what EVALSHA names it by: SHA1 of the source, as SCRIPT LOAD returns it
 
 
 class _Keys:
@@ -333,9 +341,11 @@ def _stamp_field(pool_key: str) -> str:
     return f"~policy:{pool_key}"  # as claim.lua names it
 
 
-def _lua(name: str) -> str:
+def _script(name: str) -> _Script:
     here = Path(__file__).with_name("lua")
-    return (here / "log.lua").read_text() + "\n" + (here / name).read_text()
+    source = (here / "log.lua").read_text() + "\n" + (here / name).read_text()
+    sha = hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()  # how Redis names scripts
+    return _Script(source, sha.encode())
 
 
 _NOW_AND_WANTED = struct.Struct(">qq")
