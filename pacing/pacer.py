@@ -147,7 +147,7 @@ class Pacer:
         reply = self._run(
             self._claim, _claim_keys(workspace_id, pool_id), _decision_arg(policy, now_ms, len(call_ids))
         )
-        status, now, *numbers = _text(reply).split(" ")
+        status, now, *numbers = _text(reply).split()  # claim.lua: "status now number ..."
         status, now = int(status), int(now)
         if status == _NOT_READY:
             raise PacerNotReady(f"workspace {workspace_id}: pacing state not initialised")

@@ -6,8 +6,8 @@
 -- KEYS[2] state  HASH  number -> attempt log (log.lua); '~ready:2' -> set by a rebuild (Pacer._READY);
 --                      '~policy:<pool key>' -> the policy the pool was last scored under
 -- ARGV[1] the policy, now_ms and K (claims wanted), packed (log.lua read_decision)
--- Returns 'status now_ms number_1 ... number_k' (k <= K): one string, which redis-py parses faster
--- than an array (numbers are E.164, free of spaces). status:
+-- Returns 'status now_ms number_1 ... number_k' (k <= K), split on whitespace: one string, which
+-- redis-py parses faster than an array (numbers are E.164, free of spaces). status:
 --   >= 0  ms until a claim can next succeed; exact when k < K (no number frees up sooner); when k = K a
 --         hint (0: another number may be free now). Also 0 when the repair budget ran out: ask again.
 --   -1    the pool is empty;  -2  the workspace is not initialised: rebuild from the database first
@@ -22,52 +22,47 @@ local stamp_field = '~policy:' .. pool
 local REPAIR_BUDGET = 64                  -- stale scores fixed per call at most: bounds the script's time
 local NOT_READY, EMPTY = -2, -1
 
--- A pool scored under another policy may hold scores that are too high (the policy was loosened) and
--- would withhold free numbers; re-score it from the logs, once per policy change. O(pool size).
-local function rescore_pool()
-  local numbers = redis.call('ZRANGE', pool, 0, -1)
+-- Every call runs this whole chunk, so it defines no function it may not need (each costs its closure
+-- and the upvalues it captures), and numbers go to redis.call as text: it would print them with '%.17g'.
+
+local function reply(status, numbers)
+  return string.format('%d %d %s', status, now, table.concat(numbers, ' '))
+end
+
+local top = redis.call('ZRANGE', pool, '0', '1', 'WITHSCORES')   -- the top and the runner-up
+local found = redis.call('HMGET', state, '~ready:2', stamp_field, top[1] or '~ready:2')
+if not found[1] then return reply(NOT_READY, {}) end
+local log = found[3]
+if found[2] ~= stamp then
+  -- Scored under another policy, the pool may hold scores that are too high (the policy was loosened)
+  -- and would withhold free numbers: re-score it from the logs, once per policy change. O(pool size).
+  local numbers = redis.call('ZRANGE', pool, '0', '-1')
   for first = 1, #numbers, 500 do
     local last = math.min(first + 499, #numbers)
     local logs = redis.call('HMGET', state, unpack(numbers, first, last))
     local args = {}
     for i = first, last do
-      args[#args + 1] = pool_score(logs[i - first + 1], policy)
+      args[#args + 1] = string.format('%d', pool_score(logs[i - first + 1], policy))
       args[#args + 1] = numbers[i]
     end
     redis.call('ZADD', pool, unpack(args))
   end
   redis.call('HSET', state, stamp_field, stamp)
-end
-
-local function reply(status, now, numbers)
-  return string.format('%d %d', status, now) .. (#numbers > 0 and ' ' .. table.concat(numbers, ' ') or '')
-end
-
--- Numbers go to redis.call as text: it would print them with '%.17g', which costs more than a claim's
--- own arithmetic.
-local top = redis.call('ZRANGE', pool, '0', '1', 'WITHSCORES')   -- the top and the runner-up
-local found = redis.call('HMGET', state, '~ready:2', stamp_field, top[1] or '~ready:2')
-if not found[1] then return reply(NOT_READY, 0, {}) end
-local log = found[3]
-if found[2] ~= stamp then
-  rescore_pool()
   top = redis.call('ZRANGE', pool, '0', '1', 'WITHSCORES')
   log = top[1] and redis.call('HGET', state, top[1])
 end
 
-if not top[1] then return reply(EMPTY, now, {}) end
+if not top[1] then return reply(EMPTY, {}) end
 local claimed = {}
 local budget = wanted + REPAIR_BUDGET
 while #claimed < wanted do
-  if budget == 0 then return reply(0, now, claimed) end
+  if budget == 0 then return reply(0, claimed) end
   budget = budget - 1
   local number = top[1]
   local free = next_free(log, policy)
   -- Every other score is >= this one and scores are lower bounds, so nothing frees up sooner. The
   -- score is checked against the log, not trusted: it could be stale if the clock stepped back.
-  if free > now and free == tonumber(top[2]) then
-    return reply(free - now, now, claimed)
-  end
+  if free > now and free == tonumber(top[2]) then return reply(free - now, claimed) end
   if free <= now then
     log = with_attempt(log, now, policy)
     redis.call('HSET', state, number, log)
@@ -86,10 +81,11 @@ while #claimed < wanted do
   end
   redis.call('ZADD', pool, score_arg, number)
   if #claimed == wanted then                                 -- done: only the runner-up can be lower
-    local next_score = top[3] and math.min(score, tonumber(top[4])) or score
-    return reply(math.max(0, next_score - now), now, claimed)
+    if top[3] then score = math.min(score, tonumber(top[4])) end
+    return reply(score > now and score - now or 0, claimed)
   end
   top = redis.call('ZRANGE', pool, '0', '1', 'WITHSCORES')
   log = redis.call('HGET', state, top[1])
 end
-return reply(math.max(0, tonumber(top[2]) - now), now, claimed)  -- K = 0: the hint alone
+local hint = tonumber(top[2]) - now                          -- K = 0: the hint alone
+return reply(hint > 0 and hint or 0, claimed)

@@ -32,23 +32,23 @@ local function attempt(log, i)           -- the i-th newest attempt, or nil
 end
 
 -- When the number may place its next attempt: max(newest + gap, cap-th newest + window), so at most
--- `cap` attempts fall in any window-long span. 0 for a number never used.
+-- `cap` attempts fall in any window-long span; and its newest attempt. 0, 0 for a number never used.
 local function next_free(log, policy)
-  if not log then return 0 end
-  local free = 0
-  if policy.gap > 0 then free = attempt(log, 1) + policy.gap end
+  if not log then return 0, 0 end
+  local newest = attempt(log, 1)
+  local free = policy.gap > 0 and newest + policy.gap or 0
   if policy.cap > 0 then
     local nth = attempt(log, policy.cap)
-    if nth then free = math.max(free, nth + policy.window) end
+    if nth and nth + policy.window > free then free = nth + policy.window end
   end
-  return free
+  return free, newest
 end
 
 -- A number's score in a pool: when it frees up, or its newest attempt if that is later (free numbers
 -- then rotate least recently used first). Every writer uses this, so a rebuilt pool orders as before.
 local function pool_score(log, policy)
-  if not log then return 0 end
-  return math.max(next_free(log, policy), attempt(log, 1))
+  local free, newest = next_free(log, policy)
+  return math.max(free, newest)
 end
 
 local function with_attempt(log, now, policy)
