@@ -8,7 +8,8 @@ numbers and records the attempts, so workers on many machines never break a limi
 Redis holds pacing state only; PostgreSQL records every attempt and rebuilds Redis after a loss. All keys
 of a workspace share the hash tag `{ws:<id>}`, so every call touches one Redis Cluster slot:
 
-    {ws:42}:pacer        HASH  +14155550100 -> the number's newest max(cap, 1) attempts (lua/log.lua)
+    {ws:42}:pacer        HASH  +14155550100 -> the number's newest max(cap, 1) attempts, or a few more
+                               (lua/log.lua)
                                ~ready:2 -> run id of the Redis server the state was rebuilt on
                                ~policy:<pool key> -> the policy that pool was last scored under
     {ws:42}:pool:<pool>  ZSET  number -> a lower bound of when it frees up (the log decides)
@@ -219,9 +220,9 @@ class Pacer:
 
         Scores need nothing: a pool keeps the stamp of the policy it was scored under, and the first
         claim with another policy re-scores it (a loosened policy would otherwise withhold free numbers).
-        Logs keep the newest `attempts_kept` attempts and never expire, which stays exact for any new gap
-        or window; only a policy that counts more attempts than were kept needs the older ones from the
-        database, so the workspace is marked not initialised and claims fail closed until rebuild().
+        Logs keep at least the newest `attempts_kept` attempts and never expire, which stays exact for any
+        new gap or window; only a policy that counts more attempts than were kept needs the older ones from
+        the database, so the workspace is marked not initialised and claims fail closed until rebuild().
         """
         if new.attempts_kept <= old.attempts_kept:
             return False

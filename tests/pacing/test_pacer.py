@@ -170,6 +170,16 @@ def test_shared_numbers_never_exceed_limits_across_pools(ready):
     assert {n: violations(h, policy) for n, h in history.items() if violations(h, policy)} == {}
 
 
+def test_logs_keep_the_attempts_the_cap_needs_and_stay_bounded(ready, redis_client):
+    only(ready, A)
+    policy = Policy(cap=4, window_s=1)
+    lengths = set()
+    for second in range(50):
+        assert len(claimed(claim(ready, policy, second, k=5))) == 4
+        lengths.add(redis_client.hstrlen(f"{{ws:{WS}}}:pacer", A) // 8)  # 8 bytes an attempt
+    assert min(lengths) >= policy.attempts_kept and max(lengths) <= policy.attempts_kept + 2
+
+
 # Policy changes
 
 
