@@ -81,7 +81,8 @@ while #claimed < wanted do
   end
   redis.call('ZADD', pool, score_arg, number)
   if #claimed == wanted then                                 -- done: only the runner-up can be lower
-    if top[3] then score = math.min(score, tonumber(top[4])) end
+    local runner_up = top[3] and tonumber(top[4])
+    if runner_up and runner_up < score then score = runner_up end
     return reply(score > now and score - now or 0, claimed)
   end
   top = redis.call('ZRANGE', pool, '0', '1', 'WITHSCORES')

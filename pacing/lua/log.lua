@@ -26,20 +26,20 @@ local function read_decision(arg)
 end
 
 local function attempt(log, i)           -- the i-th newest attempt, or nil
-  local from = (i - 1) * WIDTH + 1
-  if #log < from + WIDTH - 1 then return nil end
-  return (struct.unpack('>I8', log, from))
+  if #log < i * WIDTH then return nil end
+  return (struct.unpack('>I8', log, (i - 1) * WIDTH + 1))
 end
 
 -- When the number may place its next attempt: max(newest + gap, cap-th newest + window), so at most
 -- `cap` attempts fall in any window-long span; and its newest attempt. 0, 0 for a number never used.
+-- (Here and below comparisons, not math.max, and struct.unpack, not attempt(): a call costs ~0.5%.)
 local function next_free(log, policy)
   if not log then return 0, 0 end
-  local newest = attempt(log, 1)
+  local newest = struct.unpack('>I8', log)
   local free = policy.gap > 0 and newest + policy.gap or 0
-  if policy.cap > 0 then
-    local nth = attempt(log, policy.cap)
-    if nth and nth + policy.window > free then free = nth + policy.window end
+  if policy.cap > 0 and #log >= policy.cap * WIDTH then
+    local cap_free = struct.unpack('>I8', log, (policy.cap - 1) * WIDTH + 1) + policy.window
+    if cap_free > free then free = cap_free end
   end
   return free, newest
 end
@@ -48,17 +48,18 @@ end
 -- then rotate least recently used first). Every writer uses this, so a rebuilt pool orders as before.
 local function pool_score(log, policy)
   local free, newest = next_free(log, policy)
-  return math.max(free, newest)
+  return newest > free and newest or free
 end
 
 -- The log with an attempt at `now`. Trimming it to max(cap, 1) costs one more copy of the log, so it
 -- waits until sqrt(max(cap, 1)) extra attempts have piled up: of trimming every time and never, that
 -- copies the fewest bytes per claim (a 100-attempt log: 110 at most, 12% fewer bytes copied in all).
 local function with_attempt(log, now, policy)
-  if not log then return struct.pack('>I8', now) end
-  local keep = math.max(policy.cap, 1)
-  if #log >= (keep + math.floor(math.sqrt(keep))) * WIDTH then
+  local entry = struct.pack('>I8', now)
+  if not log then return entry end
+  local keep = policy.cap > 1 and policy.cap or 1
+  if #log >= keep * WIDTH and #log >= (keep + math.floor(math.sqrt(keep))) * WIDTH then
     log = string.sub(log, 1, (keep - 1) * WIDTH)
   end
-  return struct.pack('>I8', now) .. log
+  return entry .. log
 end
