@@ -56,7 +56,8 @@ def main() -> None:
 
 
 def report(client: redis.Redis, pacer: Pacer) -> None:
-    print(f"Pacer bench on {REDIS_URL}; policy {POLICY.redis_arg} (gap ms/cap/window ms), one process\n")
+    policy = f"{POLICY.gap_ms}/{POLICY.cap}/{POLICY.window_ms}"
+    print(f"Pacer bench on {REDIS_URL}; policy {policy} (gap ms/cap/window ms), one process\n")
     raw = trivial_round_trip(client)
     singles = {size: steady_pool(pacer, f"single-{size}", size, POLICY) for size in (10, 1_000, 10_000)}
     gap_only = steady_pool(pacer, "gap-only", 10_000, MINUTE_GAP)

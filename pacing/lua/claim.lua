@@ -3,11 +3,11 @@
 --
 -- KEYS[1] pool   ZSET  number -> pool_score (log.lua): a lower bound of when it frees up (<= now if it
 --                      may be free); the log decides, so a stale score only costs a repair
--- KEYS[2] state  HASH  number -> attempt log (log.lua); '~ready' -> set by a rebuild;
+-- KEYS[2] state  HASH  number -> attempt log (log.lua); '~ready:2' -> set by a rebuild (Pacer._READY);
 --                      '~policy:<pool key>' -> the policy the pool was last scored under
--- ARGV 1 policy 'gap_ms/cap/window_ms', 2 now_ms ('' -> Redis TIME), 3 K (claims wanted)
--- Returns 'status now_ms number_1 ... number_k' (k <= K): one string, which redis-py parses faster
--- than an array (numbers are E.164, free of spaces). status:
+-- ARGV[1] the policy, now_ms and K (claims wanted), packed (log.lua read_decision)
+-- Returns 'status now_ms number_1 ... number_k' (k <= K), split on whitespace: one string, which
+-- redis-py parses faster than an array (numbers are E.164, free of spaces). status:
 --   >= 0  ms until a claim can next succeed; exact when k < K (no number frees up sooner); when k = K a
 --         hint (0: another number may be free now). Also 0 when the repair budget ran out: ask again.
 --   -1    the pool is empty;  -2  the workspace is not initialised: rebuild from the database first
@@ -17,77 +17,76 @@
 -- four commands: ZRANGE, HMGET (readiness, policy stamp and the top's log at once), HSET, ZADD.
 
 local pool, state = KEYS[1], KEYS[2]
-local policy, wanted = read_policy(ARGV[1]), tonumber(ARGV[3])
+local policy, now, wanted, stamp = read_decision(ARGV[1])
 local stamp_field = '~policy:' .. pool
 local REPAIR_BUDGET = 64                  -- stale scores fixed per call at most: bounds the script's time
 local NOT_READY, EMPTY = -2, -1
 
--- A pool scored under another policy may hold scores that are too high (the policy was loosened) and
--- would withhold free numbers; re-score it from the logs, once per policy change. O(pool size).
-local function rescore_pool()
-  local numbers = redis.call('ZRANGE', pool, 0, -1)
+-- Every call runs this whole chunk, so it defines no function it may not need (each costs its closure
+-- and the upvalues it captures), and numbers go to redis.call as text: it would print them with '%.17g'.
+
+local function reply(status, numbers)
+  return string.format('%d %d %s', status, now, table.concat(numbers, ' '))
+end
+
+local top = redis.call('ZRANGE', pool, '0', '1', 'WITHSCORES')   -- the top and the runner-up
+local found = redis.call('HMGET', state, '~ready:2', stamp_field, top[1] or '~ready:2')
+if not found[1] then return reply(NOT_READY, {}) end
+local log = found[3]
+if found[2] ~= stamp then
+  -- Scored under another policy, the pool may hold scores that are too high (the policy was loosened)
+  -- and would withhold free numbers: re-score it from the logs, once per policy change. O(pool size).
+  local numbers = redis.call('ZRANGE', pool, '0', '-1')
   for first = 1, #numbers, 500 do
     local last = math.min(first + 499, #numbers)
     local logs = redis.call('HMGET', state, unpack(numbers, first, last))
     local args = {}
     for i = first, last do
-      args[#args + 1] = pool_score(logs[i - first + 1], policy)
+      args[#args + 1] = string.format('%d', pool_score(logs[i - first + 1], policy))
       args[#args + 1] = numbers[i]
     end
     redis.call('ZADD', pool, unpack(args))
   end
-  redis.call('HSET', state, stamp_field, ARGV[1])
-end
-
-local function reply(status, now, numbers)
-  return string.format('%d %d', status, now) .. (#numbers > 0 and ' ' .. table.concat(numbers, ' ') or '')
-end
-
-local top = redis.call('ZRANGE', pool, 0, 1, 'WITHSCORES')   -- the top and the runner-up
-local found = redis.call('HMGET', state, '~ready', stamp_field, top[1] or '~ready')
-if not found[1] then return reply(NOT_READY, 0, {}) end
-local log = found[3]
-if found[2] ~= ARGV[1] then
-  rescore_pool()
-  top = redis.call('ZRANGE', pool, 0, 1, 'WITHSCORES')
+  redis.call('HSET', state, stamp_field, stamp)
+  top = redis.call('ZRANGE', pool, '0', '1', 'WITHSCORES')
   log = top[1] and redis.call('HGET', state, top[1])
 end
 
-local now = now_ms(ARGV[2])
-if not top[1] then return reply(EMPTY, now, {}) end
+if not top[1] then return reply(EMPTY, {}) end
 local claimed = {}
 local budget = wanted + REPAIR_BUDGET
 while #claimed < wanted do
-  if budget == 0 then return reply(0, now, claimed) end
+  if budget == 0 then return reply(0, claimed) end
   budget = budget - 1
-  local number, known = top[1], tonumber(top[2])
+  local number = top[1]
   local free = next_free(log, policy)
   -- Every other score is >= this one and scores are lower bounds, so nothing frees up sooner. The
   -- score is checked against the log, not trusted: it could be stale if the clock stepped back.
-  if free > now and free == known then
-    return reply(free - now, now, claimed)
-  end
+  if free > now and free == tonumber(top[2]) then return reply(free - now, claimed) end
   if free <= now then
     log = with_attempt(log, now, policy)
     redis.call('HSET', state, number, log)
     claimed[#claimed + 1] = number
   end
   local score = pool_score(log, policy)                      -- after a claim, or a stale score repaired
+  local score_arg = string.format('%d', score)
   if score <= now then
     -- Free again at once (pacing off): numbers used in the same millisecond would tie, and the first
     -- by name would take every call. Queue it a thousandth behind the last one used this millisecond.
     -- Only scores <= now get a fraction; the exact comparison above is for numbers still paced.
     -- (Formatted here: Lua prints numbers with 14 digits and would drop the fraction.)
     local last = redis.call('ZREVRANGEBYSCORE', pool, string.format('%.3f', now + 0.999), '-inf',
-      'WITHSCORES', 'LIMIT', 0, 1)
-    score = string.format('%.3f', math.max(score, last[2] and tonumber(last[2]) or 0) + 0.001)
+      'WITHSCORES', 'LIMIT', '0', '1')
+    score_arg = string.format('%.3f', math.max(score, last[2] and tonumber(last[2]) or 0) + 0.001)
   end
-  redis.call('ZADD', pool, score, number)
+  redis.call('ZADD', pool, score_arg, number)
   if #claimed == wanted then                                 -- done: only the runner-up can be lower
-    local next_score = top[3] and math.min(score, tonumber(top[4])) or score
-    return reply(math.max(0, next_score - now), now, claimed)
+    local runner_up = top[3] and tonumber(top[4])
+    if runner_up and runner_up < score then score = runner_up end
+    return reply(score > now and score - now or 0, claimed)
   end
-  top = redis.call('ZRANGE', pool, 0, 1, 'WITHSCORES')
+  top = redis.call('ZRANGE', pool, '0', '1', 'WITHSCORES')
   log = redis.call('HGET', state, top[1])
 end
-return reply(math.max(0, tonumber(top[2]) - now), now, claimed)  -- K = 0: the hint alone
+local hint = tonumber(top[2]) - now                          -- K = 0: the hint alone
+return reply(hint > 0 and hint or 0, claimed)

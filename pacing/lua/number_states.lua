@@ -1,11 +1,10 @@
 -- number_states.lua: what the campaign page shows per number, read-only.
 -- KEYS[1] state HASH (the logs)
--- ARGV 1 policy 'gap_ms/cap/window_ms', 2 now_ms ('' -> Redis TIME), 3.. numbers
+-- ARGV 1 the policy and now_ms, packed (log.lua read_decision), 2.. numbers
 -- Returns {now_ms, then per number: newest attempt (-1 if none), next free ms, attempts in the window}.
 
-local policy = read_policy(ARGV[1])
-local now = now_ms(ARGV[2])
-local FIRST, CHUNK = 3, 500
+local policy, now = read_decision(ARGV[1])
+local FIRST, CHUNK = 2, 500
 local out = {now}
 
 local function in_window(log)

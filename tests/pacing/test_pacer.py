@@ -170,6 +170,16 @@ def test_shared_numbers_never_exceed_limits_across_pools(ready):
     assert {n: violations(h, policy) for n, h in history.items() if violations(h, policy)} == {}
 
 
+def test_logs_keep_the_attempts_the_cap_needs_and_stay_bounded(ready, redis_client):
+    only(ready, A)
+    policy = Policy(cap=4, window_s=1)
+    lengths = set()
+    for second in range(50):
+        assert len(claimed(claim(ready, policy, second, k=5))) == 4
+        lengths.add(redis_client.hstrlen(f"{{ws:{WS}}}:pacer", A) // 8)  # 8 bytes an attempt
+    assert min(lengths) >= policy.attempts_kept and max(lengths) <= policy.attempts_kept + 2
+
+
 # Policy changes
 
 
@@ -308,10 +318,20 @@ def test_rebuild_after_flush_gives_the_same_decisions(ready, redis_client):
 
 
 def test_state_from_a_previous_redis_run_is_not_initialised(ready, redis_client):
-    redis_client.hset(f"{{ws:{WS}}}:pacer", "~ready", "run-id-before-a-restart")
+    redis_client.hset(f"{{ws:{WS}}}:pacer", "~ready:2", "run-id-before-a-restart")
     assert not ready.is_initialised(workspace_id=WS)
     with pytest.raises(PacerNotReady):
         claim(ready, Policy(), 0)
+
+
+def test_state_in_the_older_log_format_is_rebuilt_before_any_claim(ready, redis_client):
+    # Logs were 14-digit text under a '~ready' marker: read as 8-byte attempts they would pace wrongly.
+    state = f"{{ws:{WS}}}:pacer"
+    redis_client.delete(state)
+    redis_client.hset(state, mapping={"~ready": redis_client.info("server")["run_id"], A: "1700000000000,"})
+    assert not ready.is_initialised(workspace_id=WS)
+    with pytest.raises(PacerNotReady):
+        claim(ready, Policy(gap_s=60), 0)
 
 
 def test_rebuild_drops_pools_it_is_not_given(ready):
