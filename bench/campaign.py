@@ -4,8 +4,8 @@
                              [--deadline S] [--in-flight K]
 
 Defaults: the issue's 20,000 calls from 450 sandbox numbers under 1 s between calls and at most 4 calls
-per 10 s per number; the whole run takes about 3 to 4 minutes on a 2-core machine (seeding about 10 s,
-the no-op phase about 40 s, the campaign about 140 s).
+per 10 s per number. On a 2-core machine the whole run took 3 min 40 s (seeding 12 s, the no-op phase
+42 s, the campaign 154 s at 130 calls/s) and 5 min 30 s while other work held a core.
 
 DATABASE_URL defaults to .../dialtone_bench_campaign (created if missing, migrated), REDIS_URL to
 redis://127.0.0.1:6379/14, which is the broker and the pacer's Redis and is flushed at the start: the
@@ -28,8 +28,9 @@ that other load barely moves (Redis's CPU is not counted: it is shared with othe
 
 The pacing ceiling is what the policy the pacer enforces (gap and window widened by the dial-deadline
 slack, pacing/services.py: pacer_policy) lets the pool place in the long run: M x 4 / (10 + 2) = 150
-calls/s by default, about what the two dial processes manage on a 2-core machine, so the campaign runs
-near both limits. Pass --numbers 900 (ceiling 300/s) to see what the workers alone manage.
+calls/s by default, a little above what the two dial processes manage on a 2-core machine (110 to 170
+calls/s, with the load of the machine), so the campaign runs near both limits. Pass --numbers 900
+(ceiling 300/s) to see what the workers alone manage, or fewer numbers to see pacing bind.
 
 Checks: every gap and every rolling window of the dial log against the policy as the user set it (pacing
 violations, must be 0); every destination dialed exactly once (dialed twice, must be 0; every call ends
