@@ -14,7 +14,8 @@
 --
 -- Every key is passed in KEYS and shares the workspace hash tag, so this runs on Redis Cluster, also
 -- during a slot migration: the logs are fields of one hash, not keys named in here. A single claim is
--- four commands: ZRANGE, HMGET (readiness, policy stamp and the top's log at once), HSET, ZADD.
+-- four commands: ZRANGE, HMGET (readiness, policy stamp and the top's log at once), HSET, ZADD; a claim
+-- in a batch about two (see the candidates below).
 
 local pool, state = KEYS[1], KEYS[2]
 local policy, now, wanted, stamp = read_decision(ARGV[1])
@@ -29,8 +30,13 @@ local function reply(status, numbers)
   return string.format('%d %d %s', status, now, table.concat(numbers, ' '))
 end
 
-local top = redis.call('ZRANGE', pool, '0', '1', 'WITHSCORES')   -- the top and the runner-up
-local found = redis.call('HMGET', state, '~ready:2', stamp_field, top[1] or '~ready:2')
+-- The candidates, in score order: first the top and the runner-up, whose score bounds the hint, with the
+-- top's log. A batch wanting more reads the next ones a window at a time: one ZRANGE for up to WINDOW
+-- and the next, one HMGET for the logs of those that may be free now, so a claim in a batch costs its
+-- two writes and a share of those two reads, not four commands.
+local WINDOW = 100                        -- candidates read at once at most: bounds a read and unpack()
+local window = redis.call('ZRANGE', pool, '0', '1', 'WITHSCORES')   -- number, score, number, score
+local found = redis.call('HMGET', state, '~ready:2', stamp_field, window[1] or '~ready:2')
 if not found[1] then return reply(NOT_READY, {}) end
 local log = found[3]
 if found[2] ~= stamp then
@@ -48,21 +54,25 @@ if found[2] ~= stamp then
     redis.call('ZADD', pool, unpack(args))
   end
   redis.call('HSET', state, stamp_field, stamp)
-  top = redis.call('ZRANGE', pool, '0', '1', 'WITHSCORES')
-  log = top[1] and redis.call('HGET', state, top[1])
+  window = redis.call('ZRANGE', pool, '0', '1', 'WITHSCORES')
+  log = window[1] and redis.call('HGET', state, window[1])
 end
 
-if not top[1] then return reply(EMPTY, {}) end
+if not window[1] then return reply(EMPTY, {}) end
 local claimed = {}
 local budget = wanted + REPAIR_BUDGET
+local i = 1                               -- the candidate: window[2i - 1], its score window[2i]
+local logs                                -- logs read with a later window: logs[i], nil if not read
+local complete = not window[3]            -- the window holds the whole pool
+local lowest                              -- the lowest score written since the window was read
 while #claimed < wanted do
   if budget == 0 then return reply(0, claimed) end
   budget = budget - 1
-  local number = top[1]
+  local number = window[2 * i - 1]
   local free = next_free(log, policy)
   -- Every other score is >= this one and scores are lower bounds, so nothing frees up sooner. The
   -- score is checked against the log, not trusted: it could be stale if the clock stepped back.
-  if free > now and free == tonumber(top[2]) then return reply(free - now, claimed) end
+  if free > now and free == tonumber(window[2 * i]) then return reply(free - now, claimed) end
   if free <= now then
     log = with_attempt(log, now, policy)
     redis.call('HSET', state, number, log)
@@ -78,15 +88,34 @@ while #claimed < wanted do
     local last = redis.call('ZREVRANGEBYSCORE', pool, string.format('%.3f', now + 0.999), '-inf',
       'WITHSCORES', 'LIMIT', '0', '1')
     score_arg = string.format('%.3f', math.max(score, last[2] and tonumber(last[2]) or 0) + 0.001)
+    score = tonumber(score_arg)
   end
   redis.call('ZADD', pool, score_arg, number)
-  if #claimed == wanted then                                 -- done: only the runner-up can be lower
-    local runner_up = top[3] and tonumber(top[4])
-    if runner_up and runner_up < score then score = runner_up end
-    return reply(score > now and score - now or 0, claimed)
+  if not lowest or score < lowest then lowest = score end
+  i = i + 1
+  local next_score = window[2 * i] and tonumber(window[2 * i])
+  if #claimed == wanted then                                 -- done: the hint is the lowest score now
+    if not next_score and not complete then
+      next_score = tonumber(redis.call('ZRANGE', pool, '0', '0', 'WITHSCORES')[2])
+    end
+    if next_score and next_score < lowest then lowest = next_score end
+    return reply(lowest > now and lowest - now or 0, claimed)
   end
-  top = redis.call('ZRANGE', pool, '0', '1', 'WITHSCORES')
-  log = redis.call('HGET', state, top[1])
+  -- The next candidate: the window's next, unless the window is used up or a score written since it
+  -- was read may come first; then the next window.
+  if not next_score or lowest <= next_score then
+    local want = math.min(wanted - #claimed, WINDOW)
+    window = redis.call('ZRANGE', pool, '0', string.format('%d', want), 'WITHSCORES')
+    complete = #window <= 2 * want
+    local numbers = {window[1]}                              -- the first's log, and of those free now
+    while #numbers < want and window[2 * #numbers + 2] and tonumber(window[2 * #numbers + 2]) <= now do
+      numbers[#numbers + 1] = window[2 * #numbers + 1]
+    end
+    logs = redis.call('HMGET', state, unpack(numbers))
+    i, lowest = 1, nil
+  end
+  log = logs and logs[i]
+  if log == nil then log = redis.call('HGET', state, window[2 * i - 1]) end
 end
-local hint = tonumber(top[2]) - now                          -- K = 0: the hint alone
+local hint = tonumber(window[2]) - now                       -- K = 0: the hint alone
 return reply(hint > 0 and hint or 0, claimed)
