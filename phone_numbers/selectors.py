@@ -104,7 +104,8 @@ def tags_named(names) -> QuerySet[Tag]:
 
 def numbers_page(*, filters: NumberFilters, page_number) -> NumbersPage:
     """One page of numbers in display order (environment, then number), with a bounded count per
-    environment. Queries: environments, three counts, the page, its tags; whatever the data size."""
+    environment. Queries, whatever the data size: environments, three counts, the page, its tags; with tag
+    filters: the tags, environments, one pass for counts and page ids, the page's rows, their tags."""
     matching = numbers_matching(filters)
     environments = sorted(Environment.objects.all(), key=lambda e: ENVIRONMENT_ORDER.index(e.kind))
     number = _page_number(page_number)
