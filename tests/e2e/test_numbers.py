@@ -143,3 +143,32 @@ def _env_id(workspace, kind):
 
     with workspace_scope(workspace):
         return Environment.objects.get(kind=kind).id
+
+
+def test_link_an_owned_number_then_detach_it(page, live_server, acme, desk, console_errors):
+    sandbox.SandboxAdapter({"account": desk}).buy("+15125550177", reference="bought-outside-dialtone")
+    sign_in(page, live_server, "alice_admin", PASSWORD)
+
+    # Link existing: pick the number the account owns but Dialtone does not hold yet.
+    page.get_by_role("link", name="Link existing").click()
+    dialog = page.locator("dialog#modal")
+    expect(dialog.get_by_role("heading", name="Link")).to_be_visible()
+    settled(page)
+    dialog.get_by_role("button", name="+1 512-555-0177").click()
+    expect(dialog.get_by_label("Number")).to_have_value("+15125550177")
+    dialog.get_by_role("button", name="Link number").click()
+    expect(dialog).to_be_hidden()
+    row = page.locator("tr", has_text="+1 512-555-0177")
+    expect(row).to_contain_text("Sandbox US")
+
+    # Detach: confirmed in a dialog; the number leaves Dialtone and stays in the account.
+    row.get_by_label("Actions for +15125550177").click()
+    row.get_by_role("menuitem", name="Detach").click()
+    expect(dialog.get_by_text("stays in your Sandbox account")).to_be_visible()
+    dialog.get_by_role("button", name="Detach number").click()
+    expect(dialog).to_be_hidden()
+    expect(page.locator("tr", has_text="+1 512-555-0177")).to_have_count(0)
+    with all_workspaces():
+        assert PhoneNumber.objects.get(e164="+15125550177").state == "detached"
+    assert sandbox.SandboxAdapter({"account": desk}).find_owned("+15125550177") is not None
+    assert console_errors == []
