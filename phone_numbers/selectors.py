@@ -13,6 +13,7 @@ from django.db.models.functions import Lower
 
 from phone_numbers.filters import NumberFilters
 from phone_numbers.models import PhoneNumber, Tag
+from providers.models import Provider
 from tenants.models import Environment
 
 PER_PAGE = 50
@@ -24,10 +25,33 @@ MAX_PAGE = 10_000  # 500,000 numbers deep; beyond that, search
 ENVIRONMENT_ORDER = [Environment.Kind.LIVE, Environment.Kind.PRE_RELEASE, Environment.Kind.SANDBOX]
 
 
+@dataclass(slots=True)
+class NumberRow:
+    """What one row of the Numbers page shows, as plain values from one query.
+
+    Model instances cost more than the row is worth here: each came with four related objects to
+    build, and every template lookup on a model went through Django's attribute fallbacks."""
+
+    id: int
+    e164: str
+    state: str
+    environment_id: int
+    agent: str | None
+    variant: str | None
+    provider: str
+    managed: bool
+    connection: str
+    tags: list[str]
+
+    @property
+    def state_label(self) -> str:
+        return PhoneNumber.State(self.state).label
+
+
 @dataclass(frozen=True)
 class Section:
     environment: Environment
-    numbers: list[PhoneNumber]
+    numbers: list[NumberRow]
     count: int
 
     @property
@@ -65,23 +89,25 @@ class NumbersPage:
     sections: list[Section]
     filters: NumberFilters
     total: int
+    tag_choices: list[str]  # the workspace's tags not filtered by yet
 
     @property
     def total_capped(self) -> bool:
         return any(s.count_capped for s in self.sections)
 
 
-def numbers_matching(filters: NumberFilters) -> QuerySet[PhoneNumber]:
+def numbers_matching(filters: NumberFilters, tag_ids: dict[str, int]) -> QuerySet[PhoneNumber]:
+    """tag_ids: the workspace's tags by lowercased name."""
     numbers = PhoneNumber.objects.all()
     if not filters.show_finished:
         numbers = numbers.filter(state__in=PhoneNumber.HELD_STATES)
     if filters.digits:
         numbers = numbers.filter(e164__contains=filters.digits)
     if filters.tags:
-        tags = list(tags_named(filters.tags))
-        if len(tags) < len(filters.tags):
+        wanted = [tag_ids.get(name.lower()) for name in filters.tags]
+        if None in wanted:
             return numbers.none()  # a tag that does not exist matches nothing
-        numbers = numbers.filter(carries_every_tag([tag.pk for tag in tags]))
+        numbers = numbers.filter(carries_every_tag(wanted))
     return numbers
 
 
@@ -104,9 +130,10 @@ def tags_named(names) -> QuerySet[Tag]:
 
 def numbers_page(*, filters: NumberFilters, page_number) -> NumbersPage:
     """One page of numbers in display order (environment, then number), with a bounded count per
-    environment. Queries, whatever the data size: environments, three counts, the page, its tags; with tag
-    filters: the tags, environments, one pass for counts and page ids, the page's rows, their tags."""
-    matching = numbers_matching(filters)
+    environment. Queries, whatever the data size: the workspace's tags, environments, three counts, the page,
+    its tags; with tag filters the counts and page ids come from one pass, then the page's rows by id."""
+    tags = list(Tag.objects.values_list("id", "name"))  # in name order, for the filter's choices too
+    matching = numbers_matching(filters, {name.lower(): pk for pk, name in tags})
     environments = sorted(Environment.objects.all(), key=lambda e: ENVIRONMENT_ORDER.index(e.kind))
     number = _page_number(page_number)
     offset = (number - 1) * PER_PAGE
@@ -129,34 +156,51 @@ def numbers_page(*, filters: NumberFilters, page_number) -> NumbersPage:
         )
         for env in environments
     ]
-    return NumbersPage(page=window, sections=sections, filters=filters, total=sum(counts.values()))
+    chosen = {name.lower() for name in filters.tags}
+    return NumbersPage(
+        page=window,
+        sections=sections,
+        filters=filters,
+        total=sum(counts.values()),
+        tag_choices=[name for _, name in tags if name.lower() not in chosen],
+    )
 
 
 PAGE_ORDER = ("env_rank", "e164", "pk")  # the partial index number_page_order serves it
-PAGE_FIELDS = (
-    "e164", "state", "env_rank", "workspace_id", "environment__kind", "environment__workspace_id",
-    "connection__provider", "connection__label", "connection__workspace_id",
-    "inbound_agent__name", "inbound_agent__workspace_id", "inbound_variant__name", "inbound_variant__workspace_id",
+ROW_FIELDS = (
+    "pk", "e164", "state", "environment_id", "inbound_agent__name", "inbound_variant__name",
+    "connection__provider", "connection__workspace_id", "connection__label",
 )  # fmt: skip
 
 
-def _attach_tag_names(rows: list[PhoneNumber]) -> None:
+def _attach_tag_names(rows: list[NumberRow]) -> None:
     """Each row's tag names from one query of plain tuples (no Tag objects, no per-row querysets)."""
-    names: dict[int, list[str]] = {n.pk: [] for n in rows}
-    links = PhoneNumber.tags.through.objects.filter(phonenumber_id__in=list(names)).order_by("tag__name")
+    by_id = {row.id: row.tags for row in rows}
+    links = PhoneNumber.tags.through.objects.filter(phonenumber_id__in=list(by_id)).order_by("tag__name")
     for number_id, name in links.values_list("phonenumber_id", "tag__name"):
-        names[number_id].append(name)
-    for number in rows:
-        number.tag_names = names[number.pk]
+        by_id[number_id].append(name)
 
 
-def _page_rows(numbers: QuerySet[PhoneNumber], offset: int) -> list[PhoneNumber]:
+def _page_rows(numbers: QuerySet[PhoneNumber], offset: int) -> list[NumberRow]:
     """A page in display order, plus one row to tell whether there is a next page."""
-    return list(
-        numbers.select_related("environment", "connection", "inbound_agent", "inbound_variant")
-        .only(*PAGE_FIELDS)  # the credentials alone would cost a Fernet decrypt per row
-        .order_by(*PAGE_ORDER)[offset : offset + PER_PAGE + 1]
-    )
+    providers = dict(Provider.choices)
+    return [
+        NumberRow(
+            id=pk,
+            e164=e164,
+            state=state,
+            environment_id=environment_id,
+            agent=agent,
+            variant=variant,
+            provider=providers[provider],
+            managed=connection_workspace is None,
+            connection=label,
+            tags=[],
+        )  # fmt: skip
+        for pk, e164, state, environment_id, agent, variant, provider, connection_workspace, label in (
+            numbers.order_by(*PAGE_ORDER).values_list(*ROW_FIELDS)[offset : offset + PER_PAGE + 1]
+        )
+    ]
 
 
 def _bounded_counts(matching: QuerySet[PhoneNumber]) -> dict[int, int]:

@@ -35,7 +35,6 @@ def number_list(request, workspace_slug):
     page = numbers_page(filters=filters, page_number=request.GET.get("page"))
     context = {
         "numbers": page,
-        "all_tags": Tag.objects.all(),
         "has_source": has_number_source(request.workspace),
         "section": "numbers",
     }

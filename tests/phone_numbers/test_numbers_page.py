@@ -3,11 +3,12 @@
 import itertools
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from agents.models import Agent
+from agents.models import Agent, Variant
 from phone_numbers.models import PhoneNumber, Tag
 from providers.models import ProviderConnection
 from tenants.models import Environment
@@ -195,3 +196,38 @@ def test_tag_suggestions_offer_the_workspaces_existing_tags(acme, globex):
         page = client.get(url).content.decode()
         if 'id="tag-options"' in page:
             assert '<option value="sales-us">' in page and "globex-secret" not in page, url
+
+
+def test_rows_escape_every_value_and_offer_the_actions_each_role_may_take(acme):
+    """The rows are rendered in Python (phone_numbers/rows.py): nothing a user typed reaches the page raw."""
+    add_numbers(acme, 2, tags=['<b>"vip"</b>', "a&b"])
+    with workspace_scope(acme):
+        agent = Agent.objects.get()
+        agent.name = "<script>alert(1)</script>"
+        agent.save()
+        variant = Variant.objects.create(agent=agent, name="<i>es</i>")
+        PhoneNumber.objects.filter(e164="+14155550000").update(inbound_variant=variant)
+        PhoneNumber.objects.filter(e164="+14155550001").update(inbound_agent=None, state="pending")
+        ProviderConnection.objects.update(label="Main <account>")
+        ordering = PhoneNumber.objects.get(e164="+14155550001")
+
+    def page_for(username):
+        client = Client()
+        client.force_login(get_user_model().objects.get(username=username))
+        return client.get("/w/acme/numbers/").content.decode()
+
+    page = page_for("alice_admin")
+    assert "<script>alert(1)</script>" not in page and "<b>" not in page and "<i>es</i>" not in page
+    assert '&lt;script&gt;alert(1)&lt;/script&gt; <span class="muted">/ &lt;i&gt;es&lt;/i&gt;</span>' in page
+    assert (
+        '<span class="tag">&lt;b&gt;&quot;vip&quot;&lt;/b&gt;</span><span class="tag">a&amp;b</span>' in page
+    )
+    assert "<td>Main &lt;account&gt;</td>" in page
+    assert '<span class="badge state-pending">Ordering…</span>' in page
+    # A number still ordering has no menu, only its history; the active one has every action for an admin.
+    assert f'href="/w/acme/numbers/{ordering.id}/" aria-label="History of +14155550001"' in page
+    assert page.count('role="menuitem"') == 4 and "Delete</a>" in page
+    operator = page_for("olga_operator")
+    assert operator.count('role="menuitem"') == 3 and "Delete</a>" not in operator
+    viewer = page_for("vic_viewer")
+    assert 'role="menuitem"' not in viewer and viewer.count('aria-label="History of') == 2
