@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from campaigns.models import CallAttempt, Campaign, CampaignCall
 from campaigns.services import pool_numbers
+from pacing.pacer import PacerNotReady
 from pacing.selectors import capacity, policy_of
 from pacing.services import pacer, pacer_policy
 
@@ -98,7 +99,7 @@ class Callers:
     total: int
     all_paced_until: datetime | None
     chart_max: int
-    unavailable: bool = False  # Redis did not answer
+    unavailable: str = ""  # why the live pacing state is not shown, when it is not
 
 
 def campaign_callers(campaign: Campaign, *, limit: int = 50) -> Callers:
@@ -109,11 +110,16 @@ def campaign_callers(campaign: Campaign, *, limit: int = 50) -> Callers:
     chart_max = max([1, *(n for counts in hourly.values() for n in counts)])
     try:
         states = pacer().number_states(workspace_id=campaign.workspace_id, numbers=shown, policy=policy)
-    except redis.RedisError:
+    except (redis.RedisError, PacerNotReady) as exc:
         rows = tuple(
             CallerRow(n, 0, policy.cap, None, False, hourly[n], _bars(hourly[n], chart_max)) for n in shown
         )
-        return Callers(rows, len(numbers), None, chart_max, unavailable=True)
+        why = (
+            "Pacing state is being rebuilt from the database; a running campaign rebuilds it within seconds."
+            if isinstance(exc, PacerNotReady)
+            else "Pacing state is unavailable right now (Redis did not answer)."
+        )
+        return Callers(rows, len(numbers), None, chart_max, unavailable=why)
     rows = tuple(
         CallerRow(
             e164=n,

@@ -158,11 +158,14 @@ class Pacer:
     def number_states(
         self, *, workspace_id: int | str, numbers: Iterable[str], policy: Policy, now_ms: int | None = None
     ) -> dict[str, NumberState]:
-        """Attempts in the window and next free time per number, by the rule the claims use."""
+        """Attempts in the window and next free time per number, by the rule the claims use; PacerNotReady
+        where claims would refuse too (the logs may be stale or gone until a rebuild)."""
         numbers = list(numbers)
         now, *flat = self._run(
             self._number_states, (_Keys(workspace_id).state,), _decision_arg(policy, now_ms, 0), *numbers
         )
+        if now == _NOT_READY:
+            raise PacerNotReady(f"workspace {workspace_id}: pacing state not initialised")
         states = {}
         for i, number in enumerate(numbers):
             last, free, in_window = flat[3 * i : 3 * i + 3]

@@ -1,8 +1,10 @@
 -- number_states.lua: what the campaign page shows per number, read-only.
 -- KEYS[1] state HASH (the logs)
 -- ARGV 1 the policy and now_ms, packed (log.lua read_decision), 2.. numbers
--- Returns {now_ms, then per number: newest attempt (-1 if none), next free ms, attempts in the window}.
+-- Returns {now_ms, then per number: newest attempt (-1 if none), next free ms, attempts in the window},
+-- or {-2} while the workspace is not initialised (claim.lua's NOT_READY): its logs may be stale or gone.
 
+if redis.call('HEXISTS', KEYS[1], '~ready:2') == 0 then return {-2} end
 local policy, now = read_decision(ARGV[1])
 local FIRST, CHUNK = 2, 500
 local out = {now}

@@ -10,7 +10,7 @@ from pacing.pacer import Pacer
 
 @pytest.fixture(scope="session")
 def redis_url() -> str:
-    url = os.environ.get("PACER_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+    url = os.environ.get("PACER_TEST_REDIS_URL", "redis://127.0.0.1:6379/12")  # bench/pacer.py flushes 13
     if redis.Redis.from_url(url).connection_pool.connection_kwargs.get("db", 0) == 0:
         pytest.exit(f"PACER_TEST_REDIS_URL must name a database of its own, not db 0: {url}", returncode=2)
     return url

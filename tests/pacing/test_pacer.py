@@ -362,6 +362,16 @@ def test_number_states_show_window_use_and_next_free_time(ready):
     assert states[B].last_attempt_ms is None and states[B].attempts_in_window == 0
 
 
+def test_number_states_refuse_like_claims_until_the_workspace_is_rebuilt(pacer):
+    """Logs written before a flush of the marker (restart, policy change) may be stale: show nothing."""
+    pacer.pool_set(workspace_id=WS, pool_id="p", numbers=[A])
+    with pytest.raises(PacerNotReady):
+        pacer.number_states(workspace_id=WS, numbers=[A], policy=Policy(gap_s=10), now_ms=T0)
+    pacer.rebuild(workspace_id=WS, attempts=[(A, T0)], pools={"p": [A]})
+    states = pacer.number_states(workspace_id=WS, numbers=[A], policy=Policy(gap_s=10), now_ms=T0 + SECOND)
+    assert states[A].paced and states[A].last_attempt_ms == T0
+
+
 # Inputs
 
 
