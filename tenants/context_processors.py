@@ -1,5 +1,5 @@
 from tenants.roles import PERMISSIONS, role_allows
-from tenants.selectors import memberships_for_user
+from tenants.selectors import switcher_entries
 
 
 def permission_table(role: str) -> dict[str, dict[str, bool]]:
@@ -19,6 +19,6 @@ def workspace(request):
         "workspace": membership.workspace,
         "membership": membership,
         # Called by the template only where the switcher renders.
-        "my_memberships": lambda: list(memberships_for_user(request.user)),
+        "my_workspaces": lambda: switcher_entries(request.user),
         "can": permission_table(membership.role),
     }

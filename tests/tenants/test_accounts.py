@@ -65,6 +65,9 @@ def test_switcher_lists_every_workspace_of_the_user(acme, globex, make_workspace
     client.force_login(user("vic_viewer"))
     page = client.get(reverse("numbers:list", args=[acme.slug])).content.decode()
     assert f'href="/w/{globex.slug}/numbers/"' in page and f'href="/w/{acme.slug}/numbers/"' in page
+    assert f'href="/w/{acme.slug}/numbers/" aria-current="true"' in page
+    assert 'Acme<span class="muted"> · Viewer</span>' in page
+    assert 'Globex<span class="muted"> · Operator</span>' in page
     assert client.get(reverse("workspaces")).status_code == 200
     # Home returns to the workspace used last.
     client.get(reverse("numbers:list", args=[globex.slug]))
