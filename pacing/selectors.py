@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from pacing.models import PacingPolicy
 from phone_numbers.models import PhoneNumber
+from phone_numbers.selectors import carries_a_tag
 from tenants.models import Environment
 
 
@@ -52,10 +53,6 @@ def policy_capacity(policy: PacingPolicy, *, numbers: int) -> Capacity:
 
 def tagged_numbers_count(environment: Environment) -> int:
     """Active numbers of the environment carrying at least one tag: the ones campaigns can call from."""
-    return (
-        PhoneNumber.objects.filter(
-            environment=environment, state=PhoneNumber.State.ACTIVE, tags__isnull=False
-        )
-        .distinct()
-        .count()
-    )
+    return PhoneNumber.objects.filter(
+        carries_a_tag(), environment=environment, state=PhoneNumber.State.ACTIVE
+    ).count()

@@ -124,6 +124,14 @@ def carries_every_tag(tag_ids: list[int], *, vendor: str | None = None) -> Expre
     )
 
 
+def carries_a_tag(*, vendor: str | None = None) -> Expression:
+    """Numbers carrying at least one tag (the ones campaigns can call from). On PostgreSQL a test of the
+    number's own tag_ids row, where a join to the links and DISTINCT took 107 ms over 33,000 numbers."""
+    if (vendor or connection.vendor) == "postgresql":
+        return RawSQL(f"cardinality({PhoneNumber._meta.db_table}.tag_ids) > 0", (), BooleanField())  # noqa: S611
+    return Exists(PhoneNumber.tags.through.objects.filter(phonenumber_id=OuterRef("pk")))
+
+
 def tags_named(names) -> QuerySet[Tag]:
     return Tag.objects.annotate(lowered=Lower("name")).filter(lowered__in=[n.lower() for n in names])
 

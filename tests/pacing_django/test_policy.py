@@ -96,6 +96,30 @@ def test_the_modal_says_what_the_policy_allows(acme, live, make_desk=None):
     assert "tagged for outbound in Live" in page and "calls/hour" in page
 
 
+def test_the_modal_counts_the_active_tagged_numbers_of_its_environment(acme, live):
+    from phone_numbers.models import PhoneNumber, Tag
+    from providers.models import ProviderConnection
+
+    with workspace_scope(acme):
+        connection = ProviderConnection.objects.create(
+            provider="sandbox", label="S", credentials={"account": "x"}
+        )
+        sandbox = Environment.objects.get(kind="sandbox")
+        outbound = Tag.objects.create(name="outbound")
+        for i, (environment, state, tagged) in enumerate(
+            [(live, "active", True), (live, "active", True), (live, "active", False),
+             (live, "detached", True), (live, "pending", True), (sandbox, "active", True)]
+        ):  # fmt: skip
+            number = PhoneNumber.objects.create(
+                e164=f"+1415555{i:04d}", environment=environment, connection=connection, state=state
+            )
+            if tagged:
+                number.tags.add(outbound)
+        policy_update(environment=live, actor=None, enabled=True, gap_seconds=60, cap=0, window_seconds=0)
+    page = client_for("olga_operator").get(url(acme, live)).content.decode()
+    assert "With 2 numbers tagged for outbound in Live" in page
+
+
 def test_the_numbers_page_has_a_call_pacing_button_for_everyone(acme):
     page = client_for("vic_viewer").get(reverse("numbers:list", args=[acme.slug])).content.decode()
     assert reverse("pacing:index", args=[acme.slug]) in page and "Call pacing" in page

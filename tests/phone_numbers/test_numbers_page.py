@@ -133,7 +133,7 @@ def test_the_tag_filter_index_follows_every_write_of_the_links(acme):
     what one EXISTS per tag over the links answers, after adds, removes, clears and tag deletes."""
     import random
 
-    from phone_numbers.selectors import carries_every_tag
+    from phone_numbers.selectors import carries_a_tag, carries_every_tag
 
     add_numbers(acme, 30, tags=["a", "b"])
     rnd = random.Random(7)
@@ -156,6 +156,12 @@ def test_the_tag_filter_index_follows_every_write_of_the_links(acme):
                 links = PhoneNumber.objects.filter(carries_every_tag(ids, vendor="generic"))
                 assert fast == set(links.values_list("pk", flat=True)), combo
         assert not PhoneNumber.objects.filter(carries_every_tag([tags["a"].pk])).filter(pk=numbers[0].pk)
+        tagged = set(PhoneNumber.objects.filter(carries_a_tag()).values_list("pk", flat=True))
+        assert tagged == set(
+            PhoneNumber.objects.filter(carries_a_tag(vendor="generic")).values_list("pk", flat=True)
+        )
+        assert tagged == set(PhoneNumber.objects.filter(tags__isnull=False).values_list("pk", flat=True))
+        assert numbers[0].pk not in tagged  # it lost its last tag above
 
 
 def test_unpublished_variants_are_called_out_on_the_numbers_page(acme):
