@@ -523,10 +523,8 @@ _LOOK_SQL = """
 
 def _lock_and_look(campaign: Campaign) -> tuple[str | None, int]:
     """The campaign's state and how many of its calls are reserved (claimed, not yet taken by a dial task)."""
-    if connection.vendor != "postgresql":  # the SQLite demo
-        state = Campaign.unscoped.filter(pk=campaign.pk).values_list("state", flat=True).first()
-        calls = CampaignCall.unscoped.filter(campaign_id=campaign.pk, state=Call.RESERVED)
-        return state, calls.count()
+    if connection.vendor != "postgresql":  # the SQLite demo: its BEGIN IMMEDIATE stands for the lock
+        return _lock_and_look_portable(campaign)
     params = {
         "ns": _LOCK_WORKSPACE, "ws": campaign.workspace_id % 2**31, "id": campaign.pk,
         "reserved": Call.RESERVED,
@@ -535,6 +533,11 @@ def _lock_and_look(campaign: Campaign) -> tuple[str | None, int]:
         cursor.execute(_LOOK_SQL.format(**_tables()), params)
         row = cursor.fetchone()
     return (row[1], row[2]) if row else (None, 0)
+
+
+def _lock_and_look_portable(campaign: Campaign) -> tuple[str | None, int]:
+    state = Campaign.unscoped.filter(pk=campaign.pk).values_list("state", flat=True).first()
+    return state, CampaignCall.unscoped.filter(campaign_id=campaign.pk, state=Call.RESERVED).count()
 
 
 def _due_ids(campaign: Campaign, now: datetime, room: int) -> list[int]:
