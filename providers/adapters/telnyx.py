@@ -1,20 +1,17 @@
 """Telnyx through its official SDK (the generated 4.x client).
 
-Buying is an asynchronous number order tagged with customer_reference. Inbound routing goes through an
-application: the number's connection_id names the TeXML application from the credentials, and that
-application's voice_url is our webhook.
+Buying is an asynchronous number order tagged with customer_reference. Calls go through one TeXML
+application (the credentials' connection_id): inbound, the number's connection_id names it and its
+voice_url is our webhook; outbound, TeXML dials from it and fetches our TeXML from the dial's webhook URL.
 """
 
 from __future__ import annotations
 
-import base64
 import ssl
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from functools import cache
-from itertools import islice
 from typing import Any
 
 import httpx
@@ -24,7 +21,6 @@ from providers.adapters import errors
 from providers.adapters.base import (
     AccountInfo,
     AvailableNumber,
-    CallLookup,
     Capabilities,
     DialResult,
     NumberSearch,
@@ -46,12 +42,6 @@ SENTENCES: dict[str, str] = {
 STATUS_SENTENCES = {401: SENTENCES["10009"], 403: SENTENCES["10010"], 404: SENTENCES["10005"]}
 NO_APPLICATION = "Telnyx has no TeXML application with that id: check the connection id in the credentials."
 ORDER_STATUSES = {"pending": "pending", "success": "active", "failure": "failed"}
-# Telnyx lists only calls still in progress: an ended or never-placed dial both look like nothing.
-LIVE_CALLS_READ = 500
-NOT_LIVE = (
-    "Telnyx lists only calls in progress and this one is not among them, so Telnyx can't tell "
-    "whether it was placed: check the call log in the Telnyx portal."
-)
 
 
 def telnyx_error(exc: telnyx.APIError) -> Exception:
@@ -91,11 +81,6 @@ def translated_errors() -> Iterator[None]:
 def _tls() -> ssl.SSLContext:
     # Loading the CA bundle takes ~50 ms and an adapter is built per operation: load it once.
     return httpx.create_ssl_context()
-
-
-def _client_state(reference: str) -> str:
-    # Telnyx wants client_state in base 64 and sends it back as given.
-    return base64.b64encode(reference.encode()).decode()
 
 
 def _digits(e164: str) -> str:
@@ -149,8 +134,6 @@ class TelnyxAdapter(ProviderAdapter):
             raise ProviderError(
                 "credentials", "Telnyx needs an API key and the TeXML application (connection) id."
             )
-        # Dialing goes through a Call Control application; without one we try the inbound application.
-        self._outbound_id = str(credentials.get("outbound_connection_id") or self._connection_id)
         self._client = telnyx.Telnyx(
             api_key=api_key,
             base_url=base_url,
@@ -227,7 +210,9 @@ class TelnyxAdapter(ProviderAdapter):
 
     def restore_routing(self, ref: str, previous: Routing) -> None:
         with translated_errors():
-            # An empty string detaches the number from any application.
+            # An empty string detaches the number from any application: the official spec types the
+            # request's connection_id as a string (UpdatePhoneNumberRequest, not nullable), and leaving it
+            # out would leave the number on ours.
             self._client.phone_numbers.update(ref, connection_id=previous.connection_id or "")
 
     def release(self, ref: str) -> None:
@@ -239,30 +224,17 @@ class TelnyxAdapter(ProviderAdapter):
                 raise  # a 404 means already gone: releasing twice is fine
 
     def dial(self, *, from_e164: str, to_e164: str, webhook_url: str, reference: str) -> DialResult:
+        # Not POST /calls: that takes only a Call Control application id (official spec, CallRequest's
+        # connection_id; 422 code 10015 "Only Call Control Apps ... are accepted") and sends JSON events,
+        # where our webhook answers TeXML. TeXML dials from the TeXML application and, once answered,
+        # fetches TeXML from Url, as for inbound calls:
+        # https://developers.telnyx.com/api-reference/texml-rest-commands/create-a-connection-scoped-texml-call
+        # It takes no reference of ours (the webhook URL carries it), so find_call can't look one up.
         with translated_errors():
-            call = self._once.calls.dial(
-                connection_id=self._outbound_id,
-                from_=from_e164,
-                to=to_e164,
-                webhook_url=webhook_url,
-                command_id=reference,  # Telnyx ignores a second dial with the same command_id
-                client_state=_client_state(reference),
-            ).data
-        return DialResult(call_id=call.call_control_id)
-
-    def find_call(
-        self, *, reference: str, from_e164: str, to_e164: str, attempted_at: datetime
-    ) -> CallLookup:
-        """A live call of the outbound application carrying our client_state is ours. Nothing else is
-        proof either way: Telnyx offers no list of past calls to rule a dial out."""
-        wanted = _client_state(reference)
-        with translated_errors():
-            live = self._client.connections.list_active_calls(self._outbound_id, page_size=100)
-            # Bounded: the pages come from Telnyx's meta, which must not keep us reading forever.
-            for call in islice(live, LIVE_CALLS_READ):
-                if call.client_state == wanted:
-                    return CallLookup.found(call.call_control_id)
-        return CallLookup.cannot_tell(NOT_LIVE)
+            call = self._once.texml.calls.create(
+                self._connection_id, from_=from_e164, to=to_e164, url=webhook_url, method="POST"
+            )
+        return DialResult(call_id=call.call_sid)
 
     def _point_application_at(self, webhook_url: str) -> None:
         """The TeXML application is shared by every number on it: its URL is the connection's webhook."""

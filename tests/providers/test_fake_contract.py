@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -208,21 +208,17 @@ def drive_telnyx(server: TelnyxServer) -> None:
     unrouted = server.add_owned("+13125550111")
     telnyx.restore_routing(unrouted, telnyx.route_inbound(unrouted, WEBHOOK))
     telnyx.dial(from_e164="+14155550100", to_e164="+12125550199", webhook_url=WEBHOOK, reference="c")
-    long_ago = datetime.now(UTC) - timedelta(hours=1)
-    for reference in ("c", "never-dialed"):
-        telnyx.find_call(
-            reference=reference, from_e164="+14155550100", to_e164="+12125550199", attempted_at=long_ago
-        )
     telnyx.release(ref)
     telnyx.release(ref)  # 404
     attempt(lambda: telnyx.buy("+14155550100", reference="op-3"))  # 422: not available
     attempt(lambda: telnyx.order_status("00000000-0000-0000-0000-000000000000"))
     attempt(TelnyxAdapter({**server.credentials, "api_key": "wrong"}, base_url=server.base_url).verify)
     attempt(TelnyxAdapter({**server.credentials, "connection_id": "404"}, base_url=server.base_url).verify)
+    attempt(lambda: telnyx.dial(from_e164="+14155550100", to_e164="", webhook_url=WEBHOOK, reference="c"))
     for status in ERROR_STATUSES:
         server.fail_next("GET", "/phone_numbers", status)
         attempt(telnyx.list_owned)
-        server.fail_next("POST", "/calls", status)
+        server.fail_next("POST", "/texml/calls/*", status)
         attempt(
             lambda: telnyx.dial(
                 from_e164="+14155550100", to_e164="+12125550199", webhook_url=WEBHOOK, reference="d"
@@ -230,12 +226,6 @@ def drive_telnyx(server: TelnyxServer) -> None:
         )
         server.fail_next("PATCH", "/texml_applications/*", status)
         attempt(lambda: telnyx.route_inbound(server.add_owned("+15125550177"), WEBHOOK + "/new"))
-        server.fail_next("GET", "/connections/*/active_calls", status)
-        attempt(
-            lambda: telnyx.find_call(
-                reference="c", from_e164="+14155550100", to_e164="+12125550199", attempted_at=long_ago
-            )
-        )
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,5 @@
 """The Telnyx adapter, through the real telnyx SDK, against the local fake Telnyx."""
 
-import base64
 from datetime import UTC, datetime
 from decimal import Decimal
 from types import SimpleNamespace
@@ -10,13 +9,14 @@ import pytest
 
 from providers.adapters import adapter_for, errors
 from providers.adapters.base import CallLookup, ProviderError, ProviderUnavailable, Routing
-from providers.adapters.telnyx import NO_APPLICATION, NOT_LIVE, TelnyxAdapter
+from providers.adapters.telnyx import NO_APPLICATION, TelnyxAdapter
 from tests.fakes.telnyx_server import TEXML_APP_ID, TelnyxServer
 from tests.providers.conftest import STALL
 
 CHECK_KEY = "The provider rejected these credentials: check the Telnyx API key."
 NOT_RESPONDING = "Telnyx is not responding right now; we'll retry."
 WEBHOOK = "https://dialtone.example.com/hooks/telnyx/inbound"
+CANNOT_ASK = "Telnyx can't be asked whether a call was placed: check its call log."
 
 
 @pytest.fixture
@@ -223,75 +223,31 @@ def test_release_deletes_the_number_and_twice_is_fine(telnyx, telnyx_server):
     assert len(telnyx_server.requests_to("DELETE", f"/phone_numbers/{number_id}")) == 2
 
 
-def test_dial_sends_the_reference_as_command_id_and_client_state(telnyx, telnyx_server):
+def test_dial_goes_through_texml_from_the_texml_application(telnyx, telnyx_server):
+    webhook = f"{WEBHOOK}?call=call-9"
+
     result = telnyx.dial(
-        from_e164="+14155550100", to_e164="+12125550199", webhook_url=WEBHOOK, reference="call-9"
+        from_e164="+14155550100", to_e164="+12125550199", webhook_url=webhook, reference="call-9"
     )
 
-    sent = telnyx_server.requests_to("POST", "/calls")[0].body
-    assert result.call_id.startswith("v3:")
-    assert (sent["connection_id"], sent["from"], sent["to"], sent["webhook_url"]) == (
-        TEXML_APP_ID,
-        "+14155550100",
-        "+12125550199",
-        WEBHOOK,
-    )
-    assert sent["command_id"] == "call-9"
-    assert base64.b64decode(sent["client_state"]) == b"call-9"
+    [sent] = telnyx_server.requests_to("POST", f"/texml/calls/{TEXML_APP_ID}")
+    assert sent.body == {"From": "+14155550100", "To": "+12125550199", "Url": webhook, "Method": "POST"}
+    assert result.call_id in telnyx_server.calls and result.call_id.startswith("v3:")
 
 
-def test_dial_uses_the_outbound_connection_when_given(telnyx_server):
-    telnyx_server.applications["42"] = {**telnyx_server.applications[TEXML_APP_ID], "id": "42"}
-    credentials = {**telnyx_server.credentials, "outbound_connection_id": "42"}
-    adapter = TelnyxAdapter(credentials, base_url=telnyx_server.base_url, timeout=0.5)
-
-    adapter.dial(from_e164="+14155550100", to_e164="+12125550199", webhook_url=WEBHOOK, reference="c")
-
-    assert telnyx_server.requests_to("POST", "/calls")[0].body["connection_id"] == "42"
-
-
-def find(telnyx, reference="call-9"):
-    return telnyx.find_call(
-        reference=reference, from_e164="+14155550100", to_e164="+12125550199", attempted_at=datetime.now(UTC)
-    )
-
-
-def test_a_dial_whose_answer_was_lost_is_found_among_the_live_calls(telnyx, telnyx_server):
-    telnyx_server.add_live_call(TEXML_APP_ID, client_state=base64.b64encode(b"someone-else").decode())
-    telnyx_server.stall_next("POST", "/calls", seconds=STALL)
+def test_a_dial_whose_answer_was_lost_cannot_be_looked_up(telnyx, telnyx_server):
+    telnyx_server.stall_next("POST", "/texml/calls/*", seconds=STALL)
 
     with pytest.raises(ProviderUnavailable):
         telnyx.dial(from_e164="+14155550100", to_e164="+12125550199", webhook_url=WEBHOOK, reference="call-9")
-    found = find(telnyx)
-
-    [call] = telnyx_server.calls.values()
-    assert found == CallLookup.found(call["call_control_id"])
-    [listed] = telnyx_server.requests_to("GET", f"/connections/{TEXML_APP_ID}/active_calls")
-    assert listed.query == {"page[size]": "100"}
-    assert len(telnyx_server.requests_to("POST", "/calls")) == 1
-
-
-def test_live_calls_are_read_on_the_outbound_connection(telnyx_server):
-    telnyx_server.applications["42"] = {**telnyx_server.applications[TEXML_APP_ID], "id": "42"}
-    credentials = {**telnyx_server.credentials, "outbound_connection_id": "42"}
-    adapter = TelnyxAdapter(credentials, base_url=telnyx_server.base_url, timeout=0.5)
-    result = adapter.dial(
-        from_e164="+14155550100", to_e164="+12125550199", webhook_url=WEBHOOK, reference="c"
+    found = telnyx.find_call(
+        reference="call-9", from_e164="+14155550100", to_e164="+12125550199", attempted_at=datetime.now(UTC)
     )
 
-    assert find(adapter, "c") == CallLookup.found(result.call_id)
-    assert telnyx_server.requests_to("GET", "/connections/42/active_calls")
-
-
-@pytest.mark.parametrize("ended", [True, False], ids=["dialed-and-ended", "never-dialed"])
-def test_a_dial_not_live_cannot_be_told_apart_from_one_never_placed(ended, telnyx, telnyx_server):
-    if ended:
-        result = telnyx.dial(
-            from_e164="+14155550100", to_e164="+12125550199", webhook_url=WEBHOOK, reference="call-9"
-        )
-        telnyx_server.hang_up(result.call_id)
-
-    assert find(telnyx) == CallLookup.cannot_tell(NOT_LIVE)  # never "not placed", and asking again won't help
+    # TeXML keeps no reference of ours, so nothing proves the dial either way: never "not placed".
+    assert found == CallLookup.cannot_tell(CANNOT_ASK)
+    assert len(telnyx_server.calls) == 1
+    assert [r.path for r in telnyx_server.requests] == [f"/texml/calls/{TEXML_APP_ID}"]
 
 
 def test_an_order_can_be_settled_over_http_from_another_process(telnyx, telnyx_server):
@@ -361,14 +317,14 @@ def test_dropped_order_connection_is_not_retried(retrying_telnyx, telnyx_server)
 
 
 def test_dial_is_sent_once_when_telnyx_fails(retrying_telnyx, telnyx_server):
-    telnyx_server.fail_next("POST", "/calls", 500, times=3)
+    telnyx_server.fail_next("POST", "/texml/calls/*", 500, times=3)
 
     with pytest.raises(ProviderUnavailable):
         retrying_telnyx.dial(
             from_e164="+14155550100", to_e164="+12125550199", webhook_url=WEBHOOK, reference="c"
         )
 
-    assert len(telnyx_server.requests_to("POST", "/calls")) == 1
+    assert len(telnyx_server.requests_to("POST", "/texml/calls/*")) == 1
 
 
 def test_reads_ride_out_one_server_error(retrying_telnyx, telnyx_server):
@@ -393,9 +349,6 @@ OPERATIONS = {
     "release": lambda a, ids: a.release(ids.number_id),
     "dial": lambda a, ids: a.dial(
         from_e164="+14155550100", to_e164="+12125550199", webhook_url=WEBHOOK, reference="c"
-    ),
-    "find_call": lambda a, ids: a.find_call(
-        reference="c", from_e164="+14155550100", to_e164="+12125550199", attempted_at=datetime.now(UTC)
     ),
 }
 every_operation = pytest.mark.parametrize("operation", OPERATIONS)
