@@ -16,7 +16,7 @@ CREDENTIAL_FIELDS: dict[str, tuple[tuple[str, str, bool], ...]] = {
     Provider.TWILIO: (("account_sid", "Account SID", False), ("auth_token", "Auth Token", True)),
     Provider.TELNYX: (
         ("api_key", "API key", True),
-        ("connection_id", "TeXML application (connection) ID for inbound routing", False),
+        ("connection_id", "TeXML application (connection) ID, for inbound and outbound calls", False),
     ),
     Provider.SANDBOX: (("account", "Sandbox account name", False),),
 }

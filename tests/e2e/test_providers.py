@@ -56,7 +56,7 @@ def test_connect_twilio_and_telnyx_with_verification(page, live_server, acme, fa
     expect(dialog.get_by_label("API key")).to_be_visible()
     dialog.get_by_label("Label").fill("EU")
     dialog.get_by_label("API key").fill("KEY_wrong")
-    dialog.get_by_label("TeXML application (connection) ID for inbound routing").fill(
+    dialog.get_by_label("TeXML application (connection) ID, for inbound and outbound calls").fill(
         telnyx.credentials["connection_id"]
     )
     dialog.get_by_role("button", name="Verify and connect").click()
