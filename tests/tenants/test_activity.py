@@ -48,7 +48,7 @@ def test_events_read_as_words_and_link_to_their_number(acme, number):
     assert '<span class="muted">managed</span> no' in page and '<span class="muted">error</span> —' in page
     assert "voice url: https://old.example/voice, voice method: POST" in page
     assert "[&#x27;" not in page and "{&#x27;" not in page  # no Python reprs
-    assert f'<a href="/w/acme/numbers/{number.pk}/">+14155550100</a>' in page
+    assert f'<a href="/w/acme/numbers/{number.pk}/">+1 415-555-0100</a>' in page
     assert '<option value="number.buy_started" >Number buy started</option>' in page
     assert "Workspace created" in page
 
