@@ -48,9 +48,8 @@ HISTORY = (
 )
 
 
-@lru_cache(
-    maxsize=65536
-)  # parsing costs ~60 µs a number; a 50-row page shows the same numbers again and again
+# Parsing costs ~60 µs a number, and a 50-row page shows the same numbers again and again.
+@lru_cache(maxsize=65536)
 def phone(e164: str) -> str:
     """+14155550142 -> +1 415-555-0142, the way people read numbers (also the `phone` template filter)."""
     try:
