@@ -27,7 +27,7 @@ ENVIRONMENT_ORDER = [Environment.Kind.LIVE, Environment.Kind.PRE_RELEASE, Enviro
 
 @dataclass(slots=True)
 class NumberRow:
-    """What one row of the Numbers page shows, as plain values from one query.
+    """What one row of the Numbers page shows, as plain values: the page's query, then its tags.
 
     Model instances cost more than the row is worth here: each came with four related objects to
     build, and every template lookup on a model went through Django's attribute fallbacks."""
@@ -89,22 +89,31 @@ class NumbersPage:
     sections: list[Section]
     filters: NumberFilters
     total: int
-    tag_choices: list[str]  # the workspace's tags not filtered by yet
+    # The workspace's (id, name)s in name order, read once and only when needed: by a tag filter or by the
+    # full page's tag select (an htmx search fragment has neither).
+    tags: QuerySet[Tag]
 
     @property
     def total_capped(self) -> bool:
         return any(s.count_capped for s in self.sections)
 
+    @property
+    def tag_choices(self) -> list[str]:
+        """The workspace's tags not filtered by yet."""
+        chosen = {name.lower() for name in self.filters.tags}
+        return [name for _, name in self.tags if name.lower() not in chosen]
 
-def numbers_matching(filters: NumberFilters, tag_ids: dict[str, int]) -> QuerySet[PhoneNumber]:
-    """tag_ids: the workspace's tags by lowercased name."""
+
+def numbers_matching(filters: NumberFilters, tags) -> QuerySet[PhoneNumber]:
+    """tags: the workspace's (id, name)s."""
     numbers = PhoneNumber.objects.all()
     if not filters.show_finished:
         numbers = numbers.filter(state__in=PhoneNumber.HELD_STATES)
     if filters.digits:
         numbers = numbers.filter(e164__contains=filters.digits)
     if filters.tags:
-        wanted = [tag_ids.get(name.lower()) for name in filters.tags]
+        ids = {name.lower(): pk for pk, name in tags}
+        wanted = [ids.get(name.lower()) for name in filters.tags]
         if None in wanted:
             return numbers.none()  # a tag that does not exist matches nothing
         numbers = numbers.filter(carries_every_tag(wanted))
@@ -138,10 +147,11 @@ def tags_named(names) -> QuerySet[Tag]:
 
 def numbers_page(*, filters: NumberFilters, page_number) -> NumbersPage:
     """One page of numbers in display order (environment, then number), with a bounded count per
-    environment. Queries, whatever the data size: the workspace's tags, environments, three counts, the page,
-    its tags; with tag filters the counts and page ids come from one pass, then the page's rows by id."""
-    tags = list(Tag.objects.values_list("id", "name"))  # in name order, for the filter's choices too
-    matching = numbers_matching(filters, {name.lower(): pk for pk, name in tags})
+    environment. Queries, whatever the data size: environments, three counts, the page, its tags, and the
+    workspace's tags where needed; with tag filters the counts and page ids come from one pass, then the
+    page's rows by id."""
+    tags = Tag.objects.values_list("id", "name")  # lazy: NumbersPage.tags says when it is read
+    matching = numbers_matching(filters, tags)
     environments = sorted(Environment.objects.all(), key=lambda e: ENVIRONMENT_ORDER.index(e.kind))
     number = _page_number(page_number)
     offset = (number - 1) * PER_PAGE
@@ -164,14 +174,7 @@ def numbers_page(*, filters: NumberFilters, page_number) -> NumbersPage:
         )
         for env in environments
     ]
-    chosen = {name.lower() for name in filters.tags}
-    return NumbersPage(
-        page=window,
-        sections=sections,
-        filters=filters,
-        total=sum(counts.values()),
-        tag_choices=[name for _, name in tags if name.lower() not in chosen],
-    )
+    return NumbersPage(page=window, sections=sections, filters=filters, total=sum(counts.values()), tags=tags)
 
 
 PAGE_ORDER = ("env_rank", "e164", "pk")  # the partial index number_page_order serves it
@@ -204,7 +207,7 @@ def _page_rows(numbers: QuerySet[PhoneNumber], offset: int) -> list[NumberRow]:
             managed=connection_workspace is None,
             connection=label,
             tags=[],
-        )  # fmt: skip
+        )
         for pk, e164, state, environment_id, agent, variant, provider, connection_workspace, label in (
             numbers.order_by(*PAGE_ORDER).values_list(*ROW_FIELDS)[offset : offset + PER_PAGE + 1]
         )
