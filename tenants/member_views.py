@@ -7,6 +7,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth import login
 from django.core.exceptions import ValidationError
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -30,8 +31,12 @@ def new_link(request) -> dict | None:
     return link if link and link["workspace"] == request.workspace.pk else None
 
 
-def _members_url(workspace_slug: str) -> str:
-    return reverse("settings", args=[workspace_slug]) + "#members"
+def _back_to_members(request):
+    """Settings again, at its members. htmx reloads the page it is on: a redirect to that page plus
+    #members would only scroll it."""
+    if request.htmx:
+        return HttpResponse(headers={"HX-Refresh": "true"})
+    return redirect(reverse("settings", args=[request.workspace.slug]) + "#members")
 
 
 def _member_modal(request, form, **context):
@@ -65,7 +70,7 @@ def member_invite(request, workspace_slug):
             form.add_error(None, error)
         else:
             _hand_over_link(request, invitation, token)
-            return finish(request, _members_url(workspace_slug))
+            return _back_to_members(request)
     return _member_modal(request, form, title="Invite a member", submit="Invite")
 
 
@@ -87,7 +92,7 @@ def member_role(request, workspace_slug, member_id):
             form.add_error(None, error)
         else:
             messages.success(request, f"{member} is now {Role(form.cleaned_data['role']).label}.")
-            return finish(request, _members_url(workspace_slug))
+            return _back_to_members(request)
     # What any change would be: an owner can only become less than an owner.
     refusal = _refusal(request, form, member, role=Role.ADMIN if member.role == Role.OWNER else member.role)
     return _member_modal(
@@ -111,7 +116,7 @@ def member_remove(request, workspace_slug, member_id):
                 messages.success(request, f"You left {member.workspace}.")
                 return finish(request, "home")
             messages.success(request, f"{member} was removed from {member.workspace}.")
-            return finish(request, _members_url(workspace_slug))
+            return _back_to_members(request)
     refusal = _refusal(request, form, member, role=None)
     ws = member.workspace
     if yourself:
@@ -145,7 +150,7 @@ def invitation_resend(request, workspace_slug, invitation_id):
         messages.error(request, " ".join(error.messages))
     else:
         _hand_over_link(request, invitation, token)
-    return finish(request, _members_url(workspace_slug))
+    return _back_to_members(request)
 
 
 @workspace_view(read=MEMBERS, write=MEMBERS)
@@ -161,7 +166,7 @@ def invitation_revoke(request, workspace_slug, invitation_id):
         messages.success(
             request, f"The invitation to {invitation.email} was revoked: its link no longer works."
         )
-    return finish(request, _members_url(workspace_slug))
+    return _back_to_members(request)
 
 
 # ---- Accepting an invitation: by signed-in users, or visitors who sign in or sign up here ----------
