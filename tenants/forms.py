@@ -60,9 +60,11 @@ class MemberRoleForm(forms.Form):
 
 class InviteForm(MemberRoleForm):
     email = forms.EmailField(
+        max_length=254,  # the column's length, and the most an address may have (RFC 5321)
         error_messages={
             "required": "Enter the email address to send the invitation to.",
             "invalid": "Enter an email address such as dana@example.com.",
+            "max_length": "An email address has at most %(limit_value)d characters (this has %(show_value)d).",
         },
         widget=forms.EmailInput(attrs={"autocomplete": "off", "placeholder": "dana@example.com"}),
     )

@@ -82,6 +82,8 @@ def test_bad_invite_input_is_said_in_the_form_and_nothing_is_created(acme):
         response.status_code == 422
         and "Enter an email address such as dana@example.com." in response.content.decode()
     )
+    response = client.post(url, {"email": "a" * 60 + "@" + "b" * 200 + ".com", "role": "viewer"})
+    assert "An email address has at most 254 characters (this has 265)." in response.content.decode()
     # Admins are not offered the owner role, and a crafted request for it is refused.
     assert 'value="owner"' not in client.get(url).content.decode()
     response = client.post(url, {"email": "dana@example.com", "role": "owner"}, headers=HTMX)
