@@ -53,7 +53,7 @@ def environment_update_sip(
 # ---- Members and invitations -------------------------------------------------------------------------
 # Every change to who is in a workspace starts by locking all its memberships (in one order, so two
 # changes never deadlock): they run one at a time, and each decides on what is true when it runs.
-# Two admins demoting the last two owners at once therefore can't leave a workspace without an owner.
+# Two owners stepping down (or demoting each other) at once therefore can't leave a workspace ownerless.
 
 UNUSABLE = {
     Invitation.State.EXPIRED: "This invitation has expired.",
