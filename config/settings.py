@@ -192,6 +192,27 @@ SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 
+# --- Email (invitations) -----------------------------------------------------------------------
+# Sent through EMAIL_HOST. `make run` (DEBUG, no EMAIL_HOST) prints them to the console instead; without
+# a reachable server, sending fails and the inviter is told to pass the link on by hand.
+if DEBUG and not os.environ.get("EMAIL_HOST"):
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+else:
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": os.environ.get("EMAIL_HOST", "localhost"),
+                "port": int(os.environ.get("EMAIL_PORT", "587")),
+                "username": os.environ.get("EMAIL_HOST_USER", ""),
+                "password": os.environ.get("EMAIL_HOST_PASSWORD", ""),
+                "use_tls": env_bool("EMAIL_USE_TLS", True),
+                "timeout": 10,
+            },
+        }
+    }
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Dialtone <no-reply@dialtone.dev>")
+
 # --- Security --------------------------------------------------------------------------------
 # HTTPS=true in production turns on every transport-security setting at once.
 HTTPS = env_bool("HTTPS")

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from tenants import member_views
 from tenants import views as tenant_views
 
 workspace_patterns = [
@@ -18,6 +19,7 @@ workspace_patterns = [
         name="environment-edit",
     ),
     path("settings/activity/", tenant_views.activity, name="activity"),
+    path("settings/", include("tenants.urls")),
 ]
 
 urlpatterns = [
@@ -25,6 +27,7 @@ urlpatterns = [
     path("login/", tenant_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("workspaces/", tenant_views.workspace_list, name="workspaces"),
+    path("invitations/<str:token>/", member_views.invitation, name="invitation"),
     path("healthz", tenant_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("hooks/", include("providers.hook_urls")),

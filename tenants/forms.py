@@ -1,8 +1,19 @@
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
+from django.forms.utils import ErrorDict
 
 from tenants import lockout
 from tenants.models import Environment
+from tenants.roles import Role
+
+PASSWORD_HELP = (
+    "At least 8 characters, not all digits, not a common password, and not like your username or email."
+)
+LOCKED = "Too many failed attempts. Try again in %(minutes)s minutes."
+ROLES_HELP = (
+    "Owners and admins manage providers, members and releases (only owners make owners); "
+    "operators buy, link, edit numbers and run campaigns; viewers read."
+)
 
 
 class LockoutAuthenticationForm(AuthenticationForm):
@@ -37,3 +48,48 @@ class EnvironmentSipForm(forms.ModelForm):
             "sip_main": forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
             "sip_fallback": forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
         }
+
+
+class MemberRoleForm(forms.Form):
+    role = forms.ChoiceField(initial=Role.VIEWER, help_text=ROLES_HELP)
+
+    def __init__(self, *args, roles: list[Role], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = [(r.value, r.label) for r in roles]
+
+
+class InviteForm(MemberRoleForm):
+    email = forms.EmailField(
+        max_length=254,  # the column's length, and the most an address may have (RFC 5321)
+        error_messages={
+            "required": "Enter the email address to send the invitation to.",
+            "invalid": "Enter an email address such as dana@example.com.",
+            "max_length": "An email address has at most %(limit_value)d characters (this has %(show_value)d).",
+        },
+        widget=forms.EmailInput(attrs={"autocomplete": "off", "placeholder": "dana@example.com"}),
+    )
+    field_order = ["email", "role"]
+
+
+class InvitationSignUpForm(UserCreationForm):
+    """A new account for an invitation's address. Failed attempts count against the invitation the way
+    failed sign-ins count against a username, so a link can't be used to probe usernames without limit."""
+
+    email = forms.EmailField(disabled=True, help_text="The address this invitation was sent to.")
+    field_order = ["username", "email", "password1", "password2"]
+
+    def __init__(self, *args, invitation, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email"].initial = self.instance.email = invitation.email  # the similarity check uses it
+        self.fields["password1"].help_text = PASSWORD_HELP
+        self.lockout_key = f"invitation-sign-up:{invitation.pk}"
+
+    def full_clean(self):
+        # Checked before anything else, so a locked link says nothing, not even which usernames are taken.
+        if self.is_bound and lockout.is_locked(self.lockout_key):
+            self._errors, self.cleaned_data = ErrorDict(), {}
+            self.add_error(None, forms.ValidationError(LOCKED % {"minutes": lockout.lockout_minutes()}))
+            return
+        super().full_clean()
+        if self._errors:
+            lockout.record_failure(self.lockout_key)

@@ -1,7 +1,11 @@
+import hashlib
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models, transaction
+from django.utils import timezone
 
 from tenants import scope
 from tenants.managers import WorkspaceScopedManager
@@ -120,7 +124,60 @@ class Membership(TenantModel):
         constraints = [models.UniqueConstraint(fields=["workspace", "user"], name="one_membership_per_user")]
 
     def __str__(self) -> str:
-        return f"{self.user} in {self.workspace_id} as {self.role}"
+        return self.user.get_full_name() or self.user.get_username()
+
+
+class Invitation(TenantModel):
+    """A link to join a workspace with a role. Only the token's SHA-256 is stored: the link is shown to the
+    inviter and emailed once, works once, and expires."""
+
+    LIFETIME = timedelta(days=7)
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        EXPIRED = "expired", "Expired"
+        REVOKED = "revoked", "Revoked"
+        ACCEPTED = "accepted", "Accepted"
+
+    email = models.EmailField(help_text="Stored lower-case: addresses are compared without case.")
+    role = models.CharField(max_length=20, choices=Role.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["email"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "email"],
+                condition=models.Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                name="one_open_invitation_per_email",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+    @staticmethod
+    def hash_token(token: str) -> str:
+        # The token carries 256 random bits, so a fast hash is enough: nothing to brute-force.
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    @property
+    def state(self) -> str:
+        if self.accepted_at:
+            return self.State.ACCEPTED
+        if self.revoked_at:
+            return self.State.REVOKED
+        return self.State.EXPIRED if self.expires_at <= timezone.now() else self.State.PENDING
 
 
 class AuditEventQuerySet(models.QuerySet):

@@ -22,6 +22,8 @@ PERMISSIONS: dict[str, Role] = {
     "pacing.manage": Role.OPERATOR,
     "providers.manage": Role.ADMIN,
     "workspace.manage": Role.ADMIN,  # environments' SIP addresses, workspace settings
+    "members.manage": Role.ADMIN,  # invite, change roles, remove
+    "members.owners": Role.OWNER,  # grant or take away the owner role (an owner's removal included)
 }
 
 
@@ -31,3 +33,10 @@ def role_allows(role: str, permission: str) -> bool:
     except KeyError:
         raise ValueError(f"Unknown permission {permission!r}") from None
     return _RANK[Role(role)] >= _RANK[least]
+
+
+def roles_grantable(role: str) -> list[Role]:
+    """The roles a member of `role` may give or take away: every role for owners, all but owner below."""
+    if not role_allows(role, "members.manage"):
+        return []
+    return [r for r in Role if r != Role.OWNER or role_allows(role, "members.owners")]

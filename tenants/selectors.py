@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 from django.urls import reverse
 
-from tenants.models import Membership
+from tenants.models import Invitation, Membership
 from tenants.roles import Role
 
 
@@ -18,6 +18,15 @@ def membership_for(user, workspace_slug: str) -> Membership | None:
     if not user.is_authenticated:
         return None
     return memberships_for_user(user).filter(workspace__slug=workspace_slug).first()
+
+
+def invitation_by_token(token: str) -> Invitation | None:
+    """The invitation a link carries, in whichever workspace: its holder is not a member yet."""
+    return (
+        Invitation.unscoped.select_related("workspace", "invited_by")
+        .filter(token_hash=Invitation.hash_token(token))
+        .first()
+    )
 
 
 @dataclass(frozen=True)

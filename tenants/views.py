@@ -12,7 +12,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 from tenants.decorators import workspace_view
 from tenants.forms import EnvironmentSipForm, LockoutAuthenticationForm
 from tenants.http import finish, render_form
-from tenants.models import AuditEvent, Environment, Membership
+from tenants.member_views import new_link
+from tenants.models import AuditEvent, Environment, Invitation, Membership
 from tenants.selectors import membership_for, memberships_for_user
 from tenants.services import environment_update_sip
 from tenants.tasks import HEARTBEAT_KEY
@@ -54,11 +55,17 @@ def workspace_root(request, workspace_slug):
 def settings_page(request, workspace_slug):
     environments = sorted(Environment.objects.all(), key=lambda e: e.position)
     members = Membership.objects.select_related("user").order_by("user__username")
-    return render(
-        request,
-        "tenants/settings.html",
-        {"environments": environments, "members": members, "section": "settings"},
-    )
+    context = {
+        "environments": environments,
+        "members": members,
+        # Lazy: read only where the template shows them, to those who manage members.
+        "invitations": Invitation.objects.filter(accepted_at=None, revoked_at=None).select_related(
+            "invited_by"
+        ),
+        "new_link": new_link(request),
+        "section": "settings",
+    }
+    return render(request, "tenants/settings.html", context)
 
 
 @workspace_view(write="workspace.manage")

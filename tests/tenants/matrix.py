@@ -1,4 +1,6 @@
-from tenants.models import Environment
+from tenants.models import Environment, Membership
+from tenants.services import invitation_create
+from tests.helpers import owner_of, user
 from tests.matrix import WorkspacePage
 
 PAGES = {
@@ -6,8 +8,21 @@ PAGES = {
     "settings": WorkspacePage(),
     "environment-edit": WorkspacePage(post={"sip_main": "sip:hijack@evil.example", "sip_fallback": ""}),
     "activity": WorkspacePage(),
+    "member-invite": WorkspacePage(post={"email": "mallory@evil.example", "role": "owner"}),
+    "member-role": WorkspacePage(post={"role": "owner"}),
+    "member-remove": WorkspacePage(),
+    "invitation-resend": WorkspacePage(),
+    "invitation-revoke": WorkspacePage(),
 }
 
 
 def values(workspace):
-    return {"environment_id": Environment.objects.get(kind="live").id}
+    invitation, token = invitation_create(
+        workspace=workspace, email="dana@example.com", role="operator", actor=owner_of(workspace)
+    )
+    return {
+        "environment_id": Environment.objects.get(kind="live").id,
+        "member_id": Membership.objects.get(user=user("olga_operator")).id,
+        "invitation_id": invitation.id,
+        "token": token,  # the invitation link: a public page (tests/test_isolation_matrix.py)
+    }
