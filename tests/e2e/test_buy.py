@@ -97,6 +97,9 @@ def test_a_newer_search_replaces_one_still_in_flight(page, live_server, acme, de
     expect(first_number(dialog)).to_have_text("+44 20 7946 0142")
     page.unroute_all(behavior="ignoreErrors")
     assert len(held) == 1
+    expect(page.locator(".toast")).to_have_count(0)  # an aborted search is no error to tell anyone
+    # htmx logs the search it aborted (sendAbort, then its afterRequest); nothing else went wrong.
+    assert [e for e in console_errors if not e.startswith(("htmx:sendAbort", "htmx:afterRequest"))] == []
 
 
 def test_the_uk_disables_the_us_area_code_and_shows_a_uk_example(page, live_server, acme, desk):
