@@ -4,17 +4,30 @@ from __future__ import annotations
 
 import uuid
 
+import phonenumbers
 from django import forms
 from django.core.exceptions import ValidationError
+from phonenumbers import PhoneNumberType
 
 from agents.selectors import assignable_agents, variants_published_to
+from phone_numbers.rows import phone
 from phone_numbers.services import normalize_e164
 from phone_numbers.tags import clean_tag_names
+from providers.adapters.base import COUNTRY_NAMES, KIND_LABELS, OFFERED_KINDS, NumberSearch, ProviderError
 from providers.models import ProviderConnection
 from providers.selectors import managed_connections, workspace_connections
 from tenants.models import Environment
 
 COUNTRIES = [("US", "United States (+1)"), ("GB", "United Kingdom (+44)")]
+KINDS = [(kind, label.capitalize()) for kind, label in KIND_LABELS.items()]
+DIGITS_EXAMPLES = {"US": "+1415", "GB": "+4420"}
+# The kinds a number of each type can be offered as; any other type (VoIP, UAN...) only as local.
+KINDS_OF_TYPE = {
+    PhoneNumberType.FIXED_LINE: {"local"},
+    PhoneNumberType.FIXED_LINE_OR_MOBILE: {"local", "mobile"},  # US numbers look the same either way
+    PhoneNumberType.MOBILE: {"mobile"},
+    PhoneNumberType.TOLL_FREE: {"toll_free"},
+}
 
 
 def environment_choices():
@@ -63,6 +76,10 @@ class NumberFormBase(forms.Form):
         self.fields["environment"].queryset = Environment.objects.all()
         self.fields["environment"].choices = [(e.pk, e.get_kind_display()) for e in environment_choices()]
         environment = self._chosen_environment()
+        if not self.is_bound:
+            # The select shows what the form will use: with no choice (or one not in this workspace) that is
+            # sandbox, not the first option.
+            self.initial["environment"] = environment.pk
         self.fields["inbound_agent"].queryset = assignable_agents(environment)
         agent = self._chosen("inbound_agent", self.fields["inbound_agent"].queryset)
         variants = variants_published_to(environment)
@@ -146,19 +163,62 @@ class ProviderPickMixin(forms.Form):
         self.chosen_connection = chosen or (self.connections[0] if self.connections else None)
 
 
+def pick_mismatch(e164: str, *, country: str, kind: str, area_code: str | None, contains: str | None) -> str:
+    """Why a picked number is not one the search could have offered ("" when it could be). The pick and
+    the search fields come from the page together, so a list left from an earlier search buys nothing."""
+    number = phonenumbers.parse(e164)
+    if phonenumbers.region_code_for_number(number) != country:
+        return f"{phone(e164)} is not a number in {COUNTRY_NAMES[country]}: pick one from the list."
+    if area_code and not phonenumbers.national_significant_number(number).startswith(area_code):
+        return f"{phone(e164)} is not in area code {area_code}: pick one from the list."
+    if contains and contains not in e164:
+        return f"{phone(e164)} does not contain the digits {contains}: pick one from the list."
+    if kind not in KINDS_OF_TYPE.get(phonenumbers.number_type(number), {"local"}):
+        return f"{phone(e164)} is not a {KIND_LABELS[kind]} number: pick one from the list."
+    return ""
+
+
+class CountryOnlyRadios(forms.RadioSelect):
+    """Every kind of number, the ones the chosen country does not sell disabled; data-countries lets
+    app.js follow a change of country at once."""
+
+    offered: tuple[str, ...] = ()
+
+    def create_option(self, name, value, *args, **kwargs):
+        option = super().create_option(name, value, *args, **kwargs)
+        option["attrs"]["data-countries"] = " ".join(
+            c for c, kinds in OFFERED_KINDS.items() if value in kinds
+        )
+        option["attrs"]["disabled"] = value not in self.offered
+        return option
+
+
 class BuyForm(ProviderPickMixin, NumberFormBase):
     country = forms.ChoiceField(choices=COUNTRIES, initial="US", widget=forms.RadioSelect)
+    kind = forms.ChoiceField(
+        choices=KINDS, initial="local", required=False, label="Type", widget=CountryOnlyRadios
+    )
     area_code = forms.CharField(
         required=False,
         max_length=3,
         label="Area code",
-        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "placeholder": "415"}),
+        widget=forms.TextInput(
+            attrs={
+                "inputmode": "numeric",
+                "autocomplete": "off",
+                "placeholder": "415",
+                "data-countries": "US",
+            }
+        ),
     )
     contains = forms.CharField(
         required=False,
-        max_length=15,
+        max_length=32,  # digits in any format: "+44 7400 1234 42" is 16 characters
         label="Search digits",
-        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "off", "placeholder": "+1415"}),
+        widget=forms.TextInput(
+            attrs={"inputmode": "tel", "autocomplete": "off"}
+            | {f"data-placeholder-{country.lower()}": example for country, example in DIGITS_EXAMPLES.items()}
+        ),
     )
     e164 = forms.CharField(label="Number", error_messages={"required": "Pick a number from the list."})
     idempotency_key = forms.CharField(widget=forms.HiddenInput)
@@ -168,6 +228,7 @@ class BuyForm(ProviderPickMixin, NumberFormBase):
         "provider",
         "connection",
         "country",
+        "kind",
         "area_code",
         "contains",
         "e164",
@@ -180,6 +241,11 @@ class BuyForm(ProviderPickMixin, NumberFormBase):
         super().__init__(data, **kwargs)
         self.setup_connections(workspace)
         self.initial.setdefault("idempotency_key", uuid.uuid4().hex)
+        # The search fields follow the country (app.js does the same in the page, without a round trip).
+        country = self.search_params()["country"]
+        self.fields["area_code"].disabled = country != "US"  # a disabled field's posted value is ignored
+        self.fields["kind"].widget.offered = OFFERED_KINDS[country]
+        self.fields["contains"].widget.attrs["placeholder"] = DIGITS_EXAMPLES[country]
 
     def clean_area_code(self):
         code = self.cleaned_data["area_code"].strip()
@@ -200,14 +266,29 @@ class BuyForm(ProviderPickMixin, NumberFormBase):
         except ValueError:
             raise ValidationError("This form is out of date; reopen it.") from None
 
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("e164"):
+            search = self.search_params()
+            try:
+                NumberSearch.build(**search, limit=1)
+            except ProviderError as exc:  # say, mobile numbers in the US
+                self.add_error(None, exc.message)
+            else:
+                if mismatch := pick_mismatch(cleaned["e164"], **search):
+                    self.add_error("e164", mismatch)
+        return cleaned
+
     def search_params(self) -> dict:
         """What to ask the inventory, from whatever was typed so far (valid or not yet)."""
         country = self.value_of("country")
         country = country if country in dict(COUNTRIES) else "US"
+        kind = self.value_of("kind")
         area = (self.value_of("area_code") or "").strip()
         contains = "".join(ch for ch in (self.value_of("contains") or "") if ch.isdigit())
         return {
             "country": country,
+            "kind": kind if kind in dict(KINDS) else "local",
             "area_code": area if country == "US" and area.isdigit() and len(area) == 3 else None,
             "contains": contains or None,
         }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import operator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import reduce
 
 from django.db import connection
@@ -13,7 +13,9 @@ from django.db.models.functions import Lower
 
 from phone_numbers.filters import NumberFilters
 from phone_numbers.models import PhoneNumber, Tag
+from providers.adapters.base import KIND_LABELS
 from providers.models import Provider
+from providers.selectors import monthly_prices
 from tenants.models import Environment
 
 PER_PAGE = 50
@@ -256,10 +258,16 @@ def _page_number(raw) -> int:
 class Inventory:
     numbers: list
     error: str = ""
+    kind: str = "local"  # of every number offered: a search asks for one kind
+
+    @property
+    def kind_label(self) -> str:
+        return KIND_LABELS[self.kind].capitalize()
 
 
 def inventory_for(form) -> Inventory:
-    """Available numbers at the chosen connection for the buy modal; a provider failure becomes a sentence."""
+    """Available numbers at the chosen connection for the buy modal, priced where the provider says;
+    a provider failure becomes a sentence."""
     from providers.adapters.base import ProviderError, ProviderUnavailable
     from providers.services import connection_adapter
 
@@ -267,7 +275,7 @@ def inventory_for(form) -> Inventory:
     try:
         found = connection_adapter(form.chosen_connection).search_available(
             country=params["country"],
-            kind="local",
+            kind=params["kind"],
             area_code=params["area_code"],
             contains=params["contains"],
             limit=20,
@@ -276,7 +284,17 @@ def inventory_for(form) -> Inventory:
         return Inventory(numbers=[], error=exc.message)
     except ProviderUnavailable as exc:
         return Inventory(numbers=[], error=f"{exc} Try the search again in a moment.")
-    return Inventory(numbers=_not_held(found))
+    offered = _not_held(found)
+    if any(n.monthly_price is None for n in offered):
+        price = monthly_prices(form.chosen_connection, params["country"]).get(params["kind"])
+        if price is not None:
+            offered = [
+                replace(n, monthly_price=price.amount, currency=price.currency)
+                if n.monthly_price is None
+                else n
+                for n in offered
+            ]
+    return Inventory(numbers=offered, kind=params["kind"])
 
 
 def owned_not_linked(connection) -> Inventory:

@@ -1,6 +1,14 @@
+from django.core.cache import cache
 from django.db.models import QuerySet
 
+from providers.adapters.base import Price, ProviderError, ProviderUnavailable
 from providers.models import ProviderConnection
+from providers.services import connection_adapter
+
+# List prices change a few times a year: a price some hours old is close enough for a search.
+PRICES_TTL = 6 * 3600
+# After a failure, searches go on without prices for a while instead of waiting on pricing each keystroke.
+PRICES_RETRY_AFTER = 5 * 60
 
 
 def workspace_connections() -> QuerySet[ProviderConnection]:
@@ -28,3 +36,17 @@ def connection_for_workspace(workspace, connection_id) -> ProviderConnection | N
     if own or workspace.plan.managed_number_limit == 0:
         return own
     return managed_connections().filter(pk=connection_id).first()
+
+
+def monthly_prices(connection: ProviderConnection, country: str) -> dict[str, Price]:
+    """What a number of each kind costs a month in `country` at this connection's account, by kind; cached.
+    Empty when the provider can't say right now: prices inform a search, they never stop one."""
+    key = f"monthly-prices:{connection.pk}:{country}"
+    prices = cache.get(key)
+    if prices is None:
+        try:
+            prices, ttl = connection_adapter(connection).monthly_prices(country), PRICES_TTL
+        except (ProviderError, ProviderUnavailable):
+            prices, ttl = {}, PRICES_RETRY_AFTER
+        cache.set(key, prices, ttl)
+    return prices

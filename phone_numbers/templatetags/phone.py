@@ -23,3 +23,23 @@ def without_tag(filters, tag: str) -> str:
 @register.filter
 def with_page(filters, page: int) -> str:
     return filters.query_string(page=page)
+
+
+CURRENCY_SIGNS = {"USD": "$", "GBP": "£", "EUR": "€"}
+
+
+@register.filter
+def monthly(offer) -> str:
+    """An offered number's monthly price, "$1.15/mo"; empty when the provider gave none."""
+    if offer.monthly_price is None:
+        return ""
+    amount = f"{offer.monthly_price:.2f}"
+    sign = CURRENCY_SIGNS.get(offer.currency or "")
+    return f"{sign}{amount}/mo" if sign else f"{amount} {offer.currency}/mo"
+
+
+@register.filter
+def capabilities(offer) -> str:
+    """ "Voice, SMS", "Voice": what an offered number can do."""
+    can = offer.capabilities
+    return ", ".join(name for name, able in (("Voice", can.voice), ("SMS", can.sms)) if able)

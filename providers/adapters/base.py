@@ -10,7 +10,7 @@ import re
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar, Literal
 
 from providers.adapters.errors import ProviderError, ProviderUnavailable
@@ -23,6 +23,7 @@ __all__ = [
     "DialResult",
     "NumberSearch",
     "OwnedNumber",
+    "Price",
     "ProviderAdapter",
     "ProviderError",
     "ProviderUnavailable",
@@ -53,6 +54,26 @@ class AccountInfo:
 class Capabilities:
     voice: bool
     sms: bool
+
+
+@dataclass(frozen=True)
+class Price:
+    amount: Decimal
+    currency: str  # ISO 4217, upper case
+
+    @classmethod
+    def read(cls, amount: object, currency: object) -> Price | None:
+        """A price from a provider's answer, or None where it gives none a person could rely on: absent or
+        null, not a finite amount of at least zero, or in no currency."""
+        if not isinstance(amount, str | int | float | Decimal) or not isinstance(currency, str):
+            return None
+        try:
+            value = Decimal(str(amount).strip())
+        except InvalidOperation:
+            return None
+        if not value.is_finite() or value < 0 or not currency.strip():
+            return None
+        return cls(value, currency.strip().upper())
 
 
 @dataclass(frozen=True)
@@ -216,6 +237,11 @@ class ProviderAdapter(ABC):
 
     @abstractmethod
     def _search(self, query: NumberSearch) -> list[AvailableNumber]: ...
+
+    def monthly_prices(self, country: str) -> dict[str, Price]:
+        """What a number of each kind costs a month in `country`, by kind, for a provider whose search
+        answers carry no price (Twilio). Empty here: the others price each number they offer."""
+        return {}
 
     @abstractmethod
     def buy(self, e164: str, *, reference: str) -> Purchase:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import ssl
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from decimal import Decimal, InvalidOperation
 from functools import cache
 from typing import Any
 
@@ -25,6 +24,7 @@ from providers.adapters.base import (
     DialResult,
     NumberSearch,
     OwnedNumber,
+    Price,
     ProviderAdapter,
     ProviderError,
     Purchase,
@@ -88,25 +88,23 @@ def _digits(e164: str) -> str:
     return "".join(ch for ch in e164 if ch.isdigit())
 
 
-def _price(cost: Any) -> tuple[Decimal | None, str | None]:
-    try:
-        return Decimal(cost.monthly_cost), cost.currency
-    except (AttributeError, TypeError, InvalidOperation):
-        return None, None
-
-
 def _available(number: Any, country: str) -> AvailableNumber:
-    regions = {r.region_type: r.region_name for r in number.region_information or []}
-    features = {f.name for f in number.features or []}
-    price, currency = _price(number.cost_information)
+    # The official spec makes every field optional: a missing one means "not said", never a crash.
+    regions = {
+        getattr(r, "region_type", None): getattr(r, "region_name", None)
+        for r in number.region_information or []
+    }
+    features = {getattr(f, "name", None) for f in number.features or []}
+    cost = number.cost_information
+    price = Price.read(getattr(cost, "monthly_cost", None), getattr(cost, "currency", None))
     return AvailableNumber(
         e164=number.phone_number,
         locality=regions.get("rate_center") or regions.get("location"),
         region=regions.get("state"),
         country=regions.get("country_code") or country,
         capabilities=Capabilities(voice="voice" in features, sms="sms" in features),
-        monthly_price=price,
-        currency=currency,
+        monthly_price=price.amount if price else None,
+        currency=price.currency if price else None,
     )
 
 
@@ -171,7 +169,7 @@ class TelnyxAdapter(ProviderAdapter):
             wanted["phone_number"] = {"contains": query.contains}
         with translated_errors():
             found = self._client.available_phone_numbers.list(filter=wanted).data or []
-        return [_available(number, query.country) for number in found]
+        return [_available(number, query.country) for number in found if number.phone_number]
 
     def buy(self, e164: str, *, reference: str) -> Purchase:
         with translated_errors():

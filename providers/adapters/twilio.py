@@ -22,6 +22,7 @@ from providers.adapters.base import (
     DialResult,
     NumberSearch,
     OwnedNumber,
+    Price,
     ProviderAdapter,
     ProviderError,
     Purchase,
@@ -55,6 +56,8 @@ SENTENCES: dict[int, str] = {
     21211: "The number to call is not a valid phone number.",
     21215: "This Twilio account may not call that country: allow it in the console's geo permissions.",
 }
+# The Pricing API's number types that are ours (it also knows national, shared cost and others).
+PRICED_KINDS = {"local": "local", "mobile": "mobile", "toll free": "toll_free"}
 STATUS_SENTENCES = {401: SENTENCES[20003], 404: SENTENCES[20404]}
 
 
@@ -149,7 +152,8 @@ class TwilioAdapter(ProviderAdapter):
             raise ProviderError("credentials", "Twilio needs an Account SID and an Auth Token.")
         self._client = Client(account_sid, auth_token, http_client=TwilioHttpClient(timeout=timeout))
         if base_url:
-            self._client.api.base_url = base_url
+            # Pricing lives on its own host (pricing.twilio.com); the SDK takes its override separately.
+            self._client.api.base_url = self._client.pricing.base_url = base_url
             # TWILIO_EDGE / TWILIO_REGION in the environment would rewrite the host away from base_url.
             self._client.edge = self._client.region = None
         self._account = self._client.api.v2010.account
@@ -181,7 +185,26 @@ class TwilioAdapter(ProviderAdapter):
                 capabilities=_capabilities(number.capabilities),
             )
             for number in found
+            if number.phone_number
         ]
+
+    def monthly_prices(self, country: str) -> dict[str, Price]:
+        """Twilio's search answers carry no price: its Pricing API gives one per number type and country."""
+        with translated_errors():
+            try:
+                answer = self._client.pricing.v1.phone_numbers.countries(country.upper()).fetch()
+            except (ValueError, AttributeError) as exc:  # a body that is not a JSON object
+                raise errors.unavailable("Twilio", "bad_response") from exc
+        prices: dict[str, Price] = {}
+        for entry in answer.phone_number_prices or []:
+            entry = entry if isinstance(entry, dict) else {}
+            kind = PRICED_KINDS.get(str(entry.get("number_type", "")).lower())
+            price = Price.read(entry.get("current_price"), answer.price_unit) or Price.read(
+                entry.get("base_price"), answer.price_unit
+            )
+            if kind and price:
+                prices.setdefault(kind, price)
+        return prices
 
     def buy(self, e164: str, *, reference: str) -> Purchase:
         friendly_name = friendly_name_for(reference)

@@ -171,6 +171,24 @@
     );
   });
 
+  // ---- New number finder: fields that apply to some countries only follow the country radio ----
+  // (the server renders the same state; this saves a round trip before the list refreshes).
+  document.addEventListener("change", function (event) {
+    const country = event.target.closest("[data-finder] input[name=country]");
+    if (!country) return;
+    const finder = country.closest("[data-finder]");
+    finder.querySelectorAll("[data-countries]").forEach(function (input) {
+      input.disabled = !input.getAttribute("data-countries").split(" ").includes(country.value);
+      if (input.disabled && input.checked) {
+        input.checked = false; // a kind this country does not sell: fall back to the first it does
+        const other = finder.querySelector('input[name="' + input.name + '"]:not(:disabled)');
+        if (other) other.checked = true;
+      }
+    });
+    const example = "data-placeholder-" + country.value.toLowerCase();
+    finder.querySelectorAll("[" + example + "]").forEach((input) => { input.placeholder = input.getAttribute(example); });
+  });
+
   // Escape closes an open workspace switcher or row menu too.
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Escape") return;

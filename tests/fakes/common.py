@@ -6,12 +6,15 @@ Faults:
 - fail_next: answer an error in the provider's own format, without touching state;
 - stall_next: do the work, then answer only after `seconds` (longer than the client's timeout): the
   provider did it but the client never heard, which is what reconciliation is for;
-- drop_next: close the connection without answering and without doing anything.
+- drop_next: close the connection without answering and without doing anything;
+- reshape_next: do the work, then answer what a function makes of the usual body: a field absent or null,
+  as the provider's spec also allows.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import fnmatch
 import json
 import re
@@ -50,12 +53,13 @@ class SentResponse:
 class Fault:
     method: str
     path: str
-    kind: Literal["error", "stall", "drop"]
+    kind: Literal["error", "stall", "drop", "reshape"]
     remaining: int
     status: int = 0
     code: str | int | None = None
     message: str | None = None
     seconds: float = 0.0
+    change: Callable[[Any], Any] | None = None
 
     def matches(self, request: LoggedRequest) -> bool:
         return fnmatch.fnmatchcase(request.method, self.method.upper()) and fnmatch.fnmatchcase(
@@ -209,6 +213,10 @@ class FakeProviderServer:
     def drop_next(self, method: str, path: str, *, times: int = 1) -> None:
         self._add_fault(Fault(method, path, "drop", times))
 
+    def reshape_next(self, method: str, path: str, change: Callable[[Any], Any], *, times: int = 1) -> None:
+        """Answer the next `times` matching requests with `change(body)` (given a copy of the usual body)."""
+        self._add_fault(Fault(method, path, "reshape", times, change=change))
+
     def clear_faults(self) -> None:
         with self._lock:
             self._faults.clear()
@@ -246,6 +254,8 @@ class FakeProviderServer:
             status, body = self.error(fault.status, fault.code, fault.message)
         else:
             status, body = self._answer(request, route, params)
+            if fault is not None and fault.kind == "reshape":
+                body = fault.change(copy.deepcopy(body))
         if fault is not None and fault.kind == "stall":
             self._stopping.wait(fault.seconds)
         with self._lock:

@@ -30,8 +30,15 @@ from tests.fakes.common import (
 ACCOUNT_SID = "AC" + "5e1d" * 8
 AUTH_TOKEN = "fake-twilio-auth-token"
 API = "/2010-04-01/Accounts"
+PRICING = "/v1/PhoneNumbers/Countries"  # on pricing.twilio.com at Twilio; here on the same server
 KIND_PATHS = {"local": "Local", "mobile": "Mobile", "toll_free": "TollFree"}
 DEFAULT_PAGE_SIZE = 50
+# Monthly prices by country and the Pricing API's number type (near the list prices Twilio publishes).
+MONTHLY_PRICES = {
+    "US": {"local": "1.15", "toll free": "2.15"},
+    "GB": {"local": "1.15", "mobile": "1.15", "toll free": "2.15", "national": "1.15"},
+}
+COUNTRY_NAMES = {"US": "United States", "GB": "United Kingdom"}
 
 MESSAGES = {
     20003: "Authenticate",
@@ -68,6 +75,7 @@ class TwilioServer(FakeProviderServer):
         self.calls: dict[str, dict[str, Any]] = {}  # Call resources by sid, as Twilio lists them
         self.call_urls: dict[str, tuple[str, str]] = {}  # sid -> (Url, Method): kept, never listed
         self.bundle_required: set[str] = set()  # countries where buying answers 21649
+        self.prices = {country: dict(prices) for country, prices in MONTHLY_PRICES.items()}
         self._created: dict[str, datetime] = {}  # call sid -> creation time, for the list's order
         self._serial = itertools.count(1)
         super().__init__()
@@ -111,6 +119,7 @@ class TwilioServer(FakeProviderServer):
             Route("DELETE", f"{numbers}/{{Sid}}.json", self.delete_number),
             Route("POST", f"{account}/Calls.json", self.create_call),
             Route("GET", f"{account}/Calls.json", self.list_calls),
+            Route("GET", f"{PRICING}/{{IsoCountry}}", self.fetch_prices),
         ]
 
     def authorized(self, request: LoggedRequest) -> bool:
@@ -160,6 +169,21 @@ class TwilioServer(FakeProviderServer):
             and query.get("Contains", "") in digits(stock.e164)
         ]
         return 200, {"uri": request.path, "available_phone_numbers": found[:page_size]}
+
+    def fetch_prices(self, request: LoggedRequest, IsoCountry: str) -> Reply:
+        prices = self.prices.get(IsoCountry)
+        if prices is None:
+            return self.error(404, message=f"The requested resource {request.path} was not found")
+        return 200, {
+            "country": COUNTRY_NAMES.get(IsoCountry),
+            "iso_country": IsoCountry,
+            "phone_number_prices": [
+                {"number_type": kind, "base_price": price, "current_price": price}
+                for kind, price in prices.items()
+            ],
+            "price_unit": "USD",
+            "url": f"https://pricing.twilio.com{request.path}",
+        }
 
     def list_numbers(self, request: LoggedRequest, AccountSid: str) -> Reply:
         if AccountSid != self.account_sid:

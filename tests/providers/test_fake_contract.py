@@ -35,11 +35,12 @@ SPECS = Path(
     or Path(__file__).resolve().parents[2].parent / "shared" / "provider-specs"
 )
 TWILIO_SPEC, TELNYX_SPEC = SPECS / "twilio-numbers-calls.json", SPECS / "telnyx-numbers-calls.json"
+TWILIO_PRICING_SPEC = SPECS / "twilio-pricing.json"
 TELNYX_SUPPLEMENT = Path(__file__).resolve().parents[1] / "fakes" / "specs" / "telnyx-supplement.json"
-if not (TWILIO_SPEC.is_file() and TELNYX_SPEC.is_file()):
+if not (TWILIO_SPEC.is_file() and TELNYX_SPEC.is_file() and TWILIO_PRICING_SPEC.is_file()):
     pytest.skip(
         f"Provider OpenAPI documents not found in {SPECS}: set PROVIDER_SPECS_DIR to the folder holding "
-        "twilio-numbers-calls.json and telnyx-numbers-calls.json.",
+        "twilio-numbers-calls.json, twilio-pricing.json and telnyx-numbers-calls.json.",
         allow_module_level=True,
     )
 
@@ -80,6 +81,20 @@ def nullable_to_union(node: Any) -> Any:
     return schema
 
 
+def twilio_wire_types(node: Any) -> Any:
+    """Twilio's documents type some fields for its SDK generators and name the type on the wire in
+    `x-twilio.overrideType` (the Pricing API's prices: "number", sent as strings like "1.15")."""
+    if isinstance(node, list):
+        return [twilio_wire_types(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    schema = {key: twilio_wire_types(value) for key, value in node.items()}
+    wire = (node.get("x-twilio") or {}).get("overrideType")
+    if wire in ("string", "integer", "number", "boolean"):
+        schema["type"] = [wire, "null"] if isinstance(schema.get("type"), list) else wire
+    return schema
+
+
 def pointer_part(text: str) -> str:
     return text.replace("~", "~0").replace("/", "~1")
 
@@ -87,14 +102,14 @@ def pointer_part(text: str) -> str:
 class Spec:
     """One OpenAPI document (plus its supplement), registered so that its internal $refs resolve."""
 
-    def __init__(self, path: Path, supplement: Path | None = None):
+    def __init__(self, path: Path, supplement: Path | None = None, also: tuple[Path, ...] = ()):
         document = json.loads(path.read_text())
-        if supplement is not None:
-            extra = json.loads(supplement.read_text())
+        for extra_path in (*also, *([supplement] if supplement else [])):
+            extra = json.loads(extra_path.read_text())
             document["paths"].update(extra["paths"])
             document["components"]["schemas"].update(extra["components"]["schemas"])
         self.oas30 = document["openapi"].startswith("3.0")
-        self.document = nullable_to_union(document) if self.oas30 else document
+        self.document = twilio_wire_types(nullable_to_union(document)) if self.oas30 else document
         self.uri = f"urn:spec:{path.name}"
         # Draft 7 ignores the siblings of a $ref, as OAS 3.0 does.
         specification = DRAFT7 if self.oas30 else DRAFT202012
@@ -189,6 +204,24 @@ def drive_twilio(server: TwilioServer) -> None:
         attempt(twilio.list_owned)
     server.fail_next("GET", "*/Calls.json", 500)
     attempt(lambda: twilio.find_call(reference="c", from_e164="+1", to_e164="+1", attempted_at=now))
+    drive_twilio_pricing(server, twilio)
+
+
+def drive_twilio_pricing(server: TwilioServer, twilio: TwilioAdapter) -> None:
+    """Prices as Twilio may give them: complete, with every nullable field null, with fields absent."""
+    for country in ("US", "GB"):
+        twilio.monthly_prices(country)
+    prices = "/v1/PhoneNumbers/Countries/*"
+    server.reshape_next("GET", prices, lambda body: {key: None for key in body})
+    twilio.monthly_prices("US")
+    server.reshape_next("GET", prices, lambda body: {**body, "price_unit": None})
+    twilio.monthly_prices("US")
+    server.reshape_next("GET", prices, lambda body: {"phone_number_prices": [{}, {"number_type": "local"}]})
+    twilio.monthly_prices("US")
+    attempt(lambda: twilio.monthly_prices("FR"))  # 404: no prices for that country
+    for status in ERROR_STATUSES:
+        server.fail_next("GET", prices, status)
+        attempt(lambda: twilio.monthly_prices("US"))
 
 
 def drive_telnyx(server: TelnyxServer) -> None:
@@ -196,6 +229,9 @@ def drive_telnyx(server: TelnyxServer) -> None:
     telnyx.verify()
     for country, kind in (("US", "local"), ("US", "toll_free"), ("GB", "mobile")):
         telnyx.search_available(country=country, kind=kind)
+    # Every field of an offered number is optional in the spec: a sparse answer is still Telnyx's.
+    server.reshape_next("GET", "/available_phone_numbers", sparse_offers)
+    telnyx.search_available(country="US")
     purchase = telnyx.buy("+14155550100", reference="op-1")
     telnyx.order_status(purchase.order_id)
     server.complete_order(purchase.order_id)
@@ -228,6 +264,13 @@ def drive_telnyx(server: TelnyxServer) -> None:
         attempt(lambda: telnyx.route_inbound(server.add_owned("+15125550177"), WEBHOOK + "/new"))
 
 
+def sparse_offers(body: dict) -> dict:
+    offers = body["data"]
+    offers[0] = {"phone_number": offers[0]["phone_number"]}
+    offers[1]["cost_information"] = {}
+    return body
+
+
 @dataclass(frozen=True)
 class Case:
     spec: Path
@@ -235,10 +278,11 @@ class Case:
     drive: Callable[[Any], None]
     error_schema: dict | None  # for errors the document does not describe; None: use the document's
     supplement: Path | None = None  # operations the shared document lacks (tests/fakes/specs/)
+    also: tuple[Path, ...] = ()  # the provider's other official documents (another API host)
 
 
 CASES = {
-    "twilio": Case(TWILIO_SPEC, TwilioServer, drive_twilio, TWILIO_ERROR),
+    "twilio": Case(TWILIO_SPEC, TwilioServer, drive_twilio, TWILIO_ERROR, also=(TWILIO_PRICING_SPEC,)),
     "telnyx": Case(TELNYX_SPEC, TelnyxServer, drive_telnyx, None, TELNYX_SUPPLEMENT),
 }
 
@@ -248,7 +292,7 @@ def driven(request):
     case = CASES[request.param]
     with case.server_class() as server:
         case.drive(server)
-    return case, Spec(case.spec, case.supplement), server
+    return case, Spec(case.spec, case.supplement, case.also), server
 
 
 @pytest.mark.parametrize("name", [name for name, case in CASES.items() if case.supplement])
@@ -344,3 +388,19 @@ def test_nullable_becomes_a_type_union():
 
     assert schema["properties"]["sid"] == {"type": ["string", "null"]}
     assert schema["properties"]["nullable"] == {"type": "boolean"}  # a property named nullable stays
+
+
+def test_twilio_names_the_type_on_the_wire():
+    schema = twilio_wire_types(
+        {
+            "properties": {
+                "price": {"type": "number", "x-twilio": {"overrideType": "string"}},
+                "unit": {"type": ["number", "null"], "x-twilio": {"overrideType": "string"}},
+                "count": {"type": "integer"},
+            }
+        }
+    )
+
+    assert schema["properties"]["price"]["type"] == "string"
+    assert schema["properties"]["unit"]["type"] == ["string", "null"]
+    assert schema["properties"]["count"] == {"type": "integer"}

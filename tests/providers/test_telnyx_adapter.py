@@ -90,6 +90,58 @@ def test_search_maps_price_place_and_features(telnyx, telnyx_server):
     }
 
 
+def without(*keys):
+    """A Telnyx search answer whose offered numbers lack these fields (the spec requires none of them)."""
+
+    def change(body):
+        for number in body["data"]:
+            for key in keys:
+                owner, _, field = key.rpartition(".")
+                (number[owner] if owner else number).pop(field, None)
+        return body
+
+    return change
+
+
+@pytest.mark.parametrize(
+    "missing",
+    [
+        ("cost_information",),
+        ("cost_information.monthly_cost",),
+        ("cost_information.currency",),
+        ("features", "region_information", "best_effort", "record_type"),
+    ],
+)
+def test_an_offered_number_with_fields_absent_has_no_price_and_no_crash(missing, telnyx, telnyx_server):
+    telnyx_server.reshape_next("GET", "/available_phone_numbers", without(*missing))
+
+    found = telnyx.search_available(country="US", area_code="415", contains="0123")
+
+    assert [n.e164 for n in found] == ["+14155550123"]
+    if "features" in missing:
+        assert (found[0].capabilities.voice, found[0].locality) == (False, None)
+    else:
+        assert (found[0].monthly_price, found[0].currency) == (None, None)
+
+
+def test_an_offered_number_without_its_number_is_left_out(telnyx, telnyx_server):
+    telnyx_server.reshape_next("GET", "/available_phone_numbers", without("phone_number"))
+
+    assert telnyx.search_available(country="US", area_code="415") == []
+
+
+def test_a_cost_that_is_not_a_price_is_no_price(telnyx, telnyx_server):
+    def odd_cost(body):
+        body["data"][0]["cost_information"] = {"monthly_cost": "NaN", "currency": "USD"}
+        return body
+
+    telnyx_server.reshape_next("GET", "/available_phone_numbers", odd_cost)
+
+    (number,) = telnyx.search_available(country="US", area_code="415", contains="0123")
+
+    assert number.monthly_price is None
+
+
 def test_search_uk_toll_free_is_voice_only(telnyx):
     found = telnyx.search_available(country="GB", kind="toll_free")
 

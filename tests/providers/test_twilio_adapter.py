@@ -1,11 +1,12 @@
 """The Twilio adapter, through the real twilio SDK, against the local fake Twilio."""
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 
 from providers.adapters import adapter_for, errors
-from providers.adapters.base import CallLookup, ProviderError, ProviderUnavailable, Routing
+from providers.adapters.base import CallLookup, Price, ProviderError, ProviderUnavailable, Routing
 from providers.adapters.twilio import CALLS_READ
 from tests.providers.conftest import STALL
 
@@ -74,6 +75,71 @@ def test_us_mobile_search_is_refused_without_asking_twilio(twilio, twilio_server
         twilio.search_available(country="US", kind="mobile")
 
     assert twilio_server.requests == []
+
+
+def test_a_listed_number_without_its_number_is_left_out(twilio, twilio_server):
+    def drop_first_number(body):
+        body["available_phone_numbers"][0]["phone_number"] = None
+        return body
+
+    twilio_server.reshape_next("GET", "*/Local.json", drop_first_number)
+
+    found = twilio.search_available(country="US", area_code="415")
+
+    assert [n.e164 for n in found] == ["+14155550101", "+14155550123"]
+
+
+def test_monthly_prices_come_from_the_pricing_api(twilio, twilio_server):
+    us, uk = twilio.monthly_prices("US"), twilio.monthly_prices("gb")
+
+    assert us == {"local": Price(Decimal("1.15"), "USD"), "toll_free": Price(Decimal("2.15"), "USD")}
+    assert set(uk) == {"local", "mobile", "toll_free"}  # "national" is not a kind we sell
+    assert [r.path for r in twilio_server.requests] == [
+        "/v1/PhoneNumbers/Countries/US",
+        "/v1/PhoneNumbers/Countries/GB",
+    ]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"phone_number_prices": None, "price_unit": "USD"},
+        {"phone_number_prices": [{"number_type": "local", "current_price": "1.15"}], "price_unit": None},
+        {"phone_number_prices": [{"number_type": "local"}, {"current_price": "1.15"}], "price_unit": "USD"},
+        {"phone_number_prices": [{"number_type": "local", "current_price": "n/a"}], "price_unit": "USD"},
+        {"phone_number_prices": [{"number_type": "local", "current_price": "-1"}], "price_unit": "USD"},
+        {"phone_number_prices": ["local"], "price_unit": "USD"},
+        {},
+    ],
+)
+def test_a_price_twilio_does_not_give_is_no_price(answer, twilio, twilio_server):
+    twilio_server.reshape_next("GET", "/v1/PhoneNumbers/Countries/*", lambda body: answer)
+
+    assert twilio.monthly_prices("US") == {}
+
+
+def test_the_base_price_serves_when_the_current_one_is_missing(twilio, twilio_server):
+    answer = {"phone_number_prices": [{"number_type": "local", "base_price": "1.00"}], "price_unit": "usd"}
+    twilio_server.reshape_next("GET", "/v1/PhoneNumbers/Countries/*", lambda body: answer)
+
+    assert twilio.monthly_prices("US") == {"local": Price(Decimal("1.00"), "USD")}
+
+
+@pytest.mark.parametrize("answer", [[1, 2], "prices"])
+def test_a_pricing_answer_that_is_not_an_object_is_unavailable(answer, twilio, twilio_server):
+    twilio_server.reshape_next("GET", "/v1/PhoneNumbers/Countries/*", lambda body: answer)
+
+    with pytest.raises(ProviderUnavailable) as caught:
+        twilio.monthly_prices("US")
+
+    assert caught.value.reason == "bad_response"
+
+
+def test_a_country_twilio_does_not_price_is_a_provider_error(twilio):
+    with pytest.raises(ProviderError) as caught:
+        twilio.monthly_prices("FR")
+
+    assert caught.value.status == 404
 
 
 def test_buy_is_active_at_once_and_carries_the_reference(twilio, twilio_server):
@@ -281,6 +347,7 @@ def test_more_calls_than_it_reads_cannot_rule_the_dial_out(twilio, twilio_server
 OPERATIONS = {
     "verify": lambda a, sid: a.verify(),
     "search": lambda a, sid: a.search_available(country="US", area_code="415"),
+    "monthly_prices": lambda a, sid: a.monthly_prices("US"),
     "buy": lambda a, sid: a.buy("+14155550101", reference="op"),
     "order_status": lambda a, sid: a.order_status(sid),
     "find_orders": lambda a, sid: a.find_orders("op"),
