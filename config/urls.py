@@ -33,3 +33,6 @@ urlpatterns = [
     path("hooks/", include("providers.hook_urls")),
     path("w/<slug:workspace_slug>/", include(workspace_patterns)),
 ]
+
+# A refused member sees the refusal inside the app, with who can help (tenants/views.py).
+handler403 = "tenants.views.permission_denied"

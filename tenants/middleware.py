@@ -3,12 +3,12 @@ import json
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import ImproperlyConfigured, PermissionDenied
+from django.core.exceptions import ImproperlyConfigured
 from django.http import Http404
 from django_htmx.http import HttpResponseClientRedirect
 
 from tenants import scope
-from tenants.roles import role_allows
+from tenants.roles import RoleRefused, role_allows
 from tenants.selectors import membership_for
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -54,7 +54,7 @@ class WorkspaceMiddleware:
         read, write = permissions
         needed = read if request.method in SAFE_METHODS else write
         if needed is None or not role_allows(membership.role, needed):
-            raise PermissionDenied(f"Your role ({membership.get_role_display()}) cannot do this here.")
+            raise RoleRefused(membership.role, needed)
         if request.session.get("last_workspace") != slug:  # a session write per page view is waste
             request.session["last_workspace"] = slug
         return None

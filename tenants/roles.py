@@ -1,5 +1,6 @@
 """Roles and what each may do: the one place where permission decisions are made."""
 
+from django.core.exceptions import PermissionDenied
 from django.db import models
 
 
@@ -25,6 +26,38 @@ PERMISSIONS: dict[str, Role] = {
     "members.manage": Role.ADMIN,  # invite, change roles, remove
     "members.owners": Role.OWNER,  # grant or take away the owner role (an owner's removal included)
 }
+
+
+# How a refusal names a permission ("Only admins and owners can ..."); others read "<verb> <area>".
+PHRASES: dict[str, str] = {
+    "workspace.view": "open this workspace",
+    "numbers.manage": "buy, link and edit numbers",
+    "numbers.release": "delete numbers",
+    "campaigns.manage": "create and run campaigns",
+    "pacing.manage": "change call pacing",
+    "workspace.manage": "change workspace settings",
+    "members.manage": "invite members and change their roles",
+    "members.owners": "make or remove owners",
+}
+
+
+class RoleRefused(PermissionDenied):
+    """A role lacks a permission: the 403 page says which, and who in the workspace holds it."""
+
+    def __init__(self, role: str, permission: str | None):
+        self.permission = permission
+        super().__init__(f"Your role ({Role(role).label}) cannot do this here.")
+
+
+def phrase(permission: str) -> str:
+    area, verb = permission.split(".")
+    return PHRASES.get(permission, f"{verb} {area.replace('_', ' ')}")
+
+
+def roles_allowed(permission: str) -> list[Role]:
+    """The roles that hold a permission, least first: [operator, admin, owner]."""
+    least = PERMISSIONS[permission]
+    return sorted((role for role in Role if _RANK[role] >= _RANK[least]), key=_RANK.__getitem__)
 
 
 def role_allows(role: str, permission: str) -> bool:

@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 from django.urls import reverse
 
 from tenants.models import Invitation, Membership
-from tenants.roles import Role
+from tenants.roles import Role, phrase, roles_allowed
 
 
 def memberships_for_user(user) -> QuerySet[Membership]:
@@ -48,3 +48,39 @@ def switcher_entries(user) -> list[SwitcherEntry]:
             "workspace_id", "workspace__name", "role", "workspace__slug"
         )
     ]
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """What a member's 403 page says: what their role may not do here, and who in the workspace may."""
+
+    heading: str
+    sentence: str
+    helpers: list[Membership]  # owners first
+    more: int  # holders not listed
+
+
+HELPERS_SHOWN = 5
+
+
+def refusal_for(membership: Membership, permission: str | None) -> Refusal:
+    """Runs inside the workspace's scope: only members get here (non-members get 404 first)."""
+    role, workspace = membership.get_role_display(), membership.workspace.name
+    if permission is None:  # a method the page does not take, or a view's own refusal
+        roles = roles_allowed("workspace.manage")
+        heading = "You can't do that here"
+        sentence = f"Your role in {workspace} is {role}; it does not allow this. {_people(roles)} can help."
+    else:
+        roles = roles_allowed(permission)
+        heading = f"You can't {phrase(permission)} here"
+        sentence = f"Only {_people(roles).lower()} of {workspace} can {phrase(permission)}. Your role here is {role}."
+    holders = Membership.objects.filter(role__in=roles).select_related("user")
+    ranked = sorted(holders, key=lambda m: (-roles.index(m.role), m.user.get_username()))
+    return Refusal(heading, sentence, ranked[:HELPERS_SHOWN], max(0, len(ranked) - HELPERS_SHOWN))
+
+
+def _people(roles: list[Role]) -> str:
+    """[operator, admin, owner] -> "Operators, admins and owners"."""
+    names = [f"{role.label.lower()}s" for role in roles]
+    text = names[-1] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    return text.capitalize()

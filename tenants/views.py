@@ -14,7 +14,7 @@ from tenants.forms import EnvironmentSipForm, LockoutAuthenticationForm
 from tenants.http import finish, render_form
 from tenants.member_views import new_link
 from tenants.models import AuditEvent, Environment, Invitation, Membership
-from tenants.selectors import membership_for, memberships_for_user
+from tenants.selectors import membership_for, memberships_for_user, refusal_for
 from tenants.services import environment_update_sip
 from tenants.tasks import HEARTBEAT_KEY
 
@@ -99,6 +99,15 @@ def activity(request, workspace_slug):
     return render(
         request, template, {"page": page, "action": action, "actions": actions, "section": "settings"}
     )
+
+
+def permission_denied(request, exception):
+    """403 (handler403): a member sees it inside the app, with who can help; anyone else, the plain page."""
+    context = {"exception": str(exception)}
+    membership = getattr(request, "membership", None)
+    if membership is not None:
+        context["refusal"] = refusal_for(membership, getattr(exception, "permission", None))
+    return render(request, "403.html", context, status=403)
 
 
 @never_cache

@@ -13,6 +13,14 @@ from tenants.services import member_add, workspace_create
 PASSWORD = "correct horse battery staple"
 
 
+def pytest_addoption(parser):
+    parser.addoption(
+        "--screenshots",
+        metavar="DIR",
+        help="save a screenshot of every page and modal the walk (tests/e2e/test_walk.py) visits into DIR",
+    )
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _real_servers(django_db_blocker):
     with django_db_blocker.unblock():

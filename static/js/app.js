@@ -94,6 +94,36 @@
     document.querySelectorAll("[data-toast]").forEach(autoDismiss);
   });
 
+  // ---- Navigation drawer on narrow screens: the top bar's menu link opens the sidebar ----
+  // Without JS the link's #sidebar target opens it (CSS :target); with JS it is a button that also
+  // moves focus in, makes the page behind inert, and closes on Escape, a backdrop click or the close link.
+  function navToggle() { return document.querySelector("[data-nav-toggle]"); }
+  function navOpen() { const t = navToggle(); return !!t && t.getAttribute("aria-expanded") === "true"; }
+  function setNav(open, focusToggle) {
+    const toggle = navToggle();
+    const sidebar = document.getElementById(toggle.getAttribute("aria-controls"));
+    toggle.setAttribute("aria-expanded", String(open));
+    document.body.classList.toggle("nav-open", open);
+    document.getElementById("main").inert = open;
+    if (open) (sidebar.querySelector("[aria-current=page]") || sidebar.querySelector("a[href], summary")).focus();
+    else if (focusToggle) toggle.focus();
+  }
+  document.addEventListener("click", function (event) {
+    if (!navToggle()) return;
+    if (event.target.closest("[data-nav-toggle]")) { event.preventDefault(); setNav(!navOpen(), true); }
+    else if (event.target.closest("[data-nav-close]")) { event.preventDefault(); setNav(false, true); }
+    else if (navOpen() && !event.target.closest("#sidebar")) setNav(false, false); // the backdrop
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key === " " && event.target.closest("[data-nav-toggle], [data-nav-close]")) { event.preventDefault(); event.target.click(); }
+    // An open switcher inside the drawer closes first (the handler below), the drawer on the next Escape.
+    if (event.key === "Escape" && navOpen() && !document.querySelector("#sidebar details[open]")) setNav(false, true);
+  }, true);
+  // Widened past the drawer's breakpoint (a rotated tablet): the sidebar is back, so nothing stays inert.
+  window.matchMedia("(min-width: 821px)").addEventListener("change", function (event) {
+    if (event.matches && navOpen()) setNav(false, false);
+  });
+
   // ---- Tag input: Enter (or comma) turns the typed text into a chip; × removes it ----
   function addTag(widget, raw) {
     const name = raw.trim().replace(/\s+/g, " ");

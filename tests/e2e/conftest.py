@@ -1,8 +1,12 @@
 """Browser tests: Playwright drives Debian's chromium (never a downloaded browser) against live_server."""
 
+import io
 import os
 
 import pytest
+from django.contrib.auth import get_user_model
+
+from tests.conftest import PASSWORD
 
 # Playwright's sync API runs an event loop in the test thread; the ORM calls in fixtures are still sync.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -64,3 +68,31 @@ def settled(page):
     """Wait until no htmx request is in flight (a cascade re-render replaces the modal's contents)."""
     page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
     return page
+
+
+@pytest.fixture
+def demo(transactional_db):
+    """`manage.py seed_demo`'s workspaces (what `make run` shows), plus an admin in Globex Support, where
+    the demo user is an operator. Returns the paths of pages that carry ids."""
+    from django.core.management import call_command
+
+    from campaigns.models import Campaign
+    from phone_numbers.models import PhoneNumber
+    from providers.adapters import sandbox
+    from tenants.models import Workspace
+    from tenants.roles import Role
+    from tenants.scope import all_workspaces
+    from tenants.services import member_add
+
+    sandbox.reset("demo")  # seed_demo buys from the sandbox account "demo"; a fresh inventory each test
+    call_command("seed_demo", stdout=io.StringIO())
+    with all_workspaces():
+        globex = Workspace.objects.get(slug="globex-support")
+        admin = get_user_model().objects.create_user("ada", email="ada@globex.example", password=PASSWORD)
+        member_add(workspace=globex, user=admin, role=Role.ADMIN)
+        number = PhoneNumber.objects.filter(workspace__slug="acme-health").order_by("id").first()
+        campaign = Campaign.objects.get(workspace__slug="acme-health")
+    return {
+        "number": f"/w/acme-health/numbers/{number.id}/",
+        "campaign": f"/w/acme-health/campaigns/{campaign.id}/",
+    }
