@@ -2,7 +2,6 @@
 linked again from its page, and history reads as before → after with dates that carry the year."""
 
 import re
-import uuid
 
 import pytest
 from playwright.sync_api import expect
@@ -10,12 +9,11 @@ from playwright.sync_api import expect
 from phone_numbers.models import PhoneNumber
 from phone_numbers.services import number_detach, number_link
 from providers.adapters import sandbox
-from providers.models import ProviderConnection
 from tenants.models import Environment
 from tenants.scope import all_workspaces, workspace_scope
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import settled, sign_in
-from tests.helpers import owner_of
+from tests.helpers import owner_of, sandbox_connection
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -24,13 +22,8 @@ WHEN = re.compile(r"\d{1,2} [A-Z][a-z]{2} \d{4}, \d{2}:\d{2} UTC")
 
 @pytest.fixture
 def desk(acme):
-    account = f"e2e-{uuid.uuid4().hex[:8]}"
-    sandbox.reset(account)
     with workspace_scope(acme):
-        connection = ProviderConnection.objects.create(
-            provider="sandbox", label="Sandbox US", credentials={"account": account}
-        )
-        return {"connection": connection, "env": {e.kind: e for e in Environment.objects.all()}}
+        return {"connection": sandbox_connection(acme), "env": {e.kind: e for e in Environment.objects.all()}}
 
 
 def test_linking_a_number_already_here_says_so_and_links_to_it(page, live_server, acme, desk, console_errors):

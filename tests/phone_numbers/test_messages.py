@@ -9,10 +9,9 @@ from django.test import Client
 
 from phone_numbers.models import PhoneNumber
 from providers.adapters import sandbox
-from providers.models import ProviderConnection
 from tenants.models import Environment
 from tenants.scope import workspace_scope
-from tests.helpers import user
+from tests.helpers import sandbox_connection, user
 
 pytestmark = pytest.mark.django_db
 
@@ -21,12 +20,8 @@ RAW_E164 = re.compile(r"\+\d{8,}")
 
 @pytest.fixture
 def desk(acme):
-    account = f"msg-{uuid.uuid4().hex[:8]}"
-    sandbox.reset(account)
+    connection = sandbox_connection(acme)
     with workspace_scope(acme):
-        connection = ProviderConnection.objects.create(
-            provider="sandbox", label="Sandbox US", credentials={"account": account}
-        )
         client = Client()
         client.force_login(user("alice_admin"))
         yield {"client": client, "connection": connection, "live": Environment.objects.get(kind="live")}

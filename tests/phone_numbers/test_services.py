@@ -154,31 +154,13 @@ def test_odd_tags_are_refused_and_nothing_is_bought(desk, tags, says):
 
 def test_linking_needs_the_number_in_that_account(desk):
     with pytest.raises(NumberRefused, match="is not in the Sandbox account"):
-        number_link(
-            workspace=desk["ws"],
-            actor=desk["actor"],
-            connection=desk["connection"],
-            environment=desk["live"],
-            e164="+14155550123",
-        )
-    number = number_link(
-        workspace=desk["ws"],
-        actor=desk["actor"],
-        connection=desk["connection"],
-        environment=desk["live"],
-        e164=sandbox.STARTER_NUMBERS[0],
-    )
+        link(desk, "+14155550123")
+    number = link(desk, sandbox.STARTER_NUMBERS[0])
     assert number.state == PhoneNumber.State.ACTIVE
     with pytest.raises(
         NumberRefused, match=r"^\+1 415-555-0199 is already in this workspace \(Live\)\.$"
     ) as refused:
-        number_link(
-            workspace=desk["ws"],
-            actor=desk["actor"],
-            connection=desk["connection"],
-            environment=desk["sandbox_env"],
-            e164=sandbox.STARTER_NUMBERS[0],
-        )
+        link(desk, sandbox.STARTER_NUMBERS[0], environment=desk["sandbox_env"])
     assert refused.value.number == number
 
 
@@ -200,12 +182,7 @@ def test_a_number_already_here_is_said_to_be_here_whatever_its_account_says(desk
 
 
 def test_linking_a_detached_number_brings_the_same_number_back(desk):
-    agent = agent_create(
-        workspace=desk["ws"],
-        actor=desk["actor"],
-        name="Front desk",
-        sip_destination="sip:front@voice.example.com",
-    )
+    agent = front_desk(desk)
     number = link(desk, sandbox.STARTER_NUMBERS[0], tag_names=["old"])
     number_detach(number=number, actor=desk["actor"])
     again = link(
@@ -220,6 +197,15 @@ def test_linking_a_detached_number_brings_the_same_number_back(desk):
     assert again.previous_routing is not None  # routed again, so detaching restores the account's routing
     assert PhoneNumber.objects.filter(e164=sandbox.STARTER_NUMBERS[0]).count() == 1
     assert AuditEvent.objects.filter(action="number.relinked", target_id=str(number.pk)).exists()
+
+
+def front_desk(desk):
+    return agent_create(
+        workspace=desk["ws"],
+        actor=desk["actor"],
+        name="Front desk",
+        sip_destination="sip:front@voice.example.com",
+    )
 
 
 def link(desk, e164, **extra):
@@ -250,12 +236,7 @@ def test_a_number_is_held_by_one_workspace_at_most(desk, globex):
 
 
 def test_assigning_an_agent_routes_the_number_and_detach_restores_the_previous_routing(desk):
-    agent = agent_create(
-        workspace=desk["ws"],
-        actor=desk["actor"],
-        name="Front desk",
-        sip_destination="sip:front@voice.example.com",
-    )
+    agent = front_desk(desk)
     buy(desk, agent=agent)
     number = PhoneNumber.objects.get(e164="+14155550100")
     adapter = sandbox.SandboxAdapter({"account": desk["account"]})
@@ -268,12 +249,7 @@ def test_assigning_an_agent_routes_the_number_and_detach_restores_the_previous_r
 
 
 def test_only_variants_published_to_the_numbers_environment_can_be_assigned(desk):
-    agent = agent_create(
-        workspace=desk["ws"],
-        actor=desk["actor"],
-        name="Front desk",
-        sip_destination="sip:front@voice.example.com",
-    )
+    agent = front_desk(desk)
     variant = variant_create(agent=agent, actor=desk["actor"], name="v3")
     with pytest.raises(ValidationError, match="not published to Live"):
         buy(desk, agent=agent, variant=variant)

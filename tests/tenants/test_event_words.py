@@ -11,29 +11,25 @@ from pacing.services import policy_update
 from phone_numbers.models import PhoneNumber
 from phone_numbers.services import number_buy, number_detach, number_link, number_update
 from providers.adapters import sandbox
-from providers.models import ProviderConnection
 from providers.services import connection_update
 from tenants.models import AuditEvent, Environment
 from tenants.scope import workspace_scope
 from tenants.services import environment_update_sip, member_add
 from tenants.templatetags.activity import event_details, event_target, event_when
-from tests.helpers import owner_of, user
+from tests.helpers import owner_of, sandbox_connection, user
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def desk(acme):
-    account = f"words-{uuid.uuid4().hex[:8]}"
-    sandbox.reset(account)
+    connection = sandbox_connection(acme)
     with workspace_scope(acme):
         actor = owner_of(acme)
         yield {
             "ws": acme,
             "actor": actor,
-            "connection": ProviderConnection.objects.create(
-                provider="sandbox", label="Sandbox US", credentials={"account": account}
-            ),
+            "connection": connection,
             "live": Environment.objects.get(kind="live"),
             "sandbox": Environment.objects.get(kind="sandbox"),
             "agent": agent_create(
@@ -86,28 +82,25 @@ def test_an_edit_reads_before_and_after_with_tags_added_and_removed(desk):
 
 
 def test_a_pacing_change_reads_in_minutes_and_hours(desk):
-    live = desk["live"]
-    policy_update(
-        environment=live, actor=desk["actor"], enabled=True, gap_seconds=120, cap=100, window_seconds=86400
-    )
-    assert event_details(last("pacing.updated")) == [
+    def paced(gap_seconds, cap, window_seconds):
+        policy_update(
+            environment=desk["live"], actor=desk["actor"], enabled=True,
+            gap_seconds=gap_seconds, cap=cap, window_seconds=window_seconds,
+        )  # fmt: skip
+        return event_details(last("pacing.updated"))
+
+    assert paced(120, 100, 86400) == [
         ("Environment", "Live"),
         ("Limit call frequency", "off → on"),
         ("Wait between calls", "no wait → 2 min"),
         ("At most", "no cap → 100 calls every 24 h"),
     ]
-    policy_update(
-        environment=live, actor=desk["actor"], enabled=True, gap_seconds=300, cap=50, window_seconds=43200
-    )
-    assert event_details(last("pacing.updated")) == [
+    assert paced(300, 50, 43200) == [
         ("Environment", "Live"),
         ("Wait between calls", "2 min → 5 min"),
         ("At most", "100 calls every 24 h → 50 every 12 h"),
     ]
-    policy_update(
-        environment=live, actor=desk["actor"], enabled=True, gap_seconds=300, cap=50, window_seconds=86400
-    )
-    assert event_details(last("pacing.updated"))[1] == ("At most", "50 calls every 12 h → 50 every 24 h")
+    assert paced(300, 50, 86400)[1] == ("At most", "50 calls every 12 h → 50 every 24 h")
     # Older events kept only the fields that changed, in seconds.
     assert event_details(legacy("pacing.updated", environment="live", window_seconds=[3600, 7200])) == [
         ("Environment", "Live"),
