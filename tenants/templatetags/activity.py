@@ -45,11 +45,12 @@ ORDER = {
     )
 }  # fmt: skip
 HIDDEN = {"provider_ref"}  # the provider's id of the number: shown on its page, noise in a list
-# Before changes were kept under `changed`, these events put their [before, after] pairs beside the rest.
+# Events that put their [before, after] pairs beside the rest (all did before changes were kept under `changed`).
 LEGACY_CHANGES = {
     "number.updated": {"environment", "agent", "variant", "tags"},
     "pacing.updated": {"enabled", "gap_seconds", "cap", "window_seconds"},
     "variant.updated": {"name"},
+    "member.role_changed": {"role"},
 }
 # The unit each duration was typed in on the pacing page.
 DURATION_UNITS = {"gap_seconds": "min", "window_seconds": "h"}

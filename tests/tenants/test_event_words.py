@@ -138,6 +138,12 @@ def test_agent_variant_environment_and_provider_changes_read_before_and_after(de
     member_add(workspace=acme, user=user("vic_viewer"), role="operator", actor=desk["actor"])
     added = last("member.added")
     assert (event_target(added, "acme"), event_details(added)) == ("vic_viewer", [("Role", "Operator")])
+    promoted = legacy("member.role_changed", user="vic_viewer", role=["operator", "admin"])
+    promoted.target_type, promoted.target_label = "membership", "vic_viewer in 1 as operator"
+    assert (event_target(promoted, "acme"), event_details(promoted)) == (
+        "vic_viewer",
+        [("Role", "Operator → Admin")],
+    )
 
 
 def test_numbers_are_formatted_and_provider_ids_are_not_shown(desk):
