@@ -14,7 +14,8 @@ from django.db import IntegrityError, transaction
 
 from agents.models import Agent, Publication, Variant
 from agents.selectors import numbers_routed_to
-from tenants.audit import audit
+from tenants.audit import audit, changes
+from tenants.display import phones_listed
 from tenants.models import Environment, Workspace
 
 
@@ -25,9 +26,7 @@ class AgentInUse(Exception):
 
     def __init__(self, refusal: str, numbers: list[str], advice: str = "Assign them elsewhere first."):
         self.numbers = numbers
-        listed = ", ".join(numbers[: self.SHOWN])
-        if len(numbers) > self.SHOWN:
-            listed += f" and {len(numbers) - self.SHOWN} more"
+        listed = phones_listed(numbers, self.SHOWN)
         routes = "number routes" if len(numbers) == 1 else "numbers route"
         super().__init__(f"{refusal}: {len(numbers)} {routes} to it ({listed}). {advice}")
 
@@ -67,10 +66,11 @@ def agent_create(
 
 @transaction.atomic
 def agent_update(*, agent: Agent, actor, name: str, sip_destination: str, description: str = "") -> Agent:
-    before = {f: getattr(agent, f) for f in ("name", "sip_destination", "description")}
+    fields = ("name", "sip_destination", "description")
+    before = {f: getattr(agent, f) for f in fields}
     agent.name, agent.sip_destination = _tidy(name), sip_destination.strip()
     agent.description = description.strip()
-    changed = {f: [old, getattr(agent, f)] for f, old in before.items() if getattr(agent, f) != old}
+    changed = changes(before, {f: getattr(agent, f) for f in fields})
     if not changed:
         return agent
     _save_unique(agent, f"Another agent is already named “{agent.name}”.", [*changed, "updated_at"])
@@ -115,7 +115,7 @@ def variant_update(*, variant: Variant, actor, name: str) -> Variant:
         action="variant.updated",
         target=variant,
         agent=variant.agent.name,
-        name=[old, variant.name],
+        changed={"name": [old, variant.name]},
     )
     return variant
 

@@ -96,6 +96,8 @@ def campaign_create(
             actor=actor,
             action="campaign.created",
             target=campaign,
+            environment=environment.kind,
+            agent=agent.name if agent else "",
             destinations=len(destinations.numbers),
             duplicates_skipped=destinations.duplicates,
             tags=[t.name for t in tags],
@@ -198,7 +200,9 @@ def calls_requeue(*, calls, actor) -> int:
         )
         if n:
             moved += 1
-            audit(actor=actor, action="campaign.call_requeued", target=call, destination=call.to_e164)
+            audit(
+                actor=actor, action="campaign.call_requeued", target=call.campaign, destination=call.to_e164
+            )
             Campaign.unscoped.filter(pk=call.campaign_id, state=State.FINISHED).update(
                 state=State.RUNNING, finished_at=None, pool_synced_at=None
             )
@@ -924,7 +928,7 @@ def call_reconcile(call: CampaignCall) -> str:
         return "placed"
     if found.outcome == "not_placed":
         if _guarded(call.pk, call.attempt_id, Call.DIALING, state=Call.PENDING, not_before=now, error=""):
-            audit(actor=None, action="campaign.call_requeued", target=call, destination=call.to_e164,
+            audit(actor=None, action="campaign.call_requeued", target=call.campaign, destination=call.to_e164,
                   reason="the provider shows the dial never happened")  # fmt: skip
         return "requeued"
     give_up_at = call.dialing_at + timedelta(seconds=settings.CAMPAIGN_RECONCILE_FOR_S)
@@ -940,5 +944,5 @@ def _needs_review(call: CampaignCall, now: datetime, why: str) -> str:
     if _guarded(
         call.pk, call.attempt_id, Call.DIALING, state=Call.UNKNOWN, finished_at=now, error=error[:300]
     ):
-        audit(actor=None, action="campaign.call_unknown", target=call, destination=call.to_e164)
+        audit(actor=None, action="campaign.call_unknown", target=call.campaign, destination=call.to_e164)
     return "unknown"

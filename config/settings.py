@@ -271,13 +271,26 @@ USE_I18N = False
 USE_TZ = True
 
 # --- Logging: secrets never reach a log line (providers add their own redaction filter) -------
+# Periodic tasks whose every run would otherwise log three lines (beat's send, the worker's receipt and result).
+TICK_TASKS = sorted({entry["task"] for entry in CELERY_BEAT_SCHEDULE.values() if entry["schedule"] < 60})
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact_secrets": {"()": "providers.logging.RedactSecretsFilter"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact_secrets"]}},
+    "filters": {
+        "redact_secrets": {"()": "providers.logging.RedactSecretsFilter"},
+        "one_line_per_refusal": {"()": "config.logging.OneLinePerRefusal"},
+        "quiet_ticks": {"()": "config.logging.QuietTicks", "tasks": TICK_TASKS},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["redact_secrets", "one_line_per_refusal"]}
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
+        # Django's own console handler (DEBUG only) would print every django.* record a second time.
+        "django": {"level": "INFO"},
+        "celery.beat": {"filters": ["quiet_ticks"]},
+        "celery.worker.strategy": {"filters": ["quiet_ticks"]},
+        "celery.app.trace": {"filters": ["quiet_ticks"]},
         "django.db.backends": {"level": "INFO"},
         # The SDKs log whole HTTP exchanges at DEBUG; keep them quiet even when LOG_LEVEL=DEBUG.
         "twilio.http_client": {"level": "WARNING"},

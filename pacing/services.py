@@ -91,8 +91,11 @@ def policy_update(
             setattr(policy, field, value)
         policy.updated_by = actor if getattr(actor, "is_authenticated", False) else None
         policy.save()
-        changes = {k: [old[k], new[k]] for k in new if old[k] != new[k]}
-        audit(actor=actor, action="pacing.updated", target=policy, environment=environment.kind, **changes)
+        # The whole policy, before and after: a changed cap reads with its window ("100 calls every 24 h").
+        changed = {k: [old[k], new[k]] for k in new}
+        audit(
+            actor=actor, action="pacing.updated", target=policy, environment=environment.kind, changed=changed
+        )
         after = pacer_policy(policy)
         workspace_id = environment.workspace_id
         transaction.on_commit(lambda: _policy_changed(workspace_id, before, after))

@@ -342,5 +342,5 @@ class DeleteForm(forms.Form):
     def clean_confirm_number(self):
         typed = self.cleaned_data["confirm_number"]
         if self.needs_typing and "".join(ch for ch in typed if ch.isdigit()) != self.number.e164.lstrip("+"):
-            raise ValidationError(f"Type {self.number.e164} exactly to release this live number.")
+            raise ValidationError(f"Type {self.number} exactly to release this live number.")
         return typed

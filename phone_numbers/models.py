@@ -3,6 +3,7 @@ from django.db import models
 from django.db.models.functions import Lower
 
 from providers.models import ProviderConnection
+from tenants.display import phone
 from tenants.models import Environment, TenantModel
 
 
@@ -87,7 +88,7 @@ class PhoneNumber(TenantModel):
         ]
 
     def __str__(self) -> str:
-        return self.e164
+        return phone(self.e164)  # messages, audit labels and admin read it the way people write it
 
     ENV_RANK = {"live": 0, "pre_release": 1, "sandbox": 2}
 
@@ -150,7 +151,7 @@ class NumberOperation(TenantModel):
         indexes = [models.Index(fields=["state", "created_at"], name="operation_open")]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} {self.e164} ({self.get_state_display()})"
+        return f"{self.get_kind_display()} {phone(self.e164)} ({self.get_state_display()})"
 
     @property
     def reference(self) -> str:

@@ -7,12 +7,12 @@ through format_html, so it is escaped exactly as a template would escape it.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import TYPE_CHECKING
 
-import phonenumbers
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
+
+from tenants.display import phone
 
 if TYPE_CHECKING:
     from phone_numbers.selectors import NumberRow
@@ -46,18 +46,6 @@ HISTORY = (
     '<a class="icon-btn" href="{url}" aria-label="History of {e164}"><svg viewBox="0 0 24 24" aria-hidden="true">'
     '<circle cx="12" cy="12" r="8"/><path d="M12 8v4l3 2"/></svg></a>'
 )
-
-
-# Parsing costs ~60 µs a number, and a 50-row page shows the same numbers again and again.
-@lru_cache(maxsize=65536)
-def phone(e164: str) -> str:
-    """+14155550142 -> +1 415-555-0142, the way people read numbers (also the `phone` template filter)."""
-    try:
-        return phonenumbers.format_number(
-            phonenumbers.parse(e164), phonenumbers.PhoneNumberFormat.INTERNATIONAL
-        )
-    except phonenumbers.NumberParseException:
-        return e164
 
 
 NO_AGENT = mark_safe('<span class="muted">—</span>')

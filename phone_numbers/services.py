@@ -15,12 +15,18 @@ from phone_numbers.tags import clean_tag_names, tags_get_or_create
 from providers.adapters.base import ProviderError, ProviderUnavailable, Routing
 from providers.models import ProviderConnection
 from providers.services import connection_adapter
-from tenants.audit import audit
+from tenants.audit import audit, changes
+from tenants.display import phone
 from tenants.models import Environment, Workspace
 
 
 class NumberRefused(Exception):
-    """A request the product refuses, with a sentence for the person who asked."""
+    """A request the product refuses, with a sentence for the person who asked; `number`, when set, is
+    the number in this workspace the sentence is about (the page links to it)."""
+
+    def __init__(self, message: str, *, number: PhoneNumber | None = None):
+        super().__init__(message)
+        self.number = number
 
 
 class PlanLimitReached(NumberRefused):
@@ -53,6 +59,23 @@ def managed_numbers_held(workspace: Workspace) -> int:
     return PhoneNumber.objects.filter(
         workspace=workspace, connection__workspace__isnull=True, state__in=PhoneNumber.HELD_STATES
     ).count()
+
+
+def refuse_if_held(workspace: Workspace, e164: str) -> None:
+    """A number is held by one workspace at most: say where it already is (here: which environment)."""
+    held = (
+        PhoneNumber.unscoped.filter(e164=e164, state__in=PhoneNumber.HELD_STATES)
+        .select_related("environment", "workspace")
+        .first()
+    )
+    if held is None:
+        return
+    if held.workspace_id != workspace.pk:
+        raise NumberRefused(f"{held} is already in Dialtone, in another workspace.")
+    where = str(held.environment)
+    if held.state != PhoneNumber.State.ACTIVE:
+        where += f", {held.get_state_display().lower()}"
+    raise NumberRefused(f"{held} is already in this workspace ({where}).", number=held)
 
 
 def check_plan_limit(workspace: Workspace, connection: ProviderConnection) -> None:
@@ -111,8 +134,7 @@ def _buy_intent(*, workspace, actor, key, connection, environment, e164, agent, 
     # Serialize managed purchases per workspace so two tabs can't both take the last plan slot.
     Workspace.objects.select_for_update().get(pk=workspace.pk)
     check_plan_limit(workspace, connection)
-    if PhoneNumber.unscoped.filter(e164=e164, state__in=PhoneNumber.HELD_STATES).exists():
-        raise NumberRefused(f"{e164} is already in Dialtone.")
+    refuse_if_held(workspace, e164)
     number = PhoneNumber.objects.create(
         e164=e164,
         environment=environment,
@@ -131,7 +153,9 @@ def _buy_intent(*, workspace, actor, key, connection, environment, e164, agent, 
         connection=connection,
         actor=actor,
     )
-    audit(actor=actor, action="number.buy_started", target=number, connection=connection.label)
+    audit(
+        actor=actor, action="number.buy_started", target=number, connection=connection.label, **_setup(number)
+    )
     return operation, True
 
 
@@ -207,35 +231,57 @@ def _mark(operation, state, *, error: str = "", code: str = "", save_fields=()):
 def number_link(
     *, workspace, actor, connection, environment, e164: str, agent=None, variant=None, tag_names=()
 ) -> PhoneNumber:
-    """Bring a number the account already owns into Dialtone (nothing is bought)."""
+    """Bring a number the account already owns into Dialtone (nothing is bought). A number this
+    workspace detached comes back as the same number, its history continued."""
     e164 = normalize_e164(e164)
     names = clean_tag_names(tag_names)
     check_assignment(environment=environment, agent=agent, variant=variant)
+    refuse_if_held(workspace, e164)  # before asking the provider: "already here" is the truer answer
     owned = connection_adapter(connection).find_owned(e164)
     if owned is None:
         raise NumberRefused(
-            f"{e164} is not in the {connection.get_provider_display()} account “{connection.label}”. "
+            f"{phone(e164)} is not in the {connection.get_provider_display()} account “{connection.label}”. "
             "Buy or move it there first, or pick the right account."
         )
+    fields = {
+        "environment": environment,
+        "connection": connection,
+        "provider_ref": owned.ref,
+        "state": PhoneNumber.State.ACTIVE,
+        "inbound_agent": agent,
+        "inbound_variant": variant,
+    }
     try:
         with transaction.atomic():
             check_plan_limit(workspace, connection)
-            number = PhoneNumber.objects.create(
-                e164=e164,
-                environment=environment,
-                connection=connection,
-                provider_ref=owned.ref,
-                state=PhoneNumber.State.ACTIVE,
-                inbound_agent=agent,
-                inbound_variant=variant,
-                added_by=actor,
-            )
+            number = _relink(e164, fields)
+            action = "number.relinked" if number else "number.linked"
+            number = number or PhoneNumber.objects.create(e164=e164, added_by=actor, **fields)
             number.tags.set(tags_get_or_create(names))
-            audit(actor=actor, action="number.linked", target=number, connection=connection.label)
-    except IntegrityError:
-        raise NumberRefused(f"{e164} is already in Dialtone.") from None
+            audit(actor=actor, action=action, target=number, connection=connection.label, **_setup(number))
+    except IntegrityError:  # linked by someone else in between
+        refuse_if_held(workspace, e164)
+        raise
     if agent is not None:
         number_route(number=number, actor=actor)
+    return number
+
+
+def _relink(e164: str, fields: dict) -> PhoneNumber | None:
+    """The workspace's detached row for `e164`, made active again with `fields`; None if there is none."""
+    number = (
+        PhoneNumber.objects.select_for_update()
+        .filter(e164=e164, state=PhoneNumber.State.DETACHED)
+        .order_by("-finished_at", "-pk")
+        .first()
+    )
+    if number is None:
+        return None
+    for name, value in fields.items():
+        setattr(number, name, value)
+    number.finished_at, number.previous_routing = None, None  # routing is remembered again when routed
+    number.version += 1
+    number.save()
     return number
 
 
@@ -268,7 +314,7 @@ def number_update(
                 "Someone else changed this number while you were editing. Reload and try again."
             )
         if not locked.is_held:
-            raise NumberRefused(f"{locked.e164} is {locked.get_state_display().lower()}; it can't be edited.")
+            raise NumberRefused(f"{locked} is {locked.get_state_display().lower()}; it can't be edited.")
         before = _describe(locked)
         routing_changed = locked.inbound_agent_id != (agent.pk if agent else None) or (
             locked.inbound_variant_id != (variant.pk if variant else None)
@@ -280,22 +326,27 @@ def number_update(
         )
         locked.tags.set(tags_get_or_create(names))
         _campaign_pools_refresh(locked)
-        after = _describe(locked)
-        changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
-        if changes:
-            audit(actor=actor, action="number.updated", target=locked, **changes)
+        changed = changes(before, _describe(locked))
+        if changed:
+            audit(actor=actor, action="number.updated", target=locked, changed=changed)
     if routing_changed and locked.inbound_agent_id and locked.state == PhoneNumber.State.ACTIVE:
         number_route(number=locked, actor=actor)
     return locked
 
 
-def _describe(number: PhoneNumber) -> dict[str, str]:
+def _describe(number: PhoneNumber) -> dict:
+    """What an edit can change, by name (audit events outlive the agents and tags they mention)."""
     return {
-        "environment": str(number.environment),
+        "environment": number.environment.kind,
         "agent": number.inbound_agent.name if number.inbound_agent_id else "",
         "variant": number.inbound_variant.name if number.inbound_variant_id else "",
-        "tags": ", ".join(sorted(t.name for t in number.tags.all())),
+        "tags": sorted(t.name for t in number.tags.all()),
     }
+
+
+def _setup(number: PhoneNumber) -> dict:
+    """How a number arrived: its environment and whatever else was set."""
+    return {key: value for key, value in _describe(number).items() if value}
 
 
 def number_route(*, number: PhoneNumber, actor) -> None:
@@ -328,7 +379,7 @@ def _refuse_if_in_campaign(number: PhoneNumber) -> None:
     running = Campaign.objects.running_with_number(number)
     if running:
         raise NumberRefused(
-            f"{number.e164} is a caller ID of the running campaign “{running[0]}”. Pause or finish it first."
+            f"{number} is a caller ID of the running campaign “{running[0]}”. Pause or finish it first."
         )
 
 
@@ -344,7 +395,7 @@ def number_detach(*, number: PhoneNumber, actor) -> PhoneNumber:
     _refuse_if_in_campaign(number)
     if number.state != PhoneNumber.State.ACTIVE:
         raise NumberRefused(
-            f"{number.e164} is {number.get_state_display().lower()}; only active numbers can be detached."
+            f"{number} is {number.get_state_display().lower()}; only active numbers can be detached."
         )
     if number.previous_routing is not None:
         try:
@@ -378,7 +429,7 @@ def number_release(*, number: PhoneNumber, actor, idempotency_key: str) -> Numbe
         locked = PhoneNumber.objects.select_for_update().get(pk=number.pk)
         if locked.state != PhoneNumber.State.ACTIVE:
             raise NumberRefused(
-                f"{locked.e164} is {locked.get_state_display().lower()}; it can't be released now."
+                f"{locked} is {locked.get_state_display().lower()}; it can't be released now."
             )
         locked.state = PhoneNumber.State.RELEASING
         locked.version += 1

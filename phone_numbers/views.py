@@ -3,6 +3,9 @@ import uuid
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods
 
 from agents.models import Variant
@@ -20,6 +23,7 @@ from phone_numbers.services import (
 )
 from providers.selectors import has_number_source
 from tenants.decorators import workspace_view
+from tenants.display import phone
 from tenants.http import finish, render_form
 
 
@@ -64,6 +68,9 @@ def _refusal(form, exc):
     if isinstance(exc, ValidationError):
         for message in exc.messages:
             form.add_error(None, message)
+    elif exc.number is not None:  # the number it is about is here: one click away
+        url = reverse("numbers:detail", args=[exc.number.workspace.slug, exc.number.pk])
+        form.add_error(None, format_html('{} <a href="{}">Open {}</a>', str(exc), url, exc.number))
     else:
         form.add_error(None, str(exc))
 
@@ -104,22 +111,22 @@ def number_new(request, workspace_slug):
 
 
 def _say_buy_outcome(request, operation):
-    provider = operation.connection.get_provider_display()
+    provider, number = operation.connection.get_provider_display(), phone(operation.e164)
     if operation.state == NumberOperation.State.SUCCEEDED:
-        messages.success(request, f"Bought {operation.e164}.")
+        messages.success(request, f"Bought {number}.")
     elif operation.state == NumberOperation.State.PENDING:
         messages.info(
             request,
-            f"Ordering {operation.e164} at {provider}; it shows as ordering until {provider} confirms.",
+            f"Ordering {number} at {provider}; it shows as ordering until {provider} confirms.",
         )
     elif operation.state == NumberOperation.State.UNKNOWN:
         messages.warning(
             request,
-            f"{provider} did not answer in time. We are checking whether {operation.e164} "
+            f"{provider} did not answer in time. We are checking whether {number} "
             "was bought; it shows as ordering until then. Nothing will be bought twice.",
         )
     else:
-        messages.info(request, f"{operation.e164}: {operation.get_state_display()}.")
+        messages.info(request, f"{number}: {operation.get_state_display()}.")
 
 
 @workspace_view(write="numbers.manage")
@@ -136,7 +143,7 @@ def number_link_view(request, workspace_slug):
         except (NumberRefused, ValidationError) as exc:
             _refusal(form, exc)
         else:
-            messages.success(request, f"Linked {number.e164}. It stays owned and billed by your provider.")
+            messages.success(request, f"Linked {number}. It stays owned and billed by your provider.")
             return finish(request, "numbers:list", workspace_slug=workspace_slug)
     owned = owned_not_linked(form.chosen_connection) if form.chosen_connection else None
     context = {"form": form, "owned": owned, "all_tags": Tag.objects.all(), "section": "numbers"}
@@ -169,7 +176,7 @@ def number_edit(request, workspace_slug, number_id):
         except (NumberRefused, ValidationError) as exc:
             _refusal(form, exc)
         else:
-            messages.success(request, f"Saved {number.e164}.")
+            messages.success(request, f"Saved {number}.")
             return finish(request, "numbers:list", workspace_slug=workspace_slug)
     context = {"form": form, "number": number, "all_tags": Tag.objects.all(), "section": "numbers"}
     return render_form(request, "numbers/edit.html", context, form=form)
@@ -188,8 +195,7 @@ def number_detach_view(request, workspace_slug, number_id):
         else:
             messages.success(
                 request,
-                f"Detached {number.e164}. It is still in your "
-                f"{number.connection.get_provider_display()} account.",
+                f"Detached {number}. It is still in your {number.connection.get_provider_display()} account.",
             )
             return finish(request, "numbers:list", workspace_slug=workspace_slug)
     template = "numbers/detach.html#modal" if request.htmx else "numbers/detach.html"
@@ -215,16 +221,14 @@ def number_delete(request, workspace_slug, number_id):
             form.add_error(None, str(exc))
         else:
             if operation.state == NumberOperation.State.SUCCEEDED:
-                messages.success(
-                    request, f"Released {number.e164} at {number.connection.get_provider_display()}."
-                )
+                messages.success(request, f"Released {number} at {number.connection.get_provider_display()}.")
             elif operation.state == NumberOperation.State.FAILED:
-                messages.error(request, f"{number.e164} was not released: {operation.error}")
+                messages.error(request, f"{number} was not released: {operation.error}")
             else:
                 messages.warning(
                     request,
                     f"{number.connection.get_provider_display()} did not confirm the release "
-                    f"of {number.e164} yet; Dialtone keeps trying.",
+                    f"of {number} yet; Dialtone keeps trying.",
                 )
             return finish(request, "numbers:list", workspace_slug=workspace_slug)
     return render_form(
@@ -237,4 +241,13 @@ def number_delete(request, workspace_slug, number_id):
 def number_detail(request, workspace_slug, number_id):
     number = access_number(number_id)
     context = {"number": number, "events": number_history(number), "section": "numbers"}
+    if number.state == PhoneNumber.State.DETACHED:
+        # "Link again" opens the Link modal with the number, its environment and its account chosen.
+        again = {
+            "e164": str(number),
+            "environment": number.environment_id,
+            "provider": number.connection.provider,
+            "connection": number.connection_id,
+        }
+        context["link_again_url"] = reverse("numbers:link", args=[workspace_slug]) + "?" + urlencode(again)
     return render(request, "numbers/detail.html", context)

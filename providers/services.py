@@ -12,13 +12,14 @@ from django.views.decorators.debug import sensitive_variables
 from providers.adapters import adapter_for
 from providers.adapters.base import ProviderAdapter, ProviderError, ProviderUnavailable
 from providers.models import ProviderConnection
-from tenants.audit import audit
+from tenants.audit import audit, changes
+from tenants.display import phones_listed
 
 
 class ConnectionInUse(Exception):
     def __init__(self, numbers: list[str]):
         self.numbers = numbers
-        shown = ", ".join(numbers[:10]) + (f" and {len(numbers) - 10} more" if len(numbers) > 10 else "")
+        shown = phones_listed(numbers, 10)
         super().__init__(f"Numbers still use this connection: {shown}. Detach or delete them first.")
 
 
@@ -81,10 +82,17 @@ def connection_update(
                 "last_verified_at": timezone.now(),
                 "last_error": "",
             }
+        renamed = changes({"label": locked.label}, {"label": label})
         for name, value in fields.items():
             setattr(locked, name, value)
         locked.save(update_fields=list(fields))
-        audit(actor=actor, action="provider.updated", target=locked, credentials_changed=changed, label=label)
+        audit(
+            actor=actor,
+            action="provider.updated",
+            target=locked,
+            changed=renamed,
+            **({"credentials": "replaced and verified"} if changed else {}),
+        )
     return locked
 
 

@@ -6,6 +6,8 @@ source scripts/uv.sh
 
 export DEBUG="${DEBUG:-true}"
 export DIALTONE_PORT="${DIALTONE_PORT:-8000}"
+# Webhooks the demo hands to providers point at the port it serves on.
+export PUBLIC_BASE_URL="${PUBLIC_BASE_URL:-http://127.0.0.1:${DIALTONE_PORT}}"
 run_dir="$PWD/var/run"
 mkdir -p "$run_dir"
 

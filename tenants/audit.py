@@ -38,3 +38,8 @@ def _actor_label(actor) -> str:
     if actor is None or not getattr(actor, "is_authenticated", False):
         return "Dialtone"
     return actor.get_full_name() or actor.get_username()
+
+
+def changes(before: dict, after: dict) -> dict[str, list]:
+    """{field: [before, after]} for the fields that differ: what every "updated" event records."""
+    return {key: [before[key], after[key]] for key in after if before.get(key) != after[key]}

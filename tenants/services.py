@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
 
-from tenants.audit import audit
+from tenants.audit import audit, changes
 from tenants.models import Environment, Invitation, Membership, Plan, Workspace
 from tenants.roles import Role, role_allows, roles_grantable
 from tenants.scope import workspace_scope
@@ -44,7 +44,7 @@ def environment_update_sip(
     environment.full_clean()
     environment.save(update_fields=["sip_main", "sip_fallback"])
     after = {"sip_main": sip_main, "sip_fallback": sip_fallback}
-    changed = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
+    changed = changes(before, after)
     if changed:
         audit(actor=actor, action="environment.updated", target=environment, changed=changed)
     return environment

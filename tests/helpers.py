@@ -1,14 +1,28 @@
+import uuid
 from contextlib import contextmanager
 
 from celery.contrib.testing.worker import start_worker
 from django.contrib.auth import get_user_model
 from django.db import connection
 
+from providers.adapters import sandbox
+from providers.models import ProviderConnection
 from tenants.models import Membership, Workspace
+from tenants.scope import workspace_scope
 
 
 def user(username: str):
     return get_user_model().objects.get(username=username)
+
+
+def sandbox_connection(workspace: Workspace, label: str = "Sandbox US") -> ProviderConnection:
+    """A sandbox connection on a fresh account of its own: tests isolate themselves by account."""
+    account = f"{workspace.slug}-{uuid.uuid4().hex[:8]}"
+    sandbox.reset(account)
+    with workspace_scope(workspace):
+        return ProviderConnection.objects.create(
+            provider="sandbox", label=label, credentials={"account": account}
+        )
 
 
 def owner_of(workspace: Workspace):

@@ -62,7 +62,7 @@ def test_an_agent_numbers_route_to_is_not_deleted(world):
     with pytest.raises(AgentInUse) as refused:
         agent_delete(agent=world["desk"], actor=None)
     assert str(refused.value) == (
-        "“Front desk” can't be deleted: 1 number routes to it (+14155550142). Assign them elsewhere first."
+        "“Front desk” can't be deleted: 1 number routes to it (+1 415-555-0142). Assign them elsewhere first."
     )
     assert refused.value.numbers == ["+14155550142"]
     assert Agent.objects.exists() and not AuditEvent.objects.filter(action="agent.deleted").exists()
@@ -104,7 +104,7 @@ def test_the_page_shows_the_refusal_and_the_number_count(world, acme):
     response = client.post(reverse("agents:delete", args=["acme", desk.id]), headers={"HX-Request": "true"})
     assert response.status_code == 422
     body = response.content.decode()
-    assert "1 number routes to it (+14155550142)" in body and "Delete agent</button>" not in body
+    assert "1 number routes to it (+1 415-555-0142)" in body and "Delete agent</button>" not in body
     response = client.post(
         reverse("agents:variant-publish", args=["acme", desk.id, london.id]),
         {"environments": ["sandbox"]},

@@ -139,7 +139,7 @@ def test_renaming_a_variant_is_audited_and_clashes_are_refused(desk, olga):
     variant_update(variant=london, actor=olga, name="leeds")
     assert AuditEvent.objects.get(action="variant.updated").details == {
         "agent": "Front desk",
-        "name": ["london", "leeds"],
+        "changed": {"name": ["london", "leeds"]},
     }
     with pytest.raises(ValidationError):
         variant_update(variant=Variant.objects.get(name="leeds"), actor=olga, name="Paris")
@@ -200,8 +200,10 @@ def test_deleting_a_variant_is_audited(desk, olga):
 def test_agent_in_use_names_the_numbers_that_route_there():
     few = AgentInUse("“Front desk” can't be deleted", ["+14155550142"])
     assert str(few) == (
-        "“Front desk” can't be deleted: 1 number routes to it (+14155550142). Assign them elsewhere first."
+        "“Front desk” can't be deleted: 1 number routes to it (+1 415-555-0142). Assign them elsewhere first."
     )
     many = AgentInUse("“london” can't be unpublished from Live", [f"+1415555010{i}" for i in range(7)])
-    assert "7 numbers route to it (+14155550100, " in str(many) and "+14155550104 and 2 more)" in str(many)
+    assert "7 numbers route to it (+1 415-555-0100, " in str(many) and "+1 415-555-0104 and 2 more)" in str(
+        many
+    )
     assert len(many.numbers) == 7

@@ -58,7 +58,7 @@ def test_buy_tag_edit_detach_and_delete_a_number(page, live_server, acme, desk, 
     dialog.get_by_role("button", name="Add number").click()
 
     expect(dialog).to_be_hidden()
-    expect(page.locator(".toast")).to_contain_text("Bought +15125550100")
+    expect(page.locator(".toast")).to_contain_text("Bought +1 512-555-0100")
     row = page.locator("tr", has_text="+1 512-555-0100")
     expect(row).to_contain_text("Front desk")
     expect(row).to_contain_text("sales-us")
@@ -105,11 +105,11 @@ def test_buy_tag_edit_detach_and_delete_a_number(page, live_server, acme, desk, 
     expect(dialog.get_by_text("This is a live number.")).to_be_visible()
     release = dialog.get_by_role("button", name="Release number")
     expect(release).to_be_disabled()
-    dialog.get_by_label("Type +15125550100 to confirm").fill("+1 512 555 0100")
+    dialog.get_by_label("Type +1 512-555-0100 to confirm").fill("+1 512 555 0100")
     expect(release).to_be_enabled()
     release.click()
     expect(dialog).to_be_hidden()
-    expect(page.locator(".toast").last).to_contain_text("Released +15125550100")
+    expect(page.locator(".toast").last).to_contain_text("Released +1 512-555-0100")
     with all_workspaces():
         assert PhoneNumber.objects.get(e164="+15125550100").state == "released"
     assert sandbox.SandboxAdapter({"account": desk}).find_owned("+15125550100") is None

@@ -121,7 +121,7 @@ def test_disconnect_is_refused_while_numbers_use_it_and_lists_them(admin_client,
         )
     url = reverse("providers:disconnect", args=["acme", connection.id])
     page = admin_client.post(url, follow=True).content.decode()
-    assert "was not disconnected" in page and "+14155550100" in page
+    assert "was not disconnected" in page and "+1 415-555-0100" in page
     connection.refresh_from_db()
     assert connection.state == "verified"
     PhoneNumber.unscoped.filter(pk=number.pk).update(state="released")
