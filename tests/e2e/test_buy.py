@@ -146,7 +146,7 @@ def test_a_us_pick_cannot_be_bought_once_the_uk_is_chosen(page, live_server, acm
     dialog.locator("#inventory input[type=radio]").first.check()
     dialog.get_by_role("button", name="Add number").click()
     expect(dialog).to_be_hidden()
-    expect(page.locator(".toast")).to_contain_text("Bought +442079460100")
+    expect(page.locator(".toast")).to_contain_text("Bought +44 20 7946 0100")
     assert console_errors == []
 
 
