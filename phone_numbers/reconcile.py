@@ -116,11 +116,8 @@ def reconcile_all(*, now=None) -> list[Finding]:
                 state__in=NumberOperation.OPEN_STATES, created_at__lt=now - GRACE
             ).select_related("connection", "workspace", "number")
         )
-        # The sandbox keeps its accounts in each process's memory: there is no outside state to drift
-        # from, and another process's account would look empty (every demo number "released").
         pairs = (
             PhoneNumber.objects.filter(state=PhoneNumber.State.ACTIVE)
-            .exclude(connection__provider="sandbox")
             .values_list("workspace_id", "connection_id")
             .distinct()
         )

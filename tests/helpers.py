@@ -26,3 +26,10 @@ def worker_in_process(app, **options):
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
             " WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
+
+
+def database_url() -> str:
+    """This session's test database as DATABASE_URL, for the Dialtone processes a test starts."""
+    s = connection.settings_dict
+    user = f"{s['USER']}:{s['PASSWORD']}" if s["PASSWORD"] else s["USER"]
+    return f"postgres://{user}@{s['HOST']}:{s['PORT']}/{s['NAME']}"

@@ -13,7 +13,7 @@ from providers.adapters.telnyx import NO_APPLICATION, TelnyxAdapter
 from tests.fakes.telnyx_server import TEXML_APP_ID, TelnyxServer
 from tests.providers.conftest import STALL
 
-CHECK_KEY = "The provider rejected these credentials: check the Telnyx API key."
+CHECK_KEY = "Telnyx refused these credentials: check the API key."
 NOT_RESPONDING = "Telnyx is not responding right now; we'll retry."
 WEBHOOK = "https://dialtone.example.com/hooks/telnyx/inbound"
 CANNOT_ASK = "Telnyx can't be asked whether a call was placed: check its call log."
