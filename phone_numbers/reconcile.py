@@ -119,6 +119,7 @@ def reconcile_all(*, now=None) -> list[Finding]:
         pairs = (
             PhoneNumber.objects.filter(state=PhoneNumber.State.ACTIVE)
             .values_list("workspace_id", "connection_id")
+            .order_by()  # the model orders by e164: kept, DISTINCT would give one pair per number
             .distinct()
         )
         workspaces = Workspace.objects.in_bulk({w for w, _ in pairs})
