@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from providers.adapters import adapter_for
+from providers.adapters import adapter_for, errors
 from providers.adapters.base import AccountInfo, ProviderAdapter, ProviderError, ProviderUnavailable
 from providers.models import Provider, ProviderConnection
 from providers.sandbox_store import DatabaseStore
@@ -53,15 +53,14 @@ def connection_verify_credentials(provider: str, credentials: dict) -> AccountIn
     try:
         return answer.result(timeout=deadline)
     except Late:
-        raise ProviderUnavailable(f"{adapter.name} did not answer in time.", reason="timeout") from None
+        raise errors.unavailable(adapter.name, "timeout") from None
 
 
 def verify_failure(provider: str, exc: ProviderError | ProviderUnavailable) -> str:
     """Why verifying failed, in words true where nothing retries it (connecting, re-verifying)."""
-    name = Provider(provider).label
     if isinstance(exc, ProviderUnavailable):
-        return f"{name} did not answer in time." if exc.reason == "timeout" else f"{name} is not responding."
-    code = f" ({name} error {exc.code})" if exc.code.isdigit() else ""
+        return exc.message
+    code = f" ({Provider(provider).label} error {exc.code})" if exc.code.isdigit() else ""
     return f"{exc.message.removesuffix('.')}{code}."
 
 

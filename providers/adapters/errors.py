@@ -31,7 +31,9 @@ class ProviderUnavailable(Exception):
 
 
 def unavailable(provider: str, reason: str) -> ProviderUnavailable:
-    return ProviderUnavailable(f"{provider} is not responding right now; we'll retry.", reason=reason)
+    # Only what happened: whether anything is retried is for the caller to say (a search is not).
+    said = "did not answer in time" if reason == "timeout" else "is not responding right now"
+    return ProviderUnavailable(f"{provider} {said}.", reason=reason)
 
 
 # Sentences shared by every adapter, so the same situation reads the same whichever provider it is.

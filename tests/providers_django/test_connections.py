@@ -67,7 +67,7 @@ def test_bad_credentials_are_refused_inline_and_nothing_is_saved(admin_client, t
 def test_twilio_down_is_said_plainly_and_nothing_is_saved(admin_client, twilio, acme):
     twilio.fail_next("GET", "*", 503)
     body = connect(admin_client, twilio).content.decode()
-    assert "Twilio is not responding. Nothing was saved; try again in a moment." in body
+    assert "Twilio is not responding right now. Nothing was saved; try again in a moment." in body
     assert "retry" not in body
     with workspace_scope(acme):
         assert not ProviderConnection.objects.exists()
