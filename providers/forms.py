@@ -5,7 +5,7 @@ from providers.models import CREDENTIAL_FIELDS, Provider, ProviderConnection
 CONNECTABLE = [
     (Provider.TWILIO.value, "Twilio"),
     (Provider.TELNYX.value, "Telnyx"),
-    (Provider.SANDBOX.value, "Sandbox (fictional numbers, for trying Dialtone)"),
+    (Provider.SANDBOX.value, "Sandbox (for trying Dialtone)"),
 ]
 
 
