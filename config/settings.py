@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",
     "django_htmx",
     "tenants.apps.TenantsConfig",
     "providers.apps.ProvidersConfig",
@@ -306,6 +307,8 @@ PROVIDER_BASE_URLS = {
     "telnyx": os.environ.get("TELNYX_API_BASE_URL") or None,
 }
 PROVIDER_TIMEOUT = float(os.environ.get("PROVIDER_TIMEOUT", "10"))
+# Checking credentials while a person waits: the whole check, retries included, gives up after this.
+PROVIDER_VERIFY_DEADLINE_S = float(os.environ.get("PROVIDER_VERIFY_DEADLINE_S", "5"))
 # Telnyx signs webhooks with ed25519: the account's public key (base64) from the Telnyx portal.
 TELNYX_PUBLIC_KEY = os.environ.get("TELNYX_PUBLIC_KEY", "")
 

@@ -15,7 +15,7 @@ from phone_numbers.services import normalize_e164
 from phone_numbers.tags import clean_tag_names
 from providers.adapters.base import COUNTRY_NAMES, KIND_LABELS, OFFERED_KINDS, NumberSearch, ProviderError
 from providers.models import ProviderConnection
-from providers.selectors import managed_connections, workspace_connections
+from providers.selectors import managed_connections, managed_usage, workspace_connections
 from tenants.models import Environment
 
 COUNTRIES = [("US", "United States (+1)"), ("GB", "United Kingdom (+44)")]
@@ -161,6 +161,8 @@ class ProviderPickMixin(forms.Form):
         self.connections = [c for c in everything if c.provider == provider]
         chosen = self._chosen("connection", self.fields["connection"].queryset)
         self.chosen_connection = chosen or (self.connections[0] if self.connections else None)
+        managed = self.chosen_connection is not None and self.chosen_connection.is_managed
+        self.managed_usage = managed_usage(workspace) if managed else None
 
 
 def pick_mismatch(e164: str, *, country: str, kind: str, area_code: str | None, contains: str | None) -> str:

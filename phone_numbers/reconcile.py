@@ -116,12 +116,10 @@ def reconcile_all(*, now=None) -> list[Finding]:
                 state__in=NumberOperation.OPEN_STATES, created_at__lt=now - GRACE
             ).select_related("connection", "workspace", "number")
         )
-        # The sandbox keeps its accounts in each process's memory: there is no outside state to drift
-        # from, and another process's account would look empty (every demo number "released").
         pairs = (
             PhoneNumber.objects.filter(state=PhoneNumber.State.ACTIVE)
-            .exclude(connection__provider="sandbox")
             .values_list("workspace_id", "connection_id")
+            .order_by()  # the model orders by e164: kept, DISTINCT would give one pair per number
             .distinct()
         )
         workspaces = Workspace.objects.in_bulk({w for w, _ in pairs})

@@ -14,6 +14,7 @@ from phone_numbers.models import NumberOperation, PhoneNumber
 from phone_numbers.tags import clean_tag_names, tags_get_or_create
 from providers.adapters.base import ProviderError, ProviderUnavailable, Routing
 from providers.models import ProviderConnection
+from providers.selectors import managed_usage
 from providers.services import connection_adapter
 from tenants.audit import audit, changes
 from tenants.display import phone
@@ -55,12 +56,6 @@ def webhook_url(connection: ProviderConnection) -> str:
     return settings.PUBLIC_BASE_URL.rstrip("/") + reverse("hooks:voice", args=[connection.provider])
 
 
-def managed_numbers_held(workspace: Workspace) -> int:
-    return PhoneNumber.objects.filter(
-        workspace=workspace, connection__workspace__isnull=True, state__in=PhoneNumber.HELD_STATES
-    ).count()
-
-
 def refuse_if_held(workspace: Workspace, e164: str) -> None:
     """A number is held by one workspace at most: say where it already is (here: which environment)."""
     held = (
@@ -83,7 +78,7 @@ def check_plan_limit(workspace: Workspace, connection: ProviderConnection) -> No
     if not connection.is_managed:
         return
     limit = workspace.plan.managed_number_limit
-    if managed_numbers_held(workspace) >= limit:
+    if managed_usage(workspace).full:
         raise PlanLimitReached(
             f"Your {workspace.plan.name} plan includes {limit} managed number{'s' if limit != 1 else ''}, "
             "and they are all in use. Release one, connect your own provider account, or upgrade the plan."

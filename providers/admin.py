@@ -1,16 +1,17 @@
 from django import forms
 from django.contrib import admin
+from django.utils import timezone
 
 from providers.adapters.base import ProviderError, ProviderUnavailable
 from providers.models import CREDENTIAL_FIELDS, ProviderConnection
-from providers.services import connection_verify_credentials
+from providers.services import connection_verify_credentials, verify_failure
 from tenants.admin import TenantAdmin
 
 
 class ConnectionAdminForm(forms.ModelForm):
     """Credentials are write-only here too: typed values replace, blank keeps what is stored."""
 
-    credential_1 = forms.CharField(label="Account SID / API key / account", required=False)
+    credential_1 = forms.CharField(label="Account SID / API key", required=False)
     credential_2 = forms.CharField(
         label="Auth Token / connection id", required=False, widget=forms.PasswordInput(render_value=False)
     )
@@ -27,18 +28,28 @@ class ConnectionAdminForm(forms.ModelForm):
             typed = (cleaned.get("credential_1"), cleaned.get("credential_2"))
             credentials = dict(self.instance.credentials or {}) if self.instance.pk else {}
             credentials |= {key: value.strip() for key, value in zip(keys, typed, strict=False) if value}
-            if credentials != (self.instance.credentials if self.instance.pk else None):
+            changed = credentials != (self.instance.credentials if self.instance.pk else None)
+            # "Verified" is only ever said after asking the provider, which records when.
+            claimed = cleaned.get("state") == ProviderConnection.State.VERIFIED and (
+                self.instance.state != ProviderConnection.State.VERIFIED or not self.instance.last_verified_at
+            )
+            self.verified = changed or claimed
+            if self.verified:
                 # Verified like the workspace page does: a wrong key never gets saved.
                 try:
                     connection_verify_credentials(provider, credentials)
                 except (ProviderError, ProviderUnavailable) as exc:
-                    raise forms.ValidationError(exc.message) from exc
+                    raise forms.ValidationError(verify_failure(provider, exc)) from exc
             self.new_credentials = credentials
         return cleaned
 
     def save(self, commit=True):
         connection = super().save(commit=False)
         connection.credentials = self.new_credentials
+        if self.verified:
+            connection.last_verified_at, connection.last_error = timezone.now(), ""
+            if connection.state == ProviderConnection.State.UNVERIFIED:
+                connection.state = ProviderConnection.State.VERIFIED
         if commit:
             connection.save()
         return connection

@@ -2,12 +2,17 @@ from django import forms
 
 from providers.models import CREDENTIAL_FIELDS, Provider, ProviderConnection
 
-CONNECTABLE = [(Provider.TWILIO.value, "Twilio"), (Provider.TELNYX.value, "Telnyx")]
+CONNECTABLE = [
+    (Provider.TWILIO.value, "Twilio"),
+    (Provider.TELNYX.value, "Telnyx"),
+    (Provider.SANDBOX.value, "Sandbox (for trying Dialtone)"),
+]
 
 
 class ConnectionForm(forms.Form):
-    """Label plus the chosen provider's credential fields. Secrets are write-only: never rendered back,
-    and left blank on edit they keep the stored value."""
+    """Label plus the provider's own credential fields (the connection's on edit, where the provider
+    cannot change). Secrets are write-only: never rendered back, and left blank on edit they keep the
+    stored value."""
 
     provider = forms.ChoiceField(choices=CONNECTABLE)
     label = forms.CharField(max_length=80, help_text="How this account shows up in Dialtone, e.g. “Main US”.")
@@ -17,9 +22,10 @@ class ConnectionForm(forms.Form):
     ):
         super().__init__(*args, **kwargs)
         self.connection = connection
-        self.provider_key = connection.provider if connection else (provider or Provider.TWILIO.value)
-        if self.provider_key not in dict(CONNECTABLE):
-            self.provider_key = Provider.TWILIO.value
+        if connection:
+            self.provider_key = connection.provider
+        else:
+            self.provider_key = provider if provider in dict(CONNECTABLE) else Provider.TWILIO.value
         if connection:
             del self.fields["provider"]
             self.initial.setdefault("label", connection.label)
@@ -74,5 +80,10 @@ class ConnectionForm(forms.Form):
             result[key] = value
         return result
 
-    def secret_fields(self):
-        return [self[key] for key, _label, secret in CREDENTIAL_FIELDS[self.provider_key] if secret]
+    @property
+    def provider_name(self) -> str:
+        return Provider(self.provider_key).label
+
+    @property
+    def needs_credentials(self) -> bool:
+        return bool(CREDENTIAL_FIELDS[self.provider_key])

@@ -1,3 +1,6 @@
+from dataclasses import dataclass
+
+from django.apps import apps
 from django.core.cache import cache
 from django.db.models import QuerySet
 
@@ -50,3 +53,26 @@ def monthly_prices(connection: ProviderConnection, country: str) -> dict[str, Pr
             prices, ttl = {}, PRICES_RETRY_AFTER
         cache.set(key, prices, ttl)
     return prices
+
+
+@dataclass(frozen=True)
+class ManagedUsage:
+    plan: str
+    used: int
+    limit: int
+
+    @property
+    def full(self) -> bool:
+        return self.used >= self.limit
+
+    def __str__(self) -> str:
+        return f"{self.used} of {self.limit} managed number{'s' if self.limit != 1 else ''} used"
+
+
+def managed_usage(workspace) -> ManagedUsage:
+    """How many numbers the workspace holds on managed connections, against its plan's limit."""
+    PhoneNumber = apps.get_model("phone_numbers", "PhoneNumber")
+    used = PhoneNumber.objects.filter(
+        workspace=workspace, connection__workspace__isnull=True, state__in=PhoneNumber.HELD_STATES
+    ).count()
+    return ManagedUsage(plan=workspace.plan.name, used=used, limit=workspace.plan.managed_number_limit)

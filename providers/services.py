@@ -3,15 +3,19 @@ connection is built here, with the API base URL and timeout from settings."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as Late
+
 from django.apps import apps
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from providers.adapters import adapter_for
-from providers.adapters.base import ProviderAdapter, ProviderError, ProviderUnavailable
-from providers.models import ProviderConnection
+from providers.adapters import adapter_for, errors
+from providers.adapters.base import AccountInfo, ProviderAdapter, ProviderError, ProviderUnavailable
+from providers.models import Provider, ProviderConnection
+from providers.sandbox_store import DatabaseStore
 from tenants.audit import audit, changes
 from tenants.display import phones_listed
 
@@ -24,22 +28,47 @@ class ConnectionInUse(Exception):
 
 
 @sensitive_variables("credentials")
-def adapter_from(provider: str, credentials: dict) -> ProviderAdapter:
+def adapter_from(
+    provider: str, credentials: dict, *, timeout: float | None = None, **options
+) -> ProviderAdapter:
     return adapter_for(
         provider,
         credentials,
         base_url=settings.PROVIDER_BASE_URLS.get(provider),
-        timeout=settings.PROVIDER_TIMEOUT,
+        timeout=timeout or settings.PROVIDER_TIMEOUT,
+        **options,
     )
 
 
 @sensitive_variables("credentials")
-def connection_verify_credentials(provider: str, credentials: dict):
-    """The provider's account info, or ProviderError / ProviderUnavailable."""
-    return adapter_from(provider, credentials).verify()
+def connection_verify_credentials(provider: str, credentials: dict) -> AccountInfo:
+    """The provider's account info, or ProviderError / ProviderUnavailable, within
+    PROVIDER_VERIFY_DEADLINE_S in all: a person is waiting, and the SDKs' timeouts apply per request
+    (Telnyx retries reads), so they could add up to many times that."""
+    deadline = settings.PROVIDER_VERIFY_DEADLINE_S
+    # Built outside the deadline: the first Telnyx adapter of a process imports its SDK, for seconds.
+    adapter = adapter_from(provider, credentials, timeout=deadline)
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="verify")
+    answer = pool.submit(adapter.verify)
+    pool.shutdown(wait=False)  # a late answer finishes on its own (verifying only reads) and is dropped
+    try:
+        return answer.result(timeout=deadline)
+    except Late:
+        raise errors.unavailable(adapter.name, "timeout") from None
+
+
+def verify_failure(provider: str, exc: ProviderError | ProviderUnavailable) -> str:
+    """Why verifying failed, in words true where nothing retries it (connecting, re-verifying)."""
+    if isinstance(exc, ProviderUnavailable):
+        return exc.message
+    code = f" ({Provider(provider).label} error {exc.code})" if exc.code.isdigit() else ""
+    return f"{exc.message.removesuffix('.')}{code}."
 
 
 def connection_adapter(connection: ProviderConnection) -> ProviderAdapter:
+    # The sandbox keeps its account in the database, per connection; real providers keep their own.
+    if connection.provider == Provider.SANDBOX:
+        return adapter_from(connection.provider, connection.credentials, store=DatabaseStore(connection.pk))
     return adapter_from(connection.provider, connection.credentials)
 
 
@@ -60,7 +89,8 @@ def connection_create(
     )
     with transaction.atomic():
         connection.save()
-        audit(actor=actor, action="provider.connected", target=connection, account=account.name or "")
+        if workspace is not None:  # a managed connection (workspace None) is in no workspace's log
+            audit(actor=actor, action="provider.connected", target=connection, account=account.name or "")
     return connection
 
 
@@ -99,10 +129,10 @@ def connection_update(
 def connection_reverify(*, connection: ProviderConnection, actor) -> ProviderConnection:
     """Ask the provider again; the connection's state records the answer (a failure is not raised)."""
     try:
-        connection_adapter(connection).verify()
+        connection_verify_credentials(connection.provider, connection.credentials)
         state, error = ProviderConnection.State.VERIFIED, ""
     except (ProviderError, ProviderUnavailable) as exc:
-        state, error = ProviderConnection.State.FAILING, exc.message
+        state, error = ProviderConnection.State.FAILING, verify_failure(connection.provider, exc)
     with transaction.atomic():
         connection.state, connection.last_error = state, error[:300]
         fields = ["state", "last_error"]

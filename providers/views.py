@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.debug import sensitive_post_parameters
@@ -6,13 +7,14 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from providers.adapters.base import ProviderError, ProviderUnavailable
 from providers.forms import ConnectionForm
 from providers.models import ProviderConnection
-from providers.selectors import managed_connections, workspace_connections
+from providers.selectors import managed_connections, managed_usage, workspace_connections
 from providers.services import (
     ConnectionInUse,
     connection_create,
     connection_disconnect,
     connection_reverify,
     connection_update,
+    verify_failure,
 )
 from tenants.decorators import workspace_view
 from tenants.http import finish, render_form
@@ -23,9 +25,11 @@ SECRETS = ("auth_token", "api_key")
 @workspace_view(read="providers.manage")
 @require_GET
 def providers_list(request, workspace_slug):
+    managed = list(managed_connections()) if request.workspace.plan.managed_number_limit else []
     context = {
         "connections": workspace_connections(),
-        "managed": managed_connections() if request.workspace.plan.managed_number_limit else [],
+        "managed": managed,
+        "managed_usage": managed_usage(request.workspace) if managed else None,
         "section": "providers",
     }
     return render(request, "providers/list.html", context)
@@ -55,7 +59,7 @@ def connection_new(request, workspace_slug):
         ):
             messages.success(request, f"{form.cleaned_data['label']} connected and verified.")
             return finish(request, "providers:list", workspace_slug=workspace_slug)
-    return render_form(request, "providers/form.html", {"form": form, "section": "providers"}, form=form)
+    return render_form(request, "providers/form.html", _form_context(form), form=form)
 
 
 @sensitive_post_parameters(*SECRETS)
@@ -76,8 +80,7 @@ def connection_edit(request, workspace_slug, connection_id):
         ):
             messages.success(request, f"{form.cleaned_data['label']} saved.")
             return finish(request, "providers:list", workspace_slug=workspace_slug)
-    context = {"form": form, "connection": connection, "section": "providers"}
-    return render_form(request, "providers/form.html", context, form=form)
+    return render_form(request, "providers/form.html", _form_context(form, connection), form=form)
 
 
 @workspace_view(read="providers.manage", write="providers.manage")
@@ -106,14 +109,25 @@ def connection_disconnect_view(request, workspace_slug, connection_id):
     return finish(request, "providers:list", workspace_slug=workspace_slug)
 
 
+def _form_context(form: ConnectionForm, connection=None) -> dict:
+    return {
+        "form": form,
+        "connection": connection,
+        "verify_deadline": f"{settings.PROVIDER_VERIFY_DEADLINE_S:g}",
+        "section": "providers",
+    }
+
+
 def _verified(form: ConnectionForm, save) -> bool:
-    """Run a save that first verifies with the provider; its refusal becomes a form error."""
+    """Run a save that first verifies with the provider; its refusal or silence becomes a form error."""
     try:
         save()
     except ProviderError as exc:
-        form.add_error(None, f"{exc.message} (provider code {exc.code})" if exc.code else exc.message)
+        form.add_error(None, f"{verify_failure(form.provider_key, exc)} Nothing was saved.")
     except ProviderUnavailable as exc:
-        form.add_error(None, f"{exc} Nothing was saved; try again in a moment.")
+        form.add_error(
+            None, f"{verify_failure(form.provider_key, exc)} Nothing was saved; try again in a moment."
+        )
     else:
         return True
     return False

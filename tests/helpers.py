@@ -1,11 +1,9 @@
-import uuid
 from contextlib import contextmanager
 
 from celery.contrib.testing.worker import start_worker
 from django.contrib.auth import get_user_model
 from django.db import connection
 
-from providers.adapters import sandbox
 from providers.models import ProviderConnection
 from tenants.models import Membership, Workspace
 from tenants.scope import workspace_scope
@@ -16,13 +14,9 @@ def user(username: str):
 
 
 def sandbox_connection(workspace: Workspace, label: str = "Sandbox US") -> ProviderConnection:
-    """A sandbox connection on a fresh account of its own: tests isolate themselves by account."""
-    account = f"{workspace.slug}-{uuid.uuid4().hex[:8]}"
-    sandbox.reset(account)
+    """A sandbox connection: its account (kept in the database) is its own."""
     with workspace_scope(workspace):
-        return ProviderConnection.objects.create(
-            provider="sandbox", label=label, credentials={"account": account}
-        )
+        return ProviderConnection.objects.create(provider="sandbox", label=label)
 
 
 def owner_of(workspace: Workspace):
@@ -40,3 +34,10 @@ def worker_in_process(app, **options):
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
             " WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
+
+
+def database_url() -> str:
+    """This session's test database as DATABASE_URL, for the Dialtone processes a test starts."""
+    s = connection.settings_dict
+    user = f"{s['USER']}:{s['PASSWORD']}" if s["PASSWORD"] else s["USER"]
+    return f"postgres://{user}@{s['HOST']}:{s['PORT']}/{s['NAME']}"

@@ -16,12 +16,17 @@ ADAPTERS = {
 
 
 def adapter_for(
-    provider: str, credentials: dict[str, Any], base_url: str | None = None, timeout: float = 10.0
+    provider: str,
+    credentials: dict[str, Any],
+    base_url: str | None = None,
+    timeout: float = 10.0,
+    **options: Any,
 ) -> ProviderAdapter:
-    """An adapter for one account. `base_url` None means the provider's real API."""
+    """An adapter for one account. `base_url` None means the provider's real API; `options` are the
+    provider's own (the sandbox's `store`)."""
     try:
         module_name, class_name = ADAPTERS[provider].split(":")
     except KeyError:
         raise ValueError(f"unknown provider {provider!r}; expected one of {sorted(ADAPTERS)}") from None
     adapter_class = getattr(import_module(module_name), class_name)
-    return adapter_class(credentials, base_url=base_url, timeout=timeout)
+    return adapter_class(credentials, base_url=base_url, timeout=timeout, **options)

@@ -31,12 +31,17 @@ class ProviderUnavailable(Exception):
 
 
 def unavailable(provider: str, reason: str) -> ProviderUnavailable:
-    return ProviderUnavailable(f"{provider} is not responding right now; we'll retry.", reason=reason)
+    # Only what happened: whether anything is retried is for the caller to say (a search is not).
+    said = "did not answer in time" if reason == "timeout" else "is not responding right now"
+    return ProviderUnavailable(f"{provider} {said}.", reason=reason)
 
 
 # Sentences shared by every adapter, so the same situation reads the same whichever provider it is.
-BAD_CREDENTIALS = "The provider rejected these credentials: check the {fields}."
-NUMBER_TAKEN = "That number was just taken by someone else — pick another one."
+BAD_CREDENTIALS = "{provider} refused these credentials: check the {fields}."
+NUMBER_TAKEN = (
+    "That number is not available to buy: if this account already holds it, link it instead; "
+    "otherwise pick another one."
+)
 REGULATORY = "This country requires a regulatory address/bundle on the account before you can buy here."
 NOT_ON_ACCOUNT = "{provider} has no such number or resource on this account."
 INVALID_NUMBER = "{provider} says that is not a valid phone number."

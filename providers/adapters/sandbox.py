@@ -1,23 +1,23 @@
-"""The sandbox provider: a deterministic in-process inventory, so the demo runs with no credentials.
+"""The sandbox provider: a fixed inventory of fictional numbers, so the demo runs with no credentials.
 
 Numbers come from fictional ranges where the phonenumbers library accepts them: 555-01xx in the US,
 Ofcom's drama ranges in the UK (020 7946 0xxx, 0161 496 0xxx, 0808 157 0xxx). Ofcom's drama mobile
 range (07700 900xxx) fails phonenumbers' validation, so UK mobiles use 07400 1234xx.
 
-State lives in a module-level dict keyed by the account name: tests isolate themselves by account.
-Refs are derived from the number ("SB" + digits), so another process (a worker) can act on a number
-this process sold without sharing memory.
+An account's state (what it holds, its orders and calls) lives in a SandboxStore that the adapter is
+given: Dialtone gives it the database (providers/sandbox_store.py), so web and workers, before and after
+a restart, see one account, as they would at a real provider. This module stays free of Django like the
+other adapters. Each account has the whole inventory to itself; refs are "SB" + the number's digits.
 """
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
-from typing import Any
+from typing import Any, Protocol
 
 from providers.adapters import errors
 from providers.adapters.base import (
@@ -113,7 +113,7 @@ def inventory() -> dict[str, Listing]:
     return {listing.e164: listing for listing in _listings()}
 
 
-@dataclass
+@dataclass(frozen=True)
 class SandboxCall:
     call_id: str
     from_e164: str
@@ -122,66 +122,77 @@ class SandboxCall:
     reference: str
 
 
-@dataclass
-class _Account:
-    owned: dict[str, OwnedNumber] = field(default_factory=dict)  # by ref
-    purchases: list[Purchase] = field(default_factory=list)
-    calls: list[SandboxCall] = field(default_factory=list)
-    released: set[str] = field(default_factory=set)
+class SandboxStore(Protocol):
+    """One sandbox account's records. Each method is atomic on its own, across processes."""
 
+    def numbers(self) -> dict[str, Routing]:
+        """Every number the account holds, by E.164, in order."""
 
-_accounts: dict[str, _Account] = {}
-_lock = threading.Lock()
+    def add(self, e164: str, *, reference: str) -> bool:
+        """Hold `e164` and record the order; False (and nothing recorded) when the account holds it already."""
+
+    def reroute(self, e164: str, routing: Routing) -> Routing | None:
+        """Replace the number's routing and return the one it had; None when the account does not hold it."""
+
+    def remove(self, e164: str) -> None: ...
+
+    def ordered(self, reference: str) -> list[str]:
+        """The numbers bought with `reference`."""
+
+    def record_call(self, call: SandboxCall) -> bool:
+        """Record a placed call; False (nothing recorded) when the account does not hold its caller ID."""
 
 
 def ref_for(e164: str) -> str:
     return "SB" + e164.lstrip("+")
 
 
-def _account(name: str) -> _Account:
-    if name not in _accounts:
-        account = _Account()
-        for e164 in STARTER_NUMBERS:
-            account.owned[ref_for(e164)] = OwnedNumber(ref=ref_for(e164), e164=e164, routing=Routing())
-        _accounts[name] = account
-    return _accounts[name]
-
-
-def placed_calls(account: str) -> list[SandboxCall]:
-    """The calls this process placed for a sandbox account (the demo and tests look at them)."""
-    with _lock:
-        return list(_account(account).calls)
-
-
-def reset(account: str | None = None) -> None:
-    with _lock:
-        if account is None:
-            _accounts.clear()
-        else:
-            _accounts.pop(account, None)
+def _e164_of(ref: str) -> str | None:
+    e164 = "+" + ref.removeprefix("SB")
+    return e164 if ref.startswith("SB") and e164 in inventory() else None
 
 
 def _not_found() -> ProviderError:
     return ProviderError("not_found", errors.NOT_ON_ACCOUNT.format(provider="The sandbox"), status=404)
 
 
+def _active(e164: str, reference: str | None = None) -> Purchase:
+    """Sandbox purchases are synchronous: the order id is the number's ref, like Twilio's."""
+    return Purchase(
+        status="active", e164=e164, order_id=ref_for(e164), ref=ref_for(e164), reference=reference
+    )
+
+
 class SandboxAdapter(ProviderAdapter):
     key = "sandbox"
     name = "Sandbox"
 
-    def __init__(self, credentials: Mapping[str, Any], *, base_url: str | None = None, timeout: float = 10.0):
-        # base_url and timeout are accepted for a uniform factory; nothing leaves the process.
-        self._name = str(credentials.get("account") or "sandbox").strip()
+    def __init__(
+        self,
+        credentials: Mapping[str, Any],
+        *,
+        base_url: str | None = None,
+        timeout: float = 10.0,
+        store: SandboxStore | None = None,
+    ):
+        # Credentials, base_url and timeout are accepted for a uniform factory; nothing leaves Dialtone.
+        # Without a store the adapter can still verify and search (what connecting needs).
+        self._store = store
+
+    @property
+    def store(self) -> SandboxStore:
+        if self._store is None:
+            raise RuntimeError("this sandbox adapter has no account: build it with connection_adapter()")
+        return self._store
 
     def verify(self) -> AccountInfo:
-        return AccountInfo(account_id=self._name, name=f"Sandbox ({self._name})", status="active")
+        return AccountInfo(account_id="sandbox", name="Sandbox", status="active")
 
     def _search(self, query: NumberSearch) -> list[AvailableNumber]:
-        with _lock:
-            taken = {number.e164 for number in _account(self._name).owned.values()}
+        held = self._store.numbers() if self._store else {}
         found = []
         for listing in inventory().values():
-            if self._matches(listing, query) and listing.e164 not in taken:
+            if self._matches(listing, query) and listing.e164 not in held:
                 found.append(listing.offer())
                 if len(found) == query.limit:
                     break
@@ -201,71 +212,49 @@ class SandboxAdapter(ProviderAdapter):
             raise ProviderError(
                 "not_in_inventory", "The sandbox does not sell that number: pick one from the search."
             )
-        with _lock:
-            account = _account(self._name)
-            ref = ref_for(e164)
-            if ref in account.owned:
-                raise ProviderError("taken", errors.NUMBER_TAKEN, status=400)
-            account.owned[ref] = OwnedNumber(ref=ref, e164=e164, routing=Routing())
-            account.released.discard(ref)
-            purchase = Purchase(status="active", e164=e164, order_id=ref, ref=ref, reference=reference)
-            account.purchases.append(purchase)
-        return purchase
+        if not self.store.add(e164, reference=reference):
+            # A number this account already holds (bought by another tab, or detached) is not for sale.
+            raise ProviderError("not_available", errors.NUMBER_TAKEN, status=400)
+        return _active(e164, reference)
 
     def order_status(self, order_id: str) -> Purchase:
-        owned = self._owned(order_id)
-        return Purchase(status="active", e164=owned.e164, order_id=owned.ref, ref=owned.ref)
+        e164 = _e164_of(order_id)
+        if e164 is None or self.find_owned(e164) is None:
+            raise _not_found()
+        return _active(e164)
 
     def find_orders(self, reference: str) -> list[Purchase]:
-        with _lock:
-            return [p for p in _account(self._name).purchases if p.reference == reference]
+        return [_active(e164, reference) for e164 in self.store.ordered(reference)]
 
     def find_owned(self, e164: str) -> OwnedNumber | None:
-        with _lock:
-            return _account(self._name).owned.get(ref_for(e164))
+        routing = self.store.numbers().get(e164)
+        return None if routing is None else OwnedNumber(ref=ref_for(e164), e164=e164, routing=routing)
 
     def list_owned(self) -> list[OwnedNumber]:
-        with _lock:
-            return sorted(_account(self._name).owned.values(), key=lambda number: number.e164)
+        return [OwnedNumber(ref=ref_for(e), e164=e, routing=r) for e, r in self.store.numbers().items()]
 
     def route_inbound(self, ref: str, webhook_url: str) -> Routing:
-        previous = self._owned(ref).routing
-        self._set_routing(ref, Routing(voice_url=webhook_url, voice_method="POST"))
-        return previous
+        return self._reroute(ref, Routing(voice_url=webhook_url, voice_method="POST"))
 
     def restore_routing(self, ref: str, previous: Routing) -> None:
-        self._owned(ref)
-        self._set_routing(ref, previous)
+        self._reroute(ref, previous)
 
     def release(self, ref: str) -> None:
-        with _lock:
-            account = _account(self._name)
-            account.owned.pop(ref, None)  # already gone counts as released
-            account.released.add(ref)
+        e164 = _e164_of(ref)
+        if e164:
+            self.store.remove(e164)  # a number already gone counts as released
 
     def dial(self, *, from_e164: str, to_e164: str, webhook_url: str, reference: str) -> DialResult:
-        if from_e164 not in inventory():
+        call = SandboxCall(f"SBCA{uuid.uuid4().hex}", from_e164, to_e164, webhook_url, reference)
+        if not self.store.record_call(call):
             raise ProviderError(
-                "bad_caller_id", "The sandbox cannot call from that number: use a sandbox number."
+                "bad_caller_id", "The sandbox cannot call from that number: use a number on this account."
             )
-        with _lock:
-            calls = _account(self._name).calls
-            call_id = f"SBCA{uuid.uuid4().hex}"
-            calls.append(SandboxCall(call_id, from_e164, to_e164, webhook_url, reference))
-        return DialResult(call_id=call_id)
+        return DialResult(call_id=call.call_id)
 
-    def _owned(self, ref: str) -> OwnedNumber:
-        """The number behind `ref`. A sandbox number sold by another process is adopted here."""
-        with _lock:
-            account = _account(self._name)
-            if ref not in account.owned:
-                e164 = "+" + ref.removeprefix("SB")
-                if not ref.startswith("SB") or e164 not in inventory() or ref in account.released:
-                    raise _not_found()
-                account.owned[ref] = OwnedNumber(ref=ref, e164=e164, routing=Routing())
-            return account.owned[ref]
-
-    def _set_routing(self, ref: str, routing: Routing) -> None:
-        with _lock:
-            owned = _account(self._name).owned
-            owned[ref] = replace(owned[ref], routing=routing)
+    def _reroute(self, ref: str, routing: Routing) -> Routing:
+        e164 = _e164_of(ref)
+        previous = self.store.reroute(e164, routing) if e164 else None
+        if previous is None:
+            raise _not_found()
+        return previous

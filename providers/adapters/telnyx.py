@@ -32,7 +32,7 @@ from providers.adapters.base import (
 )
 
 SENTENCES: dict[str, str] = {
-    "10009": errors.BAD_CREDENTIALS.format(fields="Telnyx API key"),
+    "10009": errors.BAD_CREDENTIALS.format(provider="Telnyx", fields="API key"),
     "10010": "This Telnyx API key may not do that: check its permissions in the Telnyx portal.",
     "10005": errors.NOT_ON_ACCOUNT.format(provider="Telnyx"),
     "10002": errors.INVALID_NUMBER.format(provider="Telnyx"),
@@ -141,11 +141,14 @@ class TelnyxAdapter(ProviderAdapter):
         )
         # The SDK retries POSTs on 408/409/429/5xx: an order or a dial could happen twice.
         self._once = self._client.with_options(max_retries=0)
+        # Resolved now: a resource's first use imports its module, for seconds, which must not count
+        # against the deadline of a credentials check (providers/services.py).
+        self._applications = self._client.texml_applications
 
     def verify(self) -> AccountInfo:
         try:
             with translated_errors():
-                app = self._client.texml_applications.retrieve(self._connection_id).data
+                app = self._applications.retrieve(self._connection_id).data
         except ProviderError as exc:
             if exc.status == 404:
                 raise ProviderError(exc.code, NO_APPLICATION, status=404) from exc
@@ -236,9 +239,9 @@ class TelnyxAdapter(ProviderAdapter):
 
     def _point_application_at(self, webhook_url: str) -> None:
         """The TeXML application is shared by every number on it: its URL is the connection's webhook."""
-        app = self._client.texml_applications.retrieve(self._connection_id).data
+        app = self._applications.retrieve(self._connection_id).data
         if app.voice_url != webhook_url:
-            self._client.texml_applications.update(
+            self._applications.update(
                 self._connection_id,
                 friendly_name=app.friendly_name or "Dialtone",
                 voice_url=webhook_url,

@@ -43,7 +43,7 @@ CALL_ABSENT_AFTER = timedelta(minutes=2)
 CALLS_READ = 200
 
 SENTENCES: dict[int, str] = {
-    20003: errors.BAD_CREDENTIALS.format(fields="Account SID and Auth Token"),
+    20003: errors.BAD_CREDENTIALS.format(provider="Twilio", fields="Account SID and Auth Token"),
     20005: "This Twilio account is suspended or closed: reactivate it in the Twilio console.",
     20404: errors.NOT_ON_ACCOUNT.format(provider="Twilio"),
     21421: errors.INVALID_NUMBER.format(provider="Twilio"),

@@ -14,7 +14,6 @@ from campaigns.models import Campaign, CampaignCall
 from campaigns.services import campaign_create
 from pacing.services import pacer_redis, policy_update
 from phone_numbers.services import number_buy
-from providers.adapters import sandbox
 from providers.models import ProviderConnection
 from tenants.models import Environment
 from tenants.scope import workspace_scope
@@ -46,12 +45,8 @@ class Desk:
     def __init__(self, workspace, count: int, tag: str = "outbound"):
         self.ws = workspace
         self.actor = owner_of(workspace)
-        self.account = f"acme-{uuid.uuid4().hex[:8]}"
-        sandbox.reset(self.account)
         with workspace_scope(workspace):
-            self.connection = ProviderConnection.objects.create(
-                provider="sandbox", label="Sandbox", credentials={"account": self.account}
-            )
+            self.connection = ProviderConnection.objects.create(provider="sandbox", label="Sandbox")
             self.live = Environment.objects.get(kind="live")
             self.agent = agent_create(
                 workspace=workspace, actor=None, name="Outbound", sip_destination="sip:out@voice.example"

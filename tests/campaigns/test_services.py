@@ -235,8 +235,10 @@ def test_a_dial_takes_two_statements_whatever_it_loads(make_desk, log_path):
     campaign = desk.campaign(DESTINATIONS[:1])
     campaign_start(campaign=campaign, actor=desk.actor)
     (call,) = reserve_all(desk, campaign)
-    with CaptureQueriesContext(connection) as queries:
+    with CaptureQueriesContext(connection) as captured:
         assert call_dial(call_id=call.pk, attempt_id=call.attempt_id) == "placed"
+    # The sandbox provider keeps its side of the dial in its own tables: those statements are not ours.
+    queries = [q for q in captured if "providers_sandbox" not in q["sql"]]
     assert len(queries) == 2, [q["sql"][:80] for q in queries]
     placed = CampaignCall.unscoped.get(pk=call.pk)
     (dial,) = dial_log.read(log_path)

@@ -131,7 +131,7 @@ def _check(desk, campaign, destinations, outcomes: Counter) -> list[str]:
     from campaigns.models import CallAttempt, Campaign, CampaignCall
     from pacing.models import PacingPolicy
     from pacing.services import pacer_policy
-    from providers.adapters import sandbox
+    from providers.sandbox_store import placed_calls
     from tests.campaigns import dial_log
 
     problems = []
@@ -144,7 +144,7 @@ def _check(desk, campaign, destinations, outcomes: Counter) -> list[str]:
     if states != Counter({CampaignCall.State.PLACED: len(destinations)}):
         problems.append(f"not every call was placed: {dict(states)}")
 
-    placed = sandbox.placed_calls(desk.account)  # what the provider saw
+    placed = placed_calls(desk.connection)  # what the provider saw (its records, in the database)
     dialed = Counter(c.to_e164 for c in placed)
     if dialed != Counter(destinations):
         twice = sorted(n for n, k in dialed.items() if k > 1)

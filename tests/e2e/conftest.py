@@ -78,13 +78,11 @@ def demo(transactional_db):
 
     from campaigns.models import Campaign
     from phone_numbers.models import PhoneNumber
-    from providers.adapters import sandbox
     from tenants.models import Workspace
     from tenants.roles import Role
     from tenants.scope import all_workspaces
     from tenants.services import member_add
 
-    sandbox.reset("demo")  # seed_demo buys from the sandbox account "demo"; a fresh inventory each test
     call_command("seed_demo", stdout=io.StringIO())
     with all_workspaces():
         globex = Workspace.objects.get(slug="globex-support")

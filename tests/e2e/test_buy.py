@@ -7,8 +7,8 @@ import pytest
 from playwright.sync_api import expect
 
 from phone_numbers.models import PhoneNumber
-from providers.adapters import sandbox
 from providers.models import ProviderConnection
+from providers.services import connection_adapter
 from tenants.scope import all_workspaces, workspace_scope
 from tests.conftest import PASSWORD
 from tests.e2e import test_numbers
@@ -140,7 +140,7 @@ def test_a_us_pick_cannot_be_bought_once_the_uk_is_chosen(page, live_server, acm
     expect(dialog.locator("#inventory .pick-list")).not_to_contain_text("+1 415-555-0100")
     with all_workspaces():
         assert not PhoneNumber.objects.filter(e164="+14155550100").exists()
-    assert sandbox.SandboxAdapter({"account": desk}).find_owned("+14155550100") is None
+    assert connection_adapter(desk).find_owned("+14155550100") is None
 
     # A UK number from the list is bought.
     dialog.locator("#inventory input[type=radio]").first.check()

@@ -13,7 +13,6 @@ from agents.services import agent_create
 from campaigns.models import Campaign, CampaignCall
 from pacing.models import PacingPolicy
 from phone_numbers.services import number_buy
-from providers.adapters import sandbox
 from providers.models import ProviderConnection
 from tenants.models import Environment
 from tenants.scope import all_workspaces, workspace_scope
@@ -32,12 +31,8 @@ BAD_CSV = b"phone\n+12125550142\nnot a number\n+12125550144\n"
 def outbound_desk(acme):
     """Three sandbox numbers in Live tagged "outbound", and an agent to call with."""
     owner = owner_of(acme)
-    account = f"e2e-{uuid.uuid4().hex[:8]}"
-    sandbox.reset(account)
     with workspace_scope(acme):
-        connection = ProviderConnection.objects.create(
-            provider="sandbox", label="Sandbox US", credentials={"account": account}
-        )
+        connection = ProviderConnection.objects.create(provider="sandbox", label="Sandbox US")
         live = Environment.objects.get(kind="live")
         for e164 in CALLER_IDS:
             number_buy(

@@ -1,14 +1,12 @@
 """The Numbers desk in the browser, against the sandbox provider (the real adapter, in process)."""
 
-import uuid
-
 import pytest
 from playwright.sync_api import expect
 
 from agents.services import agent_create
 from phone_numbers.models import PhoneNumber
-from providers.adapters import sandbox
 from providers.models import ProviderConnection
+from providers.services import connection_adapter
 from tenants.scope import all_workspaces, workspace_scope
 from tests.conftest import PASSWORD
 from tests.e2e.conftest import settled, sign_in
@@ -19,19 +17,15 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def desk(acme):
-    account = f"e2e-{uuid.uuid4().hex[:8]}"
-    sandbox.reset(account)
     with workspace_scope(acme):
-        ProviderConnection.objects.create(
-            provider="sandbox", label="Sandbox US", credentials={"account": account}
-        )
+        connection = ProviderConnection.objects.create(provider="sandbox", label="Sandbox US")
         agent_create(
             workspace=acme,
             actor=owner_of(acme),
             name="Front desk",
             sip_destination="sip:front@voice.example.com",
         )
-    return account
+    return connection
 
 
 def test_buy_tag_edit_detach_and_delete_a_number(page, live_server, acme, desk, console_errors):
@@ -112,7 +106,7 @@ def test_buy_tag_edit_detach_and_delete_a_number(page, live_server, acme, desk, 
     expect(page.locator(".toast").last).to_contain_text("Released +1 512-555-0100")
     with all_workspaces():
         assert PhoneNumber.objects.get(e164="+15125550100").state == "released"
-    assert sandbox.SandboxAdapter({"account": desk}).find_owned("+15125550100") is None
+    assert connection_adapter(desk).find_owned("+15125550100") is None
     assert console_errors == []
 
 
@@ -129,7 +123,7 @@ def test_provider_refusal_shows_in_the_modal_and_keeps_what_was_typed(page, live
     tags.press("Enter")
     dialog.locator("#inventory input[type=radio]").first.check()
     # Someone else buys it at the provider between the search and the click.
-    sandbox.SandboxAdapter({"account": desk}).buy("+15125550100", reference="someone-else")
+    connection_adapter(desk).buy("+15125550100", reference="someone-else")
     dialog.get_by_role("button", name="Add number").click()
     expect(dialog.get_by_role("alert")).to_contain_text("pick another")
     expect(dialog.locator(".tag-chip")).to_contain_text("keep-me")
@@ -146,7 +140,7 @@ def _env_id(workspace, kind):
 
 
 def test_link_an_owned_number_then_detach_it(page, live_server, acme, desk, console_errors):
-    sandbox.SandboxAdapter({"account": desk}).buy("+15125550177", reference="bought-outside-dialtone")
+    connection_adapter(desk).buy("+15125550177", reference="bought-outside-dialtone")
     sign_in(page, live_server, "alice_admin", PASSWORD)
 
     # Link existing: pick the number the account owns but Dialtone does not hold yet.
@@ -181,5 +175,5 @@ def test_link_an_owned_number_then_detach_it(page, live_server, acme, desk, cons
     expect(page.locator("tr", has_text="+1 512-555-0177")).to_have_count(0)
     with all_workspaces():
         assert PhoneNumber.objects.get(e164="+15125550177").state == "detached"
-    assert sandbox.SandboxAdapter({"account": desk}).find_owned("+15125550177") is not None
+    assert connection_adapter(desk).find_owned("+15125550177") is not None
     assert console_errors == []

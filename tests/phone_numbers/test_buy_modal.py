@@ -8,8 +8,8 @@ from django.test import Client
 
 from phone_numbers.forms import pick_mismatch
 from phone_numbers.models import PhoneNumber
-from providers.adapters import sandbox
 from providers.models import ProviderConnection
+from providers.services import connection_adapter
 from tenants.models import Environment
 from tenants.scope import all_workspaces, workspace_scope
 from tests.phone_numbers import test_services
@@ -79,7 +79,7 @@ def test_a_pick_the_search_could_not_offer_is_refused_and_nothing_is_bought(buye
     assert response.status_code == 422
     assert says in response.content.decode()
     assert not bought(e164)
-    assert sandbox.SandboxAdapter({"account": buyer["account"]}).find_owned(e164) is None
+    assert connection_adapter(buyer["connection"]).find_owned(e164) is None
 
 
 @pytest.mark.parametrize(

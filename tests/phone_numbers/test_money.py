@@ -228,22 +228,27 @@ def test_reconcile_numbers_command_reports_each_finding(twilio_desk, twilio_serv
     assert "failed_purchase" in out.getvalue() and E164 in out.getvalue()
 
 
-def test_reconcile_all_leaves_sandbox_numbers_alone(acme):
-    # The sandbox lives in each process's memory: another process sees its account empty.
+def test_reconcile_all_checks_sandbox_numbers_like_any_account(acme):
+    # The sandbox keeps its accounts in the database, so beat's process reads the account web bought in.
     from providers.models import ProviderConnection as Connection
     from tenants.models import Environment as Env
 
     with workspace_scope(acme):
-        connection = Connection.objects.create(
-            provider="sandbox", label="S", credentials={"account": "elsewhere"}
-        )
-        PhoneNumber.objects.create(
-            e164="+14155550142",
-            environment=Env.objects.get(kind="live"),
-            connection=connection,
-            provider_ref="SB14155550142",
-            state="active",
-        )
-    assert reconcile_all() == []
+        connection = Connection.objects.create(provider="sandbox", label="S")
+        for e164 in ("+14155550142", "+14155550143"):
+            number_buy(
+                workspace=acme, actor=None, idempotency_key=uuid.uuid4().hex, connection=connection,
+                environment=Env.objects.get(kind="live"), e164=e164,
+            )  # fmt: skip
+        connection_adapter(connection).release("SB14155550142")  # released outside Dialtone
+
+    found = [(f.kind, f.e164) for f in reconcile_all()]
+
+    assert sorted(found) == [
+        ("released_elsewhere", "+14155550142"),
+        ("unrecorded", "+14155550199"),  # the account's starter numbers, which nobody linked
+        ("unrecorded", "+442079460199"),
+    ]
     with workspace_scope(acme):
-        assert PhoneNumber.objects.get(e164="+14155550142").state == PhoneNumber.State.ACTIVE
+        assert PhoneNumber.objects.get(e164="+14155550142").state == PhoneNumber.State.RELEASED
+        assert PhoneNumber.objects.get(e164="+14155550143").state == PhoneNumber.State.ACTIVE

@@ -19,6 +19,7 @@ from phone_numbers.services import (
 )
 from providers.adapters import sandbox
 from providers.models import ProviderConnection
+from providers.services import connection_adapter
 from tenants.models import AuditEvent, Environment
 from tenants.scope import all_workspaces, workspace_scope
 from tests.helpers import owner_of
@@ -28,19 +29,14 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def desk(acme):
-    account = f"acme-{uuid.uuid4().hex[:8]}"
-    sandbox.reset(account)
     with workspace_scope(acme):
-        connection = ProviderConnection.objects.create(
-            provider="sandbox", label="Sandbox", credentials={"account": account}
-        )
+        connection = ProviderConnection.objects.create(provider="sandbox", label="Sandbox")
         yield {
             "ws": acme,
             "actor": owner_of(acme),
             "connection": connection,
             "live": Environment.objects.get(kind="live"),
             "sandbox_env": Environment.objects.get(kind="sandbox"),
-            "account": account,
         }
 
 
@@ -103,9 +99,7 @@ def test_a_double_submit_buys_once(desk):
     second = buy(desk, idempotency_key=same)
     assert first.pk == second.pk
     assert PhoneNumber.objects.filter(e164="+14155550100").count() == 1
-    assert len(sandbox.SandboxAdapter({"account": desk["account"]}).list_owned()) == 1 + len(
-        sandbox.STARTER_NUMBERS
-    )
+    assert len(connection_adapter(desk["connection"]).list_owned()) == 1 + len(sandbox.STARTER_NUMBERS)
 
 
 def test_a_number_taken_at_the_provider_fails_with_its_sentence_and_leaves_nothing(desk):
@@ -125,7 +119,6 @@ def test_managed_numbers_stop_at_the_plan_limit_and_nothing_is_bought(desk, plan
             workspace=None,
             provider="sandbox",
             label="Managed",
-            credentials={"account": desk["account"] + "-managed"},
         )
     plan.managed_number_limit = 1
     plan.save()
@@ -222,9 +215,8 @@ def link(desk, e164, **extra):
 def test_a_number_is_held_by_one_workspace_at_most(desk, globex):
     buy(desk)
     with workspace_scope(globex):
-        other = ProviderConnection.objects.create(
-            provider="sandbox", label="G", credentials={"account": desk["account"]}
-        )
+        other = ProviderConnection.objects.create(provider="sandbox", label="G")
+        connection_adapter(other).buy("+14155550100", reference="globex")  # globex's account has it too
         with pytest.raises(NumberRefused, match="already in Dialtone, in another workspace"):
             number_link(
                 workspace=globex,
@@ -239,7 +231,7 @@ def test_assigning_an_agent_routes_the_number_and_detach_restores_the_previous_r
     agent = front_desk(desk)
     buy(desk, agent=agent)
     number = PhoneNumber.objects.get(e164="+14155550100")
-    adapter = sandbox.SandboxAdapter({"account": desk["account"]})
+    adapter = connection_adapter(desk["connection"])
     assert adapter.find_owned(number.e164).routing.voice_url.endswith("/hooks/sandbox/voice/")
     assert number.previous_routing is not None
     number_detach(number=number, actor=desk["actor"])
@@ -302,7 +294,7 @@ def test_delete_releases_at_the_provider_and_keeps_the_row_as_history(desk):
     assert operation.state == NumberOperation.State.SUCCEEDED
     number.refresh_from_db()
     assert number.state == PhoneNumber.State.RELEASED and number.finished_at
-    assert sandbox.SandboxAdapter({"account": desk["account"]}).find_owned("+14155550100") is None
+    assert connection_adapter(desk["connection"]).find_owned("+14155550100") is None
     # The same number can be bought again afterwards: history does not hold it.
     assert buy(desk).state == NumberOperation.State.SUCCEEDED
 
@@ -315,7 +307,6 @@ def test_the_buy_modal_shows_the_plan_limit_and_buys_nothing(desk, plan):
             workspace=None,
             provider="sandbox",
             label="Managed",
-            credentials={"account": desk["account"] + "-m"},
         )
     plan.managed_number_limit = 1  # the plan allows one managed number, and it is already held
     plan.save()

@@ -32,6 +32,16 @@ def telnyx(telnyx_server):
 
 
 @pytest.fixture
-def sandbox():
-    """A sandbox account of its own, so no test sees another's purchases."""
-    return adapter_for("sandbox", {"account": f"test-{uuid.uuid4().hex[:8]}"})
+def sandbox_connection(db):
+    """A sandbox connection: an account of its own, kept in the database, so no test sees another's."""
+    from providers.models import ProviderConnection
+
+    return ProviderConnection.unscoped.create(provider="sandbox", label=f"test-{uuid.uuid4().hex[:8]}")
+
+
+@pytest.fixture
+def sandbox(sandbox_connection):
+    """The sandbox adapter as Dialtone builds it: on the connection's account in the database."""
+    from providers.services import connection_adapter
+
+    return connection_adapter(sandbox_connection)

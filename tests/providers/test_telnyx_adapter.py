@@ -13,8 +13,8 @@ from providers.adapters.telnyx import NO_APPLICATION, TelnyxAdapter
 from tests.fakes.telnyx_server import TEXML_APP_ID, TelnyxServer
 from tests.providers.conftest import STALL
 
-CHECK_KEY = "The provider rejected these credentials: check the Telnyx API key."
-NOT_RESPONDING = "Telnyx is not responding right now; we'll retry."
+CHECK_KEY = "Telnyx refused these credentials: check the API key."
+NOT_RESPONDING = "Telnyx is not responding right now."
 WEBHOOK = "https://dialtone.example.com/hooks/telnyx/inbound"
 CANNOT_ASK = "Telnyx can't be asked whether a call was placed: check its call log."
 
@@ -503,7 +503,7 @@ def test_timeout_is_unavailable(operation, telnyx, telnyx_server):
     with pytest.raises(ProviderUnavailable) as caught:
         run(operation, telnyx, telnyx_server)
 
-    assert caught.value.reason == "timeout"
+    assert (str(caught.value), caught.value.reason) == ("Telnyx did not answer in time.", "timeout")
 
 
 @every_operation

@@ -10,8 +10,8 @@ from providers.adapters.base import CallLookup, Price, ProviderError, ProviderUn
 from providers.adapters.twilio import CALLS_READ
 from tests.providers.conftest import STALL
 
-CHECK_CREDENTIALS = "The provider rejected these credentials: check the Account SID and Auth Token."
-NOT_RESPONDING = "Twilio is not responding right now; we'll retry."
+CHECK_CREDENTIALS = "Twilio refused these credentials: check the Account SID and Auth Token."
+NOT_RESPONDING = "Twilio is not responding right now."
 APP_SID = "AP" + "a" * 32
 TRUNK_SID = "TK" + "b" * 32
 
@@ -159,7 +159,7 @@ def test_taken_number_gives_pick_another_sentence(twilio):
         twilio.buy("+14155550100", reference="second")
 
     assert (caught.value.code, caught.value.status) == ("21422", 400)
-    assert caught.value.message == "That number was just taken by someone else — pick another one."
+    assert caught.value.message == errors.NUMBER_TAKEN
 
 
 def test_country_needing_a_bundle_gives_the_regulatory_sentence(twilio, twilio_server):
@@ -445,7 +445,7 @@ def test_timeout_is_unavailable(operation, twilio, twilio_server):
     with pytest.raises(ProviderUnavailable) as caught:
         run(operation, twilio, twilio_server)
 
-    assert caught.value.reason == "timeout"
+    assert (str(caught.value), caught.value.reason) == ("Twilio did not answer in time.", "timeout")
 
 
 @every_operation

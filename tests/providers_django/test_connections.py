@@ -46,7 +46,11 @@ def test_verified_connection_is_saved_and_audited(admin_client, twilio, acme):
 @pytest.mark.parametrize(
     ("overrides", "says"),
     [
-        ({"auth_token": "wrong"}, "rejected these credentials"),
+        (
+            {"auth_token": "wrong"},
+            "Twilio refused these credentials: check the Account SID and Auth Token (Twilio error 20003). "
+            "Nothing was saved.",
+        ),
         ({"account_sid": "not-a-sid"}, "starts with AC and has 34 characters"),
         ({"label": "   "}, "This field is required"),
     ],
@@ -55,6 +59,7 @@ def test_bad_credentials_are_refused_inline_and_nothing_is_saved(admin_client, t
     response = connect(admin_client, twilio, **overrides)
     assert response.status_code == 422
     assert says in response.content.decode()
+    assert "retry" not in response.content.decode()
     with workspace_scope(acme):
         assert not ProviderConnection.objects.exists()
 
@@ -62,7 +67,27 @@ def test_bad_credentials_are_refused_inline_and_nothing_is_saved(admin_client, t
 def test_twilio_down_is_said_plainly_and_nothing_is_saved(admin_client, twilio, acme):
     twilio.fail_next("GET", "*", 503)
     body = connect(admin_client, twilio).content.decode()
-    assert "not responding" in body and "Nothing was saved" in body
+    assert "Twilio is not responding right now. Nothing was saved; try again in a moment." in body
+    assert "retry" not in body
+    with workspace_scope(acme):
+        assert not ProviderConnection.objects.exists()
+
+
+@pytest.mark.parametrize("provider", ["twilio", "telnyx"])
+def test_a_provider_that_answers_late_is_given_up_on_at_the_deadline(admin_client, acme, settings, provider):
+    # The fake answers correctly after 5 s, well within the SDKs' own timeout (30 s, and Telnyx retries
+    # reads): only the 1 s deadline on the whole check can make this a "did not answer in time".
+    from tests.fakes.telnyx_server import TelnyxServer
+
+    with TwilioServer() if provider == "twilio" else TelnyxServer() as server:
+        settings.PROVIDER_BASE_URLS = {provider: server.base_url}
+        settings.PROVIDER_TIMEOUT, settings.PROVIDER_VERIFY_DEADLINE_S = 30, 1
+        server.stall_next("GET", "*", seconds=5, times=3)
+        body = connect(admin_client, server, provider=provider).content.decode()
+        name = provider.title()
+        assert f"{name} did not answer in time. Nothing was saved; try again in a moment." in body
+        with workspace_scope(acme):
+            assert not ProviderConnection.objects.exists()
 
 
 def test_duplicate_label_is_refused(admin_client, twilio, acme):
@@ -105,7 +130,10 @@ def test_reverify_records_a_failing_account(admin_client, twilio, acme):
     twilio.auth_token = "rotated-at-twilio"
     admin_client.post(reverse("providers:verify", args=["acme", connection.id]))
     connection.refresh_from_db()
-    assert connection.state == "failing" and "rejected these credentials" in connection.last_error
+    assert connection.state == "failing"
+    assert connection.last_error == (
+        "Twilio refused these credentials: check the Account SID and Auth Token (Twilio error 20003)."
+    )
 
 
 def test_disconnect_is_refused_while_numbers_use_it_and_lists_them(admin_client, twilio, acme):
@@ -134,3 +162,39 @@ def test_operators_cannot_open_providers(acme):
     client = Client()
     client.force_login(user("olga_operator"))
     assert client.get(reverse("providers:list", args=["acme"])).status_code == 403
+
+
+def test_a_sandbox_connection_needs_no_credentials_and_can_be_edited(admin_client, acme):
+    url = reverse("providers:new", args=["acme"])
+    form = admin_client.get(url, {"provider": "sandbox"}, headers={"HX-Request": "true"}).content.decode()
+    assert "Account SID" not in form and "needs no credentials" in form
+    response = admin_client.post(url, {"provider": "sandbox", "label": "Try-out"})
+    assert response.status_code == 302
+    with workspace_scope(acme):
+        connection = ProviderConnection.objects.get()
+    assert (connection.provider, connection.state, connection.credentials) == ("sandbox", "verified", {})
+
+    edit = reverse("providers:edit", args=["acme", connection.id])
+    page = admin_client.get(edit).content.decode()
+    assert "Account SID" not in page and "API key" not in page
+    assert admin_client.post(edit, {"label": "Try-out renamed"}).status_code == 302
+    connection.refresh_from_db()
+    assert connection.label == "Try-out renamed"
+
+
+def test_each_provider_form_shows_its_own_fields(admin_client, acme):
+    url = reverse("providers:new", args=["acme"])
+    fields = {
+        provider: admin_client.get(url, {"provider": provider}).content.decode()
+        for provider in ("twilio", "telnyx", "sandbox")
+    }
+    assert "Account SID" in fields["twilio"] and "API key" not in fields["twilio"]
+    assert "API key" in fields["telnyx"] and "Account SID" not in fields["telnyx"]
+    assert "Account SID" not in fields["sandbox"] and "API key" not in fields["sandbox"]
+
+
+def test_a_connection_never_verified_does_not_say_verified(admin_client, acme):
+    with workspace_scope(acme):
+        ProviderConnection.objects.create(provider="sandbox", label="Seeded")
+    page = admin_client.get(reverse("providers:list", args=["acme"])).content.decode()
+    assert "Not verified yet" in page and ">Verified<" not in page

@@ -2,9 +2,12 @@ import io
 
 import pytest
 from django.core.management import call_command
+from django.db.models import Q
 
 from campaigns.models import Campaign
 from phone_numbers.models import PhoneNumber
+from providers.models import ProviderConnection
+from providers.selectors import managed_usage
 from tenants.models import Workspace
 from tenants.scope import all_workspaces
 
@@ -18,5 +21,13 @@ def test_seed_demo_is_idempotent_and_prints_the_login():
     assert "login demo / dialtone-demo" in out.getvalue()
     with all_workspaces():
         assert Workspace.objects.filter(slug__in=["acme-health", "globex-support"]).count() == 2
-        assert PhoneNumber.objects.filter(state="active").count() == 8
+        assert PhoneNumber.objects.filter(state="active").count() == 10
+        # Its sandbox connections were verified when made, and the plan's managed numbers are in use.
+        acme = Workspace.objects.get(slug="acme-health")
+        connections = ProviderConnection.objects.filter(Q(workspace=acme) | Q(workspace=None))
+        assert {(c.label, c.state, bool(c.last_verified_at)) for c in connections} == {
+            ("Sandbox", "verified", True),
+            ("Dialtone managed", "verified", True),
+        }
+        assert str(managed_usage(acme)) == "2 of 5 managed numbers used"
         assert Campaign.objects.count() == 1

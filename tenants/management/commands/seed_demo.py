@@ -10,7 +10,8 @@ from campaigns.destinations import destinations_parse
 from campaigns.services import campaign_create
 from phone_numbers.models import PhoneNumber
 from phone_numbers.services import number_buy
-from providers.models import ProviderConnection
+from providers.selectors import managed_connections, workspace_connections
+from providers.services import connection_create
 from tenants.models import Environment, Plan, Workspace
 from tenants.roles import Role
 from tenants.scope import all_workspaces, workspace_scope
@@ -30,6 +31,11 @@ DEMO_NUMBERS = [
     ("sandbox", "+16465550107", "Front desk", None, ["test"]),
     ("sandbox", "+17375550108", None, None, []),
 ]
+# Bought through the platform's managed account, so the plan's managed numbers show in use.
+DEMO_MANAGED_NUMBERS = [
+    ("live", "+16175550109", "Billing", None, ["support"]),
+    ("pre_release", "+13055550110", None, None, ["qa"]),
+]
 
 
 class Command(BaseCommand):
@@ -43,8 +49,11 @@ class Command(BaseCommand):
             acme = self._workspace(name="Acme Health", slug="acme-health", plan=starter, owner=user)
             globex = self._workspace(name="Globex Support", slug="globex-support", plan=starter, owner=user)
             member_add(workspace=globex, user=user, role=Role.OPERATOR)
+            managed = managed_connections().filter(provider="sandbox").first() or connection_create(
+                workspace=None, actor=user, provider="sandbox", label="Dialtone managed", credentials={}
+            )
         with workspace_scope(acme):
-            self._numbers(acme, user)
+            self._numbers(acme, user, managed)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo ready: workspaces {acme.slug}, {globex.slug}; login {DEMO_USERNAME} / {DEMO_PASSWORD}"
@@ -74,11 +83,11 @@ class Command(BaseCommand):
             return existing
         return workspace_create(name=name, slug=slug, plan=plan, owner=owner)
 
-    def _numbers(self, workspace, user):
+    def _numbers(self, workspace, user, managed):
         if PhoneNumber.objects.exists():
             return  # seeded before: leave the demo as people left it
-        connection, _ = ProviderConnection.objects.get_or_create(
-            label="Sandbox", defaults={"provider": "sandbox", "credentials": {"account": "demo"}}
+        connection = workspace_connections().filter(label="Sandbox").first() or connection_create(
+            workspace=workspace, actor=user, provider="sandbox", label="Sandbox", credentials={}
         )
         environments = {e.kind: e for e in Environment.objects.all()}
         agents = {
@@ -102,7 +111,8 @@ class Command(BaseCommand):
             for kind in kinds:
                 variant_publish(variant=variants[name], environment=environments[kind], actor=user)
         variant_create(agent=agents["Billing"], actor=user, name="spanish")  # unpublished: shows the callout
-        for kind, e164, agent, variant, tags in DEMO_NUMBERS:
+        bought = [(connection, *n) for n in DEMO_NUMBERS] + [(managed, *n) for n in DEMO_MANAGED_NUMBERS]
+        for connection, kind, e164, agent, variant, tags in bought:
             number_buy(
                 workspace=workspace,
                 actor=user,
