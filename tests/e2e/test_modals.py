@@ -1,0 +1,160 @@
+"""Modals in the browser: opened by URL they are pages that go back where the person came from; a
+successful write closes the modal and refreshes the list in place; focus follows the keyboard user."""
+
+import uuid
+
+import pytest
+from playwright.sync_api import expect
+
+from agents.services import agent_create, variant_create, variant_publish
+from phone_numbers.models import PhoneNumber, Tag
+from providers.adapters import sandbox
+from providers.models import ProviderConnection
+from tenants.models import Environment
+from tenants.scope import all_workspaces, workspace_scope
+from tests.conftest import PASSWORD
+from tests.e2e.conftest import settled, sign_in
+from tests.helpers import owner_of
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+LIST = "/w/acme/numbers/?q=1415555&tag=outbound&page=2"  # searched, filtered and on page 2 of 2
+
+
+@pytest.fixture
+def desk(acme):
+    """A sandbox connection, an agent with a variant published to Live, and 60 Live numbers tagged
+    "outbound" (two pages): +1 415-555-0100 ... 0159."""
+    owner = owner_of(acme)
+    account = f"e2e-{uuid.uuid4().hex[:8]}"
+    sandbox.reset(account)
+    adapter = sandbox.SandboxAdapter({"account": account})
+    with workspace_scope(acme):
+        connection = ProviderConnection.objects.create(
+            provider="sandbox", label="Sandbox US", credentials={"account": account}
+        )
+        live = Environment.objects.get(kind="live")
+        agent = agent_create(
+            workspace=acme, actor=owner, name="Front desk", sip_destination="sip:f@voice.example"
+        )
+        variant = variant_create(agent=agent, actor=owner, name="london")
+        variant_publish(variant=variant, environment=live, actor=owner)
+        outbound = Tag.objects.create(name="outbound")
+        for i in range(60):
+            number = PhoneNumber.objects.create(
+                e164=f"+141555501{i:02d}", environment=live, connection=connection,
+                provider_ref=adapter.buy(f"+141555501{i:02d}", reference="e2e").ref, state=PhoneNumber.State.ACTIVE,
+            )  # fmt: skip
+            number.tags.add(outbound)
+    return {"connection": connection, "agent": agent, "variant": variant, "live": live}
+
+
+def _id_of(e164: str) -> int:
+    with all_workspaces():
+        return PhoneNumber.objects.get(e164=e164).pk
+
+
+def _modal_pages(desk) -> list[tuple[str, str]]:
+    """(modal URL, the page it was opened from) for every modal of the app."""
+    number = _id_of("+14155550155")
+    agent, variant = desk["agent"].pk, desk["variant"].pk
+    env, connection = desk["live"].pk, desk["connection"].pk
+    numbers = ["new/", "link/", f"{number}/edit/", f"{number}/detach/", f"{number}/delete/"]
+    agents = ["new/", f"{agent}/edit/", f"{agent}/delete/", f"{agent}/variants/new/"]
+    agents += [f"{agent}/variants/{variant}/{action}/" for action in ("edit", "delete", "publish")]
+    return [
+        *[(f"/w/acme/numbers/{path}", LIST) for path in numbers],
+        ("/w/acme/pacing/", LIST),
+        (f"/w/acme/pacing/{env}/", LIST),
+        *[(f"/w/acme/agents/{path}", "/w/acme/agents/") for path in agents],
+        ("/w/acme/providers/new/", "/w/acme/providers/"),
+        (f"/w/acme/providers/{connection}/edit/", "/w/acme/providers/"),
+        (f"/w/acme/settings/environments/{env}/", "/w/acme/settings/"),
+        ("/w/acme/campaigns/new/", "/w/acme/campaigns/"),
+    ]
+
+
+def test_every_modal_opened_by_url_is_a_page_whose_close_and_cancel_go_back(
+    page, live_server, acme, desk, console_errors
+):
+    sign_in(page, live_server, "alice_admin", PASSWORD)
+    tab = page.context.new_page()
+    for path, came_from in _modal_pages(desk):
+        for button in ("Close", "Cancel"):
+            # Opened from the list in a new tab (a middle click), or that tab refreshed: the same request.
+            tab.goto(
+                live_server.url + path, referer=live_server.url + came_from, wait_until="domcontentloaded"
+            )
+            expect(tab.locator("dialog#modal")).to_be_hidden()
+            tab.locator("#main").get_by_role("button", name=button, exact=True).click()
+            expect(tab, f"{button} on {path}").to_have_url(live_server.url + came_from)
+    # Typed in or bookmarked, with nowhere to go back to: the section's page.
+    page.goto(f"{live_server.url}/w/acme/pacing/")
+    page.get_by_role("button", name="Cancel").click()
+    expect(page).to_have_url(f"{live_server.url}/w/acme/numbers/")
+    assert console_errors == []
+
+
+def test_a_modal_opened_by_url_works_as_a_page_and_its_submit_goes_back(page, live_server, acme, desk):
+    sign_in(page, live_server, "olga_operator", PASSWORD)
+    number = _id_of("+14155550155")
+    page.goto(f"{live_server.url}/w/acme/numbers/{number}/edit/", referer=live_server.url + LIST)
+
+    # The agent select re-renders the page's card in place (the variant follows), not a dialog.
+    page.get_by_label("Inbound agent").focus()
+    page.get_by_label("Inbound agent").select_option(label="Front desk")
+    expect(page.get_by_label("Variant")).to_be_visible()
+    expect(page.get_by_label("Inbound agent")).to_be_focused()
+    expect(page.locator("dialog#modal")).to_be_hidden()
+    tags = page.get_by_placeholder("Type a tag, press Enter")
+    tags.fill("vip")
+    tags.press("Enter")
+    page.get_by_role("button", name="Save").click()
+
+    expect(page).to_have_url(live_server.url + LIST)
+    expect(page.locator(".toast")).to_contain_text("Saved +14155550155")
+    row = page.locator("tr", has_text="+1 415-555-0155")
+    expect(row).to_contain_text("Front desk")
+    expect(row).to_contain_text("vip")
+
+    # Refused input stays on the page, explained; fixed, the page goes back to the list.
+    page.goto(f"{live_server.url}/w/acme/agents/new/", referer=f"{live_server.url}/w/acme/agents/")
+    page.get_by_label("Name").fill("Billing")
+    page.get_by_label("SIP destination").fill("billing@voice.example")
+    page.get_by_role("button", name="Create agent").click()
+    expect(page.get_by_text("Enter a SIP URI such as sip:agent@sip.example.com.")).to_be_visible()
+    page.get_by_label("SIP destination").fill("sip:billing@voice.example")
+    page.get_by_role("button", name="Create agent").click()
+    expect(page).to_have_url(f"{live_server.url}/w/acme/agents/")
+    expect(page.locator(".toast")).to_contain_text("Agent “Billing” created.")
+
+
+def test_saving_a_modal_keeps_the_lists_search_filter_and_page(page, live_server, acme, desk, console_errors):
+    sign_in(page, live_server, "olga_operator", PASSWORD)
+    page.get_by_label("Search numbers by digits").fill("+1 (415) 555")
+    expect(page).to_have_url(f"{live_server.url}/w/acme/numbers/?q=1415555")
+    page.get_by_label("Filter by tag").select_option("outbound")
+    expect(page).to_have_url(f"{live_server.url}/w/acme/numbers/?q=1415555&tag=outbound")
+    page.get_by_role("link", name="Next").click()
+    expect(page).to_have_url(live_server.url + LIST)
+    history = page.evaluate("history.length")
+
+    row = page.locator("tr", has_text="+1 415-555-0155")
+    row.get_by_label("Actions for +14155550155").click()
+    row.get_by_role("menuitem", name="Edit").click()
+    dialog = page.locator("dialog#modal")
+    settled(page)
+    tags = dialog.get_by_placeholder("Type a tag, press Enter")
+    tags.fill("vip")
+    tags.press("Enter")
+    dialog.get_by_role("button", name="Save").click()
+
+    expect(dialog).to_be_hidden()
+    expect(page.locator(".toast")).to_contain_text("Saved +14155550155")
+    expect(row).to_contain_text("vip")  # the list was refreshed in place...
+    expect(page).to_have_url(live_server.url + LIST)  # ...keeping its search, filter and page
+    expect(page.get_by_label("Search numbers by digits")).to_have_value("1415555")
+    expect(page.locator(".chips")).to_contain_text("outbound")
+    expect(page.locator(".pager")).to_contain_text("51–60 of 60")
+    assert page.evaluate("history.length") == history  # and Back still goes where it went
+    assert console_errors == []
