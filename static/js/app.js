@@ -219,6 +219,21 @@
     );
   });
 
+  // ---- Sections stay as the person left them: <details data-remember="workspace:key">, in this browser ----
+  const CLOSED = "dialtone:closed:";
+  function restoreSections(scope) {
+    scope.querySelectorAll("details[data-remember]").forEach((d) => {
+      if (localStorage.getItem(CLOSED + d.dataset.remember)) d.open = false;
+    });
+  }
+  restoreSections(document); // the script is deferred: the page is parsed, and not yet shown as a rule
+  document.addEventListener("toggle", function (event) { // toggle does not bubble: caught on its way down
+    const d = event.target;
+    if (!(d instanceof HTMLDetailsElement) || !d.dataset.remember) return;
+    if (d.open) localStorage.removeItem(CLOSED + d.dataset.remember);
+    else localStorage.setItem(CLOSED + d.dataset.remember, "1");
+  }, true);
+
   // Escape closes an open workspace switcher or row menu too.
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Escape") return;
@@ -252,6 +267,7 @@
     if (card && event.detail.target && event.detail.target.id === "modal-body") event.detail.target = card.parentElement;
   });
   document.addEventListener("htmx:afterSwap", function (event) {
+    restoreSections(event.target); // the swapped-in content, before it is painted
     const target = event.detail.target;
     const status = event.detail.xhr.status;
     if (target.id === "modal-body") {

@@ -158,3 +158,88 @@ def test_saving_a_modal_keeps_the_lists_search_filter_and_page(page, live_server
     expect(page.locator(".pager")).to_contain_text("51–60 of 60")
     assert page.evaluate("history.length") == history  # and Back still goes where it went
     assert console_errors == []
+
+
+def test_focus_follows_the_keyboard_through_modals(page, live_server, acme, desk, console_errors):
+    sign_in(page, live_server, "olga_operator", PASSWORD)
+    dialog = page.locator("dialog#modal")
+
+    # Opened: the first field. A refused submit: the first field with an error. Saved: back to the opener.
+    page.goto(f"{live_server.url}/w/acme/agents/")
+    page.get_by_role("link", name="New agent").focus()
+    page.keyboard.press("Enter")
+    expect(dialog.get_by_label("Name")).to_be_focused()
+    page.keyboard.type("Front desk")  # taken
+    page.keyboard.press("Tab")
+    expect(dialog.get_by_label("SIP destination")).to_be_focused()
+    page.keyboard.type("sip:billing@voice.example")
+    page.keyboard.press("Enter")
+    expect(dialog.get_by_text("An agent named “Front desk” already exists.")).to_be_visible()
+    expect(dialog.get_by_label("Name")).to_be_focused()
+    page.keyboard.press("ControlOrMeta+a")
+    page.keyboard.type("Billing")
+    page.keyboard.press("Enter")
+    expect(dialog).to_be_hidden()
+    expect(page.get_by_role("rowgroup").filter(has_text="sip:billing@voice.example")).to_be_visible()
+    expect(page.get_by_role("link", name="New agent")).to_be_focused()
+
+    # From a row menu: a cascade re-render keeps focus on the select that changed it; after saving, the list
+    # is refreshed and focus is on that row's menu button again.
+    page.goto(live_server.url + LIST)
+    page.get_by_label("Actions for +14155550155").focus()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("menuitem", name="Edit").first).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(dialog.get_by_label("Environment")).to_be_focused()
+    page.keyboard.press("Tab")
+    agent = dialog.get_by_label("Inbound agent")
+    expect(agent).to_be_focused()
+    agent.select_option(label="Front desk")  # as the keyboard's arrows do: a change event
+    expect(dialog.get_by_label("Variant")).to_be_visible()
+    expect(agent).to_be_focused()
+    dialog.get_by_role("button", name="Save").focus()
+    page.keyboard.press("Enter")
+    expect(dialog).to_be_hidden()
+    expect(page.locator("tr", has_text="+1 415-555-0155")).to_contain_text("Front desk")
+    expect(page.get_by_label("Actions for +14155550155")).to_be_focused()
+
+    # Escape closes the modal; focus is back on the button that opened it.
+    page.get_by_role("link", name="Call pacing").focus()
+    page.keyboard.press("Enter")
+    expect(dialog.get_by_label("Limit call frequency")).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(page.get_by_role("link", name="Call pacing")).to_be_focused()
+    assert console_errors == []
+
+
+def test_collapsed_sections_stay_collapsed_across_a_reload_a_search_and_a_save(page, live_server, acme, desk):
+    sign_in(page, live_server, "olga_operator", PASSWORD)
+    live = page.locator("section[aria-labelledby=env-live] > details")
+    sandbox_ = page.locator("section[aria-labelledby=env-sandbox] > details")
+    sandbox_.locator("summary h2").click()
+    expect(sandbox_).not_to_have_attribute("open", "")
+    page.reload()
+    expect(sandbox_).not_to_have_attribute("open", "")
+    expect(live).to_have_attribute("open", "")
+
+    # Searching swaps the list in place: still collapsed. So is a modal's save, which refreshes it.
+    page.get_by_label("Search numbers by digits").fill("0155")
+    expect(page.locator("#results tbody tr")).to_have_count(1)
+    expect(sandbox_).not_to_have_attribute("open", "")
+    page.get_by_label("Actions for +14155550155").click()
+    page.get_by_role("menuitem", name="Edit").click()
+    dialog = page.locator("dialog#modal")
+    settled(page)
+    dialog.get_by_role("button", name="Save").click()
+    expect(dialog).to_be_hidden()
+    expect(page.locator(".toast")).to_contain_text("Saved +14155550155")
+    expect(sandbox_).not_to_have_attribute("open", "")
+
+    # Opened again, it stays open; the memory is this workspace's own.
+    sandbox_.locator("summary h2").click()
+    page.reload()
+    expect(sandbox_).to_have_attribute("open", "")
+    live.locator("summary h2").click()
+    assert page.evaluate("Object.keys(localStorage)") == ["dialtone:closed:acme:live"]
