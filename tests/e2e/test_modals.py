@@ -7,6 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from agents.services import agent_create, variant_create, variant_publish
+from pacing.models import PacingPolicy
 from phone_numbers.models import PhoneNumber, Tag
 from providers.adapters import sandbox
 from providers.models import ProviderConnection
@@ -243,3 +244,43 @@ def test_collapsed_sections_stay_collapsed_across_a_reload_a_search_and_a_save(p
     expect(sandbox_).to_have_attribute("open", "")
     live.locator("summary h2").click()
     assert page.evaluate("Object.keys(localStorage)") == ["dialtone:closed:acme:live"]
+
+
+def test_pacing_inputs_fit_their_largest_value_and_the_summary_follows_the_typing(
+    page, live_server, acme, desk, console_errors
+):
+    sign_in(page, live_server, "olga_operator", PASSWORD)
+    page.get_by_role("link", name="Call pacing").click()
+    dialog = page.locator("dialog#modal")
+    summary = dialog.get_by_test_id("capacity")
+    expect(summary).to_contain_text("Pacing is off in Live")
+
+    dialog.get_by_label("Limit call frequency").check()
+    expect(summary).to_contain_text("Set a wait between calls, a cap, or both")
+    dialog.get_by_label("Wait").fill("2")
+    expect(summary).to_have_text(
+        "With 60 numbers tagged for outbound in Live, this allows at most 1800 calls/hour (30 per number)."
+    )
+    dialog.get_by_label("No more than").fill("20")
+    expect(summary).to_contain_text("Say over how many hours the cap counts")
+    dialog.get_by_label("calls every").fill("24")
+    expect(summary).to_contain_text("at most 50 calls/hour (0.83 per number)")
+    dialog.get_by_label("Wait").fill("0")
+    expect(summary).to_contain_text("Use at least 1")
+    with all_workspaces():
+        assert not PacingPolicy.objects.exists()  # typing saves nothing
+
+    # Each input shows its largest allowed value whole, beside the spin buttons.
+    for label in ("Wait", "No more than", "calls every"):
+        field = dialog.get_by_label(label, exact=True)
+        field.fill(field.get_attribute("max"))
+        fits = field.evaluate(
+            """(el) => {
+                const style = getComputedStyle(el), ruler = document.createElement("canvas").getContext("2d");
+                ruler.font = style.font;
+                const room = el.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+                return ruler.measureText(el.value).width + 16 <= room;  // 16 px: the spin buttons
+            }"""
+        )
+        assert fits, f"{label} is too narrow for {field.get_attribute('max')}"
+    assert console_errors == []
