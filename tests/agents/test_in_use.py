@@ -104,7 +104,12 @@ def test_the_page_shows_the_refusal_and_the_number_count(world, acme):
     response = client.post(reverse("agents:delete", args=["acme", desk.id]), headers={"HX-Request": "true"})
     assert response.status_code == 422
     body = response.content.decode()
-    assert "1 number routes to it (+14155550142)" in body and "Delete agent</button>" not in body
+    assert "1 number routes calls to Front desk." in body and "+1 415-555-0142</a>" in body
+    assert "Delete agent</button>" not in body
+    # Asked first (GET), the dialog says the same before offering any red button.
+    body = client.get(reverse("agents:delete", args=["acme", desk.id]), headers={"HX-Request": "true"})
+    assert "1 number routes calls to Front desk." in body.content.decode()
+    assert "Delete agent</button>" not in body.content.decode()
     response = client.post(
         reverse("agents:variant-publish", args=["acme", desk.id, london.id]),
         {"environments": ["sandbox"]},

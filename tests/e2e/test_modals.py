@@ -284,3 +284,40 @@ def test_pacing_inputs_fit_their_largest_value_and_the_summary_follows_the_typin
         )
         assert fits, f"{label} is too narrow for {field.get_attribute('max')}"
     assert console_errors == []
+
+
+def test_deleting_what_numbers_route_to_says_so_before_any_red_button(page, live_server, acme, desk):
+    with all_workspaces():
+        routed = PhoneNumber.objects.filter(e164__lt="+14155550112")  # 0100 ... 0111: twelve
+        routed.update(inbound_agent=desk["agent"], inbound_variant=desk["variant"])
+    sign_in(page, live_server, "olga_operator", PASSWORD)
+    page.goto(f"{live_server.url}/w/acme/agents/")
+    dialog = page.locator("dialog#modal")
+
+    page.get_by_role("link", name="Delete Front desk", exact=True).click()
+    expect(dialog.get_by_role("heading")).to_have_text("Front desk can't be deleted yet")
+    expect(dialog).to_contain_text("12 numbers route calls to Front desk. Route them elsewhere first.")
+    numbers = dialog.locator(".in-use a")
+    expect(numbers).to_have_count(10)
+    expect(numbers.first).to_have_text("+1 415-555-0100")
+    expect(dialog).to_contain_text("and 2 more.")
+    expect(dialog.get_by_role("button", name="Delete agent")).to_have_count(0)
+    dialog.get_by_role("button", name="Close", exact=True).last.click()
+    expect(dialog).to_be_hidden()
+
+    # The variant, from its rename modal: the same, and each number leads to its page.
+    page.get_by_role("link", name="Rename or delete Front desk / london").click()
+    dialog.get_by_role("link", name="Delete variant").click()
+    expect(dialog.get_by_role("heading")).to_have_text("Front desk / london can't be deleted yet")
+    expect(dialog.get_by_role("button", name="Delete variant")).to_have_count(0)
+    dialog.get_by_role("link", name="+1 415-555-0105").click()
+    expect(page.locator("h1")).to_contain_text("+1 415-555-0105")
+
+    # Routed elsewhere, the dialog offers the red button again.
+    with all_workspaces():
+        routed.update(inbound_agent=None, inbound_variant=None)
+    page.goto(f"{live_server.url}/w/acme/agents/")
+    page.get_by_role("link", name="Delete Front desk", exact=True).click()
+    dialog.get_by_role("button", name="Delete agent").click()
+    expect(dialog).to_be_hidden()
+    expect(page.locator(".toast")).to_contain_text("Agent “Front desk” deleted.")
