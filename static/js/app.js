@@ -21,8 +21,8 @@
   }
 
   function focusFirst(scope) {
-    const target = scope.querySelector("[autofocus]") || scope.querySelector(".modal-content " + FIELD) ||
-      scope.querySelector(".modal-content " + FOCUSABLE) || scope.querySelector(FOCUSABLE);
+    const target = scope.querySelector("[autofocus]") || scope.querySelector(".modal-content :is(" + FIELD + ")") ||
+      scope.querySelector(".modal-content :is(" + FOCUSABLE + ")") || scope.querySelector(FOCUSABLE);
     if (target) target.focus();
   }
 
@@ -63,7 +63,8 @@
   // <main> in place. Asked as a plain page request: every view answers it whole, never with a fragment.
   function refreshPage() {
     htmx.ajax("GET", location.href, {
-      target: "#main", select: "#main > *", swap: "innerHTML", headers: { "HX-Request": "false" },
+      // settle:0ms: the new content is live (htmx-processed) at once, with no moment where clicks do nothing
+      target: "#main", select: "#main > *", swap: "innerHTML settle:0ms", headers: { "HX-Request": "false" },
     }).then(() => {
       if (!modal().open && (!document.activeElement || document.activeElement === document.body)) returnFocus();
     });

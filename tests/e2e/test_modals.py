@@ -243,6 +243,7 @@ def test_collapsed_sections_stay_collapsed_across_a_reload_a_search_and_a_save(p
     page.reload()
     expect(sandbox_).to_have_attribute("open", "")
     live.locator("summary h2").click()
+    page.wait_for_function("() => localStorage.length === 1")
     assert page.evaluate("Object.keys(localStorage)") == ["dialtone:closed:acme:live"]
 
 
