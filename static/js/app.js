@@ -1,10 +1,12 @@
-// Dialtone's only script beside htmx: modal, confirm dialog, toasts, copy buttons.
+// Dialtone's only script beside htmx: modals (and modals opened as pages), confirm dialog, toasts, copy buttons,
+// remembered sections.
 // Everything is wired by data attributes, so no inline handlers are needed (strict CSP).
 (function () {
   "use strict";
 
   const FOCUSABLE = 'a[href], button:not([disabled]), input:not([disabled]):not([type="hidden"]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
   const FIELD = 'input:not([disabled]):not([type="hidden"]), select:not([disabled]), textarea:not([disabled])';
+  const INVALID = ".has-error :is(" + FIELD + "), [aria-invalid=true]";
 
   // ---- Modal ----
   // One <dialog> (components/modal.html) shows the fragments htmx swaps into #modal-body. A modal opened by
@@ -20,8 +22,10 @@
     return card && !card.closest("dialog") ? card : null;
   }
 
+  // Where a person starts in a modal: the first field with an error (a page refused), else the first field.
   function focusFirst(scope) {
-    const target = scope.querySelector("[autofocus]") || scope.querySelector(".modal-content :is(" + FIELD + ")") ||
+    const target = scope.querySelector(INVALID) || scope.querySelector("[autofocus]") ||
+      scope.querySelector(".modal-content :is(" + FIELD + ")") ||
       scope.querySelector(".modal-content :is(" + FOCUSABLE + ")") || scope.querySelector(FOCUSABLE);
     if (target) target.focus();
   }
@@ -41,7 +45,7 @@
   // After a re-render (a cascade select, a refused submit): focus stays on what had it, or goes to the first
   // field with an error after a submit, else to the first field.
   function refocus(scope, status) {
-    const invalid = status === 422 && scope.querySelector(".has-error :is(" + FIELD + "), [aria-invalid=true]");
+    const invalid = status === 422 && scope.querySelector(INVALID);
     const target = invalid || counterpart(focused, scope);
     if (target && scope.contains(target)) target.focus(); else focusFirst(scope);
   }
