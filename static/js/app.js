@@ -224,6 +224,15 @@
     );
   });
 
+  // Escape closes an open workspace switcher or row menu too.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    document.querySelectorAll("details[data-switcher][open], details[data-menu][open]").forEach((d) => {
+      d.open = false;
+      d.querySelector("summary").focus();
+    });
+  });
+
   // ---- Sections stay as the person left them: <details data-remember="workspace:key">, in this browser ----
   const CLOSED = "dialtone:closed:";
   function restoreSections(scope) {
@@ -238,15 +247,6 @@
     if (d.open) localStorage.removeItem(CLOSED + d.dataset.remember);
     else localStorage.setItem(CLOSED + d.dataset.remember, "1");
   }, true);
-
-  // Escape closes an open workspace switcher or row menu too.
-  document.addEventListener("keydown", function (event) {
-    if (event.key !== "Escape") return;
-    document.querySelectorAll("details[data-switcher][open], details[data-menu][open]").forEach((d) => {
-      d.open = false;
-      d.querySelector("summary").focus();
-    });
-  });
 
   // htmx: a request into the modal body remembers its opener; the fragment opens the modal, or re-renders it.
   document.addEventListener("htmx:beforeRequest", function (event) {
