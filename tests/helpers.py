@@ -1,4 +1,3 @@
-import json
 from contextlib import contextmanager
 
 from celery.contrib.testing.worker import start_worker
@@ -27,11 +26,3 @@ def worker_in_process(app, **options):
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
             " WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
-
-
-def written(response) -> list[str]:
-    """The messages of a successful htmx write (tenants/http.py: finish); fails on any other answer."""
-    assert response.status_code == 204, (response.status_code, response.content.decode()[:2000])
-    triggers = json.loads(response.headers["HX-Trigger"])
-    assert "written" in triggers, triggers
-    return [toast["message"] for toast in triggers.get("toast", [])]

@@ -104,12 +104,7 @@ def test_the_page_shows_the_refusal_and_the_number_count(world, acme):
     response = client.post(reverse("agents:delete", args=["acme", desk.id]), headers={"HX-Request": "true"})
     assert response.status_code == 422
     body = response.content.decode()
-    assert "1 number routes calls to Front desk." in body and "+1 415-555-0142</a>" in body
-    assert "Delete agent</button>" not in body
-    # Asked first (GET), the dialog says the same before offering any red button.
-    body = client.get(reverse("agents:delete", args=["acme", desk.id]), headers={"HX-Request": "true"})
-    assert "1 number routes calls to Front desk." in body.content.decode()
-    assert "Delete agent</button>" not in body.content.decode()
+    assert "1 number routes to it (+14155550142)" in body and "Delete agent</button>" not in body
     response = client.post(
         reverse("agents:variant-publish", args=["acme", desk.id, london.id]),
         {"environments": ["sandbox"]},
@@ -118,3 +113,17 @@ def test_the_page_shows_the_refusal_and_the_number_count(world, acme):
     assert response.status_code == 422 and "can&#x27;t be unpublished from Live" in response.content.decode()
     page = client.get(reverse("agents:list", args=["acme"])).content.decode()
     assert '<span class="agent-count">1 number</span>' in page
+
+
+def test_the_delete_dialog_lists_the_numbers_before_offering_any_red_button(world):
+    client = Client()
+    client.force_login(user("olga_operator"))
+    desk, london = world["desk"], world["london"]
+    for path in (
+        reverse("agents:delete", args=["acme", desk.id]),
+        reverse("agents:variant-delete", args=["acme", desk.id, london.id]),
+    ):
+        body = client.get(path, headers={"HX-Request": "true"}).content.decode()
+        assert "can't be deleted yet" in body and "1 number routes calls to" in body
+        assert f'href="/w/acme/numbers/{world["number"].id}/">+1 415-555-0142</a>' in body
+        assert 'class="btn btn-danger"' not in body

@@ -11,7 +11,8 @@ from agents.services import agent_create, variant_create, variant_publish
 from tenants.models import AuditEvent, Environment
 from tenants.scope import workspace_scope
 from tests.agents import matrix
-from tests.helpers import owner_of, user, written
+from tests.helpers import owner_of, user
+from tests.htmx import written
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}

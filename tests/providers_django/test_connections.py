@@ -9,7 +9,8 @@ from providers.models import ProviderConnection
 from tenants.models import AuditEvent, Environment
 from tenants.scope import workspace_scope
 from tests.fakes.twilio_server import TwilioServer
-from tests.helpers import user, written
+from tests.helpers import user
+from tests.htmx import written
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,8 @@ from django.urls import reverse
 
 from tenants.models import Environment
 from tenants.scope import workspace_scope
-from tests.helpers import owner_of, user, written
+from tests.helpers import owner_of, user
+from tests.htmx import written
 
 pytestmark = pytest.mark.django_db
 
