@@ -17,10 +17,17 @@ SECTION_PAGES = {
 }
 
 
+def _workspace_prefix(request) -> str | None:
+    workspace = getattr(request, "workspace", None)
+    return f"/w/{workspace.slug}/" if workspace else None
+
+
 def back_to(request, fallback: str) -> str:
     """Where the person came from, with its search, filters and page: the `next` a modal carries, else the
     page htmx was called from, else the Referer; each only if it is another page of this workspace."""
-    prefix = f"/w/{request.workspace.slug}/"
+    prefix = _workspace_prefix(request)
+    if prefix is None:
+        return fallback
     candidates = (
         request.POST.get("next"),
         request.GET.get("next"),
@@ -40,10 +47,13 @@ def finish(request, to: str, *args, go: bool = False, **kwargs):
     """After a successful write (a modal's, or a button's on a list).
 
     htmx: 204 with the `written` event; app.js closes the modal and refreshes the page in place, so the
-    list keeps its search, filters and page. With `go`, the whole page moves to `to` (a new campaign's page).
+    list keeps its search, filters and page. With `go`, the whole page moves to `to` (a new campaign's page),
+    as it does whenever `to` is outside this workspace (the person left it).
     A page submit (a modal opened by URL): back where the person came from, else to `to`.
     """
     url = resolve_url(to, *args, **kwargs)
+    prefix = _workspace_prefix(request)
+    go = go or prefix is None or not url.startswith(prefix)
     if request.htmx and not go:
         return trigger_client_event(HttpResponse(status=204), "written")
     if not go:

@@ -12,9 +12,10 @@ from tenants.http import back_to, finish
 LIST = "/w/acme/numbers/?q=1415&tag=vip&page=2"
 
 
-def request(method="post", data=None, **headers):
+def request(method="post", data=None, workspace="acme", **headers):
     made = getattr(RequestFactory(), method)("/w/acme/numbers/7/edit/", data or {}, headers=headers)
-    made.workspace = SimpleNamespace(slug="acme")
+    if workspace:
+        made.workspace = SimpleNamespace(slug=workspace)
     made.htmx = HtmxDetails(made)
     return made
 
@@ -52,3 +53,6 @@ def test_a_write_that_goes_elsewhere_moves_the_whole_page():
     to = "/w/acme/campaigns/3/"
     assert finish(request(**{"HX-Request": "true"}), to, go=True)["HX-Redirect"] == to
     assert finish(request(data={"next": LIST}), to, go=True).url == to
+    # Out of the workspace (leaving it): no page of it is left to refresh, nor to go back to.
+    assert finish(request(data={"next": LIST}, **{"HX-Request": "true"}), "/")["HX-Redirect"] == "/"
+    assert finish(request(data={"next": LIST}, workspace=None), "/w/acme/numbers/").url == "/w/acme/numbers/"
