@@ -248,6 +248,13 @@
     else localStorage.setItem(CLOSED + d.dataset.remember, "1");
   }, true);
 
+  // A Ctrl/⌘/Shift click on a link htmx would load opens it in a new tab or window, as a page, the way links do.
+  document.addEventListener("click", function (event) {
+    if ((event.ctrlKey || event.metaKey || event.shiftKey) && event.target.closest("a[href][hx-get]")) {
+      event.stopPropagation(); // caught on the way down: htmx, listening on the link, never sees it
+    }
+  }, true);
+
   // htmx: a request into the modal body remembers its opener; the fragment opens the modal, or re-renders it.
   document.addEventListener("htmx:beforeRequest", function (event) {
     const elt = event.detail.requestConfig.elt;

@@ -89,6 +89,17 @@ def test_every_modal_opened_by_url_is_a_page_whose_close_and_cancel_go_back(
             expect(tab.locator("dialog#modal")).to_be_hidden()
             tab.locator("#main").get_by_role("button", name=button, exact=True).click()
             expect(tab, f"{button} on {path}").to_have_url(live_server.url + came_from)
+    # A Ctrl/⌘ click on a row menu's Edit opens it in a new tab, as a page that goes back to the list.
+    page.goto(live_server.url + LIST)
+    page.get_by_label("Actions for +14155550155").click()
+    with page.context.expect_page() as opened:
+        page.get_by_role("menuitem", name="Edit").first.click(modifiers=["ControlOrMeta"])
+    tab = opened.value
+    expect(tab.get_by_role("heading", name="Edit +1 415-555-0155")).to_be_visible()
+    expect(page.locator("dialog#modal")).to_be_hidden()
+    tab.get_by_role("button", name="Cancel").click()
+    expect(tab).to_have_url(live_server.url + LIST)
+
     # Typed in or bookmarked, with nowhere to go back to: the section's page.
     page.goto(f"{live_server.url}/w/acme/pacing/")
     page.get_by_role("button", name="Cancel").click()
