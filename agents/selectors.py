@@ -85,17 +85,22 @@ def assignable_agents(environment: Environment) -> QuerySet[Agent]:
     ).order_by(Lower("name"))
 
 
-def numbers_routed_to(*, agent=None, variant=None, environment=None) -> list[str]:
-    """E.164 of the held numbers routed to `agent` / `variant` (in `environment`), sorted.
+def routed_numbers(*, agent=None, variant=None, environment=None) -> QuerySet:
+    """The held numbers routed to `agent` / `variant` (in `environment`), by number.
 
     The one check behind "refuse to delete or unpublish while numbers route to it".
     """
     if agent is None and variant is None:
-        raise TypeError("numbers_routed_to needs an agent or a variant")
-    numbers = _routed_numbers()
+        raise TypeError("routed_numbers needs an agent or a variant")
     filters = {"inbound_agent": agent, "inbound_variant": variant, "environment": environment}
-    numbers = numbers.filter(**{field: value for field, value in filters.items() if value is not None})
-    return list(numbers.order_by("e164").values_list("e164", flat=True))
+    chosen = {field: value for field, value in filters.items() if value is not None}
+    return _routed_numbers().filter(**chosen).select_related("environment").order_by("e164")
+
+
+def numbers_routed_to(*, agent=None, variant=None, environment=None) -> list[str]:
+    """E.164 of `routed_numbers`."""
+    numbers = routed_numbers(agent=agent, variant=variant, environment=environment)
+    return list(numbers.values_list("e164", flat=True))
 
 
 def numbers_per_agent() -> dict[int, int]:

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from agents import services
 from agents.forms import AgentForm, ConfirmForm, PublishForm, VariantForm
 from agents.models import Agent, Variant
-from agents.selectors import agents_page, environments_in_order
+from agents.selectors import agents_page, environments_in_order, routed_numbers
 from tenants.decorators import workspace_view
 from tenants.http import finish, render_form
 from tenants.models import Environment
@@ -54,6 +54,12 @@ def _attempt(request, form, write, success):
 
 def _modal(request, template: str, form, **context):
     return render_form(request, template, {"form": form, "section": "agents", **context}, form=form)
+
+
+def _in_use(numbers, shown: int = 10) -> dict:
+    """The numbers that keep an agent or variant from being deleted, for its dialog to list up front."""
+    count = numbers.count()
+    return {"in_use": list(numbers[:shown]) if count else [], "in_use_more": max(count - shown, 0)}
 
 
 @workspace_view()
@@ -110,6 +116,8 @@ def agent_delete(request, workspace_slug, agent_id):
         "title": f"Delete {agent}?",
         "text": also + "Numbers can no longer be routed to it. This cannot be undone.",
         "submit": "Delete agent",
+        "name": agent.name,
+        **_in_use(routed_numbers(agent=agent)),
     }
     deleted = _attempt(
         request,
@@ -171,6 +179,8 @@ def variant_delete(request, workspace_slug, agent_id, variant_id):
         "title": f"Delete {variant.agent} / {variant}?",
         "text": "It is withdrawn from every environment it is published to. This cannot be undone.",
         "submit": "Delete variant",
+        "name": f"{variant.agent} / {variant}",
+        **_in_use(routed_numbers(variant=variant)),
     }
     deleted = _attempt(
         request,

@@ -64,7 +64,7 @@ def campaign_new(request, workspace_slug):
             messages.success(
                 request, f"Campaign “{campaign}” created with {campaign.destinations} destinations{skipped}."
             )
-            return finish(request, "campaigns:detail", workspace_slug=workspace_slug, campaign_id=campaign.pk)
+            return finish(request, "campaigns:detail", workspace_slug, campaign.pk, go=True)
     context = {"form": form, "section": "campaigns", "title": "New campaign"}
     return render_form(request, "campaigns/new.html", context, form=form)
 

@@ -2,12 +2,12 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from pacing.forms import PacingPolicyForm
-from pacing.selectors import policy_capacity, policy_of, tagged_numbers_count
+from pacing.selectors import capacity, policy_capacity, policy_of, tagged_numbers_count
 from pacing.services import policy_update
 from tenants.decorators import workspace_view
 from tenants.http import finish, render_form
@@ -40,6 +40,8 @@ def policy_edit(request, workspace_slug, environment_id=None):
             messages.success(request, f"Call pacing in {environment} saved: {policy.describe()}.")
             return finish(request, "numbers:list", workspace_slug=workspace_slug)
     numbers = tagged_numbers_count(environment)
+    if request.htmx and request.htmx.target == "capacity":
+        return _capacity_as_typed(request, environment, numbers)
     context = {
         "section": "numbers",
         "environment": environment,
@@ -52,3 +54,16 @@ def policy_edit(request, workspace_slug, environment_id=None):
         "can_edit": role_allows(request.membership.role, "pacing.manage"),
     }
     return render_form(request, "pacing/policy.html", context, form=form)
+
+
+def _capacity_as_typed(request, environment, numbers: int):
+    """The summary line for the values being typed (nothing is saved), or what stands in their way."""
+    typed = PacingPolicyForm(request.GET)
+    valid = typed.is_valid()
+    context = {
+        "environment": environment,
+        "numbers": numbers,
+        "capacity": capacity(**typed.policy_values(), numbers=numbers) if valid else None,
+        "problem": None if valid else next(iter(typed.errors.values()))[0],
+    }
+    return render(request, "pacing/policy.html#capacity", context)

@@ -198,13 +198,8 @@ def number_detach_view(request, workspace_slug, number_id):
                 f"Detached {number}. It is still in your {number.connection.get_provider_display()} account.",
             )
             return finish(request, "numbers:list", workspace_slug=workspace_slug)
-    template = "numbers/detach.html#modal" if request.htmx else "numbers/detach.html"
-    return render(
-        request,
-        template,
-        {"number": number, "error": error, "section": "numbers"},
-        status=422 if error else 200,
-    )
+    context = {"number": number, "error": error, "section": "numbers"}
+    return render_form(request, "numbers/detach.html", context, failed=bool(error))
 
 
 @workspace_view(write="numbers.release")

@@ -1,31 +1,77 @@
-// Dialtone's only script beside htmx: modal, confirm dialog, toasts, copy buttons.
+// Dialtone's only script beside htmx: modals (and modals opened as pages), confirm dialog, toasts, copy buttons,
+// remembered sections.
 // Everything is wired by data attributes, so no inline handlers are needed (strict CSP).
 (function () {
   "use strict";
 
   const FOCUSABLE = 'a[href], button:not([disabled]), input:not([disabled]):not([type="hidden"]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
-  let opener = null; // the element that opened the modal, to return focus to
+  const FIELD = 'input:not([disabled]):not([type="hidden"]), select:not([disabled]), textarea:not([disabled])';
+  const INVALID = ".has-error :is(" + FIELD + "), [aria-invalid=true]";
+
+  // ---- Modal ----
+  // One <dialog> (components/modal.html) shows the fragments htmx swaps into #modal-body. A modal opened by
+  // URL is a page: the same card in <main>, whose Close, Cancel and submit go back to the `next` it carries.
+  let opener = null; // what opened the modal: focus goes back to it, or to its stand-in after a refresh
+  let focused = null; // what had focus before a swap, to find its stand-in in what replaced it
 
   function modal() { return document.getElementById("modal"); }
 
-  function focusFirst(dialog) {
-    const target = dialog.querySelector("[autofocus]") ||
-      dialog.querySelector(".modal-content " + FOCUSABLE) || dialog.querySelector(FOCUSABLE);
+  // A modal card standing as a page (not in the dialog), or null.
+  function pageCard(el) {
+    const card = el && el.closest && el.closest(".modal-card");
+    return card && !card.closest("dialog") ? card : null;
+  }
+
+  // Where a person starts in a modal: the first field with an error (a page refused), else the first field.
+  function focusFirst(scope) {
+    const target = scope.querySelector(INVALID) || scope.querySelector("[autofocus]") ||
+      scope.querySelector(".modal-content :is(" + FIELD + ")") ||
+      scope.querySelector(".modal-content :is(" + FOCUSABLE + ")") || scope.querySelector(FOCUSABLE);
     if (target) target.focus();
   }
 
-  function openModal() {
-    const dialog = modal();
-    if (!dialog.open) {
-      opener = document.activeElement;
-      dialog.showModal();
+  // The element standing for `el` once a swap replaced it: itself, or the one with its id, link or name.
+  function counterpart(el, scope) {
+    if (!el || el === document.body) return null;
+    if (el.isConnected) return el;
+    for (const attr of ["id", "hx-get", "name"]) {
+      const value = el.getAttribute(attr);
+      const found = value && scope.querySelector(el.tagName + "[" + attr + '="' + CSS.escape(value) + '"]');
+      if (found) return found;
     }
-    focusFirst(dialog);
+    return el.type === "submit" ? scope.querySelector("[type=submit]") : null;
+  }
+
+  // After a re-render (a cascade select, a refused submit): focus stays on what had it, or goes to the first
+  // field with an error after a submit, else to the first field.
+  function refocus(scope, status) {
+    const invalid = status === 422 && scope.querySelector(INVALID);
+    const target = invalid || counterpart(focused, scope);
+    if (target && scope.contains(target)) target.focus(); else focusFirst(scope);
+  }
+
+  // Back to the opener (a row menu's item: the menu's button), else to the page.
+  function returnFocus() {
+    const el = counterpart(opener, document);
+    const menu = el && el.closest("details:not([open])");
+    const target = menu ? menu.querySelector("summary") : el;
+    if (target && target.isConnected) target.focus(); else document.getElementById("main").focus();
   }
 
   function closeModal() {
     const dialog = modal();
     if (dialog.open) dialog.close();
+  }
+
+  // The page as it is now, re-read at its URL (which keeps the search, filters and page) and swapped into
+  // <main> in place. Asked as a plain page request: every view answers it whole, never with a fragment.
+  function refreshPage() {
+    htmx.ajax("GET", location.href, {
+      // settle:0ms: the new content is live (htmx-processed) at once, with no moment where clicks do nothing
+      target: "#main", select: "#main > *", swap: "innerHTML settle:0ms", headers: { "HX-Request": "false" },
+    }).then(() => {
+      if (!modal().open && (!document.activeElement || document.activeElement === document.body)) returnFocus();
+    });
   }
 
   // Keep Tab inside an open dialog (showModal makes the page inert; this also keeps focus off the browser chrome).
@@ -84,14 +130,15 @@
     document.getElementById("confirm").addEventListener("keydown", trapTab);
     dialog.addEventListener("close", function () {
       document.getElementById("modal-body").replaceChildren();
-      if (opener && opener.isConnected && opener.focus) opener.focus();
-      opener = null;
+      returnFocus();
     });
     // A click on the backdrop (the dialog element itself, outside its card) closes it.
     dialog.addEventListener("click", function (event) {
       if (event.target === dialog) closeModal();
     });
     document.querySelectorAll("[data-toast]").forEach(autoDismiss);
+    const card = pageCard(document.querySelector("#main .modal-card"));
+    if (card) focusFirst(card);
   });
 
   // ---- Navigation drawer on narrow screens: the top bar's menu link opens the sidebar ----
@@ -192,7 +239,13 @@
     }
     const target = event.target.closest("[data-close-modal], [data-dismiss-toast], [data-copy]");
     if (!target) return;
-    if (target.hasAttribute("data-close-modal")) { closeModal(); return; }
+    if (target.hasAttribute("data-close-modal")) {
+      const card = pageCard(target);
+      if (!card) { closeModal(); return; }
+      const next = card.querySelector("input[name=next]"); // a modal opened by URL: back where they came from
+      location.assign(next ? next.value : "/");
+      return;
+    }
     if (target.hasAttribute("data-dismiss-toast")) { target.closest("[data-toast]").remove(); return; }
     const text = target.getAttribute("data-copy");
     navigator.clipboard.writeText(text).then(
@@ -228,11 +281,68 @@
     });
   });
 
-  // htmx: fragments swapped into the modal body open the modal.
-  document.addEventListener("htmx:afterSwap", function (event) {
-    if (event.detail.target && event.detail.target.id === "modal-body") {
-      if (event.detail.target.children.length) openModal(); else closeModal();
+  // ---- Sections stay as the person left them: <details data-remember="workspace:key">, in this browser ----
+  const CLOSED = "dialtone:closed:";
+  function restoreSections(scope) {
+    scope.querySelectorAll("details[data-remember]").forEach((d) => {
+      if (localStorage.getItem(CLOSED + d.dataset.remember)) d.open = false;
+    });
+  }
+  restoreSections(document); // the script is deferred: the page is parsed, and not yet shown as a rule
+  document.addEventListener("toggle", function (event) { // toggle does not bubble: caught on its way down
+    const d = event.target;
+    if (!(d instanceof HTMLDetailsElement) || !d.dataset.remember) return;
+    if (d.open) localStorage.removeItem(CLOSED + d.dataset.remember);
+    else localStorage.setItem(CLOSED + d.dataset.remember, "1");
+  }, true);
+
+  // A Ctrl/⌘/Shift click on a link htmx would load opens it in a new tab or window, as a page, the way links do.
+  document.addEventListener("click", function (event) {
+    if ((event.ctrlKey || event.metaKey || event.shiftKey) && event.target.closest("a[href][hx-get]")) {
+      event.stopPropagation(); // caught on the way down: htmx, listening on the link, never sees it
     }
+  }, true);
+
+  // htmx: a request into the modal body remembers its opener; the fragment opens the modal, or re-renders it.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    const elt = event.detail.requestConfig.elt;
+    const card = pageCard(elt);
+    if (!card && event.detail.target && event.detail.target.id === "modal-body" && !modal().open) opener = elt;
+    // A modal opened by URL posts as a page does: the server answers with a redirect back (tenants/http.py).
+    if (card && elt === card && event.detail.requestConfig.verb === "post") {
+      event.preventDefault();
+      HTMLFormElement.prototype.submit.call(card);
+    }
+  });
+  // What a modal asks the server for carries its `next`, so the modal it leads to goes back there too.
+  document.addEventListener("htmx:configRequest", function (event) {
+    const card = event.detail.elt.closest(".modal-card");
+    const next = card && card.querySelector("input[name=next]");
+    if (next && !event.detail.parameters.has("next")) event.detail.parameters.next = next.value;
+  });
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    focused = document.activeElement;
+    // On a modal opened by URL, what would re-render the dialog re-renders the page's card.
+    const card = pageCard(event.detail.requestConfig.elt);
+    if (card && event.detail.target && event.detail.target.id === "modal-body") event.detail.target = card.parentElement;
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    restoreSections(event.target); // the swapped-in content, before it is painted
+    const target = event.detail.target;
+    const status = event.detail.xhr.status;
+    if (target.id === "modal-body") {
+      const dialog = modal();
+      if (!target.children.length) closeModal();
+      else if (dialog.open) refocus(dialog, status);
+      else { dialog.showModal(); focusFirst(dialog); }
+    } else if (pageCard(target.querySelector(":scope > .modal-card"))) {
+      refocus(target, status);
+    }
+  });
+  // A write succeeded (tenants/http.py: finish): the modal closes and the page refreshes in place.
+  document.addEventListener("written", function () {
+    closeModal();
+    refreshPage();
   });
   document.addEventListener("htmx:confirm", function (event) {
     if (!event.detail.question) return;
@@ -242,7 +352,6 @@
   document.addEventListener("toast", function (event) {
     (event.detail.value || []).forEach((t) => toast(t.message, t.level));
   });
-  document.addEventListener("closeModal", closeModal);
   // Errors that reach no fragment still get said, in plain words.
   document.addEventListener("htmx:responseError", function (event) {
     const status = event.detail.xhr.status;

@@ -113,3 +113,17 @@ def test_the_page_shows_the_refusal_and_the_number_count(world, acme):
     assert response.status_code == 422 and "can&#x27;t be unpublished from Live" in response.content.decode()
     page = client.get(reverse("agents:list", args=["acme"])).content.decode()
     assert '<span class="agent-count">1 number</span>' in page
+
+
+def test_the_delete_dialog_lists_the_numbers_before_offering_any_red_button(world):
+    client = Client()
+    client.force_login(user("olga_operator"))
+    desk, london = world["desk"], world["london"]
+    for path in (
+        reverse("agents:delete", args=["acme", desk.id]),
+        reverse("agents:variant-delete", args=["acme", desk.id, london.id]),
+    ):
+        body = client.get(path, headers={"HX-Request": "true"}).content.decode()
+        assert "can't be deleted yet" in body and "1 number routes calls to" in body
+        assert f'href="/w/acme/numbers/{world["number"].id}/">+1 415-555-0142</a>' in body
+        assert 'class="btn btn-danger"' not in body

@@ -85,9 +85,10 @@ def test_buy_tag_edit_detach_and_delete_a_number(page, live_server, acme, desk, 
     expect(row).to_contain_text("vip")
     expect(row).not_to_contain_text("texas")
 
-    # Filter by tag: the chosen tag narrows the list, shows as a chip and lands in the URL.
+    # Filter by tag (the search stays: saving refreshed the list in place): the chosen tag narrows the
+    # list, shows as a chip and lands in the URL.
     page.get_by_label("Filter by tag").select_option("vip")
-    expect(page).to_have_url(f"{live_server.url}/w/acme/numbers/?tag=vip")
+    expect(page).to_have_url(f"{live_server.url}/w/acme/numbers/?q=1512&tag=vip")
     expect(page.locator("#results tbody tr")).to_have_count(1)
     expect(page.locator(".chips")).to_contain_text("vip")
     page.get_by_role("link", name="Clear filters").click()

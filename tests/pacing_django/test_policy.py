@@ -123,3 +123,15 @@ def test_the_modal_counts_the_active_tagged_numbers_of_its_environment(acme, liv
 def test_the_numbers_page_has_a_call_pacing_button_for_everyone(acme):
     page = client_for("vic_viewer").get(reverse("numbers:list", args=[acme.slug])).content.decode()
     assert reverse("pacing:index", args=[acme.slug]) in page and "Call pacing" in page
+
+
+def test_the_summary_line_follows_typed_values_without_saving_them(acme, live):
+    typed = {"enabled": "on", "gap_minutes": "2", "cap": "20", "window_hours": "24"}
+    headers = {"HX-Request": "true", "HX-Target": "capacity"}
+    line = client_for("vic_viewer").get(url(acme, live), typed, headers=headers).content.decode()
+    assert line.lstrip().startswith('<p class="pacing-capacity muted" id="capacity"')
+    assert "<strong>0 calls/hour</strong>" in line and "(0.83 per number)" in line  # no tagged numbers
+    line = client_for("olga_operator").get(url(acme, live), {"enabled": "on"}, headers=headers)
+    assert "Set a wait between calls, a cap, or both" in line.content.decode()
+    with workspace_scope(acme):
+        assert not PacingPolicy.objects.exists()

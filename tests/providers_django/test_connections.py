@@ -10,6 +10,7 @@ from tenants.models import AuditEvent, Environment
 from tenants.scope import workspace_scope
 from tests.fakes.twilio_server import TwilioServer
 from tests.helpers import user
+from tests.htmx import written
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +36,7 @@ def connect(client, server, **overrides):
 
 def test_verified_connection_is_saved_and_audited(admin_client, twilio, acme):
     response = connect(admin_client, twilio)
-    assert response.status_code == 200 and response["HX-Redirect"] == reverse("providers:list", args=["acme"])
+    assert written(response) == ["Main US connected and verified."]
     with workspace_scope(acme):
         connection = ProviderConnection.objects.get()
         assert connection.state == "verified" and connection.last_verified_at
