@@ -7,7 +7,6 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth import login
 from django.core.exceptions import ValidationError
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
@@ -32,11 +31,8 @@ def new_link(request) -> dict | None:
 
 
 def _back_to_members(request):
-    """Settings again, at its members. htmx reloads the page it is on: a redirect to that page plus
-    #members would only scroll it."""
-    if request.htmx:
-        return HttpResponse(headers={"HX-Refresh": "true"})
-    return redirect(reverse("settings", args=[request.workspace.slug]) + "#members")
+    """Settings again: htmx refreshes it in place (tenants/http.py: finish), a page submit goes back to it."""
+    return finish(request, "settings", request.workspace.slug)
 
 
 def _member_modal(request, form, **context):

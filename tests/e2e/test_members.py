@@ -78,14 +78,14 @@ def test_change_a_role_then_remove_a_member(page, live_server, acme, console_err
     dialog.get_by_label("Role").select_option(label="Admin")
     dialog.get_by_role("button", name="Change role").click()
     expect(dialog).to_be_hidden()
-    expect(page.locator(".toast")).to_contain_text("olga_operator is now Admin.")
+    expect(page.locator(".toast").last).to_contain_text("olga_operator is now Admin.")
     expect(page.locator("#members tr", has_text="olga_operator")).to_contain_text("Admin")
 
     page.get_by_role("link", name="Remove vic_viewer").click()
     expect(dialog.get_by_role("heading", name="Remove vic_viewer?")).to_be_visible()
     dialog.get_by_role("button", name="Remove").click()
     expect(dialog).to_be_hidden()
-    expect(page.locator(".toast")).to_contain_text("vic_viewer was removed from Acme.")
+    expect(page.locator(".toast").last).to_contain_text("vic_viewer was removed from Acme.")
     expect(page.locator("#members")).not_to_contain_text("vic_viewer")
     assert console_errors == []
 

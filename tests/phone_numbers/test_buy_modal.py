@@ -12,6 +12,7 @@ from providers.models import ProviderConnection
 from providers.services import connection_adapter
 from tenants.models import Environment
 from tenants.scope import all_workspaces, workspace_scope
+from tests.htmx import written
 from tests.phone_numbers import test_services
 
 pytestmark = pytest.mark.django_db
@@ -97,14 +98,14 @@ def test_a_pick_the_search_offers_is_bought(buyer, fields, e164):
 
     response = post_buy(buyer, e164=e164, **fields)
 
-    assert response.headers["HX-Redirect"] == "/w/acme/numbers/"
+    written(response)
     assert bought(e164)
 
 
 def test_with_the_uk_chosen_a_posted_area_code_is_ignored(buyer):
     response = post_buy(buyer, country="GB", area_code="415", e164="+442079460100")
 
-    assert response.headers["HX-Redirect"] == "/w/acme/numbers/"
+    written(response)
     assert bought("+442079460100")
 
 

@@ -11,6 +11,7 @@ from tenants.models import AuditEvent, Invitation, Membership
 from tenants.roles import Role
 from tenants.services import invitation_create
 from tests.helpers import owner_of, user
+from tests.htmx import written
 
 pytestmark = pytest.mark.django_db
 
@@ -53,7 +54,7 @@ def test_inviting_shows_the_link_once_and_emails_it(acme):
         {"email": "dana@example.com", "role": "admin"},
         headers=HTMX,
     )
-    assert response.headers["HX-Refresh"] == "true"
+    written(response)  # Settings refreshes in place and shows the link
     page = settings_page(client, acme)
     link = re.search(r'data-copy="(http://testserver/invitations/[\w-]+/)"', page).group(1)
     assert "It was emailed to dana@example.com" in page
@@ -96,9 +97,8 @@ def test_role_change_by_an_owner(acme):
     url = reverse("member-role", args=[acme.slug, member_id(acme, "olga_operator")])
     assert 'value="owner"' in client.get(url).content.decode()
     response = client.post(url, {"role": "admin"}, headers=HTMX)
-    assert response.status_code == 200 and response.headers["HX-Refresh"] == "true"
+    assert written(response) == ["olga_operator is now Admin."]
     assert Membership.unscoped.get(pk=member_id(acme, "olga_operator")).role == Role.ADMIN
-    assert "olga_operator is now Admin." in settings_page(client, acme)
 
 
 def test_an_admin_is_told_before_trying_that_owners_are_not_theirs_to_change(acme):
@@ -130,7 +130,7 @@ def test_the_last_owner_is_told_to_make_another_owner_first(acme):
 def test_removing_a_member_and_leaving(acme):
     client = client_for(user("alice_admin"))
     response = client.post(reverse("member-remove", args=[acme.slug, member_id(acme, "vic_viewer")]))
-    assert response.url == reverse("settings", args=[acme.slug]) + "#members"
+    assert response.url == reverse("settings", args=[acme.slug])
     assert "vic_viewer was removed from Acme." in settings_page(client, acme)
     response = client.post(reverse("member-remove", args=[acme.slug, member_id(acme, "alice_admin")]))
     assert response.url == reverse("home")
@@ -158,8 +158,8 @@ def test_resend_and_revoke_from_the_settings_page(acme):
     new_link = re.search(r'data-copy="(http://testserver/invitations/[\w-]+/)"', page).group(1)
     assert old_token not in new_link and len(mail.outbox) == 1
     assert client.get(reverse("invitation", args=[old_token])).status_code == 404
-    client.post(reverse("invitation-revoke", args=[acme.slug, invitation.pk]), headers=HTMX)
-    assert "The invitation to dana@example.com was revoked" in settings_page(client, acme)
+    response = client.post(reverse("invitation-revoke", args=[acme.slug, invitation.pk]), headers=HTMX)
+    assert any("The invitation to dana@example.com was revoked" in m for m in written(response))
     assert "This invitation was revoked." in client.get(new_link).content.decode()
     # Revoking twice says so instead of failing.
     client.post(reverse("invitation-revoke", args=[acme.slug, invitation.pk]))
