@@ -1,16 +1,14 @@
 """Modals in the browser: opened by URL they are pages that go back where the person came from; a
 successful write closes the modal and refreshes the list in place; focus follows the keyboard user."""
 
-import uuid
-
 import pytest
 from playwright.sync_api import expect
 
 from agents.services import agent_create, variant_create, variant_publish
 from pacing.models import PacingPolicy
 from phone_numbers.models import PhoneNumber, Tag
-from providers.adapters import sandbox
 from providers.models import ProviderConnection
+from providers.services import connection_adapter
 from tenants.models import Environment
 from tenants.scope import all_workspaces, workspace_scope
 from tests.conftest import PASSWORD
@@ -27,13 +25,9 @@ def desk(acme):
     """A sandbox connection, an agent with a variant published to Live, and 60 Live numbers tagged
     "outbound" (two pages): +1 415-555-0100 ... 0159."""
     owner = owner_of(acme)
-    account = f"e2e-{uuid.uuid4().hex[:8]}"
-    sandbox.reset(account)
-    adapter = sandbox.SandboxAdapter({"account": account})
     with workspace_scope(acme):
-        connection = ProviderConnection.objects.create(
-            provider="sandbox", label="Sandbox US", credentials={"account": account}
-        )
+        connection = ProviderConnection.objects.create(provider="sandbox", label="Sandbox US")
+        adapter = connection_adapter(connection)
         live = Environment.objects.get(kind="live")
         agent = agent_create(
             workspace=acme, actor=owner, name="Front desk", sip_destination="sip:f@voice.example"
@@ -124,7 +118,7 @@ def test_a_modal_opened_by_url_works_as_a_page_and_its_submit_goes_back(page, li
     page.get_by_role("button", name="Save").click()
 
     expect(page).to_have_url(live_server.url + LIST)
-    expect(page.locator(".toast")).to_contain_text("Saved +14155550155")
+    expect(page.locator(".toast")).to_contain_text("Saved +1 415-555-0155")
     row = page.locator("tr", has_text="+1 415-555-0155")
     expect(row).to_contain_text("Front desk")
     expect(row).to_contain_text("vip")
@@ -165,7 +159,7 @@ def test_saving_a_modal_keeps_the_lists_search_filter_and_page(page, live_server
     dialog.get_by_role("button", name="Save").click()
 
     expect(dialog).to_be_hidden()
-    expect(page.locator(".toast")).to_contain_text("Saved +14155550155")
+    expect(page.locator(".toast")).to_contain_text("Saved +1 415-555-0155")
     expect(row).to_contain_text("vip")  # the list was refreshed in place...
     expect(page).to_have_url(live_server.url + LIST)  # ...keeping its search, filter and page
     expect(page.get_by_label("Search numbers by digits")).to_have_value("1415555")
@@ -251,7 +245,7 @@ def test_collapsed_sections_stay_collapsed_across_a_reload_a_search_and_a_save(p
     settled(page)
     dialog.get_by_role("button", name="Save").click()
     expect(dialog).to_be_hidden()
-    expect(page.locator(".toast")).to_contain_text("Saved +14155550155")
+    expect(page.locator(".toast")).to_contain_text("Saved +1 415-555-0155")
     expect(sandbox_).not_to_have_attribute("open", "")
 
     # Opened again, it stays open; the memory is this workspace's own.
