@@ -152,33 +152,41 @@ def test_set_pacing_then_create_start_and_pause_a_campaign(
     assert console_errors == []
 
 
-def test_cancelling_asks_in_an_accessible_dialog_first(
+def test_cancelling_asks_in_a_dialog_whose_buttons_say_what_they_do(
     page, live_server, acme, outbound_desk, console_errors
 ):
     from campaigns.destinations import destinations_parse
-    from campaigns.services import campaign_create
+    from campaigns.services import campaign_create, campaign_start
 
     with workspace_scope(acme):
         campaign = campaign_create(
             workspace=acme, actor=owner_of(acme), name="Renewals", environment=outbound_desk, agent=None,
             tag_names=["outbound"], destinations=destinations_parse(GOOD_CSV),
         )  # fmt: skip
+        campaign_start(campaign=campaign, actor=owner_of(acme))
     sign_in(page, live_server, "olga_operator", PASSWORD)
     page.goto(f"{live_server.url}/w/acme/campaigns/{campaign.id}/")
     cancel = page.get_by_role("button", name="Cancel campaign")
     cancel.click()
     confirm = page.locator("dialog#confirm")
     expect(confirm).to_be_visible()
-    expect(confirm).to_contain_text("Calls not yet placed will never be placed")
+    expect(confirm.get_by_role("heading")).to_have_text("Cancel this campaign?")
+    expect(confirm).to_contain_text("Calls not yet placed in “Renewals” will never be placed")
+    # The two buttons name the two outcomes; neither is a bare "Cancel" or "Confirm".
+    expect(confirm.get_by_role("button")).to_have_text(["Keep running", "Cancel campaign"])
+    expect(confirm.get_by_role("button", name="Keep running")).to_be_focused()
     # Escape keeps the campaign and gives focus back to the button.
     page.keyboard.press("Escape")
     expect(confirm).to_be_hidden()
     assert page.evaluate("document.activeElement.textContent.trim()") == "Cancel campaign"
-    with all_workspaces():
-        assert Campaign.objects.get(pk=campaign.pk).state == "draft"
     cancel.click()
-    confirm.get_by_role("button", name="Confirm").click()
-    expect(page.get_by_text("Cancelled", exact=False).first).to_be_visible()
+    confirm.get_by_role("button", name="Keep running").click()
+    expect(confirm).to_be_hidden()
+    with all_workspaces():
+        assert Campaign.objects.get(pk=campaign.pk).state == "running"
+    cancel.click()
+    confirm.get_by_role("button", name="Cancel campaign").click()
+    expect(page.locator("h1 .badge")).to_have_text("Cancelled")
     with all_workspaces():
         assert Campaign.objects.get(pk=campaign.pk).state == "cancelled"
     assert console_errors == []
