@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 
 from agents.services import agent_create
 from campaigns.models import Campaign, CampaignCall
+from campaigns.services import pacer_ensure_ready
 from pacing.models import PacingPolicy
 from phone_numbers.services import number_buy
 from providers.adapters import sandbox
@@ -116,6 +117,9 @@ def test_set_pacing_then_create_start_and_pause_a_campaign(
     expect(page.locator(".toast").last).to_contain_text("created with 3 destinations")
     expect(page.locator("h1 .badge")).to_have_text("Draft")
     expect(page.get_by_text("Not started. 3 caller IDs ready.")).to_be_visible()
+    # Nothing has built the pacing state yet, and a draft does not need it: no talk of rebuilding.
+    expect(page.locator("#live")).not_to_contain_text("being rebuilt")
+    expect(page.get_by_role("img", name="No attempts in the last 12 hours.")).to_have_count(3)
     with all_workspaces():
         campaign = Campaign.objects.get()
         assert campaign.destinations == 3 and campaign.state == Campaign.State.DRAFT
@@ -131,6 +135,9 @@ def test_set_pacing_then_create_start_and_pause_a_campaign(
     expect(page.get_by_test_id("placed")).to_have_text("0")
     expect(page.get_by_test_id("waiting")).to_have_text("3")
     expect(page.get_by_test_id("failed")).to_have_text("0")
+    expect(page.locator("#live")).to_contain_text("Expected to finish about")
+    with all_workspaces():
+        pacer_ensure_ready(acme.pk)  # what the dispatcher does first (no worker runs here)
     callers = page.locator(".callers-table tbody tr")
     expect(callers).to_have_count(3)
     expect(callers.first).to_contain_text("+1 415-555-0100")
@@ -189,4 +196,105 @@ def test_cancelling_asks_in_a_dialog_whose_buttons_say_what_they_do(
     expect(page.locator("h1 .badge")).to_have_text("Cancelled")
     with all_workspaces():
         assert Campaign.objects.get(pk=campaign.pk).state == "cancelled"
+    assert console_errors == []
+
+
+def _started_with_attempts(acme, live, attempts: dict[str, list]) -> Campaign:
+    """A running campaign of the three GOOD_CSV destinations, the first placed, with these claims on record."""
+    from campaigns.destinations import destinations_parse
+    from campaigns.models import CallAttempt
+    from campaigns.services import campaign_create, campaign_start
+    from phone_numbers.models import PhoneNumber
+
+    with workspace_scope(acme):
+        campaign = campaign_create(
+            workspace=acme, actor=owner_of(acme), name="Renewals", environment=live, agent=None,
+            tag_names=["outbound"], destinations=destinations_parse(GOOD_CSV),
+        )  # fmt: skip
+        campaign_start(campaign=campaign, actor=owner_of(acme))
+        first = CampaignCall.objects.filter(campaign=campaign).order_by("row").first()
+        for e164, times in attempts.items():
+            number = PhoneNumber.objects.get(e164=e164)
+            for at in times:
+                CallAttempt.objects.create(
+                    call=first, campaign=campaign, number=number, e164=e164, at=at,
+                    at_ms=int(at.timestamp() * 1000),
+                )  # fmt: skip
+        CampaignCall.objects.filter(pk=first.pk).update(state="placed", from_e164=CALLER_IDS[0])
+    with all_workspaces():
+        pacer_ensure_ready(acme.pk)
+    return campaign
+
+
+def test_the_per_number_chart_has_axes_values_and_words(
+    page, live_server, acme, outbound_desk, console_errors
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    hour = timezone.now().replace(minute=0, second=0, microsecond=0)
+    campaign = _started_with_attempts(
+        acme, outbound_desk, {CALLER_IDS[0]: [hour, hour + timedelta(seconds=1)], CALLER_IDS[1]: [hour]}
+    )
+    sign_in(page, live_server, "vic_viewer", PASSWORD)
+    page.goto(f"{live_server.url}/w/acme/campaigns/{campaign.id}/")
+    label = f"{timezone.localtime(hour):%H:%M}"
+    # In words for screen readers: each chart names its busy hours.
+    busy = page.get_by_role(
+        "img", name=f"Attempts per hour: 2 at {label}; none in the other hours of the last 12."
+    )
+    expect(busy).to_be_visible()
+    once = f"Attempts per hour: 1 at {label}; none in the other hours of the last 12."
+    expect(page.get_by_role("img", name=once)).to_be_visible()
+    expect(page.get_by_role("img", name="No attempts in the last 12 hours.")).to_be_visible()
+    # On screen: the value above the bar, a y axis from 0 to the busiest hour, hours along the x axis.
+    expect(busy.locator("text.chart-value")).to_have_text(["2"])
+    expect(busy.locator("text.chart-y")).to_have_text(["2", "0"])
+    ticks = busy.locator("text.chart-x")
+    expect(ticks).to_have_count(4)
+    expect(ticks.first).to_have_text(re.compile(r"^\d\d:00$"))
+    expect(page.get_by_role("columnheader", name="Attempts per hour, last 12 h")).to_be_visible()
+    assert console_errors == []
+
+
+def test_the_finish_estimate_reads_about_a_time(page, live_server, acme, outbound_desk, console_errors):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    with workspace_scope(acme):
+        from pacing.services import policy_update
+
+        policy_update(
+            environment=outbound_desk, actor=owner_of(acme), enabled=True, gap_seconds=3600, cap=0,
+            window_seconds=0,
+        )  # fmt: skip
+    now = timezone.now()
+    campaign = _started_with_attempts(acme, outbound_desk, {CALLER_IDS[0]: [now - timedelta(seconds=5)]})
+    with all_workspaces():  # the first number claimed: it waits an hour; the other two go at once
+        Campaign.objects.filter(pk=campaign.pk).update(paced_until=None)
+    sign_in(page, live_server, "vic_viewer", PASSWORD)
+    page.goto(f"{live_server.url}/w/acme/campaigns/{campaign.id}/")
+    finish = page.locator("#live time")
+    expect(page.locator("#live")).to_contain_text("Expected to finish about")
+    expect(finish).to_have_text(re.compile(r"^(\d\d:\d\d|[A-Z][a-z]{2} \d{1,2}, \d\d:\d\d)$"))
+    assert console_errors == []
+
+
+def test_a_cancelled_campaign_counts_the_calls_it_did_not_place(
+    page, live_server, acme, outbound_desk, console_errors
+):
+    from campaigns.services import campaign_cancel
+
+    campaign = _started_with_attempts(acme, outbound_desk, {})
+    with workspace_scope(acme):
+        campaign_cancel(campaign=campaign, actor=owner_of(acme))
+    sign_in(page, live_server, "vic_viewer", PASSWORD)
+    page.goto(f"{live_server.url}/w/acme/campaigns/{campaign.id}/")
+    expect(page.locator("h1 .badge")).to_have_text("Cancelled")
+    expect(page.get_by_test_id("placed")).to_have_text("1")
+    expect(page.get_by_test_id("not-placed")).to_have_text("2")
+    expect(page.locator(".progress-figures")).not_to_contain_text("waiting")
+    expect(page.get_by_text("2 calls not placed, and never will be.")).to_be_visible()
     assert console_errors == []
