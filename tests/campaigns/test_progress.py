@@ -24,13 +24,12 @@ def attempts_at(desk, campaign, times, *, numbers=None):
     """Claims recorded at these times, from the desk's numbers in turn (on the campaign's first call)."""
     call = desk.calls(campaign)[0]
     numbers = numbers or desk.numbers
-    CallAttempt.unscoped.bulk_create(
-        CallAttempt(
-            workspace=desk.ws, call=call, campaign=campaign, number=numbers[i % len(numbers)],
-            e164=numbers[i % len(numbers)].e164, at=at, at_ms=int(at.timestamp() * 1000),
-        )  # fmt: skip
-        for i, at in enumerate(times)
-    )
+    made = []
+    for i, at in enumerate(times):
+        number = numbers[i % len(numbers)]
+        made.append(CallAttempt(workspace=desk.ws, call=call, campaign=campaign, number=number,
+                                e164=number.e164, at=at, at_ms=int(at.timestamp() * 1000)))  # fmt: skip
+    CallAttempt.unscoped.bulk_create(made)
 
 
 def finish(campaign, now, *, waiting=None, in_flight=0):
