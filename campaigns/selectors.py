@@ -12,10 +12,12 @@ from django.db.models.functions import Exp, TruncHour
 from django.utils import timezone
 
 from campaigns.models import CallAttempt, Campaign, CampaignCall
-from campaigns.services import pool_numbers
+from campaigns.services import pool_numbers, pool_queryset
 from pacing.pacer import PacerNotReady
 from pacing.selectors import policy_of
 from pacing.services import pacer, pacer_policy
+from phone_numbers.models import PhoneNumber, Tag
+from tenants.models import Environment
 
 Call = CampaignCall.State
 CHART_HOURS = 12
@@ -259,6 +261,55 @@ def _hourly(campaign: Campaign, numbers: list[str]) -> tuple[tuple[str, ...], di
         if 0 <= index < CHART_HOURS:
             counts[e164][index] = n
     return hours, {n: tuple(c) for n, c in counts.items()}
+
+
+@dataclass(frozen=True)
+class TagChoice:
+    pk: int
+    name: str
+    numbers: int  # active numbers of the environment carrying it
+    checked: bool
+
+
+@dataclass(frozen=True)
+class CallerIdChoices:
+    """The New campaign form's tags, each with the caller IDs it brings in the chosen environment."""
+
+    environment: Environment
+    tags: tuple[TagChoice, ...]
+    total: int  # caller IDs of the checked tags together (a number may carry several)
+
+    @property
+    def chosen(self) -> bool:
+        return any(t.checked for t in self.tags)
+
+
+def caller_id_choices(*, environment_id, tag_ids) -> CallerIdChoices:
+    """From the form's raw values; an unknown environment falls back to the first (Live)."""
+    environments = list(Environment.objects.all())
+    environment = next((e for e in environments if str(e.pk) == str(environment_id)), None) or min(
+        environments, key=lambda e: e.position
+    )
+    checked = {int(t) for t in tag_ids if str(t).isdigit()}
+    per_tag = dict(
+        PhoneNumber.objects.filter(
+            environment=environment, state=PhoneNumber.State.ACTIVE, tags__isnull=False
+        )
+        .values_list("tags")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    tags = tuple(
+        TagChoice(t.pk, t.name, per_tag.get(t.pk, 0), t.pk in checked) for t in Tag.objects.order_by("name")
+    )
+    total = (
+        pool_queryset(
+            workspace_id=environment.workspace_id, environment_id=environment.pk, tag_ids=checked
+        ).count()
+        if checked
+        else 0
+    )
+    return CallerIdChoices(environment, tags, total)
 
 
 def campaigns_list():

@@ -10,7 +10,7 @@ from django_htmx.http import HttpResponseClientRefresh
 from campaigns import services
 from campaigns.forms import CampaignForm
 from campaigns.models import Campaign, CampaignCall
-from campaigns.selectors import campaign_callers, campaign_progress
+from campaigns.selectors import caller_id_choices, campaign_callers, campaign_progress
 from pacing.selectors import policy_of
 from tenants.decorators import workspace_view
 from tenants.http import finish, render_form
@@ -40,6 +40,10 @@ def campaigns_list(request, workspace_slug):
 @workspace_view(write=MANAGE)
 @require_http_methods(["GET", "POST"])
 def campaign_new(request, workspace_slug):
+    data = request.POST if request.method == "POST" else request.GET
+    choices = caller_id_choices(environment_id=data.get("environment"), tag_ids=data.getlist("tags"))
+    if request.htmx and request.htmx.target == "caller-ids":  # a tag or the environment changed
+        return render(request, "campaigns/new.html#caller-ids", {"choices": choices})
     form = CampaignForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -65,7 +69,7 @@ def campaign_new(request, workspace_slug):
                 request, f"Campaign “{campaign}” created with {campaign.destinations} destinations{skipped}."
             )
             return finish(request, "campaigns:detail", workspace_slug=workspace_slug, campaign_id=campaign.pk)
-    context = {"form": form, "section": "campaigns", "title": "New campaign"}
+    context = {"form": form, "choices": choices, "section": "campaigns", "title": "New campaign"}
     return render_form(request, "campaigns/new.html", context, form=form)
 
 

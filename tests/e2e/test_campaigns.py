@@ -298,3 +298,58 @@ def test_a_cancelled_campaign_counts_the_calls_it_did_not_place(
     expect(page.locator(".progress-figures")).not_to_contain_text("waiting")
     expect(page.get_by_text("2 calls not placed, and never will be.")).to_be_visible()
     assert console_errors == []
+
+
+def test_new_campaign_counts_caller_ids_per_tag_and_refuses_an_empty_pool(
+    page, live_server, acme, outbound_desk, console_errors
+):
+    """outbound: the three Live numbers; spare: one Pre-release number."""
+    with workspace_scope(acme):
+        connection = ProviderConnection.objects.get()
+        number_buy(
+            workspace=acme, actor=owner_of(acme), idempotency_key=uuid.uuid4().hex, connection=connection,
+            environment=Environment.objects.get(kind="pre_release"), e164="+14155550103", tag_names=["spare"],
+        )  # fmt: skip
+    sign_in(page, live_server, "olga_operator", PASSWORD)
+    page.goto(f"{live_server.url}/w/acme/campaigns/")
+    page.get_by_role("link", name="New campaign").first.click()
+    dialog = page.locator("dialog#modal")
+    settled(page)
+    caller_ids = dialog.get_by_role("group", name="Caller IDs: numbers tagged")
+    total = dialog.get_by_test_id("caller-ids-total")
+    expect(caller_ids).to_contain_text("outbound 3 numbers")
+    expect(caller_ids).to_contain_text("spare 0 numbers")
+    outbound = dialog.get_by_role("checkbox", name="outbound")
+    outbound.check()
+    expect(total).to_have_text("3 numbers in Live will call out, each paced.")
+    expect(outbound).to_be_focused()  # the fieldset was redrawn around it; the keyboard stays put
+    dialog.get_by_role("checkbox", name="spare").check()
+    expect(total).to_have_text("3 numbers in Live will call out, each paced.")
+    outbound.uncheck()
+    expect(total).to_have_text(
+        "No active number in Live carries the chosen tags: there would be no caller ID to call from."
+    )
+
+    # Created anyway: refused at the tags, with nothing saved.
+    dialog.get_by_label("Name").fill("Spare numbers")
+    dialog.get_by_label("Outbound agent").select_option(label="Renewals")
+    upload = dialog.get_by_label("Destinations (CSV)")
+    upload.set_input_files(files=[{"name": "good.csv", "mimeType": "text/csv", "buffer": GOOD_CSV}])
+    dialog.get_by_role("button", name="Create campaign").click()
+    settled(page)
+    expect(caller_ids).to_contain_text(
+        "No active number in Live carries the tag spare, so there is no caller ID to call from."
+    )
+    with all_workspaces():
+        assert not Campaign.objects.exists()
+
+    # In Pre-release, spare brings its number: created.
+    dialog.get_by_label("Environment").select_option(label="Pre-release")
+    expect(caller_ids).to_contain_text("spare 1 number")
+    expect(total).to_have_text("1 number in Pre-release will call out, each paced.")
+    upload.set_input_files(files=[{"name": "good.csv", "mimeType": "text/csv", "buffer": GOOD_CSV}])
+    dialog.get_by_role("button", name="Create campaign").click()
+    expect(page.get_by_role("heading", name="Spare numbers")).to_be_visible()
+    with all_workspaces():
+        assert Campaign.objects.get().environment.kind == "pre_release"
+    assert console_errors == []
