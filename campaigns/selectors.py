@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from math import ceil, exp
 
@@ -10,7 +10,9 @@ import redis
 from django.db.models import Count, ExpressionWrapper, F, FloatField, Min, Sum
 from django.db.models.functions import Exp, TruncHour
 from django.utils import timezone
+from django.utils.safestring import SafeString
 
+from campaigns.chart import chart_svg
 from campaigns.models import CallAttempt, Campaign, CampaignCall
 from campaigns.services import pool_numbers, pool_queryset
 from pacing.pacer import PacerNotReady
@@ -32,6 +34,7 @@ class Progress:
     waiting: int
     in_flight: int
     expected_finish: datetime | None
+    by_state: dict[str, int] = field(default_factory=dict)  # calls per CampaignCall.State
 
     @property
     def done(self) -> int:
@@ -62,6 +65,7 @@ def campaign_progress(campaign: Campaign, *, pool_size: int | None = None) -> Pr
         waiting=waiting,
         in_flight=in_flight,
         expected_finish=_expected_finish(campaign, waiting, in_flight, pool_size),
+        by_state=counts,
     )
 
 
@@ -133,28 +137,6 @@ def _measured_rate(campaign: Campaign, now: datetime, *, tau_s: float) -> float 
     return seen["weight"] / (tau_s * (1 - exp(-span_s / tau_s)))
 
 
-# The per-number chart, an inline SVG (no chart library; no inline style under the CSP): a bar per hour
-# with its value above it, a y axis from 0 to the busiest hour in the table, the hours along the x axis.
-_PLOT_LEFT, _SLOT, _BAR, _PLOT_TOP, _BASELINE = 16, 12, 9, 10, 32
-
-
-@dataclass(frozen=True)
-class Bar:
-    hour: str  # "14:00", local time
-    n: int
-    x: int
-    y: float
-    height: float
-
-    @property
-    def middle(self) -> float:
-        return self.x + _BAR / 2
-
-    @property
-    def label_y(self) -> float:
-        return self.y - 1.5
-
-
 @dataclass(frozen=True)
 class CallerRow:
     e164: str
@@ -162,19 +144,11 @@ class CallerRow:
     cap: int
     next_free: datetime | None
     paced: bool
-    bars: tuple[Bar, ...]  # the last CHART_HOURS hours, oldest first
+    chart: SafeString = SafeString("")  # attempts per hour, the last CHART_HOURS hours (campaigns/chart.py)
 
     @property
     def window_percent(self) -> int:
         return min(100, round(100 * self.attempts_in_window / self.cap)) if self.cap else 0
-
-    @property
-    def chart_text(self) -> str:
-        """The chart in words, for screen readers."""
-        busy = [f"{b.n} at {b.hour}" for b in self.bars if b.n]
-        if not busy:
-            return f"No attempts in the last {CHART_HOURS} hours."
-        return f"Attempts per hour: {', '.join(busy)}; none in the other hours of the last {CHART_HOURS}."
 
 
 @dataclass(frozen=True)
@@ -187,11 +161,6 @@ class Callers:
     live: bool = True  # the pacer's state per number was read
     unavailable: str = ""  # why the live pacing state is not shown, when it matters
 
-    @property
-    def ticks(self) -> tuple[tuple[float, str], ...]:
-        """The x axis: every third hour, under its bar."""
-        return tuple((_PLOT_LEFT + i * _SLOT + _BAR / 2, h) for i, h in enumerate(self.hours) if i % 3 == 0)
-
 
 def campaign_callers(campaign: Campaign, *, limit: int = 50) -> Callers:
     numbers = pool_numbers(campaign)
@@ -199,11 +168,11 @@ def campaign_callers(campaign: Campaign, *, limit: int = 50) -> Callers:
     policy = pacer_policy(policy_of(campaign.environment))
     hours, hourly = _hourly(campaign, shown)
     chart_max = max([1, *(n for counts in hourly.values() for n in counts)])
-    bars = {n: _bars(hours, hourly[n], chart_max) for n in shown}
+    charts = {n: chart_svg(hours, hourly[n], chart_max) for n in shown}
     try:
         states = pacer().number_states(workspace_id=campaign.workspace_id, numbers=shown, policy=policy)
     except (redis.RedisError, PacerNotReady) as exc:
-        rows = tuple(CallerRow(n, 0, policy.cap, None, False, bars[n]) for n in shown)
+        rows = tuple(CallerRow(n, 0, policy.cap, None, False, charts[n]) for n in shown)
         if isinstance(exc, PacerNotReady):
             # Only the dispatcher of a running campaign rebuilds it: not news on a draft or a closed one.
             why = (
@@ -221,22 +190,13 @@ def campaign_callers(campaign: Campaign, *, limit: int = 50) -> Callers:
             cap=policy.cap,
             next_free=_dt(states[n].next_free_ms) if states[n].paced else None,
             paced=states[n].paced,
-            bars=bars[n],
+            chart=charts[n],
         )
         for n in shown
     )
     all_paced = bool(rows) and len(shown) == len(numbers) and all(r.paced for r in rows)
     until = min(r.next_free for r in rows) if all_paced else None
     return Callers(rows, len(numbers), until, chart_max, hours)
-
-
-def _bars(hours: tuple[str, ...], counts: tuple[int, ...], top: int) -> tuple[Bar, ...]:
-    """Scaled to the busiest hour of the table; an hour without attempts is a hairline on the axis."""
-    bars = []
-    for i, (hour, n) in enumerate(zip(hours, counts, strict=True)):
-        height = round((_BASELINE - _PLOT_TOP) * n / top, 2) if n else 1
-        bars.append(Bar(hour, n, _PLOT_LEFT + i * _SLOT, round(_BASELINE - height, 2), height))
-    return tuple(bars)
 
 
 def _dt(ms: int) -> datetime:

@@ -3,11 +3,14 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
+from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
 from campaigns import services
+from campaigns.call_log import FILTERS, call_log, call_log_csv
 from campaigns.forms import CampaignForm
 from campaigns.models import Campaign, CampaignCall
 from campaigns.selectors import caller_id_choices, campaign_callers, campaign_progress
@@ -81,18 +84,33 @@ def campaign_detail(request, workspace_slug, campaign_id):
     if request.htmx and seen and seen != campaign.state:
         return HttpResponseClientRefresh()  # finished or paused meanwhile: the header and actions change too
     callers = campaign_callers(campaign)
+    progress = campaign_progress(campaign, pool_size=callers.total)
     context = {
         "campaign": campaign,
-        "progress": campaign_progress(campaign, pool_size=callers.total),
+        "progress": progress,
         "callers": callers,
+        "log": call_log(
+            campaign, counts=progress.by_state, state=request.GET.get("state"), page=request.GET.get("page")
+        ),
         "policy": policy_of(campaign.environment),
-        "recent_failures": CampaignCall.objects.filter(
-            campaign=campaign, state__in=[CampaignCall.State.FAILED, CampaignCall.State.UNKNOWN]
-        ).order_by("-finished_at")[:10],
         "section": "campaigns",
     }
     template = "campaigns/detail.html#live" if request.htmx else "campaigns/detail.html"
     return render(request, template, context)
+
+
+@workspace_view()
+@require_GET
+def campaign_calls_csv(request, workspace_slug, campaign_id):
+    """The call log (under its filter, if any) as CSV, streamed: a 100,000-call list is never held whole."""
+    campaign = access_campaign(campaign_id)
+    state = request.GET.get("state") if request.GET.get("state") in FILTERS else ""
+    response = StreamingHttpResponse(
+        call_log_csv(campaign, state=state), content_type="text/csv; charset=utf-8"
+    )
+    name = "-".join(filter(None, [slugify(campaign.name) or "campaign", "calls", state]))
+    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    return response
 
 
 _CONTROLS = {

@@ -10,6 +10,7 @@ PAGES = {
     "campaigns:list": WorkspacePage(),
     "campaigns:new": WorkspacePage(post={"name": "Hijack", "environment": "", "agent": "", "tags": []}),
     "campaigns:detail": WorkspacePage(),
+    "campaigns:calls_csv": WorkspacePage(),
     "campaigns:start": WorkspacePage(post={}),
     "campaigns:pause": WorkspacePage(post={}),
     "campaigns:resume": WorkspacePage(post={}),

@@ -353,3 +353,71 @@ def test_new_campaign_counts_caller_ids_per_tag_and_refuses_an_empty_pool(
     with all_workspaces():
         assert Campaign.objects.get().environment.kind == "pre_release"
     assert console_errors == []
+
+
+def test_the_call_log_pages_filters_and_exports(page, live_server, acme, outbound_desk, console_errors):
+    """60 destinations: 10 placed, 3 failed (one refusal reads like a spreadsheet formula), 47 waiting."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from campaigns.destinations import destinations_parse
+    from campaigns.services import campaign_create, campaign_start
+    from tests.campaigns.conftest import DESTINATIONS
+
+    with workspace_scope(acme):
+        csv_file = ("phone\n" + "\n".join(DESTINATIONS[:60])).encode()
+        campaign = campaign_create(
+            workspace=acme, actor=owner_of(acme), name="Spring renewals", environment=outbound_desk,
+            agent=None, tag_names=["outbound"], destinations=destinations_parse(csv_file),
+        )  # fmt: skip
+        campaign_start(campaign=campaign, actor=owner_of(acme))
+        calls = list(CampaignCall.objects.filter(campaign=campaign).order_by("row"))
+        at = timezone.now() - timedelta(minutes=5)
+        CampaignCall.objects.filter(pk__in=[c.pk for c in calls[:10]]).update(
+            state="placed", from_e164=CALLER_IDS[1], finished_at=at
+        )
+        CampaignCall.objects.filter(pk__in=[c.pk for c in calls[10:13]]).update(
+            state="failed", from_e164=CALLER_IDS[2], finished_at=at, error="-1 is not a valid destination"
+        )
+    sign_in(page, live_server, "vic_viewer", PASSWORD)
+    url = f"{live_server.url}/w/acme/campaigns/{campaign.id}/"
+    page.goto(url)
+    rows = page.locator(".calls-table tbody tr")
+    expect(rows).to_have_count(50)
+    expect(rows.first).to_contain_text("+1 212-555-0100")  # destination, as people read it
+    expect(rows.first).to_contain_text("+1 415-555-0101")  # the caller ID it went out from
+    expect(rows.first).to_contain_text(f"{timezone.localtime(at):%b %-d, %H:%M}")
+    expect(rows.first.locator(".outcome")).to_have_text("Placed")
+    expect(rows.nth(20).locator(".outcome")).to_have_text("Waiting")
+
+    # Paging and filtering happen in place, with a real address to come back to.
+    page.get_by_role("link", name="Next").click()
+    expect(page).to_have_url(f"{url}?page=2")
+    expect(rows).to_have_count(10)
+    expect(page.get_by_text("51–60 of 60")).to_be_visible()
+    failed = page.get_by_role("link", name="Failed 3")
+    failed.click()
+    expect(page).to_have_url(f"{url}?state=failed")
+    expect(rows).to_have_count(3)
+    expect(failed).to_have_attribute("aria-current", "page")
+    expect(failed).to_be_focused()
+    expect(rows.first).to_contain_text("Failed -1 is not a valid destination")
+    page.wait_for_timeout(2500)  # a live poll of the running campaign keeps the filter
+    expect(rows).to_have_count(3)
+    page.go_back()
+    expect(page).to_have_url(f"{url}?page=2")
+    expect(rows).to_have_count(10)
+    page.go_forward()
+    expect(rows).to_have_count(3)
+
+    # The export follows the filter; the refusal that starts like a formula stays text.
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Export CSV").click()
+    assert download.value.suggested_filename == "spring-renewals-calls-failed.csv"
+    lines = download.value.path().read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "row,destination,caller_id,outcome,detail,attempts,when"
+    assert len(lines) == 4 and lines[1].startswith(
+        "12,+12125550110,+14155550102,Failed,'-1 is not a valid destination,0,"
+    )
+    assert console_errors == []
