@@ -170,7 +170,7 @@ def _outcome(call: dict, campaign: Campaign, now: datetime) -> tuple[str, str]:
     state, error = call["state"], call["error"]
     if state == Call.PENDING:
         if campaign.state == Campaign.State.CANCELLED:
-            return "Not placed", "The campaign was cancelled."
+            return "Not placed", ""
         if call["not_before"] > now:  # paced, or backing off after the provider refused for a while
             until = timezone.localtime(call["not_before"])
             return "Waiting", f"Not before {until:%H:%M:%S}. {error}".strip()

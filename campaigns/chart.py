@@ -11,7 +11,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 # A bar per hour with its value above it; a y axis from 0 to the busiest hour of the table; the hours
-# along the x axis, every third labelled.
+# along the x axis, every third labelled back from the current one.
 LEFT, SLOT, BAR, TOP, BASELINE = 16, 12, 9, 10, 32
 ZERO = mark_safe(' class="chart-zero"')  # noqa: S308 - a constant
 
@@ -47,7 +47,7 @@ def chart_svg(hours: tuple[str, ...], counts: tuple[int, ...], top: int) -> Safe
     ticks = [
         format_html(TICK_SVG, _n(LEFT + i * SLOT + BAR / 2), hour)
         for i, hour in enumerate(hours)
-        if i % 3 == 0
+        if (len(hours) - 1 - i) % 3 == 0
     ]
     return format_html(SVG, chart_words(hours, counts), top, mark_safe("".join(bars + ticks)))  # noqa: S308
 
