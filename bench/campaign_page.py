@@ -3,7 +3,7 @@
     python bench/campaign_page.py     # DATABASE_URL defaults to .../dialtone_campaign_bench (created if missing)
 
 Seeds one workspace with 50 caller IDs and a running campaign of 20,000 destinations, 15,000 of them
-attempted (14,000 placed, 700 failed, 300 to review) with a claim each on record, then times the full
+attempted (14,400 placed, 300 failed, 300 to review) with a claim each on record, then times the full
 request through Django's test client, the scenarios taken in turns so a noisy moment slows them all alike:
 the page, its live poll (every 2 s while running), the per-call log (a filtered page, a deep page), the
 CSV export of every call, and the Campaigns list as the baseline. Scenarios whose page the code does
@@ -23,22 +23,11 @@ os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/11")
 os.environ.setdefault("ALLOWED_HOSTS", "testserver")
 
 import django  # noqa: E402
+from numbers_page import RUNS, ensure_database, measure  # noqa: E402 - the same set-up and timing loop
 
 CALLS = 20_000
 NUMBERS = 50
-RUNS = 40
-WARMUP = 5
 SLUG = "bench-campaign-page"
-
-
-def ensure_database():
-    import psycopg
-
-    url = os.environ["DATABASE_URL"]
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def seed() -> int:
@@ -116,35 +105,6 @@ def seed() -> int:
     return campaign.pk
 
 
-def measure(client, scenarios) -> dict[str, tuple[list[float], int]]:
-    """Every scenario once per round, RUNS rounds: a noisy moment slows them all alike."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    def get(url, headers):
-        response = client.get(url, headers=headers)
-        assert response.status_code == 200, (url, response.status_code)
-        if response.streaming:
-            b"".join(response.streaming_content)
-        return response
-
-    timings = {label: [] for label, _, _ in scenarios}
-    for _, url, headers in scenarios:
-        for _ in range(WARMUP):
-            get(url, headers)
-    for _ in range(RUNS):
-        for label, url, headers in scenarios:
-            started = time.perf_counter()
-            get(url, headers)
-            timings[label].append((time.perf_counter() - started) * 1000)
-    results = {}
-    for label, url, headers in scenarios:
-        with CaptureQueriesContext(connection) as queries:
-            get(url, headers)
-        results[label] = (timings[label], len(queries))
-    return results
-
-
 def main():
     ensure_database()
     django.setup()
@@ -166,17 +126,17 @@ def main():
     client = Client()
     client.force_login(get_user_model().objects.get(username="bench"))
     page = f"/w/{SLUG}/campaigns/{campaign_id}/"
-    htmx = {"HX-Request": "true"}
     scenarios = [
-        ("Campaigns list (baseline)", f"/w/{SLUG}/campaigns/", {}),
-        ("Campaign page", page, {}),
-        ("Campaign page, live poll", f"{page}?seen=running", htmx),
-        ("Call log, failed, page 3", f"{page}?state=failed&page=3", {**htmx, "HX-Target": "call-log"}),
-        ("Call log, all, page 300", f"{page}?page=300", {**htmx, "HX-Target": "call-log"}),
+        ("Campaigns list (baseline)", f"/w/{SLUG}/campaigns/", False),
+        ("Campaign page", page, False),
+        ("Campaign page, live poll", f"{page}?seen=running", True),
+        ("Call log, failed, page 3", f"{page}?state=failed&page=3", True),
+        ("Call log, all, page 300", f"{page}?page=300", True),
     ]
     try:
-        csv_url = reverse("campaigns:calls_csv", args=[SLUG, campaign_id])
-        scenarios.append(("CSV export, 20,000 calls", csv_url, {}))
+        scenarios.append(
+            ("CSV export, 20,000 calls", reverse("campaigns:calls_csv", args=[SLUG, campaign_id]), False)
+        )
     except NoReverseMatch:
         scenarios = scenarios[:3]  # an older checkout: no call log
     results = {

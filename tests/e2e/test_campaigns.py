@@ -162,15 +162,7 @@ def test_set_pacing_then_create_start_and_pause_a_campaign(
 def test_cancelling_asks_in_a_dialog_whose_buttons_say_what_they_do(
     page, live_server, acme, outbound_desk, console_errors
 ):
-    from campaigns.destinations import destinations_parse
-    from campaigns.services import campaign_create, campaign_start
-
-    with workspace_scope(acme):
-        campaign = campaign_create(
-            workspace=acme, actor=owner_of(acme), name="Renewals", environment=outbound_desk, agent=None,
-            tag_names=["outbound"], destinations=destinations_parse(GOOD_CSV),
-        )  # fmt: skip
-        campaign_start(campaign=campaign, actor=owner_of(acme))
+    campaign = _running(acme, outbound_desk)
     sign_in(page, live_server, "olga_operator", PASSWORD)
     page.goto(f"{live_server.url}/w/acme/campaigns/{campaign.id}/")
     cancel = page.get_by_role("button", name="Cancel campaign")
@@ -199,19 +191,26 @@ def test_cancelling_asks_in_a_dialog_whose_buttons_say_what_they_do(
     assert console_errors == []
 
 
-def _started_with_attempts(acme, live, attempts: dict[str, list]) -> Campaign:
-    """A running campaign of the three GOOD_CSV destinations, the first placed, with these claims on record."""
+def _running(acme, live, csv: bytes = GOOD_CSV, name: str = "Renewals") -> Campaign:
+    """A campaign calling from the "outbound" numbers, started."""
     from campaigns.destinations import destinations_parse
-    from campaigns.models import CallAttempt
     from campaigns.services import campaign_create, campaign_start
-    from phone_numbers.models import PhoneNumber
 
     with workspace_scope(acme):
         campaign = campaign_create(
-            workspace=acme, actor=owner_of(acme), name="Renewals", environment=live, agent=None,
-            tag_names=["outbound"], destinations=destinations_parse(GOOD_CSV),
+            workspace=acme, actor=owner_of(acme), name=name, environment=live, agent=None,
+            tag_names=["outbound"], destinations=destinations_parse(csv),
         )  # fmt: skip
-        campaign_start(campaign=campaign, actor=owner_of(acme))
+        return campaign_start(campaign=campaign, actor=owner_of(acme))
+
+
+def _started_with_attempts(acme, live, attempts: dict[str, list]) -> Campaign:
+    """A running campaign of the three GOOD_CSV destinations, the first placed, with these claims on record."""
+    from campaigns.models import CallAttempt
+    from phone_numbers.models import PhoneNumber
+
+    campaign = _running(acme, live)
+    with workspace_scope(acme):
         first = CampaignCall.objects.filter(campaign=campaign).order_by("row").first()
         for e164, times in attempts.items():
             number = PhoneNumber.objects.get(e164=e164)
@@ -361,17 +360,12 @@ def test_the_call_log_pages_filters_and_exports(page, live_server, acme, outboun
 
     from django.utils import timezone
 
-    from campaigns.destinations import destinations_parse
-    from campaigns.services import campaign_create, campaign_start
     from tests.campaigns.conftest import DESTINATIONS
 
+    campaign = _running(
+        acme, outbound_desk, ("phone\n" + "\n".join(DESTINATIONS[:60])).encode(), "Spring renewals"
+    )
     with workspace_scope(acme):
-        csv_file = ("phone\n" + "\n".join(DESTINATIONS[:60])).encode()
-        campaign = campaign_create(
-            workspace=acme, actor=owner_of(acme), name="Spring renewals", environment=outbound_desk,
-            agent=None, tag_names=["outbound"], destinations=destinations_parse(csv_file),
-        )  # fmt: skip
-        campaign_start(campaign=campaign, actor=owner_of(acme))
         calls = list(CampaignCall.objects.filter(campaign=campaign).order_by("row"))
         at = timezone.now() - timedelta(minutes=5)
         CampaignCall.objects.filter(pk__in=[c.pk for c in calls[:10]]).update(
