@@ -166,6 +166,9 @@ def _row(call: dict, campaign: Campaign, now: datetime) -> CallRow:
     )
 
 
+_WORDS = {Call.DIALING: "Dialing", Call.PLACED: "Placed", Call.FAILED: "Failed", Call.UNKNOWN: "Needs review"}
+
+
 def _outcome(call: dict, campaign: Campaign, now: datetime) -> tuple[str, str]:
     state, error = call["state"], call["error"]
     if state == Call.PENDING:
@@ -173,13 +176,12 @@ def _outcome(call: dict, campaign: Campaign, now: datetime) -> tuple[str, str]:
             return "Not placed", ""
         if call["not_before"] > now:  # paced, or backing off after the provider refused for a while
             until = timezone.localtime(call["not_before"])
-            return "Waiting", f"Not before {until:%H:%M:%S}. {error}".strip()
+            when = f"{until:%H:%M:%S}" if until.date() == timezone.localdate() else f"{until:%b %-d, %H:%M}"
+            return "Waiting", f"Not before {when}. {error}".strip()
         return "Waiting", error
     if state == Call.RESERVED:
         return "Dialing", "Caller ID claimed; the dial is queued."
-    return {Call.DIALING: "Dialing", Call.PLACED: "Placed", Call.FAILED: "Failed"}.get(
-        state, "Needs review"
-    ), error
+    return _WORDS[state], error
 
 
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection); a quote in front

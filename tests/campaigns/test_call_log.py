@@ -136,3 +136,31 @@ def test_another_workspace_cannot_export_the_log(logged, globex):
 )
 def test_a_cell_a_spreadsheet_would_run_is_made_text(value, cell):
     assert csv_cell(value) == cell
+
+
+def test_each_outcome_reads_in_words(logged):
+    from datetime import timedelta
+
+    from campaigns.call_log import call_log
+    from tenants.scope import workspace_scope
+
+    desk, campaign = logged
+    later = timezone.localtime(timezone.now() + timedelta(minutes=10))
+    shown = f"{later:%H:%M:%S}" if later.date() == timezone.localdate() else f"{later:%b %-d, %H:%M}"
+    calls = desk.calls(campaign)
+    CampaignCall.unscoped.filter(pk=calls[13].pk).update(not_before=later, error="Twilio is rate limiting.")
+    CampaignCall.unscoped.filter(pk=calls[14].pk).update(state="reserved", from_e164="+14155550101")
+    CampaignCall.unscoped.filter(pk=calls[15].pk).update(state="unknown", error="Dialtone never heard back.")
+    with workspace_scope(desk.ws):
+        rows = call_log(campaign, counts={}, state=None, page=1).rows
+    words = [(r.label, r.detail) for r in rows[12:17]]
+    assert words == [
+        ("Failed", '=HYPERLINK("http://evil") rejected'),
+        ("Waiting", f"Not before {shown}. Twilio is rate limiting."),
+        ("Dialing", "Caller ID claimed; the dial is queued."),
+        ("Needs review", "Dialtone never heard back."),
+        ("Waiting", ""),
+    ]
+    campaign.state = "cancelled"
+    with workspace_scope(desk.ws):
+        assert call_log(campaign, counts={}, state=None, page=1).rows[16].label == "Not placed"
