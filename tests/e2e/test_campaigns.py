@@ -275,7 +275,7 @@ def test_the_finish_estimate_reads_about_a_time(page, live_server, acme, outboun
         Campaign.objects.filter(pk=campaign.pk).update(paced_until=None)
     sign_in(page, live_server, "vic_viewer", PASSWORD)
     page.goto(f"{live_server.url}/w/acme/campaigns/{campaign.id}/")
-    finish = page.locator("#live time")
+    finish = page.locator(".campaign-progress time")
     expect(page.locator("#live")).to_contain_text("Expected to finish about")
     expect(finish).to_have_text(re.compile(r"^(\d\d:\d\d|[A-Z][a-z]{2} \d{1,2}, \d\d:\d\d)$"))
     assert console_errors == []
