@@ -46,7 +46,7 @@ def campaign_new(request, workspace_slug):
     data = request.POST if request.method == "POST" else request.GET
     choices = caller_id_choices(environment_id=data.get("environment"), tag_ids=data.getlist("tags"))
     if request.htmx and request.htmx.target == "caller-ids":  # a tag or the environment changed
-        return render(request, "campaigns/new.html#caller-ids", {"choices": choices})
+        return render(request, "campaigns/new.html#caller-id-counts", {"choices": choices, "oob": True})
     form = CampaignForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
