@@ -162,7 +162,9 @@ class CampaignCall(TenantModel):
                 condition=models.Q(state__in=["reserved", "dialing"]),
                 name="call_in_flight",
             ),
-            models.Index(fields=["campaign", "state"], name="call_by_state"),
+            # The progress counts and the call log, filtered by state or not, in upload order.
+            models.Index(fields=["campaign", "state", "row"], name="call_log_by_state"),
+            models.Index(fields=["campaign", "row"], name="call_log"),
         ]
 
     def __str__(self) -> str:

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from math import ceil, exp
 
 import redis
-from django.db.models import Count
-from django.db.models.functions import TruncHour
+from django.db.models import Count, ExpressionWrapper, F, FloatField, Min, Sum
+from django.db.models.functions import Exp, TruncHour
 from django.utils import timezone
+from django.utils.safestring import SafeString
 
+from campaigns.chart import chart_svg
 from campaigns.models import CallAttempt, Campaign, CampaignCall
-from campaigns.services import pool_numbers
+from campaigns.services import pool_numbers, pool_queryset
 from pacing.pacer import PacerNotReady
-from pacing.selectors import capacity, policy_of
+from pacing.selectors import policy_of
 from pacing.services import pacer, pacer_policy
+from phone_numbers.models import PhoneNumber, Tag
+from tenants.models import Environment
 
 Call = CampaignCall.State
 CHART_HOURS = 12
@@ -29,10 +34,21 @@ class Progress:
     waiting: int
     in_flight: int
     expected_finish: datetime | None
+    by_state: dict[str, int] = field(default_factory=dict)  # calls per CampaignCall.State
 
     @property
     def done(self) -> int:
         return self.placed + self.failed + self.unknown
+
+    @property
+    def unplaced(self) -> int:
+        """Calls not placed (yet, or ever once the campaign is cancelled)."""
+        return self.waiting + self.in_flight
+
+    @property
+    def finishes_today(self) -> bool:
+        today = timezone.localdate()
+        return self.expected_finish is not None and timezone.localdate(self.expected_finish) == today
 
 
 def campaign_progress(campaign: Campaign, *, pool_size: int | None = None) -> Progress:
@@ -48,34 +64,77 @@ def campaign_progress(campaign: Campaign, *, pool_size: int | None = None) -> Pr
         unknown=counts.get(Call.UNKNOWN, 0),
         waiting=waiting,
         in_flight=in_flight,
-        expected_finish=_expected_finish(campaign, waiting + in_flight, pool_size),
+        expected_finish=_expected_finish(campaign, waiting, in_flight, pool_size),
+        by_state=counts,
     )
 
 
-def _expected_finish(campaign: Campaign, remaining: int, pool_size: int | None) -> datetime | None:
-    """From the pool's capacity under the policy in force; unpaced, from the last minute's pace."""
-    if campaign.state != Campaign.State.RUNNING or not remaining:
+# The measured pace is a moving average of the campaign's attempts, each weighted e^(-age/tau): a
+# dispatcher tick that claims nothing moves it by 1/tau per second (0.3 %), where a count of the last
+# minute moved by 1/60 (1.7 %) and made the finish jump.
+PACE_TAU_S = 300
+# The measured pace sets the finish only when it is clearly slower than pacing allows (dial workers or
+# the provider are the bottleneck); around the policy's pace it wobbles with each burst of claims.
+CLEARLY_SLOWER = 2
+
+
+def _expected_finish(
+    campaign: Campaign, waiting: int, in_flight: int, pool_size: int | None, *, now: datetime | None = None
+) -> datetime | None:
+    """When the last call should be placed, steady from one poll to the next.
+
+    The policy gives the fastest the pool can place the waiting calls, from the moment the pacer frees
+    a number if it holds them all; the measured pace takes over when nothing is paced or when it is
+    clearly slower. In-flight calls already hold their caller ID: they go within seconds.
+    """
+    if campaign.state != Campaign.State.RUNNING or not (waiting or in_flight):
         return None
-    now = timezone.now()
-    policy = pacer_policy(policy_of(campaign.environment))
+    now = now or timezone.now()
+    if not waiting:
+        return now
     size = pool_size if pool_size is not None else len(pool_numbers(campaign))
-    rate = capacity(
-        gap_seconds=policy.gap_s, cap=policy.cap, window_seconds=policy.window_s, enabled=True, numbers=size
-    ).per_second
-    if rate is None:
-        recent = CallAttempt.objects.filter(campaign=campaign, at__gte=now - timedelta(minutes=1)).count()
-        rate = recent / 60 if recent else None
-    if not rate:
+    if not size:
         return None
-    # Numbers not yet paced take calls at once (one each with a gap; up to the cap without one), so a
-    # small campaign finishes in moments, not at the long-run rate.
-    immediate = (
-        0
-        if campaign.paced_until and campaign.paced_until > now
-        else size * (1 if policy.gap_s else max(policy.cap, 1))
+    policy = pacer_policy(policy_of(campaign.environment))
+    paced_s = _paced_seconds(policy, waiting, size)
+    if paced_s is not None and campaign.paced_until and campaign.paced_until > now:
+        return campaign.paced_until + timedelta(seconds=paced_s)  # the pacer sets the pace
+    rate = _measured_rate(campaign, now, tau_s=max(PACE_TAU_S, policy.gap_s))
+    measured_s = waiting / rate if rate else None
+    if paced_s is None:
+        return now + timedelta(seconds=measured_s) if measured_s is not None else None
+    if measured_s is not None and measured_s > CLEARLY_SLOWER * paced_s:
+        return now + timedelta(seconds=measured_s)
+    return now + timedelta(seconds=paced_s)
+
+
+def _paced_seconds(policy, calls: int, numbers: int) -> float | None:
+    """The least time the policy lets `numbers` fresh caller IDs take for `calls` calls, the first of
+    each number at once; None when the policy limits nothing. A number's j-th call (from 0) goes
+    j // cap windows and j % cap gaps after its first."""
+    if not (policy.gap_s or policy.cap):
+        return None
+    last = ceil(calls / numbers) - 1  # the busiest number's last call
+    if not policy.cap:
+        return last * policy.gap_s
+    window = max(policy.window_s, policy.cap * policy.gap_s)
+    return (last // policy.cap) * window + (last % policy.cap) * policy.gap_s
+
+
+def _measured_rate(campaign: Campaign, now: datetime, *, tau_s: float) -> float | None:
+    """Attempts per second: an exponentially weighted moving average over the campaign's attempts of
+    the last 3 tau (older ones weigh under 5 %), normalised by the span it saw (a campaign started a
+    minute ago is not averaged over 15)."""
+    now_ms = now.timestamp() * 1000
+    since = now - timedelta(seconds=3 * tau_s)
+    age = ExpressionWrapper((F("at_ms") - now_ms) / (tau_s * 1000.0), output_field=FloatField())
+    seen = CallAttempt.objects.filter(campaign=campaign, at__gte=since, at__lte=now).aggregate(
+        weight=Sum(Exp(age)), first_ms=Min("at_ms")
     )
-    start = max(now, campaign.paced_until or now)
-    return start + timedelta(seconds=max(0, remaining - immediate) / rate)
+    if not seen["weight"]:
+        return None
+    span_s = min(3 * tau_s, max(1.0, (now_ms - seen["first_ms"]) / 1000))
+    return seen["weight"] / (tau_s * (1 - exp(-span_s / tau_s)))
 
 
 @dataclass(frozen=True)
@@ -85,8 +144,7 @@ class CallerRow:
     cap: int
     next_free: datetime | None
     paced: bool
-    hourly: tuple[int, ...]  # attempts per hour, oldest first, the last CHART_HOURS hours
-    bars: tuple[tuple[int, float, float], ...] = ()  # (x, y, height) of each hour's bar in a 120x20 box
+    chart: SafeString = SafeString("")  # attempts per hour, the last CHART_HOURS hours (campaigns/chart.py)
 
     @property
     def window_percent(self) -> int:
@@ -99,27 +157,32 @@ class Callers:
     total: int
     all_paced_until: datetime | None
     chart_max: int
-    unavailable: str = ""  # why the live pacing state is not shown, when it is not
+    hours: tuple[str, ...] = ()  # the chart's hours, oldest first
+    live: bool = True  # the pacer's state per number was read
+    unavailable: str = ""  # why the live pacing state is not shown, when it matters
 
 
 def campaign_callers(campaign: Campaign, *, limit: int = 50) -> Callers:
     numbers = pool_numbers(campaign)
     shown = numbers[:limit]
     policy = pacer_policy(policy_of(campaign.environment))
-    hourly = _hourly(campaign, shown)
+    hours, hourly = _hourly(campaign, shown)
     chart_max = max([1, *(n for counts in hourly.values() for n in counts)])
+    charts = {n: chart_svg(hours, hourly[n], chart_max) for n in shown}
     try:
         states = pacer().number_states(workspace_id=campaign.workspace_id, numbers=shown, policy=policy)
     except (redis.RedisError, PacerNotReady) as exc:
-        rows = tuple(
-            CallerRow(n, 0, policy.cap, None, False, hourly[n], _bars(hourly[n], chart_max)) for n in shown
-        )
-        why = (
-            "Pacing state is being rebuilt from the database; a running campaign rebuilds it within seconds."
-            if isinstance(exc, PacerNotReady)
-            else "Pacing state is unavailable right now (Redis did not answer)."
-        )
-        return Callers(rows, len(numbers), None, chart_max, unavailable=why)
+        rows = tuple(CallerRow(n, 0, policy.cap, None, False, charts[n]) for n in shown)
+        if isinstance(exc, PacerNotReady):
+            # Only the dispatcher of a running campaign rebuilds it: not news on a draft or a closed one.
+            why = (
+                "Pacing state is being rebuilt from the database; a running campaign rebuilds it within seconds."
+                if campaign.state in (Campaign.State.RUNNING, Campaign.State.PAUSED)
+                else ""
+            )
+        else:
+            why = "Pacing state is unavailable right now (Redis did not answer)."
+        return Callers(rows, len(numbers), None, chart_max, hours, live=False, unavailable=why)
     rows = tuple(
         CallerRow(
             e164=n,
@@ -127,28 +190,24 @@ def campaign_callers(campaign: Campaign, *, limit: int = 50) -> Callers:
             cap=policy.cap,
             next_free=_dt(states[n].next_free_ms) if states[n].paced else None,
             paced=states[n].paced,
-            hourly=hourly[n],
-            bars=_bars(hourly[n], chart_max),
+            chart=charts[n],
         )
         for n in shown
     )
     all_paced = bool(rows) and len(shown) == len(numbers) and all(r.paced for r in rows)
     until = min(r.next_free for r in rows) if all_paced else None
-    return Callers(rows, len(numbers), until, chart_max)
-
-
-def _bars(counts: tuple[int, ...], top: int) -> tuple[tuple[int, float, float], ...]:
-    """Bars of an inline SVG chart (no chart library, no inline style: CSP), scaled to the busiest hour."""
-    return tuple((i * 10, round(20 - 20 * n / top, 2), round(20 * n / top, 2)) for i, n in enumerate(counts))
+    return Callers(rows, len(numbers), until, chart_max, hours)
 
 
 def _dt(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
 
 
-def _hourly(campaign: Campaign, numbers: list[str]) -> dict[str, tuple[int, ...]]:
+def _hourly(campaign: Campaign, numbers: list[str]) -> tuple[tuple[str, ...], dict[str, tuple[int, ...]]]:
+    """The chart's hours ("09:00", local time, oldest first) and each number's attempts in them."""
     now = timezone.now()
     first = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=CHART_HOURS - 1)
+    hours = tuple(f"{timezone.localtime(first + timedelta(hours=i)):%H:%M}" for i in range(CHART_HOURS))
     counts = {n: [0] * CHART_HOURS for n in numbers}
     rows = (
         CallAttempt.objects.filter(campaign=campaign, at__gte=first, e164__in=numbers)
@@ -161,7 +220,56 @@ def _hourly(campaign: Campaign, numbers: list[str]) -> dict[str, tuple[int, ...]
         index = int((hour - first).total_seconds() // 3600)
         if 0 <= index < CHART_HOURS:
             counts[e164][index] = n
-    return {n: tuple(c) for n, c in counts.items()}
+    return hours, {n: tuple(c) for n, c in counts.items()}
+
+
+@dataclass(frozen=True)
+class TagChoice:
+    pk: int
+    name: str
+    numbers: int  # active numbers of the environment carrying it
+    checked: bool
+
+
+@dataclass(frozen=True)
+class CallerIdChoices:
+    """The New campaign form's tags, each with the caller IDs it brings in the chosen environment."""
+
+    environment: Environment
+    tags: tuple[TagChoice, ...]
+    total: int  # caller IDs of the checked tags together (a number may carry several)
+
+    @property
+    def chosen(self) -> bool:
+        return any(t.checked for t in self.tags)
+
+
+def caller_id_choices(*, environment_id, tag_ids) -> CallerIdChoices:
+    """From the form's raw values; an unknown environment falls back to the first (Live)."""
+    environments = list(Environment.objects.all())
+    environment = next((e for e in environments if str(e.pk) == str(environment_id)), None) or min(
+        environments, key=lambda e: e.position
+    )
+    checked = {int(t) for t in tag_ids if str(t).isdigit()}
+    per_tag = dict(
+        PhoneNumber.objects.filter(
+            environment=environment, state=PhoneNumber.State.ACTIVE, tags__isnull=False
+        )
+        .values_list("tags")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    tags = tuple(
+        TagChoice(t.pk, t.name, per_tag.get(t.pk, 0), t.pk in checked) for t in Tag.objects.order_by("name")
+    )
+    total = (
+        pool_queryset(
+            workspace_id=environment.workspace_id, environment_id=environment.pk, tag_ids=checked
+        ).count()
+        if checked
+        else 0
+    )
+    return CallerIdChoices(environment, tags, total)
 
 
 def campaigns_list():

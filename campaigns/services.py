@@ -72,6 +72,10 @@ def campaign_create(
         raise ValidationError(
             {"tags": f"No number carries the tag{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}."}
         )
+    if not pool_queryset(workspace_id=workspace.pk, environment_id=environment.pk, tag_ids=tags).exists():
+        raise ValidationError(
+            {"tags": _no_caller_ids(environment, tags) + " Tag numbers on the Numbers page first."}
+        )
     now = timezone.now()
     with transaction.atomic():
         campaign = Campaign.objects.create(
@@ -110,30 +114,38 @@ def _tag_ids(campaign: Campaign):
     return Campaign.tags.through.objects.filter(campaign_id=campaign.pk).values("tag_id")
 
 
+def pool_queryset(*, workspace_id: int, environment_id: int, tag_ids):
+    """Caller IDs: active numbers of the environment carrying any of the tags (ids, tags or a subquery)."""
+    return PhoneNumber.unscoped.filter(
+        workspace_id=workspace_id,
+        environment_id=environment_id,
+        state=PhoneNumber.State.ACTIVE,
+        tags__in=tag_ids,
+    ).distinct()
+
+
 def pool_numbers(campaign: Campaign) -> list[str]:
     """The campaign's caller IDs: active numbers of its environment carrying any of its tags."""
-    return list(
-        PhoneNumber.unscoped.filter(
-            workspace_id=campaign.workspace_id,
-            environment_id=campaign.environment_id,
-            state=PhoneNumber.State.ACTIVE,
-            tags__in=_tag_ids(campaign),
-        )
-        .distinct()
-        .order_by("e164")
-        .values_list("e164", flat=True)
+    pool = pool_queryset(
+        workspace_id=campaign.workspace_id, environment_id=campaign.environment_id, tag_ids=_tag_ids(campaign)
+    )
+    return list(pool.order_by("e164").values_list("e164", flat=True))
+
+
+def _no_caller_ids(environment, tags) -> str:
+    names = sorted(t.name for t in tags)
+    return (
+        f"No active number in {environment} carries the tag{'s' if len(names) > 1 else ''} {', '.join(names)}, "
+        "so there is no caller ID to call from."
     )
 
 
 def _refuse_empty_pool(campaign: Campaign) -> list[str]:
     numbers = pool_numbers(campaign)
     if not numbers:
-        tags = ", ".join(
-            sorted(Tag.unscoped.filter(pk__in=_tag_ids(campaign)).values_list("name", flat=True))
-        )
+        tags = Tag.unscoped.filter(pk__in=_tag_ids(campaign))
         raise CampaignRefused(
-            f"No active number in {campaign.environment} carries the tag{'s' if ',' in tags else ''} {tags}, "
-            "so there is no caller ID to call from. Tag numbers on the Numbers page, then start again."
+            _no_caller_ids(campaign.environment, tags) + " Tag numbers on the Numbers page, then start again."
         )
     return numbers
 

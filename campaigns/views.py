@@ -3,14 +3,17 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
+from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
 from campaigns import services
+from campaigns.call_log import FILTERS, call_log, call_log_csv
 from campaigns.forms import CampaignForm
 from campaigns.models import Campaign, CampaignCall
-from campaigns.selectors import campaign_callers, campaign_progress
+from campaigns.selectors import caller_id_choices, campaign_callers, campaign_progress
 from pacing.selectors import policy_of
 from tenants.decorators import workspace_view
 from tenants.http import finish, render_form
@@ -40,6 +43,10 @@ def campaigns_list(request, workspace_slug):
 @workspace_view(write=MANAGE)
 @require_http_methods(["GET", "POST"])
 def campaign_new(request, workspace_slug):
+    data = request.POST if request.method == "POST" else request.GET
+    choices = caller_id_choices(environment_id=data.get("environment"), tag_ids=data.getlist("tags"))
+    if request.htmx and request.htmx.target == "caller-ids":  # a tag or the environment changed
+        return render(request, "campaigns/new.html#caller-id-counts", {"choices": choices, "oob": True})
     form = CampaignForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -65,7 +72,7 @@ def campaign_new(request, workspace_slug):
                 request, f"Campaign “{campaign}” created with {campaign.destinations} destinations{skipped}."
             )
             return finish(request, "campaigns:detail", workspace_slug, campaign.pk, go=True)
-    context = {"form": form, "section": "campaigns", "title": "New campaign"}
+    context = {"form": form, "choices": choices, "section": "campaigns", "title": "New campaign"}
     return render_form(request, "campaigns/new.html", context, form=form)
 
 
@@ -77,18 +84,33 @@ def campaign_detail(request, workspace_slug, campaign_id):
     if request.htmx and seen and seen != campaign.state:
         return HttpResponseClientRefresh()  # finished or paused meanwhile: the header and actions change too
     callers = campaign_callers(campaign)
+    progress = campaign_progress(campaign, pool_size=callers.total)
     context = {
         "campaign": campaign,
-        "progress": campaign_progress(campaign, pool_size=callers.total),
+        "progress": progress,
         "callers": callers,
+        "log": call_log(
+            campaign, counts=progress.by_state, state=request.GET.get("state"), page=request.GET.get("page")
+        ),
         "policy": policy_of(campaign.environment),
-        "recent_failures": CampaignCall.objects.filter(
-            campaign=campaign, state__in=[CampaignCall.State.FAILED, CampaignCall.State.UNKNOWN]
-        ).order_by("-finished_at")[:10],
         "section": "campaigns",
     }
     template = "campaigns/detail.html#live" if request.htmx else "campaigns/detail.html"
     return render(request, template, context)
+
+
+@workspace_view()
+@require_GET
+def campaign_calls_csv(request, workspace_slug, campaign_id):
+    """The call log (under its filter, if any) as CSV, streamed: a 100,000-call list is never held whole."""
+    campaign = access_campaign(campaign_id)
+    state = request.GET.get("state") if request.GET.get("state") in FILTERS else ""
+    response = StreamingHttpResponse(
+        call_log_csv(campaign, state=state), content_type="text/csv; charset=utf-8"
+    )
+    name = "-".join(filter(None, [slugify(campaign.name) or "campaign", "calls", state]))
+    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    return response
 
 
 _CONTROLS = {

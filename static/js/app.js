@@ -110,9 +110,18 @@
   }
 
   // ---- Confirm dialog for hx-confirm ----
-  function askConfirm(question, onConfirm) {
+  // Its buttons say what they do: the asking element names them (data-confirm-ok, data-confirm-cancel,
+  // and data-confirm-title for the heading), so "Cancel" never has to mean both "stop" and "go on".
+  function askConfirm(question, onConfirm, source) {
     const dialog = document.getElementById("confirm");
+    const named = (attr, fallback) => {
+      const holder = source && source.closest("[" + attr + "]");
+      return holder ? holder.getAttribute(attr) : fallback;
+    };
+    dialog.querySelector("#confirm-title").textContent = named("data-confirm-title", "Are you sure?");
     dialog.querySelector("#confirm-text").textContent = question;
+    dialog.querySelector("#confirm-ok").textContent = named("data-confirm-ok", "Confirm");
+    dialog.querySelector("#confirm-cancel").textContent = named("data-confirm-cancel", "Cancel");
     const returnTo = document.activeElement;
     dialog.returnValue = "";
     dialog.addEventListener("close", function handler() {
@@ -121,7 +130,7 @@
       if (dialog.returnValue === "ok") onConfirm();
     });
     dialog.showModal();
-    dialog.querySelector("[data-confirm-cancel]").focus();
+    dialog.querySelector("#confirm-cancel").focus();
   }
 
   document.addEventListener("DOMContentLoaded", function () {
@@ -347,7 +356,7 @@
   document.addEventListener("htmx:confirm", function (event) {
     if (!event.detail.question) return;
     event.preventDefault();
-    askConfirm(event.detail.question, () => event.detail.issueRequest(true));
+    askConfirm(event.detail.question, () => event.detail.issueRequest(true), event.detail.elt);
   });
   document.addEventListener("toast", function (event) {
     (event.detail.value || []).forEach((t) => toast(t.message, t.level));

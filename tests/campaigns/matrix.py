@@ -1,6 +1,7 @@
 from campaigns.destinations import destinations_parse
 from campaigns.services import campaign_create
-from phone_numbers.models import Tag
+from phone_numbers.models import PhoneNumber, Tag
+from providers.models import ProviderConnection
 from tenants.models import Environment
 from tests.matrix import WorkspacePage
 
@@ -9,6 +10,7 @@ PAGES = {
     "campaigns:list": WorkspacePage(),
     "campaigns:new": WorkspacePage(post={"name": "Hijack", "environment": "", "agent": "", "tags": []}),
     "campaigns:detail": WorkspacePage(),
+    "campaigns:calls_csv": WorkspacePage(),
     "campaigns:start": WorkspacePage(post={}),
     "campaigns:pause": WorkspacePage(post={}),
     "campaigns:resume": WorkspacePage(post={}),
@@ -17,12 +19,20 @@ PAGES = {
 
 
 def values(workspace):
-    Tag.objects.create(name="outbound")
+    live = Environment.objects.get(kind="live")
+    connection = ProviderConnection.objects.create(
+        provider="sandbox", label="Matrix outbound", credentials={"account": f"matrix-out-{workspace.slug}"}
+    )
+    caller_id = PhoneNumber.objects.create(
+        e164="+14155550199", environment=live, connection=connection, provider_ref="SB-matrix-out",
+        state=PhoneNumber.State.ACTIVE,
+    )  # fmt: skip
+    caller_id.tags.add(Tag.objects.create(name="outbound"))
     campaign = campaign_create(
         workspace=workspace,
         actor=None,
         name="Matrix campaign",
-        environment=Environment.objects.get(kind="live"),
+        environment=live,
         agent=None,
         tag_names=["outbound"],
         destinations=destinations_parse(b"phone\n+12125550100\n"),

@@ -126,3 +126,65 @@ def test_the_live_poll_reloads_the_page_when_the_state_changed(acme):
     assert stale.headers.get("HX-Refresh") == "true"
     fresh = client.get(url, {"seen": "finished"}, headers={"HX-Request": "true"})
     assert "HX-Refresh" not in fresh.headers and fresh.status_code == 200
+
+
+def _tag_id(ws, name):
+    from phone_numbers.models import Tag
+
+    with workspace_scope(ws):
+        return Tag.objects.get(name=name).pk
+
+
+def test_the_new_campaign_form_counts_the_caller_ids_each_tag_brings(make_desk):
+    desk = make_desk(2)
+    desk.buy("+14155550190", tags=["outbound", "spare"])
+    with workspace_scope(desk.ws):
+        from tenants.models import Environment
+
+        sandbox = Environment.objects.get(kind="sandbox")
+    outbound, spare = _tag_id(desk.ws, "outbound"), _tag_id(desk.ws, "spare")
+    operator = client_for("olga_operator")
+    url = reverse("campaigns:new", args=[desk.ws.slug])
+    page = operator.get(url).content.decode()  # Live first, nothing chosen yet
+    assert f'outbound <span class="muted small" id="tag-count-{outbound}">3 numbers</span>' in page
+    assert f'spare <span class="muted small" id="tag-count-{spare}">1 number</span>' in page
+    fragment = operator.get(
+        url,
+        {"environment": desk.live.pk, "tags": [outbound, spare]},
+        headers={"HX-Request": "true", "HX-Target": "caller-ids"},
+    ).content.decode()
+    # Only the counts, swapped in place: the checkboxes a person is clicking stay as they are.
+    assert "<fieldset" not in fragment and 'type="checkbox"' not in fragment
+    assert f'id="tag-count-{spare}" hx-swap-oob="innerHTML">1 number</span>' in fragment
+    assert "3 numbers in Live will call out" in fragment
+    elsewhere = operator.get(
+        url,
+        {"environment": sandbox.pk, "tags": [spare]},
+        headers={"HX-Request": "true", "HX-Target": "caller-ids"},
+    ).content.decode()
+    assert f'id="tag-count-{spare}" hx-swap-oob="innerHTML">0 numbers</span>' in elsewhere
+    assert "No active number in Sandbox carries the chosen tags" in elsewhere
+
+
+def test_a_campaign_whose_tags_bring_no_caller_id_is_refused_at_creation(make_desk):
+    desk = make_desk(1)
+    desk.buy("+14155550190", tags=["spare"])
+    with workspace_scope(desk.ws):
+        from phone_numbers.models import PhoneNumber
+
+        PhoneNumber.objects.filter(e164="+14155550190").update(state="detached")
+    csv = SimpleUploadedFile("list.csv", b"phone\n+12125550100\n", "text/csv")
+    response = client_for("olga_operator").post(
+        reverse("campaigns:new", args=[desk.ws.slug]),
+        {"name": "Nobody", "environment": desk.live.pk, "agent": desk.agent.pk,
+         "tags": [_tag_id(desk.ws, "spare")], "destinations": csv},
+        HTTP_HX_REQUEST="true",
+    )  # fmt: skip
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert (
+        "No active number in Live carries the tag spare, so there is no caller ID to call from. "
+        "Tag numbers on the Numbers page first." in page
+    )
+    assert 'id="caller-ids-error"' in page
+    assert not Campaign.unscoped.filter(name="Nobody").exists()

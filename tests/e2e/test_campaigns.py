@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 
 from agents.services import agent_create
 from campaigns.models import Campaign, CampaignCall
+from campaigns.services import pacer_ensure_ready
 from pacing.models import PacingPolicy
 from phone_numbers.services import number_buy
 from providers.models import ProviderConnection
@@ -111,6 +112,9 @@ def test_set_pacing_then_create_start_and_pause_a_campaign(
     expect(page.locator(".toast").last).to_contain_text("created with 3 destinations")
     expect(page.locator("h1 .badge")).to_have_text("Draft")
     expect(page.get_by_text("Not started. 3 caller IDs ready.")).to_be_visible()
+    # Nothing has built the pacing state yet, and a draft does not need it: no talk of rebuilding.
+    expect(page.locator("#live")).not_to_contain_text("being rebuilt")
+    expect(page.get_by_role("img", name="No attempts in the last 12 hours.")).to_have_count(3)
     with all_workspaces():
         campaign = Campaign.objects.get()
         assert campaign.destinations == 3 and campaign.state == Campaign.State.DRAFT
@@ -126,6 +130,9 @@ def test_set_pacing_then_create_start_and_pause_a_campaign(
     expect(page.get_by_test_id("placed")).to_have_text("0")
     expect(page.get_by_test_id("waiting")).to_have_text("3")
     expect(page.get_by_test_id("failed")).to_have_text("0")
+    expect(page.locator("#live")).to_contain_text("Expected to finish about")
+    with all_workspaces():
+        pacer_ensure_ready(acme.pk)  # what the dispatcher does first (no worker runs here)
     callers = page.locator(".callers-table tbody tr")
     expect(callers).to_have_count(3)
     expect(callers.first).to_contain_text("+1 415-555-0100")
@@ -147,33 +154,259 @@ def test_set_pacing_then_create_start_and_pause_a_campaign(
     assert console_errors == []
 
 
-def test_cancelling_asks_in_an_accessible_dialog_first(
+def test_cancelling_asks_in_a_dialog_whose_buttons_say_what_they_do(
     page, live_server, acme, outbound_desk, console_errors
 ):
-    from campaigns.destinations import destinations_parse
-    from campaigns.services import campaign_create
-
-    with workspace_scope(acme):
-        campaign = campaign_create(
-            workspace=acme, actor=owner_of(acme), name="Renewals", environment=outbound_desk, agent=None,
-            tag_names=["outbound"], destinations=destinations_parse(GOOD_CSV),
-        )  # fmt: skip
+    campaign = _running(acme, outbound_desk)
     sign_in(page, live_server, "olga_operator", PASSWORD)
     page.goto(f"{live_server.url}/w/acme/campaigns/{campaign.id}/")
     cancel = page.get_by_role("button", name="Cancel campaign")
     cancel.click()
     confirm = page.locator("dialog#confirm")
     expect(confirm).to_be_visible()
-    expect(confirm).to_contain_text("Calls not yet placed will never be placed")
+    expect(confirm.get_by_role("heading")).to_have_text("Cancel this campaign?")
+    expect(confirm).to_contain_text("Calls not yet placed in “Renewals” will never be placed")
+    # The two buttons name the two outcomes; neither is a bare "Cancel" or "Confirm".
+    expect(confirm.get_by_role("button")).to_have_text(["Keep running", "Cancel campaign"])
+    expect(confirm.get_by_role("button", name="Keep running")).to_be_focused()
     # Escape keeps the campaign and gives focus back to the button.
     page.keyboard.press("Escape")
     expect(confirm).to_be_hidden()
     assert page.evaluate("document.activeElement.textContent.trim()") == "Cancel campaign"
-    with all_workspaces():
-        assert Campaign.objects.get(pk=campaign.pk).state == "draft"
     cancel.click()
-    confirm.get_by_role("button", name="Confirm").click()
-    expect(page.get_by_text("Cancelled", exact=False).first).to_be_visible()
+    confirm.get_by_role("button", name="Keep running").click()
+    expect(confirm).to_be_hidden()
+    with all_workspaces():
+        assert Campaign.objects.get(pk=campaign.pk).state == "running"
+    cancel.click()
+    confirm.get_by_role("button", name="Cancel campaign").click()
+    expect(page.locator("h1 .badge")).to_have_text("Cancelled")
     with all_workspaces():
         assert Campaign.objects.get(pk=campaign.pk).state == "cancelled"
+    assert console_errors == []
+
+
+def _running(acme, live, csv: bytes = GOOD_CSV, name: str = "Renewals") -> Campaign:
+    """A campaign calling from the "outbound" numbers, started."""
+    from campaigns.destinations import destinations_parse
+    from campaigns.services import campaign_create, campaign_start
+
+    with workspace_scope(acme):
+        campaign = campaign_create(
+            workspace=acme, actor=owner_of(acme), name=name, environment=live, agent=None,
+            tag_names=["outbound"], destinations=destinations_parse(csv),
+        )  # fmt: skip
+        return campaign_start(campaign=campaign, actor=owner_of(acme))
+
+
+def _started_with_attempts(acme, live, attempts: dict[str, list]) -> Campaign:
+    """A running campaign of the three GOOD_CSV destinations, the first placed, with these claims on record."""
+    from campaigns.models import CallAttempt
+    from phone_numbers.models import PhoneNumber
+
+    campaign = _running(acme, live)
+    with workspace_scope(acme):
+        first = CampaignCall.objects.filter(campaign=campaign).order_by("row").first()
+        for e164, times in attempts.items():
+            number = PhoneNumber.objects.get(e164=e164)
+            for at in times:
+                CallAttempt.objects.create(
+                    call=first, campaign=campaign, number=number, e164=e164, at=at,
+                    at_ms=int(at.timestamp() * 1000),
+                )  # fmt: skip
+        CampaignCall.objects.filter(pk=first.pk).update(state="placed", from_e164=CALLER_IDS[0])
+    with all_workspaces():
+        pacer_ensure_ready(acme.pk)
+    return campaign
+
+
+def test_the_per_number_chart_has_axes_values_and_words(
+    page, live_server, acme, outbound_desk, console_errors
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    hour = timezone.now().replace(minute=0, second=0, microsecond=0)
+    campaign = _started_with_attempts(
+        acme, outbound_desk, {CALLER_IDS[0]: [hour, hour + timedelta(seconds=1)], CALLER_IDS[1]: [hour]}
+    )
+    sign_in(page, live_server, "vic_viewer", PASSWORD)
+    page.goto(f"{live_server.url}/w/acme/campaigns/{campaign.id}/")
+    label = f"{timezone.localtime(hour):%H:%M}"
+    # In words for screen readers: each chart names its busy hours.
+    busy = page.get_by_role(
+        "img", name=f"Attempts per hour: 2 at {label}; none in the other hours of the last 12."
+    )
+    expect(busy).to_be_visible()
+    once = f"Attempts per hour: 1 at {label}; none in the other hours of the last 12."
+    expect(page.get_by_role("img", name=once)).to_be_visible()
+    expect(page.get_by_role("img", name="No attempts in the last 12 hours.")).to_be_visible()
+    # On screen: the value above the bar, a y axis from 0 to the busiest hour, hours along the x axis.
+    expect(busy.locator("text.chart-value")).to_have_text(["2"])
+    expect(busy.locator("text.chart-y")).to_have_text(["2", "0"])
+    ticks = busy.locator("text.chart-x")
+    expect(ticks).to_have_count(4)
+    expect(ticks.first).to_have_text(re.compile(r"^\d\d:00$"))
+    expect(page.get_by_role("columnheader", name="Attempts per hour, last 12 h")).to_be_visible()
+    assert console_errors == []
+
+
+def test_the_finish_estimate_reads_about_a_time(page, live_server, acme, outbound_desk, console_errors):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    with workspace_scope(acme):
+        from pacing.services import policy_update
+
+        policy_update(
+            environment=outbound_desk, actor=owner_of(acme), enabled=True, gap_seconds=3600, cap=0,
+            window_seconds=0,
+        )  # fmt: skip
+    now = timezone.now()
+    campaign = _started_with_attempts(acme, outbound_desk, {CALLER_IDS[0]: [now - timedelta(seconds=5)]})
+    with all_workspaces():  # the first number claimed: it waits an hour; the other two go at once
+        Campaign.objects.filter(pk=campaign.pk).update(paced_until=None)
+    sign_in(page, live_server, "vic_viewer", PASSWORD)
+    page.goto(f"{live_server.url}/w/acme/campaigns/{campaign.id}/")
+    finish = page.locator(".campaign-progress time")
+    expect(page.locator("#live")).to_contain_text("Expected to finish about")
+    expect(finish).to_have_text(re.compile(r"^(\d\d:\d\d|[A-Z][a-z]{2} \d{1,2}, \d\d:\d\d)$"))
+    assert console_errors == []
+
+
+def test_a_cancelled_campaign_counts_the_calls_it_did_not_place(
+    page, live_server, acme, outbound_desk, console_errors
+):
+    from campaigns.services import campaign_cancel
+
+    campaign = _started_with_attempts(acme, outbound_desk, {})
+    with workspace_scope(acme):
+        campaign_cancel(campaign=campaign, actor=owner_of(acme))
+    sign_in(page, live_server, "vic_viewer", PASSWORD)
+    page.goto(f"{live_server.url}/w/acme/campaigns/{campaign.id}/")
+    expect(page.locator("h1 .badge")).to_have_text("Cancelled")
+    expect(page.get_by_test_id("placed")).to_have_text("1")
+    expect(page.get_by_test_id("not-placed")).to_have_text("2")
+    expect(page.locator(".progress-figures")).not_to_contain_text("waiting")
+    expect(page.get_by_text("2 calls not placed, and never will be.")).to_be_visible()
+    assert console_errors == []
+
+
+def test_new_campaign_counts_caller_ids_per_tag_and_refuses_an_empty_pool(
+    page, live_server, acme, outbound_desk, console_errors
+):
+    """outbound: the three Live numbers; spare: one Pre-release number."""
+    with workspace_scope(acme):
+        connection = ProviderConnection.objects.get()
+        number_buy(
+            workspace=acme, actor=owner_of(acme), idempotency_key=uuid.uuid4().hex, connection=connection,
+            environment=Environment.objects.get(kind="pre_release"), e164="+14155550103", tag_names=["spare"],
+        )  # fmt: skip
+    sign_in(page, live_server, "olga_operator", PASSWORD)
+    page.goto(f"{live_server.url}/w/acme/campaigns/")
+    page.get_by_role("link", name="New campaign").first.click()
+    dialog = page.locator("dialog#modal")
+    settled(page)
+    caller_ids = dialog.get_by_role("group", name="Caller IDs: numbers tagged")
+    total = dialog.get_by_test_id("caller-ids-total")
+    expect(caller_ids).to_contain_text("outbound 3 numbers")
+    expect(caller_ids).to_contain_text("spare 0 numbers")
+    outbound = dialog.get_by_role("checkbox", name="outbound")
+    outbound.check()
+    expect(total).to_have_text("3 numbers in Live will call out, each paced.")
+    expect(outbound).to_be_focused()  # the fieldset was redrawn around it; the keyboard stays put
+    dialog.get_by_role("checkbox", name="spare").check()
+    expect(total).to_have_text("3 numbers in Live will call out, each paced.")
+    outbound.uncheck()
+    expect(total).to_have_text(
+        "No active number in Live carries the chosen tags: there would be no caller ID to call from."
+    )
+
+    # Created anyway: refused at the tags, with nothing saved.
+    dialog.get_by_label("Name").fill("Spare numbers")
+    dialog.get_by_label("Outbound agent").select_option(label="Renewals")
+    upload = dialog.get_by_label("Destinations (CSV)")
+    upload.set_input_files(files=[{"name": "good.csv", "mimeType": "text/csv", "buffer": GOOD_CSV}])
+    dialog.get_by_role("button", name="Create campaign").click()
+    settled(page)
+    expect(caller_ids).to_contain_text(
+        "No active number in Live carries the tag spare, so there is no caller ID to call from."
+    )
+    with all_workspaces():
+        assert not Campaign.objects.exists()
+
+    # In Pre-release, spare brings its number: created.
+    dialog.get_by_label("Environment").select_option(label="Pre-release")
+    expect(caller_ids).to_contain_text("spare 1 number")
+    expect(total).to_have_text("1 number in Pre-release will call out, each paced.")
+    upload.set_input_files(files=[{"name": "good.csv", "mimeType": "text/csv", "buffer": GOOD_CSV}])
+    dialog.get_by_role("button", name="Create campaign").click()
+    expect(page.get_by_role("heading", name="Spare numbers")).to_be_visible()
+    with all_workspaces():
+        assert Campaign.objects.get().environment.kind == "pre_release"
+    assert console_errors == []
+
+
+def test_the_call_log_pages_filters_and_exports(page, live_server, acme, outbound_desk, console_errors):
+    """60 destinations: 10 placed, 3 failed (one refusal reads like a spreadsheet formula), 47 waiting."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tests.campaigns.conftest import DESTINATIONS
+
+    campaign = _running(
+        acme, outbound_desk, ("phone\n" + "\n".join(DESTINATIONS[:60])).encode(), "Spring renewals"
+    )
+    with workspace_scope(acme):
+        calls = list(CampaignCall.objects.filter(campaign=campaign).order_by("row"))
+        at = timezone.now() - timedelta(minutes=5)
+        CampaignCall.objects.filter(pk__in=[c.pk for c in calls[:10]]).update(
+            state="placed", from_e164=CALLER_IDS[1], finished_at=at
+        )
+        CampaignCall.objects.filter(pk__in=[c.pk for c in calls[10:13]]).update(
+            state="failed", from_e164=CALLER_IDS[2], finished_at=at, error="-1 is not a valid destination"
+        )
+    sign_in(page, live_server, "vic_viewer", PASSWORD)
+    url = f"{live_server.url}/w/acme/campaigns/{campaign.id}/"
+    page.goto(url)
+    rows = page.locator(".calls-table tbody tr")
+    expect(rows).to_have_count(50)
+    expect(rows.first).to_contain_text("+1 212-555-0100")  # destination, as people read it
+    expect(rows.first).to_contain_text("+1 415-555-0101")  # the caller ID it went out from
+    expect(rows.first).to_contain_text(f"{timezone.localtime(at):%b %-d, %H:%M}")
+    expect(rows.first.locator(".outcome")).to_have_text("Placed")
+    expect(rows.nth(20).locator(".outcome")).to_have_text("Waiting")
+
+    # Paging and filtering happen in place, with a real address to come back to.
+    page.get_by_role("link", name="Next").click()
+    expect(page).to_have_url(f"{url}?page=2")
+    expect(rows).to_have_count(10)
+    expect(page.get_by_text("51–60 of 60")).to_be_visible()
+    failed = page.get_by_role("link", name="Failed 3")
+    failed.click()
+    expect(page).to_have_url(f"{url}?state=failed")
+    expect(rows).to_have_count(3)
+    expect(failed).to_have_attribute("aria-current", "page")
+    expect(failed).to_be_focused()
+    expect(rows.first).to_contain_text("Failed -1 is not a valid destination")
+    page.wait_for_timeout(2500)  # a live poll of the running campaign keeps the filter
+    expect(rows).to_have_count(3)
+    page.go_back()
+    expect(page).to_have_url(f"{url}?page=2")
+    expect(rows).to_have_count(10)
+    page.go_forward()
+    expect(rows).to_have_count(3)
+
+    # The export follows the filter; the refusal that starts like a formula stays text.
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Export CSV").click()
+    assert download.value.suggested_filename == "spring-renewals-calls-failed.csv"
+    lines = download.value.path().read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "row,destination,caller_id,outcome,detail,attempts,when"
+    assert len(lines) == 4 and lines[1].startswith(
+        "12,+12125550110,+14155550102,Failed,'-1 is not a valid destination,0,"
+    )
     assert console_errors == []

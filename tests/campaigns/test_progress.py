@@ -1,0 +1,156 @@
+"""The campaign page's readings: a steady finish estimate, calls not placed, and the per-number chart."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from campaigns.models import CallAttempt, Campaign, CampaignCall
+from campaigns.selectors import _expected_finish, campaign_callers
+from tenants.scope import workspace_scope
+from tests.campaigns.conftest import DESTINATIONS
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def running(desk, destinations, *, paced_until=None) -> Campaign:
+    campaign = desk.campaign(destinations)
+    Campaign.unscoped.filter(pk=campaign.pk).update(state="running", paced_until=paced_until)
+    campaign.refresh_from_db()
+    return campaign
+
+
+def attempts_at(desk, campaign, times, *, numbers=None):
+    """Claims recorded at these times, from the desk's numbers in turn (on the campaign's first call)."""
+    call = desk.calls(campaign)[0]
+    numbers = numbers or desk.numbers
+    made = []
+    for i, at in enumerate(times):
+        number = numbers[i % len(numbers)]
+        made.append(CallAttempt(workspace=desk.ws, call=call, campaign=campaign, number=number,
+                                e164=number.e164, at=at, at_ms=int(at.timestamp() * 1000)))  # fmt: skip
+    CallAttempt.unscoped.bulk_create(made)
+
+
+def finish(campaign, now, *, waiting=None, in_flight=0):
+    with workspace_scope(campaign.workspace):
+        waiting = waiting if waiting is not None else len(DESTINATIONS)
+        return _expected_finish(campaign, waiting, in_flight, None, now=now)
+
+
+def test_the_finish_estimate_does_not_jump_with_one_slow_tick(make_desk):
+    """Unpaced, the measured pace decides: a claim every 10 s, then a tick that comes 2 s late."""
+    desk = make_desk(4)
+    campaign = running(desk, DESTINATIONS[:90])
+    now = timezone.now()
+    attempts_at(desk, campaign, [now - timedelta(seconds=9 + 10 * i) for i in range(120)])
+    before = finish(campaign, now, waiting=90)
+    assert timedelta(minutes=13) < before - now < timedelta(minutes=17)  # 90 calls at one per 10 s
+    late = finish(campaign, now + timedelta(seconds=2), waiting=90)
+    # The clock moved 2 s; the estimate moves about that, not by the 17 % a count of the last minute did.
+    assert abs((late - before).total_seconds() - 2) < 9
+
+
+def test_the_finish_estimate_holds_between_paced_bursts(make_desk, settings):
+    """Three numbers 2 minutes apart: the estimate is the same while all wait, when they free up, and
+    once the next three calls have their numbers."""
+    desk = make_desk(3)
+    desk.policy(gap=120)
+    gap = 120 + settings.CAMPAIGN_DIAL_DEADLINE_S  # claims are that much further apart (pacer_policy)
+    now = timezone.now()
+    campaign = running(desk, DESTINATIONS[:60], paced_until=now + timedelta(seconds=60))
+    attempts_at(desk, campaign, [now - timedelta(seconds=gap - 60 + gap * (i // 3)) for i in range(30)])
+    waiting = finish(campaign, now, waiting=60)
+    freed = finish(campaign, now + timedelta(seconds=60), waiting=60)  # paced_until has passed
+    campaign.paced_until = now + timedelta(seconds=61 + gap)  # three claimed a second late, paced again
+    claimed = finish(campaign, now + timedelta(seconds=61), waiting=57, in_flight=3)
+    assert abs((freed - waiting).total_seconds()) < 2 and abs((claimed - waiting).total_seconds()) < 2
+    # 20 calls per number, one gap apart: 19 gaps after the first, which goes when the pacer frees it.
+    assert abs((waiting - now).total_seconds() - (60 + 19 * gap)) < 2
+
+
+def test_under_a_cap_the_first_window_goes_at_the_gap(make_desk):
+    """20 calls a day per number allow 60 a day from three numbers in the long run, but thirty calls
+    still go out 2 minutes apart within the first window: about 18 minutes, not 12 hours."""
+    desk = make_desk(3)
+    desk.policy(gap=120, cap=20, window=86_400)
+    now = timezone.now()
+    campaign = running(desk, DESTINATIONS[:30])
+    assert timedelta(minutes=15) < finish(campaign, now, waiting=30) - now < timedelta(minutes=20)
+
+
+def test_slow_dial_workers_set_the_pace_when_clearly_slower_than_the_policy(make_desk):
+    desk = make_desk(4)
+    desk.policy(gap=10)
+    now = timezone.now()
+    campaign = running(desk, DESTINATIONS[:60])
+    attempts_at(desk, campaign, [now - timedelta(seconds=20 * i) for i in range(45)])  # one per 20 s
+    assert timedelta(minutes=18) < finish(campaign, now, waiting=60) - now < timedelta(minutes=22)
+
+
+def test_only_calls_being_dialed_finish_about_now_and_a_closed_campaign_has_no_estimate(make_desk):
+    desk = make_desk(2)
+    campaign = running(desk, DESTINATIONS[:2])
+    now = timezone.now()
+    assert finish(campaign, now, waiting=0, in_flight=2) == now
+    campaign.state = Campaign.State.CANCELLED
+    assert finish(campaign, now, waiting=2) is None
+
+
+def test_the_chart_has_its_values_in_words_and_on_an_axis(make_desk):
+    desk = make_desk(2)
+    campaign = running(desk, DESTINATIONS[:5])
+    hour = timezone.now().replace(minute=0, second=0, microsecond=0)
+    attempts_at(desk, campaign, [hour + timedelta(seconds=s) for s in (1, 2, 3)], numbers=desk.numbers[:1])
+    with workspace_scope(desk.ws):
+        callers = campaign_callers(campaign)
+    busy, idle = callers.rows
+    label = f"{timezone.localtime(hour):%H:%M}"
+    assert callers.chart_max == 3 and callers.hours[-1] == label
+    words = f"Attempts per hour: 3 at {label}; none in the other hours of the last 12."
+    assert f'role="img" aria-label="{words}"' in busy.chart
+    assert 'aria-label="No attempts in the last 12 hours."' in idle.chart
+    # The busiest hour fills the plot, its value above it; the y axis runs from 0 to it; hours below.
+    assert (
+        f'<rect x="148" y="10" width="9" height="22"><title>{label}: 3 attempts</title></rect>' in busy.chart
+    )
+    assert '<text class="chart-value" x="152.5" y="8.5">3</text>' in busy.chart
+    assert (
+        '<text class="chart-y" x="13" y="13">3</text><text class="chart-y" x="13" y="32">0</text>'
+        in busy.chart
+    )
+    assert busy.chart.count('class="chart-x"') == 4 and idle.chart.count('class="chart-zero"') == 12
+
+
+def test_calls_of_a_cancelled_campaign_are_counted_as_not_placed(make_desk):
+    from django.test import Client
+
+    from campaigns.services import campaign_cancel
+    from tests.helpers import owner_of
+
+    desk = make_desk(2)
+    campaign = desk.campaign(DESTINATIONS[:3])
+    CampaignCall.unscoped.filter(campaign=campaign, row=2).update(state="placed")
+    campaign_cancel(campaign=campaign, actor=desk.actor)
+    client = Client()
+    client.force_login(owner_of(desk.ws))
+    page = client.get(f"/w/{desk.ws.slug}/campaigns/{campaign.pk}/").content.decode()
+    assert '<strong data-testid="not-placed">2</strong> not placed' in page
+    assert "2 calls not placed, and never will be" in page and "</strong> waiting" not in page
+
+
+@pytest.mark.parametrize("state", ["draft", "finished", "cancelled"])
+def test_a_campaign_that_is_not_running_never_says_the_pacing_state_is_being_rebuilt(make_desk, state):
+    from django.test import Client
+
+    from pacing.services import pacer_redis
+    from tests.helpers import owner_of
+
+    desk = make_desk(2)
+    campaign = desk.campaign(DESTINATIONS[:3])
+    Campaign.unscoped.filter(pk=campaign.pk).update(state=state)
+    pacer_redis().flushdb()  # a fresh Redis: nothing has rebuilt the workspace's pacing state yet
+    client = Client()
+    client.force_login(owner_of(desk.ws))
+    page = client.get(f"/w/{desk.ws.slug}/campaigns/{campaign.pk}/").content.decode()
+    assert "being rebuilt" not in page and "+1 415-555-0100" in page
