@@ -8,6 +8,8 @@ from urllib.parse import urlencode
 
 from django.http import QueryDict
 
+from phone_numbers.tags import tag_name_normalize
+
 MAX_TAG_FILTERS = 10
 
 
@@ -21,7 +23,8 @@ class NumberFilters:
     def from_query(cls, query: QueryDict) -> NumberFilters:
         # "+1 (415) 555" searches 1415555: people paste numbers in every format.
         digits = re.sub(r"\D", "", query.get("q", ""))[:15]
-        tags = tuple(dict.fromkeys(t.strip() for t in query.getlist("tag") if t.strip()))[:MAX_TAG_FILTERS]
+        tags = tuple(dict.fromkeys(n for t in query.getlist("tag") if (n := tag_name_normalize(t))))
+        tags = tags[:MAX_TAG_FILTERS]
         return cls(digits=digits, tags=tags, show_finished=query.get("history") == "1")
 
     @property

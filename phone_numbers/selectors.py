@@ -9,7 +9,6 @@ from functools import reduce
 from django.db import connection
 from django.db.models import BooleanField, Exists, Expression, OuterRef, QuerySet
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Lower
 
 from phone_numbers.filters import NumberFilters
 from phone_numbers.models import PhoneNumber, Tag
@@ -89,8 +88,7 @@ class NumbersPage:
     sections: list[Section]
     filters: NumberFilters
     total: int
-    # The workspace's (id, name)s in name order, read once and only when needed: by a tag filter or by the
-    # full page's tag select (an htmx search fragment has neither).
+    # The (id, name)s of the tags in use, in name order, read only by the full page's tag select.
     tags: QuerySet[Tag]
 
     @property
@@ -99,24 +97,21 @@ class NumbersPage:
 
     @property
     def tag_choices(self) -> list[str]:
-        """The workspace's tags not filtered by yet."""
-        chosen = {name.lower() for name in self.filters.tags}
-        return [name for _, name in self.tags if name.lower() not in chosen]
+        """The tags in use not filtered by yet."""
+        return [name for _, name in self.tags if name not in self.filters.tags]
 
 
-def numbers_matching(filters: NumberFilters, tags) -> QuerySet[PhoneNumber]:
-    """tags: the workspace's (id, name)s."""
+def numbers_matching(filters: NumberFilters) -> QuerySet[PhoneNumber]:
     numbers = PhoneNumber.objects.all()
     if not filters.show_finished:
         numbers = numbers.filter(state__in=PhoneNumber.HELD_STATES)
     if filters.digits:
         numbers = numbers.filter(e164__contains=filters.digits)
     if filters.tags:
-        ids = {name.lower(): pk for pk, name in tags}
-        wanted = [ids.get(name.lower()) for name in filters.tags]
-        if None in wanted:
+        ids = dict(tags_named(filters.tags).values_list("name", "id"))
+        if len(ids) < len(filters.tags):
             return numbers.none()  # a tag that does not exist matches nothing
-        numbers = numbers.filter(carries_every_tag(wanted))
+        numbers = numbers.filter(carries_every_tag(list(ids.values())))
     return numbers
 
 
@@ -142,16 +137,30 @@ def carries_a_tag(*, vendor: str | None = None) -> Expression:
 
 
 def tags_named(names) -> QuerySet[Tag]:
-    return Tag.objects.annotate(lowered=Lower("name")).filter(lowered__in=[n.lower() for n in names])
+    """Tags of these clean names (phone_numbers/tags.py: every stored name is clean, so equality finds them)."""
+    return Tag.objects.filter(name__in=names)
+
+
+def tags_in_use() -> QuerySet[Tag]:
+    """What tag pickers offer: tags on a held number or on a campaign. The rest stay, unlisted: released
+    numbers and finished campaigns keep them as history, and a tag found here can be linked at once,
+    where one deleted for being unused could vanish between a picker's read and a save that links it."""
+    links = PhoneNumber.tags.through.objects.filter(tag_id=OuterRef("pk"))
+    used = Exists(links.filter(phonenumber__state__in=PhoneNumber.HELD_STATES))
+    # Campaigns link tags too; that app sits above this one, so its link table is found through Tag's
+    # relations rather than imported.
+    for relation in Tag._meta.get_fields(include_hidden=True):
+        if relation.many_to_many and relation.auto_created and relation.through is not links.model:
+            used |= Exists(relation.through.objects.filter(tag_id=OuterRef("pk")))
+    return Tag.objects.filter(used)
 
 
 def numbers_page(*, filters: NumberFilters, page_number) -> NumbersPage:
     """One page of numbers in display order (environment, then number), with a bounded count per
     environment. Queries, whatever the data size: environments, three counts, the page, its tags, and the
-    workspace's tags where needed; with tag filters the counts and page ids come from one pass, then the
+    tags in use where needed; with tag filters the counts and page ids come from one pass, then the
     page's rows by id."""
-    tags = Tag.objects.values_list("id", "name")  # lazy: NumbersPage.tags says when it is read
-    matching = numbers_matching(filters, tags)
+    matching = numbers_matching(filters)
     environments = sorted(Environment.objects.all(), key=lambda e: ENVIRONMENT_ORDER.index(e.kind))
     number = _page_number(page_number)
     offset = (number - 1) * PER_PAGE
@@ -174,7 +183,13 @@ def numbers_page(*, filters: NumberFilters, page_number) -> NumbersPage:
         )
         for env in environments
     ]
-    return NumbersPage(page=window, sections=sections, filters=filters, total=sum(counts.values()), tags=tags)
+    return NumbersPage(
+        page=window,
+        sections=sections,
+        filters=filters,
+        total=sum(counts.values()),
+        tags=tags_in_use().values_list("id", "name"),  # lazy: read by the full page's tag select only
+    )
 
 
 PAGE_ORDER = ("env_rank", "e164", "pk")  # the partial index number_page_order serves it

@@ -206,7 +206,7 @@ def test_tag_suggestions_offer_the_workspaces_existing_tags(acme, globex):
 
 def test_rows_escape_every_value_and_offer_the_actions_each_role_may_take(acme):
     """The rows are rendered in Python (phone_numbers/rows.py): nothing a user typed reaches the page raw."""
-    add_numbers(acme, 2, tags=['<b>"vip"</b>', "a&b"])
+    add_numbers(acme, 2, tags=["vip", "a_b"])  # tags can't hold markup: tags.py and the database refuse it
     with workspace_scope(acme):
         agent = Agent.objects.get()
         agent.name = "<script>alert(1)</script>"
@@ -225,9 +225,7 @@ def test_rows_escape_every_value_and_offer_the_actions_each_role_may_take(acme):
     page = page_for("alice_admin")
     assert "<script>alert(1)</script>" not in page and "<b>" not in page and "<i>es</i>" not in page
     assert '&lt;script&gt;alert(1)&lt;/script&gt; <span class="muted">/ &lt;i&gt;es&lt;/i&gt;</span>' in page
-    assert (
-        '<span class="tag">&lt;b&gt;&quot;vip&quot;&lt;/b&gt;</span><span class="tag">a&amp;b</span>' in page
-    )
+    assert '<span class="tag">a_b</span><span class="tag">vip</span>' in page
     assert "<td>Main &lt;account&gt;</td>" in page
     assert '<span class="badge state-pending">Ordering…</span>' in page
     # A number still ordering has no menu, only its history; the active one has every action for an admin.

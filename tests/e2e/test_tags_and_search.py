@@ -1,0 +1,118 @@
+"""Tags and search on the Numbers page, as an operator uses them."""
+
+import uuid
+
+import pytest
+from playwright.sync_api import expect
+
+from phone_numbers.models import PhoneNumber
+from phone_numbers.services import number_link
+from providers.adapters import sandbox
+from providers.models import ProviderConnection
+from tenants.models import Environment
+from tenants.scope import all_workspaces, workspace_scope
+from tests.conftest import PASSWORD
+from tests.e2e.conftest import settled, sign_in
+from tests.helpers import owner_of
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+NUMBERS = {  # e164: tags
+    "+14155550142": ["sales", "texas"],
+    "+14155550143": ["sales"],
+    "+15125550144": ["texas"],
+    "+442079460158": ["uk"],
+}
+
+
+@pytest.fixture
+def tagged(acme):
+    account = f"e2e-{uuid.uuid4().hex[:8]}"
+    sandbox.reset(account)
+    adapter = sandbox.SandboxAdapter({"account": account})
+    with workspace_scope(acme):
+        connection = ProviderConnection.objects.create(
+            provider="sandbox", label="Sandbox", credentials={"account": account}
+        )
+        live = Environment.objects.get(kind="live")
+        for e164, tags in NUMBERS.items():
+            adapter.buy(e164, reference="bought-elsewhere")
+            number_link(
+                workspace=acme, actor=owner_of(acme), connection=connection, environment=live, e164=e164,
+                tag_names=tags,
+            )  # fmt: skip
+    return acme
+
+
+def rows(page):
+    return page.locator("#results tbody tr")
+
+
+def test_tags_are_normalised_as_they_are_typed_and_odd_ones_are_explained(
+    page, live_server, tagged, console_errors
+):
+    sign_in(page, live_server, "olga_operator", PASSWORD)
+    row = page.locator("tr", has_text="+1 512-555-0144")
+    row.get_by_label("Actions for +15125550144").click()
+    row.get_by_role("menuitem", name="Edit").click()
+    dialog = page.locator("dialog#modal")
+    expect(dialog.get_by_role("heading", name="Edit")).to_be_visible()
+    settled(page)
+    tags = dialog.get_by_placeholder("Type a tag, press Enter")
+
+    tags.fill("  Night Shift ")
+    tags.press("Enter")
+    expect(dialog.locator(".tag-chip", has_text="night-shift")).to_be_visible()
+
+    tags.fill("Café")  # said while typing, and Enter keeps the text to fix
+    problem = dialog.get_by_role("alert")
+    expect(problem).to_have_text(
+        "“café” can't have é in it: tags use lower-case letters a–z, digits, hyphens (-) and underscores (_)."
+    )
+    tags.press("Enter")
+    expect(tags).to_have_value("Café")
+    expect(dialog.locator(".tag-chip")).to_have_count(2)  # texas, night-shift
+    tags.fill("cafe")
+    expect(problem).to_have_count(0)
+    tags.press("Enter")
+    tags.fill("x" * 33)
+    expect(dialog.get_by_role("alert")).to_contain_text("at most 32 characters")
+    tags.fill("")
+    dialog.get_by_role("button", name="Save").click()
+    expect(dialog).to_be_hidden()
+    expect(row).to_contain_text("cafe")
+    with all_workspaces():
+        saved = PhoneNumber.objects.get(e164="+15125550144").tags.values_list("name", flat=True)
+    assert sorted(saved) == ["cafe", "night-shift", "texas"]
+    assert console_errors == []
+
+
+def test_tags_no_number_or_campaign_uses_leave_the_pickers(page, live_server, tagged, console_errors):
+    sign_in(page, live_server, "olga_operator", PASSWORD)
+    dialog = page.locator("dialog#modal")
+    # The only number tagged "uk" drops the tag.
+    row = page.locator("tr", has_text="+44 20 7946 0158")
+    row.get_by_label("Actions for +442079460158").click()
+    row.get_by_role("menuitem", name="Edit").click()
+    expect(dialog.get_by_role("heading", name="Edit")).to_be_visible()
+    settled(page)
+    dialog.get_by_role("button", name="Remove tag uk").click()
+    dialog.get_by_role("button", name="Save").click()
+    expect(dialog).to_be_hidden()
+
+    page.reload()
+    filter_options = page.get_by_label("Filter by tag").locator("option")
+    expect(filter_options).to_have_text(["Filter by tag…", "sales", "texas"])
+    page.get_by_role("link", name="New number").first.click()
+    expect(dialog.get_by_role("heading", name="New number")).to_be_visible()
+    settled(page)
+    suggestions = dialog.locator("#tag-options option")
+    expect(suggestions).to_have_count(2)
+    assert sorted(suggestions.evaluate_all("options => options.map(o => o.value)")) == ["sales", "texas"]
+    dialog.get_by_role("button", name="Cancel").click()
+
+    page.goto(f"{live_server.url}/w/acme/campaigns/new/")
+    caller_ids = page.get_by_role("group", name="Caller IDs: numbers tagged").or_(page.locator("#id_tags"))
+    expect(caller_ids).to_contain_text("sales")
+    expect(caller_ids).not_to_contain_text("uk")
+    assert console_errors == []
