@@ -1,5 +1,6 @@
 """Tags and search on the Numbers page, as an operator uses them."""
 
+import re
 import uuid
 
 import pytest
@@ -46,6 +47,48 @@ def tagged(acme):
 
 def rows(page):
     return page.locator("#results tbody tr")
+
+
+def test_filter_by_several_tags_as_chips_each_removable_and_back_restores_them(
+    page, live_server, tagged, console_errors
+):
+    sign_in(page, live_server, "olga_operator", PASSWORD)
+    numbers = f"{live_server.url}/w/acme/numbers/"
+    tag_select = page.get_by_role("combobox", name=re.compile("tag"))
+    tag_select.select_option("sales")
+    expect(page).to_have_url(f"{numbers}?tag=sales")
+    expect(rows(page)).to_have_count(2)
+
+    # A second tag keeps the first: both are chips, and only numbers carrying both are listed.
+    tag_select.select_option("texas")
+    expect(page).to_have_url(f"{numbers}?tag=sales&tag=texas")
+    expect(rows(page)).to_have_count(1)
+    expect(tag_select).to_have_value("")  # ready for the next tag, which can't be one already chosen
+    expect(tag_select).to_have_accessible_name("Add a tag filter")
+    expect(tag_select.locator("option[value=sales], option[value=texas]")).to_have_count(0)
+    expect(rows(page)).to_contain_text("+1 415-555-0142")
+    chips = page.get_by_label("Active filters")
+    expect(chips).to_contain_text("Tagged all of")
+    expect(chips.locator(".chip")).to_have_text([re.compile("sales"), re.compile("texas")])
+
+    # Each chip removes its own tag, and a removed tag stays removed when the search changes.
+    chips.get_by_role("link", name="sales").click()
+    expect(page).to_have_url(f"{numbers}?tag=texas")
+    expect(rows(page)).to_have_count(2)
+    expect(tag_select.locator("option[value=sales]")).to_have_count(1)
+    page.get_by_label("Search numbers by digits").fill("512")
+    expect(page).to_have_url(f"{numbers}?q=512&tag=texas")
+    expect(rows(page)).to_have_count(1)
+
+    # Back walks through every state, the chips with it.
+    page.go_back()
+    expect(page).to_have_url(f"{numbers}?tag=texas")
+    expect(rows(page)).to_have_count(2)
+    page.go_back()
+    expect(page).to_have_url(f"{numbers}?tag=sales&tag=texas")
+    expect(page.get_by_label("Active filters").locator(".chip")).to_have_count(2)
+    expect(rows(page)).to_have_count(1)
+    assert console_errors == []
 
 
 def test_tags_are_normalised_as_they_are_typed_and_odd_ones_are_explained(

@@ -235,3 +235,18 @@ def test_rows_escape_every_value_and_offer_the_actions_each_role_may_take(acme):
     assert operator.count('role="menuitem"') == 3 and "Delete</a>" not in operator
     viewer = page_for("vic_viewer")
     assert 'role="menuitem"' not in viewer and viewer.count('aria-label="History of') == 2
+
+
+def test_a_second_tag_keeps_the_first_and_the_answer_updates_the_tag_select(acme):
+    """The tag select and the chosen tags live outside the swapped results: each answer swaps them too."""
+    add_numbers(acme, 3, tags=["sales", "texas", "vip"])
+    client = Client()
+    client.force_login(owner_of(acme))
+    fragment = client.get("/w/acme/numbers/?tag=sales&tag=Texas", headers={"HX-Request": "true"})
+    html = fragment.content.decode()
+    assert fragment["HX-Push-Url"] == "/w/acme/numbers/?tag=sales&tag=texas"
+    oob = html[html.index('id="tag-filter"') : html.index("</select>")]
+    assert 'hx-swap-oob="innerHTML"' in oob
+    assert '<input type="hidden" name="tag" value="sales">' in oob
+    assert '<input type="hidden" name="tag" value="texas">' in oob
+    assert '<option value="vip">' in oob and '<option value="sales">' not in oob
