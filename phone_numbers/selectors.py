@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import reduce
 
 from django.db import connection
-from django.db.models import BooleanField, Exists, Expression, OuterRef, QuerySet
+from django.db.models import BooleanField, Exists, Expression, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from phone_numbers.filters import NumberFilters
@@ -103,16 +103,28 @@ class NumbersPage:
 
 def numbers_matching(filters: NumberFilters) -> QuerySet[PhoneNumber]:
     numbers = PhoneNumber.objects.all()
+    if filters.refused:
+        return numbers.none()  # the page says why: nothing was searched
     if not filters.show_finished:
         numbers = numbers.filter(state__in=PhoneNumber.HELD_STATES)
     if filters.digits:
-        numbers = numbers.filter(e164__contains=filters.digits)
+        numbers = numbers.filter(digits_match(filters))
     if filters.tags:
         ids = dict(tags_named(filters.tags).values_list("name", "id"))
         if len(ids) < len(filters.tags):
             return numbers.none()  # a tag that does not exist matches nothing
         numbers = numbers.filter(carries_every_tag(list(ids.values())))
     return numbers
+
+
+def digits_match(filters: NumberFilters) -> Q:
+    """Numbers whose digits contain the typed ones, or that start with one of their national readings."""
+    match = Q(e164__contains=filters.digits)
+    for codes, national in filters.national_readings:
+        # The substring lets the trigram index find candidates; the expression checks where they start.
+        starts = rf"^\+({'|'.join(map(str, codes))}){national}"
+        match |= Q(e164__contains=national, e164__regex=starts)
+    return match
 
 
 def carries_every_tag(tag_ids: list[int], *, vendor: str | None = None) -> Expression:

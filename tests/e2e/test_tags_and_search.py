@@ -1,4 +1,5 @@
-"""Tags and search on the Numbers page, as an operator uses them."""
+"""Tags and search on the Numbers page, as an operator uses them: typing tags, filtering by several,
+searching by digits in national formats, and what happens to letters."""
 
 import re
 import uuid
@@ -88,6 +89,39 @@ def test_filter_by_several_tags_as_chips_each_removable_and_back_restores_them(
     expect(page).to_have_url(f"{numbers}?tag=sales&tag=texas")
     expect(page.get_by_label("Active filters").locator(".chip")).to_have_count(2)
     expect(rows(page)).to_have_count(1)
+    assert console_errors == []
+
+
+@pytest.mark.parametrize(
+    ("typed", "url_q", "found"),
+    [
+        ("020 7946", "0207946", "+44 20 7946 0158"),  # UK national format: trunk 0, then 20 7946
+        ("(415) 555", "415555", "+1 415-555-0142"),
+        ("+1 (415)", "1415", "+1 415-555-0142"),
+    ],
+)
+def test_digit_search_takes_national_formats(page, live_server, tagged, console_errors, typed, url_q, found):
+    sign_in(page, live_server, "olga_operator", PASSWORD)
+    page.get_by_label("Search numbers by digits").fill(typed)
+    expect(page).to_have_url(f"{live_server.url}/w/acme/numbers/?q={url_q}")
+    expect(rows(page).first).to_contain_text(found)
+    expect(rows(page)).to_have_count(1 if found.startswith("+44") else 2)
+    assert console_errors == []
+
+
+@pytest.mark.parametrize("typed", ["abc", "41a5"])
+def test_letters_in_the_search_get_a_message_instead_of_being_ignored(
+    page, live_server, tagged, console_errors, typed
+):
+    sign_in(page, live_server, "olga_operator", PASSWORD)
+    search = page.get_by_label("Search numbers by digits")
+    search.fill(typed)
+    expect(page.get_by_text("Search by digits: letters aren't part of phone numbers.")).to_be_visible()
+    expect(rows(page)).to_have_count(0)
+    expect(search).to_have_value(typed)  # what was typed stays, to fix
+    search.fill("415")
+    expect(page.get_by_text("letters aren't part")).to_have_count(0)
+    expect(rows(page)).to_have_count(2)
     assert console_errors == []
 
 

@@ -1,6 +1,8 @@
 """The Numbers page: search, tag filters, grouping, and a query count that does not grow with the data."""
 
 import itertools
+import re
+from urllib.parse import urlencode
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -104,7 +106,6 @@ def test_pages_walk_live_first_then_pre_release_then_sandbox(acme):
 
 def test_a_tag_filter_pages_and_counts_like_the_unfiltered_page(acme):
     """Tag filters read counts and the page in one pass: the same order, counts and pager as without."""
-    import re
 
     add_numbers(acme, 120, tags=["sales"])
     add_numbers(acme, 30, start=500)  # untagged: never in the filtered page or its counts
@@ -235,6 +236,48 @@ def test_rows_escape_every_value_and_offer_the_actions_each_role_may_take(acme):
     assert operator.count('role="menuitem"') == 3 and "Delete</a>" not in operator
     viewer = page_for("vic_viewer")
     assert 'role="menuitem"' not in viewer and viewer.count('aria-label="History of') == 2
+
+
+def test_national_formats_find_numbers_of_the_countries_that_dial_them(acme):
+    add_numbers(acme, 2)  # +1 415-555-0000 and 0001
+    with workspace_scope(acme):
+        model = PhoneNumber.objects.first()
+        for e164 in ("+442079460958", "+442079461234", "+441614960000"):
+            PhoneNumber.objects.create(
+                e164=e164, environment=model.environment, connection=model.connection, state="active"
+            )
+    client = Client()
+    client.force_login(owner_of(acme))
+
+    def found(q):
+        return re.findall(
+            r'class="number">([^<]+)<', client.get("/w/acme/numbers/", {"q": q}).content.decode()
+        )
+
+    assert sorted(found("020 7946")) == ["+44 20 7946 0958", "+44 20 7946 1234"]  # 0 is the UK's trunk prefix
+    assert found("020 7946 0958") == ["+44 20 7946 0958"]
+    assert found("0161 496") == ["+44 161 496 0000"]
+    assert sorted(found("(415) 555")) == ["+1 415-555-0000", "+1 415-555-0001"]
+    assert sorted(found("1 415 555")) == ["+1 415-555-0000", "+1 415-555-0001"]  # 1 is the US trunk prefix
+    assert sorted(found("+1 (415)")) == ["+1 415-555-0000", "+1 415-555-0001"]
+    assert sorted(found("+44 20 7946")) == ["+44 20 7946 0958", "+44 20 7946 1234"]
+    assert found("0958") == ["+44 20 7946 0958"]  # digits anywhere, as before
+    assert found("020 7946 9") == []
+
+
+@pytest.mark.parametrize("typed", ["abc", "41a5", "+1 415 call me"])
+def test_letters_get_a_message_instead_of_being_dropped(acme, typed):
+    add_numbers(acme, 3)
+    client = Client()
+    client.force_login(owner_of(acme))
+    page = client.get("/w/acme/numbers/", {"q": typed}).content.decode()
+    assert "Search by digits: letters aren’t part of phone numbers." in page.replace("&#x27;", "’").replace(
+        "'", "’"
+    )
+    assert 'class="number"' not in page and f'value="{typed}"' in page  # nothing searched; the text stays
+    fragment = client.get("/w/acme/numbers/", {"q": typed}, headers={"HX-Request": "true"})
+    assert "letters aren" in fragment.content.decode()
+    assert fragment["HX-Push-Url"] == "/w/acme/numbers/?" + urlencode({"q": typed})
 
 
 def test_a_second_tag_keeps_the_first_and_the_answer_updates_the_tag_select(acme):
