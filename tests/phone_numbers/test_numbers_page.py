@@ -280,6 +280,36 @@ def test_letters_get_a_message_instead_of_being_dropped(acme, typed):
     assert fragment["HX-Push-Url"] == "/w/acme/numbers/?" + urlencode({"q": typed})
 
 
+@pytest.mark.parametrize(
+    "query",
+    ["q=555", "q=5550002", "q=555000", "q=0100&tag=sales", "q=555&history=1", "q=555&page=2", "q=020+7946"],
+)
+def test_a_search_read_through_the_trigram_index_agrees_with_the_index_walk(acme, query, monkeypatch):
+    """Few matches are read once through the trigram index; many take the page-order walk (or, with a tag
+    filter, the tag index). Each answers the same page and counts."""
+    from phone_numbers import selectors
+
+    add_numbers(acme, 120, tags=["sales"])
+    add_numbers(acme, 30, start=500)
+    with workspace_scope(acme):
+        PhoneNumber.objects.filter(e164="+14155550001").update(state="released")
+    client = Client()
+    client.force_login(owner_of(acme))
+
+    def seen(path):
+        with CaptureQueriesContext(connection) as queries:
+            page = client.get(f"/w/acme/numbers/?{query}").content.decode()
+        gathered = any("enable_indexscan = off" in q["sql"] for q in queries)
+        walked = any(q["sql"].startswith("SELECT COUNT(*)") for q in queries)  # the walk's bounded counts
+        assert (gathered and not walked) if path == "index" else not gathered
+        return re.findall(r'class="number">([^<]+)<', page), re.findall(r"· ([\d,+]+) numbers?", page)
+
+    through_the_index = seen("index")
+    monkeypatch.setattr(selectors, "_searched_counts_and_page", lambda *_: None)  # as with too many matches
+    assert seen("walk") == through_the_index
+    assert through_the_index[0] or query.startswith("q=020")
+
+
 def test_a_second_tag_keeps_the_first_and_the_answer_updates_the_tag_select(acme):
     """The tag select and the chosen tags live outside the swapped results: each answer swaps them too."""
     add_numbers(acme, 3, tags=["sales", "texas", "vip"])
@@ -293,3 +323,17 @@ def test_a_second_tag_keeps_the_first_and_the_answer_updates_the_tag_select(acme
     assert '<input type="hidden" name="tag" value="sales">' in oob
     assert '<input type="hidden" name="tag" value="texas">' in oob
     assert '<option value="vip">' in oob and '<option value="sales">' not in oob
+
+
+@pytest.mark.parametrize("query", ["q=555", "q=55", "q=555&history=1"])
+def test_a_search_leaves_the_planner_settings_as_it_found_them(acme, query):
+    """Searches choose their plans by turning scans off for a few queries; the transaction around a
+    request (here, the test's) goes on with every scan allowed."""
+    add_numbers(acme, 5)
+    client = Client()
+    client.force_login(owner_of(acme))
+    assert client.get(f"/w/acme/numbers/?{query}").status_code == 200
+    with connection.cursor() as cursor:
+        for scan in ("seqscan", "indexscan", "indexonlyscan", "bitmapscan"):
+            cursor.execute(f"SHOW enable_{scan}")
+            assert cursor.fetchone() == ("on",), scan
