@@ -3,19 +3,13 @@ writes the form phone_numbers/tags.py accepts. The SQLite demo relies on the ser
 
 from django.db import migrations
 
+from phone_numbers.migrations._postgresql import on_postgresql
+
 ADD = (
     "ALTER TABLE phone_numbers_tag ADD CONSTRAINT tag_name_charset "
     "CHECK (name ~ '^[a-z0-9][a-z0-9_-]*$' AND char_length(name) <= 32)"
 )
 DROP = "ALTER TABLE phone_numbers_tag DROP CONSTRAINT IF EXISTS tag_name_charset"
-
-
-def on_postgresql(sql):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            schema_editor.execute(sql)
-
-    return run
 
 
 class Migration(migrations.Migration):

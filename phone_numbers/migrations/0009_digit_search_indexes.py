@@ -13,6 +13,8 @@ for the tag pickers.
 
 from django.db import migrations, models
 
+from phone_numbers.migrations._postgresql import on_postgresql
+
 HELD = "state IN ('pending', 'active', 'releasing')"
 FORWARD = [
     "CREATE EXTENSION IF NOT EXISTS btree_gin",
@@ -29,19 +31,10 @@ BACKWARD = [
 ]
 
 
-def on_postgresql(statements):
-    def run(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            for sql in statements:
-                schema_editor.execute(sql)
-
-    return run
-
-
 class Migration(migrations.Migration):
     dependencies = [("phone_numbers", "0008_tag_name_check")]
     operations = [
-        migrations.RunPython(on_postgresql(FORWARD), on_postgresql(BACKWARD)),
+        migrations.RunPython(on_postgresql(*FORWARD), on_postgresql(*BACKWARD)),
         migrations.AddIndex(
             model_name="phonenumber",
             index=models.Index(
