@@ -1,44 +1,140 @@
-"""Numbers page server time at 100,000 numbers, side by side with Django admin's changelist search.
+"""Numbers page server time at 100,000 numbers, side by side with a baseline measured in the same run.
 
-    python bench/numbers_page.py            # DATABASE_URL defaults to .../dialtone_bench (created if missing)
+    python bench/numbers_page.py                          # this checkout, and Django admin's changelist
+    git worktree add /tmp/numbers-base <commit>
+    python bench/numbers_page.py --against /tmp/numbers-base   # this checkout and that one, in turns
 
-Seeds one workspace with 100,000 numbers (plus 10 other workspaces with 10,000 each), 50 tags, two tags
-per number, then times the full request (middleware, queries, template) through Django's test client, the scenarios
-taken in turns so a noisy moment slows them all alike:
-the first page, a digit search, a two-tag filter, and the admin changelist searching the same digits.
-Prints p50/p95 per scenario, queries per request, and each scenario's ratio to the admin search.
+Each checkout gets its own database (DATABASE_URL's name for this one, that name + "_baseline" for the
+other; created if missing), migrated by its own code and seeded identically by this script, and its own
+gunicorn (one sync worker, as in docker-compose.yml). Requests go over HTTP, every scenario once per
+round and the two servers in alternating order, so a noisy moment slows both alike. Prints p50/p95 per
+scenario and server, the numbers each search matches, and the ratio of this checkout's p95 to the
+baseline's (or to the admin changelist's).
+
+The data is shaped like real workspaces, which is what made a search slow: one workspace of 100,000
+numbers (US area codes, one London block, 2,000 released ones) beside ten of 10,000 whose numbers
+cluster in blocks. A search matching 20 of the workspace's numbers matches 10,000 of another's, so
+PostgreSQL's table-wide statistics expect many matches in this workspace too. Searches matching few,
+some and many numbers, a national format, a tag filter and an htmx fragment are measured.
+
+Figures against 4277b54 (the search before the trigram reading), on 2 cores shared with seven other test
+suites (load average in brackets); p95 ms this / baseline, and the ratio:
+
+  scenario (matches)        run 1 [9-12]     run 2 [4-6]      run 3 [5-8]      run 4 [3-4]
+  first page                243/186  1.31    64/53   1.21     56/54   1.03     42/30   1.39
+  few: (310) 555 (20)       248/738  0.34    56/207  0.27     50/205  0.25     40/136  0.29
+  some: (737) 201 (300)     192/238  0.81    58/110  0.53     54/128  0.42     32/56   0.58
+  many: 415 555 (5,000)     239/257  0.93    74/59   1.25     84/66   1.27     57/56   1.03
+  national: 020 7946 (10k)  320/243  -       104/52  -        154/44  -        80/37   -
+  few, htmx fragment        120/501  0.24    38/178  0.21     41/213  0.19     35/136  0.26
+  two-tag filter (2,000)    186/188  0.99    66/57   1.17     74/58   1.27     44/46   0.95
+  p50, run 4: first 22/17, few 20/75, some 22/42, many 31/28, national 50/19, htmx 17/71, tags 26/21.
+The baseline finds nothing for the national format. Runs 1 and 2 predate two changes (the held-number
+index for the tag pickers, no planner reset outside a transaction). Every full page now reads the tags
+in use for its tag select (~2 ms here: 2,000 released numbers carry a tag no held number does); a search
+with many matches first reads 1,001 of them through the trigram index (~3 ms) before walking the
+page-order index; 10,000 matches at the end of each environment's order (the London block) make that
+walk the longest.
 """
 
+import argparse
+import http.cookiejar
 import os
+import random
+import re
+import signal
 import statistics
+import subprocess
 import sys
 import time
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+HERE = Path(__file__).resolve().parent.parent
+# --prepare runs inside a checkout's code (BENCH_CODE), so each database is migrated by its own code.
+sys.path.insert(0, os.environ.get("BENCH_CODE", str(HERE)))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/dialtone_bench")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/11")
-os.environ.setdefault("ALLOWED_HOSTS", "testserver")
-
-import django  # noqa: E402
 
 MAIN = 100_000
+RELEASED = 2_000
 OTHERS = 10
 PER_OTHER = 10_000
 TAGS = 50
 RUNS = 100
-WARMUP = 20
+WARMUP = 10
+USER, PASSWORD = "bench", "bench-password-123"
+
+# Blocks of the main workspace and of two others (e164 prefix -> lines): a search for "(310) 555" matches
+# 20 numbers of the main workspace and 9,980 of the first other.
+MAIN_BLOCKS = {"+1310555": range(100, 120), "+1737201": range(300), "+1415555": range(5_000)}
+LONDON = "+44207946"  # 10,000 numbers: +44 20 7946 0000-9999
+OTHER_BLOCKS = {0: "+1310555", 1: "+1737201"}
+MAIN_AREAS = ("212", "512", "628", "917", "646", "332")
+OTHER_AREAS = ("213", "305", "206", "312", "404", "702")
+SEARCHED = ("310555", "737201", "415555", "2079460")  # random numbers never contain these
+
+SCENARIOS = [  # label, path, htmx
+    ("first page", "/w/bench-main/numbers/", False),
+    ("search few: (310) 555", "/w/bench-main/numbers/?q=(310)+555", False),
+    ("search some: (737) 201", "/w/bench-main/numbers/?q=(737)+201", False),
+    ("search many: 415 555", "/w/bench-main/numbers/?q=415+555", False),
+    ("search national: 020 7946", "/w/bench-main/numbers/?q=020+7946", False),
+    ("search few, htmx fragment", "/w/bench-main/numbers/?q=(310)+555", True),
+    ("two-tag filter", "/w/bench-main/numbers/?tag=tag-3&tag=tag-21", False),
+]
+ADMIN = ("admin changelist: 310555", "/admin/phone_numbers/phonenumber/?q=310555", False)
 
 
-def ensure_database():
+def random_numbers(rnd, areas, count, taken):
+    found = []
+    while len(found) < count:
+        e164 = f"+1{rnd.choice(areas)}{rnd.randrange(200, 1000)}{rnd.randrange(10_000):04d}"
+        if e164 not in taken and not any(s in e164 for s in SEARCHED):
+            taken.add(e164)
+            found.append(e164)
+    return found
+
+
+def numbers_to_seed():
+    """workspace index -> (held numbers, released numbers); 0 is the main workspace. Deterministic."""
+    rnd = random.Random(7)
+    main = [f"{p}{line:04d}" for p, lines in MAIN_BLOCKS.items() for line in lines]
+    main += [f"{LONDON}{line:04d}" for line in range(10_000)]
+    others = {
+        i: [f"{p}{line:04d}" for line in range(10_000) if f"{p}{line:04d}" not in main]
+        for i, p in OTHER_BLOCKS.items()
+    }
+    taken = set(main) | {n for numbers in others.values() for n in numbers}
+    main += random_numbers(rnd, MAIN_AREAS, MAIN - len(main), taken)
+    seeded = {0: (main, random_numbers(rnd, MAIN_AREAS, RELEASED, taken))}
+    for i in range(OTHERS):
+        held = others.get(i, [])
+        seeded[i + 1] = (held + random_numbers(rnd, OTHER_AREAS, PER_OTHER - len(held), taken), [])
+    return seeded
+
+
+def ensure_database(url):
     import psycopg
 
-    url = os.environ["DATABASE_URL"]
     name = url.rsplit("/", 1)[1]
     with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
             conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def prepare():
+    """Migrate this process's database with BENCH_CODE's code, then seed it once."""
+    ensure_database(os.environ["DATABASE_URL"])
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    seed()
 
 
 def seed():
@@ -52,17 +148,15 @@ def seed():
     with all_workspaces():
         if Workspace.objects.filter(slug="bench-main").exists():
             return
-        user = get_user_model().objects.create_superuser("bench", password="bench-password-123")
+        user = get_user_model().objects.create_superuser(USER, password=PASSWORD)
         plan = Plan.objects.create(name="Bench", managed_number_limit=0)
         workspaces = [workspace_create(name="Bench main", slug="bench-main", plan=plan, owner=user)] + [
             workspace_create(name=f"Other {i}", slug=f"bench-other-{i}", plan=plan, owner=user)
             for i in range(OTHERS)
         ]
     started = time.perf_counter()
-    offset = 0
     with connection.cursor() as cursor:
-        for index, workspace in enumerate(workspaces):
-            count = MAIN if index == 0 else PER_OTHER
+        for workspace, (held, released) in zip(workspaces, numbers_to_seed().values(), strict=True):
             cursor.execute(
                 "INSERT INTO providers_providerconnection (workspace_id, provider, label, credentials, state, "
                 "last_error, created_at) VALUES (%s, 'sandbox', 'Sandbox', '', 'verified', '', now()) RETURNING id",
@@ -71,8 +165,8 @@ def seed():
             connection_id = cursor.fetchone()[0]
             cursor.execute(
                 "INSERT INTO phone_numbers_tag (workspace_id, name, created_at) "
-                "SELECT %s, 'tag-' || g, now() FROM generate_series(0, %s) g",
-                [workspace.id, TAGS - 1],
+                "SELECT %s, 'tag-' || g, now() FROM generate_series(0, %s) g UNION ALL SELECT %s, 'retired', now()",
+                [workspace.id, TAGS - 1, workspace.id],
             )
             # Ordered sandbox, pre-release, live: env_rank 2, 1, 0 below.
             cursor.execute(
@@ -81,92 +175,138 @@ def seed():
                 [workspace.id],
             )
             env_ids = [row[0] for row in cursor.fetchall()]
+            states = ["active"] * len(held) + ["released"] * len(released)
+            # provider_ref carries the number's index i for the tag links below.
             cursor.execute(
                 """INSERT INTO phone_numbers_phonenumber
                    (workspace_id, e164, environment_id, connection_id, provider_ref, state, created_at, updated_at,
                     version, env_rank)
-                   SELECT %s, '+1' || (2000000000 + %s + g)::text, (ARRAY[%s, %s, %s])[1 + g %% 3], %s,
-                          'PN' || g, 'active', now(), now(), 0, 2 - g %% 3
-                   FROM generate_series(0, %s) g""",
-                [workspace.id, offset, *env_ids, connection_id, count - 1],
+                   SELECT %s, n.e164, (ARRAY[%s, %s, %s])[1 + (n.i - 1) %% 3], %s, 'PN' || (n.i - 1), n.state,
+                          now(), now(), 0, 2 - (n.i - 1) %% 3
+                   FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY AS n(e164, state, i)""",
+                [workspace.id, *env_ids, connection_id, held + released, states],
             )
-            # Two tags per number: tag (i mod 50) and tag (7i mod 50).
+            # Held numbers carry two tags, i mod 50 and 7i mod 50; released ones carry "retired" only.
             cursor.execute(
                 """INSERT INTO phone_numbers_phonenumber_tags (phonenumber_id, tag_id)
                    SELECT DISTINCT n.id, t.id FROM phone_numbers_phonenumber n
                    JOIN phone_numbers_tag t ON t.workspace_id = n.workspace_id
-                   WHERE n.workspace_id = %s
-                     AND (t.name = 'tag-' || ((substr(n.e164, 3)::bigint - 2000000000 - %s) %% 50)
-                       OR t.name = 'tag-' || ((7 * (substr(n.e164, 3)::bigint - 2000000000 - %s)) %% 50))""",
-                [workspace.id, offset, offset],
+                   WHERE n.workspace_id = %s AND CASE WHEN n.state = 'released' THEN t.name = 'retired'
+                     ELSE t.name IN ('tag-' || (substr(n.provider_ref, 3)::int %% 50),
+                                     'tag-' || (7 * substr(n.provider_ref, 3)::int %% 50)) END""",
+                [workspace.id],
             )
-            offset += count
         cursor.execute("VACUUM ANALYZE")
-    print(f"seeded {MAIN + OTHERS * PER_OTHER:,} numbers in {time.perf_counter() - started:.1f} s")
+    print(f"seeded {MAIN + RELEASED + OTHERS * PER_OTHER:,} numbers in {time.perf_counter() - started:.1f} s")
 
 
-def measure(client, scenarios) -> dict[str, tuple[list[float], int]]:
-    """Every scenario once per round, RUNS rounds: a noisy moment slows them all alike."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
+class Server:
+    """One checkout served by gunicorn on its own database, with a signed-in session."""
 
-    def get(url, htmx):
-        response = client.get(url, headers={"HX-Request": "true"} if htmx else {})
-        if response.streaming:  # a download (bench/campaign_page.py): timed to its last byte
-            b"".join(response.streaming_content)
-        return response
+    def __init__(self, name, code, database_url, port):
+        self.name, self.url = name, f"http://127.0.0.1:{port}"
+        env = {**os.environ, "DATABASE_URL": database_url, "BENCH_CODE": str(code), "DEBUG": "false"}
+        # In the checkout: Celery's Django fixup puts the working directory first on sys.path.
+        subprocess.run([sys.executable, __file__, "--prepare"], env=env, cwd=code, check=True)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--chdir", str(code),
+             "--pythonpath", str(code), "--bind", f"127.0.0.1:{port}", "--workers", "1",
+             "--log-level", "warning"],
+            env=env,
+            cwd=code,
+        )  # fmt: skip
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+        )
+        self._sign_in()
 
-    timings = {label: [] for label, _, _ in scenarios}
-    for _, url, htmx in scenarios:
-        for _ in range(WARMUP):
-            assert get(url, htmx).status_code == 200, url
-    for _ in range(RUNS):
-        for label, url, htmx in scenarios:
-            started = time.perf_counter()
-            response = get(url, htmx)
-            timings[label].append((time.perf_counter() - started) * 1000)
-            assert response.status_code == 200
-    results = {}
-    for label, url, htmx in scenarios:
-        with CaptureQueriesContext(connection) as queries:
-            get(url, htmx)
-        results[label] = (timings[label], len(queries))
-    return results
+    def _sign_in(self):
+        for _ in range(100):
+            try:
+                page = self.opener.open(f"{self.url}/login/").read().decode()
+                break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            raise SystemExit(f"{self.name}: gunicorn did not answer")
+        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+        form = {"username": USER, "password": PASSWORD, "csrfmiddlewaretoken": token, "next": "/admin/"}
+        self.opener.open(f"{self.url}/login/", urllib.parse.urlencode(form).encode()).read()
+
+    def get(self, path, htmx) -> tuple[float, str]:
+        request = urllib.request.Request(self.url + path, headers={"HX-Request": "true"} if htmx else {})
+        started = time.perf_counter()
+        with self.opener.open(request) as response:
+            body = response.read().decode()
+        return (time.perf_counter() - started) * 1000, body
+
+    def stop(self):
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=30)
+
+
+def matches(page: str) -> str:
+    """The numbers a page says it found: its sections' counts ("1,000+" when a section is capped)."""
+    counts = re.findall(r"· (1,000\+|\d+) numbers?", page)
+    return f"{sum(1000 if c == '1,000+' else int(c) for c in counts):,}" + ("+" if "1,000+" in counts else "")
+
+
+def measure(servers, scenarios):
+    timings = {(s.name, label): [] for s in servers for label, _, _ in scenarios}
+    found = {}
+    for server in servers:
+        for label, path, htmx in scenarios:
+            for _ in range(WARMUP):
+                found[server.name, label] = matches(server.get(path, htmx)[1])
+    for round_ in range(RUNS):
+        for label, path, htmx in scenarios:
+            for server in servers if round_ % 2 == 0 else servers[::-1]:
+                timings[server.name, label].append(server.get(path, htmx)[0])
+    return timings, found
 
 
 def main():
-    ensure_database()
-    django.setup()
-    from django.core.management import call_command
-    from django.test import Client
-    from django.test.utils import setup_test_environment
-
-    setup_test_environment()
-    call_command("migrate", verbosity=0)
-    seed()
-    client = Client()
-    from django.contrib.auth import get_user_model
-
-    client.force_login(get_user_model().objects.get(username="bench"))
-    scenarios = [
-        ("Numbers page, first page", "/w/bench-main/numbers/", False),
-        ("Numbers page, digit search 4155", "/w/bench-main/numbers/?q=4155", False),
-        ("Numbers page, two-tag filter", "/w/bench-main/numbers/?tag=tag-3&tag=tag-21", False),
-        ("Numbers page, htmx search fragment", "/w/bench-main/numbers/?q=4155", True),
-        ("Admin changelist, search 4155", "/admin/phone_numbers/phonenumber/?q=4155", False),
-    ]
-    results = {
-        label: (statistics.median(timings), statistics.quantiles(timings, n=20)[18], queries)
-        for label, (timings, queries) in measure(client, scenarios).items()
-    }
-    admin_p95 = results["Admin changelist, search 4155"][1]
-    print(
-        f"\n{MAIN:,} numbers in the workspace, {OTHERS * PER_OTHER:,} in {OTHERS} others; {RUNS} runs each\n"
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--against", type=Path, help="a checkout of the baseline code to serve beside this one"
     )
-    print(f"{'scenario':40} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8} {'p95 / admin':>12}")
-    for label, (p50, p95, queries) in results.items():
-        print(f"{label:40} {p50:8.1f} {p95:8.1f} {queries:8d} {p95 / admin_p95:12.2f}")
-    print("\ntarget: p95 under 50 ms for each Numbers page scenario")
+    parser.add_argument("--prepare", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.prepare:
+        return prepare()
+    database = os.environ["DATABASE_URL"]
+    servers = [Server("this", HERE, database, 8931)]
+    try:
+        if args.against:
+            servers.append(Server("baseline", args.against.resolve(), database + "_baseline", 8932))
+        scenarios = SCENARIOS if args.against else [*SCENARIOS, ADMIN]
+        timings, found = measure(servers, scenarios)
+    finally:
+        for server in servers:
+            server.stop()
+    p95 = {key: statistics.quantiles(values, n=20)[18] for key, values in timings.items()}
+    p50 = {key: statistics.median(values) for key, values in timings.items()}
+    base = "baseline" if args.against else None
+    print(f"\n{MAIN:,} numbers in the workspace, {OTHERS * PER_OTHER:,} in {OTHERS} others; {RUNS} rounds\n")
+    header = f"{'scenario':28} {'page says':>9}"
+    for server in servers:
+        header += f" {server.name + ' p50':>13} {server.name + ' p95':>13}"
+    print(header + f" {'p95 ratio':>10}")
+    for label, _, _ in scenarios:
+        line = f"{label:28} {found['this', label]:>9}"
+        for server in servers:
+            line += f" {p50[server.name, label]:13.1f} {p95[server.name, label]:13.1f}"
+        reference = p95[base, label] if base else p95["this", ADMIN[0]]
+        print(line + f" {p95['this', label] / reference:10.2f}")
+    print("\npage says: the numbers this checkout's page counts (it stops at 1,000+ per environment)")
+    if base:
+        print("p95 ratio: this / baseline (below 1: faster)")
+        for label, _, _ in scenarios:
+            if found["this", label] != found["baseline", label]:
+                print(f"  {label}: the baseline's page says {found['baseline', label]}")
+    else:
+        print("p95 ratio: scenario / admin changelist")
+    print("target: p95 under 50 ms for each Numbers page scenario")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from agents.models import Agent
 from campaigns.destinations import destinations_parse
 from campaigns.models import Campaign
 from phone_numbers.models import Tag
+from phone_numbers.selectors import tags_in_use
 from tenants.models import Environment
 
 
@@ -43,7 +44,7 @@ class CampaignForm(forms.Form):
         self.fields["environment"].queryset = Environment.objects.all()
         self.fields["environment"].choices = [(e.pk, e.get_kind_display()) for e in environments]
         self.fields["agent"].queryset = Agent.objects.all()
-        self.fields["tags"].queryset = Tag.objects.all()
+        self.fields["tags"].queryset = tags_in_use()
         self.row_errors = ()
 
     def clean_destinations(self):

@@ -1,6 +1,8 @@
+from django import forms
 from django.contrib import admin
 
 from phone_numbers.models import NumberOperation, PhoneNumber, Tag
+from phone_numbers.tags import CHARSET, clean_tag_name
 from tenants.admin import TenantAdmin
 
 
@@ -29,8 +31,19 @@ class PhoneNumberAdmin(TenantAdmin):
         return obj.connection.get_provider_display()
 
 
+class TagForm(forms.ModelForm):
+    class Meta:
+        help_texts = {
+            "name": f"At most {Tag.MAX_LENGTH} {CHARSET}; upper case and spaces are turned into these."
+        }
+
+    def clean_name(self):
+        return clean_tag_name(self.cleaned_data["name"])  # "Sales US" is saved as sales-us
+
+
 @admin.register(Tag)
 class TagAdmin(TenantAdmin):
+    form = TagForm
     list_display = ("name", "workspace", "created_at")
     search_fields = ("name",)
 

@@ -78,10 +78,17 @@ class PhoneNumber(TenantModel):
             ),
         ]
         indexes = [
+            # PostgreSQL's also carries the id, for index-only walks (migration 0009).
             models.Index(
                 fields=["workspace", "env_rank", "e164"],
                 condition=models.Q(state__in=["pending", "active", "releasing"]),
                 name="number_page_order",
+            ),
+            # Whether a tag is on a held number (tag pickers) is then answered from this index alone.
+            models.Index(
+                fields=["id"],
+                condition=models.Q(state__in=["pending", "active", "releasing"]),
+                name="number_held",
             ),
             models.Index(fields=["workspace", "environment", "e164"], name="number_by_env"),
             models.Index(fields=["workspace", "state"], name="number_by_state"),

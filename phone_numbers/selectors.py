@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import operator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from functools import reduce
 
-from django.db import connection
-from django.db.models import BooleanField, Exists, Expression, OuterRef, QuerySet
+from django.db import connection, transaction
+from django.db.models import BigIntegerField, BooleanField, Exists, Expression, OuterRef, Q, QuerySet, Value
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Lower
+from django.db.models.functions import Cast
 
 from phone_numbers.filters import NumberFilters
 from phone_numbers.models import PhoneNumber, Tag
@@ -17,6 +18,7 @@ from providers.adapters.base import KIND_LABELS
 from providers.models import Provider
 from providers.selectors import monthly_prices
 from tenants.models import Environment
+from tenants.scope import current_workspace
 
 PER_PAGE = 50
 # Counting stops here: "1,000+" tells an operator as much as 33,412 does (search narrows it),
@@ -91,8 +93,7 @@ class NumbersPage:
     sections: list[Section]
     filters: NumberFilters
     total: int
-    # The workspace's (id, name)s in name order, read once and only when needed: by a tag filter or by the
-    # full page's tag select (an htmx search fragment has neither).
+    # The (id, name)s of the tags in use, in name order, read only by the full page's tag select.
     tags: QuerySet[Tag]
 
     @property
@@ -101,25 +102,41 @@ class NumbersPage:
 
     @property
     def tag_choices(self) -> list[str]:
-        """The workspace's tags not filtered by yet."""
-        chosen = {name.lower() for name in self.filters.tags}
-        return [name for _, name in self.tags if name.lower() not in chosen]
+        """The tags in use not filtered by yet."""
+        return [name for _, name in self.tags if name not in self.filters.tags]
 
 
-def numbers_matching(filters: NumberFilters, tags) -> QuerySet[PhoneNumber]:
-    """tags: the workspace's (id, name)s."""
-    numbers = PhoneNumber.objects.all()
+def numbers_matching(
+    filters: NumberFilters, numbers: QuerySet[PhoneNumber] | None = None
+) -> QuerySet[PhoneNumber]:
+    """The numbers the filters match, of `numbers` (the workspace's by default)."""
+    numbers = PhoneNumber.objects.all() if numbers is None else numbers
+    if filters.refused:
+        return numbers.none()  # the page says why: nothing was searched
     if not filters.show_finished:
         numbers = numbers.filter(state__in=PhoneNumber.HELD_STATES)
     if filters.digits:
-        numbers = numbers.filter(e164__contains=filters.digits)
+        numbers = numbers.filter(digits_match(filters))
     if filters.tags:
-        ids = {name.lower(): pk for pk, name in tags}
-        wanted = [ids.get(name.lower()) for name in filters.tags]
-        if None in wanted:
+        ids = dict(tags_named(filters.tags).values_list("name", "id"))
+        if len(ids) < len(filters.tags):
             return numbers.none()  # a tag that does not exist matches nothing
-        numbers = numbers.filter(carries_every_tag(wanted))
+        numbers = numbers.filter(carries_every_tag(list(ids.values())))
     return numbers
+
+
+def digits_match(filters: NumberFilters) -> Q:
+    """Numbers whose digits contain the typed ones, or that start with one of their national readings."""
+    match = Q(e164__contains=filters.digits)
+    nationals = []
+    for codes, national in filters.national_readings:
+        match |= Q(e164__regex=rf"^\+({'|'.join(map(str, codes))}){national}")
+        nationals.append(national)
+    if nationals:
+        # Each reading is a tail of the digits, so every match contains the shortest: one substring test
+        # settles most numbers, and gives the trigram index something to look up.
+        match &= Q(e164__contains=min(nationals, key=len))
+    return match
 
 
 def carries_every_tag(tag_ids: list[int], *, vendor: str | None = None) -> Expression:
@@ -144,25 +161,44 @@ def carries_a_tag(*, vendor: str | None = None) -> Expression:
 
 
 def tags_named(names) -> QuerySet[Tag]:
-    return Tag.objects.annotate(lowered=Lower("name")).filter(lowered__in=[n.lower() for n in names])
+    """Tags of these clean names (phone_numbers/tags.py: every stored name is clean, so equality finds them)."""
+    return Tag.objects.filter(name__in=names)
+
+
+def tags_in_use() -> QuerySet[Tag]:
+    """What tag pickers offer: tags on a held number or on a campaign. The rest stay, unlisted: released
+    numbers and finished campaigns keep them as history, and a tag found here can be linked at once,
+    where one deleted for being unused could vanish between a picker's read and a save that links it."""
+    links = PhoneNumber.tags.through.objects.filter(tag_id=OuterRef("pk"))
+    used = Exists(links.filter(phonenumber__state__in=PhoneNumber.HELD_STATES))
+    # Campaigns link tags too; that app sits above this one, so its link table is found through Tag's
+    # relations rather than imported.
+    for relation in Tag._meta.get_fields(include_hidden=True):
+        if relation.many_to_many and relation.auto_created and relation.through is not links.model:
+            used |= Exists(relation.through.objects.filter(tag_id=OuterRef("pk")))
+    return Tag.objects.filter(used)
 
 
 def numbers_page(*, filters: NumberFilters, page_number) -> NumbersPage:
     """One page of numbers in display order (environment, then number), with a bounded count per
-    environment. Queries, whatever the data size: environments, three counts, the page, its tags, and the
-    workspace's tags where needed; with tag filters the counts and page ids come from one pass, then the
-    page's rows by id."""
-    tags = Tag.objects.values_list("id", "name")  # lazy: NumbersPage.tags says when it is read
-    matching = numbers_matching(filters, tags)
+    environment. Queries, whatever the data size: environments, the counts and the page's ids (three
+    bounded counts and a walk, or one reading of the matches), the page's rows, their tags, and the tags
+    in use where needed."""
+    matching = numbers_matching(filters)
     environments = sorted(Environment.objects.all(), key=lambda e: ENVIRONMENT_ORDER.index(e.kind))
     number = _page_number(page_number)
     offset = (number - 1) * PER_PAGE
-    if filters.tags:
-        by_rank, page_ids = _tagged_counts_and_page(matching, offset)
-        rows = _page_rows(PhoneNumber.objects.filter(pk__in=page_ids), 0)
-    else:
-        by_rank = _bounded_counts(matching)
-        rows = _page_rows(matching, offset)
+    found = _searched_counts_and_page(filters, offset) if filters.digits else None
+    if found is None and filters.tags:
+        found = _counts_and_page(matching, offset)
+    if found is None:
+        # A digit search gets here with many matches: walking the page-order index meets them soon, where
+        # the planner, misled by table-wide statistics (below), could read every one of them by bitmap.
+        walk = filters.digits and not filters.show_finished
+        with _plans(disabled=("seqscan", "bitmapscan")) if walk else nullcontext():
+            found = _bounded_counts(matching), _page_ids(matching, offset)
+    by_rank, page_ids = found
+    rows = _page_rows(PhoneNumber.objects.filter(pk__in=page_ids))
     counts = {env.id: by_rank.get(PhoneNumber.ENV_RANK[env.kind], 0) for env in environments}
     _attach_tag_names(rows)
     has_next = len(rows) > PER_PAGE
@@ -176,10 +212,16 @@ def numbers_page(*, filters: NumberFilters, page_number) -> NumbersPage:
         )
         for env in environments
     ]
-    return NumbersPage(page=window, sections=sections, filters=filters, total=sum(counts.values()), tags=tags)
+    return NumbersPage(
+        page=window,
+        sections=sections,
+        filters=filters,
+        total=sum(counts.values()),
+        tags=tags_in_use().values_list("id", "name"),  # lazy: read by the full page's tag select only
+    )
 
 
-PAGE_ORDER = ("env_rank", "e164", "pk")  # the partial index number_page_order serves it
+PAGE_ORDER = ("env_rank", "e164", "pk")  # the partial index number_page_order serves it, index-only
 ROW_FIELDS = (
     "pk", "e164", "state", "environment_id", "inbound_agent__name", "inbound_variant__name",
     "connection__provider", "connection__workspace_id", "connection__label",
@@ -194,8 +236,13 @@ def _attach_tag_names(rows: list[NumberRow]) -> None:
         by_id[number_id].append(name)
 
 
-def _page_rows(numbers: QuerySet[PhoneNumber], offset: int) -> list[NumberRow]:
-    """A page in display order, plus one row to tell whether there is a next page."""
+def _page_ids(numbers: QuerySet[PhoneNumber], offset: int) -> list[int]:
+    """A page's ids in display order, plus one to tell whether there is a next page."""
+    return list(numbers.order_by(*PAGE_ORDER).values_list("pk", flat=True)[offset : offset + PER_PAGE + 1])
+
+
+def _page_rows(numbers: QuerySet[PhoneNumber]) -> list[NumberRow]:
+    """The page's numbers in display order, as the rows show them."""
     providers = dict(Provider.choices)
     return [
         NumberRow(
@@ -211,7 +258,7 @@ def _page_rows(numbers: QuerySet[PhoneNumber], offset: int) -> list[NumberRow]:
             tags=[],
         )
         for pk, e164, state, environment_id, agent, variant, provider, connection_workspace, label in (
-            numbers.order_by(*PAGE_ORDER).values_list(*ROW_FIELDS)[offset : offset + PER_PAGE + 1]
+            numbers.order_by(*PAGE_ORDER).values_list(*ROW_FIELDS)
         )
     ]
 
@@ -224,13 +271,16 @@ def _bounded_counts(matching: QuerySet[PhoneNumber]) -> dict[int, int]:
     }
 
 
-def _tagged_counts_and_page(matching: QuerySet[PhoneNumber], offset: int) -> tuple[dict[int, int], list[int]]:
-    """Counts per env_rank and the page's ids from one reading of the numbers carrying the tags.
+def _counts_and_page(
+    matching: QuerySet[PhoneNumber], offset: int, *, cap: int | None = None
+) -> tuple[dict[int, int], list[int]] | None:
+    """Counts per env_rank and the page's ids from one reading of the matches; None when more than `cap`.
 
-    The tags bound the set, but finding it costs a lookup per match (2,000 matches: ~9 ms); a count and a
+    Tags bound the set, but finding it costs a lookup per match (2,000 matches: ~9 ms); a count and a
     page read it twice and joined every match to four tables before sorting (~36 ms). Read once here,
     then the page's rows are fetched by id."""
-    inner, params = matching.order_by().values_list("pk", "env_rank", "e164").query.sql_with_params()
+    matches = matching.order_by().values_list("pk", "env_rank", "e164")
+    inner, params = (matches if cap is None else matches[: cap + 1]).query.sql_with_params()
     # inner is the ORM's own SQL and every value a parameter.
     sql = f"WITH m (id, env_rank, e164) AS ({inner}) " + (  # noqa: S608
         "SELECT env_rank, NULL, COUNT(*) FROM m GROUP BY env_rank UNION ALL "
@@ -244,7 +294,48 @@ def _tagged_counts_and_page(matching: QuerySet[PhoneNumber], offset: int) -> tup
                 by_rank[rank] = count
             else:
                 page_ids.append(number_id)
+    if cap is not None and sum(by_rank.values()) > cap:
+        return None
     return by_rank, page_ids
+
+
+# A search reads its matches through the trigram index when they are at most this many; past it they are
+# dense enough that walking the page-order index finds a page and the capped counts quickly.
+SEARCH_GATHER_CAP = 1_000
+
+
+@contextmanager
+def _plans(*, disabled: tuple[str, ...]):
+    """PostgreSQL plans the queries inside without these scans (enable_seqscan…), in a transaction that
+    restores them: a digit search knows better than the planner how many numbers it matches."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    nested = connection.in_atomic_block
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("; ".join(f"SET LOCAL enable_{scan} = off" for scan in disabled))
+        yield
+        if nested:  # the caller's transaction goes on: it gets the usual plans back (a commit ends them)
+            cursor.execute("; ".join(f"SET LOCAL enable_{scan} TO DEFAULT" for scan in disabled))
+
+
+def _searched_counts_and_page(filters: NumberFilters, offset: int) -> tuple[dict[int, int], list[int]] | None:
+    """Counts per env_rank and the page's ids of a digit search matching at most SEARCH_GATHER_CAP numbers,
+    read once through the (workspace, digits) trigram index; None when more match, or the index can't help.
+
+    The planner can't tell how many of one workspace's numbers contain some digits: its statistics are
+    table-wide. When other workspaces held many matches it expected a page within a few rows and walked
+    the page-order index, filtering every number of this one (20 matches of 100,000: ~100 ms at p95).
+    Here it may only read bitmaps, so the index names the candidates of this workspace alone."""
+    readings = [filters.digits, *(national for _, national in filters.national_readings)]
+    if connection.vendor != "postgresql" or min(map(len, readings)) < 3:
+        return None  # trigrams need three digits
+    # btree_gin compares bigint with bigint only, and the scoped manager's workspace_id = 1 is an int
+    # the planner would prefer: the workspace is named here, as a bigint, and nowhere else.
+    workspace = Cast(Value(current_workspace().pk), BigIntegerField())
+    numbers = numbers_matching(filters, PhoneNumber.unscoped.filter(workspace_id=workspace))
+    with _plans(disabled=("seqscan", "indexscan", "indexonlyscan")):
+        return _counts_and_page(numbers, offset, cap=SEARCH_GATHER_CAP)
 
 
 def _page_number(raw) -> int:

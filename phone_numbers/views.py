@@ -11,8 +11,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 from agents.models import Variant
 from phone_numbers.filters import NumberFilters
 from phone_numbers.forms import BuyForm, DeleteForm, EditForm, LinkForm
-from phone_numbers.models import NumberOperation, PhoneNumber, Tag
-from phone_numbers.selectors import inventory_for, number_history, numbers_page, owned_not_linked
+from phone_numbers.models import NumberOperation, PhoneNumber
+from phone_numbers.selectors import inventory_for, number_history, numbers_page, owned_not_linked, tags_in_use
 from phone_numbers.services import (
     NumberRefused,
     number_buy,
@@ -104,7 +104,7 @@ def number_new(request, workspace_slug):
                 _say_buy_outcome(request, operation)
                 return finish(request, "numbers:list", workspace_slug=workspace_slug)
     inventory = inventory_for(form) if form.chosen_connection else None
-    context = {"form": form, "inventory": inventory, "all_tags": Tag.objects.all(), "section": "numbers"}
+    context = {"form": form, "inventory": inventory, "all_tags": tags_in_use(), "section": "numbers"}
     if request.htmx and request.htmx.target == "inventory":
         return render(request, "numbers/new.html#inventory", context)
     return render_form(request, "numbers/new.html", context, form=form)
@@ -146,7 +146,7 @@ def number_link_view(request, workspace_slug):
             messages.success(request, f"Linked {number}. It stays owned and billed by your provider.")
             return finish(request, "numbers:list", workspace_slug=workspace_slug)
     owned = owned_not_linked(form.chosen_connection) if form.chosen_connection else None
-    context = {"form": form, "owned": owned, "all_tags": Tag.objects.all(), "section": "numbers"}
+    context = {"form": form, "owned": owned, "all_tags": tags_in_use(), "section": "numbers"}
     return render_form(request, "numbers/link.html", context, form=form)
 
 
@@ -178,7 +178,7 @@ def number_edit(request, workspace_slug, number_id):
         else:
             messages.success(request, f"Saved {number}.")
             return finish(request, "numbers:list", workspace_slug=workspace_slug)
-    context = {"form": form, "number": number, "all_tags": Tag.objects.all(), "section": "numbers"}
+    context = {"form": form, "number": number, "all_tags": tags_in_use(), "section": "numbers"}
     return render_form(request, "numbers/edit.html", context, form=form)
 
 

@@ -181,12 +181,44 @@
   });
 
   // ---- Tag input: Enter (or comma) turns the typed text into a chip; × removes it ----
+  // The rules of phone_numbers/tags.py: capitals and spaces become lower case and hyphens; the rest is said.
+  const TAG_MAX = 32;
+  const TAG_CHARSET = "lower-case letters a\u2013z, digits, hyphens (-) and underscores (_)";
+  function tagNormalize(raw) { return raw.normalize("NFKC").toLowerCase().trim().split(/\s+/).join("-"); }
+
+  function tagProblem(name) {
+    if (/[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}]/u.test(name)) return "\u201c" + name.slice(0, 40) + "\u201d contains invisible or control characters; type the tag again.";
+    if (name.length > TAG_MAX) return "\u201c" + name.slice(0, 40) + "\u2026\u201d is too long: tags have at most " + TAG_MAX + " characters.";
+    const bad = Array.from(new Set(name.replace(/[a-z0-9_-]/g, "")));
+    if (bad.length) return "\u201c" + name + "\u201d can't have " + bad.join(" ") + " in it: tags use " + TAG_CHARSET + ".";
+    if (!/^[a-z0-9]/.test(name)) return "\u201c" + name + "\u201d must start with a letter or a digit.";
+    return "";
+  }
+
+  function sayTagProblem(widget, message) {
+    let line = widget.querySelector("[data-tag-problem]");
+    if (!message) { if (line) line.remove(); return; }
+    if (!line) {
+      line = document.createElement("p");
+      line.className = "error";
+      line.id = "tag-problem";
+      line.setAttribute("data-tag-problem", "");
+      line.setAttribute("role", "alert");
+      widget.appendChild(line);
+    }
+    line.textContent = message;
+  }
+
+  // Adds the chip, or says what is wrong and leaves the text to fix; true when the box may be emptied.
   function addTag(widget, raw) {
-    const name = raw.trim().replace(/\s+/g, " ");
-    if (!name) return;
+    const name = tagNormalize(raw);
+    if (!name) return true;
+    const problem = tagProblem(name);
+    sayTagProblem(widget, problem);
+    if (problem) return false;
     const chips = widget.querySelector(".tag-chips");
-    const taken = Array.from(chips.querySelectorAll("input[name=tags]")).some((i) => i.value.toLowerCase() === name.toLowerCase());
-    if (taken) return;
+    const taken = Array.from(chips.querySelectorAll("input[name=tags]")).some((i) => i.value === name);
+    if (taken) return true;
     const li = document.createElement("li");
     li.className = "tag-chip";
     const hidden = document.createElement("input");
@@ -197,6 +229,7 @@
     remove.setAttribute("data-remove-tag", "");
     li.append(hidden, document.createTextNode(name), remove);
     chips.appendChild(li);
+    return true;
   }
 
   document.addEventListener("keydown", function (event) {
@@ -204,8 +237,7 @@
     if (!input) return;
     if (event.key === "Enter" || event.key === ",") {
       event.preventDefault(); // Enter adds a tag; it never submits the form from here
-      addTag(input.closest("[data-tag-input]"), input.value);
-      input.value = "";
+      if (addTag(input.closest("[data-tag-input]"), input.value)) input.value = "";
     } else if (event.key === "Backspace" && input.value === "") {
       const chips = input.closest("[data-tag-input]").querySelectorAll(".tag-chip");
       if (chips.length) chips[chips.length - 1].remove();
@@ -215,8 +247,11 @@
   document.addEventListener("input", function (event) {
     const input = event.target.closest("[data-tag-input] input[type=text]");
     if (input && event.inputType === "insertReplacementText") {
-      addTag(input.closest("[data-tag-input]"), input.value);
-      input.value = "";
+      if (addTag(input.closest("[data-tag-input]"), input.value)) input.value = "";
+    } else if (input) {
+      // Said while typing, so nobody finds out only at Enter; an empty box says nothing.
+      const name = tagNormalize(input.value.replace(/,$/, ""));
+      sayTagProblem(input.closest("[data-tag-input]"), name ? tagProblem(name) : "");
     }
     const match = event.target.closest("[data-confirm-match]");
     if (match) {

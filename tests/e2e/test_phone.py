@@ -135,7 +135,9 @@ def test_providers_rows_stack_with_their_actions_on_screen(phone, console_errors
     go_to(page, "Providers")
     on_screen(page.get_by_role("link", name="Connect account"))
     row = page.locator("tbody tr").filter(has_text="Sandbox").first
-    on_screen(row.get_by_role("cell", name=re.compile(r"^Status Verified")))  # labelled once the columns are gone
+    on_screen(
+        row.get_by_role("cell", name=re.compile(r"^Status Verified"))
+    )  # labelled once the columns are gone
     for action in ("Re-verify Sandbox", "Disconnect Sandbox"):
         on_screen(row.get_by_role("button", name=action))
     dialog = open_modal(page, row.get_by_role("link", name="Edit Sandbox"))

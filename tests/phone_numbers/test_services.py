@@ -88,7 +88,7 @@ def test_buying_records_the_number_active_with_its_tags_and_audit(desk):
     assert operation.state == NumberOperation.State.SUCCEEDED
     number = PhoneNumber.objects.get(e164="+14155550100")
     assert number.state == PhoneNumber.State.ACTIVE and number.provider_ref
-    assert sorted(t.name for t in number.tags.all()) == ["Texas", "sales-us"]
+    assert sorted(t.name for t in number.tags.all()) == ["sales-us", "texas"]  # trimmed, lower-cased, once
     actions = list(AuditEvent.objects.filter(target_id=str(number.pk)).values_list("action", flat=True))
     assert "number.buy_started" in actions and "number.bought" in actions
 
@@ -137,6 +137,9 @@ def test_managed_numbers_stop_at_the_plan_limit_and_nothing_is_bought(desk, plan
         ([f"t{i}" for i in range(21)], "at most 20 tags"),
         (["bad\u200btag"], "invisible or control"),
         (["tab\x07bell"], "invisible or control"),
+        (["Café"], "“café” can't have é in it: tags use lower-case letters a–z"),
+        (["sales/us", "ok"], "“sales/us” can't have / in it"),
+        (["-leading"], "must start with a letter or a digit"),
     ],
 )
 def test_odd_tags_are_refused_and_nothing_is_bought(desk, tags, says):
