@@ -18,7 +18,8 @@ from campaigns.services import pool_numbers, pool_queryset
 from pacing.pacer import PacerNotReady
 from pacing.selectors import policy_of
 from pacing.services import pacer, pacer_policy
-from phone_numbers.models import PhoneNumber, Tag
+from phone_numbers.models import PhoneNumber
+from phone_numbers.selectors import tags_in_use
 from tenants.models import Environment
 
 Call = CampaignCall.State
@@ -260,7 +261,7 @@ def caller_id_choices(*, environment_id, tag_ids) -> CallerIdChoices:
         .order_by()
     )
     tags = tuple(
-        TagChoice(t.pk, t.name, per_tag.get(t.pk, 0), t.pk in checked) for t in Tag.objects.order_by("name")
+        TagChoice(t.pk, t.name, per_tag.get(t.pk, 0), t.pk in checked) for t in tags_in_use().order_by("name")
     )
     total = (
         pool_queryset(

@@ -6,6 +6,7 @@ from django.test import Client
 from django.urls import reverse
 
 from campaigns.models import Campaign
+from tenants.models import Environment
 from tenants.scope import workspace_scope
 from tests.campaigns.conftest import DESTINATIONS
 from tests.helpers import user
@@ -172,7 +173,10 @@ def test_a_campaign_whose_tags_bring_no_caller_id_is_refused_at_creation(make_de
     with workspace_scope(desk.ws):
         from phone_numbers.models import PhoneNumber
 
-        PhoneNumber.objects.filter(e164="+14155550190").update(state="detached")
+        # The tag is in use (offered), but by a number in another environment than the campaign's.
+        PhoneNumber.objects.filter(e164="+14155550190").update(
+            environment=Environment.objects.get(kind="sandbox")
+        )
     csv = SimpleUploadedFile("list.csv", b"phone\n+12125550100\n", "text/csv")
     response = client_for("olga_operator").post(
         reverse("campaigns:new", args=[desk.ws.slug]),

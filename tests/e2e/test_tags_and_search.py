@@ -2,15 +2,14 @@
 searching by digits in national formats, and what happens to letters."""
 
 import re
-import uuid
 
 import pytest
 from playwright.sync_api import expect
 
 from phone_numbers.models import PhoneNumber
 from phone_numbers.services import number_link
-from providers.adapters import sandbox
 from providers.models import ProviderConnection
+from providers.services import connection_adapter
 from tenants.models import Environment
 from tenants.scope import all_workspaces, workspace_scope
 from tests.conftest import PASSWORD
@@ -29,13 +28,9 @@ NUMBERS = {  # e164: tags
 
 @pytest.fixture
 def tagged(acme):
-    account = f"e2e-{uuid.uuid4().hex[:8]}"
-    sandbox.reset(account)
-    adapter = sandbox.SandboxAdapter({"account": account})
     with workspace_scope(acme):
-        connection = ProviderConnection.objects.create(
-            provider="sandbox", label="Sandbox", credentials={"account": account}
-        )
+        connection = ProviderConnection.objects.create(provider="sandbox", label="Sandbox")
+        adapter = connection_adapter(connection)
         live = Environment.objects.get(kind="live")
         for e164, tags in NUMBERS.items():
             adapter.buy(e164, reference="bought-elsewhere")
