@@ -65,12 +65,13 @@
 
   // The page as it is now, re-read at its URL (which keeps the search, filters and page) and swapped into
   // <main> in place. Asked as a plain page request: every view answers it whole, never with a fragment.
+  // Focus goes back once the new content is in (htmx:afterSwap below): htmx.ajax's promise may settle
+  // before the swap, when the old element still has focus.
+  let refreshing = false;
   function refreshPage() {
+    refreshing = true;
     htmx.ajax("GET", location.href, {
-      // settle:0ms: the new content is live (htmx-processed) at once, with no moment where clicks do nothing
-      target: "#main", select: "#main > *", swap: "innerHTML settle:0ms", headers: { "HX-Request": "false" },
-    }).then(() => {
-      if (!modal().open && (!document.activeElement || document.activeElement === document.body)) returnFocus();
+      target: "#main", select: "#main > *", swap: "innerHTML", headers: { "HX-Request": "false" },
     });
   }
 
@@ -374,6 +375,11 @@
     restoreSections(event.target); // the swapped-in content, before it is painted
     const target = event.detail.target;
     const status = event.detail.xhr.status;
+    if (refreshing && target.id === "main") {
+      refreshing = false;
+      const lost = !document.activeElement || document.activeElement === document.body;
+      if (!modal().open && lost) returnFocus();
+    }
     if (target.id === "modal-body") {
       const dialog = modal();
       if (!target.children.length) closeModal();
