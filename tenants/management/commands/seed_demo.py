@@ -12,7 +12,7 @@ from phone_numbers.models import PhoneNumber
 from phone_numbers.services import number_buy
 from providers.selectors import managed_connections, workspace_connections
 from providers.services import connection_create
-from tenants.models import Environment, Plan, Workspace
+from tenants.models import Environment, Membership, Plan, Workspace
 from tenants.roles import Role
 from tenants.scope import all_workspaces, workspace_scope
 from tenants.services import member_add, workspace_create
@@ -47,8 +47,12 @@ class Command(BaseCommand):
             starter, _ = Plan.objects.get_or_create(name="Starter", defaults={"managed_number_limit": 5})
             Plan.objects.get_or_create(name="Scale", defaults={"managed_number_limit": 100})
             acme = self._workspace(name="Acme Health", slug="acme-health", plan=starter, owner=user)
-            globex = self._workspace(name="Globex Support", slug="globex-support", plan=starter, owner=user)
-            member_add(workspace=globex, user=user, role=Role.OPERATOR)
+            # The demo user is an operator here, so the demo shows what a lower role sees; Grace owns it.
+            globex = self._workspace(
+                name="Globex Support", slug="globex-support", plan=starter, owner=self._globex_owner()
+            )
+            if not Membership.unscoped.filter(workspace=globex, user=user).exists():
+                member_add(workspace=globex, user=user, role=Role.OPERATOR)
             managed = managed_connections().filter(provider="sandbox").first() or connection_create(
                 workspace=None, actor=user, provider="sandbox", label="Dialtone managed", credentials={}
             )
@@ -74,6 +78,17 @@ class Command(BaseCommand):
         )
         if created or not user.check_password(DEMO_PASSWORD):
             user.set_password(DEMO_PASSWORD)
+            user.save()
+        return user
+
+    def _globex_owner(self):
+        """Signs in nowhere (no usable password): she is there so the workspace has an owner to name."""
+        user, created = get_user_model().objects.get_or_create(
+            username="grace",
+            defaults={"first_name": "Grace", "last_name": "Globex", "email": "grace@globex.example"},
+        )
+        if created:
+            user.set_unusable_password()
             user.save()
         return user
 
