@@ -10,12 +10,12 @@ from django.core.exceptions import ValidationError
 from phonenumbers import PhoneNumberType
 
 from agents.selectors import assignable_agents, variants_published_to
-from phone_numbers.rows import phone
 from phone_numbers.services import normalize_e164
 from phone_numbers.tags import clean_tag_names
 from providers.adapters.base import COUNTRY_NAMES, KIND_LABELS, OFFERED_KINDS, NumberSearch, ProviderError
 from providers.models import ProviderConnection
 from providers.selectors import managed_connections, managed_usage, workspace_connections
+from tenants.display import phone
 from tenants.models import Environment
 
 COUNTRIES = [("US", "United States (+1)"), ("GB", "United Kingdom (+44)")]

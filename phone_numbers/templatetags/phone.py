@@ -1,6 +1,7 @@
 from django import template
 
-from phone_numbers.rows import phone, render_rows
+from phone_numbers.rows import render_rows
+from tenants.display import phone
 
 register = template.Library()
 
