@@ -38,18 +38,15 @@ walk the longest.
 """
 
 import argparse
-import http.cookiejar
 import os
 import random
 import re
-import signal
 import statistics
-import subprocess
 import sys
 import time
-import urllib.parse
-import urllib.request
 from pathlib import Path
+
+from checkouts import Server, ensure_database  # campaign_page.py takes ensure_database from here
 
 HERE = Path(__file__).resolve().parent.parent
 # --prepare runs inside a checkout's code (BENCH_CODE), so each database is migrated by its own code.
@@ -114,15 +111,6 @@ def numbers_to_seed():
         held = others.get(i, [])
         seeded[i + 1] = (held + random_numbers(rnd, OTHER_AREAS, PER_OTHER - len(held), taken), [])
     return seeded
-
-
-def ensure_database(url):
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def prepare():
@@ -200,51 +188,6 @@ def seed():
     print(f"seeded {MAIN + RELEASED + OTHERS * PER_OTHER:,} numbers in {time.perf_counter() - started:.1f} s")
 
 
-class Server:
-    """One checkout served by gunicorn on its own database, with a signed-in session."""
-
-    def __init__(self, name, code, database_url, port):
-        self.name, self.url = name, f"http://127.0.0.1:{port}"
-        env = {**os.environ, "DATABASE_URL": database_url, "BENCH_CODE": str(code), "DEBUG": "false"}
-        # In the checkout: Celery's Django fixup puts the working directory first on sys.path.
-        subprocess.run([sys.executable, __file__, "--prepare"], env=env, cwd=code, check=True)
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "config.wsgi:application", "--chdir", str(code),
-             "--pythonpath", str(code), "--bind", f"127.0.0.1:{port}", "--workers", "1",
-             "--log-level", "warning"],
-            env=env,
-            cwd=code,
-        )  # fmt: skip
-        self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
-        )
-        self._sign_in()
-
-    def _sign_in(self):
-        for _ in range(100):
-            try:
-                page = self.opener.open(f"{self.url}/login/").read().decode()
-                break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            raise SystemExit(f"{self.name}: gunicorn did not answer")
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
-        form = {"username": USER, "password": PASSWORD, "csrfmiddlewaretoken": token, "next": "/admin/"}
-        self.opener.open(f"{self.url}/login/", urllib.parse.urlencode(form).encode()).read()
-
-    def get(self, path, htmx) -> tuple[float, str]:
-        request = urllib.request.Request(self.url + path, headers={"HX-Request": "true"} if htmx else {})
-        started = time.perf_counter()
-        with self.opener.open(request) as response:
-            body = response.read().decode()
-        return (time.perf_counter() - started) * 1000, body
-
-    def stop(self):
-        self.process.send_signal(signal.SIGTERM)
-        self.process.wait(timeout=30)
-
-
 def matches(page: str) -> str:
     """The numbers a page says it found: its sections' counts ("1,000+" when a section is capped)."""
     counts = re.findall(r"· (1,000\+|\d+) numbers?", page)
@@ -275,10 +218,11 @@ def main():
     if args.prepare:
         return prepare()
     database = os.environ["DATABASE_URL"]
-    servers = [Server("this", HERE, database, 8931)]
+    served = {"script": __file__, "credentials": (USER, PASSWORD)}
+    servers = [Server("this", HERE, database, 8931, **served)]
     try:
         if args.against:
-            servers.append(Server("baseline", args.against.resolve(), database + "_baseline", 8932))
+            servers.append(Server("baseline", args.against.resolve(), database + "_baseline", 8932, **served))
         scenarios = SCENARIOS if args.against else [*SCENARIOS, ADMIN]
         timings, found = measure(servers, scenarios)
     finally:
