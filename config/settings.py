@@ -185,8 +185,14 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_LOCKOUT_ATTEMPTS = int(os.environ.get("LOGIN_LOCKOUT_ATTEMPTS", "5"))
-LOGIN_LOCKOUT_SECONDS = int(os.environ.get("LOGIN_LOCKOUT_SECONDS", "900"))
+# Sign-in throttling (tenants/signin.py): after the free attempts for one username from one address, or
+# for any usernames from one address, each further attempt waits a delay that doubles up to the cap.
+LOGIN_THROTTLE_FREE_ATTEMPTS = int(os.environ.get("LOGIN_THROTTLE_FREE_ATTEMPTS", "5"))
+LOGIN_THROTTLE_ADDRESS_FREE_ATTEMPTS = int(os.environ.get("LOGIN_THROTTLE_ADDRESS_FREE_ATTEMPTS", "30"))
+LOGIN_THROTTLE_DELAY_SECONDS = int(os.environ.get("LOGIN_THROTTLE_DELAY_SECONDS", "10"))
+LOGIN_THROTTLE_MAX_DELAY_SECONDS = int(os.environ.get("LOGIN_THROTTLE_MAX_DELAY_SECONDS", "900"))
+# Attempts are forgotten after this long without another one (at least the cap).
+LOGIN_THROTTLE_FORGET_SECONDS = int(os.environ.get("LOGIN_THROTTLE_FORGET_SECONDS", "86400"))
 SESSION_COOKIE_AGE = 60 * 60 * 12
 # Sessions read from Redis, written through to the database: one less query on every page.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
@@ -223,7 +229,9 @@ CSRF_COOKIE_SECURE = HTTPS
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000" if HTTPS else "0"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = HTTPS
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY") else None
+# Behind one proxy, its X-Forwarded-Proto and the address it saw (the last X-Forwarded-For hop) are trusted.
+BEHIND_PROXY = env_bool("BEHIND_PROXY")
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_PROXY else None
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"

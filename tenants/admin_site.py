@@ -2,6 +2,7 @@ from functools import wraps
 
 from django.contrib import admin
 
+from tenants.forms import AdminSignInForm
 from tenants.scope import all_workspaces
 
 
@@ -11,6 +12,7 @@ class DialtoneAdminSite(admin.AdminSite):
     site_header = "Dialtone administration"
     site_title = "Dialtone admin"
     index_title = "Platform"
+    login_form = AdminSignInForm  # the one sign-in policy (tenants/signin.py)
 
     def admin_view(self, view, cacheable=False):
         inner = super().admin_view(view, cacheable)

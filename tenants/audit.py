@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from typing import Any
 
 from django.db import models
@@ -16,22 +17,27 @@ def audit(
     action: str,
     target: models.Model | None = None,
     workspace: Workspace | None = None,
+    platform: bool = False,
     **details: Any,
 ) -> AuditEvent:
-    """Append an audit event. `actor` may be None for the system (workers, reconciliation)."""
-    workspace = workspace or getattr(target, "workspace", None) or scope.current_workspace()
-    if workspace is None:
-        raise scope.ScopeMissing("AuditEvent")
-    return AuditEvent.unscoped.create(
-        workspace=workspace,
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
-        actor_label=_actor_label(actor),
-        action=action,
-        target_type=target._meta.model_name if target is not None else "",
-        target_id=str(target.pk) if target is not None else "",
-        target_label=str(target)[:200] if target is not None else "",
-        details=details,
-    )
+    """Append an audit event. `actor` may be None for the system (workers, reconciliation). A platform
+    event (sign-in throttling) belongs to no workspace, says so, and only Django admin lists it."""
+    if not platform:
+        workspace = workspace or getattr(target, "workspace", None) or scope.current_workspace()
+        if workspace is None:
+            raise scope.ScopeMissing("AuditEvent")
+    # A platform row is written outside any workspace's scope, which would otherwise claim it.
+    with scope.all_workspaces() if platform else nullcontext():
+        return AuditEvent.unscoped.create(
+            workspace=workspace,
+            actor=actor if getattr(actor, "is_authenticated", False) else None,
+            actor_label=_actor_label(actor),
+            action=action,
+            target_type=target._meta.model_name if target is not None else "",
+            target_id=str(target.pk) if target is not None else "",
+            target_label=str(target)[:200] if target is not None else "",
+            details=details,
+        )
 
 
 def _actor_label(actor) -> str:

@@ -1,43 +1,50 @@
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from django.forms.utils import ErrorDict
 
-from tenants import lockout
+from tenants import signin
 from tenants.models import Environment
 from tenants.roles import Role
 
 PASSWORD_HELP = (
     "At least 8 characters, not all digits, not a common password, and not like your username or email."
 )
-LOCKED = "Too many failed attempts. Try again in %(minutes)s minutes."
 ROLES_HELP = (
     "Owners and admins manage providers, members and releases (only owners make owners); "
     "operators buy, link, edit numbers and run campaigns; viewers read."
 )
 
 
-class LockoutAuthenticationForm(AuthenticationForm):
-    error_messages = {
-        **AuthenticationForm.error_messages,
-        "invalid_login": "That username and password don't match. Check both and try again.",
-        "locked": "Too many failed sign-in attempts for this account. Try again in %(minutes)s minutes.",
-    }
+class ThrottledSignIn:
+    """The sign-in policy (tenants/signin.py) for an AuthenticationForm: the attempt is recorded before
+    the password is checked, and a throttled one checks nothing, so it says the same for every account."""
 
     def clean(self):
-        username = self.cleaned_data.get("username") or ""
-        # Checked before the password, so a locked account gives nothing away even to the right password.
-        if username and lockout.is_locked(username):
-            raise forms.ValidationError(
-                self.error_messages["locked"], code="locked", params={"minutes": lockout.lockout_minutes()}
-            )
+        username, password = self.cleaned_data.get("username"), self.cleaned_data.get("password")
+        if not (username and password):
+            return super().clean()
+        attempt = signin.attempt(request=self.request, subject=username)
+        if attempt.wait:
+            raise forms.ValidationError(signin.wait_message(attempt.wait), code="throttled")
         try:
             cleaned = super().clean()
         except forms.ValidationError:
-            if username:
-                lockout.record_failure(username)
+            attempt.failed()
             raise
-        lockout.clear(username)
+        attempt.succeeded()
         return cleaned
+
+
+class SignInForm(ThrottledSignIn, AuthenticationForm):
+    error_messages = {
+        **AuthenticationForm.error_messages,
+        "invalid_login": "That username and password don't match. Check both and try again.",
+    }
+
+
+class AdminSignInForm(ThrottledSignIn, AdminAuthenticationForm):
+    pass
 
 
 class EnvironmentSipForm(forms.ModelForm):
@@ -72,24 +79,30 @@ class InviteForm(MemberRoleForm):
 
 
 class InvitationSignUpForm(UserCreationForm):
-    """A new account for an invitation's address. Failed attempts count against the invitation the way
-    failed sign-ins count against a username, so a link can't be used to probe usernames without limit."""
+    """A new account for an invitation's address. Attempts go through the sign-in policy, counted against
+    the invitation the way sign-ins count against a username, so a link can't probe usernames without
+    limit."""
 
     email = forms.EmailField(disabled=True, help_text="The address this invitation was sent to.")
     field_order = ["username", "email", "password1", "password2"]
 
-    def __init__(self, *args, invitation, **kwargs):
+    def __init__(self, *args, invitation, request, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["email"].initial = self.instance.email = invitation.email  # the similarity check uses it
         self.fields["password1"].help_text = PASSWORD_HELP
-        self.lockout_key = f"invitation-sign-up:{invitation.pk}"
+        self.invitation, self.request = invitation, request
 
     def full_clean(self):
-        # Checked before anything else, so a locked link says nothing, not even which usernames are taken.
-        if self.is_bound and lockout.is_locked(self.lockout_key):
+        if not self.is_bound:
+            return super().full_clean()
+        attempt = signin.attempt(request=self.request, subject=str(self.invitation.pk), kind="invitation")
+        # Throttled: nothing else is checked, so not even which usernames are taken shows.
+        if attempt.wait:
             self._errors, self.cleaned_data = ErrorDict(), {}
-            self.add_error(None, forms.ValidationError(LOCKED % {"minutes": lockout.lockout_minutes()}))
+            self.add_error(None, forms.ValidationError(signin.wait_message(attempt.wait)))
             return
         super().full_clean()
         if self._errors:
-            lockout.record_failure(self.lockout_key)
+            attempt.failed()
+        else:
+            attempt.succeeded()

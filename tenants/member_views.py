@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from tenants import services
 from tenants.decorators import workspace_view
-from tenants.forms import InvitationSignUpForm, InviteForm, LockoutAuthenticationForm, MemberRoleForm
+from tenants.forms import InvitationSignUpForm, InviteForm, MemberRoleForm, SignInForm
 from tenants.http import finish, render_form
 from tenants.models import Invitation, Membership
 from tenants.roles import Role, roles_grantable
@@ -211,11 +211,9 @@ def _join(request, invitation: Invitation):
 def _sign_up_or_in(request, invitation: Invitation):
     action = request.POST.get("action")
     sign_up = InvitationSignUpForm(
-        request.POST if action == "sign-up" else None, invitation=invitation, prefix="signup"
+        request.POST if action == "sign-up" else None, invitation=invitation, request=request, prefix="signup"
     )
-    sign_in = LockoutAuthenticationForm(
-        request, request.POST if action == "sign-in" else None, prefix="signin"
-    )
+    sign_in = SignInForm(request, request.POST if action == "sign-in" else None, prefix="signin")
     sign_in.fields["username"].widget.attrs.pop("autofocus", None)  # the sign-up form comes first
     if sign_up.is_bound and sign_up.is_valid():
         try:

@@ -195,7 +195,10 @@ class ScopedAuditManager(WorkspaceScopedManager.from_queryset(AuditEventQuerySet
 class AuditEvent(TenantModel):
     """Append-only record of who did what. Written only through `tenants.audit.audit()`."""
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.PROTECT, related_name="+")
+    # None for platform events (sign-in throttling): no workspace lists them, Django admin does.
+    workspace = models.ForeignKey(
+        Workspace, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -10,7 +10,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from tenants.decorators import workspace_view
-from tenants.forms import EnvironmentSipForm, LockoutAuthenticationForm
+from tenants.forms import EnvironmentSipForm, SignInForm
 from tenants.http import finish, render_form
 from tenants.member_views import new_link
 from tenants.models import AuditEvent, Environment, Invitation, Membership
@@ -21,7 +21,7 @@ from tenants.tasks import HEARTBEAT_KEY
 
 class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
-    authentication_form = LockoutAuthenticationForm
+    authentication_form = SignInForm
     redirect_authenticated_user = True
 
 

@@ -27,27 +27,27 @@ def test_right_password_lands_in_the_workspace(acme):
     assert response.redirect_chain[-1][0] == reverse("numbers:list", args=[acme.slug])
 
 
-def test_account_locks_after_repeated_failures_even_for_the_right_password(acme, settings):
-    settings.LOGIN_LOCKOUT_ATTEMPTS = 3
+def test_repeated_failures_make_that_address_wait_even_for_the_right_password(acme, settings):
+    settings.LOGIN_THROTTLE_FREE_ATTEMPTS = 3
     client = Client()
     for _ in range(3):
         login(client, "vic_viewer", "wrong")
     response = login(client, "vic_viewer", PASSWORD)
-    assert "Too many failed sign-in attempts" in response.content.decode()
+    assert "Too many attempts. Try again in" in response.content.decode()
     assert "_auth_user_id" not in client.session
     # Another account is not affected.
     assert login(Client(), "olga_operator", PASSWORD).status_code == 302
 
 
-def test_lockout_ignores_username_case_and_spaces(acme, settings):
-    settings.LOGIN_LOCKOUT_ATTEMPTS = 2
+def test_throttling_ignores_username_case_and_spaces(acme, settings):
+    settings.LOGIN_THROTTLE_FREE_ATTEMPTS = 2
     login(Client(), "VIC_viewer", "wrong")
     login(Client(), " vic_viewer ", "wrong")
-    assert "Too many failed" in login(Client(), "vic_viewer", PASSWORD).content.decode()
+    assert "Too many attempts" in login(Client(), "vic_viewer", PASSWORD).content.decode()
 
 
 def test_successful_login_resets_the_failure_count(acme, settings):
-    settings.LOGIN_LOCKOUT_ATTEMPTS = 3
+    settings.LOGIN_THROTTLE_FREE_ATTEMPTS = 3
     for _ in range(2):
         login(Client(), "vic_viewer", "wrong")
     assert login(Client(), "vic_viewer", PASSWORD).status_code == 302
