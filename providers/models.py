@@ -1,8 +1,8 @@
 from django.conf import settings
 from django.db import models, transaction
 
-from providers.adapters.sandbox import STARTER_NUMBERS
 from providers.fields import EncryptedJSONField
+from providers.sandbox.adapter import STARTER_NUMBERS
 from tenants.models import TenantModel, Workspace
 
 
@@ -91,7 +91,7 @@ class ProviderConnection(TenantModel):
 # ---- The sandbox provider's own records ------------------------------------------------------------
 # What a real provider keeps on its side of an account, kept here for the sandbox so that every process
 # (web, workers) and every restart sees the same account. Not tenant rows: they belong to the connection,
-# and only providers/sandbox_store.py reads or writes them.
+# and only providers/sandbox/store.py reads or writes them.
 
 
 class SandboxNumber(models.Model):

@@ -15,7 +15,7 @@ from django.views.decorators.debug import sensitive_variables
 from providers.adapters import adapter_for, errors
 from providers.adapters.base import AccountInfo, ProviderAdapter, ProviderError, ProviderUnavailable
 from providers.models import Provider, ProviderConnection
-from providers.sandbox_store import DatabaseStore
+from providers.sandbox.store import DatabaseStore
 from tenants.audit import audit, changes
 from tenants.display import phones_listed
 

@@ -9,9 +9,9 @@ from providers.adapters.base import ProviderAdapter
 
 # Imported on first use: the Telnyx SDK alone takes seconds to import.
 ADAPTERS = {
-    "twilio": "providers.adapters.twilio:TwilioAdapter",
-    "telnyx": "providers.adapters.telnyx:TelnyxAdapter",
-    "sandbox": "providers.adapters.sandbox:SandboxAdapter",
+    "twilio": "providers.twilio.adapter:TwilioAdapter",
+    "telnyx": "providers.telnyx.adapter:TelnyxAdapter",
+    "sandbox": "providers.sandbox.adapter:SandboxAdapter",
 }
 
 
