@@ -17,16 +17,6 @@ class ConnectionAdminForm(forms.ModelForm):
         model = ProviderConnection
         fields = ("workspace", "provider", "label", "state")
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        for provider in registry.providers():
-            for credential in provider.credential_fields:
-                self.fields[f"{provider.key}__{credential.key}"] = forms.CharField(
-                    label=f"{provider.label}: {credential.label}",
-                    required=False,
-                    widget=forms.PasswordInput(render_value=False) if credential.secret else forms.TextInput,
-                )
-
     def clean(self):
         cleaned = super().clean()
         provider = cleaned.get("provider")
@@ -65,6 +55,23 @@ class ConnectionAdminForm(forms.ModelForm):
         if commit:
             connection.save()
         return connection
+
+
+def _credential_fields() -> dict[str, forms.Field]:
+    return {
+        f"{provider.key}__{credential.key}": forms.CharField(
+            label=f"{provider.label}: {credential.label}",
+            required=False,
+            widget=forms.PasswordInput(render_value=False) if credential.secret else forms.TextInput,
+        )
+        for provider in registry.providers()
+        for credential in provider.credential_fields
+    }
+
+
+# Declared on the class, not added per instance, so that the admin lays them out.
+ConnectionAdminForm.declared_fields.update(_credential_fields())
+ConnectionAdminForm.base_fields.update(ConnectionAdminForm.declared_fields)
 
 
 @admin.register(ProviderConnection)

@@ -80,8 +80,10 @@ def voice(request, provider: str):
         return HttpResponseForbidden("Signature missing or invalid.", content_type="text/plain")
     call = _campaign_call(request.GET.get("call", ""))
     if call is not None:
-        # Outbound: the provider calls back when the destination answers; From is our caller ID.
-        number = call.number if request.POST.get("From") == call.from_e164 else None
+        # Outbound: the provider calls back when the destination answers. The signed payload must be
+        # this call's (our caller ID to its destination), not another's sent to this call's URL.
+        ours = (request.POST.get("From"), request.POST.get("To")) == (call.from_e164, call.to_e164)
+        number = call.number if ours else None
     else:
         number = _number_for(provider, request.POST.get("To", ""))
     url = settings.PUBLIC_BASE_URL.rstrip("/") + request.get_full_path()
