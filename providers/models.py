@@ -62,6 +62,12 @@ class ProviderConnection(TenantModel):
         """What identifies the account on screen: public ids in full, secrets as their last 4 characters."""
         return registry.get(self.provider).account_hint(self.credentials)
 
+    @property
+    def missing_credentials(self) -> str:
+        if self.state == self.State.DISCONNECTED:
+            return ""
+        return ", ".join(registry.get(self.provider).missing(self.credentials))
+
 
 # ---- The sandbox provider's own records ------------------------------------------------------------
 # What a real provider keeps on its side of an account, kept here for the sandbox so that every process

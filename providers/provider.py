@@ -88,6 +88,10 @@ class Provider:
                 parts.append(f"…{value[-4:]}" if field.secret else value)
         return " · ".join(parts)
 
+    def missing(self, credentials: Mapping[str, Any]) -> list[str]:
+        """Labels of the fields a stored connection lacks (one saved before the field existed)."""
+        return [f.label for f in self.credential_fields if not str(credentials.get(f.key, "")).strip()]
+
     def webhook_verified(self, request, connection, *, url: str) -> bool:
         """Did this provider, for this connection's account, sign this request? `url` is the full URL the
         provider was given. A provider that signs nothing verifies nothing."""

@@ -243,3 +243,31 @@ def test_django_admin_takes_each_providers_own_credential_fields(telnyx):
     with all_workspaces():
         connection = ProviderConnection.objects.get(label="Platform EU")
     assert connection.credentials == telnyx.credentials and connection.state == "verified"
+
+
+def test_a_telnyx_connection_saved_without_a_public_key_asks_for_it(admin_client, telnyx, acme):
+    with workspace_scope(acme):
+        old = ProviderConnection.objects.create(
+            provider="telnyx",
+            label="Old EU",
+            state="verified",
+            credentials=telnyx.credentials | {"public_key": ""},
+        )
+    listed = admin_client.get(reverse("providers:list", args=["acme"])).content.decode()
+    assert "Missing: Public key, for webhook signatures. Edit to add it." in listed
+    edit = reverse("providers:edit", args=["acme", old.id])
+    assert (
+        admin_client.post(
+            edit, {"label": "Old EU", "connection_id": telnyx.credentials["connection_id"]}
+        ).status_code
+        == 422
+    )
+    typed = {
+        "label": "Old EU",
+        "connection_id": telnyx.credentials["connection_id"],
+        "public_key": telnyx.credentials["public_key"],
+    }
+    assert admin_client.post(edit, typed).status_code == 302
+    old.refresh_from_db()
+    assert old.credentials == telnyx.credentials
+    assert "Missing:" not in admin_client.get(reverse("providers:list", args=["acme"])).content.decode()
