@@ -140,8 +140,8 @@ def seed(args) -> tuple:
     from pacing.services import policy_update
     from phone_numbers.models import PhoneNumber
     from phone_numbers.services import number_buy
-    from providers.adapters import sandbox
     from providers.models import ProviderConnection
+    from providers.sandbox import adapter as sandbox
     from tenants.models import Environment, Plan
     from tenants.scope import all_workspaces, workspace_scope
     from tenants.services import workspace_create

@@ -317,8 +317,6 @@ PROVIDER_BASE_URLS = {
 PROVIDER_TIMEOUT = float(os.environ.get("PROVIDER_TIMEOUT", "10"))
 # Checking credentials while a person waits: the whole check, retries included, gives up after this.
 PROVIDER_VERIFY_DEADLINE_S = float(os.environ.get("PROVIDER_VERIFY_DEADLINE_S", "5"))
-# Telnyx signs webhooks with ed25519: the account's public key (base64) from the Telnyx portal.
-TELNYX_PUBLIC_KEY = os.environ.get("TELNYX_PUBLIC_KEY", "")
 
 # Public base URL of this deployment, used in provider webhooks.
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://localhost:8000")

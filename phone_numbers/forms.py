@@ -12,6 +12,7 @@ from phonenumbers import PhoneNumberType
 from agents.selectors import assignable_agents, variants_published_to
 from phone_numbers.services import normalize_e164
 from phone_numbers.tags import clean_tag_names
+from providers import registry
 from providers.adapters.base import COUNTRY_NAMES, KIND_LABELS, OFFERED_KINDS, NumberSearch, ProviderError
 from providers.models import ProviderConnection
 from providers.selectors import managed_connections, managed_usage, workspace_connections
@@ -141,14 +142,12 @@ class ProviderPickMixin(forms.Form):
         }
 
     def setup_connections(self, workspace):
-        own = list(workspace_connections().exclude(provider="sandbox")) + list(
-            workspace_connections().filter(provider="sandbox")
-        )
+        # Accounts with real numbers first; sorted() keeps each group in the query's order.
+        own = sorted(workspace_connections(), key=lambda c: registry.get(c.provider).for_trying)
         managed = list(managed_connections()) if workspace.plan.managed_number_limit else []
         everything = own + managed
         providers = list(dict.fromkeys(c.provider for c in everything))
-        labels = dict(ProviderConnection._meta.get_field("provider").choices)
-        self.fields["provider"].choices = [(p, labels[p]) for p in providers]
+        self.fields["provider"].choices = [(p, registry.get(p).label) for p in providers]
         provider = self.value_of("provider") or (providers[0] if providers else "")
         if provider not in providers and providers:
             provider = providers[0]

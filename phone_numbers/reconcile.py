@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from phone_numbers.models import NumberOperation, PhoneNumber
 from phone_numbers.services import buy_failed, buy_settled, number_route, release_call, webhook_url
+from providers import registry
 from providers.adapters.base import ProviderError, ProviderUnavailable
 from providers.models import ProviderConnection
 from providers.services import connection_adapter
@@ -85,8 +86,8 @@ def reconcile_connection(connection: ProviderConnection) -> list[Finding]:
             findings.append(Finding("released_elsewhere", number.e164))
         elif (
             number.inbound_agent_id
+            and registry.get(connection.provider).routes_each_number
             and at_provider.routing.voice_url != webhook_url(connection)
-            and (connection.provider == "twilio")
         ):
             audit(
                 actor=None,

@@ -14,8 +14,8 @@ from django.db.models.functions import Cast
 
 from phone_numbers.filters import NumberFilters
 from phone_numbers.models import PhoneNumber, Tag
+from providers import registry
 from providers.adapters.base import KIND_LABELS
-from providers.models import Provider
 from providers.selectors import monthly_prices
 from tenants.models import Environment
 from tenants.scope import current_workspace
@@ -243,7 +243,7 @@ def _page_ids(numbers: QuerySet[PhoneNumber], offset: int) -> list[int]:
 
 def _page_rows(numbers: QuerySet[PhoneNumber]) -> list[NumberRow]:
     """The page's numbers in display order, as the rows show them."""
-    providers = dict(Provider.choices)
+    providers = dict(registry.choices())
     return [
         NumberRow(
             id=pk,

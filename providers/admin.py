@@ -2,19 +2,16 @@ from django import forms
 from django.contrib import admin
 from django.utils import timezone
 
+from providers import registry
 from providers.adapters.base import ProviderError, ProviderUnavailable
-from providers.models import CREDENTIAL_FIELDS, ProviderConnection
+from providers.models import ProviderConnection
 from providers.services import connection_verify_credentials, verify_failure
 from tenants.admin import TenantAdmin
 
 
 class ConnectionAdminForm(forms.ModelForm):
-    """Credentials are write-only here too: typed values replace, blank keeps what is stored."""
-
-    credential_1 = forms.CharField(label="Account SID / API key", required=False)
-    credential_2 = forms.CharField(
-        label="Auth Token / connection id", required=False, widget=forms.PasswordInput(render_value=False)
-    )
+    """Credentials are write-only here too: typed values replace, blank keeps what is stored. Every
+    provider's fields are listed, each named after its provider; only the chosen provider's are read."""
 
     class Meta:
         model = ProviderConnection
@@ -24,10 +21,15 @@ class ConnectionAdminForm(forms.ModelForm):
         cleaned = super().clean()
         provider = cleaned.get("provider")
         if provider and not self.errors:
-            keys = [key for key, _label, _secret in CREDENTIAL_FIELDS[provider]]
-            typed = (cleaned.get("credential_1"), cleaned.get("credential_2"))
+            spec = registry.get(provider)
+            typed = {f.key: cleaned.get(f"{provider}__{f.key}") or "" for f in spec.credential_fields}
+            values, problems = spec.clean_credentials(typed)
+            for key, problem in problems.items():
+                self.add_error(f"{provider}__{key}", problem)
+            if problems:
+                return cleaned
             credentials = dict(self.instance.credentials or {}) if self.instance.pk else {}
-            credentials |= {key: value.strip() for key, value in zip(keys, typed, strict=False) if value}
+            credentials |= {key: value for key, value in values.items() if value}
             changed = credentials != (self.instance.credentials if self.instance.pk else None)
             # "Verified" is only ever said after asking the provider, which records when.
             claimed = cleaned.get("state") == ProviderConnection.State.VERIFIED and (
@@ -53,6 +55,23 @@ class ConnectionAdminForm(forms.ModelForm):
         if commit:
             connection.save()
         return connection
+
+
+def _credential_fields() -> dict[str, forms.Field]:
+    return {
+        f"{provider.key}__{credential.key}": forms.CharField(
+            label=f"{provider.label}: {credential.label}",
+            required=False,
+            widget=forms.PasswordInput(render_value=False) if credential.secret else forms.TextInput,
+        )
+        for provider in registry.providers()
+        for credential in provider.credential_fields
+    }
+
+
+# Declared on the class, not added per instance, so that the admin lays them out.
+ConnectionAdminForm.declared_fields.update(_credential_fields())
+ConnectionAdminForm.base_fields.update(ConnectionAdminForm.declared_fields)
 
 
 @admin.register(ProviderConnection)

@@ -1,12 +1,11 @@
 from django import forms
 
-from providers.models import CREDENTIAL_FIELDS, Provider, ProviderConnection
+from providers import registry
+from providers.models import ProviderConnection
 
-CONNECTABLE = [
-    (Provider.TWILIO.value, "Twilio"),
-    (Provider.TELNYX.value, "Telnyx"),
-    (Provider.SANDBOX.value, "Sandbox (for trying Dialtone)"),
-]
+
+def connectable() -> list[tuple[str, str]]:
+    return [(p.key, p.connect_label or p.label) for p in registry.providers()]
 
 
 class ConnectionForm(forms.Form):
@@ -14,7 +13,7 @@ class ConnectionForm(forms.Form):
     cannot change). Secrets are write-only: never rendered back, and left blank on edit they keep the
     stored value."""
 
-    provider = forms.ChoiceField(choices=CONNECTABLE)
+    provider = forms.ChoiceField(choices=connectable)
     label = forms.CharField(max_length=80, help_text="How this account shows up in Dialtone, e.g. “Main US”.")
 
     def __init__(
@@ -25,17 +24,19 @@ class ConnectionForm(forms.Form):
         if connection:
             self.provider_key = connection.provider
         else:
-            self.provider_key = provider if provider in dict(CONNECTABLE) else Provider.TWILIO.value
+            self.provider_key = provider if registry.find(provider or "") else registry.keys()[0]
+        self.provider_spec = registry.get(self.provider_key)
         if connection:
             del self.fields["provider"]
             self.initial.setdefault("label", connection.label)
         else:
             self.initial.setdefault("provider", self.provider_key)
-        for key, label, secret in CREDENTIAL_FIELDS[self.provider_key]:
+        for credential in self.provider_spec.credential_fields:
+            key, secret = credential.key, credential.secret
             stored = str(connection.credentials.get(key, "")) if connection else ""
             if secret:
                 field = forms.CharField(
-                    label=label,
+                    label=credential.label,
                     max_length=200,
                     required=connection is None,
                     strip=True,
@@ -46,8 +47,9 @@ class ConnectionForm(forms.Form):
                 )
             else:
                 field = forms.CharField(
-                    label=label,
+                    label=credential.label,
                     max_length=200,
+                    help_text=credential.help,
                     widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
                 )
                 self.initial.setdefault(key, stored)
@@ -64,26 +66,29 @@ class ConnectionForm(forms.Form):
             raise forms.ValidationError("Another connection already has this name.")
         return label
 
-    def clean_account_sid(self):
-        sid = self.cleaned_data["account_sid"].strip()
-        if not (sid.startswith("AC") and len(sid) == 34 and sid[2:].isalnum()):
-            raise forms.ValidationError("A Twilio Account SID starts with AC and has 34 characters.")
-        return sid
+    def clean(self):
+        cleaned = super().clean()
+        typed = {f.key: cleaned[f.key] for f in self.provider_spec.credential_fields if f.key in cleaned}
+        values, problems = self.provider_spec.clean_credentials(typed)
+        for key, problem in problems.items():
+            self.add_error(key, problem)
+        cleaned.update((key, values[key]) for key in typed)
+        return cleaned
 
     def credentials(self) -> dict[str, str]:
         """The credentials to save: typed values, with blank secrets falling back to the stored ones."""
         result = {}
-        for key, _label, secret in CREDENTIAL_FIELDS[self.provider_key]:
-            value = self.cleaned_data.get(key, "")
-            if secret and not value and self.connection:
-                value = self.connection.credentials.get(key, "")
-            result[key] = value
+        for credential in self.provider_spec.credential_fields:
+            value = self.cleaned_data.get(credential.key, "")
+            if credential.secret and not value and self.connection:
+                value = self.connection.credentials.get(credential.key, "")
+            result[credential.key] = value
         return result
 
     @property
     def provider_name(self) -> str:
-        return Provider(self.provider_key).label
+        return self.provider_spec.label
 
     @property
     def needs_credentials(self) -> bool:
-        return bool(CREDENTIAL_FIELDS[self.provider_key])
+        return bool(self.provider_spec.credential_fields)

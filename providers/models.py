@@ -1,26 +1,9 @@
 from django.conf import settings
 from django.db import models, transaction
 
-from providers.adapters.sandbox import STARTER_NUMBERS
+from providers import registry
 from providers.fields import EncryptedJSONField
 from tenants.models import TenantModel, Workspace
-
-
-class Provider(models.TextChoices):
-    TWILIO = "twilio", "Twilio"
-    TELNYX = "telnyx", "Telnyx"
-    SANDBOX = "sandbox", "Sandbox"
-
-
-# What each provider's credentials hold: (key, label, secret?). The secret is never rendered back.
-CREDENTIAL_FIELDS: dict[str, tuple[tuple[str, str, bool], ...]] = {
-    Provider.TWILIO: (("account_sid", "Account SID", False), ("auth_token", "Auth Token", True)),
-    Provider.TELNYX: (
-        ("api_key", "API key", True),
-        ("connection_id", "TeXML application (connection) ID, for inbound and outbound calls", False),
-    ),
-    Provider.SANDBOX: (),  # fictional numbers, calls that ring nobody: nothing to prove
-}
 
 
 class ProviderConnection(TenantModel):
@@ -40,7 +23,7 @@ class ProviderConnection(TenantModel):
         related_name="+",
         help_text="Empty for a platform-managed connection, which every workspace may buy through within its plan.",
     )
-    provider = models.CharField(max_length=20, choices=Provider.choices)
+    provider = models.CharField(max_length=20, choices=registry.choices())
     label = models.CharField(max_length=80)
     credentials = EncryptedJSONField(default=dict, blank=True)
     # Verified only by asking the provider (which also sets last_verified_at).
@@ -67,11 +50,8 @@ class ProviderConnection(TenantModel):
         creating = self._state.adding
         with transaction.atomic():
             super().save(*args, **kwargs)
-            if creating and self.provider == Provider.SANDBOX:
-                # A sandbox account opens with its connection, already owning the starter numbers.
-                SandboxNumber.objects.bulk_create(
-                    SandboxNumber(connection=self, e164=e) for e in STARTER_NUMBERS
-                )
+            if creating:
+                registry.get(self.provider).connection_created(self)
 
     @property
     def is_managed(self) -> bool:
@@ -80,18 +60,19 @@ class ProviderConnection(TenantModel):
     @property
     def account_hint(self) -> str:
         """What identifies the account on screen: public ids in full, secrets as their last 4 characters."""
-        parts = []
-        for key, _label, secret in CREDENTIAL_FIELDS[self.provider]:
-            value = str(self.credentials.get(key, ""))
-            if value:
-                parts.append(f"…{value[-4:]}" if secret else value)
-        return " · ".join(parts)
+        return registry.get(self.provider).account_hint(self.credentials)
+
+    @property
+    def missing_credentials(self) -> str:
+        if self.state == self.State.DISCONNECTED:
+            return ""
+        return ", ".join(registry.get(self.provider).missing(self.credentials))
 
 
 # ---- The sandbox provider's own records ------------------------------------------------------------
 # What a real provider keeps on its side of an account, kept here for the sandbox so that every process
 # (web, workers) and every restart sees the same account. Not tenant rows: they belong to the connection,
-# and only providers/sandbox_store.py reads or writes them.
+# and only providers/sandbox/store.py reads or writes them.
 
 
 class SandboxNumber(models.Model):

@@ -12,10 +12,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
+from providers import registry
 from providers.adapters import adapter_for, errors
 from providers.adapters.base import AccountInfo, ProviderAdapter, ProviderError, ProviderUnavailable
-from providers.models import Provider, ProviderConnection
-from providers.sandbox_store import DatabaseStore
+from providers.models import ProviderConnection
 from tenants.audit import audit, changes
 from tenants.display import phones_listed
 
@@ -61,15 +61,13 @@ def verify_failure(provider: str, exc: ProviderError | ProviderUnavailable) -> s
     """Why verifying failed, in words true where nothing retries it (connecting, re-verifying)."""
     if isinstance(exc, ProviderUnavailable):
         return exc.message
-    code = f" ({Provider(provider).label} error {exc.code})" if exc.code.isdigit() else ""
+    code = f" ({registry.get(provider).label} error {exc.code})" if exc.code.isdigit() else ""
     return f"{exc.message.removesuffix('.')}{code}."
 
 
 def connection_adapter(connection: ProviderConnection) -> ProviderAdapter:
-    # The sandbox keeps its account in the database, per connection; real providers keep their own.
-    if connection.provider == Provider.SANDBOX:
-        return adapter_from(connection.provider, connection.credentials, store=DatabaseStore(connection.pk))
-    return adapter_from(connection.provider, connection.credentials)
+    options = registry.get(connection.provider).adapter_options(connection)
+    return adapter_from(connection.provider, connection.credentials, **options)
 
 
 @sensitive_variables("credentials")

@@ -1,9 +1,8 @@
-"""Inbound call webhooks: verify the provider's signature, find the number, answer with TwiML/TeXML."""
+"""Inbound call webhooks: find the number, verify the provider's signature (each provider's package
+knows its own), answer with TwiML/TeXML."""
 
 from __future__ import annotations
 
-import base64
-import time
 from urllib.parse import quote
 from xml.sax.saxutils import escape
 
@@ -11,14 +10,10 @@ from django.conf import settings
 from django.http import HttpResponse, HttpResponseForbidden
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
-from nacl.exceptions import BadSignatureError
-from nacl.signing import VerifyKey
-from twilio.request_validator import RequestValidator
 
 from phone_numbers.models import PhoneNumber
+from providers import registry
 from tenants.scope import workspace_scope
-
-TELNYX_MAX_AGE_SECONDS = 300  # refuse replays of old signed requests
 
 
 def _number_for(provider: str, to: str) -> PhoneNumber | None:
@@ -28,28 +23,6 @@ def _number_for(provider: str, to: str) -> PhoneNumber | None:
         .filter(e164=to, state=PhoneNumber.State.ACTIVE, connection__provider=provider)
         .first()
     )
-
-
-def twilio_signature_ok(request, number: PhoneNumber) -> bool:
-    signature = request.headers.get("X-Twilio-Signature", "")
-    token = number.connection.credentials.get("auth_token", "")
-    url = settings.PUBLIC_BASE_URL.rstrip("/") + request.get_full_path()
-    return bool(signature and token) and RequestValidator(token).validate(url, request.POST.dict(), signature)
-
-
-def telnyx_signature_ok(request) -> bool:
-    signature = request.headers.get("Telnyx-Signature-Ed25519", "")
-    timestamp = request.headers.get("Telnyx-Timestamp", "")
-    if not (signature and timestamp.isdigit() and settings.TELNYX_PUBLIC_KEY):
-        return False
-    if abs(time.time() - int(timestamp)) > TELNYX_MAX_AGE_SECONDS:
-        return False
-    try:
-        key = VerifyKey(base64.b64decode(settings.TELNYX_PUBLIC_KEY))
-        key.verify(f"{timestamp}|".encode() + request.body, base64.b64decode(signature))
-    except (BadSignatureError, ValueError):
-        return False
-    return True
 
 
 def answer(number: PhoneNumber) -> str:
@@ -102,18 +75,23 @@ def _campaign_call(reference: str):
 @csrf_exempt  # providers can't send our CSRF token; the signature check replaces it
 @require_POST
 def voice(request, provider: str):
+    spec = registry.find(provider)
+    if spec is None:
+        return HttpResponseForbidden("Signature missing or invalid.", content_type="text/plain")
     call = _campaign_call(request.GET.get("call", ""))
     if call is not None:
-        # Outbound: the provider calls back when the destination answers; From is our caller ID.
-        number = call.number if request.POST.get("From") == call.from_e164 else None
+        # Outbound: the provider calls back when the destination answers. The signed payload must be
+        # this call's (our caller ID to its destination), not another's sent to this call's URL.
+        ours = (request.POST.get("From"), request.POST.get("To")) == (call.from_e164, call.to_e164)
+        number = call.number if ours else None
     else:
         number = _number_for(provider, request.POST.get("To", ""))
-    if provider == "twilio":
-        verified = number is not None and twilio_signature_ok(request, number)
-    elif provider == "telnyx":
-        verified = telnyx_signature_ok(request) and number is not None
-    else:
-        verified = False
+    url = settings.PUBLIC_BASE_URL.rstrip("/") + request.get_full_path()
+    verified = (
+        number is not None
+        and number.connection.provider == provider
+        and spec.webhook_verified(request, number.connection, url=url)
+    )
     if not verified:
         return HttpResponseForbidden("Signature missing or invalid.", content_type="text/plain")
     return HttpResponse(answer_outbound(call) if call else answer(number), content_type="application/xml")

@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import Any
 
 from providers.adapters.base import ProviderAdapter
-
-# Imported on first use: the Telnyx SDK alone takes seconds to import.
-ADAPTERS = {
-    "twilio": "providers.adapters.twilio:TwilioAdapter",
-    "telnyx": "providers.adapters.telnyx:TelnyxAdapter",
-    "sandbox": "providers.adapters.sandbox:SandboxAdapter",
-}
 
 
 def adapter_for(
@@ -24,9 +16,6 @@ def adapter_for(
 ) -> ProviderAdapter:
     """An adapter for one account. `base_url` None means the provider's real API; `options` are the
     provider's own (the sandbox's `store`)."""
-    try:
-        module_name, class_name = ADAPTERS[provider].split(":")
-    except KeyError:
-        raise ValueError(f"unknown provider {provider!r}; expected one of {sorted(ADAPTERS)}") from None
-    adapter_class = getattr(import_module(module_name), class_name)
-    return adapter_class(credentials, base_url=base_url, timeout=timeout, **options)
+    from providers import registry
+
+    return registry.get(provider).adapter(credentials, base_url=base_url, timeout=timeout, **options)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from providers.adapters.base import CallLookup
-from providers.adapters.sandbox import SandboxAdapter
+from providers.sandbox.adapter import SandboxAdapter
 
 ENV = "DIALTONE_TEST_DIAL_LOG"
 DELAY_ENV = "DIALTONE_TEST_DIAL_DELAY_S"

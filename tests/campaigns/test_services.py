@@ -19,7 +19,7 @@ from campaigns.services import (
 from pacing.services import pacer, pacer_redis
 from phone_numbers.services import NumberRefused, number_detach, number_update
 from providers.adapters.base import ProviderUnavailable
-from providers.adapters.sandbox import SandboxAdapter
+from providers.sandbox.adapter import SandboxAdapter
 from tenants.scope import workspace_scope
 from tests.campaigns import dial_log
 from tests.campaigns.conftest import DESTINATIONS

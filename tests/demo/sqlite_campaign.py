@@ -131,7 +131,7 @@ def _check(desk, campaign, destinations, outcomes: Counter) -> list[str]:
     from campaigns.models import CallAttempt, Campaign, CampaignCall
     from pacing.models import PacingPolicy
     from pacing.services import pacer_policy
-    from providers.sandbox_store import placed_calls
+    from providers.sandbox.store import placed_calls
     from tests.campaigns import dial_log
 
     problems = []

@@ -83,6 +83,7 @@ def test_connect_twilio_and_telnyx_with_verification(page, live_server, acme, fa
     dialog.get_by_label("TeXML application (connection) ID, for inbound and outbound calls").fill(
         telnyx.credentials["connection_id"]
     )
+    dialog.get_by_label("Public key, for webhook signatures").fill(telnyx.credentials["public_key"])
     dialog.get_by_role("button", name="Verify and connect").click()
     # The first Telnyx call of a process imports its SDK, which takes seconds here.
     expect(dialog.get_by_role("alert")).to_contain_text("Telnyx refused these credentials", timeout=20_000)

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from phone_numbers.models import PhoneNumber
 from phone_numbers.services import number_detach, number_link
-from providers.adapters import sandbox
+from providers.sandbox import adapter as sandbox
 from tenants.models import Environment
 from tenants.scope import all_workspaces, workspace_scope
 from tests.conftest import PASSWORD

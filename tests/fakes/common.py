@@ -103,7 +103,7 @@ class Stock:
         return cls(e164, "US" if e164.startswith("+1") else "GB", "local")
 
 
-# Fictional ranges that phonenumbers accepts (see providers/adapters/sandbox.py).
+# Fictional ranges that phonenumbers accepts (see providers/sandbox/adapter.py).
 STOCK = (
     Stock("+14155550100", "US", "local", "San Francisco", "CA", "415"),
     Stock("+14155550101", "US", "local", "San Francisco", "CA", "415"),

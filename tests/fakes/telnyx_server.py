@@ -31,6 +31,8 @@ from tests.fakes.common import (
 
 API_KEY = "KEY_fake_telnyx_api_key"
 TEXML_APP_ID = "1293384261075731499"
+# The account's webhook-signing public key (base64 Ed25519), as Mission Control shows it.
+PUBLIC_KEY = "GTY+5Mo9RHeBB8YFfmCk9Ws4y1uoWeS0cMAvY0ihsN0="
 DEFAULT_PAGE_SIZE = 20
 
 ERRORS = {
@@ -73,7 +75,7 @@ class TelnyxServer(FakeProviderServer):
 
     @property
     def credentials(self) -> dict[str, str]:
-        return {"api_key": self.api_key, "connection_id": TEXML_APP_ID}
+        return {"api_key": self.api_key, "connection_id": TEXML_APP_ID, "public_key": PUBLIC_KEY}
 
     # --- test helpers ---------------------------------------------------------------------------
     def complete_order(self, order_id: str) -> None:

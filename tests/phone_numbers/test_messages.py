@@ -8,7 +8,7 @@ from django.contrib.messages import get_messages
 from django.test import Client
 
 from phone_numbers.models import PhoneNumber
-from providers.adapters import sandbox
+from providers.sandbox import adapter as sandbox
 from tenants.models import Environment
 from tenants.scope import workspace_scope
 from tests.helpers import sandbox_connection, user

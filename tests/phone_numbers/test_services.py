@@ -17,8 +17,8 @@ from phone_numbers.services import (
     number_release,
     number_update,
 )
-from providers.adapters import sandbox
 from providers.models import ProviderConnection
+from providers.sandbox import adapter as sandbox
 from providers.services import connection_adapter
 from tenants.models import AuditEvent, Environment
 from tenants.scope import all_workspaces, workspace_scope

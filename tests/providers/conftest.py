@@ -24,7 +24,7 @@ def twilio(twilio_server):
 @pytest.fixture
 def telnyx(telnyx_server):
     """Reads are not retried here, so one injected fault is one observed failure."""
-    from providers.adapters.telnyx import TelnyxAdapter  # here: the Telnyx SDK takes seconds to import
+    from providers.telnyx.adapter import TelnyxAdapter  # here: the Telnyx SDK takes seconds to import
 
     return TelnyxAdapter(
         telnyx_server.credentials, base_url=telnyx_server.base_url, timeout=CLIENT_TIMEOUT, read_retries=0

@@ -24,8 +24,8 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7, DRAFT202012
 
 from providers.adapters.base import ProviderError, ProviderUnavailable
-from providers.adapters.telnyx import TelnyxAdapter
-from providers.adapters.twilio import TwilioAdapter
+from providers.telnyx.adapter import TelnyxAdapter
+from providers.twilio.adapter import TwilioAdapter
 from tests.fakes.common import FakeProviderServer
 from tests.fakes.telnyx_server import TelnyxServer
 from tests.fakes.twilio_server import TwilioServer

@@ -10,9 +10,9 @@ import pytest
 
 from providers.adapters import adapter_for, errors
 from providers.adapters.base import ProviderError, Routing
-from providers.adapters.sandbox import STARTER_NUMBERS, inventory, ref_for
 from providers.models import ProviderConnection
-from providers.sandbox_store import placed_calls
+from providers.sandbox.adapter import STARTER_NUMBERS, inventory, ref_for
+from providers.sandbox.store import placed_calls
 from providers.services import connection_adapter
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from providers.adapters import adapter_for, errors
 from providers.adapters.base import CallLookup, ProviderError, ProviderUnavailable, Routing
-from providers.adapters.telnyx import NO_APPLICATION, TelnyxAdapter
+from providers.telnyx.adapter import NO_APPLICATION, TelnyxAdapter
 from tests.fakes.telnyx_server import TEXML_APP_ID, TelnyxServer
 from tests.providers.conftest import STALL
 

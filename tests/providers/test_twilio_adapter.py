@@ -7,7 +7,7 @@ import pytest
 
 from providers.adapters import adapter_for, errors
 from providers.adapters.base import CallLookup, Price, ProviderError, ProviderUnavailable, Routing
-from providers.adapters.twilio import CALLS_READ
+from providers.twilio.adapter import CALLS_READ
 from tests.providers.conftest import STALL
 
 CHECK_CREDENTIALS = "Twilio refused these credentials: check the Account SID and Auth Token."

@@ -199,3 +199,75 @@ def test_a_connection_never_verified_does_not_say_verified(admin_client, acme):
         ProviderConnection.objects.create(provider="sandbox", label="Seeded")
     page = admin_client.get(reverse("providers:list", args=["acme"])).content.decode()
     assert "Not verified yet" in page and ">Verified<" not in page
+
+
+@pytest.fixture
+def telnyx(settings, telnyx_server):
+    settings.PROVIDER_BASE_URLS = {**settings.PROVIDER_BASE_URLS, "telnyx": telnyx_server.base_url}
+    return telnyx_server
+
+
+@pytest.mark.parametrize("typed", ["not a key", "GTY+5Mo9RHeBB8YFfmCk9Ws4y1uoWeS0cMAvY0ih", "ключ" * 11])
+def test_a_telnyx_public_key_must_be_an_ed25519_key(admin_client, telnyx, acme, typed):
+    body = connect(admin_client, telnyx, provider="telnyx", public_key=typed).content.decode()
+    assert "A Telnyx public key is 44 characters of base64" in body
+    with workspace_scope(acme):
+        assert not ProviderConnection.objects.exists()
+
+
+def test_a_telnyx_connection_stores_its_accounts_public_key(admin_client, telnyx, acme):
+    assert (
+        "Public key, for webhook signatures"
+        in connect(admin_client, telnyx, provider="telnyx", label="").content.decode()
+    )
+    assert written(connect(admin_client, telnyx, provider="telnyx")) == ["Main US connected and verified."]
+    with workspace_scope(acme):
+        connection = ProviderConnection.objects.get()
+    assert connection.credentials["public_key"] == telnyx.credentials["public_key"]
+    assert connection.account_hint == f"…{telnyx.api_key[-4:]} · {telnyx.credentials['connection_id']}"
+
+
+def test_django_admin_takes_each_providers_own_credential_fields(telnyx):
+    from django.contrib.auth import get_user_model
+
+    from tenants.scope import all_workspaces
+
+    staff = Client()
+    staff.force_login(get_user_model().objects.create_superuser("root", "root@example.com", "pw"))
+    url = reverse("admin:providers_providerconnection_add")
+    data = {"provider": "telnyx", "label": "Platform EU", "state": "unverified"}
+    data |= {f"telnyx__{key}": value for key, value in telnyx.credentials.items()}
+    refused = staff.post(url, data | {"telnyx__public_key": "nope"})
+    assert refused.status_code == 200 and "A Telnyx public key is 44 characters" in refused.content.decode()
+    assert staff.post(url, data).status_code == 302
+    with all_workspaces():
+        connection = ProviderConnection.objects.get(label="Platform EU")
+    assert connection.credentials == telnyx.credentials and connection.state == "verified"
+
+
+def test_a_telnyx_connection_saved_without_a_public_key_asks_for_it(admin_client, telnyx, acme):
+    with workspace_scope(acme):
+        old = ProviderConnection.objects.create(
+            provider="telnyx",
+            label="Old EU",
+            state="verified",
+            credentials=telnyx.credentials | {"public_key": ""},
+        )
+    listed = admin_client.get(reverse("providers:list", args=["acme"])).content.decode()
+    assert "Missing: Public key, for webhook signatures. Edit to add it." in listed
+    edit = reverse("providers:edit", args=["acme", old.id])
+    assert (
+        admin_client.post(
+            edit, {"label": "Old EU", "connection_id": telnyx.credentials["connection_id"]}
+        ).status_code
+        == 422
+    )
+    typed = {
+        "label": "Old EU",
+        "connection_id": telnyx.credentials["connection_id"],
+        "public_key": telnyx.credentials["public_key"],
+    }
+    assert admin_client.post(edit, typed).status_code == 302
+    old.refresh_from_db()
+    assert old.credentials == telnyx.credentials
+    assert "Missing:" not in admin_client.get(reverse("providers:list", args=["acme"])).content.decode()

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from providers.adapters.sandbox import STARTER_NUMBERS, ref_for
 from providers.models import ProviderConnection, SandboxNumber, SandboxOrder
+from providers.sandbox.adapter import STARTER_NUMBERS, ref_for
 from providers.services import connection_adapter
 from tests.helpers import database_url
 

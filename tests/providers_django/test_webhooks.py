@@ -99,21 +99,33 @@ def test_forged_or_unsigned_twilio_requests_get_403(routed, attack):
     assert response.status_code == 403
 
 
+def public_key(key: SigningKey) -> str:
+    return base64.b64encode(bytes(key.verify_key)).decode()
+
+
 @pytest.fixture
-def telnyx_key(settings):
+def telnyx_key(routed):
+    """The signing key of the Telnyx account behind +14155550143, its public half on the connection."""
     key = SigningKey.generate()
-    settings.TELNYX_PUBLIC_KEY = base64.b64encode(bytes(key.verify_key)).decode()
+    with workspace_scope(routed):
+        connection = ProviderConnection.objects.get(label="X")
+        connection.credentials = {**connection.credentials, "public_key": public_key(key)}
+        connection.save()
     return key
 
 
-def telnyx_post(body: bytes, key, *, timestamp=None):
+def telnyx_signed(body: bytes, key, *, timestamp=None) -> dict:
     timestamp = str(timestamp or int(time.time()))
     signature = base64.b64encode(key.sign(f"{timestamp}|".encode() + body).signature).decode()
+    return {"Telnyx-Signature-Ed25519": signature, "Telnyx-Timestamp": timestamp}
+
+
+def telnyx_post(body: bytes, key, *, timestamp=None, url="/hooks/telnyx/voice/", headers=None):
     return Client().post(
-        "/hooks/telnyx/voice/",
+        url,
         body,
         content_type="application/x-www-form-urlencoded",
-        headers={"Telnyx-Signature-Ed25519": signature, "Telnyx-Timestamp": timestamp},
+        headers=headers or telnyx_signed(body, key, timestamp=timestamp),
     )
 
 
@@ -181,3 +193,90 @@ def test_an_answered_campaign_call_is_connected_to_the_campaigns_agent(routed):
     stale = f"{URL}?call=dialtone-call-{call.id}-999999"
     signature = RequestValidator(TOKEN).compute_signature("https://dialtone.example.com" + stale, params)
     assert Client().post(stale, params, headers={"X-Twilio-Signature": signature}).status_code == 403
+
+
+@pytest.fixture
+def globex_telnyx(globex):
+    """Another workspace's Telnyx account, with its own key and number."""
+    key = SigningKey.generate()
+    with workspace_scope(globex):
+        connection = ProviderConnection.objects.create(
+            provider="telnyx", label="G", credentials={"api_key": "KEY2", "public_key": public_key(key)}
+        )
+        PhoneNumber.objects.create(
+            e164="+14155550145",
+            environment=Environment.objects.get(kind="live"),
+            connection=connection,
+            provider_ref="PN3",
+            state="active",
+        )
+    return key
+
+
+def test_each_telnyx_webhook_is_verified_with_the_key_of_its_numbers_account(
+    routed, telnyx_key, globex_telnyx, settings
+):
+    # One global key verified every account's webhooks: another account's signature passed.
+    settings.TELNYX_PUBLIC_KEY = public_key(globex_telnyx)
+    ours, theirs = b"To=%2B14155550143&From=%2B14155559999", b"To=%2B14155550145&From=%2B14155559999"
+    assert telnyx_post(ours, globex_telnyx).status_code == 403
+    assert telnyx_post(theirs, telnyx_key).status_code == 403
+    assert telnyx_post(ours, telnyx_key).status_code == 200
+    assert telnyx_post(theirs, globex_telnyx).status_code == 200
+
+
+def test_a_replayed_telnyx_webhook_is_refused(routed, telnyx_key, settings):
+    settings.TELNYX_PUBLIC_KEY = public_key(telnyx_key)  # the old global key: the old code accepts it
+    body = b"To=%2B14155550143&From=%2B14155559999&CallSid=v3:replayed"
+    headers = telnyx_signed(body, telnyx_key)
+    assert telnyx_post(body, telnyx_key, headers=headers).status_code == 200
+    assert telnyx_post(body, telnyx_key, headers=headers).status_code == 403
+    # The same body signed afresh (Telnyx retrying, a new timestamp) is a new delivery.
+    assert telnyx_post(body, telnyx_key, timestamp=int(time.time()) + 1).status_code == 200
+
+
+def test_a_telnyx_payload_for_another_call_is_refused_at_this_calls_url(routed, telnyx_key, settings):
+    from django.utils import timezone
+
+    from campaigns.models import CallAttempt, Campaign, CampaignCall
+
+    settings.TELNYX_PUBLIC_KEY = public_key(telnyx_key)  # the old global key: the old code accepts it
+    with workspace_scope(routed):
+        number = PhoneNumber.objects.get(e164="+14155550143")
+        campaign = Campaign.objects.create(
+            name="Reminders",
+            environment=number.environment,
+            agent=number.inbound_agent,
+            agent_name=number.inbound_agent.name,
+            state="running",
+        )
+        calls = []
+        for row, to in enumerate(("+14155559999", "+14155558888"), start=2):
+            call = CampaignCall.objects.create(
+                campaign=campaign,
+                to_e164=to,
+                row=row,
+                state="placed",
+                not_before=timezone.now(),
+                number=number,
+                from_e164=number.e164,
+            )
+            call.attempt = CallAttempt.objects.create(
+                call=call, campaign=campaign, number=number, e164=number.e164, at_ms=0, at=timezone.now()
+            )
+            call.save()
+            calls.append(call)
+    first, second = calls
+    url = f"/hooks/telnyx/voice/?call={first.reference}"
+    # Signed by the right account, from the right caller ID, but the answer of the second call.
+    other = b"From=%2B14155550143&To=%2B14155558888&CallSid=v3:second"
+    assert telnyx_post(other, telnyx_key, url=url).status_code == 403
+    mine = b"From=%2B14155550143&To=%2B14155559999&CallSid=v3:first"
+    assert telnyx_post(mine, telnyx_key, url=url).status_code == 200
+    later = int(time.time()) + 1  # a fresh signature: refused for where it was sent, not as a replay
+    assert (
+        telnyx_post(
+            mine, telnyx_key, url=f"/hooks/telnyx/voice/?call={second.reference}", timestamp=later
+        ).status_code
+        == 403
+    )

@@ -10,7 +10,7 @@ from agents.services import agent_create, agent_update, variant_create, variant_
 from pacing.services import policy_update
 from phone_numbers.models import PhoneNumber
 from phone_numbers.services import number_buy, number_detach, number_link, number_update
-from providers.adapters import sandbox
+from providers.sandbox import adapter as sandbox
 from providers.services import connection_update
 from tenants.models import AuditEvent, Environment
 from tenants.scope import workspace_scope

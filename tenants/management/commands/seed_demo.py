@@ -10,6 +10,7 @@ from campaigns.destinations import destinations_parse
 from campaigns.services import campaign_create
 from phone_numbers.models import PhoneNumber
 from phone_numbers.services import number_buy
+from providers.sandbox import PROVIDER as SANDBOX
 from providers.selectors import managed_connections, workspace_connections
 from providers.services import connection_create
 from tenants.models import Environment, Membership, Plan, Workspace
@@ -53,8 +54,8 @@ class Command(BaseCommand):
             )
             if not Membership.unscoped.filter(workspace=globex, user=user).exists():
                 member_add(workspace=globex, user=user, role=Role.OPERATOR)
-            managed = managed_connections().filter(provider="sandbox").first() or connection_create(
-                workspace=None, actor=user, provider="sandbox", label="Dialtone managed", credentials={}
+            managed = managed_connections().filter(provider=SANDBOX.key).first() or connection_create(
+                workspace=None, actor=user, provider=SANDBOX.key, label="Dialtone managed", credentials={}
             )
         with workspace_scope(acme):
             self._numbers(acme, user, managed)
@@ -102,7 +103,7 @@ class Command(BaseCommand):
         if PhoneNumber.objects.exists():
             return  # seeded before: leave the demo as people left it
         connection = workspace_connections().filter(label="Sandbox").first() or connection_create(
-            workspace=workspace, actor=user, provider="sandbox", label="Sandbox", credentials={}
+            workspace=workspace, actor=user, provider=SANDBOX.key, label="Sandbox", credentials={}
         )
         environments = {e.kind: e for e in Environment.objects.all()}
         agents = {

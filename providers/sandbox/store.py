@@ -13,9 +13,9 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from providers.adapters.base import Routing
-from providers.adapters.sandbox import SandboxCall
 from providers.models import SandboxCall as CallRow
 from providers.models import SandboxNumber, SandboxOrder
+from providers.sandbox.adapter import SandboxCall
 
 
 class DatabaseStore:

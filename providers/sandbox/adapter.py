@@ -5,7 +5,7 @@ Ofcom's drama ranges in the UK (020 7946 0xxx, 0161 496 0xxx, 0808 157 0xxx). Of
 range (07700 900xxx) fails phonenumbers' validation, so UK mobiles use 07400 1234xx.
 
 An account's state (what it holds, its orders and calls) lives in a SandboxStore that the adapter is
-given: Dialtone gives it the database (providers/sandbox_store.py), so web and workers, before and after
+given: Dialtone gives it the database (providers/sandbox/store.py), so web and workers, before and after
 a restart, see one account, as they would at a real provider. This module stays free of Django like the
 other adapters. Each account has the whole inventory to itself; refs are "SB" + the number's digits.
 """
