@@ -34,10 +34,12 @@ MENU = """
     <svg viewBox="0 0 24 24" aria-hidden="true"><circle cx="12" cy="5" r="1.2"/><circle cx="12" cy="12" r="1.2"/><circle cx="12" cy="19" r="1.2"/></svg></summary>
   <div class="menu" role="menu">
     <a role="menuitem" href="{url}edit/" hx-get="{url}edit/" hx-target="#modal-body">Edit</a>
-    <a role="menuitem" href="{url}">History</a>
-    <a role="menuitem" href="{url}detach/" hx-get="{url}detach/" hx-target="#modal-body">Detach</a>{delete}
+    <a role="menuitem" href="{url}">History</a>{detach}{delete}
   </div>
 </details>"""  # noqa: E501
+
+DETACH = """
+    <a role="menuitem" href="{url}detach/" hx-get="{url}detach/" hx-target="#modal-body">Detach</a>"""
 
 DELETE = """
     <a role="menuitem" class="danger" href="{url}delete/" hx-get="{url}delete/" hx-target="#modal-body">Delete</a>"""
@@ -59,8 +61,9 @@ def render_rows(rows: list[NumberRow], *, list_url: str, can_manage: bool, can_r
 def _row(n: NumberRow, list_url: str, can_manage: bool, can_release: bool) -> str:
     url = f"{list_url}{n.id}/"  # one string per row: a reverse() per link cost ~10 ms a page
     if n.state == "active" and can_manage:
+        detach = "" if n.managed else format_html(DETACH, url=url)  # managed numbers are only released
         delete = format_html(DELETE, url=url) if can_release else ""
-        actions = format_html(MENU, e164=n.e164, url=url, delete=delete)
+        actions = format_html(MENU, e164=n.e164, url=url, detach=detach, delete=delete)
     else:
         actions = format_html(HISTORY, url=url, e164=n.e164)
     return format_html(

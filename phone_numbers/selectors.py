@@ -389,15 +389,31 @@ def inventory_for(form) -> Inventory:
 
 
 def owned_not_linked(connection) -> Inventory:
-    """Numbers the account owns that are not in Dialtone yet, for Link existing's pick list."""
+    """Numbers the account owns that are not in Dialtone yet, for Link existing's pick list; of a managed
+    account, only the ones this workspace may link back (its inventory is never listed to a tenant)."""
     from providers.adapters.base import ProviderError, ProviderUnavailable
     from providers.services import connection_adapter
 
+    if connection.is_managed:
+        return Inventory(numbers=list(managed_numbers_to_link(connection)[:100]))
     try:
         owned = connection_adapter(connection).list_owned()
     except (ProviderError, ProviderUnavailable) as exc:
         return Inventory(numbers=[], error=exc.message)
     return Inventory(numbers=_not_held(owned)[:100])
+
+
+def managed_numbers_to_link(connection) -> QuerySet[PhoneNumber]:
+    """The numbers this workspace detached from a managed account (before that was refused) that nobody
+    has had since: the only ones it may link from there. Since one workspace holds a number at a time,
+    another row of it held now or finished later means someone had it after this workspace."""
+    others = PhoneNumber.unscoped.filter(e164=OuterRef("e164")).exclude(pk=OuterRef("pk"))
+    since = others.filter(Q(state__in=PhoneNumber.HELD_STATES) | Q(finished_at__gt=OuterRef("finished_at")))
+    return (
+        PhoneNumber.objects.filter(connection=connection, state=PhoneNumber.State.DETACHED)
+        .exclude(Exists(since))
+        .order_by("e164")
+    )
 
 
 def _not_held(candidates: list) -> list:

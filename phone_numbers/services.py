@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from phone_numbers.models import NumberOperation, PhoneNumber
+from phone_numbers.selectors import managed_numbers_to_link
 from phone_numbers.tags import clean_tag_names, tags_get_or_create
 from providers.adapters.base import ProviderError, ProviderUnavailable, Routing
 from providers.models import ProviderConnection
@@ -56,8 +57,10 @@ def webhook_url(connection: ProviderConnection) -> str:
     return settings.PUBLIC_BASE_URL.rstrip("/") + reverse("hooks:voice", args=[connection.provider])
 
 
-def refuse_if_held(workspace: Workspace, e164: str) -> None:
-    """A number is held by one workspace at most: say where it already is (here: which environment)."""
+def refuse_if_held(workspace: Workspace, e164: str, *, hidden: NumberRefused | None = None) -> None:
+    """A number is held by one workspace at most: say where it already is (here: which environment).
+    Held by another workspace, `hidden` is said instead when given: on the shared managed account, which
+    numbers other workspaces hold is not this workspace's to know."""
     held = (
         PhoneNumber.unscoped.filter(e164=e164, state__in=PhoneNumber.HELD_STATES)
         .select_related("environment", "workspace")
@@ -66,7 +69,7 @@ def refuse_if_held(workspace: Workspace, e164: str) -> None:
     if held is None:
         return
     if held.workspace_id != workspace.pk:
-        raise NumberRefused(f"{held} is already in Dialtone, in another workspace.")
+        raise hidden or NumberRefused(f"{held} is already in Dialtone, in another workspace.")
     where = str(held.environment)
     if held.state != PhoneNumber.State.ACTIVE:
         where += f", {held.get_state_display().lower()}"
@@ -74,7 +77,10 @@ def refuse_if_held(workspace: Workspace, e164: str) -> None:
 
 
 def check_plan_limit(workspace: Workspace, connection: ProviderConnection) -> None:
-    """Managed numbers count against the plan; the workspace's own accounts have no Dialtone limit."""
+    """Managed numbers count against the plan; the workspace's own accounts have no Dialtone limit.
+    Call it in the transaction that takes the number: the workspace row stays locked until that commits,
+    so two requests (two tabs, a buy and a link) can't both take the last plan slot."""
+    Workspace.objects.select_for_update().get(pk=workspace.pk)
     if not connection.is_managed:
         return
     limit = workspace.plan.managed_number_limit
@@ -126,10 +132,9 @@ def _buy_intent(*, workspace, actor, key, connection, environment, e164, agent, 
     existing = NumberOperation.objects.filter(idempotency_key=key).first()
     if existing:
         return existing, False
-    # Serialize managed purchases per workspace so two tabs can't both take the last plan slot.
-    Workspace.objects.select_for_update().get(pk=workspace.pk)
     check_plan_limit(workspace, connection)
-    refuse_if_held(workspace, e164)
+    unavailable = NumberRefused(f"{phone(e164)} is not available. Pick another number.")
+    refuse_if_held(workspace, e164, hidden=unavailable if connection.is_managed else None)
     number = PhoneNumber.objects.create(
         e164=e164,
         environment=environment,
@@ -227,17 +232,19 @@ def number_link(
     *, workspace, actor, connection, environment, e164: str, agent=None, variant=None, tag_names=()
 ) -> PhoneNumber:
     """Bring a number the account already owns into Dialtone (nothing is bought). A number this
-    workspace detached comes back as the same number, its history continued."""
+    workspace detached comes back as the same number, its history continued. From a managed account only
+    such a number can come back: the platform's other numbers are no workspace's to take."""
     e164 = normalize_e164(e164)
     names = clean_tag_names(tag_names)
     check_assignment(environment=environment, agent=agent, variant=variant)
-    refuse_if_held(workspace, e164)  # before asking the provider: "already here" is the truer answer
+    hidden = _not_in_account(e164, connection) if connection.is_managed else None
+    # Before asking the provider: "already here" is the truer answer.
+    refuse_if_held(workspace, e164, hidden=hidden)
+    if connection.is_managed and not managed_numbers_to_link(connection).filter(e164=e164).exists():
+        raise hidden
     owned = connection_adapter(connection).find_owned(e164)
     if owned is None:
-        raise NumberRefused(
-            f"{phone(e164)} is not in the {connection.get_provider_display()} account “{connection.label}”. "
-            "Buy or move it there first, or pick the right account."
-        )
+        raise _not_in_account(e164, connection)
     fields = {
         "environment": environment,
         "connection": connection,
@@ -255,11 +262,23 @@ def number_link(
             number.tags.set(tags_get_or_create(names))
             audit(actor=actor, action=action, target=number, connection=connection.label, **_setup(number))
     except IntegrityError:  # linked by someone else in between
-        refuse_if_held(workspace, e164)
+        refuse_if_held(workspace, e164, hidden=hidden)
         raise
     if agent is not None:
         number_route(number=number, actor=actor)
     return number
+
+
+def _not_in_account(e164: str, connection: ProviderConnection) -> NumberRefused:
+    if connection.is_managed:  # true whether another workspace holds it, the platform, or nobody
+        return NumberRefused(
+            f"{phone(e164)} is not one of this workspace's numbers in “{connection.label}”, so it can't be "
+            "linked. Get a number there with New number."
+        )
+    return NumberRefused(
+        f"{phone(e164)} is not in the {connection.get_provider_display()} account “{connection.label}”. "
+        "Buy or move it there first, or pick the right account."
+    )
 
 
 def _relink(e164: str, fields: dict) -> PhoneNumber | None:
@@ -387,6 +406,12 @@ def _campaign_pools_refresh(number: PhoneNumber) -> None:
 
 def number_detach(*, number: PhoneNumber, actor) -> PhoneNumber:
     """Leave Dialtone, keep the number at the provider with the routing it had before us."""
+    if number.connection.is_managed:
+        # Left in the platform's account it would be no one's, and any workspace could link it.
+        raise NumberRefused(
+            f"{number} is managed by Dialtone, so it stays in this workspace until it is released: "
+            "it can't be detached. Delete it to release it."
+        )
     _refuse_if_in_campaign(number)
     if number.state != PhoneNumber.State.ACTIVE:
         raise NumberRefused(

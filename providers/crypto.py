@@ -18,17 +18,25 @@ class EncryptionKeyUnknown(RuntimeError):
     """A stored value names a key that FIELD_ENCRYPTION_KEYS no longer holds: never guess, never show it."""
 
 
-@lru_cache(maxsize=8)
-def _keyring(spec: str) -> tuple[str, dict[str, Fernet]]:
-    keys: dict[str, Fernet] = {}
+def key_pairs(spec: str) -> list[tuple[str, str]]:
+    """(id, key) of each "id:key" of FIELD_ENCRYPTION_KEYS, in order; ImproperlyConfigured when malformed."""
+    pairs = []
     for item in spec.split(","):
         key_id, sep, key = item.strip().partition(":")
         if not sep or not key_id or not key_id.isalnum():
             raise ImproperlyConfigured(
                 "FIELD_ENCRYPTION_KEYS must be 'id:fernet-key' pairs, ids alphanumeric."
             )
+        pairs.append((key_id, key.strip()))
+    return pairs
+
+
+@lru_cache(maxsize=8)
+def _keyring(spec: str) -> tuple[str, dict[str, Fernet]]:
+    keys: dict[str, Fernet] = {}
+    for key_id, key in key_pairs(spec):
         try:
-            keys[key_id] = Fernet(key.strip())
+            keys[key_id] = Fernet(key)
         except ValueError as exc:
             raise ImproperlyConfigured(f"FIELD_ENCRYPTION_KEYS key {key_id!r} is not a Fernet key.") from exc
     if not keys:

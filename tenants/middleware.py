@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import ImproperlyConfigured
 from django.http import Http404
+from django.utils.cache import add_never_cache_headers
 from django_htmx.http import HttpResponseClientRedirect
 
 from tenants import scope
@@ -20,6 +21,20 @@ def login_redirect(request):
     if getattr(request, "htmx", False):
         return HttpResponseClientRedirect(response.url)
     return response
+
+
+class NoStoreWhenSignedIn:
+    """Nothing a signed-in person is shown is kept by a browser or a proxy: not for Back after signing out,
+    not for the next person at a shared computer. Static files never get here (WhiteNoise answers first)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.user.is_authenticated:
+            add_never_cache_headers(response)  # Cache-Control: no-store (and no-cache, private, max-age=0)
+        return response
 
 
 class WorkspaceMiddleware:

@@ -103,6 +103,12 @@ def assert_sent_to_login(response):
         assert response.url.startswith("/login/?next="), response.url
 
 
+def assert_not_stored(response, *where):
+    """A signed-in answer is never kept by a browser or a proxy (Back after sign-out, a shared computer)."""
+    cache_control = response.headers.get("Cache-Control", "")
+    assert "no-store" in cache_control, (*where, response.status_code, cache_control)
+
+
 def test_every_url_is_classified():
     unclassified = [
         (name, route)
@@ -139,6 +145,13 @@ def test_signed_in_pages_send_anonymous_visitors_to_login(world):
                 assert_sent_to_login(response)
 
 
+def test_signed_in_users_pages_outside_workspaces_are_never_stored(world):
+    owner = client_for(world["roles"][Role.OWNER])
+    for name, route in url_patterns():
+        if name in SIGNED_IN | PUBLIC and name != "logout":
+            assert_not_stored(owner.get(concrete(route, world["values"])), name)
+
+
 @pytest.mark.parametrize("name", sorted(WORKSPACE))
 def test_workspace_page_refuses_everyone_it_should(world, name):
     route = next(route for n, route in url_patterns() if n == name)
@@ -154,16 +167,24 @@ def test_workspace_page_refuses_everyone_it_should(world, name):
     assert_sent_to_login(refused(lambda: anonymous.get(path, headers={"HX-Request": "true"})))
     assert_sent_to_login(refused(lambda: anonymous.post(path, page.post)))
     # A member of another workspace: the same 404 as a workspace that does not exist.
-    assert refused(lambda: outsider.get(path)).status_code == 404
+    response = refused(lambda: outsider.get(path))
+    assert response.status_code == 404
+    assert_not_stored(response, "outsider")
     assert refused(lambda: outsider.post(path, page.post)).status_code == 404
-    # Each role: what it may not do is refused with 403.
+    # Each role: what it may not do is refused with 403; whatever it sees is never stored.
     for role, client in members.items():
         if role_allows(role, read):
-            assert client.get(path).status_code in (200, 302, 405), role  # 405: a POST-only action
+            response = client.get(path)
+            assert response.status_code in (200, 302, 405), role  # 405: a POST-only action
         else:
-            assert refused(lambda c=client: c.get(path)).status_code == 403, role
+            response = refused(lambda c=client: c.get(path))
+            assert response.status_code == 403, role
+        assert_not_stored(response, role)
+        assert_not_stored(client.get(path, headers={"HX-Request": "true"}), role, "htmx")
         if write is None or not role_allows(role, write):
-            assert refused(lambda c=client: c.post(path, page.post)).status_code == 403, role
+            response = refused(lambda c=client: c.post(path, page.post))
+            assert response.status_code == 403, role
+            assert_not_stored(response, role, "post")
 
 
 def refused(request):

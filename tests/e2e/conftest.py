@@ -89,8 +89,13 @@ def demo(transactional_db):
         admin = get_user_model().objects.create_user("ada", email="ada@globex.example", password=PASSWORD)
         member_add(workspace=globex, user=admin, role=Role.ADMIN)
         number = PhoneNumber.objects.filter(workspace__slug="acme-health").order_by("id").first()
+        managed = PhoneNumber.objects.filter(
+            workspace__slug="acme-health", connection__workspace__isnull=True
+        ).first()
         campaign = Campaign.objects.get(workspace__slug="acme-health")
     return {
         "number": f"/w/acme-health/numbers/{number.id}/",
+        "managed_number": f"/w/acme-health/numbers/{managed.id}/",
+        "managed_link": f"/w/acme-health/numbers/link/?provider=sandbox&connection={managed.connection_id}",
         "campaign": f"/w/acme-health/campaigns/{campaign.id}/",
     }

@@ -88,6 +88,11 @@ class Walk:
             self.page.goto(self.base_url + href)
             self.check(f"{name} {label} without JavaScript")
 
+    def look(self, path: str, name: str):
+        """A modal opened by its link, as a page: only what the link opens (no heading of its own)."""
+        assert self.page.goto(self.base_url + path).status == 200, path
+        self.check(name)
+
     def open_each_modal(self, name: str) -> list[tuple[str, str]]:
         """Opens each modal from its button; returns (label, link) of those a link opens."""
         page, links = self.page, []
@@ -146,6 +151,11 @@ def test_every_page_and_modal_fits_the_screen(page, live_server, demo, width, sc
     if width == "phone":
         walk.open_the_menu()
     walk.visit(demo["number"], "Number history")
+    # A number on Dialtone's managed account: Delete, no Detach; its detach link says why, and Link existing
+    # from that account lists nothing of it.
+    walk.visit(demo["managed_number"], "Managed number history")
+    walk.look(demo["managed_number"] + "detach/", "Managed number detach")
+    walk.look(demo["managed_link"], "Link from the managed account")
     walk.visit("/w/acme-health/campaigns/", "Campaigns")
     walk.visit(demo["campaign"], "Campaign")
     walk.visit("/w/acme-health/agents/", "Agents")
