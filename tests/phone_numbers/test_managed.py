@@ -13,8 +13,8 @@ from django.test import Client
 
 from phone_numbers.models import PhoneNumber
 from phone_numbers.services import NumberRefused, PlanLimitReached, number_buy, number_detach, number_link
-from providers.adapters import sandbox
 from providers.models import ProviderConnection
+from providers.sandbox import adapter as sandbox
 from tenants.models import Environment
 from tenants.scope import all_workspaces, workspace_scope
 from tests.fakes.twilio_server import TwilioServer
