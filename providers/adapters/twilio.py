@@ -98,7 +98,8 @@ def _plain_error(exc: TwilioException) -> Exception:
         return twilio_error(exc.status, exc.code, getattr(exc, "detail", None) or exc.title)
     response = exc.args[1] if len(exc.args) > 1 else None
     if response is None or not hasattr(response, "status_code"):
-        return errors.unavailable("Twilio", "bad_response")
+        # "Page Records can not be deserialized": a list answer without its records.
+        return errors.malformed("Twilio", "the fields its API documents")
     try:
         payload = json.loads(response.text)
     except ValueError:

@@ -13,6 +13,42 @@ STALL = 1.5
 
 # twilio_server and telnyx_server come from tests/conftest.py.
 
+# Writes the provider carries out even when its answer is sparse: a refusal (ProviderError) would tell the
+# caller nothing happened, and lose a bought number or a placed call.
+WRITES = ("buy", "dial")
+
+
+@pytest.fixture(params=["normal", "sparse", "error"])
+def mode(request):
+    """How the fake servers answer (tests/fakes/common.py): as usual, the least the spec allows, or the
+    spec's own errors."""
+    return request.param
+
+
+def check_in_mode(mode, operation, server, run):
+    """Run an operation against a server in `mode`: normal succeeds; sparse succeeds or fails with the
+    contract's errors (never a crash, never a refusal of a write it did); error mode fails with them
+    through every documented error of the operation's routes."""
+    from providers.adapters.base import ProviderError, ProviderUnavailable
+
+    server.mode = mode
+    served = [route for route in server.routes if not route.public]
+    turns = max(len(server.documented_errors(route)) for route in served) if mode == "error" else 1
+    outcomes = []
+    for _ in range(turns):
+        try:
+            outcomes.append(run())
+        except (ProviderError, ProviderUnavailable) as exc:
+            assert mode != "normal", exc
+            assert exc.message and "None" not in exc.message
+            assert not (mode == "sparse" and operation in WRITES and isinstance(exc, ProviderError)), exc
+            outcomes.append(exc)
+    if mode == "error":
+        # Releasing what the provider says is not there (404) is done; every other answer is an error.
+        assert all(isinstance(o, Exception) or operation == "release" for o in outcomes), outcomes
+    assert server.crashes == []
+    return outcomes
+
 
 @pytest.fixture
 def twilio(twilio_server):

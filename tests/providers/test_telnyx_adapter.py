@@ -19,7 +19,7 @@ from providers.adapters.base import (
 )
 from providers.adapters.telnyx import NO_APPLICATION, TelnyxAdapter
 from tests.fakes.telnyx_server import TEXML_APP_ID, TelnyxServer
-from tests.providers.conftest import STALL
+from tests.providers.conftest import STALL, check_in_mode
 
 CHECK_KEY = "Telnyx refused these credentials: check the API key."
 NOT_RESPONDING = "Telnyx is not responding right now."
@@ -516,6 +516,12 @@ def test_operation_succeeds(operation, telnyx, telnyx_server):
     run(operation, telnyx, telnyx_server)
 
     assert telnyx_server.crashes == []
+
+
+@every_operation
+def test_operation_in_every_mode(operation, mode, telnyx, telnyx_server):
+    """Normal, sparse (the least the spec allows) and error (the spec's own error bodies) answers."""
+    check_in_mode(mode, operation, telnyx_server, lambda: run(operation, telnyx, telnyx_server))
 
 
 @every_operation

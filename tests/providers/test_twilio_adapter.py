@@ -17,7 +17,7 @@ from providers.adapters.base import (
     Routing,
 )
 from providers.adapters.twilio import CALLS_READ
-from tests.providers.conftest import STALL
+from tests.providers.conftest import STALL, check_in_mode
 
 CHECK_CREDENTIALS = "Twilio refused these credentials: check the Account SID and Auth Token."
 NOT_RESPONDING = "Twilio is not responding right now."
@@ -495,6 +495,12 @@ def test_operation_succeeds(operation, twilio, twilio_server):
     run(operation, twilio, twilio_server)
 
     assert twilio_server.crashes == []
+
+
+@every_operation
+def test_operation_in_every_mode(operation, mode, twilio, twilio_server):
+    """Normal, sparse (the least the spec allows) and error (the spec's own error bodies) answers."""
+    check_in_mode(mode, operation, twilio_server, lambda: run(operation, twilio, twilio_server))
 
 
 @every_operation
