@@ -43,6 +43,7 @@ def check_in_mode(mode, operation, server, run):
             assert exc.message and "None" not in exc.message
             assert not (mode == "sparse" and operation in WRITES and isinstance(exc, ProviderError)), exc
             outcomes.append(exc)
+    assert all(complete(o) for o in outcomes), outcomes
     if mode == "error":
         # Releasing what the provider says is not there (404) is done; every other answer is an error.
         assert all(isinstance(o, Exception) or operation == "release" for o in outcomes), outcomes
@@ -81,3 +82,20 @@ def sandbox(sandbox_connection):
     from providers.services import connection_adapter
 
     return connection_adapter(sandbox_connection)
+
+
+def complete(outcome):
+    """A result carries what its caller records: a bought number's id, a call's id, an account's id."""
+    from providers.adapters.base import AccountInfo, DialResult, OwnedList, OwnedNumber, Purchase
+
+    if isinstance(outcome, Purchase):
+        return bool(outcome.e164 and outcome.order_id and (outcome.ref or not outcome.is_active))
+    if isinstance(outcome, DialResult):
+        return bool(outcome.call_id)
+    if isinstance(outcome, AccountInfo):
+        return bool(outcome.account_id)
+    if isinstance(outcome, OwnedList):
+        return all(complete(number) for number in outcome)
+    if isinstance(outcome, OwnedNumber):
+        return bool(outcome.ref and outcome.e164)
+    return True
