@@ -199,3 +199,16 @@ def test_a_connection_never_verified_does_not_say_verified(admin_client, acme):
         ProviderConnection.objects.create(provider="sandbox", label="Seeded")
     page = admin_client.get(reverse("providers:list", args=["acme"])).content.decode()
     assert "Not verified yet" in page and ">Verified<" not in page
+
+
+def test_an_inactive_telnyx_application_is_refused_and_nothing_is_saved(admin_client, acme, settings):
+    from tests.fakes.telnyx_server import TEXML_APP_ID, TelnyxServer
+
+    with TelnyxServer() as server:
+        settings.PROVIDER_BASE_URLS = {"telnyx": server.base_url}
+        server.applications[TEXML_APP_ID]["active"] = False
+        response = connect(admin_client, server, provider="telnyx")
+    assert response.status_code == 422
+    assert "Telnyx says this TeXML application is not active (active: false)" in response.content.decode()
+    with workspace_scope(acme):
+        assert not ProviderConnection.objects.exists()
