@@ -331,6 +331,8 @@ def drive_in_mode(server: FakeProviderServer, adapter: Any, mode: str) -> int:
         for call in (
             adapter.verify,
             lambda: adapter.search_available(country="US"),
+            lambda: adapter.search_available(country="US", kind="toll_free"),
+            lambda: adapter.search_available(country="GB", kind="mobile"),
             lambda: adapter.buy("+14155550101", reference="op-1"),
             lambda: adapter.order_status(ref),
             lambda: adapter.find_orders("op-1"),
@@ -371,14 +373,16 @@ def test_sparse_and_error_answers_match_the_official_schema(moded):
         assert any(s.body == {} for s in served)
     else:
         assert all(s.status >= 400 for s in served)
-        errors = {(s.route, s.status, json.dumps(s.body)) for s in served}
+        errors = {(s.method, s.route, s.status, json.dumps(s.body)) for s in served}
         documented = {
-            (route.template, status, json.dumps(body))
+            (route.method, route.template, status, json.dumps(body))
             for route in server.routes
             if not route.public
             for status, body in server.documented_errors(route)
         }
         assert errors <= documented
+        reached = {(s.method, s.route) for s in served}
+        assert {d for d in documented if d[:2] in reached} <= errors  # each route it reached: every error
 
 
 def test_requests_in_sparse_and_error_modes_use_documented_values(moded):
