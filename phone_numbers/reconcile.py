@@ -64,7 +64,9 @@ def reconcile_operation(operation: NumberOperation) -> Finding | None:
 def reconcile_connection(connection: ProviderConnection) -> list[Finding]:
     """Compare the account's numbers with Dialtone's: released elsewhere, re-routed, bought but unrecorded."""
     findings: list[Finding] = []
-    owned = {n.e164: n for n in connection_adapter(connection).list_owned()}
+    adapter = connection_adapter(connection)
+    listing = adapter.list_owned()
+    owned = {n.e164: n for n in listing}
     ours = PhoneNumber.objects.filter(connection=connection, state=PhoneNumber.State.ACTIVE).select_related(
         "connection"
     )
@@ -72,6 +74,8 @@ def reconcile_connection(connection: ProviderConnection) -> list[Finding]:
     for number in ours:
         known.add(number.e164)
         at_provider = owned.get(number.e164)
+        if at_provider is None and listing.truncated:
+            at_provider = adapter.find_owned(number.e164)  # beyond the listing's cap: ask for it alone
         if at_provider is None:
             with transaction.atomic():
                 PhoneNumber.objects.filter(pk=number.pk).update(

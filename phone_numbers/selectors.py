@@ -350,6 +350,7 @@ class Inventory:
     numbers: list
     error: str = ""
     kind: str = "local"  # of every number offered: a search asks for one kind
+    truncated: bool = False  # more numbers than are shown (or than the provider's listing was read for)
 
     @property
     def kind_label(self) -> str:
@@ -388,6 +389,9 @@ def inventory_for(form) -> Inventory:
     return Inventory(numbers=offered, kind=params["kind"])
 
 
+OWNED_SHOWN = 100  # Link existing's pick list; any other number is typed in
+
+
 def owned_not_linked(connection) -> Inventory:
     """Numbers the account owns that are not in Dialtone yet, for Link existing's pick list; of a managed
     account, only the ones this workspace may link back (its inventory is never listed to a tenant)."""
@@ -400,7 +404,8 @@ def owned_not_linked(connection) -> Inventory:
         owned = connection_adapter(connection).list_owned()
     except (ProviderError, ProviderUnavailable) as exc:
         return Inventory(numbers=[], error=exc.message)
-    return Inventory(numbers=_not_held(owned)[:100])
+    offered = _not_held(list(owned))
+    return Inventory(numbers=offered[:OWNED_SHOWN], truncated=owned.truncated or len(offered) > OWNED_SHOWN)
 
 
 def managed_numbers_to_link(connection) -> QuerySet[PhoneNumber]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -22,6 +23,7 @@ __all__ = [
     "Capabilities",
     "DialResult",
     "NumberSearch",
+    "OwnedList",
     "OwnedNumber",
     "Price",
     "ProviderAdapter",
@@ -39,6 +41,12 @@ OFFERED_KINDS: dict[str, tuple[str, ...]] = {
     "US": ("local", "toll_free"),
     "GB": ("local", "mobile", "toll_free"),
 }
+# Listings read at most LIST_MAX_ITEMS, LIST_PAGE_SIZE a page, so at most LIST_MAX_PAGES requests: an
+# account or a provider that keeps offering pages must not hold a person or a worker forever. A capped
+# listing says so (OwnedList.truncated).
+LIST_MAX_ITEMS = 1000
+LIST_PAGE_SIZE = 100
+LIST_MAX_PAGES = LIST_MAX_ITEMS // LIST_PAGE_SIZE + 1
 KIND_LABELS = {"local": "local", "mobile": "mobile", "toll_free": "toll-free"}
 COUNTRY_NAMES = {"US": "the US", "GB": "the UK"}
 
@@ -135,6 +143,38 @@ class OwnedNumber:
     ref: str
     e164: str
     routing: Routing
+
+
+@dataclass(frozen=True)
+class OwnedList:
+    """The account's numbers, at most LIST_MAX_ITEMS of them; `truncated` when the account has more."""
+
+    numbers: tuple[OwnedNumber, ...]
+    truncated: bool = False
+
+    @classmethod
+    def read(cls, pages: Iterable[tuple[list[OwnedNumber], bool]]) -> OwnedList:
+        numbers, truncated = read_pages(pages)
+        return cls(tuple(numbers), truncated=truncated)
+
+    def __iter__(self) -> Iterator[OwnedNumber]:
+        return iter(self.numbers)
+
+    def __len__(self) -> int:
+        return len(self.numbers)
+
+
+def read_pages[T](pages: Iterable[tuple[list[T], bool]]) -> tuple[list[T], bool]:
+    """The items of a paged listing, each page given with whether the provider offers another, read lazily
+    up to LIST_MAX_PAGES pages and LIST_MAX_ITEMS items; and whether it was cut short there."""
+    items: list[T] = []
+    for read, (page, more) in enumerate(pages, start=1):
+        items.extend(page)
+        if len(items) > LIST_MAX_ITEMS or (more and read >= LIST_MAX_PAGES):
+            return items[:LIST_MAX_ITEMS], True
+        if not more:
+            break
+    return items, False
 
 
 @dataclass(frozen=True)
@@ -258,7 +298,8 @@ class ProviderAdapter(ABC):
     def find_owned(self, e164: str) -> OwnedNumber | None: ...
 
     @abstractmethod
-    def list_owned(self) -> list[OwnedNumber]: ...
+    def list_owned(self) -> OwnedList:
+        """The account's numbers, capped (OwnedList.read): a listing follows every page up to the cap."""
 
     @abstractmethod
     def route_inbound(self, ref: str, webhook_url: str) -> Routing:

@@ -36,6 +36,19 @@ def unavailable(provider: str, reason: str) -> ProviderUnavailable:
     return ProviderUnavailable(f"{provider} {said}.", reason=reason)
 
 
+def malformed(provider: str, missing: str) -> ProviderUnavailable:
+    """An answer without what the contract needs (both specs make nearly every field optional). Transient,
+    not a refusal: the provider may have acted (a number bought, a call placed), so the caller reconciles."""
+    return ProviderUnavailable(f"{provider} answered without {missing}.", reason="bad_response")
+
+
+def present(value: object, provider: str, missing: str) -> str:
+    """`value` when it is a non-empty string, else the malformed-answer error naming what is missing."""
+    if isinstance(value, str) and value:
+        return value
+    raise malformed(provider, missing)
+
+
 # Sentences shared by every adapter, so the same situation reads the same whichever provider it is.
 BAD_CREDENTIALS = "{provider} refused these credentials: check the {fields}."
 NUMBER_TAKEN = (

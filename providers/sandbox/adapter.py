@@ -26,6 +26,7 @@ from providers.adapters.base import (
     Capabilities,
     DialResult,
     NumberSearch,
+    OwnedList,
     OwnedNumber,
     ProviderAdapter,
     ProviderError,
@@ -230,8 +231,9 @@ class SandboxAdapter(ProviderAdapter):
         routing = self.store.numbers().get(e164)
         return None if routing is None else OwnedNumber(ref=ref_for(e164), e164=e164, routing=routing)
 
-    def list_owned(self) -> list[OwnedNumber]:
-        return [OwnedNumber(ref=ref_for(e), e164=e, routing=r) for e, r in self.store.numbers().items()]
+    def list_owned(self) -> OwnedList:
+        owned = [OwnedNumber(ref=ref_for(e), e164=e, routing=r) for e, r in self.store.numbers().items()]
+        return OwnedList.read([(owned, False)])
 
     def route_inbound(self, ref: str, webhook_url: str) -> Routing:
         return self._reroute(ref, Routing(voice_url=webhook_url, voice_method="POST"))

@@ -18,17 +18,20 @@ import telnyx
 
 from providers.adapters import errors
 from providers.adapters.base import (
+    LIST_PAGE_SIZE,
     AccountInfo,
     AvailableNumber,
     Capabilities,
     DialResult,
     NumberSearch,
+    OwnedList,
     OwnedNumber,
     Price,
     ProviderAdapter,
     ProviderError,
     Purchase,
     Routing,
+    read_pages,
 )
 
 SENTENCES: dict[str, str] = {
@@ -41,6 +44,9 @@ SENTENCES: dict[str, str] = {
 }
 STATUS_SENTENCES = {401: SENTENCES["10009"], 403: SENTENCES["10010"], 404: SENTENCES["10005"]}
 NO_APPLICATION = "Telnyx has no TeXML application with that id: check the connection id in the credentials."
+INACTIVE_APPLICATION = (
+    "Telnyx says this TeXML application is not active (active: false): turn it on in the Telnyx portal."
+)
 ORDER_STATUSES = {"pending": "pending", "success": "active", "failure": "failed"}
 
 
@@ -75,6 +81,32 @@ def translated_errors() -> Iterator[None]:
         yield
     except telnyx.APIError as exc:
         raise telnyx_error(exc) from exc
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        # The SDK reading an answer of a shape it does not expect (a page whose meta lacks its numbers).
+        raise errors.malformed("Telnyx", "the fields its API documents") from exc
+
+
+def _data(answer: Any, what: str) -> Any:
+    """The `data` envelope of an answer, which the official spec never requires: without it, `what` is
+    missing from the answer."""
+    data = getattr(answer, "data", None)
+    if data is None or isinstance(data, list | dict | str):
+        raise errors.malformed("Telnyx", what)
+    return data
+
+
+def _pages(page: Any) -> Iterator[tuple[list[Any], bool]]:
+    """Each page of an SDK listing and whether Telnyx offers another; the next is fetched only when asked.
+    Without meta the SDK offers a next page while a page has items, so the cap ends a listing."""
+    while True:
+        items = getattr(page, "data", None)
+        if not isinstance(items, list):
+            raise errors.malformed("Telnyx", "the list's data")
+        more = page.has_next_page()
+        yield items, more
+        if not more:
+            return
+        page = page.get_next_page()
 
 
 @cache
@@ -110,7 +142,9 @@ def _available(number: Any, country: str) -> AvailableNumber:
 
 def _owned(number: Any) -> OwnedNumber:
     return OwnedNumber(
-        ref=number.id, e164=number.phone_number, routing=Routing(connection_id=number.connection_id or None)
+        ref=errors.present(getattr(number, "id", None), "Telnyx", "a number's id"),
+        e164=errors.present(getattr(number, "phone_number", None), "Telnyx", "a number's phone number"),
+        routing=Routing(connection_id=getattr(number, "connection_id", None) or None),
     )
 
 
@@ -148,15 +182,17 @@ class TelnyxAdapter(ProviderAdapter):
     def verify(self) -> AccountInfo:
         try:
             with translated_errors():
-                app = self._applications.retrieve(self._connection_id).data
+                app = _data(self._applications.retrieve(self._connection_id), "the application")
         except ProviderError as exc:
             if exc.status == 404:
                 raise ProviderError(exc.code, NO_APPLICATION, status=404) from exc
             raise
+        errors.present(getattr(app, "id", None), "Telnyx", "the application's id")
+        if getattr(app, "active", None) is False:
+            # Its calls would go nowhere: refused here, not stored as verified.
+            raise ProviderError("inactive", INACTIVE_APPLICATION)
         return AccountInfo(
-            account_id=self._connection_id,
-            name=app.friendly_name or "",
-            status="inactive" if app.active is False else "active",
+            account_id=self._connection_id, name=getattr(app, "friendly_name", None) or "", status="active"
         )
 
     def _search(self, query: NumberSearch) -> list[AvailableNumber]:
@@ -171,8 +207,12 @@ class TelnyxAdapter(ProviderAdapter):
         if query.contains:
             wanted["phone_number"] = {"contains": query.contains}
         with translated_errors():
-            found = self._client.available_phone_numbers.list(filter=wanted).data or []
-        return [_available(number, query.country) for number in found if number.phone_number]
+            found = getattr(self._client.available_phone_numbers.list(filter=wanted), "data", None)
+            if not isinstance(found, list):
+                raise errors.malformed("Telnyx", "the list's data")
+            return [
+                _available(number, query.country) for number in found if getattr(number, "phone_number", None)
+            ]
 
     def buy(self, e164: str, *, reference: str) -> Purchase:
         with translated_errors():
@@ -180,34 +220,43 @@ class TelnyxAdapter(ProviderAdapter):
                 phone_numbers=[{"phone_number": e164}],
                 customer_reference=reference,
                 connection_id=self._connection_id,
-            ).data
-        return self._purchase(order)
+            )
+        # Without its order the number may be bought all the same: the caller reconciles by reference.
+        return self._purchase(_data(order, "the number order"))
 
     def order_status(self, order_id: str) -> Purchase:
         with translated_errors():
-            order = self._client.number_orders.retrieve(order_id).data
+            order = _data(self._client.number_orders.retrieve(order_id), "the number order")
         return self._purchase(order)
 
     def find_orders(self, reference: str) -> list[Purchase]:
         with translated_errors():
-            orders = list(self._client.number_orders.list(filter={"customer_reference": reference}))
-        return [self._purchase(order) for order in orders if order.customer_reference == reference]
+            first = self._client.number_orders.list(filter={"customer_reference": reference})
+            orders, _ = read_pages(_pages(first))
+        return [
+            self._purchase(order)
+            for order in orders
+            if getattr(order, "customer_reference", None) == reference
+        ]
 
     def find_owned(self, e164: str) -> OwnedNumber | None:
         number = self._find_number(e164)
         return _owned(number) if number else None
 
-    def list_owned(self) -> list[OwnedNumber]:
+    def list_owned(self) -> OwnedList:
         with translated_errors():
-            return [_owned(number) for number in self._client.phone_numbers.list(page_size=100)]
+            numbers, truncated = read_pages(_pages(self._client.phone_numbers.list(page_size=LIST_PAGE_SIZE)))
+        return OwnedList(tuple(_owned(number) for number in numbers), truncated=truncated)
 
     def route_inbound(self, ref: str, webhook_url: str) -> Routing:
         with translated_errors():
-            number = self._client.phone_numbers.retrieve(ref).data
+            number = _data(self._client.phone_numbers.retrieve(ref), "the phone number")
+            # Read before anything changes: without it, a detach could not put the number back.
+            previous = Routing(connection_id=getattr(number, "connection_id", None) or None)
             self._point_application_at(webhook_url)
-            if number.connection_id != self._connection_id:
+            if previous.connection_id != self._connection_id:
                 self._client.phone_numbers.update(ref, connection_id=self._connection_id)
-        return Routing(connection_id=number.connection_id or None)
+        return previous
 
     def restore_routing(self, ref: str, previous: Routing) -> None:
         with translated_errors():
@@ -235,34 +284,40 @@ class TelnyxAdapter(ProviderAdapter):
             call = self._once.texml.calls.create(
                 self._connection_id, from_=from_e164, to=to_e164, url=webhook_url, method="POST"
             )
-        return DialResult(call_id=call.call_sid)
+        # A 2xx means the call is placed (its last published answer had no id at all): without the id the
+        # dial is unknown and reconciled, never redone.
+        return DialResult(call_id=errors.present(getattr(call, "call_sid", None), "Telnyx", "the call id"))
 
     def _point_application_at(self, webhook_url: str) -> None:
         """The TeXML application is shared by every number on it: its URL is the connection's webhook."""
-        app = self._applications.retrieve(self._connection_id).data
-        if app.voice_url != webhook_url:
+        app = _data(self._applications.retrieve(self._connection_id), "the application")
+        if getattr(app, "voice_url", None) != webhook_url:
             self._applications.update(
                 self._connection_id,
-                friendly_name=app.friendly_name or "Dialtone",
+                friendly_name=getattr(app, "friendly_name", None) or "Dialtone",
                 voice_url=webhook_url,
                 voice_method="post",
             )
 
     def _find_number(self, e164: str) -> Any | None:
         with translated_errors():
-            numbers = self._client.phone_numbers.list(filter={"phone_number": _digits(e164)})
-            return next((number for number in numbers if number.phone_number == e164), None)
+            numbers, _ = read_pages(
+                _pages(self._client.phone_numbers.list(filter={"phone_number": _digits(e164)}))
+            )
+        return next((number for number in numbers if getattr(number, "phone_number", None) == e164), None)
 
     def _purchase(self, order: Any) -> Purchase:
-        e164 = order.phone_numbers[0].phone_number
-        status = ORDER_STATUSES.get(order.status or "pending", "pending")
+        order_id = errors.present(getattr(order, "id", None), "Telnyx", "the order's id")
+        lines = getattr(order, "phone_numbers", None)
+        first = lines[0] if isinstance(lines, list) and lines else None
+        e164 = errors.present(getattr(first, "phone_number", None), "Telnyx", "the order's phone numbers")
+        status = ORDER_STATUSES.get(getattr(order, "status", None) or "pending", "pending")
         ref = None
         if status == "active":
             number = self._find_number(e164)
             if number is None:
                 status = "pending"  # the order finished but the number is not listed yet: ask again later
             else:
-                ref = number.id
-        return Purchase(
-            status=status, e164=e164, order_id=order.id, ref=ref, reference=order.customer_reference or None
-        )
+                ref = errors.present(getattr(number, "id", None), "Telnyx", "the number's id")
+        reference = getattr(order, "customer_reference", None) or None
+        return Purchase(status=status, e164=e164, order_id=order_id, ref=ref, reference=reference)

@@ -15,18 +15,21 @@ from twilio.rest import Client
 
 from providers.adapters import errors
 from providers.adapters.base import (
+    LIST_PAGE_SIZE,
     AccountInfo,
     AvailableNumber,
     CallLookup,
     Capabilities,
     DialResult,
     NumberSearch,
+    OwnedList,
     OwnedNumber,
     Price,
     ProviderAdapter,
     ProviderError,
     Purchase,
     Routing,
+    read_pages,
 )
 
 # Twilio has no idempotency token on purchases, so the reference rides in the number's
@@ -84,6 +87,9 @@ def translated_errors() -> Iterator[None]:
         raise errors.unavailable("Twilio", "timeout") from exc
     except requests.RequestException as exc:
         raise errors.unavailable("Twilio", "connection") from exc
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        # The SDK reading an answer of a shape it does not expect (a list without its records).
+        raise errors.malformed("Twilio", "the fields its API documents") from exc
 
 
 def _plain_error(exc: TwilioException) -> Exception:
@@ -92,7 +98,8 @@ def _plain_error(exc: TwilioException) -> Exception:
         return twilio_error(exc.status, exc.code, getattr(exc, "detail", None) or exc.title)
     response = exc.args[1] if len(exc.args) > 1 else None
     if response is None or not hasattr(response, "status_code"):
-        return errors.unavailable("Twilio", "bad_response")
+        # "Page Records can not be deserialized": a list answer without its records.
+        return errors.malformed("Twilio", "the fields its API documents")
     try:
         payload = json.loads(response.text)
     except ValueError:
@@ -115,7 +122,21 @@ def _routing(number: Any) -> Routing:
 
 
 def _owned(number: Any) -> OwnedNumber:
-    return OwnedNumber(ref=number.sid, e164=number.phone_number, routing=_routing(number))
+    return OwnedNumber(
+        ref=errors.present(number.sid, "Twilio", "a number's sid"),
+        e164=errors.present(number.phone_number, "Twilio", "a number's phone number"),
+        routing=_routing(number),
+    )
+
+
+def _pages(page: Any) -> Iterator[tuple[list[Any], bool]]:
+    """Each page of an SDK listing and whether Twilio offers another; the next is fetched only when asked."""
+    while True:
+        more = bool(page.next_page_url)
+        yield list(page), more
+        if not more:
+            return
+        page = page.next_page()
 
 
 def _capabilities(raw: Mapping[str, Any] | None) -> Capabilities:
@@ -125,11 +146,35 @@ def _capabilities(raw: Mapping[str, Any] | None) -> Capabilities:
 
 
 def _purchase(number: Any) -> Purchase:
+    # Without its sid or number a bought number can't be recorded: the caller reconciles by reference.
+    sid = errors.present(number.sid, "Twilio", "the number's sid")
+    e164 = errors.present(number.phone_number, "Twilio", "the number's phone number")
     name = number.friendly_name or ""
     reference = name.removeprefix(FRIENDLY_NAME_PREFIX) if name.startswith(FRIENDLY_NAME_PREFIX) else None
-    return Purchase(
-        status="active", e164=number.phone_number, order_id=number.sid, ref=number.sid, reference=reference
-    )
+    return Purchase(status="active", e164=e164, order_id=sid, ref=sid, reference=reference)
+
+
+def _changes(current: Routing, previous: Routing) -> dict[str, str]:
+    """What to send to bring routing back from `current` to `previous`: only fields that differ, and ""
+    (Twilio's clear) only for a field that is set."""
+    changes = {}
+    if previous.voice_url != current.voice_url:
+        changes["voice_url"] = previous.voice_url or ""
+    if previous.voice_method and previous.voice_method != current.voice_method:
+        changes["voice_method"] = previous.voice_method
+    # Setting a trunk clears the application and the other way round, so send at most one of them.
+    if previous.trunk_sid:
+        if previous.trunk_sid != current.trunk_sid:
+            changes["trunk_sid"] = previous.trunk_sid
+    elif previous.application_sid:
+        if previous.application_sid != current.application_sid:
+            changes["voice_application_sid"] = previous.application_sid
+    else:
+        if current.application_sid:
+            changes["voice_application_sid"] = ""
+        if current.trunk_sid:
+            changes["trunk_sid"] = ""
+    return changes
 
 
 def friendly_name_for(reference: str) -> str:
@@ -162,9 +207,11 @@ class TwilioAdapter(ProviderAdapter):
     def verify(self) -> AccountInfo:
         with translated_errors():
             account = self._account.fetch()
-        if account.status != "active":
+        status = errors.present(account.status, "Twilio", "the account's status")
+        if status != "active":
             raise ProviderError(20005, SENTENCES[20005])
-        return AccountInfo(account_id=account.sid, name=account.friendly_name or "", status=account.status)
+        account_id = errors.present(account.sid, "Twilio", "the account's sid")
+        return AccountInfo(account_id=account_id, name=account.friendly_name or "", status=status)
 
     def _search(self, query: NumberSearch) -> list[AvailableNumber]:
         # The SDK's lists are named like our kinds: local, mobile, toll_free.
@@ -221,36 +268,43 @@ class TwilioAdapter(ProviderAdapter):
     def find_orders(self, reference: str) -> list[Purchase]:
         friendly_name = friendly_name_for(reference)
         with translated_errors():
-            numbers = self._numbers.list(friendly_name=friendly_name)
+            numbers, _ = read_pages(
+                _pages(self._numbers.page(friendly_name=friendly_name, page_size=LIST_PAGE_SIZE))
+            )
         return [_purchase(n) for n in numbers if n.friendly_name == friendly_name]
 
     def find_owned(self, e164: str) -> OwnedNumber | None:
         with translated_errors():
-            numbers = self._numbers.list(phone_number=e164)
+            numbers, _ = read_pages(_pages(self._numbers.page(phone_number=e164, page_size=LIST_PAGE_SIZE)))
         # Twilio's PhoneNumber filter also matches partial numbers.
         return next((_owned(n) for n in numbers if n.phone_number == e164), None)
 
-    def list_owned(self) -> list[OwnedNumber]:
+    def list_owned(self) -> OwnedList:
         with translated_errors():
-            return [_owned(n) for n in self._numbers.list()]
+            numbers, truncated = read_pages(_pages(self._numbers.page(page_size=LIST_PAGE_SIZE)))
+        return OwnedList(tuple(_owned(n) for n in numbers), truncated=truncated)
 
     def route_inbound(self, ref: str, webhook_url: str) -> Routing:
         number = self._numbers(ref)
         with translated_errors():
             previous = _routing(number.fetch())
-            # An application or a trunk on the number would override the URL: clear both.
-            number.update(voice_url=webhook_url, voice_method="POST", voice_application_sid="", trunk_sid="")
+            changes = {"voice_url": webhook_url, "voice_method": "POST"}
+            # An application or a trunk on the number would override the URL: clear the one that is set
+            # (Twilio clears a field sent empty; the spec's SID patterns refuse "" where nothing is set).
+            if previous.application_sid:
+                changes["voice_application_sid"] = ""
+            if previous.trunk_sid:
+                changes["trunk_sid"] = ""
+            number.update(**changes)
         return previous
 
     def restore_routing(self, ref: str, previous: Routing) -> None:
-        changes = {"voice_url": previous.voice_url or "", "voice_method": previous.voice_method or "POST"}
-        # Setting a trunk clears the application and the other way round, so send at most one of them.
-        if previous.trunk_sid:
-            changes["trunk_sid"] = previous.trunk_sid
-        else:
-            changes["voice_application_sid"] = previous.application_sid or ""
+        number = self._numbers(ref)
         with translated_errors():
-            self._numbers(ref).update(**changes)
+            current = _routing(number.fetch())
+            changes = _changes(current, previous)
+            if changes:
+                number.update(**changes)
 
     def release(self, ref: str) -> None:
         try:
@@ -264,7 +318,8 @@ class TwilioAdapter(ProviderAdapter):
         # Twilio calls carry no reference of ours; the caller keeps the returned call sid.
         with translated_errors():
             call = self._account.calls.create(to=to_e164, from_=from_e164, url=webhook_url, method="POST")
-        return DialResult(call_id=call.sid)
+        # A 2xx means the call is placed: without its sid, the dial is unknown and reconciled, never redone.
+        return DialResult(call_id=errors.present(call.sid, "Twilio", "the call's sid"))
 
     def find_call(
         self, *, reference: str, from_e164: str, to_e164: str, attempted_at: datetime
@@ -275,7 +330,8 @@ class TwilioAdapter(ProviderAdapter):
         near = [
             call
             for call in calls[:CALLS_READ]
-            if call.to == to_e164
+            if call.sid
+            and call.to == to_e164
             and call._from == from_e164
             and call.date_created is not None
             and abs(call.date_created - attempted_at) <= CALL_WINDOW

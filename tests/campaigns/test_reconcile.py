@@ -149,3 +149,34 @@ def test_a_lost_telnyx_dial_is_left_for_review_not_dialed_again(telnyx_desk, tel
     assert call.state == "unknown" and "Telnyx can't be asked" in call.error
     calls_recover()
     assert len(telnyx_server.requests_to("POST", TELNYX_CALLS)) == 1
+
+
+def without_call_id(body):
+    return {key: value for key, value in body.items() if key not in ("sid", "call_sid")}
+
+
+def test_a_twilio_dial_answered_without_its_sid_is_healed_to_placed(twilio_desk, twilio_server):
+    twilio_server.reshape_next("POST", TWILIO_CALLS, without_call_id)  # placed; the answer lacks its sid
+    _, call = lost_dial(twilio_desk)
+    assert "Twilio answered without the call's sid" in call.error
+
+    calls_recover()
+
+    call.refresh_from_db()
+    [sid] = twilio_server.calls
+    assert (call.state, call.provider_call_id) == ("placed", sid)
+    assert len(twilio_server.requests_to("POST", TWILIO_CALLS)) == 1
+
+
+def test_a_telnyx_dial_answered_without_a_call_id_is_left_for_review_not_dialed_again(
+    telnyx_desk, telnyx_server
+):
+    telnyx_server.reshape_next("POST", TELNYX_CALLS, without_call_id)  # placed; the answer lacks its id
+    _, call = lost_dial(telnyx_desk)
+    assert "Telnyx answered without the call id" in call.error
+
+    calls_recover()
+
+    call.refresh_from_db()
+    assert call.state == "unknown" and "Telnyx can't be asked" in call.error
+    assert len(telnyx_server.requests_to("POST", TELNYX_CALLS)) == 1

@@ -9,6 +9,12 @@ Faults:
 - drop_next: close the connection without answering and without doing anything;
 - reshape_next: do the work, then answer what a function makes of the usual body: a field absent or null,
   as the provider's spec also allows.
+
+Modes, for every request (`server.mode`), from the provider's official document (tests/fakes/spec.py):
+- "normal": the usual answers;
+- "sparse": do the work, then answer the least the spec allows: optional fields absent, required nullable
+  fields null, envelopes the spec does not require gone;
+- "error": do nothing, answer the operation's documented errors in turn, with the spec's own bodies.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from typing import Any, ClassVar, Literal, Self
 from urllib.parse import parse_qsl, urlsplit
 
 Reply = tuple[int, Any]  # (HTTP status, JSON body or None)
+Mode = Literal["normal", "sparse", "error"]
 
 
 @dataclass(frozen=True)
@@ -135,8 +142,11 @@ class FakeProviderServer:
     """Subclasses define routes, credentials and the provider's error format."""
 
     name: ClassVar[str]
+    spec_name: ClassVar[str]  # the provider's documents in tests/fakes/spec.py
 
     def __init__(self) -> None:
+        self.mode: Mode = "normal"
+        self._error_turns: dict[tuple[str, str], int] = {}
         self.requests: list[LoggedRequest] = []
         self.responses: list[SentResponse] = []
         self.crashes: list[str] = []  # tracebacks of handler bugs, answered as 500
@@ -161,6 +171,12 @@ class FakeProviderServer:
     @property
     def credentials(self) -> dict[str, str]:
         raise NotImplementedError
+
+    def documented_errors(self, route: Route) -> list[Reply]:
+        """What the error mode answers for `route`, in turn: the spec's own error statuses and bodies."""
+        from tests.fakes.spec import spec_for  # here: only the modes need the documents (and jsonschema)
+
+        return spec_for(self.spec_name).error_answers(route.template, route.method)
 
     # --- lifecycle ------------------------------------------------------------------------------
     def start(self, port: int = 0) -> Self:
@@ -250,12 +266,19 @@ class FakeProviderServer:
             http.close_connection = True
             return
         route, params = self.route_for(request)
+        served = route is not None and not route.public
         if fault is not None and fault.kind == "error":
             status, body = self.error(fault.status, fault.code, fault.message)
+        elif self.mode == "error" and served:
+            status, body = self._next_documented_error(route)
         else:
             status, body = self._answer(request, route, params)
             if fault is not None and fault.kind == "reshape":
                 body = fault.change(copy.deepcopy(body))
+            elif self.mode == "sparse" and served and 200 <= status < 300 and body is not None:
+                from tests.fakes.spec import spec_for
+
+                body = spec_for(self.spec_name).sparse(route.template, route.method, status, body)
         if fault is not None and fault.kind == "stall":
             self._stopping.wait(fault.seconds)
         with self._lock:
@@ -263,6 +286,14 @@ class FakeProviderServer:
                 SentResponse(request.method, request.path, route.template if route else None, status, body)
             )
         _write_json(http, status, body)
+
+    def _next_documented_error(self, route: Route) -> Reply:
+        answers = self.documented_errors(route)
+        with self._lock:
+            turn = self._error_turns.get((route.method, route.template), 0)
+            self._error_turns[(route.method, route.template)] = turn + 1
+        status, body = answers[turn % len(answers)]
+        return status, copy.deepcopy(body)
 
     def route_for(self, request: LoggedRequest) -> tuple[Route | None, dict[str, str]]:
         for route in self.routes:

@@ -60,6 +60,7 @@ STATUS_CODES = {
 
 class TelnyxServer(FakeProviderServer):
     name = "Telnyx"
+    spec_name = "telnyx"
 
     def __init__(self, *, api_key: str = API_KEY, instant_orders: bool = False):
         self.api_key = api_key

@@ -64,6 +64,7 @@ def rfc2822_now() -> str:
 
 class TwilioServer(FakeProviderServer):
     name = "Twilio"
+    spec_name = "twilio"
 
     def __init__(self, *, account_sid: str = ACCOUNT_SID, auth_token: str = AUTH_TOKEN):
         self.account_sid = account_sid
@@ -78,6 +79,7 @@ class TwilioServer(FakeProviderServer):
         self.prices = {country: dict(prices) for country, prices in MONTHLY_PRICES.items()}
         self._created: dict[str, datetime] = {}  # call sid -> creation time, for the list's order
         self._serial = itertools.count(1)
+        self.empty_clears: list[tuple[str, str]] = []  # (number sid, field) sent "" with nothing to clear
         super().__init__()
 
     @property
@@ -135,6 +137,10 @@ class TwilioServer(FakeProviderServer):
             "status": status,
         }
         return status, body
+
+    def documented_errors(self, route: Route) -> list[Reply]:
+        # The 2010 document describes no errors: these are the statuses and the body its error docs give.
+        return [self.error(status) for status in (400, 401, 403, 404, 409, 422, 429, 500, 503)]
 
     def fetch_account(self, request: LoggedRequest, Sid: str) -> Reply:
         if Sid != self.account_sid:
@@ -230,6 +236,8 @@ class TwilioServer(FakeProviderServer):
         }
         for param, key in fields.items():
             if param in form:
+                if form[param] == "" and not number[key]:
+                    self.empty_clears.append((Sid, param))  # accepted, but the spec's pattern refuses ""
                 number[key] = form[param] or None  # Twilio clears a field set to ""
         # An application and a trunk exclude each other; setting one deletes the other.
         if form.get("VoiceApplicationSid"):

@@ -8,6 +8,7 @@ from django.test import Client
 
 from phone_numbers.forms import pick_mismatch
 from phone_numbers.models import PhoneNumber
+from phone_numbers.selectors import OWNED_SHOWN
 from providers.models import ProviderConnection
 from providers.services import connection_adapter
 from tenants.models import Environment
@@ -244,3 +245,17 @@ def test_the_top_button_preselects_sandbox_and_a_section_button_its_own_environm
     for wrong in (foreign.id, "x"):
         page = client.get(NEW, {"environment": wrong}).content.decode()
         assert selected_environment(page) == str(buyer["env"]["sandbox"].id)
+
+
+def test_link_existing_says_when_it_lists_only_the_first_owned_numbers(buyer):
+    from providers.sandbox.store import DatabaseStore
+
+    store = DatabaseStore(buyer["connection"].pk)
+    for i in range(OWNED_SHOWN + 5):
+        store.add(f"+1312{5550000 + i}", reference=f"r{i}")
+    query = {"provider": "sandbox", "connection": buyer["connection"].id}
+
+    page = buyer["client"].get("/w/acme/numbers/link/", query).content.decode()
+
+    assert page.count('class="pick pick-btn"') == OWNED_SHOWN
+    assert f"Showing the first {OWNED_SHOWN} numbers in this account" in page

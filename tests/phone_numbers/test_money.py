@@ -8,6 +8,7 @@ import pytest
 from phone_numbers.models import NumberOperation, PhoneNumber
 from phone_numbers.reconcile import reconcile_all, reconcile_connection, reconcile_operation
 from phone_numbers.services import _buy_intent, number_buy, number_route, webhook_url
+from providers.adapters.base import LIST_MAX_ITEMS
 from providers.models import ProviderConnection
 from providers.services import connection_adapter
 from tenants.models import AuditEvent, Environment
@@ -170,6 +171,44 @@ def test_an_order_placed_before_a_crash_is_found_by_its_reference(telnyx_desk, t
     telnyx_server.complete_order(order_id)
     assert reconcile_operation(operation).kind == "settled_purchase"
     assert not telnyx_server.requests_to("POST", "*/number_orders")
+
+
+@pytest.mark.parametrize("provider", ["twilio", "telnyx"])
+def test_a_purchase_answered_without_its_record_is_reconciled_not_assumed_failed(
+    provider, request, twilio_server, telnyx_server
+):
+    desk, server = request.getfixturevalue(f"{provider}_desk"), locals()[f"{provider}_server"]
+    purchases = "*/IncomingPhoneNumbers.json" if provider == "twilio" else "/number_orders"
+    server.reshape_next("POST", purchases, lambda body: {})  # bought; the answer says nothing
+
+    operation = buy(desk)
+
+    assert operation.state == NumberOperation.State.UNKNOWN  # not failed: the number may be bought
+    assert PhoneNumber.objects.get(e164=E164).state == PhoneNumber.State.PENDING
+    assert reconcile_operation(operation).kind in ("settled_purchase", "still_pending")
+    assert PhoneNumber.objects.filter(e164=E164).exists()
+    assert len(server.requests_to("POST", purchases)) == 1, "reconciliation never buys"
+
+
+def test_reconcile_of_an_account_listed_only_in_part_releases_nothing_it_did_not_see(
+    twilio_desk, twilio_server
+):
+    for i in range(LIST_MAX_ITEMS):
+        twilio_server.add_owned(f"+1312{5550000 + i}")
+    beyond = twilio_server.add_owned("+12125550142")  # listed after the cap
+    conn = twilio_desk["connection"]
+    PhoneNumber.objects.create(
+        e164="+12125550142",
+        environment=twilio_desk["live"],
+        connection=conn,
+        provider_ref=beyond,
+        state="active",
+    )
+
+    findings = reconcile_connection(conn)
+
+    assert [f for f in findings if f.kind == "released_elsewhere"] == []
+    assert PhoneNumber.objects.get(e164="+12125550142").state == PhoneNumber.State.ACTIVE
 
 
 def test_reconcile_reports_released_elsewhere_rerouted_and_unrecorded_numbers(

@@ -10,7 +10,6 @@ facts come from) and merged in; a test fails once the official document covers i
 """
 
 import json
-import os
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
@@ -19,24 +18,27 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from jsonschema import Draft7Validator, Draft202012Validator, FormatChecker
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT7, DRAFT202012
 
-from providers.adapters.base import ProviderError, ProviderUnavailable
+from providers.adapters.base import ProviderError, ProviderUnavailable, Routing
 from providers.telnyx.adapter import TelnyxAdapter
 from providers.twilio.adapter import TwilioAdapter
 from tests.fakes.common import FakeProviderServer
+from tests.fakes.spec import (
+    REQUEST_FORMATS,
+    SPECS,
+    TELNYX_SPEC,
+    TELNYX_SUPPLEMENT,
+    TWILIO_ERROR,
+    TWILIO_PRICING_SPEC,
+    TWILIO_SPEC,
+    Spec,
+    nullable_to_union,
+    pointer_part,
+    twilio_wire_types,
+)
 from tests.fakes.telnyx_server import TelnyxServer
 from tests.fakes.twilio_server import TwilioServer
 
-SPECS = Path(
-    os.environ.get("PROVIDER_SPECS_DIR")
-    or Path(__file__).resolve().parents[2].parent / "shared" / "provider-specs"
-)
-TWILIO_SPEC, TELNYX_SPEC = SPECS / "twilio-numbers-calls.json", SPECS / "telnyx-numbers-calls.json"
-TWILIO_PRICING_SPEC = SPECS / "twilio-pricing.json"
-TELNYX_SUPPLEMENT = Path(__file__).resolve().parents[1] / "fakes" / "specs" / "telnyx-supplement.json"
 if not (TWILIO_SPEC.is_file() and TELNYX_SPEC.is_file() and TWILIO_PRICING_SPEC.is_file()):
     pytest.skip(
         f"Provider OpenAPI documents not found in {SPECS}: set PROVIDER_SPECS_DIR to the folder holding "
@@ -44,139 +46,17 @@ if not (TWILIO_SPEC.is_file() and TELNYX_SPEC.is_file() and TWILIO_PRICING_SPEC.
         allow_module_level=True,
     )
 
-# Twilio's OpenAPI document describes no error bodies; this is the format its error docs describe.
-TWILIO_ERROR = {
-    "type": "object",
-    "required": ["code", "message", "more_info", "status"],
-    "properties": {
-        "code": {"type": "integer"},
-        "message": {"type": "string"},
-        "more_info": {"type": "string"},
-        "status": {"type": "integer"},
-    },
-    "additionalProperties": False,
-}
 ERROR_STATUSES = (400, 401, 403, 404, 409, 422, 429, 500, 503)
 WEBHOOK = "https://dialtone.example.com/hooks/inbound"
-
-
-def nullable_to_union(node: Any) -> Any:
-    """OAS 3.0 writes `nullable: true`; JSON Schema writes a type that may be null."""
-    if isinstance(node, list):
-        return [nullable_to_union(item) for item in node]
-    if not isinstance(node, dict):
-        return node
-    schema = {
-        key: nullable_to_union(value)
-        for key, value in node.items()
-        if not (key == "nullable" and value is True)
-    }
-    if node.get("nullable") is True:
-        if isinstance(schema.get("type"), str):
-            schema["type"] = [schema["type"], "null"]
-        if "enum" in schema:
-            schema["enum"] = [*schema["enum"], None]
-        if "type" not in schema:
-            schema = {"anyOf": [schema, {"type": "null"}]}
-    return schema
-
-
-def twilio_wire_types(node: Any) -> Any:
-    """Twilio's documents type some fields for its SDK generators and name the type on the wire in
-    `x-twilio.overrideType` (the Pricing API's prices: "number", sent as strings like "1.15")."""
-    if isinstance(node, list):
-        return [twilio_wire_types(item) for item in node]
-    if not isinstance(node, dict):
-        return node
-    schema = {key: twilio_wire_types(value) for key, value in node.items()}
-    wire = (node.get("x-twilio") or {}).get("overrideType")
-    if wire in ("string", "integer", "number", "boolean"):
-        schema["type"] = [wire, "null"] if isinstance(schema.get("type"), list) else wire
-    return schema
-
-
-def pointer_part(text: str) -> str:
-    return text.replace("~", "~0").replace("/", "~1")
-
-
-class Spec:
-    """One OpenAPI document (plus its supplement), registered so that its internal $refs resolve."""
-
-    def __init__(self, path: Path, supplement: Path | None = None, also: tuple[Path, ...] = ()):
-        document = json.loads(path.read_text())
-        for extra_path in (*also, *([supplement] if supplement else [])):
-            extra = json.loads(extra_path.read_text())
-            document["paths"].update(extra["paths"])
-            document["components"]["schemas"].update(extra["components"]["schemas"])
-        self.oas30 = document["openapi"].startswith("3.0")
-        self.document = twilio_wire_types(nullable_to_union(document)) if self.oas30 else document
-        self.uri = f"urn:spec:{path.name}"
-        # Draft 7 ignores the siblings of a $ref, as OAS 3.0 does.
-        specification = DRAFT7 if self.oas30 else DRAFT202012
-        self.registry = Registry().with_resource(
-            self.uri, Resource.from_contents(self.document, default_specification=specification)
-        )
-        self.validator_class = Draft7Validator if self.oas30 else Draft202012Validator
-
-    def at(self, pointer: str) -> Any:
-        node = self.document
-        for part in pointer.strip("/").split("/"):
-            key = part.replace("~1", "/").replace("~0", "~")
-            node = node[int(key)] if isinstance(node, list) else node[key]
-        return node
-
-    def followed(self, pointer: str) -> str:
-        """The pointer of the object at `pointer`, after following any $ref it is."""
-        node = self.at(pointer)
-        while isinstance(node, dict) and "$ref" in node:
-            pointer = node["$ref"].removeprefix("#")
-            node = self.at(pointer)
-        return pointer
-
-    def operation_pointer(self, template: str, method: str) -> str:
-        return f"/paths/{pointer_part(template)}/{method.lower()}"
-
-    def documents(self, template: str, method: str) -> bool:
-        return method.lower() in self.document["paths"].get(template, {})
-
-    def response_schema(self, template: str, method: str, status: int) -> dict | None:
-        responses = self.at(self.operation_pointer(template, method) + "/responses")
-        key = str(status) if str(status) in responses else "default" if "default" in responses else None
-        if key is None:
-            return None
-        response = self.followed(self.operation_pointer(template, method) + f"/responses/{key}")
-        if "application/json" not in self.at(response).get("content", {}):
-            return None
-        return {"$ref": f"{self.uri}#{response}/content/application~1json/schema"}
-
-    def request_schema(self, template: str, method: str, content_type: str) -> dict | None:
-        operation = self.at(self.operation_pointer(template, method))
-        if "requestBody" not in operation:
-            return None
-        body = self.followed(self.operation_pointer(template, method) + "/requestBody")
-        if content_type not in self.at(body).get("content", {}):
-            return None
-        return {"$ref": f"{self.uri}#{body}/content/{pointer_part(content_type)}/schema"}
-
-    def query_parameters(self, template: str, method: str) -> set[str]:
-        """Names of the query parameters, declared on the operation or on its path."""
-        names = set()
-        for owner in (self.operation_pointer(template, method), f"/paths/{pointer_part(template)}"):
-            for i, _ in enumerate(self.at(owner).get("parameters", [])):
-                parameter = self.at(self.followed(f"{owner}/parameters/{i}"))
-                if parameter.get("in") == "query":
-                    names.add(parameter["name"])
-        return names
-
-    def problems(self, schema: dict, instance: Any) -> list[str]:
-        validator = self.validator_class(schema, registry=self.registry, format_checker=FormatChecker())
-        return [f"{e.json_path}: {e.message[:200]}" for e in validator.iter_errors(instance)]
 
 
 def attempt(call: Callable[[], Any]) -> None:
     """Drive a path whose failure is the point; the adapter tests check what the failure says."""
     with suppress(ProviderError, ProviderUnavailable):
         call()
+
+
+FROM = "+14155550100"
 
 
 def drive_twilio(server: TwilioServer) -> None:
@@ -190,6 +70,8 @@ def drive_twilio(server: TwilioServer) -> None:
     twilio.find_owned("+14155550100")
     twilio.list_owned()
     twilio.restore_routing(purchase.ref, twilio.route_inbound(purchase.ref, WEBHOOK))
+    on_app = server.add_owned("+13125550111", voice_application_sid="AP" + "a" * 32)
+    twilio.restore_routing(on_app, twilio.route_inbound(on_app, WEBHOOK))  # clears the app, then our URL
     twilio.dial(from_e164="+14155550100", to_e164="+12125550199", webhook_url=WEBHOOK, reference="c")
     now = datetime.now(UTC)
     twilio.find_call(reference="c", from_e164="+14155550100", to_e164="+12125550199", attempted_at=now)
@@ -197,13 +79,17 @@ def drive_twilio(server: TwilioServer) -> None:
     twilio.release(purchase.ref)
     twilio.release(purchase.ref)  # 404
     attempt(lambda: twilio.buy("+14155550100", reference="op-2"))  # 21422
-    attempt(lambda: twilio.dial(from_e164="+19995550100", to_e164="+1", webhook_url=WEBHOOK, reference="c"))
+    attempt(  # 21210: not a number of this account
+        lambda: twilio.dial(
+            from_e164="+19995550100", to_e164="+12125550199", webhook_url=WEBHOOK, reference="c"
+        )
+    )
     attempt(TwilioAdapter({**server.credentials, "auth_token": "wrong"}, base_url=server.base_url).verify)
     for status in ERROR_STATUSES:
         server.fail_next("GET", "*/IncomingPhoneNumbers.json", status)
         attempt(twilio.list_owned)
     server.fail_next("GET", "*/Calls.json", 500)
-    attempt(lambda: twilio.find_call(reference="c", from_e164="+1", to_e164="+1", attempted_at=now))
+    attempt(lambda: twilio.find_call(reference="c", from_e164=FROM, to_e164="+12125550199", attempted_at=now))
     drive_twilio_pricing(server, twilio)
 
 
@@ -275,6 +161,7 @@ def sparse_offers(body: dict) -> dict:
 class Case:
     spec: Path
     server_class: type[FakeProviderServer]
+    adapter_class: type
     drive: Callable[[Any], None]
     error_schema: dict | None  # for errors the document does not describe; None: use the document's
     supplement: Path | None = None  # operations the shared document lacks (tests/fakes/specs/)
@@ -282,8 +169,10 @@ class Case:
 
 
 CASES = {
-    "twilio": Case(TWILIO_SPEC, TwilioServer, drive_twilio, TWILIO_ERROR, also=(TWILIO_PRICING_SPEC,)),
-    "telnyx": Case(TELNYX_SPEC, TelnyxServer, drive_telnyx, None, TELNYX_SUPPLEMENT),
+    "twilio": Case(
+        TWILIO_SPEC, TwilioServer, TwilioAdapter, drive_twilio, TWILIO_ERROR, also=(TWILIO_PRICING_SPEC,)
+    ),
+    "telnyx": Case(TELNYX_SPEC, TelnyxServer, TelnyxAdapter, drive_telnyx, None, TELNYX_SUPPLEMENT),
 }
 
 
@@ -330,8 +219,12 @@ def test_the_fake_serves_only_documented_operations(driven):
 
 def test_every_answer_matches_the_official_schema(driven):
     case, spec, server = driven
-    problems = []
 
+    assert answer_problems(case, spec, server) == []
+
+
+def answer_problems(case: Case, spec: Spec, server: FakeProviderServer) -> list[str]:
+    problems = []
     for sent in server.responses:
         if sent.route is None or not spec.documents(sent.route, sent.method):
             continue
@@ -349,36 +242,153 @@ def test_every_answer_matches_the_official_schema(driven):
                 problems.append(f"{where}: a body where the document has none")
             continue
         problems += [f"{where}: {problem}" for problem in spec.problems(schema, sent.body)]
+    return problems
 
-    assert problems == []
 
-
-def test_every_request_uses_documented_parameters(driven):
+def test_every_request_uses_documented_parameters_and_values(driven):
     case, spec, server = driven
-    problems = []
 
+    assert request_problems(spec, server) == []
+
+
+def request_problems(spec: Spec, server: FakeProviderServer) -> list[str]:
+    """Every request the adapters sent, checked against the operation's schemas: the names of its query
+    parameters and form fields, and every value (path, query, form, JSON) against its type, pattern,
+    enum and format."""
+    problems = [
+        f"clears {field} of {sid}, which has none" for sid, field in getattr(server, "empty_clears", [])
+    ]
     for request in server.requests:
-        route, _ = server.route_for(request)
+        route, params = server.route_for(request)
         if route is None or route.public or not spec.documents(route.template, request.method):
             continue
         where = f"{request.method} {request.path}"
-        known = spec.query_parameters(route.template, request.method)
-        problems += [f"{where}: query {key}" for key in request.query if key.split("[")[0] not in known]
+        paths = spec.parameters(route.template, request.method, "path")
+        for name, value in params.items():
+            problems += [f"{where}: path {name}: {p}" for p in spec.value_problems(paths[name], value)]
+        queries = spec.parameters(route.template, request.method, "query")
+        for key, value in request.query.items():
+            pointer = deep_parameter(spec, queries, key)
+            if pointer is None:
+                problems.append(f"{where}: query {key} is not documented")
+                continue
+            problems += [f"{where}: query {key}: {p}" for p in spec.value_problems(pointer, value)]
         if request.body is None:
             continue
-        if (
-            isinstance(request.body, dict)
-            and "Content-Type" in request.headers
-            and "json" in request.headers["Content-Type"]
-        ):
+        if "json" in request.headers.get("Content-Type", ""):
             schema = spec.request_schema(route.template, request.method, "application/json")
-            problems += [f"{where}: body {problem}" for problem in spec.problems(schema, request.body)]
-        else:
-            schema = spec.request_schema(route.template, request.method, "application/x-www-form-urlencoded")
-            fields = set(spec.at(schema["$ref"].split("#")[1]).get("properties", {}))
-            problems += [f"{where}: form field {key}" for key in request.body if key not in fields]
+            problems += [f"{where}: body {p}" for p in spec.problems(schema, request.body, REQUEST_FORMATS)]
+            continue
+        schema = spec.request_schema(route.template, request.method, "application/x-www-form-urlencoded")
+        pointer = spec.followed(schema["$ref"].split("#", 1)[1])
+        fields = spec.at(pointer).get("properties", {})
+        missing = set(spec.at(pointer).get("required", [])) - set(request.body)
+        problems += [f"{where}: form field {name} is required" for name in sorted(missing)]
+        for name, value in request.body.items():
+            if name not in fields:
+                problems.append(f"{where}: form field {name} is not documented")
+            elif not (value == "" and (route.template, name) in TWILIO_CLEARS):
+                field = f"{pointer}/properties/{pointer_part(name)}"
+                problems += [f"{where}: form field {name}: {p}" for p in spec.value_problems(field, value)]
+    return problems
 
-    assert problems == []
+
+# Twilio clears a number's routing field sent empty (its docs: "set to an empty string to remove"); the
+# document's SID patterns and URI format do not say so. Only these take "", and only for a field that is
+# set: the fake lists every other "" it was sent (empty_clears).
+TWILIO_CLEARS = {
+    ("/2010-04-01/Accounts/{AccountSid}/IncomingPhoneNumbers/{Sid}.json", field)
+    for field in ("VoiceUrl", "VoiceApplicationSid", "TrunkSid")
+}
+
+
+def deep_parameter(spec: Spec, parameters: dict[str, str], key: str) -> str | None:
+    """The schema of a query key, following deepObject brackets: filter[phone_number][contains]."""
+    name, *inner = key.replace("]", "").split("[")
+    pointer = parameters.get(name)
+    for part in inner:
+        if pointer is None:
+            return None
+        pointer = spec.followed(pointer)
+        properties = spec.at(pointer).get("properties", {})
+        pointer = f"{pointer}/properties/{pointer_part(part)}" if part in properties else None
+    return pointer
+
+
+# --- the sparse and error modes: answers from the spec itself, so the fakes can't drift ------------------
+
+
+def drive_in_mode(server: FakeProviderServer, adapter: Any, mode: str) -> int:
+    """Every adapter operation against a server answering in `mode`; in error mode, once for each error
+    the busiest route documents, so every documented error body is served."""
+    server.add_owned("+14155550100")
+    ref = adapter.find_owned("+14155550100").ref
+    server.mode, first = mode, len(server.responses)
+    served = [route for route in server.routes if not route.public]
+    turns = max(len(server.documented_errors(route)) for route in served) if mode == "error" else 1
+    now = datetime.now(UTC)
+    for _ in range(turns):
+        for call in (
+            adapter.verify,
+            lambda: adapter.search_available(country="US"),
+            lambda: adapter.search_available(country="US", kind="toll_free"),
+            lambda: adapter.search_available(country="GB", kind="mobile"),
+            lambda: adapter.buy("+14155550101", reference="op-1"),
+            lambda: adapter.order_status(ref),
+            lambda: adapter.find_orders("op-1"),
+            lambda: adapter.find_owned("+14155550100"),
+            adapter.list_owned,
+            lambda: adapter.route_inbound(ref, WEBHOOK),
+            lambda: adapter.restore_routing(ref, Routing(voice_url="https://old.example.com/voice")),
+            lambda: adapter.dial(
+                from_e164="+14155550100", to_e164="+12125550199", webhook_url=WEBHOOK, reference="c"
+            ),
+            lambda: adapter.find_call(
+                reference="c", from_e164="+14155550100", to_e164="+12125550199", attempted_at=now
+            ),
+            lambda: adapter.monthly_prices("US"),
+            lambda: adapter.release(ref),
+        ):
+            attempt(call)
+    return first
+
+
+@pytest.fixture(scope="module", params=[(name, mode) for name in CASES for mode in ("sparse", "error")])
+def moded(request):
+    name, mode = request.param
+    case = CASES[name]
+    with case.server_class() as server:
+        adapter = case.adapter_class(server.credentials, base_url=server.base_url, timeout=2)
+        first = drive_in_mode(server, adapter, mode)
+    return case, Spec(case.spec, case.supplement, case.also), server, mode, first
+
+
+def test_sparse_and_error_answers_match_the_official_schema(moded):
+    case, spec, server, mode, first = moded
+
+    served = [s for s in server.responses[first:] if s.route]
+    assert served and server.crashes == []
+    assert answer_problems(case, spec, server) == []
+    if mode == "sparse":  # the least answers: somewhere a whole answer shrinks to nothing
+        assert any(s.body == {} for s in served)
+    else:
+        assert all(s.status >= 400 for s in served)
+        errors = {(s.method, s.route, s.status, json.dumps(s.body)) for s in served}
+        documented = {
+            (route.method, route.template, status, json.dumps(body))
+            for route in server.routes
+            if not route.public
+            for status, body in server.documented_errors(route)
+        }
+        assert errors <= documented
+        reached = {(s.method, s.route) for s in served}
+        assert {d for d in documented if d[:2] in reached} <= errors  # each route it reached: every error
+
+
+def test_requests_in_sparse_and_error_modes_use_documented_values(moded):
+    case, spec, server, mode, first = moded
+
+    assert request_problems(spec, server) == []
 
 
 def test_nullable_becomes_a_type_union():

@@ -1,5 +1,6 @@
 """The Telnyx adapter, through the real telnyx SDK, against the local fake Telnyx."""
 
+from contextlib import suppress
 from datetime import UTC, datetime
 from decimal import Decimal
 from types import SimpleNamespace
@@ -8,10 +9,17 @@ from urllib.request import Request, urlopen
 import pytest
 
 from providers.adapters import adapter_for, errors
-from providers.adapters.base import CallLookup, ProviderError, ProviderUnavailable, Routing
+from providers.adapters.base import (
+    LIST_MAX_ITEMS,
+    LIST_MAX_PAGES,
+    CallLookup,
+    ProviderError,
+    ProviderUnavailable,
+    Routing,
+)
 from providers.telnyx.adapter import NO_APPLICATION, TelnyxAdapter
 from tests.fakes.telnyx_server import TEXML_APP_ID, TelnyxServer
-from tests.providers.conftest import STALL
+from tests.providers.conftest import STALL, check_in_mode
 
 CHECK_KEY = "Telnyx refused these credentials: check the API key."
 NOT_RESPONDING = "Telnyx is not responding right now."
@@ -302,6 +310,94 @@ def test_a_dial_whose_answer_was_lost_cannot_be_looked_up(telnyx, telnyx_server)
     assert [r.path for r in telnyx_server.requests] == [f"/texml/calls/{TEXML_APP_ID}"]
 
 
+# --- answers the spec allows: fields absent or null, lists that go on -----------------------------------
+
+
+def test_a_dial_answered_without_a_call_id_is_placed_but_unknown(telnyx, telnyx_server):
+    telnyx_server.reshape_next("POST", "/texml/calls/*", lambda body: {"data": {"status": "queued"}})
+
+    # Unavailable, not refused: the call was placed, so the campaign reconciles it instead of failing it.
+    with pytest.raises(ProviderUnavailable) as caught:
+        telnyx.dial(from_e164="+14155550100", to_e164="+12125550199", webhook_url=WEBHOOK, reference="c")
+
+    assert caught.value.reason == "bad_response"
+    assert "call id" in caught.value.message
+    assert len(telnyx_server.calls) == 1
+
+
+def test_an_order_answered_without_its_numbers_is_left_to_reconcile(telnyx, telnyx_server):
+    def no_numbers(body):
+        del body["data"]["phone_numbers"]
+        return body
+
+    telnyx_server.reshape_next("POST", "/number_orders", no_numbers)
+
+    with pytest.raises(ProviderUnavailable) as caught:
+        telnyx.buy("+14155550100", reference="op-1")
+
+    assert caught.value.reason == "bad_response"
+    [found] = telnyx.find_orders("op-1")  # ordered all the same: reconciling finds it by its reference
+    assert (found.status, found.e164) == ("pending", "+14155550100")
+
+
+@pytest.mark.parametrize("answer", [{}, {"data": None}, {"data": {}}, {"data": []}])
+def test_an_answer_without_its_data_is_the_contracts_error(answer, telnyx, telnyx_server):
+    # Set up in memory first: no request, so every request of each operation gets the bare answer.
+    ids = SimpleNamespace(
+        number_id=telnyx_server.add_owned("+14155550100"),
+        order_id=telnyx_server.add_order("+14155550123", customer_reference="op"),
+    )
+    telnyx_server.reshape_next("*", "*", lambda body: answer, times=10_000)
+
+    for operation in OPERATIONS.values():
+        with suppress(ProviderError, ProviderUnavailable):  # anything else escaping fails the test
+            operation(telnyx, ids)
+
+    assert telnyx_server.crashes == []
+
+
+def test_an_inactive_application_is_refused_at_verify(telnyx, telnyx_server):
+    telnyx_server.applications[TEXML_APP_ID]["active"] = False
+
+    with pytest.raises(ProviderError) as caught:
+        telnyx.verify()
+
+    assert caught.value.message == (
+        "Telnyx says this TeXML application is not active (active: false): turn it on in the Telnyx portal."
+    )
+
+
+def test_list_owned_stops_at_the_cap_and_says_so(telnyx, telnyx_server):
+    for i in range(LIST_MAX_ITEMS + 5):
+        telnyx_server.add_owned(f"+1415{5550000 + i}")
+
+    owned = telnyx.list_owned()
+
+    assert (len(owned), owned.truncated) == (LIST_MAX_ITEMS, True)
+    assert len(telnyx_server.requests_to("GET", "/phone_numbers")) <= LIST_MAX_PAGES
+
+
+def test_list_owned_of_a_small_account_is_whole(telnyx, telnyx_server):
+    telnyx_server.add_owned("+14155550100")
+
+    owned = telnyx.list_owned()
+
+    assert ([n.e164 for n in owned], owned.truncated) == (["+14155550100"], False)
+
+
+def test_a_list_without_page_numbers_is_capped(telnyx, telnyx_server):
+    telnyx_server.add_owned("+14155550100")
+    # No meta: the SDK asks for the next page as long as one has items, and a server that ignores the page
+    # number always has them.
+    every = list(telnyx_server.numbers.values())
+    telnyx_server.reshape_next("GET", "/phone_numbers", lambda body: {"data": every}, times=10_000)
+
+    owned = telnyx.list_owned()
+
+    assert owned.truncated
+    assert len(telnyx_server.requests_to("GET", "/phone_numbers")) <= LIST_MAX_PAGES
+
+
 def test_an_order_can_be_settled_over_http_from_another_process(telnyx, telnyx_server):
     purchase = telnyx.buy("+14155550100", reference="op-1")
 
@@ -420,6 +516,12 @@ def test_operation_succeeds(operation, telnyx, telnyx_server):
     run(operation, telnyx, telnyx_server)
 
     assert telnyx_server.crashes == []
+
+
+@every_operation
+def test_operation_in_every_mode(operation, mode, telnyx, telnyx_server):
+    """Normal, sparse (the least the spec allows) and error (the spec's own error bodies) answers."""
+    check_in_mode(mode, operation, telnyx_server, lambda: run(operation, telnyx, telnyx_server))
 
 
 @every_operation

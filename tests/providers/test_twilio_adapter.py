@@ -6,9 +6,18 @@ from decimal import Decimal
 import pytest
 
 from providers.adapters import adapter_for, errors
-from providers.adapters.base import CallLookup, Price, ProviderError, ProviderUnavailable, Routing
+from providers.adapters.base import (
+    LIST_MAX_ITEMS,
+    LIST_MAX_PAGES,
+    LIST_PAGE_SIZE,
+    CallLookup,
+    Price,
+    ProviderError,
+    ProviderUnavailable,
+    Routing,
+)
 from providers.twilio.adapter import CALLS_READ
-from tests.providers.conftest import STALL
+from tests.providers.conftest import STALL, check_in_mode
 
 CHECK_CREDENTIALS = "Twilio refused these credentials: check the Account SID and Auth Token."
 NOT_RESPONDING = "Twilio is not responding right now."
@@ -199,12 +208,12 @@ def test_find_owned_matches_the_exact_number_only(twilio, twilio_server):
 
 
 def test_list_owned_reads_every_page(twilio, twilio_server):
-    for i in range(60):
+    for i in range(LIST_PAGE_SIZE + 10):
         twilio_server.add_owned(f"+1415555{1000 + i}")
 
     owned = twilio.list_owned()
 
-    assert len(owned) == 60
+    assert len(owned) == LIST_PAGE_SIZE + 10
     assert len(twilio_server.requests_to("GET", "*/IncomingPhoneNumbers.json")) == 2
 
 
@@ -281,6 +290,116 @@ def test_dial_from_a_number_not_on_the_account_says_so(twilio):
         )
 
     assert caught.value.code == "21210"
+
+
+# --- answers the spec allows: fields absent or null, lists that go on -----------------------------------
+
+
+def test_route_inbound_sends_no_clear_for_what_is_not_set(twilio, twilio_server):
+    sid = twilio_server.add_owned("+14155550100")
+
+    twilio.route_inbound(sid, "https://dialtone.example.com/hooks/inbound")
+
+    [update] = twilio_server.requests_to("POST", f"*/IncomingPhoneNumbers/{sid}.json")
+    assert update.body == {"VoiceUrl": "https://dialtone.example.com/hooks/inbound", "VoiceMethod": "POST"}
+
+
+def test_restore_routing_clears_only_what_is_set(twilio, twilio_server):
+    sid = twilio_server.add_owned("+14155550100", voice_url="https://old.example.com/voice")
+    previous = twilio.route_inbound(sid, "https://dialtone.example.com/hooks/inbound")
+
+    twilio.restore_routing(sid, previous)
+
+    updates = [r.body for r in twilio_server.requests_to("POST", f"*/IncomingPhoneNumbers/{sid}.json")]
+    assert updates[-1] == {"VoiceUrl": "https://old.example.com/voice"}  # the method did not change
+    assert twilio_server.numbers[sid]["voice_url"] == "https://old.example.com/voice"
+
+
+def test_restore_routing_clears_our_url_from_a_number_that_had_none(twilio, twilio_server):
+    sid = twilio_server.add_owned("+14155550100", voice_application_sid=APP_SID)
+    previous = twilio.route_inbound(sid, "https://dialtone.example.com/hooks/inbound")
+
+    twilio.restore_routing(sid, previous)
+
+    last = twilio_server.requests_to("POST", f"*/IncomingPhoneNumbers/{sid}.json")[-1].body
+    assert last == {"VoiceUrl": "", "VoiceApplicationSid": APP_SID}  # "" clears a URL that is set
+    assert "TrunkSid" not in last
+
+
+def drop(*keys):
+    def change(body):
+        for key in keys:
+            body.pop(key, None)
+        return body
+
+    return change
+
+
+def test_a_dial_answered_without_its_sid_is_placed_but_unknown(twilio, twilio_server):
+    twilio_server.add_owned("+14155550100")
+    twilio_server.reshape_next("POST", "*/Calls.json", drop("sid"))
+
+    # Unavailable, not refused: the call exists, so the campaign reconciles it instead of failing it.
+    with pytest.raises(ProviderUnavailable) as caught:
+        twilio.dial(
+            from_e164="+14155550100", to_e164="+12125550199", webhook_url="https://d/x", reference="c"
+        )
+
+    assert caught.value.reason == "bad_response"
+    assert len(twilio_server.calls) == 1
+
+
+def test_a_purchase_answered_without_its_sid_is_left_to_reconcile(twilio, twilio_server):
+    twilio_server.reshape_next("POST", "*/IncomingPhoneNumbers.json", drop("sid", "phone_number"))
+
+    with pytest.raises(ProviderUnavailable) as caught:
+        twilio.buy("+14155550100", reference="op-1")
+
+    assert caught.value.reason == "bad_response"
+    [found] = twilio.find_orders("op-1")  # bought all the same: reconciling finds it by its reference
+    assert (found.status, found.e164) == ("active", "+14155550100")
+
+
+def test_an_account_answer_without_a_status_is_not_read_as_suspended(twilio, twilio_server):
+    twilio_server.reshape_next("GET", "*", drop("status"))
+
+    with pytest.raises(ProviderUnavailable) as caught:
+        twilio.verify()
+
+    assert caught.value.reason == "bad_response"
+
+
+def test_list_owned_stops_at_the_cap_and_says_so(twilio, twilio_server):
+    for i in range(LIST_MAX_ITEMS + 5):
+        twilio_server.add_owned(f"+1415{5550000 + i}")
+
+    owned = twilio.list_owned()
+
+    assert (len(owned), owned.truncated) == (LIST_MAX_ITEMS, True)
+    assert len(twilio_server.requests_to("GET", "*/IncomingPhoneNumbers.json")) <= LIST_MAX_PAGES
+
+
+def test_list_owned_of_a_small_account_is_whole(twilio, twilio_server):
+    twilio_server.add_owned("+14155550100")
+
+    owned = twilio.list_owned()
+
+    assert ([n.e164 for n in owned], owned.truncated) == (["+14155550100"], False)
+
+
+def test_a_list_that_offers_pages_forever_is_capped(twilio, twilio_server):
+    twilio_server.add_owned("+14155550100")
+
+    def endless(body):
+        body["next_page_uri"] = body["uri"] + "&PageToken=again"
+        return body
+
+    twilio_server.reshape_next("GET", "*/IncomingPhoneNumbers.json", endless, times=10_000)
+
+    owned = twilio.list_owned()
+
+    assert owned.truncated
+    assert len(twilio_server.requests_to("GET", "*/IncomingPhoneNumbers.json")) <= LIST_MAX_PAGES
 
 
 # --- finding a dial whose answer was lost ------------------------------------------------------------
@@ -376,6 +495,12 @@ def test_operation_succeeds(operation, twilio, twilio_server):
     run(operation, twilio, twilio_server)
 
     assert twilio_server.crashes == []
+
+
+@every_operation
+def test_operation_in_every_mode(operation, mode, twilio, twilio_server):
+    """Normal, sparse (the least the spec allows) and error (the spec's own error bodies) answers."""
+    check_in_mode(mode, operation, twilio_server, lambda: run(operation, twilio, twilio_server))
 
 
 @every_operation

@@ -271,3 +271,16 @@ def test_a_telnyx_connection_saved_without_a_public_key_asks_for_it(admin_client
     old.refresh_from_db()
     assert old.credentials == telnyx.credentials
     assert "Missing:" not in admin_client.get(reverse("providers:list", args=["acme"])).content.decode()
+
+
+def test_an_inactive_telnyx_application_is_refused_and_nothing_is_saved(admin_client, acme, settings):
+    from tests.fakes.telnyx_server import TEXML_APP_ID, TelnyxServer
+
+    with TelnyxServer() as server:
+        settings.PROVIDER_BASE_URLS = {"telnyx": server.base_url}
+        server.applications[TEXML_APP_ID]["active"] = False
+        response = connect(admin_client, server, provider="telnyx")
+    assert response.status_code == 422
+    assert "Telnyx says this TeXML application is not active (active: false)" in response.content.decode()
+    with workspace_scope(acme):
+        assert not ProviderConnection.objects.exists()
