@@ -1,4 +1,5 @@
 from django import forms
+from django.core.validators import RegexValidator
 
 from providers.models import CREDENTIAL_FIELDS, Provider, ProviderConnection
 
@@ -7,6 +8,14 @@ CONNECTABLE = [
     (Provider.TELNYX.value, "Telnyx"),
     (Provider.SANDBOX.value, "Sandbox (for trying Dialtone)"),
 ]
+
+
+def plain_ascii(label: str) -> RegexValidator:
+    # Credentials travel in HTTP headers (Basic auth, bearer tokens), which carry ASCII only.
+    return RegexValidator(
+        r"\A[\x21-\x7e]*\Z",
+        f"{label}: use only the letters, digits and signs of a plain keyboard; check what was pasted.",
+    )
 
 
 class ConnectionForm(forms.Form):
@@ -39,6 +48,7 @@ class ConnectionForm(forms.Form):
                     max_length=200,
                     required=connection is None,
                     strip=True,
+                    validators=[plain_ascii(label)],
                     widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
                     help_text=f"Stored encrypted. Leave blank to keep the current one (…{stored[-4:]})."
                     if stored
@@ -48,6 +58,7 @@ class ConnectionForm(forms.Form):
                 field = forms.CharField(
                     label=label,
                     max_length=200,
+                    validators=[plain_ascii(label)],
                     widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
                 )
                 self.initial.setdefault(key, stored)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 import time
 from urllib.parse import quote
 from xml.sax.saxutils import escape
@@ -19,6 +20,16 @@ from phone_numbers.models import PhoneNumber
 from tenants.scope import workspace_scope
 
 TELNYX_MAX_AGE_SECONDS = 300  # refuse replays of old signed requests
+# ASCII digits only, and few of them: str.isdigit() also takes "²" and "٣", which int() fails on or reads.
+TIMESTAMP = re.compile(r"[0-9]{1,12}")
+CALL_REFERENCE = re.compile(r"dialtone-call-([0-9]{1,18})-[0-9]{1,18}")
+
+
+def _param(values, name: str) -> str:
+    """A parameter as a string we may look up: a NUL byte (PostgreSQL refuses it) or an overlong value
+    names nothing we hold, so it reads as absent."""
+    value = values.get(name, "")
+    return "" if "\x00" in value or len(value) > 64 else value
 
 
 def _number_for(provider: str, to: str) -> PhoneNumber | None:
@@ -40,7 +51,7 @@ def twilio_signature_ok(request, number: PhoneNumber) -> bool:
 def telnyx_signature_ok(request) -> bool:
     signature = request.headers.get("Telnyx-Signature-Ed25519", "")
     timestamp = request.headers.get("Telnyx-Timestamp", "")
-    if not (signature and timestamp.isdigit() and settings.TELNYX_PUBLIC_KEY):
+    if not (signature and TIMESTAMP.fullmatch(timestamp) and settings.TELNYX_PUBLIC_KEY):
         return False
     if abs(time.time() - int(timestamp)) > TELNYX_MAX_AGE_SECONDS:
         return False
@@ -88,12 +99,12 @@ def _campaign_call(reference: str):
     """The campaign call a dial's webhook names (`?call=dialtone-call-<id>-<attempt>`), or None."""
     from campaigns.models import CampaignCall
 
-    parts = reference.split("-")
-    if len(parts) != 4 or parts[:2] != ["dialtone", "call"] or not parts[2].isdigit():
+    match = CALL_REFERENCE.fullmatch(reference)
+    if match is None:
         return None
     call = (
         CampaignCall.unscoped.select_related("campaign__agent", "number__connection", "number__environment")
-        .filter(pk=int(parts[2]))
+        .filter(pk=int(match[1]))
         .first()
     )
     return call if call is not None and call.number_id and call.reference == reference else None
@@ -102,12 +113,12 @@ def _campaign_call(reference: str):
 @csrf_exempt  # providers can't send our CSRF token; the signature check replaces it
 @require_POST
 def voice(request, provider: str):
-    call = _campaign_call(request.GET.get("call", ""))
+    call = _campaign_call(_param(request.GET, "call"))
     if call is not None:
         # Outbound: the provider calls back when the destination answers; From is our caller ID.
-        number = call.number if request.POST.get("From") == call.from_e164 else None
+        number = call.number if _param(request.POST, "From") == call.from_e164 else None
     else:
-        number = _number_for(provider, request.POST.get("To", ""))
+        number = _number_for(provider, _param(request.POST, "To"))
     if provider == "twilio":
         verified = number is not None and twilio_signature_ok(request, number)
     elif provider == "telnyx":
