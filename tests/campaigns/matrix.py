@@ -12,6 +12,7 @@ PAGES = {
         post={"name": "Hijack", "environment": "", "agent": "", "tags": []}, fields=("destinations",)
     ),
     "campaigns:detail": WorkspacePage(query=("state", "page", "seen")),
+    "campaigns:upload": WorkspacePage(),
     "campaigns:calls_csv": WorkspacePage(query=("state",)),
     "campaigns:start": WorkspacePage(post={}),
     "campaigns:pause": WorkspacePage(post={}),
