@@ -169,11 +169,13 @@ def campaign_destinations_load(*, upload_id: int) -> None:
         if locked is None:
             return
         campaign = Campaign.unscoped.select_for_update().get(pk=locked.campaign_id)
+        locked.delete()
+        if campaign.state == State.CANCELLED:
+            return  # cancelled while its list was read: nothing will be called
         _calls_create(campaign, destinations, now=timezone.now())
         campaign.destinations = len(destinations.numbers)
         campaign.duplicates_skipped = destinations.duplicates
         campaign.save(update_fields=["destinations", "duplicates_skipped"])
-        locked.delete()
         audit(
             actor=None,
             action="campaign.destinations_read",

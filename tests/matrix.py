@@ -27,9 +27,11 @@ class WorkspacePage:
         return tuple(dict.fromkeys((*self.query, *self.post, *self.fields)))
 
 
-# The pages outside /w/<slug>/ (tests/test_isolation_matrix.py: PUBLIC, WEBHOOKS, SIGNED_IN), with theirs.
+# The pages outside /w/<slug>/ (tests/test_isolation_matrix.py: PUBLIC, WEBHOOKS, SIGNED_IN, and the admin's
+# login), with theirs.
 SITE_PAGES = {
     "login": WorkspacePage(post={"username": "demo", "password": "x"}, query=("next",)),
+    "admin:login": WorkspacePage(post={"username": "demo", "password": "x"}, query=("next",)),
     "logout": WorkspacePage(),
     "healthz": WorkspacePage(),
     "home": WorkspacePage(),

@@ -140,3 +140,18 @@ def test_a_long_list_that_fails_to_read_says_why_and_the_campaign_cannot_start(m
     assert "could not be read" in refused.content.decode()
     campaign.refresh_from_db()
     assert campaign.state == Campaign.State.DRAFT
+
+
+def test_a_campaign_cancelled_while_its_list_is_read_gets_no_calls(make_desk):
+    from campaigns.services import campaign_cancel, campaign_destinations_load
+
+    desk = make_desk(1)
+    operator().post(
+        reverse("campaigns:new", args=[desk.ws.slug]),
+        form_fields(desk) | {"destinations": io.BytesIO(long_list(6_000))},
+    )
+    campaign = Campaign.unscoped.get(name="Renewals")
+    campaign_cancel(campaign=campaign, actor=user("olga_operator"))
+    campaign_destinations_load(upload_id=DestinationUpload.unscoped.get().pk)
+    assert not DestinationUpload.unscoped.exists()
+    assert not CampaignCall.unscoped.filter(campaign=campaign).exists()
