@@ -4,7 +4,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from agents.models import Agent
-from campaigns.destinations import destinations_parse
+from campaigns.destinations import BACKGROUND_BYTES, Destinations, destinations_parse, destinations_text
 from campaigns.models import Campaign
 from phone_numbers.models import Tag
 from phone_numbers.selectors import tags_in_use
@@ -38,8 +38,11 @@ class CampaignForm(forms.Form):
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, upload_refused: str = "", **kwargs):
         super().__init__(*args, **kwargs)
+        # The upload was stopped as it streamed in (campaigns/uploads.py): say why, not "upload a file".
+        self.upload_refused = upload_refused
+        self.fields["destinations"].required = not upload_refused
         environments = sorted(Environment.objects.all(), key=lambda e: e.position)
         self.fields["environment"].queryset = Environment.objects.all()
         self.fields["environment"].choices = [(e.pk, e.get_kind_display()) for e in environments]
@@ -47,9 +50,15 @@ class CampaignForm(forms.Form):
         self.fields["tags"].queryset = tags_in_use()
         self.row_errors = ()
 
-    def clean_destinations(self):
-        upload = self.cleaned_data["destinations"]
-        destinations = destinations_parse(upload.read())
+    def clean_destinations(self) -> Destinations | bytes:
+        """The list read, or a long one's bytes for a worker to read (campaigns.load_destinations)."""
+        if self.upload_refused:
+            raise ValidationError(self.upload_refused)
+        data = b"".join(self.cleaned_data["destinations"].chunks())  # at most MAX_BYTES, by then
+        if len(data) > BACKGROUND_BYTES:
+            destinations_text(data)  # what can be told at once is told here
+            return data
+        destinations = destinations_parse(data)
         if destinations.errors:
             self.row_errors = destinations.errors
             count = len(destinations.errors)

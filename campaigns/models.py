@@ -174,3 +174,23 @@ class CampaignCall(TenantModel):
     def reference(self) -> str:
         """Sent to the provider with the dial: this call and this claim, so reconciling can ask for it."""
         return f"dialtone-call-{self.pk}-{self.attempt_id}"
+
+
+class DestinationUpload(TenantModel):
+    """A destination list too long to read in the request, waiting for a worker (campaigns.load_destinations).
+
+    The raw bytes live in PostgreSQL: web and workers share it already (docker-compose gives them no common
+    disk, and Redis holds pacing state under a memory cap), and the row is written in the campaign's own
+    transaction, so a campaign never exists without its list. Deleted once its calls are written; a failed
+    read stays, with its error, and the campaign can't start."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Reading"
+        FAILED = "failed", "Failed"
+
+    campaign = models.OneToOneField(Campaign, on_delete=models.CASCADE, related_name="upload")
+    data = models.BinaryField()
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    rows_read = models.PositiveIntegerField(default=0)
+    rows_estimated = models.PositiveIntegerField(default=0)  # the file's lines: what the progress counts to
+    error = models.TextField(blank=True)

@@ -251,7 +251,7 @@ def caller_id_choices(*, environment_id, tag_ids) -> CallerIdChoices:
     environment = next((e for e in environments if str(e.pk) == str(environment_id)), None) or min(
         environments, key=lambda e: e.position
     )
-    checked = {int(t) for t in tag_ids if str(t).isdigit()}
+    checked = {int(t) for t in tag_ids if str(t).isascii() and str(t).isdigit() and len(str(t)) < 19}
     per_tag = dict(
         PhoneNumber.objects.filter(
             environment=environment, state=PhoneNumber.State.ACTIVE, tags__isnull=False

@@ -26,8 +26,8 @@ from django.db import connection, transaction
 from django.db.models import Min
 from django.utils import timezone
 
-from campaigns.destinations import Destinations
-from campaigns.models import CallAttempt, Campaign, CampaignCall
+from campaigns.destinations import Destinations, destinations_parse, rows_estimated
+from campaigns.models import CallAttempt, Campaign, CampaignCall, DestinationUpload
 from pacing.pacer import PacerNotReady
 from pacing.selectors import policy_of
 from pacing.services import pacer, pacer_now_ms, pacer_policy, pacer_redis
@@ -56,9 +56,22 @@ class CampaignRefused(Exception):
 
 
 def campaign_create(
-    *, workspace, actor, name: str, environment, agent, tag_names: list[str], destinations: Destinations
+    *,
+    workspace,
+    actor,
+    name: str,
+    environment,
+    agent,
+    tag_names: list[str],
+    destinations: Destinations | bytes,
 ) -> Campaign:
-    """A draft campaign with one pending call per destination. Refuses lists with invalid rows."""
+    """A draft campaign with one pending call per destination. Refuses lists with invalid rows.
+
+    A long list comes as the file's bytes: the campaign is created with it waiting in a DestinationUpload,
+    and a worker reads it (campaign_destinations_load); the campaign can't start until it has."""
+    waiting = destinations if isinstance(destinations, bytes) else None
+    if waiting is not None:
+        destinations = Destinations(numbers=(), errors=(), duplicates=0)
     if destinations.errors:
         raise ValidationError(
             f"{len(destinations.errors)} rows are not phone numbers; fix them and upload again."
@@ -89,24 +102,87 @@ def campaign_create(
             created_by=actor if getattr(actor, "is_authenticated", False) else None,
         )
         campaign.tags.set(tags)
-        CampaignCall.objects.bulk_create(
-            (
-                CampaignCall(workspace=workspace, campaign=campaign, to_e164=e164, row=row, not_before=now)
-                for row, e164 in destinations.numbers
-            ),
-            batch_size=2000,
-        )
+        _calls_create(campaign, destinations, now=now)
+        if waiting is not None:
+            upload = DestinationUpload.objects.create(
+                workspace=workspace, campaign=campaign, data=waiting, rows_estimated=rows_estimated(waiting)
+            )
+            transaction.on_commit(lambda: _enqueue_load(upload.pk))
         audit(
             actor=actor,
             action="campaign.created",
             target=campaign,
             environment=environment.kind,
             agent=agent.name if agent else "",
-            destinations=len(destinations.numbers),
+            destinations=len(destinations.numbers) if waiting is None else "being read",
             duplicates_skipped=destinations.duplicates,
             tags=[t.name for t in tags],
         )
     return campaign
+
+
+def _calls_create(campaign: Campaign, destinations: Destinations, *, now) -> None:
+    CampaignCall.unscoped.bulk_create(
+        (
+            CampaignCall(
+                workspace_id=campaign.workspace_id, campaign=campaign, to_e164=e164, row=row, not_before=now
+            )
+            for row, e164 in destinations.numbers
+        ),
+        batch_size=2000,
+    )
+
+
+def _enqueue_load(upload_id: int) -> None:
+    from campaigns.tasks import load_destinations
+
+    load_destinations.delay(upload_id)
+
+
+def campaign_destinations_load(*, upload_id: int) -> None:
+    """A worker reads a long destination list: progress is written as it goes; then the calls are written
+    and the upload deleted in one transaction, or, when the list can't be read, the upload keeps the reason
+    and no call is written. Safe to run twice: a second delivery finds the upload gone or failed."""
+    upload = DestinationUpload.unscoped.filter(pk=upload_id, state=DestinationUpload.State.PENDING).first()
+    if upload is None:
+        return
+
+    def progress(rows: int) -> None:  # autocommit: the page's poll sees it at once
+        DestinationUpload.unscoped.filter(pk=upload_id).update(rows_read=rows)
+
+    try:
+        destinations = destinations_parse(bytes(upload.data), progress=progress)
+        if destinations.errors:
+            count = len(destinations.errors)
+            shown = "; ".join(str(e) for e in destinations.errors[:5])
+            raise ValidationError(
+                f"{count} row{'s are' if count > 1 else ' is'} not a phone number: {shown}"
+                + ("; …" if count > 5 else "")
+            )
+    except ValidationError as error:
+        DestinationUpload.unscoped.filter(pk=upload_id).update(
+            state=DestinationUpload.State.FAILED, error=" ".join(error.messages)
+        )
+        return
+    with transaction.atomic():
+        locked = DestinationUpload.unscoped.select_for_update().filter(pk=upload_id, state="pending").first()
+        if locked is None:
+            return
+        campaign = Campaign.unscoped.select_for_update().get(pk=locked.campaign_id)
+        locked.delete()
+        if campaign.state == State.CANCELLED:
+            return  # cancelled while its list was read: nothing will be called
+        _calls_create(campaign, destinations, now=timezone.now())
+        campaign.destinations = len(destinations.numbers)
+        campaign.duplicates_skipped = destinations.duplicates
+        campaign.save(update_fields=["destinations", "duplicates_skipped"])
+        audit(
+            actor=None,
+            action="campaign.destinations_read",
+            target=campaign,
+            destinations=campaign.destinations,
+            duplicates_skipped=campaign.duplicates_skipped,
+        )
 
 
 def _tag_ids(campaign: Campaign):
@@ -150,6 +226,14 @@ def _refuse_empty_pool(campaign: Campaign) -> list[str]:
     return numbers
 
 
+def _refuse_unread_list(campaign: Campaign) -> None:
+    upload = DestinationUpload.unscoped.filter(campaign=campaign).only("state").first()
+    if upload is not None and upload.state == DestinationUpload.State.FAILED:
+        raise CampaignRefused(f"“{campaign}” has no destinations: its list could not be read.")
+    if upload is not None:
+        raise CampaignRefused(f"“{campaign}”'s destination list is still being read; start it when it is.")
+
+
 def _move(campaign: Campaign, *, actor, frm: tuple[str, ...], to: str, action: str, **fields) -> Campaign:
     with transaction.atomic():
         locked = Campaign.unscoped.select_for_update().get(pk=campaign.pk)
@@ -158,6 +242,7 @@ def _move(campaign: Campaign, *, actor, frm: tuple[str, ...], to: str, action: s
                 f"“{locked}” is {locked.get_state_display().lower()}; it can't be {action} now."
             )
         if to == State.RUNNING:
+            _refuse_unread_list(locked)
             _refuse_empty_pool(locked)
             if not CampaignCall.unscoped.filter(campaign=locked, state__in=CampaignCall.OPEN_STATES).exists():
                 raise CampaignRefused(f"“{locked}” has no destinations left to call.")

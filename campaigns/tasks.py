@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from campaigns.services import call_dial, campaigns_dispatch
+from campaigns.services import call_dial, campaign_destinations_load, campaigns_dispatch
 
 
 @shared_task(name="campaigns.dispatch", acks_late=True, ignore_result=True)
@@ -14,3 +14,9 @@ def dispatch() -> int:
 @shared_task(name="campaigns.dial", acks_late=True, ignore_result=True)
 def dial(call_id: int, attempt_id: int) -> str:
     return call_dial(call_id=call_id, attempt_id=attempt_id)
+
+
+@shared_task(name="campaigns.load_destinations", acks_late=True, ignore_result=True)
+def load_destinations(upload_id: int) -> None:
+    """A long destination list, read off the request (campaigns/destinations.py: BACKGROUND_BYTES)."""
+    campaign_destinations_load(upload_id=upload_id)

@@ -12,7 +12,7 @@ from django_htmx.http import HttpResponseClientRefresh
 from campaigns import services
 from campaigns.call_log import FILTERS, call_log, call_log_csv
 from campaigns.forms import CampaignForm
-from campaigns.models import Campaign, CampaignCall
+from campaigns.models import Campaign, CampaignCall, DestinationUpload
 from campaigns.selectors import caller_id_choices, campaign_callers, campaign_progress
 from pacing.selectors import policy_of
 from tenants.decorators import workspace_view
@@ -47,7 +47,9 @@ def campaign_new(request, workspace_slug):
     choices = caller_id_choices(environment_id=data.get("environment"), tag_ids=data.getlist("tags"))
     if request.htmx and request.htmx.target == "caller-ids":  # a tag or the environment changed
         return render(request, "campaigns/new.html#caller-id-counts", {"choices": choices, "oob": True})
-    form = CampaignForm(request.POST or None, request.FILES or None)
+    form = CampaignForm(
+        request.POST or None, request.FILES or None, upload_refused=getattr(request, "upload_refused", "")
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -68,9 +70,15 @@ def campaign_new(request, workspace_slug):
                 if campaign.duplicates_skipped
                 else ""
             )
-            messages.success(
-                request, f"Campaign “{campaign}” created with {campaign.destinations} destinations{skipped}."
-            )
+            if isinstance(data["destinations"], bytes):
+                messages.success(
+                    request, f"Campaign “{campaign}” created; its destination list is being read."
+                )
+            else:
+                messages.success(
+                    request,
+                    f"Campaign “{campaign}” created with {campaign.destinations} destinations{skipped}.",
+                )
             return finish(request, "campaigns:detail", workspace_slug, campaign.pk, go=True)
     context = {"form": form, "choices": choices, "section": "campaigns", "title": "New campaign"}
     return render_form(request, "campaigns/new.html", context, form=form)
@@ -93,10 +101,29 @@ def campaign_detail(request, workspace_slug, campaign_id):
             campaign, counts=progress.by_state, state=request.GET.get("state"), page=request.GET.get("page")
         ),
         "policy": policy_of(campaign.environment),
+        "upload": upload_of(campaign),
         "section": "campaigns",
     }
     template = "campaigns/detail.html#live" if request.htmx else "campaigns/detail.html"
     return render(request, template, context)
+
+
+def upload_of(campaign: Campaign) -> DestinationUpload | None:
+    """A long destination list still being read, or that failed to read (the rows are not loaded)."""
+    return DestinationUpload.objects.defer("data").filter(campaign=campaign).first()
+
+
+@workspace_view()
+@require_GET
+def campaign_upload(request, workspace_slug, campaign_id):
+    """The campaign page's poll while its list is read; once read, the page reloads with its calls."""
+    campaign = access_campaign(campaign_id)
+    upload = upload_of(campaign)
+    if upload is None or upload.state != DestinationUpload.State.PENDING:
+        if request.htmx:
+            return HttpResponseClientRefresh()
+        return redirect("campaigns:detail", workspace_slug=workspace_slug, campaign_id=campaign.pk)
+    return render(request, "campaigns/detail.html#upload", {"campaign": campaign, "upload": upload})
 
 
 @workspace_view()

@@ -36,6 +36,18 @@ def environment_choices():
     return sorted(Environment.objects.all(), key=lambda e: order.index(e.kind))
 
 
+class IdempotencyKeyField(forms.CharField):
+    """The hidden key a buy or a release is recorded under: a UUID the form made, nothing else."""
+
+    widget = forms.HiddenInput
+
+    def to_python(self, value):
+        try:
+            return uuid.UUID(hex=super().to_python(value)).hex
+        except ValueError:
+            raise ValidationError("This form is out of date; reopen it.") from None
+
+
 class EnvironmentChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj):
         return obj.get_kind_display()
@@ -222,7 +234,7 @@ class BuyForm(ProviderPickMixin, NumberFormBase):
         ),
     )
     e164 = forms.CharField(label="Number", error_messages={"required": "Pick a number from the list."})
-    idempotency_key = forms.CharField(widget=forms.HiddenInput)
+    idempotency_key = IdempotencyKeyField()
 
     field_order = [
         "environment",
@@ -259,13 +271,6 @@ class BuyForm(ProviderPickMixin, NumberFormBase):
 
     def clean_e164(self):
         return normalize_e164(self.cleaned_data["e164"])
-
-    def clean_idempotency_key(self):
-        key = self.cleaned_data["idempotency_key"]
-        try:
-            return uuid.UUID(hex=key).hex
-        except ValueError:
-            raise ValidationError("This form is out of date; reopen it.") from None
 
     def clean(self):
         cleaned = super().clean()
@@ -328,7 +333,7 @@ class EditForm(NumberFormBase):
 
 
 class DeleteForm(forms.Form):
-    idempotency_key = forms.CharField(widget=forms.HiddenInput)
+    idempotency_key = IdempotencyKeyField()
     confirm_number = forms.CharField(required=False, label="Type the number to confirm")
 
     def __init__(self, data=None, *, number, **kwargs):

@@ -7,6 +7,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from functools import reduce
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models import BigIntegerField, BooleanField, Exists, Expression, OuterRef, Q, QuerySet, Value
 from django.db.models.expressions import RawSQL
@@ -14,6 +15,7 @@ from django.db.models.functions import Cast
 
 from phone_numbers.filters import NumberFilters
 from phone_numbers.models import PhoneNumber, Tag
+from phone_numbers.tags import TAG_NAME
 from providers import registry
 from providers.adapters.base import KIND_LABELS
 from providers.selectors import monthly_prices
@@ -161,8 +163,9 @@ def carries_a_tag(*, vendor: str | None = None) -> Expression:
 
 
 def tags_named(names) -> QuerySet[Tag]:
-    """Tags of these clean names (phone_numbers/tags.py: every stored name is clean, so equality finds them)."""
-    return Tag.objects.filter(name__in=names)
+    """Tags of these clean names (phone_numbers/tags.py: every stored name is clean, so equality finds them).
+    A name no tag could have (a URL's "²", a NUL byte, which PostgreSQL refuses in a query) finds none."""
+    return Tag.objects.filter(name__in=[n for n in names if TAG_NAME.fullmatch(n)])
 
 
 def tags_in_use() -> QuerySet[Tag]:
@@ -280,7 +283,10 @@ def _counts_and_page(
     page read it twice and joined every match to four tables before sorting (~36 ms). Read once here,
     then the page's rows are fetched by id."""
     matches = matching.order_by().values_list("pk", "env_rank", "e164")
-    inner, params = (matches if cap is None else matches[: cap + 1]).query.sql_with_params()
+    try:
+        inner, params = (matches if cap is None else matches[: cap + 1]).query.sql_with_params()
+    except EmptyResultSet:  # .none(): an unknown tag in the URL, say
+        return {}, []
     # inner is the ORM's own SQL and every value a parameter.
     sql = f"WITH m (id, env_rank, e164) AS ({inner}) " + (  # noqa: S608
         "SELECT env_rank, NULL, COUNT(*) FROM m GROUP BY env_rank UNION ALL "

@@ -19,6 +19,7 @@ from tenants.scope import current_workspace
 
 CHARSET = "lower-case letters a–z, digits, hyphens (-) and underscores (_)"
 _ALLOWED = re.compile(r"[a-z0-9_-]")
+TAG_NAME = re.compile(rf"[a-z0-9][a-z0-9_-]{{0,{Tag.MAX_LENGTH - 1}}}")  # a whole clean name
 
 # Control, format (zero-width, bidi overrides), surrogate, private-use and unassigned characters.
 _INVISIBLE_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}

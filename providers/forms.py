@@ -1,4 +1,5 @@
 from django import forms
+from django.core.validators import RegexValidator
 
 from providers import registry
 from providers.models import ProviderConnection
@@ -6,6 +7,14 @@ from providers.models import ProviderConnection
 
 def connectable() -> list[tuple[str, str]]:
     return [(p.key, p.connect_label or p.label) for p in registry.providers()]
+
+
+def plain_ascii(label: str) -> RegexValidator:
+    # Credentials travel in HTTP headers (Basic auth, bearer tokens), which carry ASCII only.
+    return RegexValidator(
+        r"\A[\x21-\x7e]*\Z",
+        f"{label}: use only the letters, digits and signs of a plain keyboard; check what was pasted.",
+    )
 
 
 class ConnectionForm(forms.Form):
@@ -40,6 +49,7 @@ class ConnectionForm(forms.Form):
                     max_length=200,
                     required=connection is None,
                     strip=True,
+                    validators=[plain_ascii(credential.label)],
                     widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
                     help_text=f"Stored encrypted. Leave blank to keep the current one (…{stored[-4:]})."
                     if stored
@@ -50,6 +60,7 @@ class ConnectionForm(forms.Form):
                     label=credential.label,
                     max_length=200,
                     help_text=credential.help,
+                    validators=[plain_ascii(credential.label)],
                     widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
                 )
                 self.initial.setdefault(key, stored)

@@ -3,6 +3,7 @@ knows its own), answer with TwiML/TeXML."""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote
 from xml.sax.saxutils import escape
 
@@ -14,6 +15,16 @@ from django.views.decorators.http import require_POST
 from phone_numbers.models import PhoneNumber
 from providers import registry
 from tenants.scope import workspace_scope
+
+# ASCII digits only, and few of them: str.isdigit() also takes "²" and "٣", which int() fails on or reads.
+CALL_REFERENCE = re.compile(r"dialtone-call-([0-9]{1,18})-[0-9]{1,18}")
+
+
+def _param(values, name: str) -> str:
+    """A parameter as a string we may look up: a NUL byte (PostgreSQL refuses it) or an overlong value
+    names nothing we hold, so it reads as absent."""
+    value = values.get(name, "")
+    return "" if "\x00" in value or len(value) > 64 else value
 
 
 def _number_for(provider: str, to: str) -> PhoneNumber | None:
@@ -61,12 +72,12 @@ def _campaign_call(reference: str):
     """The campaign call a dial's webhook names (`?call=dialtone-call-<id>-<attempt>`), or None."""
     from campaigns.models import CampaignCall
 
-    parts = reference.split("-")
-    if len(parts) != 4 or parts[:2] != ["dialtone", "call"] or not parts[2].isdigit():
+    match = CALL_REFERENCE.fullmatch(reference)
+    if match is None:
         return None
     call = (
         CampaignCall.unscoped.select_related("campaign__agent", "number__connection", "number__environment")
-        .filter(pk=int(parts[2]))
+        .filter(pk=int(match[1]))
         .first()
     )
     return call if call is not None and call.number_id and call.reference == reference else None
@@ -78,14 +89,14 @@ def voice(request, provider: str):
     spec = registry.find(provider)
     if spec is None:
         return HttpResponseForbidden("Signature missing or invalid.", content_type="text/plain")
-    call = _campaign_call(request.GET.get("call", ""))
+    call = _campaign_call(_param(request.GET, "call"))
     if call is not None:
         # Outbound: the provider calls back when the destination answers. The signed payload must be
         # this call's (our caller ID to its destination), not another's sent to this call's URL.
-        ours = (request.POST.get("From"), request.POST.get("To")) == (call.from_e164, call.to_e164)
+        ours = (_param(request.POST, "From"), _param(request.POST, "To")) == (call.from_e164, call.to_e164)
         number = call.number if ours else None
     else:
-        number = _number_for(provider, request.POST.get("To", ""))
+        number = _number_for(provider, _param(request.POST, "To"))
     url = settings.PUBLIC_BASE_URL.rstrip("/") + request.get_full_path()
     verified = (
         number is not None

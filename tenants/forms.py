@@ -4,7 +4,7 @@ from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 from django.forms.utils import ErrorDict
 
 from tenants import signin
-from tenants.models import Environment
+from tenants.models import AuditEvent, Environment
 from tenants.roles import Role
 
 PASSWORD_HELP = (
@@ -45,6 +45,19 @@ class SignInForm(ThrottledSignIn, AuthenticationForm):
 
 class AdminSignInForm(ThrottledSignIn, AdminAuthenticationForm):
     pass
+
+
+class ActivityFilterForm(forms.Form):
+    """The Activity page's filter; a value no event could carry (a NUL byte, 10 kB) is told, not queried."""
+
+    action = forms.CharField(
+        required=False,
+        max_length=AuditEvent._meta.get_field("action").max_length,
+        error_messages={
+            "max_length": "Choose an action from the list.",
+            "null_characters_not_allowed": "Choose an action from the list.",
+        },
+    )
 
 
 class EnvironmentSipForm(forms.ModelForm):

@@ -11,7 +11,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from tenants.decorators import workspace_view
-from tenants.forms import EnvironmentSipForm, SignInForm
+from tenants.forms import ActivityFilterForm, EnvironmentSipForm, SignInForm
 from tenants.http import finish, render_form
 from tenants.member_views import new_link
 from tenants.models import AuditEvent, Environment, Invitation, Membership
@@ -91,14 +91,17 @@ def environment_edit(request, workspace_slug, environment_id):
 @require_GET
 def activity(request, workspace_slug):
     events = AuditEvent.objects.select_related("actor")
-    action = request.GET.get("action", "").strip()
+    form = ActivityFilterForm(request.GET)
+    action = form.cleaned_data["action"].strip() if form.is_valid() else ""
     if action:
         events = events.filter(action__startswith=action)
     page = Paginator(events, 50).get_page(request.GET.get("page"))
     actions = AuditEvent.objects.order_by("action").values_list("action", flat=True).distinct()
     template = "tenants/activity.html#events" if request.htmx else "tenants/activity.html"
     return render(
-        request, template, {"page": page, "action": action, "actions": actions, "section": "settings"}
+        request,
+        template,
+        {"page": page, "action": action, "actions": actions, "form": form, "section": "settings"},
     )
 
 

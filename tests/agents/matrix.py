@@ -4,8 +4,12 @@ from tests.matrix import WorkspacePage
 # Each payload would change something if a permitted role sent it (tests/agents/test_views.py proves it).
 PAGES = {
     "agents:list": WorkspacePage(),
-    "agents:new": WorkspacePage(post={"name": "Hijacker", "sip_destination": "sip:evil@evil.example"}),
-    "agents:edit": WorkspacePage(post={"name": "Renamed", "sip_destination": "sip:evil@evil.example"}),
+    "agents:new": WorkspacePage(
+        post={"name": "Hijacker", "sip_destination": "sip:evil@evil.example"}, fields=("description",)
+    ),
+    "agents:edit": WorkspacePage(
+        post={"name": "Renamed", "sip_destination": "sip:evil@evil.example"}, fields=("description",)
+    ),
     "agents:delete": WorkspacePage(post={}),
     "agents:variant-new": WorkspacePage(post={"name": "hijack"}),
     "agents:variant-edit": WorkspacePage(post={"name": "renamed"}),

@@ -8,9 +8,12 @@ from tests.matrix import WorkspacePage
 # Each payload would change something if a permitted role sent it.
 PAGES = {
     "campaigns:list": WorkspacePage(),
-    "campaigns:new": WorkspacePage(post={"name": "Hijack", "environment": "", "agent": "", "tags": []}),
-    "campaigns:detail": WorkspacePage(),
-    "campaigns:calls_csv": WorkspacePage(),
+    "campaigns:new": WorkspacePage(
+        post={"name": "Hijack", "environment": "", "agent": "", "tags": []}, fields=("destinations",)
+    ),
+    "campaigns:detail": WorkspacePage(query=("state", "page", "seen")),
+    "campaigns:upload": WorkspacePage(),
+    "campaigns:calls_csv": WorkspacePage(query=("state",)),
     "campaigns:start": WorkspacePage(post={}),
     "campaigns:pause": WorkspacePage(post={}),
     "campaigns:resume": WorkspacePage(post={}),

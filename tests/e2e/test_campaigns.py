@@ -410,3 +410,45 @@ def test_the_call_log_pages_filters_and_exports(page, live_server, acme, outboun
         "12,+12125550110,+14155550102,Failed,'-1 is not a valid destination,0,"
     )
     assert console_errors == []
+
+
+def test_a_long_list_is_read_by_a_worker_while_the_page_shows_its_progress(
+    page, live_server, acme, outbound_desk, console_errors
+):
+    from config.celery import app
+    from tests.helpers import worker_in_process
+
+    long_csv = ("phone\n" + "".join(f"+1212555{n:04d}\n" for n in range(6_000))).encode()
+    sign_in(page, live_server, "olga_operator", PASSWORD)
+    page.goto(f"{live_server.url}/w/acme/campaigns/")
+    page.get_by_role("link", name="New campaign").first.click()
+    dialog = page.locator("dialog#modal")
+    expect(dialog.get_by_role("heading", name="New campaign")).to_be_visible()
+    settled(page)
+    dialog.get_by_label("Name").fill("Long list")
+    dialog.get_by_label("Environment").select_option(label="Live")
+    dialog.get_by_label("Outbound agent").select_option(label="Renewals")
+    dialog.get_by_role("checkbox", name="outbound").check()
+    dialog.get_by_label("Destinations (CSV)").set_input_files(
+        files=[{"name": "long.csv", "mimeType": "text/csv", "buffer": long_csv}]
+    )
+    dialog.get_by_role("button", name="Create campaign").click()
+
+    # No worker yet: the campaign page opens and says its list is being read; Start waits for it.
+    expect(page.get_by_role("heading", name="Long list")).to_be_visible()
+    expect(page.locator(".toast").last).to_contain_text("its destination list is being read")
+    upload = page.get_by_role("region", name="Destination list")
+    expect(upload).to_contain_text("Reading the destination list: 0 of about 6,001 rows.")
+    expect(upload.get_by_role("progressbar", name="Rows read")).to_be_visible()
+    page.get_by_role("button", name="Start").click()
+    expect(page.locator(".toast").last).to_contain_text("still being read")
+    expect(page.locator("h1 .badge")).to_have_text("Draft")
+
+    # A worker reads it; the page's poll sees it done and reloads with the calls.
+    with worker_in_process(app, pool="threads", concurrency=1, loglevel="WARNING"):
+        expect(page.get_by_role("region", name="Destination list")).to_have_count(0, timeout=60_000)
+    expect(page.get_by_text("Not started. 3 caller IDs ready.")).to_be_visible()
+    with all_workspaces():
+        campaign = Campaign.objects.get(name="Long list")
+        assert campaign.destinations == 6_000
+        assert CampaignCall.objects.filter(campaign=campaign).count() == 6_000

@@ -3,14 +3,18 @@ from providers.models import ProviderConnection
 from tenants.models import Environment
 from tests.matrix import WorkspacePage
 
+# The fields a number form has besides its payload (the modal cascades re-render with them, as GET).
+FORM = ("environment", "connection", "inbound_agent", "inbound_variant", "tags", "tags_text")
+
 PAGES = {
-    "numbers:list": WorkspacePage(),
+    "numbers:list": WorkspacePage(query=("q", "tag", "tags", "page")),
     "numbers:new": WorkspacePage(
-        post={"provider": "sandbox", "e164": "+14155550100", "idempotency_key": "a" * 32}
+        post={"provider": "sandbox", "e164": "+14155550100", "idempotency_key": "a" * 32},
+        fields=(*FORM, "country", "kind", "area_code", "contains"),
     ),
-    "numbers:link": WorkspacePage(post={"provider": "sandbox", "e164": "+14155550101"}),
+    "numbers:link": WorkspacePage(post={"provider": "sandbox", "e164": "+14155550101"}, fields=FORM),
     "numbers:detail": WorkspacePage(),
-    "numbers:edit": WorkspacePage(post={"tags": "hijacked", "version": "0"}),
+    "numbers:edit": WorkspacePage(post={"tags": "hijacked", "version": "0"}, fields=FORM),
     "numbers:detach": WorkspacePage(post={}),
     "numbers:delete": WorkspacePage(post={"idempotency_key": "b" * 32, "confirm_number": "+14155550142"}),
 }

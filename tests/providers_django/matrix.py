@@ -7,10 +7,12 @@ CREDENTIALS = {
     "auth_token": "x" * 32,
 }
 
+FIELDS = ("api_key", "connection_id")  # Telnyx's (the payload has Twilio's)
+
 PAGES = {
     "providers:list": WorkspacePage(),
-    "providers:new": WorkspacePage(post=CREDENTIALS),
-    "providers:edit": WorkspacePage(post=CREDENTIALS),
+    "providers:new": WorkspacePage(post=CREDENTIALS, query=("provider", "label"), fields=FIELDS),
+    "providers:edit": WorkspacePage(post=CREDENTIALS, fields=FIELDS),
     "providers:verify": WorkspacePage(post={}),
     "providers:disconnect": WorkspacePage(post={}),
 }

@@ -207,10 +207,22 @@ def telnyx(settings, telnyx_server):
     return telnyx_server
 
 
-@pytest.mark.parametrize("typed", ["not a key", "GTY+5Mo9RHeBB8YFfmCk9Ws4y1uoWeS0cMAvY0ih", "ключ" * 11])
-def test_a_telnyx_public_key_must_be_an_ed25519_key(admin_client, telnyx, acme, typed):
+KEY_FORMAT = "A Telnyx public key is 44 characters of base64"
+PLAIN_KEYBOARD = "use only the letters, digits and signs of a plain keyboard"
+
+
+@pytest.mark.parametrize(
+    "typed, said",
+    [
+        ("not-a-key", KEY_FORMAT),
+        ("GTY+5Mo9RHeBB8YFfmCk9Ws4y1uoWeS0cMAvY0ih", KEY_FORMAT),
+        ("not a key", PLAIN_KEYBOARD),  # credentials travel in headers: plain ASCII first
+        ("ключ" * 11, PLAIN_KEYBOARD),
+    ],
+)
+def test_a_telnyx_public_key_must_be_an_ed25519_key(admin_client, telnyx, acme, typed, said):
     body = connect(admin_client, telnyx, provider="telnyx", public_key=typed).content.decode()
-    assert "A Telnyx public key is 44 characters of base64" in body
+    assert said in body
     with workspace_scope(acme):
         assert not ProviderConnection.objects.exists()
 

@@ -280,3 +280,26 @@ def test_a_telnyx_payload_for_another_call_is_refused_at_this_calls_url(routed, 
         ).status_code
         == 403
     )
+
+
+@pytest.mark.parametrize(
+    "query, body, headers",
+    [
+        ("?call=dialtone-call-²-1", b"To=%2B14155550143", {}),  # "²".isdigit(), but int("²") fails
+        ("?call=dialtone-call-" + "9" * 30 + "-1", b"To=%2B14155550143", {}),  # beyond a bigint
+        ("", b"To=%2B1415%00555", {}),  # PostgreSQL refuses NUL in text
+        ("", b"To=%2B14155550143", {"Telnyx-Timestamp": "9" * 400}),  # beyond a float
+        ("", b"To=%2B14155550143", {"Telnyx-Timestamp": "1" * 10_000}),  # beyond int()'s digit limit
+        ("", b"To=%2B14155550143", {"Telnyx-Timestamp": "²"}),
+    ],
+)
+def test_odd_webhook_input_is_refused_not_a_server_error(routed, telnyx_key, query, body, headers):
+    client = Client(raise_request_exception=True)
+    for provider in ("twilio", "telnyx"):
+        response = client.post(
+            f"/hooks/{provider}/voice/{query}",
+            body,
+            content_type="application/x-www-form-urlencoded",
+            headers={"Telnyx-Signature-Ed25519": "c2ln", "X-Twilio-Signature": "c2ln", **headers},
+        )
+        assert response.status_code == 403, provider

@@ -7,7 +7,7 @@ PAGES = {
     "workspace": WorkspacePage(),
     "settings": WorkspacePage(),
     "environment-edit": WorkspacePage(post={"sip_main": "sip:hijack@evil.example", "sip_fallback": ""}),
-    "activity": WorkspacePage(),
+    "activity": WorkspacePage(query=("action", "page")),
     "member-invite": WorkspacePage(post={"email": "mallory@evil.example", "role": "owner"}),
     "member-role": WorkspacePage(post={"role": "owner"}),
     "member-remove": WorkspacePage(),

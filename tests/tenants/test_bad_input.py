@@ -95,3 +95,46 @@ def test_htmx_save_closes_the_modal_and_refreshes_the_page_instead_of_swapping_i
         headers={"HX-Request": "true"},
     )
     assert written(response) == ["Sandbox SIP addresses saved."]
+
+
+def test_odd_filters_are_told_not_a_server_error(acme):
+    client = Client(raise_request_exception=True)
+    client.force_login(owner_of(acme))
+    response = client.get(reverse("activity", args=[acme.slug]), {"action": "number\x00"})
+    assert response.status_code == 200 and "Choose an action from the list." in response.content.decode()
+    for tag in ("²", "sales\x00", "x" * 10_240):
+        response = client.get(reverse("numbers:list", args=[acme.slug]), {"tag": tag})
+        assert response.status_code == 200, tag
+    response = client.get(reverse("campaigns:new", args=[acme.slug]), {"tags": ["²", "٣"]})
+    assert response.status_code == 200
+
+
+def test_non_ascii_credentials_are_a_form_error(acme):
+    client = Client(raise_request_exception=True)
+    client.force_login(owner_of(acme))
+    response = client.post(
+        reverse("providers:new", args=[acme.slug]),
+        {"provider": "twilio", "label": "Main", "account_sid": "AC" + "0" * 32, "auth_token": "tökén٣"},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 422
+    assert "Auth Token: use only the letters, digits and signs" in response.content.decode()
+
+
+def test_an_overlong_idempotency_key_is_out_of_date_not_a_server_error(acme):
+    from phone_numbers.models import PhoneNumber
+    from tests.helpers import sandbox_connection
+
+    connection = sandbox_connection(acme)
+    with workspace_scope(acme):
+        number = PhoneNumber.objects.create(
+            e164="+14155550142", environment=Environment.objects.get(kind="sandbox"), connection=connection,
+            provider_ref="SB-1", state=PhoneNumber.State.ACTIVE,
+        )  # fmt: skip
+    client = Client(raise_request_exception=True)
+    client.force_login(owner_of(acme))
+    response = client.post(
+        reverse("numbers:delete", args=[acme.slug, number.pk]), {"idempotency_key": "x" * 10_240}
+    )
+    assert response.status_code == 422
+    assert "out of date" in response.content.decode()
