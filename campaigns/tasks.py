@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from campaigns.services import call_dial, campaigns_dispatch
+from campaigns.services import call_dial, calls_reconcile, campaigns_dispatch
 
 
 @shared_task(name="campaigns.dispatch", acks_late=True, ignore_result=True)
@@ -14,3 +14,9 @@ def dispatch() -> int:
 @shared_task(name="campaigns.dial", acks_late=True, ignore_result=True)
 def dial(call_id: int, attempt_id: int) -> str:
     return call_dial(call_id=call_id, attempt_id=attempt_id)
+
+
+@shared_task(name="campaigns.reconcile", acks_late=True, ignore_result=True)
+def reconcile() -> int:
+    """Beat, every CAMPAIGN_RECONCILE_EVERY_S, on the worker queue: ask providers about calls left dialing."""
+    return calls_reconcile()
