@@ -2,10 +2,12 @@
 provider took is recorded as placed, one it proves it never took is dialed again (once), and one it can't
 tell about is asked about again for a while, then left for a person to review. Nothing is dialed twice."""
 
+import threading
 import time
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from campaigns.models import Campaign, CampaignCall
@@ -14,7 +16,7 @@ from campaigns.tasks import reconcile
 from phone_numbers.services import number_link
 from providers.models import ProviderConnection
 from tenants.scope import workspace_scope
-from tests.campaigns.conftest import DESTINATIONS
+from tests.campaigns.conftest import DESTINATIONS, wait_until
 from tests.providers.conftest import STALL
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -197,3 +199,25 @@ def test_a_dispatcher_tick_never_asks_the_provider(twilio_desk, twilio_server):
     reconcile()  # beat's reconcile entry, on the worker queue
     assert CampaignCall.unscoped.get(pk=call.pk).state == "placed"
     assert len(twilio_server.requests_to("GET", TWILIO_CALLS)) == 1
+
+
+def test_two_reconcile_runs_never_ask_about_the_same_call_at_once(twilio_desk, twilio_server, settings):
+    twilio_server.stall_next("POST", TWILIO_CALLS, seconds=STALL)
+    _, call = lost_dial(twilio_desk)
+    settings.PROVIDER_TIMEOUT = 10  # the question below is answered, slowly
+    twilio_server.stall_next("GET", TWILIO_CALLS, seconds=STALL)
+
+    def first_run():
+        try:
+            reconcile()
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=first_run)
+    first.start()
+    wait_until(lambda: twilio_server.requests_to("GET", TWILIO_CALLS), timeout=10, every=0.01)
+    assert reconcile() == 0  # beat's next run, while the first still waits for Twilio
+    first.join(10)
+
+    assert len(twilio_server.requests_to("GET", TWILIO_CALLS)) == 1
+    assert CampaignCall.unscoped.get(pk=call.pk).state == "placed"
