@@ -13,9 +13,11 @@ pacing state only; it is rebuilt from the recorded attempts when it is lost.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import logging
 import time
+from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -453,50 +455,103 @@ class _Batch:
 
 
 def campaigns_dispatch(*, budget_s: float | None = None) -> int:
-    """One dispatcher tick (beat, about every second): recover stuck calls, then feed every running campaign."""
+    """One dispatcher tick (beat, about every second): put back calls whose dial task was lost, then feed
+    the running campaigns a batch each, in turn, until the budget is spent or nothing is due. Database and
+    Redis only: asking providers about uncertain dials is the reconcile task's (calls_reconcile)."""
     until = time.monotonic() + (settings.CAMPAIGN_DISPATCH_BUDGET_S if budget_s is None else budget_s)
     with all_workspaces():
         calls_recover()
-        ids = list(Campaign.unscoped.filter(state=State.RUNNING).order_by("pk").values_list("pk", flat=True))
-        return sum(campaign_dispatch(campaign_id=pk, until=until) for pk in ids)
+        running = Campaign.unscoped.filter(state=State.RUNNING).order_by("workspace_id", "pk")
+        return _dispatch_in_turn(_in_turn(list(running.values_list("workspace_id", "pk"))), until)
 
 
 def campaign_dispatch(*, campaign_id: int, until: float) -> int:
     """Claim caller IDs for the campaign's due calls, batch after batch, until the budget is spent."""
     with all_workspaces():  # a worker resolving an id: the campaign names its workspace
-        return _campaign_dispatch(campaign_id, until)
+        return _dispatch_in_turn([campaign_id], until, remember=False)
 
 
-def _campaign_dispatch(campaign_id: int, until: float) -> int:
-    campaign = (
-        Campaign.unscoped.select_related("environment").filter(pk=campaign_id, state=State.RUNNING).first()
-    )
-    if campaign is None:
-        return 0
+# ---- Fair turns ----------------------------------------------------------------------------------
+#
+# Campaigns take a batch each, in turn (ordered by workspace, then id), so a campaign with a deep backlog
+# never holds the tick while another waits. Where a tick's last batch went is kept in Redis: the next tick
+# starts with the campaign after it, so a tick too short for every campaign doesn't always serve the same.
+
+_TURN_KEY = "campaigns:dispatch:last-turn"
+
+
+@dataclass
+class _Lane:
+    """A campaign's place in one tick; what its batches need is loaded at its first turn."""
+
+    campaign_id: int
+    ready_at: float = 0.0  # monotonic: when it may take its next batch
+    campaign: Campaign | None = None
+    policy: object = None
+    feed: _Feed | None = None
+
+
+def _in_turn(running: list[tuple[int, int]]) -> list[int]:
+    """Running campaigns' ids, (workspace id, id) ordered, starting after the one served last."""
     try:
-        pacer_ensure_ready(campaign.workspace_id)
-        _pool_sync_if_due(campaign)
-    except redis.RedisError as exc:
-        log.warning("dispatch of campaign %s skipped: Redis unavailable (%s)", campaign_id, exc)
-        return 0
-    policy = pacer_policy(policy_of(campaign.environment))  # read every tick: edits apply within seconds
-    feed = _feed(campaign)
-    claimed = 0
-    while time.monotonic() < until:
-        try:
-            batch = _dispatch_batch(campaign, policy, feed)
-        except PacerNotReady:
-            pacer_ensure_ready(campaign.workspace_id)
+        raw = pacer_redis().get(_TURN_KEY)
+        last = tuple(int(part) for part in raw.split(b":")) if raw else ()
+    except (redis.RedisError, ValueError):
+        last = ()
+    start = bisect.bisect_right(running, last) if len(last) == 2 else 0
+    return [pk for _, pk in running[start:] + running[:start]]
+
+
+def _dispatch_in_turn(campaign_ids: list[int], until: float, *, remember: bool = True) -> int:
+    """A batch for each campaign in turn until the budget is spent or none has anything due; a campaign
+    waiting (for its dial workers or the pacer) lets the next one take its turn."""
+    lanes = deque(_Lane(pk) for pk in campaign_ids)
+    claimed, served = 0, None
+    while lanes:
+        now = time.monotonic()
+        if now >= until:
+            break
+        lane = next((lane for lane in lanes if lane.ready_at <= now), None)
+        if lane is None:  # every campaign is waiting: sleep until the first may go on
+            time.sleep(min(lane.ready_at for lane in lanes) - now)
             continue
-        except redis.RedisError as exc:
-            log.warning("dispatch of campaign %s stopped: Redis unavailable (%s)", campaign_id, exc)
-            break
+        lanes.remove(lane)
+        batch = _lane_batch(lane)
         claimed += batch.claimed
-        if batch.wait_s is None or batch.wait_s > until - time.monotonic():
-            break
-        if batch.wait_s > 0:
-            time.sleep(batch.wait_s)
+        if batch.claimed:
+            served = lane.campaign
+        if batch.wait_s is not None and time.monotonic() + batch.wait_s < until:
+            lane.ready_at = time.monotonic() + batch.wait_s
+            lanes.append(lane)  # to the back: the others' turns first
+    if remember and served is not None:
+        with contextlib.suppress(redis.RedisError):
+            pacer_redis().set(_TURN_KEY, f"{served.workspace_id}:{served.pk}", ex=3600)
     return claimed
+
+
+def _lane_batch(lane: _Lane) -> _Batch:
+    """One batch of the lane's campaign (its pool and policy read at its first turn of the tick)."""
+    try:
+        if lane.campaign is None:
+            campaign = (
+                Campaign.unscoped.select_related("environment")
+                .filter(pk=lane.campaign_id, state=State.RUNNING)
+                .first()
+            )
+            if campaign is None:
+                return _Batch(0, None)
+            pacer_ensure_ready(campaign.workspace_id)
+            _pool_sync_if_due(campaign)
+            lane.policy = pacer_policy(policy_of(campaign.environment))  # read every tick: edits apply soon
+            lane.feed = _feed(campaign)
+            lane.campaign = campaign
+        return _dispatch_batch(lane.campaign, lane.policy, lane.feed)
+    except PacerNotReady:  # Redis lost its data since the last check: its next turn rebuilds, then claims
+        lane.campaign = None
+        return _Batch(0, 0)
+    except redis.RedisError as exc:
+        log.warning("dispatch of campaign %s stopped: Redis unavailable (%s)", lane.campaign_id, exc)
+        return _Batch(0, None)
 
 
 def _ms_to_dt(ms: int) -> datetime:
@@ -985,20 +1040,52 @@ def _unavailable(call: CampaignCall, exc: ProviderUnavailable) -> str:
 
 
 def calls_recover() -> int:
-    """Calls a dead worker or a lost queue left behind: reserved ones go back, dialing ones are reconciled."""
+    """Reserved calls whose dial task never ran (a dead worker, a lost queue) go back to waiting. The
+    dispatcher's tick runs this: one UPDATE, nothing asked of a provider."""
     now = timezone.now()
-    moved = CampaignCall.unscoped.filter(
+    return CampaignCall.unscoped.filter(
         state=Call.RESERVED, reserved_at__lt=now - timedelta(seconds=settings.CAMPAIGN_RESERVED_TIMEOUT_S)
     ).update(state=Call.PENDING, not_before=now, updated_at=now, error="")
-    stuck = CampaignCall.unscoped.filter(
-        state=Call.DIALING,
-        dialing_at__lt=now - timedelta(seconds=settings.CAMPAIGN_DIALING_TIMEOUT_S),
-        not_before__lte=now,  # a dialing call's not_before: when to ask the provider again
-    ).select_related("number__connection")[:200]
-    for call in stuck:
-        call_reconcile(call)
-        moved += 1
-    return moved
+
+
+def calls_reconcile(*, most: int = 200) -> int:
+    """Calls left dialing (a dead worker, a lost answer), each asked about at its provider: the reconcile
+    task's work, on the worker queue, so a slow or unreachable provider never holds up the dispatcher.
+    Each call is taken by a guarded move first, so two runs at once never ask about the same call."""
+    asked = 0
+    with all_workspaces():
+        while asked < most and (call := _reconcile_take()) is not None:
+            call_reconcile(call)
+            asked += 1
+    return asked
+
+
+# Beat runs the reconcile task every CAMPAIGN_RECONCILE_EVERY_S: a call due a moment after a run starts
+# is asked then, not a whole period late.
+_RECONCILE_EARLY = timedelta(seconds=1)
+
+
+def _reconcile_take() -> CampaignCall | None:
+    """The next call due to be asked about, its next question put off by CAMPAIGN_RECONCILE_EVERY_S in
+    the same short transaction (SKIP LOCKED: another run takes another call). Answers are guarded moves,
+    so a run that dies mid-question leaves the call to be asked again then."""
+    now = timezone.now()
+    with transaction.atomic():
+        call = (
+            CampaignCall.unscoped.filter(
+                state=Call.DIALING,
+                dialing_at__lt=now - timedelta(seconds=settings.CAMPAIGN_DIALING_TIMEOUT_S),
+                not_before__lte=now + _RECONCILE_EARLY,  # a dialing call's not_before: when to ask again
+            )
+            .order_by("not_before", "id")
+            .select_for_update(skip_locked=True)
+            .first()
+        )
+        if call is None:
+            return None
+        later = now + timedelta(seconds=settings.CAMPAIGN_RECONCILE_EVERY_S)
+        CampaignCall.unscoped.filter(pk=call.pk).update(not_before=later)
+    return CampaignCall.unscoped.select_related("number__connection", "campaign").get(pk=call.pk)
 
 
 def call_reconcile(call: CampaignCall) -> str:

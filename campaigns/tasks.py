@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from campaigns.services import call_dial, campaign_destinations_load, campaigns_dispatch
+from campaigns.services import call_dial, calls_reconcile, campaign_destinations_load, campaigns_dispatch
 
 
 @shared_task(name="campaigns.dispatch", acks_late=True, ignore_result=True)
@@ -20,3 +20,9 @@ def dial(call_id: int, attempt_id: int) -> str:
 def load_destinations(upload_id: int) -> None:
     """A long destination list, read off the request (campaigns/destinations.py: BACKGROUND_BYTES)."""
     campaign_destinations_load(upload_id=upload_id)
+
+
+@shared_task(name="campaigns.reconcile", acks_late=True, ignore_result=True)
+def reconcile() -> int:
+    """Beat, every CAMPAIGN_RECONCILE_EVERY_S, on the worker queue: ask providers about calls left dialing."""
+    return calls_reconcile()

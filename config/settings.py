@@ -174,6 +174,13 @@ CAMPAIGN_DIALING_TIMEOUT_S = int(os.environ.get("CAMPAIGN_DIALING_TIMEOUT_S", "6
 # the dial; then the call is left for a person to review.
 CAMPAIGN_RECONCILE_EVERY_S = int(os.environ.get("CAMPAIGN_RECONCILE_EVERY_S", "30"))
 CAMPAIGN_RECONCILE_FOR_S = int(os.environ.get("CAMPAIGN_RECONCILE_FOR_S", "1800"))
+# Asking providers is a task of its own on the `celery` queue, never the dispatcher's tick: a provider that
+# is slow or down must not hold up dispatch for every workspace. A run that waited a whole period is dropped.
+CELERY_BEAT_SCHEDULE["campaigns-reconcile"] = {
+    "task": "campaigns.reconcile",
+    "schedule": float(CAMPAIGN_RECONCILE_EVERY_S),
+    "options": {"expires": CAMPAIGN_RECONCILE_EVERY_S},
+}
 CAMPAIGN_UNAVAILABLE_TRIES = int(os.environ.get("CAMPAIGN_UNAVAILABLE_TRIES", "5"))
 
 # --- Auth and sessions -----------------------------------------------------------------------

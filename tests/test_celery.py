@@ -71,6 +71,19 @@ def test_dispatcher_ticks_have_a_queue_of_their_own_and_dials_the_default_one():
     assert {q.name for q in app.amqp.queues.consume_from.values()} >= {"celery", "dispatch"}
 
 
+@pytest.mark.django_db(transaction=True)
+def test_reconcile_runs_on_the_worker_queue_on_its_own_schedule(settings):
+    """Asking providers about uncertain dials may wait on their timeouts: never in the dispatcher's queue."""
+    app.control.purge()
+    entry = app.conf.beat_schedule["campaigns-reconcile"]
+    assert entry["schedule"] == settings.CAMPAIGN_RECONCILE_EVERY_S
+    with app.connection_for_write() as conn:
+        redis = conn.default_channel.client
+        app.send_task(entry["task"], **entry.get("options", {}))  # as beat sends it
+        assert (redis.llen("dispatch"), redis.llen("celery")) == (0, 1)
+    app.control.purge()
+
+
 @app.task(name="tests.backend_pid")
 def backend_pid(key: str) -> None:
     from django.db import connection

@@ -51,6 +51,7 @@ class Worker:
             "CAMPAIGN_DIAL_DEADLINE_S": "1",
             "CAMPAIGN_RESERVED_TIMEOUT_S": "3",
             "CAMPAIGN_DIALING_TIMEOUT_S": "3",
+            "CAMPAIGN_RECONCILE_EVERY_S": "1",  # beat's reconcile task: a call left mid-dial is asked about soon
             "CAMPAIGN_DISPATCH_BUDGET_S": "0.4",
             "DATABASE_CONN_MAX_AGE": "0",
             "PYTHONPATH": str(ROOT),

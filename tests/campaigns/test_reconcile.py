@@ -2,18 +2,21 @@
 provider took is recorded as placed, one it proves it never took is dialed again (once), and one it can't
 tell about is asked about again for a while, then left for a person to review. Nothing is dialed twice."""
 
+import threading
 import time
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from campaigns.models import Campaign, CampaignCall
-from campaigns.services import call_dial, calls_recover, campaign_dispatch, campaign_start, campaigns_dispatch
+from campaigns.services import call_dial, campaign_dispatch, campaign_start, campaigns_dispatch
+from campaigns.tasks import reconcile
 from phone_numbers.services import number_link
 from providers.models import ProviderConnection
 from tenants.scope import workspace_scope
-from tests.campaigns.conftest import DESTINATIONS
+from tests.campaigns.conftest import DESTINATIONS, wait_until
 from tests.providers.conftest import STALL
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -83,7 +86,7 @@ def test_a_dial_twilio_took_is_healed_to_placed_and_never_dialed_again(twilio_de
     twilio_server.stall_next("POST", TWILIO_CALLS, seconds=STALL)  # Twilio places it; we hear nothing
     campaign, call = lost_dial(twilio_desk)
 
-    calls_recover()
+    reconcile()
 
     call.refresh_from_db()
     [sid] = twilio_server.calls
@@ -98,16 +101,16 @@ def test_a_dial_twilio_never_took_is_dialed_again_once_its_absence_is_proven(twi
     twilio_server.drop_next("POST", TWILIO_CALLS)  # the dial never reached Twilio
     campaign, call = lost_dial(twilio_desk)
 
-    calls_recover()  # just dialed: Twilio's list may not show the call yet, so absence proves nothing
+    reconcile()  # just dialed: Twilio's list may not show the call yet, so absence proves nothing
 
     call.refresh_from_db()
     assert call.state == "dialing" and call.not_before > timezone.now()
     assert "asking again" in call.error
-    calls_recover()  # not due again yet: Twilio is not asked
+    reconcile()  # not due again yet: Twilio is not asked
     assert len(twilio_server.requests_to("GET", TWILIO_CALLS)) == 1
 
     ask_again_now(call, dialed_ago=timedelta(minutes=10))
-    calls_recover()
+    reconcile()
 
     assert CampaignCall.unscoped.get(pk=call.pk).state == "pending"
     again = reserve(twilio_desk, campaign)
@@ -125,17 +128,17 @@ def test_twilio_failing_while_asked_is_asked_again_then_the_call_is_left_for_rev
     _, call = lost_dial(twilio_desk)
     twilio_server.fail_next("GET", TWILIO_CALLS, 500, times=2)
 
-    calls_recover()
+    reconcile()
 
     call.refresh_from_db()
     assert call.state == "dialing" and "Twilio could not be asked" in call.error
     settings.CAMPAIGN_RECONCILE_FOR_S = 60
     ask_again_now(call, dialed_ago=timedelta(minutes=10))  # asked for long enough
-    calls_recover()
+    reconcile()
 
     call.refresh_from_db()
     assert call.state == "unknown" and "Twilio could not be asked" in call.error
-    calls_recover()
+    reconcile()
     assert len(twilio_server.requests_to("POST", TWILIO_CALLS)) == 1
 
 
@@ -143,11 +146,11 @@ def test_a_lost_telnyx_dial_is_left_for_review_not_dialed_again(telnyx_desk, tel
     telnyx_server.stall_next("POST", TELNYX_CALLS, seconds=STALL)  # Telnyx places it; we hear nothing
     _, call = lost_dial(telnyx_desk)
 
-    calls_recover()  # a TeXML dial carries no reference Telnyx could look up: it can't tell
+    reconcile()  # a TeXML dial carries no reference Telnyx could look up: it can't tell
 
     call.refresh_from_db()
     assert call.state == "unknown" and "Telnyx can't be asked" in call.error
-    calls_recover()
+    reconcile()
     assert len(telnyx_server.requests_to("POST", TELNYX_CALLS)) == 1
 
 
@@ -160,7 +163,7 @@ def test_a_twilio_dial_answered_without_its_sid_is_healed_to_placed(twilio_desk,
     _, call = lost_dial(twilio_desk)
     assert "Twilio answered without the call's sid" in call.error
 
-    calls_recover()
+    reconcile()
 
     call.refresh_from_db()
     [sid] = twilio_server.calls
@@ -175,8 +178,46 @@ def test_a_telnyx_dial_answered_without_a_call_id_is_left_for_review_not_dialed_
     _, call = lost_dial(telnyx_desk)
     assert "Telnyx answered without the call id" in call.error
 
-    calls_recover()
+    reconcile()
 
     call.refresh_from_db()
     assert call.state == "unknown" and "Telnyx can't be asked" in call.error
     assert len(telnyx_server.requests_to("POST", TELNYX_CALLS)) == 1
+
+
+def test_a_dispatcher_tick_never_asks_the_provider(twilio_desk, twilio_server):
+    """Asking a provider (10 s timeouts, many calls) runs as a task of its own: a provider that is down
+    or slow never holds up the tick that feeds every workspace's campaigns."""
+    twilio_server.stall_next("POST", TWILIO_CALLS, seconds=STALL)
+    campaign, call = lost_dial(twilio_desk)  # left dialing, due to be asked about at once
+    asked_before = len(twilio_server.requests)
+
+    campaigns_dispatch(budget_s=0.2)
+
+    assert twilio_server.requests[asked_before:] == []
+    assert CampaignCall.unscoped.get(pk=call.pk).state == "dialing"
+    reconcile()  # beat's reconcile entry, on the worker queue
+    assert CampaignCall.unscoped.get(pk=call.pk).state == "placed"
+    assert len(twilio_server.requests_to("GET", TWILIO_CALLS)) == 1
+
+
+def test_two_reconcile_runs_never_ask_about_the_same_call_at_once(twilio_desk, twilio_server, settings):
+    twilio_server.stall_next("POST", TWILIO_CALLS, seconds=STALL)
+    _, call = lost_dial(twilio_desk)
+    settings.PROVIDER_TIMEOUT = 10  # the question below is answered, slowly
+    twilio_server.stall_next("GET", TWILIO_CALLS, seconds=STALL)
+
+    def first_run():
+        try:
+            reconcile()
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=first_run)
+    first.start()
+    wait_until(lambda: twilio_server.requests_to("GET", TWILIO_CALLS), timeout=10, every=0.01)
+    assert reconcile() == 0  # beat's next run, while the first still waits for Twilio
+    first.join(10)
+
+    assert len(twilio_server.requests_to("GET", TWILIO_CALLS)) == 1
+    assert CampaignCall.unscoped.get(pk=call.pk).state == "placed"

@@ -16,6 +16,7 @@ from campaigns.services import (
     campaign_start,
     campaigns_dispatch,
 )
+from campaigns.tasks import reconcile
 from pacing.services import pacer, pacer_redis
 from phone_numbers.services import NumberRefused, number_detach, number_update
 from providers.adapters.base import ProviderUnavailable
@@ -318,7 +319,7 @@ def test_a_timed_out_dial_is_never_redialed_blindly(make_desk, monkeypatch, sett
     assert CampaignCall.unscoped.get(pk=call.pk).state == "dialing"
     # The sandbox can't be asked for a call by reference: after the timeout a person decides.
     settings.CAMPAIGN_DIALING_TIMEOUT_S = 0
-    calls_recover()
+    reconcile()
     call = CampaignCall.unscoped.get(pk=call.pk)
     assert call.state == "unknown"
     assert calls_requeue(calls=[call], actor=desk.actor) == 1
