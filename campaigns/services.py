@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -367,22 +368,27 @@ class _Batch:
     wait_s: float | None  # None: stop this campaign for this tick
 
 
-def campaigns_dispatch(*, budget_s: float | None = None) -> int:
-    """One dispatcher tick (beat, about every second): recover stuck calls, then feed every running campaign."""
-    until = time.monotonic() + (settings.CAMPAIGN_DISPATCH_BUDGET_S if budget_s is None else budget_s)
+def campaigns_dispatch(*, batches: int | None = None) -> int:
+    """One dispatcher tick (beat, about every second): recover stuck calls, then feed every running campaign
+    for CAMPAIGN_DISPATCH_BUDGET_S; or, given `batches` (tests), for that many batches each, never waiting."""
+    until = None if batches is not None else time.monotonic() + settings.CAMPAIGN_DISPATCH_BUDGET_S
     with all_workspaces():
         calls_recover()
         ids = list(Campaign.unscoped.filter(state=State.RUNNING).order_by("pk").values_list("pk", flat=True))
-        return sum(campaign_dispatch(campaign_id=pk, until=until) for pk in ids)
+        return sum(campaign_dispatch(campaign_id=pk, until=until, batches=batches) for pk in ids)
 
 
-def campaign_dispatch(*, campaign_id: int, until: float) -> int:
-    """Claim caller IDs for the campaign's due calls, batch after batch, until the budget is spent."""
+def campaign_dispatch(*, campaign_id: int, until: float | None = None, batches: int | None = None) -> int:
+    """Claim caller IDs for the campaign's due calls, batch after batch, until the time budget (`until`,
+    monotonic) is spent; with `batches`, after that many, or at the first that would wait (for the workers
+    or the pacer)."""
+    if until is None and batches is None:
+        raise TypeError("campaign_dispatch needs a time budget (until) or a number of batches")
     with all_workspaces():  # a worker resolving an id: the campaign names its workspace
-        return _campaign_dispatch(campaign_id, until)
+        return _campaign_dispatch(campaign_id, math.inf if until is None else until, batches)
 
 
-def _campaign_dispatch(campaign_id: int, until: float) -> int:
+def _campaign_dispatch(campaign_id: int, until: float, batches: int | None) -> int:
     campaign = (
         Campaign.unscoped.select_related("environment").filter(pk=campaign_id, state=State.RUNNING).first()
     )
@@ -396,8 +402,8 @@ def _campaign_dispatch(campaign_id: int, until: float) -> int:
         return 0
     policy = pacer_policy(policy_of(campaign.environment))  # read every tick: edits apply within seconds
     feed = _feed(campaign)
-    claimed = 0
-    while time.monotonic() < until:
+    claimed, left = 0, batches
+    while time.monotonic() < until and left != 0:
         try:
             batch = _dispatch_batch(campaign, policy, feed)
         except PacerNotReady:
@@ -407,9 +413,12 @@ def _campaign_dispatch(campaign_id: int, until: float) -> int:
             log.warning("dispatch of campaign %s stopped: Redis unavailable (%s)", campaign_id, exc)
             break
         claimed += batch.claimed
+        left = None if left is None else left - 1
         if batch.wait_s is None or batch.wait_s > until - time.monotonic():
             break
         if batch.wait_s > 0:
+            if left is not None:
+                break  # counting batches (tests): never sleep, the caller decides what happens next
             time.sleep(batch.wait_s)
     return claimed
 

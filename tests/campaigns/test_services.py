@@ -85,7 +85,7 @@ def test_untagging_a_number_takes_it_out_of_the_pool(make_desk):
     desk = make_desk(2)
     campaign = desk.campaign(DESTINATIONS[:4])
     campaign_start(campaign=campaign, actor=desk.actor)
-    campaigns_dispatch(budget_s=0.2)  # builds the pacer state and the pool
+    campaigns_dispatch(batches=0)  # builds the pacer state and the pool
     gone = desk.numbers[0]
     with workspace_scope(desk.ws):
         number_update(number=gone, actor=desk.actor, version=gone.version + 1 if False else _version(gone),
@@ -105,7 +105,7 @@ def _version(number):
 
 
 def reserve_all(desk, campaign):
-    campaign_dispatch(campaign_id=campaign.pk, until=__import__("time").monotonic() + 0.3)
+    campaign_dispatch(campaign_id=campaign.pk, batches=1)
     return [c for c in desk.calls(campaign) if c.state == CampaignCall.State.RESERVED]
 
 
@@ -123,8 +123,7 @@ def test_a_dispatch_batch_is_seven_statements_whatever_its_size(make_desk, setti
     desk = make_desk(12)
     campaign = desk.campaign(DESTINATIONS[:12])
     campaign_start(campaign=campaign, actor=desk.actor)
-    settings.CAMPAIGN_DISPATCH_BATCH = 0
-    campaigns_dispatch(budget_s=0.1)  # the pacer's state and the pool, nothing claimed
+    campaigns_dispatch(batches=0)  # the pacer's state and the pool, nothing claimed
     settings.CAMPAIGN_DISPATCH_BATCH = size
     with all_workspaces():
         campaign = Campaign.unscoped.select_related("environment").get(pk=campaign.pk)
@@ -162,8 +161,7 @@ def test_the_queue_for_the_dial_workers_is_kept_to_the_limit_and_refilled_by_hal
     desk = make_desk(12)
     campaign = desk.campaign(DESTINATIONS[:12])
     campaign_start(campaign=campaign, actor=desk.actor)
-    settings.CAMPAIGN_DISPATCH_BATCH = 0
-    campaigns_dispatch(budget_s=0.1)  # the pacer's state and the pool, nothing claimed
+    campaigns_dispatch(batches=0)  # the pacer's state and the pool, nothing claimed
     settings.CAMPAIGN_DISPATCH_BATCH = 100
     feed = _Feed(limit=4, takes_per_s=100.0)
     assert _batch(campaign, feed).claimed == 4
