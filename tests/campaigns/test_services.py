@@ -109,6 +109,24 @@ def reserve_all(desk, campaign):
     return [c for c in desk.calls(campaign) if c.state == CampaignCall.State.RESERVED]
 
 
+def test_a_counted_tick_stops_after_its_batches_and_never_sleeps(make_desk, monkeypatch):
+    """Tests count batches instead of giving the dispatcher a time budget: a batch that would wait (for the
+    dial workers or the pacer) ends the tick at once."""
+    import time
+
+    desk = make_desk(4)
+    campaign = desk.campaign(DESTINATIONS[:8])
+    campaign_start(campaign=campaign, actor=desk.actor)
+    assert campaigns_dispatch(batches=0) == 0  # the pacer's state and the pool, nothing claimed
+    assert pacer().is_initialised(workspace_id=desk.ws.pk)
+    monkeypatch.setattr(time, "sleep", lambda s: pytest.fail(f"the tick slept {s}s"))
+    assert campaigns_dispatch(batches=1) == 2  # nothing measured yet: 2 queued for the workers
+    assert campaigns_dispatch(batches=5) == 0  # the queue is full: the first batch would wait
+    assert desk.states(campaign) == {"reserved": 2, "pending": 6}
+    with pytest.raises(TypeError, match="time budget"):
+        campaign_dispatch(campaign_id=campaign.pk)
+
+
 @pytest.mark.parametrize("size", [1, 12])
 def test_a_dispatch_batch_is_seven_statements_whatever_its_size(make_desk, settings, size):
     """Lock, look, lock the due calls, check the claimed numbers, record and reserve, with BEGIN and COMMIT."""
