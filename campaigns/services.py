@@ -16,6 +16,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import logging
+import math
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -454,21 +455,30 @@ class _Batch:
     wait_s: float | None  # None: stop this campaign for this tick
 
 
-def campaigns_dispatch(*, budget_s: float | None = None) -> int:
+def campaigns_dispatch(*, batches: int | None = None) -> int:
     """One dispatcher tick (beat, about every second): put back calls whose dial task was lost, then feed
-    the running campaigns a batch each, in turn, until the budget is spent or nothing is due. Database and
-    Redis only: asking providers about uncertain dials is the reconcile task's (calls_reconcile)."""
-    until = time.monotonic() + (settings.CAMPAIGN_DISPATCH_BUDGET_S if budget_s is None else budget_s)
+    the running campaigns a batch each, in turn, for CAMPAIGN_DISPATCH_BUDGET_S; or, given `batches` (tests),
+    for that many batches in all, never waiting. Database and Redis only: asking providers about uncertain
+    dials is the reconcile task's (calls_reconcile)."""
+    until = math.inf if batches is not None else time.monotonic() + settings.CAMPAIGN_DISPATCH_BUDGET_S
     with all_workspaces():
         calls_recover()
         running = Campaign.unscoped.filter(state=State.RUNNING).order_by("workspace_id", "pk")
-        return _dispatch_in_turn(_in_turn(list(running.values_list("workspace_id", "pk"))), until)
+        return _dispatch_in_turn(
+            _in_turn(list(running.values_list("workspace_id", "pk"))), until, batches=batches
+        )
 
 
-def campaign_dispatch(*, campaign_id: int, until: float) -> int:
-    """Claim caller IDs for the campaign's due calls, batch after batch, until the budget is spent."""
+def campaign_dispatch(*, campaign_id: int, until: float | None = None, batches: int | None = None) -> int:
+    """Claim caller IDs for the campaign's due calls, batch after batch, until the time budget (`until`,
+    monotonic) is spent; with `batches`, after that many, or at the first that would wait (for the workers
+    or the pacer)."""
+    if until is None and batches is None:
+        raise TypeError("campaign_dispatch needs a time budget (until) or a number of batches")
     with all_workspaces():  # a worker resolving an id: the campaign names its workspace
-        return _dispatch_in_turn([campaign_id], until, remember=False)
+        return _dispatch_in_turn(
+            [campaign_id], math.inf if until is None else until, batches=batches, remember=False
+        )
 
 
 # ---- Fair turns ----------------------------------------------------------------------------------
@@ -502,12 +512,21 @@ def _in_turn(running: list[tuple[int, int]]) -> list[int]:
     return [pk for _, pk in running[start:] + running[:start]]
 
 
-def _dispatch_in_turn(campaign_ids: list[int], until: float, *, remember: bool = True) -> int:
+def _dispatch_in_turn(
+    campaign_ids: list[int], until: float, *, batches: int | None = None, remember: bool = True
+) -> int:
     """A batch for each campaign in turn until the budget is spent or none has anything due; a campaign
-    waiting (for its dial workers or the pacer) lets the next one take its turn."""
+    waiting (for its dial workers or the pacer) lets the next one take its turn. Counting `batches` (tests),
+    the tick takes that many in all, in the same turns, and a campaign that would wait leaves: nothing
+    sleeps. No batches: each campaign's pacer state and pool are made ready, nothing is claimed."""
     lanes = deque(_Lane(pk) for pk in campaign_ids)
-    claimed, served = 0, None
-    while lanes:
+    if batches == 0:
+        for lane in lanes:
+            with contextlib.suppress(redis.RedisError, PacerNotReady):
+                _lane_load(lane)
+        return 0
+    claimed, served, left = 0, None, batches
+    while lanes and left != 0:
         now = time.monotonic()
         if now >= until:
             break
@@ -520,6 +539,10 @@ def _dispatch_in_turn(campaign_ids: list[int], until: float, *, remember: bool =
         claimed += batch.claimed
         if batch.claimed:
             served = lane.campaign
+        if left is not None:
+            left -= 1
+            if batch.wait_s != 0:
+                continue  # counting: never wait for a campaign
         if batch.wait_s is not None and time.monotonic() + batch.wait_s < until:
             lane.ready_at = time.monotonic() + batch.wait_s
             lanes.append(lane)  # to the back: the others' turns first
@@ -532,19 +555,8 @@ def _dispatch_in_turn(campaign_ids: list[int], until: float, *, remember: bool =
 def _lane_batch(lane: _Lane) -> _Batch:
     """One batch of the lane's campaign (its pool and policy read at its first turn of the tick)."""
     try:
-        if lane.campaign is None:
-            campaign = (
-                Campaign.unscoped.select_related("environment")
-                .filter(pk=lane.campaign_id, state=State.RUNNING)
-                .first()
-            )
-            if campaign is None:
-                return _Batch(0, None)
-            pacer_ensure_ready(campaign.workspace_id)
-            _pool_sync_if_due(campaign)
-            lane.policy = pacer_policy(policy_of(campaign.environment))  # read every tick: edits apply soon
-            lane.feed = _feed(campaign)
-            lane.campaign = campaign
+        if lane.campaign is None and not _lane_load(lane):
+            return _Batch(0, None)
         return _dispatch_batch(lane.campaign, lane.policy, lane.feed)
     except PacerNotReady:  # Redis lost its data since the last check: its next turn rebuilds, then claims
         lane.campaign = None
@@ -552,6 +564,24 @@ def _lane_batch(lane: _Lane) -> _Batch:
     except redis.RedisError as exc:
         log.warning("dispatch of campaign %s stopped: Redis unavailable (%s)", lane.campaign_id, exc)
         return _Batch(0, None)
+
+
+def _lane_load(lane: _Lane) -> bool:
+    """Ready the lane's campaign for its batches: pacer state, pool, policy and feed; False when it no
+    longer runs."""
+    campaign = (
+        Campaign.unscoped.select_related("environment")
+        .filter(pk=lane.campaign_id, state=State.RUNNING)
+        .first()
+    )
+    if campaign is None:
+        return False
+    pacer_ensure_ready(campaign.workspace_id)
+    _pool_sync_if_due(campaign)
+    lane.policy = pacer_policy(policy_of(campaign.environment))  # read every tick: edits apply soon
+    lane.feed = _feed(campaign)
+    lane.campaign = campaign
+    return True
 
 
 def _ms_to_dt(ms: int) -> datetime:

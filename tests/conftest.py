@@ -1,5 +1,7 @@
 """Shared fixtures. Tests run against real PostgreSQL and Redis (see README: `make test`)."""
 
+from pathlib import Path
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
@@ -11,6 +13,10 @@ from tenants.scope import all_workspaces
 from tenants.services import member_add, workspace_create
 
 PASSWORD = "correct horse battery staple"
+TESTS = Path(__file__).resolve().parent
+# Whole directories whose every test carries a marker (pyproject); `make test-fast` skips them. Single
+# modules that start workers or processes say so themselves (pytestmark = pytest.mark.worker).
+MARKED_DIRECTORIES = {"e2e": pytest.mark.e2e, "demo": pytest.mark.demo}
 
 
 def pytest_addoption(parser):
@@ -19,6 +25,14 @@ def pytest_addoption(parser):
         metavar="DIR",
         help="save a screenshot of every page and modal the walk (tests/e2e/test_walk.py) visits into DIR",
     )
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        parts = item.path.relative_to(TESTS).parts if item.path.is_relative_to(TESTS) else ()
+        if len(parts) > 1 and parts[0] in MARKED_DIRECTORIES:
+            item.add_marker(MARKED_DIRECTORIES[parts[0]])
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -1,3 +1,4 @@
+import time
 from contextlib import contextmanager
 
 from celery.contrib.testing.worker import start_worker
@@ -41,3 +42,16 @@ def database_url() -> str:
     s = connection.settings_dict
     user = f"{s['USER']}:{s['PASSWORD']}" if s["PASSWORD"] else s["USER"]
     return f"postgres://{user}@{s['HOST']}:{s['PORT']}/{s['NAME']}"
+
+
+def wait_until(predicate, *, timeout: float = 60, every: float = 0.05, message: str = ""):
+    """Poll until `predicate()` is true and return its value. The timeout only bounds a failure (a test
+    never passes by waiting it out): make it generous, the machine may be busy."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(message or f"not true within {timeout}s")
+        time.sleep(every)

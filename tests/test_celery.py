@@ -6,7 +6,7 @@ from django.db import transaction
 
 from config.celery import app
 from tenants.tasks import HEARTBEAT_KEY, heartbeat
-from tests.helpers import worker_in_process
+from tests.helpers import wait_until, worker_in_process
 
 
 def test_reliability_settings():
@@ -28,6 +28,7 @@ def test_every_task_has_an_explicit_name():
         assert not task.name.startswith(task.__module__ + "."), f"{task.name} looks auto-named"
 
 
+@pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_runs_tasks_enqueued_after_commit():
     app.control.purge()
@@ -41,12 +42,7 @@ def test_a_real_worker_runs_tasks_enqueued_after_commit():
             pass
         with transaction.atomic():
             heartbeat.delay_on_commit()
-        import time
-
-        deadline = time.monotonic() + 10
-        while cache.get(HEARTBEAT_KEY) is None and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert cache.get(HEARTBEAT_KEY) is not None
+        wait_until(lambda: cache.get(HEARTBEAT_KEY) is not None, message="the committed task never ran")
     # The rolled-back enqueue never reached the broker: nothing is left in the queue.
     with app.connection_for_write() as conn:
         assert conn.default_channel.client.llen("celery") == 0
@@ -94,16 +90,12 @@ def backend_pid(key: str) -> None:
 
 
 def _backend_pid_of_a_task(key: str) -> int:
-    import time
-
     cache.delete(key)
     backend_pid.delay(key)
-    deadline = time.monotonic() + 10
-    while cache.get(key) is None and time.monotonic() < deadline:
-        time.sleep(0.02)
-    return cache.get(key)
+    return wait_until(lambda: cache.get(key), message="the task never ran")
 
 
+@pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_tasks_reuse_the_database_connection_and_replace_a_broken_one():
     """Celery's Django fixup would open a new connection for every task (a dial's cost, twice over);

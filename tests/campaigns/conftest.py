@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 
 import pytest
@@ -110,13 +109,3 @@ class Beat(threading.Thread):
     def stop(self):
         self.stopped.set()
         self.join(5)
-
-
-def wait_until(predicate, *, timeout: float, every: float = 0.1, message: str = ""):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(message or f"not true within {timeout}s")

@@ -2,8 +2,9 @@
 the next tick goes on where the last one stopped, so a busy campaign never starves another.
 
 No dial worker runs here: the calls a tick reserved wait in the queue (two at most per campaign, the
-feed's limit) until the test dials them, so each campaign can take one batch a tick, and the counts below
-do not depend on how fast the machine is."""
+feed's limit) until the test dials them, so each campaign can take one batch a tick; ticks are counted in
+batches (`campaigns_dispatch(batches=N)`: N in all, in turn), so the counts below do not depend on how
+fast the machine is."""
 
 import pytest
 
@@ -45,7 +46,7 @@ def test_two_busy_campaigns_both_get_batches_in_one_tick(make_desk):
     desk = make_desk(4)
     first, second = started(desk, 2, destinations=20)
 
-    campaigns_dispatch(budget_s=1)
+    campaigns_dispatch(batches=2)  # a tick with room for two batches: one each, not both to the first
 
     assert claims([first, second]) == {first.pk: 2, second.pk: 2}
 
@@ -59,8 +60,8 @@ def test_fifty_campaigns_across_five_workspaces_share_the_ticks(make_workspace):
         campaigns += started(desk, 10, destinations=30)
 
     ticks = 0
-    while min(claims(campaigns).values()) < 6 and ticks < 40:  # three batches each, however long a tick is
-        campaigns_dispatch(budget_s=0.3)  # a short tick: rarely time for all fifty
+    while min(claims(campaigns).values()) < 6 and ticks < 40:  # three batches each
+        campaigns_dispatch(batches=20)  # a tick with room for 20 of the 50: the next goes on where it stopped
         dial_reserved()
         ticks += 1
 

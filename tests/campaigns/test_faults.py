@@ -12,7 +12,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -22,9 +21,10 @@ from django.db import connection
 from campaigns.models import Campaign, CampaignCall
 from campaigns.services import campaign_start
 from tests.campaigns import dial_log
-from tests.campaigns.conftest import DESTINATIONS, wait_until
+from tests.campaigns.conftest import DESTINATIONS
+from tests.helpers import wait_until
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parents[2]
 GAP, CAP, WINDOW = 1, 2, 4
 
@@ -65,6 +65,7 @@ class Worker:
     def kill(self) -> None:
         os.killpg(self.process.pid, signal.SIGKILL)  # the worker, its pool processes and its beat
         self.process.wait(10)
+        wait_until(lambda: not _group_alive(self.process.pid), message="the worker's pool outlived it")
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -94,13 +95,24 @@ class PrivateRedis:
         """Stopped without saving and started again: every key is gone and the run id is new."""
         self.process.kill()
         self.process.wait(10)
-        time.sleep(0.5)
         self.start()
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.kill()
             self.process.wait(10)
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether a process of the group still runs (zombies waiting to be reaped do not count)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            state, _ppid, group = stat.read_text().rsplit(")", 1)[1].split()[:3]
+        except OSError:
+            continue  # it ended while we looked
+        if int(group) == pgid and state != "Z":
+            return True
+    return False
 
 
 def _pings(client) -> bool:
@@ -158,7 +170,6 @@ def test_a_worker_killed_mid_campaign_loses_no_call_and_dials_none_twice(make_de
     wait_until(dialing.exists, timeout=10, every=0.01, message="never caught a call mid-dial")
     worker.kill()
     assert dialing.exists()  # left mid-dial: the provider may or may not have placed it
-    time.sleep(1)
     worker.start()
     assert_placed_exactly_once(desk, campaign, destinations, worker.log_path)
 

@@ -3,7 +3,6 @@ provider took is recorded as placed, one it proves it never took is dialed again
 tell about is asked about again for a while, then left for a person to review. Nothing is dialed twice."""
 
 import threading
-import time
 from datetime import timedelta
 
 import pytest
@@ -16,7 +15,8 @@ from campaigns.tasks import reconcile
 from phone_numbers.services import number_link
 from providers.models import ProviderConnection
 from tenants.scope import workspace_scope
-from tests.campaigns.conftest import DESTINATIONS, wait_until
+from tests.campaigns.conftest import DESTINATIONS
+from tests.helpers import wait_until
 from tests.providers.conftest import STALL
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -57,7 +57,7 @@ def telnyx_desk(make_desk, telnyx_server, settings):
 
 
 def reserve(desk, campaign) -> CampaignCall:
-    campaign_dispatch(campaign_id=campaign.pk, until=time.monotonic() + 0.3)
+    campaign_dispatch(campaign_id=campaign.pk, batches=1)
     (call,) = [c for c in desk.calls(campaign) if c.state == CampaignCall.State.RESERVED]
     return call
 
@@ -91,7 +91,7 @@ def test_a_dial_twilio_took_is_healed_to_placed_and_never_dialed_again(twilio_de
     call.refresh_from_db()
     [sid] = twilio_server.calls
     assert (call.state, call.provider_call_id, call.error) == ("placed", sid, "")
-    campaigns_dispatch(budget_s=0.2)
+    campaigns_dispatch(batches=1)
     campaign.refresh_from_db()
     assert campaign.state == Campaign.State.FINISHED
     assert len(twilio_server.requests_to("POST", TWILIO_CALLS)) == 1
@@ -192,7 +192,7 @@ def test_a_dispatcher_tick_never_asks_the_provider(twilio_desk, twilio_server):
     campaign, call = lost_dial(twilio_desk)  # left dialing, due to be asked about at once
     asked_before = len(twilio_server.requests)
 
-    campaigns_dispatch(budget_s=0.2)
+    campaigns_dispatch(batches=1)
 
     assert twilio_server.requests[asked_before:] == []
     assert CampaignCall.unscoped.get(pk=call.pk).state == "dialing"

@@ -86,7 +86,7 @@ def test_untagging_a_number_takes_it_out_of_the_pool(make_desk):
     desk = make_desk(2)
     campaign = desk.campaign(DESTINATIONS[:4])
     campaign_start(campaign=campaign, actor=desk.actor)
-    campaigns_dispatch(budget_s=0.2)  # builds the pacer state and the pool
+    campaigns_dispatch(batches=0)  # builds the pacer state and the pool
     gone = desk.numbers[0]
     with workspace_scope(desk.ws):
         number_update(number=gone, actor=desk.actor, version=gone.version + 1 if False else _version(gone),
@@ -106,8 +106,26 @@ def _version(number):
 
 
 def reserve_all(desk, campaign):
-    campaign_dispatch(campaign_id=campaign.pk, until=__import__("time").monotonic() + 0.3)
+    campaign_dispatch(campaign_id=campaign.pk, batches=1)
     return [c for c in desk.calls(campaign) if c.state == CampaignCall.State.RESERVED]
+
+
+def test_a_counted_tick_stops_after_its_batches_and_never_sleeps(make_desk, monkeypatch):
+    """Tests count batches instead of giving the dispatcher a time budget: a batch that would wait (for the
+    dial workers or the pacer) ends the tick at once."""
+    import time
+
+    desk = make_desk(4)
+    campaign = desk.campaign(DESTINATIONS[:8])
+    campaign_start(campaign=campaign, actor=desk.actor)
+    assert campaigns_dispatch(batches=0) == 0  # the pacer's state and the pool, nothing claimed
+    assert pacer().is_initialised(workspace_id=desk.ws.pk)
+    monkeypatch.setattr(time, "sleep", lambda s: pytest.fail(f"the tick slept {s}s"))
+    assert campaigns_dispatch(batches=1) == 2  # nothing measured yet: 2 queued for the workers
+    assert campaigns_dispatch(batches=5) == 0  # the queue is full: the first batch would wait
+    assert desk.states(campaign) == {"reserved": 2, "pending": 6}
+    with pytest.raises(TypeError, match="time budget"):
+        campaign_dispatch(campaign_id=campaign.pk)
 
 
 @pytest.mark.parametrize("size", [1, 12])
@@ -124,8 +142,7 @@ def test_a_dispatch_batch_is_seven_statements_whatever_its_size(make_desk, setti
     desk = make_desk(12)
     campaign = desk.campaign(DESTINATIONS[:12])
     campaign_start(campaign=campaign, actor=desk.actor)
-    settings.CAMPAIGN_DISPATCH_BATCH = 0
-    campaigns_dispatch(budget_s=0.1)  # the pacer's state and the pool, nothing claimed
+    campaigns_dispatch(batches=0)  # the pacer's state and the pool, nothing claimed
     settings.CAMPAIGN_DISPATCH_BATCH = size
     with all_workspaces():
         campaign = Campaign.unscoped.select_related("environment").get(pk=campaign.pk)
@@ -163,8 +180,7 @@ def test_the_queue_for_the_dial_workers_is_kept_to_the_limit_and_refilled_by_hal
     desk = make_desk(12)
     campaign = desk.campaign(DESTINATIONS[:12])
     campaign_start(campaign=campaign, actor=desk.actor)
-    settings.CAMPAIGN_DISPATCH_BATCH = 0
-    campaigns_dispatch(budget_s=0.1)  # the pacer's state and the pool, nothing claimed
+    campaigns_dispatch(batches=0)  # the pacer's state and the pool, nothing claimed
     settings.CAMPAIGN_DISPATCH_BATCH = 100
     feed = _Feed(limit=4, takes_per_s=100.0)
     assert _batch(campaign, feed).claimed == 4

@@ -12,8 +12,7 @@ from campaigns.models import Campaign, CampaignCall, DestinationUpload
 from config.celery import app
 from phone_numbers.models import Tag
 from tenants.scope import workspace_scope
-from tests.campaigns.conftest import wait_until
-from tests.helpers import user, worker_in_process
+from tests.helpers import user, wait_until, worker_in_process
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

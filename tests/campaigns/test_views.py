@@ -75,7 +75,7 @@ def test_the_campaign_page_shows_progress_and_caller_ids_and_controls_work(make_
     operator.post(reverse("campaigns:start", args=[desk.ws.slug, campaign.pk]))
     from campaigns.services import campaigns_dispatch
 
-    campaigns_dispatch(budget_s=0.2)
+    campaigns_dispatch(batches=1)
     live = operator.get(detail, HTTP_HX_REQUEST="true").content.decode()
     assert 'hx-trigger="every 2s"' in live and "paced until" in live and "<progress" in live
     assert "All 2 numbers paced until" in live
@@ -95,13 +95,13 @@ def test_the_caller_ids_say_so_while_the_pacing_state_is_rebuilt_or_redis_is_dow
     campaign = desk.campaign(DESTINATIONS[:3])
     operator = client_for("olga_operator")
     operator.post(reverse("campaigns:start", args=[desk.ws.slug, campaign.pk]))
-    campaigns_dispatch(budget_s=0.2)
+    campaigns_dispatch(batches=1)
     detail = reverse("campaigns:detail", args=[desk.ws.slug, campaign.pk])
     assert "paced until" in operator.get(detail).content.decode()
     pacer_redis().flushdb()  # a Redis restart without persistence: the logs are gone
     page = operator.get(detail).content.decode()
     assert "Pacing state is being rebuilt from the database" in page and "paced until" not in page
-    campaigns_dispatch(budget_s=0.2)  # the dispatcher rebuilds from the recorded attempts
+    campaigns_dispatch(batches=1)  # the dispatcher rebuilds from the recorded attempts
     page = operator.get(detail).content.decode()
     assert "being rebuilt" not in page and "All 2 numbers paced until" in page
     settings.PACER_REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there (the pacer is per URL)

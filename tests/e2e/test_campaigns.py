@@ -28,6 +28,13 @@ GOOD_CSV = b"phone\n+12125550142\n+1 212 555 0143\n+12125550144\n"
 BAD_CSV = b"phone\n+12125550142\nnot a number\n+12125550144\n"
 
 
+def live_poll(page):
+    """Until the running campaign's live area (#live, every 2 s) has been polled and swapped in once."""
+    with page.expect_response(lambda response: "seen=" in response.url):
+        pass
+    settled(page)
+
+
 @pytest.fixture
 def outbound_desk(acme):
     """Three sandbox numbers in Live tagged "outbound", and an agent to call with."""
@@ -138,7 +145,7 @@ def test_set_pacing_then_create_start_and_pause_a_campaign(
     expect(callers.first).to_contain_text("+1 415-555-0100")
     expect(callers.first).to_contain_text("0 / 20")
     expect(page.locator("#live")).to_have_attribute("hx-trigger", "every 2s")
-    page.wait_for_timeout(2500)  # one htmx poll of the progress area
+    live_poll(page)
     expect(callers).to_have_count(3)
     page.screenshot(path="/tmp/campaign.png", full_page=True)
 
@@ -392,7 +399,7 @@ def test_the_call_log_pages_filters_and_exports(page, live_server, acme, outboun
     expect(failed).to_have_attribute("aria-current", "page")
     expect(failed).to_be_focused()
     expect(rows.first).to_contain_text("Failed -1 is not a valid destination")
-    page.wait_for_timeout(2500)  # a live poll of the running campaign keeps the filter
+    live_poll(page)  # a live poll of the running campaign keeps the filter
     expect(rows).to_have_count(3)
     page.go_back()
     expect(page).to_have_url(f"{url}?page=2")

@@ -6,7 +6,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 from types import SimpleNamespace
@@ -25,7 +24,7 @@ from tests.conftest import PASSWORD
 from tests.e2e.conftest import settled, sign_in
 from tests.fakes.telnyx_server import TelnyxServer
 from tests.fakes.twilio_server import TwilioServer
-from tests.helpers import database_url, user
+from tests.helpers import database_url, user, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -176,6 +175,12 @@ def test_the_demos_connections_read_true_and_the_sandbox_one_can_be_edited(page,
     assert console_errors == []
 
 
+def _listens(port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+        return True
+    return False
+
+
 @pytest.fixture
 def fresh_web_process(acme):
     """`make run`'s web process (runserver), started now on this test's database: a process that never
@@ -186,11 +191,7 @@ def fresh_web_process(acme):
     process = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
-            break
-        time.sleep(0.2)
+    wait_until(lambda: _listens(port), every=0.2, message="runserver never listened")
     # Its sign-in checks the password with Django's default hasher, not the tests' fast one.
     alice = user("alice_admin")
     alice.password = PBKDF2PasswordHasher().encode(PASSWORD, "e2e-salt")

@@ -4,7 +4,6 @@ nothing tells a workspace that another one holds a number. Through the real Twil
 
 import html
 import threading
-import time
 import uuid
 
 import pytest
@@ -18,7 +17,7 @@ from providers.sandbox import adapter as sandbox
 from tenants.models import Environment
 from tenants.scope import all_workspaces, workspace_scope
 from tests.fakes.twilio_server import TwilioServer
-from tests.helpers import owner_of
+from tests.helpers import owner_of, wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -224,13 +223,15 @@ def test_two_links_at_once_take_the_last_managed_slot_once(acme, plan):
 
 def waiting_for_locks(cursor, count: int, threads) -> None:
     """Until `count` other sessions of this database wait on a lock (or a thread ended early)."""
-    deadline = time.monotonic() + 60  # a guard against hanging, not a measure of anything
-    while time.monotonic() < deadline and all(t.is_alive() for t in threads):
+
+    def waiting() -> bool:
+        if not all(t.is_alive() for t in threads):
+            return True
         cursor.execute("SELECT pg_stat_clear_snapshot()")  # else a transaction sees its first reading
         cursor.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
             " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
         )
-        if cursor.fetchone()[0] >= count:
-            return
-        time.sleep(0.01)
+        return cursor.fetchone()[0] >= count
+
+    wait_until(waiting, every=0.01, message=f"{count} sessions never waited on a lock")

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 from pathlib import Path
 
 import django
@@ -34,9 +33,10 @@ def main() -> int:
         print(json.dumps({n.e164: n.routing.voice_url for n in adapter.list_owned()}))
         return 0
     e164, barrier = args[0], Path(args[1])
+    from tests.helpers import wait_until
+
     (barrier / f"ready-{os.getpid()}").touch()
-    while not (barrier / "go").exists():
-        time.sleep(0.001)
+    wait_until((barrier / "go").exists, every=0.001)
     try:
         adapter.buy(e164, reference=f"process-{os.getpid()}")
     except ProviderError as exc:

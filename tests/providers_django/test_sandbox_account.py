@@ -5,7 +5,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -13,9 +12,10 @@ import pytest
 from providers.models import ProviderConnection, SandboxNumber, SandboxOrder
 from providers.sandbox.adapter import STARTER_NUMBERS, ref_for
 from providers.services import connection_adapter
-from tests.helpers import database_url
+from tests.helpers import database_url, wait_until
 
-pytestmark = pytest.mark.django_db(transaction=True)  # committed, so other processes see it
+# Committed, so other processes see it.
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = "tests.providers_django.sandbox_process"
@@ -56,9 +56,7 @@ def test_another_process_sees_what_this_one_bought_routed_and_released(account):
 
 def test_two_processes_buying_one_number_get_it_once(account, tmp_path):
     racers = [other_process(str(account.pk), "buy", "+14155550100", str(tmp_path)) for _ in range(2)]
-    deadline = time.monotonic() + 60
-    while len(list(tmp_path.glob("ready-*"))) < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)  # both have started Django and wait at the barrier
+    wait_until(lambda: len(list(tmp_path.glob("ready-*"))) == 2)  # both started Django, wait at the barrier
     (tmp_path / "go").touch()
 
     answers = sorted(answer(p) for p in racers)
