@@ -1,5 +1,6 @@
-"""The providers' official OpenAPI documents (../shared/provider-specs/, plus tests/fakes/specs/ for what they
-lack), read so that the fakes can answer from them and the contract test can check against them.
+"""The providers' official OpenAPI documents (tests/fakes/specs/official/, vendored from the team's checked
+provider specs, plus tests/fakes/specs/ for what they lack), read so that the fakes can answer from them
+and the contract test can check against them.
 
 `Spec.sparse` makes the least answer a schema allows from a full one: optional fields absent, required
 nullable fields null, required objects reduced the same way (so the `data` envelope Telnyx never requires
@@ -21,10 +22,7 @@ from jsonschema import Draft7Validator, Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7, DRAFT202012
 
-SPECS = Path(
-    os.environ.get("PROVIDER_SPECS_DIR")
-    or Path(__file__).resolve().parents[2].parent / "shared" / "provider-specs"
-)
+SPECS = Path(os.environ.get("PROVIDER_SPECS_DIR") or Path(__file__).resolve().parent / "specs" / "official")
 TWILIO_SPEC, TELNYX_SPEC = SPECS / "twilio-numbers-calls.json", SPECS / "telnyx-numbers-calls.json"
 TWILIO_PRICING_SPEC = SPECS / "twilio-pricing.json"
 TELNYX_SUPPLEMENT = Path(__file__).resolve().parent / "specs" / "telnyx-supplement.json"
