@@ -1,8 +1,8 @@
 from django.urls import path
 
-from providers import webhooks
+from voice import views
 
 app_name = "hooks"
 urlpatterns = [
-    path("<str:provider>/voice/", webhooks.voice, name="voice"),
+    path("<str:provider>/voice/", views.voice, name="voice"),
 ]
