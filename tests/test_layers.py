@@ -1,6 +1,7 @@
 """Apps depend downward only: tenants < providers < agents < phone_numbers < pacing < campaigns < voice,
 demo (the layers contract in pyproject.toml, checked by `lint-imports` in `make test` and `make lint`)."""
 
+import ast
 import shutil
 import subprocess
 import sys
@@ -53,3 +54,30 @@ def test_an_upward_import_breaks_the_contract(checkout, module, line, chain):
     assert result.returncode != 0
     assert "BROKEN" in result.stdout
     assert f"{chain}.{Path(module).stem} ->" in result.stdout
+
+
+def _layer_of(app: str) -> int:
+    """Higher apps get smaller numbers: their index in the contract, top first."""
+    layers = CONTRACT["contracts"][0]["layers"]
+    return next(i for i, layer in enumerate(layers) if app in layer.split(" | "))
+
+
+def test_no_app_looks_up_a_higher_apps_model_by_name():
+    """import-linter sees imports only: `apps.get_model("campaigns", ...)` from a lower app would hide one.
+    Lower apps ask through signals instead (providers/signals.py, agents/signals.py)."""
+    found = []
+    for app in CONTRACT["root_packages"]:
+        for path in sorted((ROOT / app).rglob("*.py")):
+            if "migrations" in path.parts:
+                continue  # historical models: the migration graph decides what they may see
+            for node in ast.walk(ast.parse(path.read_text())):
+                if (
+                    isinstance(node, ast.Call)
+                    and getattr(node.func, "attr", getattr(node.func, "id", None)) == "get_model"
+                    and node.args
+                    and isinstance(node.args[0], ast.Constant)
+                ):
+                    label = str(node.args[0].value).split(".")[0]
+                    if label in CONTRACT["root_packages"] and _layer_of(label) < _layer_of(app):
+                        found.append(f"{path.relative_to(ROOT)}:{node.lineno} looks up {label}")
+    assert found == []
