@@ -13,4 +13,4 @@ test-fast:
 	@bash scripts/test.sh -m "not worker and not demo and not e2e" $(ARGS)
 
 lint:
-	@bash -c 'source scripts/uv.sh && $$UV run --frozen ruff check . && $$UV run --frozen ruff format --check .'
+	@bash -c 'source scripts/uv.sh && $$UV run --frozen ruff check . && $$UV run --frozen ruff format --check . && $$UV run --frozen lint-imports --no-logo --no-cache'

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.apps import apps
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.db.models.functions import Lower
 
+from agents import signals
 from agents.models import Agent, Publication, Variant
 from tenants.models import Environment
 
@@ -92,9 +92,7 @@ def routed_numbers(*, agent=None, variant=None, environment=None) -> QuerySet:
     """
     if agent is None and variant is None:
         raise TypeError("routed_numbers needs an agent or a variant")
-    filters = {"inbound_agent": agent, "inbound_variant": variant, "environment": environment}
-    chosen = {field: value for field, value in filters.items() if value is not None}
-    return _routed_numbers().filter(**chosen).select_related("environment").order_by("e164")
+    return signals.answer(signals.routed_numbers, agent=agent, variant=variant, environment=environment)
 
 
 def numbers_routed_to(*, agent=None, variant=None, environment=None) -> list[str]:
@@ -105,17 +103,4 @@ def numbers_routed_to(*, agent=None, variant=None, environment=None) -> list[str
 
 def numbers_per_agent() -> dict[int, int]:
     """{agent id: held numbers routed to it}."""
-    rows = (
-        _routed_numbers()
-        .filter(inbound_agent__isnull=False)
-        .order_by()
-        .values("inbound_agent")
-        .annotate(n=Count("pk"))
-    )
-    return {row["inbound_agent"]: row["n"] for row in rows}
-
-
-def _routed_numbers() -> QuerySet:
-    """Held phone numbers of the workspace (looked up by name: phone_numbers imports this app)."""
-    PhoneNumber = apps.get_model("phone_numbers", "PhoneNumber")
-    return PhoneNumber.objects.filter(state__in=PhoneNumber.HELD_STATES)
+    return signals.answer(signals.numbers_per_agent)

@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "agents.apps.AgentsConfig",
     "pacing.apps.PacingConfig",
     "campaigns.apps.CampaignsConfig",
+    "voice.apps.VoiceConfig",
+    "demo.apps.DemoConfig",
 ]
 
 MIDDLEWARE = [

@@ -30,7 +30,7 @@ urlpatterns = [
     path("invitations/<str:token>/", member_views.invitation, name="invitation"),
     path("healthz", tenant_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
-    path("hooks/", include("providers.hook_urls")),
+    path("hooks/", include("voice.urls")),
     path("w/<slug:workspace_slug>/", include(workspace_patterns)),
 ]
 

@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from phone_numbers import signals
 from phone_numbers.models import NumberOperation, PhoneNumber
 from phone_numbers.selectors import managed_numbers_to_link
 from phone_numbers.tags import clean_tag_names, tags_get_or_create
@@ -339,7 +340,7 @@ def number_update(
             update_fields=["environment", "inbound_agent", "inbound_variant", "version", "updated_at"]
         )
         locked.tags.set(tags_get_or_create(names))
-        _campaign_pools_refresh(locked)
+        _number_changed(locked)
         changed = changes(before, _describe(locked))
         if changed:
             audit(actor=actor, action="number.updated", target=locked, changed=changed)
@@ -387,21 +388,16 @@ def number_route(*, number: PhoneNumber, actor) -> None:
 # ---- Detach and delete --------------------------------------------------------------------------
 
 
-def _refuse_if_in_campaign(number: PhoneNumber) -> None:
-    from campaigns.models import Campaign  # campaigns build on numbers: import at call time, not load time
-
-    running = Campaign.objects.running_with_number(number)
-    if running:
-        raise NumberRefused(
-            f"{number} is a caller ID of the running campaign “{running[0]}”. Pause or finish it first."
-        )
+def _refuse_if_held_elsewhere(number: PhoneNumber) -> None:
+    """Apps built on numbers may hold one (a running campaign holds its caller IDs: campaigns/receivers.py)."""
+    reason = signals.leaving_refusal(number)
+    if reason:
+        raise NumberRefused(reason)
 
 
-def _campaign_pools_refresh(number: PhoneNumber) -> None:
-    """Campaign pools follow the number's tags, environment and state (after this transaction commits)."""
-    from campaigns.services import pools_refresh_for_number
-
-    pools_refresh_for_number(number)
+def _number_changed(number: PhoneNumber) -> None:
+    """Apps built on numbers follow its tags, environment and state (campaign pools: campaigns/receivers.py)."""
+    signals.number_changed.send(sender=PhoneNumber, number=number)
 
 
 def number_detach(*, number: PhoneNumber, actor) -> PhoneNumber:
@@ -412,7 +408,7 @@ def number_detach(*, number: PhoneNumber, actor) -> PhoneNumber:
             f"{number} is managed by Dialtone, so it stays in this workspace until it is released: "
             "it can't be detached. Delete it to release it."
         )
-    _refuse_if_in_campaign(number)
+    _refuse_if_held_elsewhere(number)
     if number.state != PhoneNumber.State.ACTIVE:
         raise NumberRefused(
             f"{number} is {number.get_state_display().lower()}; only active numbers can be detached."
@@ -435,13 +431,13 @@ def number_detach(*, number: PhoneNumber, actor) -> PhoneNumber:
         locked.version += 1
         locked.save(update_fields=["state", "finished_at", "version", "updated_at"])
         audit(actor=actor, action="number.detached", target=locked)
-        _campaign_pools_refresh(locked)
+        _number_changed(locked)
     return locked
 
 
 def number_release(*, number: PhoneNumber, actor, idempotency_key: str) -> NumberOperation:
     """Release at the provider (it stops billing); the row stays as released history."""
-    _refuse_if_in_campaign(number)
+    _refuse_if_held_elsewhere(number)
     with transaction.atomic():
         existing = NumberOperation.objects.filter(idempotency_key=idempotency_key).first()
         if existing:
@@ -463,7 +459,7 @@ def number_release(*, number: PhoneNumber, actor, idempotency_key: str) -> Numbe
             actor=actor,
         )
         audit(actor=actor, action="number.release_started", target=locked)
-        _campaign_pools_refresh(locked)
+        _number_changed(locked)
     return release_call(operation)
 
 

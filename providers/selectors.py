@@ -1,9 +1,9 @@
 from dataclasses import dataclass
 
-from django.apps import apps
 from django.core.cache import cache
 from django.db.models import QuerySet
 
+from providers import signals
 from providers.adapters.base import Price, ProviderError, ProviderUnavailable
 from providers.models import ProviderConnection
 from providers.services import connection_adapter
@@ -71,8 +71,5 @@ class ManagedUsage:
 
 def managed_usage(workspace) -> ManagedUsage:
     """How many numbers the workspace holds on managed connections, against its plan's limit."""
-    PhoneNumber = apps.get_model("phone_numbers", "PhoneNumber")
-    used = PhoneNumber.objects.filter(
-        workspace=workspace, connection__workspace__isnull=True, state__in=PhoneNumber.HELD_STATES
-    ).count()
+    used = sum(signals.answers(signals.managed_numbers_held, workspace=workspace))  # phone_numbers answers
     return ManagedUsage(plan=workspace.plan.name, used=used, limit=workspace.plan.managed_number_limit)

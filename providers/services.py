@@ -6,13 +6,12 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as Late
 
-from django.apps import apps
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
-from providers import registry
+from providers import registry, signals
 from providers.adapters import adapter_for, errors
 from providers.adapters.base import AccountInfo, ProviderAdapter, ProviderError, ProviderUnavailable
 from providers.models import ProviderConnection
@@ -148,13 +147,11 @@ def connection_reverify(*, connection: ProviderConnection, actor) -> ProviderCon
 
 
 def numbers_using(connection: ProviderConnection) -> list[str]:
-    """E.164 of the numbers in Dialtone that still live on this connection."""
-    PhoneNumber = apps.get_model("phone_numbers", "PhoneNumber")
-    return list(
-        PhoneNumber.objects.filter(connection=connection)
-        .exclude(state__in=PhoneNumber.FINISHED_STATES)
-        .order_by("e164")
-        .values_list("e164", flat=True)
+    """E.164 of the numbers in Dialtone that still live on this connection (phone_numbers answers)."""
+    return sorted(
+        e164
+        for numbers in signals.answers(signals.connection_numbers, connection=connection)
+        for e164 in numbers
     )
 
 

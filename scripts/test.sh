@@ -20,4 +20,6 @@ $UV sync --frozen --quiet
 $UV run --frozen ruff check .
 # As `make lint`: unformatted code fails the run (`ruff format .` fixes it).
 $UV run --frozen ruff format --check .
+# Apps depend downward only (the layers in pyproject.toml): an upward import fails the run.
+$UV run --frozen lint-imports --no-logo --no-cache
 exec $UV run --frozen pytest --durations=25 "$@"

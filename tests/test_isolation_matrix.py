@@ -27,7 +27,7 @@ pytestmark = pytest.mark.django_db
 # Pages anyone may open. An invitation link serves signed-in and anonymous visitors alike, outside any
 # workspace: its token is the key (tests/tenants/test_invitations.py).
 PUBLIC = {"login", "healthz", "invitation"}
-# Provider webhooks: no session, a provider signature instead (tests/providers_django/test_webhooks.py).
+# Provider webhooks: no session, a provider signature instead (tests/voice/test_webhooks.py).
 WEBHOOKS = {"hooks:voice"}
 # Pages for any signed-in user; they show only the user's own memberships.
 SIGNED_IN = {"home", "workspaces", "logout"}

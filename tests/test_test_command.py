@@ -15,7 +15,9 @@ ROOT = Path(__file__).resolve().parent.parent
 FAST = "not worker and not demo and not e2e"
 
 
-def run(tmp_path, command: list[str], *, format_check_fails: bool = False) -> tuple[int, list[str]]:
+def run(
+    tmp_path, command: list[str], *, format_check_fails: bool = False, layers_broken: bool = False
+) -> tuple[int, list[str]]:
     log = tmp_path / "uv.log"
     fake = tmp_path / "uv"
     fake.write_text(
@@ -23,6 +25,7 @@ def run(tmp_path, command: list[str], *, format_check_fails: bool = False) -> tu
         '[ "$1" = --version ] && exit 0\n'
         f"printf '[%s]' \"$@\" >> {log}; echo >> {log}\n"
         'case "$*" in *"ruff format --check"*) exit "${FAKE_FORMAT_RC:-0}";; esac\n'
+        'case "$*" in *"lint-imports"*) exit "${FAKE_LAYERS_RC:-0}";; esac\n'
     )
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     env = {
@@ -30,6 +33,7 @@ def run(tmp_path, command: list[str], *, format_check_fails: bool = False) -> tu
         "PATH": f"{tmp_path}:{os.environ['PATH']}",
         "CHROMIUM": "/bin/true",  # present: the command installs nothing
         "FAKE_FORMAT_RC": "1" if format_check_fails else "0",
+        "FAKE_LAYERS_RC": "1" if layers_broken else "0",
     }
     env.pop("MAKEFLAGS", None)
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
@@ -44,6 +48,17 @@ def test_unformatted_code_fails_the_test_command_before_any_test_runs(tmp_path):
     code, calls = run(tmp_path, ["bash", "scripts/test.sh", "-q"], format_check_fails=True)
     assert code != 0
     assert "[run][--frozen][ruff][format][--check][.]" in calls
+    assert pytest_calls(calls) == []
+
+
+@pytest.mark.parametrize(
+    "command", [["bash", "scripts/test.sh", "-q"], ["make", "--no-print-directory", "lint"]]
+)
+def test_an_upward_import_fails_the_test_command_and_make_lint(tmp_path, command):
+    """`lint-imports` checks the layers in pyproject.toml (tests/test_layers.py runs it for real)."""
+    code, calls = run(tmp_path, command, layers_broken=True)
+    assert code != 0
+    assert "[run][--frozen][lint-imports][--no-logo][--no-cache]" in calls
     assert pytest_calls(calls) == []
 
 

@@ -1,5 +1,6 @@
-"""Inbound call webhooks: find the number, verify the provider's signature (each provider's package
-knows its own), answer with TwiML/TeXML."""
+"""Voice webhooks (inbound calls, answered campaign calls): find the number, verify the provider's
+signature (each provider's package knows its own), answer with TwiML/TeXML. An app of its own on top of
+the numbers and campaigns it reads, so neither providers nor phone_numbers import campaigns."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from django.http import HttpResponse, HttpResponseForbidden
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from campaigns.models import CampaignCall
 from phone_numbers.models import PhoneNumber
 from providers import registry
 from tenants.scope import workspace_scope
@@ -68,10 +70,8 @@ def _dial(environment, agent, extra: dict) -> str:
     )
 
 
-def _campaign_call(reference: str):
+def _campaign_call(reference: str) -> CampaignCall | None:
     """The campaign call a dial's webhook names (`?call=dialtone-call-<id>-<attempt>`), or None."""
-    from campaigns.models import CampaignCall
-
     match = CALL_REFERENCE.fullmatch(reference)
     if match is None:
         return None
