@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import redis
+from redis.cluster import RedisCluster
 from redis.exceptions import NoScriptError
 
 _NOT_READY, _EMPTY = -2, -1
@@ -119,10 +120,27 @@ class NumberState:
     paced: bool
 
 
-class Pacer:
-    """The pacer over one Redis database. Thread-safe as far as the redis-py client is."""
+_CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
 
-    def __init__(self, client: redis.Redis) -> None:
+
+def redis_from_url(url: str, **kwargs: Any) -> redis.Redis | RedisCluster:
+    """A client for a pacer URL: `redis+cluster://host:port` (`rediss+cluster://` with TLS) names any node
+    of a Redis Cluster, and the client finds the others; any other URL is one server, as redis-py reads it
+    (`redis://`, `rediss://`, `unix://`)."""
+    scheme, _, rest = url.partition("://")
+    if scheme not in _CLUSTER_SCHEMES:
+        return redis.Redis.from_url(url, **kwargs)
+    path = rest.partition("?")[0].partition("/")[2]
+    if path not in ("", "0"):  # RedisCluster would say "not possible in cluster mode", naming no URL
+        raise ValueError(f"a Redis Cluster has database 0 only: {url}")
+    return RedisCluster.from_url(f"{_CLUSTER_SCHEMES[scheme]}://{rest}", **kwargs)
+
+
+class Pacer:
+    """The pacer over one Redis database, or a Redis Cluster (redis_from_url). Thread-safe as far as the
+    redis-py client is."""
+
+    def __init__(self, client: redis.Redis | RedisCluster) -> None:
         self._redis = client
         self._claim = _script("claim.lua")
         self._pool_put = _script("pool_put.lua")
@@ -240,13 +258,17 @@ class Pacer:
         fail closed at once, before the caller loads the attempts to rebuild from.
         """
         state = _Keys(workspace_id).state
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.hget(state, _READY)
-        pipe.info("server")
-        ready, info = pipe.execute()
+        if isinstance(self._redis, RedisCluster):  # INFO is not pipelined there: it names no key
+            ready, run_id = self._redis.hget(state, _READY), self._run_id(state)
+        else:
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.hget(state, _READY)
+            pipe.info("server")
+            ready, info = pipe.execute()
+            run_id = _run_id(info)
         if ready is None:
             return False
-        if _text(ready) == _run_id(info):
+        if _text(ready) == run_id:
             return True
 
         def drop_if_unchanged(pipe: redis.client.Pipeline) -> None:
@@ -280,7 +302,7 @@ class Pacer:
         keys = _Keys(workspace_id)
         logs = _encode_logs(attempts)
         pools = {pool_id: _check_numbers(numbers) for pool_id, numbers in pools.items()}
-        run_id = _run_id(self._redis.info("server"))
+        run_id = self._run_id(keys.state)
 
         def replace(pipe: redis.client.Pipeline) -> None:
             old_pool_ids = {_text(pool_id) for pool_id in pipe.smembers(keys.pools)}
@@ -294,6 +316,14 @@ class Pacer:
                 pipe.sadd(keys.pools, *pools)
 
         self._redis.transaction(replace, keys.pools)
+
+    def _run_id(self, key: str) -> str:
+        """The run id of the server holding `key`. A cluster has one per master, and a bare INFO goes to
+        whichever node the client picks: ask the master serving the key's slot, so that its restart or a
+        failover (or the slot moving to another master) makes the workspace rebuild, as a restart does."""
+        if isinstance(self._redis, RedisCluster):
+            return _run_id(self._redis.info("server", target_nodes=self._redis.get_node_from_key(key)))
+        return _run_id(self._redis.info("server"))
 
     def _put(self, workspace_id: int | str, pool_id: str, numbers: Iterable[str], *, exact: bool) -> None:
         keys = _Keys(workspace_id)
