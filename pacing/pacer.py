@@ -25,7 +25,8 @@ import hashlib
 import re
 import struct
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from itertools import repeat
@@ -34,7 +35,7 @@ from typing import Any, NamedTuple
 
 import redis
 from redis.cluster import RedisCluster
-from redis.exceptions import NoScriptError
+from redis.exceptions import NoScriptError, RedisClusterException, SlotNotCoveredError
 
 _NOT_READY, _EMPTY = -2, -1
 # The readiness marker names the log format (lua/log.lua): ':2', 8-byte binary attempts. State written
@@ -133,7 +134,41 @@ def redis_from_url(url: str, **kwargs: Any) -> redis.Redis | RedisCluster:
     path = rest.partition("?")[0].partition("/")[2]
     if path not in ("", "0"):  # RedisCluster would say "not possible in cluster mode", naming no URL
         raise ValueError(f"a Redis Cluster has database 0 only: {url}")
-    return RedisCluster.from_url(f"{_CLUSTER_SCHEMES[scheme]}://{rest}", **kwargs)
+    with _unreachable_is_connection_error():  # it asks a node for the slots at once
+        return _Cluster.from_url(f"{_CLUSTER_SCHEMES[scheme]}://{rest}", **kwargs)
+
+
+class _Cluster(RedisCluster):
+    """redis-py's cluster client, failing as a single server's client does when it cannot reach Redis.
+
+    The apps catch redis.RedisError for "Redis is down" (pages say so, the dispatcher waits); redis-py's
+    cluster client raises RedisClusterException instead, which is not one, where no node answers or a
+    slot has no master. Its other RedisClusterExceptions are programming errors and stay as they are.
+    """
+
+    def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        with _unreachable_is_connection_error():
+            return super().execute_command(*args, **kwargs)
+
+    def transaction(self, func: Any, *watches: Any, **kwargs: Any) -> Any:
+        with _unreachable_is_connection_error():
+            return super().transaction(func, *watches, **kwargs)
+
+    def get_node_from_key(self, key: Any, replica: bool = False) -> Any:
+        with _unreachable_is_connection_error():
+            return super().get_node_from_key(key, replica)
+
+
+@contextmanager
+def _unreachable_is_connection_error() -> Iterator[None]:
+    try:
+        yield
+    except SlotNotCoveredError as exc:
+        raise redis.ConnectionError(str(exc)) from exc
+    except RedisClusterException as exc:
+        if not isinstance(exc.__cause__, redis.RedisError):  # "cannot be connected" names its cause
+            raise
+        raise redis.ConnectionError(str(exc)) from exc
 
 
 class Pacer:
@@ -145,6 +180,7 @@ class Pacer:
         self._claim = _script("claim.lua")
         self._pool_put = _script("pool_put.lua")
         self._number_states = _script("number_states.lua")
+        self._clock = _script("clock.lua", with_log=False)
 
     # Decisions
 
@@ -196,6 +232,12 @@ class Pacer:
             )
         return states
 
+    def clock_ms(self, *, incr: str) -> int:
+        """The Redis clock, the one claims record attempts on (ms), read as the counter `incr` is
+        incremented, in one round trip. On a cluster it is the clock of the master holding `incr`: the
+        masters' clocks must agree (NTP), as those of the workers reading them need not."""
+        return int(self._run(self._clock, (incr,)))
+
     # Pool membership
 
     def pool_set(self, *, workspace_id: int | str, pool_id: str, numbers: Iterable[str]) -> None:
@@ -213,11 +255,14 @@ class Pacer:
     def pool_delete(self, *, workspace_id: int | str, pool_id: str) -> None:
         """The campaign is over: drop its pool. The numbers' logs stay: they pace the other pools."""
         keys = _Keys(workspace_id)
-        pipe = self._redis.pipeline(transaction=True)
-        pipe.delete(keys.pool(pool_id))
-        pipe.srem(keys.pools, pool_id)
-        pipe.hdel(keys.state, _stamp_field(keys.pool(pool_id)))
-        pipe.execute()
+
+        def delete(pipe: redis.client.Pipeline) -> None:
+            pipe.multi()
+            pipe.delete(keys.pool(pool_id))
+            pipe.srem(keys.pools, pool_id)
+            pipe.hdel(keys.state, _stamp_field(keys.pool(pool_id)))
+
+        self._redis.transaction(delete)  # MULTI/EXEC, no WATCH
 
     def number_forget(self, *, workspace_id: int | str, number: str) -> None:
         """The number no longer calls out for the workspace (detached, released): out of every pool.
@@ -375,9 +420,11 @@ def _stamp_field(pool_key: str) -> str:
     return f"~policy:{pool_key}"  # as claim.lua names it
 
 
-def _script(name: str) -> _Script:
+def _script(name: str, *, with_log: bool = True) -> _Script:
     here = Path(__file__).with_name("lua")
-    source = (here / "log.lua").read_text() + "\n" + (here / name).read_text()
+    source = (here / name).read_text()
+    if with_log:
+        source = (here / "log.lua").read_text() + "\n" + source
     sha = hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()  # how Redis names scripts
     return _Script(source, sha.encode())
 

@@ -8,7 +8,7 @@ from campaigns.models import Campaign, CampaignCall
 from campaigns.services import campaign_start
 from config.celery import app
 from pacing.pacer import Policy
-from pacing.services import pacer
+from pacing.services import pacer, pacer_redis
 from tests.campaigns import dial_log
 from tests.campaigns.conftest import DESTINATIONS, Beat
 from tests.helpers import wait_until, worker_in_process
@@ -28,13 +28,22 @@ def worker():
             beat.stop()
 
 
+@pytest.fixture(params=["standalone", "cluster"])
+def pacer_on(request, settings):
+    """The pacer on the test Redis (REDIS_URL), or on the session's Redis Cluster (tests/cluster.py)."""
+    if request.param == "cluster":
+        settings.PACER_REDIS_URL = request.getfixturevalue("redis_cluster").url
+        pacer_redis().flushdb()
+    return request.param
+
+
 def finished(campaign):
     campaign.refresh_from_db()
     return campaign.state == Campaign.State.FINISHED
 
 
 def test_campaign_finishes_with_every_destination_attempted_once_within_the_policy(
-    make_desk, log_path, worker
+    pacer_on, make_desk, log_path, worker
 ):
     desk = make_desk(4)
     desk.policy(gap=1, cap=3, window=5)

@@ -403,3 +403,11 @@ def test_clients_that_decode_responses_work_too(pacer, redis_url):
     decoding.rebuild(workspace_id=WS, attempts=[(A, T0)], pools={"p": [A]})
     assert decoding.is_initialised(workspace_id=WS)
     assert claim(decoding, Policy(gap_s=60), 1).retry_in_ms == 59 * SECOND
+
+
+def test_clock_reads_the_redis_time_as_it_counts(pacer, redis_client):
+    seconds, micros = redis_client.time()
+    first = pacer.clock_ms(incr="campaign:1:takes")
+    second = pacer.clock_ms(incr="campaign:1:takes")
+    assert seconds * 1000 + micros // 1000 <= first <= second
+    assert int(redis_client.get("campaign:1:takes")) == 2

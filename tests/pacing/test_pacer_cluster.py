@@ -10,6 +10,7 @@ from redis.crc import key_slot
 from redis.exceptions import CrossSlotTransactionError
 
 from pacing.pacer import Pacer, PacerNotReady, Policy, redis_from_url
+from tests.cluster import RedisClusterServer, binaries
 
 from .audit import numbers
 
@@ -115,3 +116,27 @@ def test_cluster_urls_name_the_cluster_client(redis_cluster):
     assert isinstance(redis_from_url("redis://127.0.0.1:6379/12"), redis.Redis)
     with pytest.raises(ValueError, match="database 0"):
         redis_from_url(redis_cluster.url + "/3")
+
+
+@pytest.mark.worker  # starts a cluster of its own, to stop it
+def test_a_cluster_that_stops_answering_fails_as_a_single_server_does(redis_cluster, tmp_path):
+    # The apps catch redis.RedisError for "Redis is down"; redis-py's cluster client raises others.
+    with pytest.raises(redis.ConnectionError):
+        redis_from_url("redis+cluster://127.0.0.1:1")
+    doomed = RedisClusterServer(tmp_path, *binaries())
+    doomed.start()
+    try:
+        pacer = Pacer(redis_from_url(doomed.url))
+        pacer.rebuild(workspace_id=1, attempts=[], pools={"p": NUMBERS})
+    finally:
+        doomed.stop()
+    for step in (
+        lambda: pacer.is_initialised(workspace_id=1),
+        lambda: pacer.claim(workspace_id=1, pool_id="p", policy=Policy(), call_ids=["c"]),
+        lambda: pacer.rebuild(workspace_id=1, attempts=[], pools={}),
+        lambda: pacer.pool_delete(workspace_id=1, pool_id="p"),
+        lambda: pacer.number_forget(workspace_id=1, number=NUMBERS[0]),
+        lambda: pacer.clock_ms(incr="campaign:1:takes"),
+    ):
+        with pytest.raises(redis.ConnectionError):
+            step()
