@@ -59,6 +59,7 @@ def test_campaign_finishes_with_every_destination_attempted_once_within_the_poli
     assert {c.provider_call_id for c in desk.calls(campaign)} == {d.call_id for d in dials}
     assert dial_log.violations(dials, gap_s=1, cap=3, window_s=5) == []
     assert len({d.from_e164 for d in dials}) == 4  # the load is shared by the pool
+    assert pacer_redis().hlen(f"{{ws:{desk.ws.pk}}}:pacer") > 4  # the logs and marker are where it paced
 
 
 def test_paced_calls_are_delayed_then_placed_never_failed(make_desk, log_path, worker):
