@@ -12,10 +12,11 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import redis
+
+from tests.helpers import wait_until
 
 MASTERS = 3
 _BUS_OFFSET = 10_000  # a cluster node also listens on port + 10000 (the cluster bus)
@@ -53,6 +54,10 @@ def _free_ports(count: int) -> list[int]:
     return ports
 
 
+class _NodeExited(Exception):
+    pass
+
+
 class RedisClusterServer:
     """Three cluster-enabled redis-server processes joined by `redis-cli --cluster create`."""
 
@@ -79,7 +84,9 @@ class RedisClusterServer:
              "--cluster-replicas", "0", "--cluster-yes"],
             check=True, capture_output=True, timeout=60,
         )  # fmt: skip
-        self._wait(self._all_ok, "cluster_state:ok on every node")
+        wait_until(
+            self._all_ok, message=f"Redis Cluster: not cluster_state:ok on every node; logs in {self.tmp}"
+        )
 
     def _start_nodes(self, attempt: int) -> bool:
         for port in self.ports:
@@ -111,9 +118,9 @@ class RedisClusterServer:
                 )  # fmt: skip
             )
         try:
-            self._wait(self._all_answer, "every node answering PING", timeout=20)
-        except TimeoutError:
-            return False  # a port was taken meanwhile: the node exited
+            wait_until(self._all_answer, message=f"Redis Cluster: a node does not answer; logs in {self.tmp}")
+        except _NodeExited:
+            return False  # a port was taken meanwhile
         return True
 
     def _clients(self) -> list[redis.Redis]:
@@ -121,7 +128,7 @@ class RedisClusterServer:
 
     def _all_answer(self) -> bool:
         if any(p.poll() is not None for p in self.processes):
-            raise TimeoutError("a node exited")
+            raise _NodeExited
         try:
             return all(c.ping() for c in self._clients())
         except redis.ConnectionError:
@@ -129,13 +136,6 @@ class RedisClusterServer:
 
     def _all_ok(self) -> bool:
         return all(c.cluster("info").get("cluster_state") == "ok" for c in self._clients())
-
-    def _wait(self, predicate, what: str, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout  # bounds a failure only
-        while not predicate():
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"Redis Cluster: no {what} within {timeout}s; logs in {self.tmp}")
-            time.sleep(0.05)
 
     def stop(self) -> None:
         for process in self.processes:

