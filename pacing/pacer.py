@@ -6,7 +6,8 @@ claim numbers from a pool (the numbers a campaign may call from): one Lua call p
 numbers and records the attempts, so workers on many machines never break a limit between them.
 
 Redis holds pacing state only; PostgreSQL records every attempt and rebuilds Redis after a loss. All keys
-of a workspace share the hash tag `{ws:<id>}`, so every call touches one Redis Cluster slot:
+of a workspace share the hash tag `{ws:<id>}`, so every call touches one Redis Cluster slot (proved on a real
+cluster by tests/pacing/test_pacer_cluster.py):
 
     {ws:42}:pacer        HASH  +14155550100 -> the number's newest max(cap, 1) attempts, or a few more
                                (lua/log.lua)
@@ -25,8 +26,7 @@ import hashlib
 import re
 import struct
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from itertools import repeat
@@ -35,7 +35,7 @@ from typing import Any, NamedTuple
 
 import redis
 from redis.cluster import RedisCluster
-from redis.exceptions import NoScriptError, RedisClusterException, SlotNotCoveredError
+from redis.exceptions import NoScriptError
 
 _NOT_READY, _EMPTY = -2, -1
 # The readiness marker names the log format (lua/log.lua): ':2', 8-byte binary attempts. State written
@@ -121,59 +121,9 @@ class NumberState:
     paced: bool
 
 
-_CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
-
-
-def redis_from_url(url: str, **kwargs: Any) -> redis.Redis | RedisCluster:
-    """A client for a pacer URL: `redis+cluster://host:port` (`rediss+cluster://` with TLS) names any node
-    of a Redis Cluster, and the client finds the others; any other URL is one server, as redis-py reads it
-    (`redis://`, `rediss://`, `unix://`)."""
-    scheme, _, rest = url.partition("://")
-    if scheme not in _CLUSTER_SCHEMES:
-        return redis.Redis.from_url(url, **kwargs)
-    path = rest.partition("?")[0].partition("/")[2]
-    if path not in ("", "0"):  # RedisCluster would say "not possible in cluster mode", naming no URL
-        raise ValueError(f"a Redis Cluster has database 0 only: {url}")
-    with _unreachable_is_connection_error():  # it asks a node for the slots at once
-        return _Cluster.from_url(f"{_CLUSTER_SCHEMES[scheme]}://{rest}", **kwargs)
-
-
-class _Cluster(RedisCluster):
-    """redis-py's cluster client, failing as a single server's client does when it cannot reach Redis.
-
-    The apps catch redis.RedisError for "Redis is down" (pages say so, the dispatcher waits); redis-py's
-    cluster client raises RedisClusterException instead, which is not one, where no node answers or a
-    slot has no master. Its other RedisClusterExceptions are programming errors and stay as they are.
-    """
-
-    def execute_command(self, *args: Any, **kwargs: Any) -> Any:
-        with _unreachable_is_connection_error():
-            return super().execute_command(*args, **kwargs)
-
-    def transaction(self, func: Any, *watches: Any, **kwargs: Any) -> Any:
-        with _unreachable_is_connection_error():
-            return super().transaction(func, *watches, **kwargs)
-
-    def get_node_from_key(self, key: Any, replica: bool = False) -> Any:
-        with _unreachable_is_connection_error():
-            return super().get_node_from_key(key, replica)
-
-
-@contextmanager
-def _unreachable_is_connection_error() -> Iterator[None]:
-    try:
-        yield
-    except SlotNotCoveredError as exc:
-        raise redis.ConnectionError(str(exc)) from exc
-    except RedisClusterException as exc:
-        if not isinstance(exc.__cause__, redis.RedisError):  # "cannot be connected" names its cause
-            raise
-        raise redis.ConnectionError(str(exc)) from exc
-
-
 class Pacer:
-    """The pacer over one Redis database, or a Redis Cluster (redis_from_url). Thread-safe as far as the
-    redis-py client is."""
+    """The pacer over one Redis database, or a Redis Cluster (pacing/redis_client.py). Thread-safe as far
+    as the redis-py client is."""
 
     def __init__(self, client: redis.Redis | RedisCluster) -> None:
         self._redis = client
@@ -234,8 +184,8 @@ class Pacer:
 
     def clock_ms(self, *, incr: str) -> int:
         """The Redis clock, the one claims record attempts on (ms), read as the counter `incr` is
-        incremented, in one round trip. On a cluster it is the clock of the master holding `incr`: the
-        masters' clocks must agree (NTP), as those of the workers reading them need not."""
+        incremented, in one round trip. On a cluster it is the clock of the master holding `incr`, and
+        claims read the one serving their workspace: the masters' clocks must agree (NTP)."""
         return int(self._run(self._clock, (incr,)))
 
     # Pool membership

@@ -16,7 +16,8 @@ from django.db import transaction
 from redis.cluster import RedisCluster
 
 from pacing.models import PacingPolicy
-from pacing.pacer import Pacer, Policy, redis_from_url
+from pacing.pacer import Pacer, Policy
+from pacing.redis_client import redis_from_url
 from tenants.audit import audit
 from tenants.models import Environment
 

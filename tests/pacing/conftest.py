@@ -6,7 +6,8 @@ import os
 import pytest
 import redis
 
-from pacing.pacer import Pacer, redis_from_url
+from pacing.pacer import Pacer
+from pacing.redis_client import redis_from_url
 
 
 @pytest.fixture(scope="session", params=["standalone", "cluster"])

@@ -3,7 +3,8 @@
 import pytest
 from redis.cluster import RedisCluster
 
-from pacing.pacer import ClaimResult, Pacer, PacerNotReady, Policy, redis_from_url
+from pacing.pacer import ClaimResult, Pacer, PacerNotReady, Policy
+from pacing.redis_client import redis_from_url
 
 from .audit import SECOND, numbers, violations
 

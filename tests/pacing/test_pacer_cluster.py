@@ -12,7 +12,8 @@ from redis.cluster import RedisCluster
 from redis.crc import key_slot
 from redis.exceptions import CrossSlotTransactionError
 
-from pacing.pacer import Pacer, PacerNotReady, Policy, redis_from_url
+from pacing.pacer import Pacer, PacerNotReady, Policy
+from pacing.redis_client import redis_from_url
 from tests.cluster import RedisClusterServer, binaries
 
 from .audit import numbers

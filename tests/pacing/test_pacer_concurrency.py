@@ -5,7 +5,8 @@ import queue
 
 import pytest
 
-from pacing.pacer import Pacer, Policy, redis_from_url
+from pacing.pacer import Pacer, Policy
+from pacing.redis_client import redis_from_url
 
 from .audit import numbers, violations
 
