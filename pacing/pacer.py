@@ -6,7 +6,8 @@ claim numbers from a pool (the numbers a campaign may call from): one Lua call p
 numbers and records the attempts, so workers on many machines never break a limit between them.
 
 Redis holds pacing state only; PostgreSQL records every attempt and rebuilds Redis after a loss. All keys
-of a workspace share the hash tag `{ws:<id>}`, so every call touches one Redis Cluster slot:
+of a workspace share the hash tag `{ws:<id>}`, so every call touches one Redis Cluster slot (proved on a real
+cluster by tests/pacing/test_pacer_cluster.py):
 
     {ws:42}:pacer        HASH  +14155550100 -> the number's newest max(cap, 1) attempts, or a few more
                                (lua/log.lua)
@@ -33,6 +34,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import redis
+from redis.cluster import RedisCluster
 from redis.exceptions import NoScriptError
 
 _NOT_READY, _EMPTY = -2, -1
@@ -120,13 +122,15 @@ class NumberState:
 
 
 class Pacer:
-    """The pacer over one Redis database. Thread-safe as far as the redis-py client is."""
+    """The pacer over one Redis database, or a Redis Cluster (pacing/redis_client.py). Thread-safe as far
+    as the redis-py client is."""
 
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: redis.Redis | RedisCluster) -> None:
         self._redis = client
         self._claim = _script("claim.lua")
         self._pool_put = _script("pool_put.lua")
         self._number_states = _script("number_states.lua")
+        self._clock = _script("clock.lua", with_log=False)
 
     # Decisions
 
@@ -178,6 +182,12 @@ class Pacer:
             )
         return states
 
+    def clock_ms(self, *, incr: str) -> int:
+        """The Redis clock, the one claims record attempts on (ms), read as the counter `incr` is
+        incremented, in one round trip. On a cluster it is the clock of the master holding `incr`, and
+        claims read the one serving their workspace: the masters' clocks must agree (NTP)."""
+        return int(self._run(self._clock, (incr,)))
+
     # Pool membership
 
     def pool_set(self, *, workspace_id: int | str, pool_id: str, numbers: Iterable[str]) -> None:
@@ -195,11 +205,14 @@ class Pacer:
     def pool_delete(self, *, workspace_id: int | str, pool_id: str) -> None:
         """The campaign is over: drop its pool. The numbers' logs stay: they pace the other pools."""
         keys = _Keys(workspace_id)
-        pipe = self._redis.pipeline(transaction=True)
-        pipe.delete(keys.pool(pool_id))
-        pipe.srem(keys.pools, pool_id)
-        pipe.hdel(keys.state, _stamp_field(keys.pool(pool_id)))
-        pipe.execute()
+
+        def delete(pipe: redis.client.Pipeline) -> None:
+            pipe.multi()
+            pipe.delete(keys.pool(pool_id))
+            pipe.srem(keys.pools, pool_id)
+            pipe.hdel(keys.state, _stamp_field(keys.pool(pool_id)))
+
+        self._redis.transaction(delete)  # MULTI/EXEC, no WATCH
 
     def number_forget(self, *, workspace_id: int | str, number: str) -> None:
         """The number no longer calls out for the workspace (detached, released): out of every pool.
@@ -240,13 +253,17 @@ class Pacer:
         fail closed at once, before the caller loads the attempts to rebuild from.
         """
         state = _Keys(workspace_id).state
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.hget(state, _READY)
-        pipe.info("server")
-        ready, info = pipe.execute()
+        if isinstance(self._redis, RedisCluster):  # INFO is not pipelined there: it names no key
+            ready, run_id = self._redis.hget(state, _READY), self._run_id(state)
+        else:
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.hget(state, _READY)
+            pipe.info("server")
+            ready, info = pipe.execute()
+            run_id = _run_id(info)
         if ready is None:
             return False
-        if _text(ready) == _run_id(info):
+        if _text(ready) == run_id:
             return True
 
         def drop_if_unchanged(pipe: redis.client.Pipeline) -> None:
@@ -280,7 +297,7 @@ class Pacer:
         keys = _Keys(workspace_id)
         logs = _encode_logs(attempts)
         pools = {pool_id: _check_numbers(numbers) for pool_id, numbers in pools.items()}
-        run_id = _run_id(self._redis.info("server"))
+        run_id = self._run_id(keys.state)
 
         def replace(pipe: redis.client.Pipeline) -> None:
             old_pool_ids = {_text(pool_id) for pool_id in pipe.smembers(keys.pools)}
@@ -294,6 +311,14 @@ class Pacer:
                 pipe.sadd(keys.pools, *pools)
 
         self._redis.transaction(replace, keys.pools)
+
+    def _run_id(self, key: str) -> str:
+        """The run id of the server holding `key`. A cluster has one per master, and a bare INFO goes to
+        whichever node the client picks: ask the master serving the key's slot, so that its restart or a
+        failover (or the slot moving to another master) makes the workspace rebuild, as a restart does."""
+        if isinstance(self._redis, RedisCluster):
+            return _run_id(self._redis.info("server", target_nodes=self._redis.get_node_from_key(key)))
+        return _run_id(self._redis.info("server"))
 
     def _put(self, workspace_id: int | str, pool_id: str, numbers: Iterable[str], *, exact: bool) -> None:
         keys = _Keys(workspace_id)
@@ -345,9 +370,11 @@ def _stamp_field(pool_key: str) -> str:
     return f"~policy:{pool_key}"  # as claim.lua names it
 
 
-def _script(name: str) -> _Script:
+def _script(name: str, *, with_log: bool = True) -> _Script:
     here = Path(__file__).with_name("lua")
-    source = (here / "log.lua").read_text() + "\n" + (here / name).read_text()
+    source = (here / name).read_text()
+    if with_log:
+        source = (here / "log.lua").read_text() + "\n" + source
     sha = hashlib.sha1(source.encode(), usedforsecurity=False).hexdigest()  # how Redis names scripts
     return _Script(source, sha.encode())
 

@@ -13,16 +13,18 @@ import redis
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from redis.cluster import RedisCluster
 
 from pacing.models import PacingPolicy
 from pacing.pacer import Pacer, Policy
+from pacing.redis_client import redis_from_url
 from tenants.audit import audit
 from tenants.models import Environment
 
 
 @lru_cache(maxsize=4)
 def _pacer_for(url: str) -> Pacer:
-    return Pacer(redis.Redis.from_url(url, health_check_interval=30))
+    return Pacer(redis_from_url(url, health_check_interval=30))  # redis+cluster://: a Redis Cluster
 
 
 def pacer() -> Pacer:
@@ -30,7 +32,7 @@ def pacer() -> Pacer:
     return _pacer_for(settings.PACER_REDIS_URL)
 
 
-def pacer_redis() -> redis.Redis:
+def pacer_redis() -> redis.Redis | RedisCluster:
     return pacer()._redis
 
 

@@ -11,6 +11,7 @@ from tenants.models import Plan, Workspace
 from tenants.roles import Role
 from tenants.scope import all_workspaces
 from tenants.services import member_add, workspace_create
+from tests.cluster import cluster_or_reason, remove
 
 PASSWORD = "correct horse battery staple"
 TESTS = Path(__file__).resolve().parent
@@ -46,6 +47,19 @@ def _real_servers(django_db_blocker):
             )
     # The test Redis database (REDIS_URL, db 9 by default) belongs to the tests.
     cache.clear()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory):
+    """A real three-master Redis Cluster for the session (tests/cluster.py), stopped and removed at its end;
+    the tests that use it are skipped, saying why, where no redis-server is installed."""
+    tmp = tmp_path_factory.mktemp("redis-cluster")
+    cluster = cluster_or_reason(tmp)
+    if isinstance(cluster, str):
+        pytest.skip(cluster)
+    yield cluster
+    cluster.stop()
+    remove(tmp)
 
 
 @pytest.fixture(autouse=True)

@@ -106,6 +106,8 @@ def test_the_caller_ids_say_so_while_the_pacing_state_is_rebuilt_or_redis_is_dow
     assert "being rebuilt" not in page and "All 2 numbers paced until" in page
     settings.PACER_REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there (the pacer is per URL)
     assert "Redis did not answer" in operator.get(detail).content.decode()
+    settings.PACER_REDIS_URL = "redis+cluster://127.0.0.1:1"  # nor is a Redis Cluster there
+    assert "Redis did not answer" in operator.get(detail).content.decode()
 
 
 def test_the_live_poll_reloads_the_page_when_the_state_changed(acme):

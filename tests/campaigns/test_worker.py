@@ -8,7 +8,7 @@ from campaigns.models import Campaign, CampaignCall
 from campaigns.services import campaign_start
 from config.celery import app
 from pacing.pacer import Policy
-from pacing.services import pacer
+from pacing.services import pacer, pacer_redis
 from tests.campaigns import dial_log
 from tests.campaigns.conftest import DESTINATIONS, Beat
 from tests.helpers import wait_until, worker_in_process
@@ -28,13 +28,22 @@ def worker():
             beat.stop()
 
 
+@pytest.fixture(params=["standalone", "cluster"])
+def pacer_on(request, settings):
+    """The pacer on the test Redis (REDIS_URL), or on the session's Redis Cluster (tests/cluster.py)."""
+    if request.param == "cluster":
+        settings.PACER_REDIS_URL = request.getfixturevalue("redis_cluster").url
+        pacer_redis().flushdb()
+    return request.param
+
+
 def finished(campaign):
     campaign.refresh_from_db()
     return campaign.state == Campaign.State.FINISHED
 
 
 def test_campaign_finishes_with_every_destination_attempted_once_within_the_policy(
-    make_desk, log_path, worker
+    pacer_on, make_desk, log_path, worker
 ):
     desk = make_desk(4)
     desk.policy(gap=1, cap=3, window=5)
@@ -50,6 +59,7 @@ def test_campaign_finishes_with_every_destination_attempted_once_within_the_poli
     assert {c.provider_call_id for c in desk.calls(campaign)} == {d.call_id for d in dials}
     assert dial_log.violations(dials, gap_s=1, cap=3, window_s=5) == []
     assert len({d.from_e164 for d in dials}) == 4  # the load is shared by the pool
+    assert pacer_redis().hlen(f"{{ws:{desk.ws.pk}}}:pacer") > 4  # the logs and marker are where it paced
 
 
 def test_paced_calls_are_delayed_then_placed_never_failed(make_desk, log_path, worker):

@@ -1,9 +1,10 @@
 """The pacer's behaviour, on a simulated clock (now_ms) unless a test is about the Redis clock."""
 
 import pytest
-import redis
+from redis.cluster import RedisCluster
 
 from pacing.pacer import ClaimResult, Pacer, PacerNotReady, Policy
+from pacing.redis_client import redis_from_url
 
 from .audit import SECOND, numbers, violations
 
@@ -328,10 +329,17 @@ def test_state_in_the_older_log_format_is_rebuilt_before_any_claim(ready, redis_
     # Logs were 14-digit text under a '~ready' marker: read as 8-byte attempts they would pace wrongly.
     state = f"{{ws:{WS}}}:pacer"
     redis_client.delete(state)
-    redis_client.hset(state, mapping={"~ready": redis_client.info("server")["run_id"], A: "1700000000000,"})
+    redis_client.hset(state, mapping={"~ready": server_run_id(redis_client, state), A: "1700000000000,"})
     assert not ready.is_initialised(workspace_id=WS)
     with pytest.raises(PacerNotReady):
         claim(ready, Policy(gap_s=60), 0)
+
+
+def server_run_id(client, key: str) -> str:
+    """The run id of the server holding `key`: on a cluster, the master serving its slot."""
+    if isinstance(client, RedisCluster):
+        return client.info("server", target_nodes=client.get_node_from_key(key))["run_id"]
+    return client.info("server")["run_id"]
 
 
 def test_rebuild_drops_pools_it_is_not_given(ready):
@@ -392,7 +400,15 @@ def test_scripts_are_reloaded_after_redis_forgets_them(ready, redis_client):
 
 
 def test_clients_that_decode_responses_work_too(pacer, redis_url):
-    decoding = Pacer(redis.Redis.from_url(redis_url, decode_responses=True))
+    decoding = Pacer(redis_from_url(redis_url, decode_responses=True))
     decoding.rebuild(workspace_id=WS, attempts=[(A, T0)], pools={"p": [A]})
     assert decoding.is_initialised(workspace_id=WS)
     assert claim(decoding, Policy(gap_s=60), 1).retry_in_ms == 59 * SECOND
+
+
+def test_clock_reads_the_redis_time_as_it_counts(pacer, redis_client):
+    seconds, micros = redis_client.time()
+    first = pacer.clock_ms(incr="campaign:1:takes")
+    second = pacer.clock_ms(incr="campaign:1:takes")
+    assert seconds * 1000 + micros // 1000 <= first <= second
+    assert int(redis_client.get("campaign:1:takes")) == 2

@@ -4,9 +4,9 @@ import multiprocessing
 import queue
 
 import pytest
-import redis
 
 from pacing.pacer import Pacer, Policy
+from pacing.redis_client import redis_from_url
 
 from .audit import numbers, violations
 
@@ -22,7 +22,7 @@ GIVE_UP_S = 60  # bounds a failure only: the run ends when every number was take
 def hammer(redis_url: str, start, stop, claims) -> None:
     """One worker: once every worker is ready, claim in a tight loop (batches of 1 to 3) until told to stop;
     each claim goes to `claims` as (worker, number, at_ms) as soon as it is made."""
-    pacer = Pacer(redis.Redis.from_url(redis_url))
+    pacer = Pacer(redis_from_url(redis_url))
     k = 0
     me = start.wait()
     while not stop.is_set():
