@@ -183,7 +183,7 @@ def seed(args) -> tuple:
                 environment=live, e164=e164, tag_names=[TAG],
             )  # fmt: skip
         policy_update(
-            environment=live, actor=user, enabled=True,
+            environment=live, actor=user, enabled=bool(args.gap or args.cap),  # all 0: pacing off
             gap_seconds=args.gap, cap=args.cap, window_seconds=args.window,
         )  # fmt: skip
         csv = ("phone\n" + "\n".join(destinations(args.calls)) + "\n").encode()

@@ -464,3 +464,28 @@ def test_a_slowed_down_connection_claims_nothing_until_its_pause_is_over(pacer):
     waiting = pacer.claim(now_ms=now + 10, **kw)
     assert waiting.claims == () and waiting.retry_in_ms == 4990
     assert len(pacer.claim(now_ms=now + 5000, **kw).claims) == 1
+
+
+def test_a_shared_connection_gives_each_workspace_its_own_bucket_under_its_own_hash_tag(pacer, redis_client):
+    """The platform's managed connection serves many workspaces; a workspace's keys live in its own Redis
+    Cluster slot, so each gets its own bucket (its share of the account), and no key crosses slots."""
+    rate, now = Rate(1000.0), 1_700_000_000_000
+    for ws in (1, 2):
+        pool = numbers(3, prefix=f"+1{ws}55")
+        pacer.rebuild(
+            workspace_id=ws, attempts=[], pools={"p": pool}, connections=dict.fromkeys(pool, "managed")
+        )
+    kw = {
+        "pool_id": "p",
+        "policy": Policy(),
+        "call_ids": ["a", "b"],
+        "now_ms": now,
+        "rates": {"managed": rate},
+    }
+    assert [len(pacer.claim(workspace_id=ws, **kw).claims) for ws in (1, 2)] == [1, 1]
+    pacer.slow_down(workspace_id=1, connection_id="managed", rate=rate, pause_ms=60_000, now_ms=now)
+    later = {**kw, "now_ms": now + 1000}
+    assert [len(pacer.claim(workspace_id=ws, **later).claims) for ws in (1, 2)] == [0, 1]
+    keys = sorted(k.decode() for k in redis_client.scan_iter())
+    assert {k.split("}")[0] + "}" for k in keys} == {"{ws:1}", "{ws:2}"}, keys
+    assert any(k.endswith(":rates") for k in keys) and any(k.endswith(":callers") for k in keys)
