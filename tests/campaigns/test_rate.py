@@ -14,7 +14,7 @@ from phone_numbers.services import number_link
 from providers.models import ProviderConnection
 from tenants.scope import workspace_scope
 from tests.campaigns.conftest import DESTINATIONS
-from tests.campaigns.test_reconcile import TWILIO_CALLS, ask_again_now
+from tests.campaigns.test_reconcile import TELNYX_CALLS, TWILIO_CALLS, ask_again_now, provider_desk
 from tests.fakes.twilio_server import TwilioServer
 from tests.helpers import wait_until
 
@@ -95,10 +95,14 @@ def test_a_campaign_never_dials_faster_than_its_connection_allows(make_desk, twi
     assert most_in_any_second(twilio.dialed_at) <= 10
 
 
-def test_a_dial_refused_for_the_rate_is_retried_until_placed_never_failed(make_desk, twilio, settings):
+@pytest.mark.parametrize(("provider", "calls_path"), [("twilio", TWILIO_CALLS), ("telnyx", TELNYX_CALLS)])
+def test_a_dial_refused_for_the_rate_is_retried_until_placed_never_failed(
+    make_desk, settings, request, provider, calls_path
+):
     settings.CAMPAIGN_RATE_LIMITED_PAUSE_S = 0.01
-    desk = twilio_desk(make_desk, twilio, Decimal(100))
-    twilio.fail_next("POST", TWILIO_CALLS, 429, times=8)  # more than any number of tries that would fail it
+    server = request.getfixturevalue(f"{provider}_server")
+    desk = provider_desk(make_desk, server, provider, settings)
+    server.fail_next("POST", calls_path, 429, times=8)  # more than any number of tries that would fail it
     campaign = desk.campaign(DESTINATIONS[:1])
     campaign_start(campaign=campaign, actor=desk.actor)
     seen = []
@@ -114,7 +118,7 @@ def test_a_dial_refused_for_the_rate_is_retried_until_placed_never_failed(make_d
         ("placed", "placed", 8)
     ]
     assert all("call rate" in error for *_, error in seen[:8])
-    assert len(twilio.dialed_at) == 9
+    assert len(server.requests_to("POST", calls_path)) == 9
 
 
 def test_a_dial_refused_for_the_rate_pauses_its_connection(make_desk, twilio, settings):
