@@ -1087,8 +1087,11 @@ def _unavailable(
         pause_s = min(settings.CAMPAIGN_RATE_LIMITED_PAUSE_S * 2 ** (tries - 1), 60)
         with contextlib.suppress(redis.RedisError):  # Redis down: no claim is made anyway
             _slow_down(call, provider_connection, pause_s)
-        _guarded(call.pk, call.attempt_id, Call.DIALING, state=Call.PENDING, unavailable_tries=tries,
-                 not_before=now, error=f"Refused for the account's call rate ({tries}x): retried after a {pause_s:g} s pause."[:300])  # fmt: skip
+        said = f"Refused for the account's call rate ({tries}x): retried after a {pause_s:g} s pause."
+        _guarded(
+            call.pk, call.attempt_id, Call.DIALING,
+            state=Call.PENDING, unavailable_tries=tries, not_before=now, error=said[:300],
+        )  # fmt: skip
         return "backoff"
     _guarded(
         call.pk,
