@@ -9,9 +9,10 @@
 -- KEYS[4] rates   HASH connection id -> its token bucket: the theoretical arrival time (GCRA), ms as text
 -- ARGV[1] the policy, now_ms and K (claims wanted), packed (log.lua read_decision)
 -- ARGV[2], ARGV[3], ...: connection id, 'interval_ms tolerance_ms' (Pacer.Rate) for each rated connection:
---   a claim from a number of that connection needs a token too. A connection without one is skipped
---   (its numbers keep their place but score no earlier than its next token), and once every rated
---   connection is out of tokens the claim stops: the status is then when the first token frees up.
+--   a claim from a number of that connection needs a token too. A number whose connection has none is
+--   skipped (re-scored no earlier than the connection's next token, so it stops crowding the others),
+--   and once every rated connection is out of tokens the claim stops: the status is then when the first
+--   token frees up. A number of a connection not given here has no rate.
 -- Returns 'status now_ms number_1 ... number_k' (k <= K), split on whitespace: one string, which
 -- redis-py parses faster than an array (numbers are E.164, free of spaces). status:
 --   >= 0  ms until a claim can next succeed; exact when k < K (no number frees up sooner) and no rate was
