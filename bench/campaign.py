@@ -1,7 +1,7 @@
 """A campaign through real Celery workers, side by side with the same dial worker running no-op tasks.
 
     python bench/campaign.py [--calls N] [--numbers M] [--gap S] [--cap C --window W] [--concurrency K]
-                             [--deadline S] [--in-flight K]
+                             [--deadline S] [--in-flight K] [--rate R]
 
 Defaults: the issue's 20,000 calls from 450 sandbox numbers under 1 s between calls and at most 4 calls
 per 10 s per number. On a 2-core machine the whole run took 3 min 40 s (seeding 12 s, the no-op phase
@@ -31,6 +31,11 @@ slack, pacing/services.py: pacer_policy) lets the pool place in the long run: M 
 calls/s by default, a little above what the two dial processes manage on a 2-core machine (110 to 170
 calls/s, with the load of the machine), so the campaign runs near both limits. Pass --numbers 900
 (ceiling 300/s) to see what the workers alone manage, or fewer numbers to see pacing bind.
+
+--rate R sets the sandbox connection's calls per second (default: the sandbox's 10,000, which never
+binds): the report then gives the most dials the provider's log holds in any 1 s (must be at most R) and
+the failed calls (must be 0); the long-run ceiling is R / (1 + deadline) (README: Provider call rate).
+E.g. `--rate 10 --calls 200 --numbers 20 --gap 0 --cap 0 --window 0`.
 
 Checks: every gap and every rolling window of the dial log against the policy as the user set it (pacing
 violations, must be 0); every destination dialed exactly once (dialed twice, must be 0; every call ends
@@ -165,8 +170,9 @@ def seed(args) -> tuple:
         )
     with workspace_scope(ws):
         connection = ProviderConnection.objects.create(
-            provider="sandbox", label="Sandbox", credentials={"account": f"bench-{run}"}
-        )
+            provider="sandbox", label="Sandbox", credentials={"account": f"bench-{run}"},
+            calls_per_second=args.rate,
+        )  # fmt: skip
         live = Environment.objects.get(kind="live")
         agent = agent_create(
             workspace=ws, actor=None, name="Outbound", sip_destination="sip:out@voice.example"
@@ -177,7 +183,7 @@ def seed(args) -> tuple:
                 environment=live, e164=e164, tag_names=[TAG],
             )  # fmt: skip
         policy_update(
-            environment=live, actor=user, enabled=True,
+            environment=live, actor=user, enabled=bool(args.gap or args.cap),  # all 0: pacing off
             gap_seconds=args.gap, cap=args.cap, window_seconds=args.window,
         )  # fmt: skip
         csv = ("phone\n" + "\n".join(destinations(args.calls)) + "\n").encode()
@@ -373,7 +379,13 @@ def analyse(campaign, log_path: Path, started: float, args) -> dict:
         after=min(min(v) for v in claims.values()) if claims else started,
     )
     last = max(d.at for d in dials)
+    times, first, most = sorted(d.at for d in dials), 0, 0
+    for i, t in enumerate(times):  # the most dials in any 1 s span of the provider's log
+        while times[first] <= t - 1:
+            first += 1
+        most = max(most, i - first + 1)
     return {
+        "most_in_a_second": most,
         "dials": len(dials),
         "placed": states.get(CampaignCall.State.PLACED, 0),
         "states": states,
@@ -397,7 +409,8 @@ def ceiling(args, slack: int) -> float:
         per_number.append(1 / (args.gap + slack))
     if args.cap:
         per_number.append(args.cap / (args.window + slack))
-    return args.numbers * min(per_number) if per_number else float("inf")
+    pool = args.numbers * min(per_number) if per_number else float("inf")
+    return min(pool, args.rate / (1 + slack)) if args.rate else pool
 
 
 def report(args, noop: dict, result: dict, wall: float) -> None:
@@ -456,6 +469,11 @@ def report(args, noop: dict, result: dict, wall: float) -> None:
         f"numbers used: {result['numbers_used']}; pacer claims: {result['attempts']:,} "
         f"({result['attempts'] - result['dials']:,} handed back: the dial ran past its deadline)"
     )
+    if args.rate:
+        print(
+            f"connection rate {args.rate:g} calls/s: at most {result['most_in_a_second']} dials in any 1 s of the "
+            f"provider's log; failed calls: {result['states'].get('failed', 0)}"
+        )
     print(f"\n(bench ran {wall:.0f} s)")
 
 
@@ -472,6 +490,9 @@ def main() -> None:
     parser.add_argument("--deadline", type=int, help="CAMPAIGN_DIAL_DEADLINE_S (default: the setting, 2)")
     parser.add_argument(
         "--in-flight", type=int, help="CAMPAIGN_MAX_IN_FLIGHT, the most calls queued for the dial workers"
+    )
+    parser.add_argument(
+        "--rate", type=float, help="the sandbox connection's calls per second (default: the sandbox's)"
     )
     args = parser.parse_args()
     if args.deadline is not None:

@@ -31,9 +31,9 @@ from django.utils import timezone
 
 from campaigns.destinations import Destinations, destinations_parse, rows_estimated
 from campaigns.models import CallAttempt, Campaign, CampaignCall, DestinationUpload
-from pacing.pacer import PacerNotReady
+from pacing.pacer import PacerNotReady, Rate
 from pacing.selectors import policy_of
-from pacing.services import pacer, pacer_now_ms, pacer_policy, pacer_redis
+from pacing.services import connection_rate, pacer, pacer_now_ms, pacer_policy, pacer_redis
 from phone_numbers.models import PhoneNumber, Tag
 from phone_numbers.selectors import tags_named
 from phone_numbers.tags import clean_tag_names
@@ -205,10 +205,27 @@ def pool_queryset(*, workspace_id: int, environment_id: int, tag_ids):
 
 def pool_numbers(campaign: Campaign) -> list[str]:
     """The campaign's caller IDs: active numbers of its environment carrying any of its tags."""
+    return list(pool_callers(campaign))
+
+
+def pool_callers(campaign: Campaign) -> dict[str, str]:
+    """The campaign's caller IDs, each with its provider connection's id (whose call rate it shares)."""
     pool = pool_queryset(
         workspace_id=campaign.workspace_id, environment_id=campaign.environment_id, tag_ids=_tag_ids(campaign)
     )
-    return list(pool.order_by("e164").values_list("e164", flat=True))
+    return {e164: str(conn) for e164, conn in pool.order_by("e164").values_list("e164", "connection_id")}
+
+
+def pool_rates(campaign: Campaign) -> dict[str, Rate]:
+    """The call rate of every provider connection the campaign's caller IDs belong to (pacer claim's)."""
+    pool = pool_queryset(
+        workspace_id=campaign.workspace_id, environment_id=campaign.environment_id, tag_ids=_tag_ids(campaign)
+    )
+    connections = ProviderConnection.unscoped.filter(pk__in=pool.values("connection_id"))
+    return {
+        str(c.pk): connection_rate(c.call_rate)
+        for c in connections.only("pk", "provider", "calls_per_second")
+    }
 
 
 def _no_caller_ids(environment, tags) -> str:
@@ -361,8 +378,15 @@ def _pools_refresh(number_id: int) -> None:
                 inside = campaign.environment_id == number.environment_id and bool(
                     tag_ids & {t.pk for t in campaign.tags.all()}
                 )
-                change = pacer().pool_add if inside else pacer().pool_remove
-                change(workspace_id=number.workspace_id, pool_id=campaign.pool_id, numbers=[number.e164])
+                if inside:
+                    pacer().pool_add(
+                        workspace_id=number.workspace_id, pool_id=campaign.pool_id, numbers=[number.e164],
+                        connections={number.e164: str(number.connection_id)},
+                    )  # fmt: skip
+                else:
+                    pacer().pool_remove(
+                        workspace_id=number.workspace_id, pool_id=campaign.pool_id, numbers=[number.e164]
+                    )
     except redis.RedisError:
         log.warning("pools not refreshed for number %s (Redis down); the periodic sync heals it", number_id)
 
@@ -373,8 +397,12 @@ def _pool_sync_if_due(campaign: Campaign) -> None:
     every = timedelta(seconds=settings.CAMPAIGN_POOL_SYNC_S)
     if campaign.pool_synced_at and campaign.pool_synced_at > now - every:
         return
+    callers = pool_callers(campaign)
     pacer().pool_set(
-        workspace_id=campaign.workspace_id, pool_id=campaign.pool_id, numbers=pool_numbers(campaign)
+        workspace_id=campaign.workspace_id,
+        pool_id=campaign.pool_id,
+        numbers=list(callers),
+        connections=callers,
     )
     Campaign.unscoped.filter(pk=campaign.pk).update(pool_synced_at=now)
     campaign.pool_synced_at = now
@@ -412,9 +440,11 @@ def pacer_ensure_ready(workspace_id: int) -> None:
         campaigns = list(
             Campaign.unscoped.filter(workspace_id=workspace_id, state__in=(State.RUNNING, State.PAUSED))
         )
-        pools = {c.pool_id: pool_numbers(c) for c in campaigns}
+        callers = {c.pool_id: pool_callers(c) for c in campaigns}
+        pools = {pool_id: list(numbers) for pool_id, numbers in callers.items()}
+        connections = {n: conn for numbers in callers.values() for n, conn in numbers.items()}
         attempts = _attempts_for_rebuild(workspace_id)
-        pacer().rebuild(workspace_id=workspace_id, attempts=attempts, pools=pools)
+        pacer().rebuild(workspace_id=workspace_id, attempts=attempts, pools=pools, connections=connections)
         now = timezone.now()
         Campaign.unscoped.filter(pk__in=[c.pk for c in campaigns]).update(
             pool_synced_at=now, paced_until=None
@@ -499,6 +529,7 @@ class _Lane:
     campaign: Campaign | None = None
     policy: object = None
     feed: _Feed | None = None
+    rates: dict | None = None  # its caller IDs' connections' call rates
 
 
 def _in_turn(running: list[tuple[int, int]]) -> list[int]:
@@ -557,7 +588,7 @@ def _lane_batch(lane: _Lane) -> _Batch:
     try:
         if lane.campaign is None and not _lane_load(lane):
             return _Batch(0, None)
-        return _dispatch_batch(lane.campaign, lane.policy, lane.feed)
+        return _dispatch_batch(lane.campaign, lane.policy, lane.feed, lane.rates)
     except PacerNotReady:  # Redis lost its data since the last check: its next turn rebuilds, then claims
         lane.campaign = None
         return _Batch(0, 0)
@@ -579,6 +610,7 @@ def _lane_load(lane: _Lane) -> bool:
     pacer_ensure_ready(campaign.workspace_id)
     _pool_sync_if_due(campaign)
     lane.policy = pacer_policy(policy_of(campaign.environment))  # read every tick: edits apply soon
+    lane.rates = pool_rates(campaign)  # likewise a connection's calls per second
     lane.feed = _feed(campaign)
     lane.campaign = campaign
     return True
@@ -644,7 +676,7 @@ def _feed(campaign: Campaign, now: float | None = None) -> _Feed:
     return feed
 
 
-def _dispatch_batch(campaign: Campaign, policy, feed: _Feed) -> _Batch:
+def _dispatch_batch(campaign: Campaign, policy, feed: _Feed, rates: dict | None = None) -> _Batch:
     """One transaction: lock the pool, claim numbers for due calls, record the attempts and reserve the
     calls; their dial tasks are enqueued after commit. On PostgreSQL, seven statements whatever its size."""
     with transaction.atomic():
@@ -665,6 +697,7 @@ def _dispatch_batch(campaign: Campaign, policy, feed: _Feed) -> _Batch:
             pool_id=campaign.pool_id,
             policy=policy,
             call_ids=[str(pk) for pk in due],
+            rates=rates,
         )
         if result.retry_in_ms is None:
             _pause_for_empty_pool(campaign)
@@ -678,7 +711,7 @@ def _dispatch_batch(campaign: Campaign, policy, feed: _Feed) -> _Batch:
         jobs = _reserve(campaign, kept, usable, at=_ms_to_dt(result.now_ms), now=now)
         waiting = due[len(claims) :]
         paced_until = None
-        if waiting:  # every number is paced: wait for the pacer's time, never fail, never a countdown
+        if waiting:  # every number is paced (or its connection's rate spent): wait for the pacer's time
             paced_until = _ms_to_dt(result.now_ms + result.retry_in_ms)
             CampaignCall.unscoped.filter(pk__in=waiting).update(not_before=paced_until)
         if paced_until != campaign.paced_until:
@@ -1017,7 +1050,7 @@ def call_dial(*, call_id: int, attempt_id: int) -> str:
             )
             return "failed"
         except ProviderUnavailable as exc:
-            return _unavailable(call, exc)
+            return _unavailable(call, exc, taken.connection)
         _guarded(
             call_id, attempt_id, Call.DIALING,
             state=Call.PLACED, provider_call_id=result.call_id[:80], finished_at=timezone.now(), error="",
@@ -1037,21 +1070,25 @@ def _webhook_url(provider_connection: ProviderConnection, call: CampaignCall) ->
     return f"{webhook_url(provider_connection)}?call={call.reference}"
 
 
-def _unavailable(call: CampaignCall, exc: ProviderUnavailable) -> str:
-    """A provider that did not answer. Rate-limited means it refused before placing anything: the call
-    goes back through the pacer after a backoff (a fresh claim, so the new dial is paced too). Any other
-    failure (timeout, dropped connection, 5xx) may have placed it: the call stays dialing and the
+def _unavailable(
+    call: CampaignCall, exc: ProviderUnavailable, provider_connection: ProviderConnection
+) -> str:
+    """A provider that did not answer. Rate-limited means it refused before placing anything: its
+    connection pauses (its token bucket emptied for CAMPAIGN_RATE_LIMITED_PAUSE_S, doubling with each
+    refusal of the call, at most 60 s) and the call goes back to waiting for a fresh claim, never failed.
+    Any other failure (timeout, dropped connection, 5xx) may have placed it: the call stays dialing and the
     recovery sweep asks the provider by reference, so it is never dialed twice."""
     now = timezone.now()
     tries = call.unavailable_tries + 1
     if exc.reason == "rate_limited":
-        if tries >= settings.CAMPAIGN_UNAVAILABLE_TRIES:
-            _guarded(call.pk, call.attempt_id, Call.DIALING, state=Call.FAILED, unavailable_tries=tries,
-                     error=f"Provider unavailable after {tries} tries: {exc.message}"[:300], finished_at=now)  # fmt: skip
-            return "failed"
-        backoff = min(2**tries, 60)
-        _guarded(call.pk, call.attempt_id, Call.DIALING, state=Call.PENDING, unavailable_tries=tries,
-                 not_before=now + timedelta(seconds=backoff), error=exc.message[:300])  # fmt: skip
+        pause_s = min(settings.CAMPAIGN_RATE_LIMITED_PAUSE_S * 2 ** (tries - 1), 60)
+        with contextlib.suppress(redis.RedisError):  # Redis down: no claim is made anyway
+            _slow_down(call, provider_connection, pause_s)
+        said = f"Refused for the account's call rate ({tries}x): retried after a {pause_s:g} s pause."
+        _guarded(
+            call.pk, call.attempt_id, Call.DIALING,
+            state=Call.PENDING, unavailable_tries=tries, not_before=now, error=said[:300],
+        )  # fmt: skip
         return "backoff"
     _guarded(
         call.pk,
@@ -1061,6 +1098,20 @@ def _unavailable(call: CampaignCall, exc: ProviderUnavailable) -> str:
         error=f"Outcome unknown: {exc.message}"[:300],
     )
     return "unknown"
+
+
+def _slow_down(call: CampaignCall, provider_connection: ProviderConnection, pause_s: float) -> None:
+    """Empty the connection's token bucket (the workspace's, for a managed connection) for `pause_s`."""
+    workspace_id = (
+        Campaign.unscoped.filter(pk=call.campaign_id).values_list("workspace_id", flat=True).first()
+    )
+    stored = ProviderConnection.unscoped.filter(pk=provider_connection.pk).first()
+    if workspace_id is None or stored is None:
+        return
+    pacer().slow_down(
+        workspace_id=workspace_id, connection_id=str(stored.pk), rate=connection_rate(stored.call_rate),
+        pause_ms=round(pause_s * 1000),
+    )  # fmt: skip
 
 
 # ---- Recovery ------------------------------------------------------------------------------------

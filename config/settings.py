@@ -183,7 +183,7 @@ CELERY_BEAT_SCHEDULE["campaigns-reconcile"] = {
     "schedule": float(CAMPAIGN_RECONCILE_EVERY_S),
     "options": {"expires": CAMPAIGN_RECONCILE_EVERY_S},
 }
-CAMPAIGN_UNAVAILABLE_TRIES = int(os.environ.get("CAMPAIGN_UNAVAILABLE_TRIES", "5"))
+CAMPAIGN_RATE_LIMITED_PAUSE_S = float(os.environ.get("CAMPAIGN_RATE_LIMITED_PAUSE_S", "1"))
 
 # --- Auth and sessions -----------------------------------------------------------------------
 LOGIN_URL = "login"

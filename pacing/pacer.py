@@ -15,6 +15,11 @@ cluster by tests/pacing/test_pacer_cluster.py):
                                ~policy:<pool key> -> the policy that pool was last scored under
     {ws:42}:pool:<pool>  ZSET  number -> a lower bound of when it frees up (the log decides)
     {ws:42}:pools        SET   pool ids, so a number leaving the workspace leaves every pool
+    {ws:42}:callers      HASH  number -> id of its provider connection, whose call rate it shares
+    {ws:42}:rates        HASH  connection id -> its token bucket (lua/claim.lua), on the Redis clock
+
+A provider connection's rate (calls per second) is one bucket per workspace: a connection several
+workspaces share (the platform's managed account) gives each its own bucket, its share of the account.
 
 Numbers are E.164, so they never collide with the reserved `~` fields. Nothing here imports Django: the
 pacing app's services pass workspace ids, pool ids and policies in.
@@ -90,6 +95,34 @@ class Policy:
         return struct.pack(">qqq", self.gap_ms, self.cap, self.window_ms)
 
 
+class Rate(NamedTuple):
+    """A provider connection's call rate as claims enforce it: a token bucket (GCRA) on the Redis clock,
+    one token per `interval_ms`, at most `burst` held. Build it with Rate.per_second()."""
+
+    interval_ms: float
+    burst: int = 1
+
+    @classmethod
+    def per_second(cls, calls_per_second: float, *, slack_ms: int = 0) -> Rate:
+        """At most `calls_per_second` calls reach the provider in any second (any 1/rate s below 1), given
+        that a call is dialed up to `slack_ms` after its claim: claims in any (1 s + slack) then hold at
+        most that many, a tenth of them at once."""
+        if not 0 < calls_per_second < 1e6:
+            raise ValueError(f"calls per second out of range: {calls_per_second}")
+        if calls_per_second < 1:
+            return cls(1000 / calls_per_second + slack_ms, 1)
+        burst = max(1, int(calls_per_second // 10))
+        return cls((1000 + slack_ms) / (calls_per_second - burst + 1), burst)
+
+    @property
+    def tolerance_ms(self) -> float:
+        return (self.burst - 1) * self.interval_ms
+
+    @property
+    def redis_arg(self) -> str:
+        return f"{self.interval_ms!r} {self.tolerance_ms!r}"  # as lua/claim.lua reads it
+
+
 class Claim(NamedTuple):  # a named tuple, not a frozen dataclass: built per claim, at about half the cost
     call_id: str
     number: str
@@ -131,6 +164,7 @@ class Pacer:
         self._pool_put = _script("pool_put.lua")
         self._number_states = _script("number_states.lua")
         self._clock = _script("clock.lua", with_log=False)
+        self._slow_down = _script("slow_down.lua")
 
     # Decisions
 
@@ -142,16 +176,23 @@ class Pacer:
         policy: Policy,
         call_ids: Sequence[str],
         now_ms: int | None = None,
+        rates: Mapping[str, Rate] | None = None,
     ) -> ClaimResult:
         """Claim one number per call id from the pool, as many as are free now, and record the attempts.
 
         The policy applies from this call on, whatever the pool was scored under before (a pool is
         re-scored once when the policy it is claimed with changes). Raises PacerNotReady while the
         workspace is not initialised: a claim fails closed rather than trust logs that may miss attempts.
+
+        rates: connection id -> its Rate, for every connection the pool's numbers belong to (see
+        pool_set's `connections`): a number is claimed only with a token of its connection's bucket.
+        With rates, retry_in_ms is a lower bound rather than exact. A number whose connection is not
+        given has no rate, but the claim stops once every given connection is out of tokens.
         """
-        reply = self._run(
-            self._claim, _claim_keys(workspace_id, pool_id), _decision_arg(policy, now_ms, len(call_ids))
-        )
+        args = [_decision_arg(policy, now_ms, len(call_ids))]
+        for connection_id, rate in (rates or {}).items():
+            args += (connection_id, rate.redis_arg)
+        reply = self._run(self._claim, _claim_keys(workspace_id, pool_id), *args)
         status, now, *numbers = _text(reply).split()  # claim.lua: "status now number ..."
         status, now = int(status), int(now)
         if status == _NOT_READY:
@@ -188,14 +229,51 @@ class Pacer:
         claims read the one serving their workspace: the masters' clocks must agree (NTP)."""
         return int(self._run(self._clock, (incr,)))
 
+    def slow_down(
+        self,
+        *,
+        workspace_id: int | str,
+        connection_id: str,
+        rate: Rate,
+        pause_ms: int,
+        now_ms: int | None = None,
+    ) -> int:
+        """The provider refused a call for its rate anyway: no claim from this connection for `pause_ms`
+        (its bucket emptied until then, or later if it already was). Returns the Redis clock, in ms."""
+        keys = _Keys(workspace_id)
+        return self._run(
+            self._slow_down,
+            (keys.rates,),
+            connection_id,
+            rate.redis_arg,
+            _check_ms(pause_ms),
+            -1 if now_ms is None else _check_ms(now_ms),
+        )
+
     # Pool membership
 
-    def pool_set(self, *, workspace_id: int | str, pool_id: str, numbers: Iterable[str]) -> None:
-        """Make the pool exactly these numbers; numbers already in it keep their place."""
-        self._put(workspace_id, pool_id, numbers, exact=True)
+    def pool_set(
+        self,
+        *,
+        workspace_id: int | str,
+        pool_id: str,
+        numbers: Iterable[str],
+        connections: Mapping[str, str] | None = None,
+    ) -> None:
+        """Make the pool exactly these numbers; numbers already in it keep their place.
 
-    def pool_add(self, *, workspace_id: int | str, pool_id: str, numbers: Iterable[str]) -> None:
-        self._put(workspace_id, pool_id, numbers, exact=False)
+        connections: number -> id of its provider connection, whose call rate it shares (claim's `rates`)."""
+        self._put(workspace_id, pool_id, numbers, exact=True, connections=connections)
+
+    def pool_add(
+        self,
+        *,
+        workspace_id: int | str,
+        pool_id: str,
+        numbers: Iterable[str],
+        connections: Mapping[str, str] | None = None,
+    ) -> None:
+        self._put(workspace_id, pool_id, numbers, exact=False, connections=connections)
 
     def pool_remove(self, *, workspace_id: int | str, pool_id: str, numbers: Iterable[str]) -> None:
         numbers = list(numbers)
@@ -281,6 +359,7 @@ class Pacer:
         workspace_id: int | str,
         attempts: Iterable[tuple[str, int]],
         pools: Mapping[str, Iterable[str]],
+        connections: Mapping[str, str] | None = None,
     ) -> None:
         """Replace the workspace's pacing state with the database's, then mark it initialised.
 
@@ -288,6 +367,8 @@ class Pacer:
         under the policy in force (more are harmless, fewer could break the cap). Chosen by count, not
         by window, so a later policy with a longer window is still decided exactly.
         pools: every pool of the workspace and its numbers; other pools are dropped.
+        connections: number -> its provider connection's id (pool_set's). The connections' token buckets
+        are kept: a Redis that lost them starts them full, one burst early at most.
 
         For the dispatcher: when is_initialised() is False (or policy_changed() returned True), take a
         per-workspace lock, check again, load attempts and pools from PostgreSQL, rebuild. Claims fail
@@ -302,8 +383,10 @@ class Pacer:
         def replace(pipe: redis.client.Pipeline) -> None:
             old_pool_ids = {_text(pool_id) for pool_id in pipe.smembers(keys.pools)}
             pipe.multi()
-            pipe.delete(keys.state, keys.pools, *map(keys.pool, old_pool_ids | set(pools)))
+            pipe.delete(keys.state, keys.pools, keys.callers, *map(keys.pool, old_pool_ids | set(pools)))
             pipe.hset(keys.state, mapping={**logs, _READY: run_id})
+            if connections:
+                pipe.hset(keys.callers, mapping=dict(connections))
             for pool_id, numbers in pools.items():
                 if numbers:  # scored by newest attempt; the first claim re-scores under its policy
                     pipe.zadd(keys.pool(pool_id), {n: _newest_attempt(logs.get(n)) for n in numbers})
@@ -320,8 +403,18 @@ class Pacer:
             return _run_id(self._redis.info("server", target_nodes=self._redis.get_node_from_key(key)))
         return _run_id(self._redis.info("server"))
 
-    def _put(self, workspace_id: int | str, pool_id: str, numbers: Iterable[str], *, exact: bool) -> None:
+    def _put(
+        self,
+        workspace_id: int | str,
+        pool_id: str,
+        numbers: Iterable[str],
+        *,
+        exact: bool,
+        connections: Mapping[str, str] | None,
+    ) -> None:
         keys = _Keys(workspace_id)
+        if connections:  # before the numbers enter the pool, so their first claim knows their rate
+            self._redis.hset(keys.callers, mapping=dict(connections))
         self._run(
             self._pool_put,
             (keys.pool(pool_id), keys.state, keys.pools),
@@ -355,15 +448,17 @@ class _Keys:
         self.tag = f"{{ws:{workspace_id}}}"
         self.state = f"{self.tag}:pacer"
         self.pools = f"{self.tag}:pools"
+        self.callers = f"{self.tag}:callers"
+        self.rates = f"{self.tag}:rates"
 
     def pool(self, pool_id: str) -> str:
         return f"{self.tag}:pool:{pool_id}"
 
 
 @lru_cache(maxsize=4096)
-def _claim_keys(workspace_id: int | str, pool_id: str) -> tuple[bytes, bytes]:
+def _claim_keys(workspace_id: int | str, pool_id: str) -> tuple[bytes, ...]:
     keys = _Keys(workspace_id)  # cached and encoded once: a dispatcher claims from a few pools all day
-    return keys.pool(pool_id).encode(), keys.state.encode()
+    return keys.pool(pool_id).encode(), keys.state.encode(), keys.callers.encode(), keys.rates.encode()
 
 
 def _stamp_field(pool_key: str) -> str:

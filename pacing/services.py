@@ -16,7 +16,7 @@ from django.db import transaction
 from redis.cluster import RedisCluster
 
 from pacing.models import PacingPolicy
-from pacing.pacer import Pacer, Policy
+from pacing.pacer import Pacer, Policy, Rate
 from pacing.redis_client import redis_from_url
 from tenants.audit import audit
 from tenants.models import Environment
@@ -56,6 +56,14 @@ def pacer_policy(policy: PacingPolicy) -> Policy:
     gap = policy.gap_seconds + slack if policy.gap_seconds else 0
     window = policy.window_seconds + slack if policy.cap else 0
     return Policy(gap_s=gap, cap=policy.cap, window_s=window)
+
+
+def connection_rate(calls_per_second) -> Rate:
+    """A provider connection's calls per second as claims enforce it, widened like pacer_policy: a call
+    claimed now reaches the provider up to CAMPAIGN_DIAL_DEADLINE_S later, so claims are spread to keep
+    every second at the provider within the rate (at most rate x 1 / (1 + deadline) calls a second in the
+    long run: 1 call per 3 s for 1 call per second with the 2 s deadline)."""
+    return Rate.per_second(float(calls_per_second), slack_ms=round(settings.CAMPAIGN_DIAL_DEADLINE_S * 1000))
 
 
 def _check(*, enabled: bool, gap_seconds: int, cap: int, window_seconds: int) -> None:

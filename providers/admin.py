@@ -15,7 +15,7 @@ class ConnectionAdminForm(forms.ModelForm):
 
     class Meta:
         model = ProviderConnection
-        fields = ("workspace", "provider", "label", "state")
+        fields = ("workspace", "provider", "label", "state", "calls_per_second")
 
     def clean(self):
         cleaned = super().clean()

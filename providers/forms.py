@@ -1,8 +1,10 @@
+from decimal import Decimal
+
 from django import forms
 from django.core.validators import RegexValidator
 
 from providers import registry
-from providers.models import ProviderConnection
+from providers.models import MAX_CALLS_PER_SECOND, MIN_CALLS_PER_SECOND, ProviderConnection
 
 
 def connectable() -> list[tuple[str, str]]:
@@ -24,6 +26,12 @@ class ConnectionForm(forms.Form):
 
     provider = forms.ChoiceField(choices=connectable)
     label = forms.CharField(max_length=80, help_text="How this account shows up in Dialtone, e.g. “Main US”.")
+    calls_per_second = forms.CharField(
+        label="Calls per second",
+        max_length=20,
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off"}),
+    )
 
     def __init__(
         self, *args, connection: ProviderConnection | None = None, provider: str | None = None, **kwargs
@@ -40,6 +48,13 @@ class ConnectionForm(forms.Form):
             self.initial.setdefault("label", connection.label)
         else:
             self.initial.setdefault("provider", self.provider_key)
+        default = self.provider_spec.default_calls_per_second
+        rate = connection.call_rate if connection else default
+        self.initial.setdefault("calls_per_second", _plain(rate))
+        self.fields["calls_per_second"].help_text = (
+            f"Outbound calls the account may start each second; campaigns never ask for more. "
+            f"{self.provider_spec.calls_per_second_source} Blank: {_plain(default)}."
+        )
         for credential in self.provider_spec.credential_fields:
             key, secret = credential.key, credential.secret
             stored = str(connection.credentials.get(key, "")) if connection else ""
@@ -77,6 +92,32 @@ class ConnectionForm(forms.Form):
             raise forms.ValidationError("Another connection already has this name.")
         return label
 
+    def clean_calls_per_second(self) -> Decimal:
+        typed = self.cleaned_data["calls_per_second"].strip().replace(",", ".")
+        if not typed:  # left blank: the provider's default
+            return self.provider_spec.default_calls_per_second
+        try:
+            rate = Decimal(typed)
+        except ArithmeticError:
+            raise forms.ValidationError(
+                f"“{typed}” is not a number: type calls per second, e.g. 1 or 2.5."
+            ) from None
+        if not rate.is_finite() or rate <= 0:
+            raise forms.ValidationError(
+                f"Calls per second must be more than 0 (at least {_plain(MIN_CALLS_PER_SECOND)}): "
+                "a connection that may place no call would hold every campaign forever."
+            )
+        if rate < MIN_CALLS_PER_SECOND:
+            raise forms.ValidationError(f"At least {_plain(MIN_CALLS_PER_SECOND)} call per second.")
+        if rate > MAX_CALLS_PER_SECOND:
+            raise forms.ValidationError(
+                f"At most {_plain(MAX_CALLS_PER_SECOND)} calls per second: no provider account starts more; "
+                "check the figure."
+            )
+        if rate != rate.quantize(Decimal("0.01")):
+            raise forms.ValidationError("Use at most two decimals, e.g. 2.5.")
+        return rate
+
     def clean(self):
         cleaned = super().clean()
         typed = {f.key: cleaned[f.key] for f in self.provider_spec.credential_fields if f.key in cleaned}
@@ -103,3 +144,9 @@ class ConnectionForm(forms.Form):
     @property
     def needs_credentials(self) -> bool:
         return bool(self.provider_spec.credential_fields)
+
+
+def _plain(rate: Decimal) -> str:
+    """1, 2.5, 30: a rate as people type it."""
+    text = f"{rate:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text

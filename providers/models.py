@@ -1,9 +1,14 @@
+from decimal import Decimal
+
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
 
 from providers import registry
 from providers.fields import EncryptedJSONField
 from tenants.models import TenantModel, Workspace
+
+MIN_CALLS_PER_SECOND, MAX_CALLS_PER_SECOND = Decimal("0.01"), Decimal(10000)
 
 
 class ProviderConnection(TenantModel):
@@ -30,6 +35,17 @@ class ProviderConnection(TenantModel):
     state = models.CharField(max_length=20, choices=State.choices, default=State.UNVERIFIED)
     last_verified_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=300, blank=True)
+    # The account's outbound call rate, enforced by the pacer's claims (pacing/pacer.py Rate); empty: the
+    # provider's default. On a managed connection, each workspace's share of the platform account.
+    calls_per_second = models.DecimalField(
+        max_digits=7,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(MIN_CALLS_PER_SECOND), MaxValueValidator(MAX_CALLS_PER_SECOND)],
+        help_text="Outbound calls per second the account allows; empty for the provider's default. On a "
+        "managed connection: what each workspace may use of the platform account's rate.",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -56,6 +72,13 @@ class ProviderConnection(TenantModel):
     @property
     def is_managed(self) -> bool:
         return self.workspace_id is None
+
+    @property
+    def call_rate(self) -> Decimal:
+        """Outbound calls per second: the one set, or the provider's default."""
+        if self.calls_per_second is not None:
+            return self.calls_per_second
+        return registry.get(self.provider).default_calls_per_second
 
     @property
     def account_hint(self) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from importlib import import_module
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -43,6 +44,10 @@ class Provider:
     routes_each_number: ClassVar[bool] = False
     # Fictional numbers for trying Dialtone: offered after the accounts that hold real ones.
     for_trying: ClassVar[bool] = False
+    # Outbound calls per second a new account may start (the connection's calls_per_second when unset),
+    # and where that figure comes from, for the connection form.
+    default_calls_per_second: ClassVar[Decimal] = Decimal(1)
+    calls_per_second_source: ClassVar[str] = ""
 
     def __repr__(self) -> str:
         return f"<Provider {self.key}>"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as Late
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
@@ -71,7 +72,7 @@ def connection_adapter(connection: ProviderConnection) -> ProviderAdapter:
 
 @sensitive_variables("credentials")
 def connection_create(
-    *, workspace, actor, provider: str, label: str, credentials: dict
+    *, workspace, actor, provider: str, label: str, credentials: dict, calls_per_second: Decimal | None = None
 ) -> ProviderConnection:
     """Verify against the provider, then save. Raises ProviderError / ProviderUnavailable: nothing saved."""
     account = connection_verify_credentials(provider, credentials)
@@ -80,6 +81,7 @@ def connection_create(
         provider=provider,
         label=label,
         credentials=credentials,
+        calls_per_second=calls_per_second,
         state=ProviderConnection.State.VERIFIED,
         last_verified_at=timezone.now(),
         created_by=actor,
@@ -93,15 +95,28 @@ def connection_create(
 
 @sensitive_variables("credentials")
 def connection_update(
-    *, connection: ProviderConnection, actor, label: str, credentials: dict
+    *,
+    connection: ProviderConnection,
+    actor,
+    label: str,
+    credentials: dict,
+    calls_per_second: Decimal | None = None,
 ) -> ProviderConnection:
-    """New credentials are verified before they replace the old ones."""
+    """New credentials are verified before they replace the old ones. A new calls_per_second reaches running
+    campaigns at their next dispatcher tick (about a second)."""
     changed = credentials != connection.credentials
     if changed:
         connection_verify_credentials(connection.provider, credentials)
     with transaction.atomic():
         locked = ProviderConnection.objects.select_for_update().get(pk=connection.pk)
         fields = {"label": label}
+        before, after = {"label": locked.label}, {"label": label}
+        if calls_per_second is not None and calls_per_second != locked.call_rate:
+            fields["calls_per_second"] = calls_per_second
+            before["calls_per_second"], after["calls_per_second"] = (
+                str(locked.call_rate),
+                str(calls_per_second),
+            )
         if changed:
             fields |= {
                 "credentials": credentials,
@@ -109,7 +124,7 @@ def connection_update(
                 "last_verified_at": timezone.now(),
                 "last_error": "",
             }
-        renamed = changes({"label": locked.label}, {"label": label})
+        renamed = changes(before, after)
         for name, value in fields.items():
             setattr(locked, name, value)
         locked.save(update_fields=list(fields))

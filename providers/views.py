@@ -55,6 +55,7 @@ def connection_new(request, workspace_slug):
                 provider=form.provider_key,
                 label=form.cleaned_data["label"],
                 credentials=form.credentials(),
+                calls_per_second=form.cleaned_data["calls_per_second"],
             ),
         ):
             messages.success(request, f"{form.cleaned_data['label']} connected and verified.")
@@ -76,6 +77,7 @@ def connection_edit(request, workspace_slug, connection_id):
                 actor=request.user,
                 label=form.cleaned_data["label"],
                 credentials=form.credentials(),
+                calls_per_second=form.cleaned_data["calls_per_second"],
             ),
         ):
             messages.success(request, f"{form.cleaned_data['label']} saved.")

@@ -5,11 +5,20 @@
 --                      may be free); the log decides, so a stale score only costs a repair
 -- KEYS[2] state  HASH  number -> attempt log (log.lua); '~ready:2' -> set by a rebuild (Pacer._READY);
 --                      '~policy:<pool key>' -> the policy the pool was last scored under
+-- KEYS[3] callers HASH number -> id of its provider connection (numbers without one: no rate)
+-- KEYS[4] rates   HASH connection id -> its token bucket: the theoretical arrival time (GCRA), ms as text
 -- ARGV[1] the policy, now_ms and K (claims wanted), packed (log.lua read_decision)
+-- ARGV[2], ARGV[3], ...: connection id, 'interval_ms tolerance_ms' (Pacer.Rate) for each rated connection:
+--   a claim from a number of that connection needs a token too. A number whose connection has none is
+--   skipped (re-scored no earlier than the connection's next token, so it stops crowding the others),
+--   and once every rated connection is out of tokens the claim stops: the status is then when the first
+--   token frees up. A number of a connection not given here has no rate.
 -- Returns 'status now_ms number_1 ... number_k' (k <= K), split on whitespace: one string, which
 -- redis-py parses faster than an array (numbers are E.164, free of spaces). status:
---   >= 0  ms until a claim can next succeed; exact when k < K (no number frees up sooner); when k = K a
---         hint (0: another number may be free now). Also 0 when the repair budget ran out: ask again.
+--   >= 0  ms until a claim can next succeed; exact when k < K (no number frees up sooner) and no rate was
+--         given, a lower bound with rates (a token the number waits for may go to another number first);
+--         when k = K a hint (0: another number may be free now). Also 0 when the repair budget ran out:
+--         ask again.
 --   -1    the pool is empty;  -2  the workspace is not initialised: rebuild from the database first
 --
 -- Every key is passed in KEYS and shares the workspace hash tag, so this runs on Redis Cluster, also
@@ -17,8 +26,15 @@
 -- four commands: ZRANGE, HMGET (readiness, policy stamp and the top's log at once), HSET, ZADD; a claim
 -- in a batch about two (see the candidates below).
 
-local pool, state = KEYS[1], KEYS[2]
+local pool, state, callers, buckets = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local policy, now, wanted, stamp = read_decision(ARGV[1])
+local rates, rated = {}, 0                -- connection id -> {interval, tau, tat, blocked}
+for a = 2, #ARGV - 1, 2 do
+  local interval, tau = string.match(ARGV[a + 1], '^(%S+) (%S+)$')
+  rates[ARGV[a]] = {interval = tonumber(interval), tau = tonumber(tau)}
+  rated = rated + 1
+end
+local blocked, blocked_at = 0, nil        -- connections found without a token; the first one's next token
 local stamp_field = '~policy:' .. pool
 local REPAIR_BUDGET = 64                  -- stale scores fixed per call at most: bounds the script's time
 local NOT_READY, EMPTY = -2, -1
@@ -27,7 +43,19 @@ local NOT_READY, EMPTY = -2, -1
 -- and the upvalues it captures), and numbers go to redis.call as text: it would print them with '%.17g'.
 
 local function reply(status, numbers)
+  for conn, b in pairs(rates) do
+    if b.taken then redis.call('HSET', buckets, conn, string.format('%.3f', b.tat)) end
+  end
   return string.format('%d %d %s', status, now, table.concat(numbers, ' '))
+end
+
+-- The number's connection's bucket, nil if the number has no rate. A claim conforms when the bucket's
+-- theoretical arrival time (tat) is at most tau ahead of now; each claim moves it one interval on.
+local function bucket_of(number)
+  local conn = redis.call('HGET', callers, number)
+  local b = conn and rates[conn]
+  if b and not b.tat then b.tat = tonumber(redis.call('HGET', buckets, conn) or '0') end
+  return b
 end
 
 -- The candidates, in score order: first the top and the runner-up, whose score bounds the hint, with the
@@ -70,15 +98,35 @@ while #claimed < wanted do
   budget = budget - 1
   local number = window[2 * i - 1]
   local free = next_free(log, policy)
+  local at, b, ready = free, rated > 0 and bucket_of(number), nil  -- at: when it may be claimed
+  if b then
+    ready = math.ceil(b.tat - b.tau)                         -- the connection's next token
+    if ready > now and not b.blocked then
+      b.blocked, blocked = true, blocked + 1
+      if not blocked_at or ready < blocked_at then blocked_at = ready end
+      if blocked == rated then return reply(blocked_at - now, claimed) end  -- no token anywhere
+    end
+    if ready > at then at = ready end
+  end
   -- Every other score is >= this one and scores are lower bounds, so nothing frees up sooner. The
-  -- score is checked against the log, not trusted: it could be stale if the clock stepped back.
-  if free > now and free == tonumber(window[2 * i]) then return reply(free - now, claimed) end
-  if free <= now then
+  -- score is checked against the log (and the bucket), not trusted: it could be stale if the clock
+  -- stepped back.
+  if at > now and at == tonumber(window[2 * i]) then
+    return reply((blocked_at and blocked_at < at and blocked_at or at) - now, claimed)
+  end
+  if at <= now then
+    if b then
+      b.tat, b.taken = (b.tat > now and b.tat or now) + b.interval, true
+      ready = math.ceil(b.tat - b.tau)
+    end
     log = with_attempt(log, now, policy)
     redis.call('HSET', state, number, log)
     claimed[#claimed + 1] = number
   end
-  local score = pool_score(log, policy)                      -- after a claim, or a stale score repaired
+  -- After a claim, a number skipped for its connection's rate, or a stale score repaired. Skipped
+  -- numbers score no earlier than their connection's next token, so they stop crowding the others.
+  local score = pool_score(log, policy)
+  if ready and ready > score then score = ready end
   local score_arg = string.format('%d', score)
   if score <= now then
     -- Free again at once (pacing off): numbers used in the same millisecond would tie, and the first
@@ -99,6 +147,7 @@ while #claimed < wanted do
       next_score = tonumber(redis.call('ZRANGE', pool, '0', '0', 'WITHSCORES')[2])
     end
     if next_score and next_score < lowest then lowest = next_score end
+    if blocked_at and blocked_at < lowest then lowest = blocked_at end
     return reply(lowest > now and lowest - now or 0, claimed)
   end
   -- The next candidate: the window's next, unless the window is used up or a score written since it

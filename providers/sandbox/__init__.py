@@ -3,6 +3,8 @@ Its adapter (adapter.py) stays free of Django; each connection's account lives i
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from providers.provider import Provider
 
 
@@ -13,6 +15,8 @@ class SandboxProvider(Provider):
     adapter_path = "providers.sandbox.adapter:SandboxAdapter"
     credential_fields = ()  # nothing to prove
     for_trying = True
+    default_calls_per_second = Decimal(10000)  # the highest allowed: the sandbox has no limit
+    calls_per_second_source = "The sandbox has no limit of its own."
 
     def adapter_options(self, connection) -> dict:
         from providers.sandbox.store import DatabaseStore

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from decimal import Decimal
 
 from providers.provider import CredentialField, Provider
 
@@ -38,6 +39,8 @@ class TelnyxProvider(Provider):
             in_hint=False,
         ),
     )
+    default_calls_per_second = Decimal(30)
+    calls_per_second_source = "Telnyx limits every account to 30 dials per second (over a rolling 5 seconds) unless its support raised it."
 
     def webhook_verified(self, request, connection, *, url: str) -> bool:
         from providers.telnyx.webhooks import signature_ok

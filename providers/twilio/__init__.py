@@ -3,6 +3,8 @@ URL; webhooks are signed with the account's Auth Token (webhooks.py)."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from providers.provider import CredentialField, Provider
 
 
@@ -22,6 +24,10 @@ class TwilioProvider(Provider):
         CredentialField("auth_token", "Auth Token", secret=True),
     )
     routes_each_number = True
+    default_calls_per_second = Decimal(1)
+    calls_per_second_source = (
+        "Twilio grants every account 1 call per second until raised in its Console (Voice, Settings)."
+    )
 
     def webhook_verified(self, request, connection, *, url: str) -> bool:
         from providers.twilio.webhooks import signature_ok

@@ -318,7 +318,9 @@ def test_a_rate_limited_dial_backs_off_through_the_pacer(make_desk, monkeypatch)
     monkeypatch.setattr(SandboxAdapter, "dial", busy)
     assert call_dial(call_id=call.pk, attempt_id=call.attempt_id) == "backoff"
     call = CampaignCall.unscoped.get(pk=call.pk)
-    assert call.state == "pending" and call.not_before > timezone.now() and call.unavailable_tries == 1
+    assert call.state == "pending" and call.unavailable_tries == 1
+    # Due again at once, but its connection pauses: the pacer holds the claim (tests/campaigns/test_rate.py).
+    assert call.not_before <= timezone.now() and reserve_all(desk, campaign) == []
 
 
 def test_a_timed_out_dial_is_never_redialed_blindly(make_desk, monkeypatch, settings):

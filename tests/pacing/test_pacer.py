@@ -3,7 +3,7 @@
 import pytest
 from redis.cluster import RedisCluster
 
-from pacing.pacer import ClaimResult, Pacer, PacerNotReady, Policy
+from pacing.pacer import ClaimResult, Pacer, PacerNotReady, Policy, Rate
 from pacing.redis_client import redis_from_url
 
 from .audit import SECOND, numbers, violations
@@ -412,3 +412,96 @@ def test_clock_reads_the_redis_time_as_it_counts(pacer, redis_client):
     second = pacer.clock_ms(incr="campaign:1:takes")
     assert seconds * 1000 + micros // 1000 <= first <= second
     assert int(redis_client.get("campaign:1:takes")) == 2
+
+
+# ---- Connection rates ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("per_second", "slack_ms"), [(1, 2000), (10, 1000), (30, 0), (0.5, 500), (250, 1000)]
+)
+def test_a_connection_rate_holds_in_every_second_however_late_its_claims_are_dialed(
+    pacer, per_second, slack_ms
+):
+    """Claims as fast as the bucket allows, on a clock that moves 7 ms a step: in any span of 1 s plus the
+    slack (a dial happens up to the slack after its claim) no more claims than the rate allows in 1 s."""
+    rate = Rate.per_second(per_second, slack_ms=slack_ms)
+    pool = numbers(50)
+    pacer.rebuild(workspace_id=1, attempts=[], pools={"p": pool}, connections=dict.fromkeys(pool, "9"))
+    times, now = [], 1_700_000_000_000
+    for _ in range(3000):
+        now += 7
+        result = pacer.claim(
+            workspace_id=1,
+            pool_id="p",
+            policy=Policy(),
+            call_ids=["a", "b", "c"],
+            now_ms=now,
+            rates={"9": rate},
+        )
+        times += [c.at_ms for c in result.claims]
+        if len(result.claims) < 3:
+            assert result.retry_in_ms > 0
+    span = 1000 + slack_ms if per_second >= 1 else 1000 / per_second + slack_ms
+    most = max(per_second, 1)
+    assert max(sum(1 for u in times if t <= u < t + span) for t in times) <= most
+    assert len(times) >= 0.8 * (times[-1] - times[0]) / span * most  # and not much fewer
+
+
+def test_a_rate_limited_connection_leaves_its_numbers_behind_the_others(pacer):
+    """Two connections in one pool: the one out of tokens never holds back the other's free numbers."""
+    slow, fast = numbers(20, prefix="+1555"), numbers(5, prefix="+1666")
+    pacer.rebuild(
+        workspace_id=1, attempts=[], pools={"p": slow + fast},
+        connections={**dict.fromkeys(slow, "slow"), **dict.fromkeys(fast, "fast")},
+    )  # fmt: skip
+    rates = {"slow": Rate(1000.0), "fast": Rate(1.0, 5)}
+    now = 1_700_000_000_000
+    for step in range(20):
+        result = pacer.claim(
+            workspace_id=1,
+            pool_id="p",
+            policy=Policy(),
+            call_ids=list("abcdef"),
+            now_ms=now + step,
+            rates=rates,
+        )
+        got = [c.number for c in result.claims]
+        assert sum(n in slow for n in got) == (1 if step == 0 else 0)
+        assert sum(n in fast for n in got) >= 1
+
+
+def test_a_slowed_down_connection_claims_nothing_until_its_pause_is_over(pacer):
+    pool = numbers(3)
+    pacer.rebuild(workspace_id=1, attempts=[], pools={"p": pool}, connections=dict.fromkeys(pool, "7"))
+    rate, now = Rate.per_second(10), 1_700_000_000_000
+    pacer.slow_down(workspace_id=1, connection_id="7", rate=rate, pause_ms=5000, now_ms=now)
+    kw = {"workspace_id": 1, "pool_id": "p", "policy": Policy(), "call_ids": ["a"], "rates": {"7": rate}}
+    waiting = pacer.claim(now_ms=now + 10, **kw)
+    assert waiting.claims == () and waiting.retry_in_ms == 4990
+    assert len(pacer.claim(now_ms=now + 5000, **kw).claims) == 1
+
+
+def test_a_shared_connection_gives_each_workspace_its_own_bucket_under_its_own_hash_tag(pacer, redis_client):
+    """The platform's managed connection serves many workspaces; a workspace's keys live in its own Redis
+    Cluster slot, so each gets its own bucket (its share of the account), and no key crosses slots."""
+    rate, now = Rate(1000.0), 1_700_000_000_000
+    for ws in (1, 2):
+        pool = numbers(3, prefix=f"+1{ws}55")
+        pacer.rebuild(
+            workspace_id=ws, attempts=[], pools={"p": pool}, connections=dict.fromkeys(pool, "managed")
+        )
+    kw = {
+        "pool_id": "p",
+        "policy": Policy(),
+        "call_ids": ["a", "b"],
+        "now_ms": now,
+        "rates": {"managed": rate},
+    }
+    assert [len(pacer.claim(workspace_id=ws, **kw).claims) for ws in (1, 2)] == [1, 1]
+    pacer.slow_down(workspace_id=1, connection_id="managed", rate=rate, pause_ms=60_000, now_ms=now)
+    later = {**kw, "now_ms": now + 1000}
+    assert [len(pacer.claim(workspace_id=ws, **later).claims) for ws in (1, 2)] == [0, 1]
+    keys = sorted(k.decode() for k in redis_client.scan_iter())
+    assert {k.split("}")[0] + "}" for k in keys} == {"{ws:1}", "{ws:2}"}, keys
+    assert any(k.endswith(":rates") for k in keys) and any(k.endswith(":callers") for k in keys)

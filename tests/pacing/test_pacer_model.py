@@ -4,14 +4,20 @@ Each step a pool is asked for 0 to 5 numbers; the model (tests/pacing/audit.py) 
 are free. Asserted: every claimed number was free, no free number was held back, and the time returned
 is exactly when the earliest number frees up. Pools share numbers, change members, change policy, and
 lose their Redis state to be rebuilt from the recorded attempts, as PostgreSQL would hold them.
+
+With connection rates, the numbers belong to a few provider connections, each a token bucket (GCRA,
+modelled here by its theoretical arrival time): a number is free when its log allows it and its
+connection holds a token. Then the time returned is a lower bound: never later than the earliest number
+that may be claimed, and never 0 when calls were left without a number.
 """
 
+import math
 import random
 from dataclasses import dataclass, field
 
 import pytest
 
-from pacing.pacer import ClaimResult, Pacer, Policy
+from pacing.pacer import ClaimResult, Pacer, Policy, Rate
 
 from .audit import SECOND, next_free_ms, numbers, violations
 
@@ -26,9 +32,22 @@ class Model:
     policy: Policy
     pools: dict[str, set[str]]
     history: dict[str, list[int]] = field(default_factory=dict)
+    rates: dict[str, Rate] = field(default_factory=dict)  # connection id -> its rate
+    connection_of: dict[str, str] = field(default_factory=dict)  # number -> connection id
+    tat: dict[str, float] = field(default_factory=dict)  # connection id -> its bucket (Redis's, lost with it)
 
     def free_at(self, number: str, now_ms: int) -> int:
-        return next_free_ms(self.history.get(number, []), self.policy, now_ms)
+        """When the number may be claimed: its log's rule, and its connection's next token."""
+        free = next_free_ms(self.history.get(number, []), self.policy, now_ms)
+        rate = self.rates.get(self.connection_of.get(number, ""))
+        if rate is not None:
+            free = max(free, math.ceil(self.tat.get(self.connection_of[number], 0) - rate.tolerance_ms))
+        return free
+
+    def take_token(self, number: str, now_ms: int) -> None:
+        conn = self.connection_of.get(number, "")
+        if conn in self.rates:
+            self.tat[conn] = max(self.tat.get(conn, 0), now_ms) + self.rates[conn].interval_ms
 
     def record(self, number: str, at_ms: int) -> None:
         self.history.setdefault(number, []).append(at_ms)
@@ -47,6 +66,7 @@ class Scenario:
     churn: float = 0.0  # chance per step of a membership change
     losses: float = 0.0  # chance per step that Redis loses everything
     steps: int = 1200
+    rates: tuple[Rate, ...] = ()  # connections' rates: number i belongs to connection i % len(rates)
 
 
 SCENARIOS = {
@@ -66,6 +86,17 @@ SCENARIOS = {
         losses=0.005,
         steps=2000,
     ),
+    "one connection's rate, pacing off": Scenario((Policy(),), size=6, rates=(Rate(300.0, 2),)),
+    "two connections' rates, gap, shared pools, churn": Scenario(
+        (Policy(gap_s=1),), rates=(Rate(250.0, 1), Rate.per_second(2.5, slack_ms=500)), churn=0.03
+    ),
+    "rates with policy changes and losses": Scenario(
+        (Policy(gap_s=2, cap=2, window_s=10), Policy(), Policy(cap=4, window_s=20)),
+        rates=(Rate(400.0, 3), Rate(1000 / 3, 1), Rate(5.0, 1)),
+        churn=0.02,
+        losses=0.005,
+        steps=2000,
+    ),
 }
 
 
@@ -78,18 +109,22 @@ def test_random_workload_never_breaks_a_limit_nor_withholds_a_free_number(pacer,
     model = Model(
         policy=scenario.policies[0],
         pools={"a": set(everyone), "b": set(everyone[: scenario.size // 2] if scenario.shared else [])},
+        rates={f"c{i}": rate for i, rate in enumerate(scenario.rates)},
     )
+    if scenario.rates:
+        model.connection_of = {n: f"c{i % len(scenario.rates)}" for i, n in enumerate(everyone)}
     rebuild(pacer, model)
     now = 1_700_000_000_000
     made = 0
     for _ in range(scenario.steps):
-        now += rnd.choice(time_steps(model.policy))
+        now += rnd.choice(time_steps(model.policy, model.rates.values()))
         if rnd.random() < scenario.churn:
             change_members(pacer, model, rnd, everyone)
         if len(scenario.policies) > 1 and rnd.random() < 0.01:
             change_policy(pacer, model, rnd.choice(scenario.policies))
         if rnd.random() < scenario.losses:
             redis_client.flushdb()
+            model.tat.clear()  # the buckets were in Redis: they start full again
             rebuild(pacer, model)
         pool = rnd.choice(POOLS)
         made += claim_and_check(pacer, model, pool, rnd.choice([0, 1, 1, 1, 2, 5]), now)
@@ -103,14 +138,18 @@ def claim_and_check(pacer: Pacer, model: Model, pool: str, wanted: int, now: int
     result = claim(pacer, model, pool, wanted, now)
     for c in result.claims:
         assert c.number in members, f"{c.number} is not in pool {pool}"
-        assert model.free_at(c.number, now) <= now, f"{c.number} claimed while paced"
+        assert model.free_at(c.number, now) <= now, f"{c.number} claimed while paced or without a token"
         model.record(c.number, now)
+        model.take_token(c.number, now)
     etas = [model.free_at(n, now) - now for n in members]
     if not members:
         assert result.retry_in_ms is None
     elif len(result.claims) < wanted:
         assert min(etas) > 0, "a free number was held back"
-        assert result.retry_in_ms == min(etas), "the retry time is not when the earliest number frees up"
+        if model.rates:
+            assert 0 < result.retry_in_ms <= min(etas), "the retry time is past when a number frees up"
+        else:
+            assert result.retry_in_ms == min(etas), "the retry time is not when the earliest number frees up"
     else:
         assert 0 <= result.retry_in_ms <= min(etas), "the hint promises more than the pool holds"
     return len(result.claims)
@@ -126,6 +165,7 @@ def claim(pacer: Pacer, model: Model, pool: str, wanted: int, now: int) -> Claim
             policy=model.policy,
             call_ids=[f"call-{i}" for i in range(wanted - len(claims))],
             now_ms=now,
+            rates=model.rates,
         )
         claims += result.claims
         if len(claims) == wanted or result.retry_in_ms != 0:
@@ -138,14 +178,16 @@ def change_members(pacer: Pacer, model: Model, rnd: random.Random, everyone: lis
     some = rnd.sample(everyone, rnd.randint(1, 3))
     match rnd.choice(["add", "remove", "set", "forget"]):
         case "add":
-            pacer.pool_add(workspace_id=WS, pool_id=pool, numbers=some)
+            pacer.pool_add(workspace_id=WS, pool_id=pool, numbers=some, connections=connections(model, some))
             model.pools[pool] |= set(some)
         case "remove":
             pacer.pool_remove(workspace_id=WS, pool_id=pool, numbers=some)
             model.pools[pool] -= set(some)
         case "set":
             exactly = rnd.sample(everyone, rnd.randint(0, len(everyone)))
-            pacer.pool_set(workspace_id=WS, pool_id=pool, numbers=exactly)
+            pacer.pool_set(
+                workspace_id=WS, pool_id=pool, numbers=exactly, connections=connections(model, exactly)
+            )
             model.pools[pool] = set(exactly)
         case "forget":
             pacer.number_forget(workspace_id=WS, number=some[0])
@@ -163,10 +205,18 @@ def change_policy(pacer: Pacer, model: Model, new: Policy) -> None:
 
 def rebuild(pacer: Pacer, model: Model) -> None:
     assert not pacer.is_initialised(workspace_id=WS)
-    pacer.rebuild(workspace_id=WS, attempts=model.attempts(), pools=model.pools)
+    members = set().union(*model.pools.values())
+    pacer.rebuild(
+        workspace_id=WS, attempts=model.attempts(), pools=model.pools, connections=connections(model, members)
+    )
 
 
-def time_steps(policy: Policy) -> list[int]:
-    """Clock steps that land on the rules' edges: the same ms, one ms, a gap, a window's share."""
+def connections(model: Model, numbers) -> dict[str, str]:
+    return {n: model.connection_of[n] for n in numbers if n in model.connection_of}
+
+
+def time_steps(policy: Policy, rates=()) -> list[int]:
+    """Clock steps that land on the rules' edges: the same ms, one ms, a gap, a window's share, a token."""
     edges = [policy.gap_ms, policy.gap_ms // 3, policy.window_ms // max(policy.cap, 1), policy.window_ms]
+    edges += [math.ceil(r.interval_ms) for r in rates] + [math.floor(r.interval_ms) for r in rates]
     return [0, 1, 7, 250, SECOND] + [e for e in edges if e]

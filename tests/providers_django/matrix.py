@@ -7,7 +7,7 @@ CREDENTIALS = {
     "auth_token": "x" * 32,
 }
 
-FIELDS = ("api_key", "connection_id")  # Telnyx's (the payload has Twilio's)
+FIELDS = ("api_key", "connection_id", "calls_per_second")  # Telnyx's (the payload has Twilio's), the rate
 
 PAGES = {
     "providers:list": WorkspacePage(),

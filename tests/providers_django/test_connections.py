@@ -296,3 +296,46 @@ def test_an_inactive_telnyx_application_is_refused_and_nothing_is_saved(admin_cl
     assert "Telnyx says this TeXML application is not active (active: false)" in response.content.decode()
     with workspace_scope(acme):
         assert not ProviderConnection.objects.exists()
+
+
+# ---- Calls per second --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "says"),
+    [
+        ("0", "Calls per second must be more than 0"),
+        ("-3", "Calls per second must be more than 0"),
+        ("1e9", "At most 10000 calls per second: no provider account starts more"),
+        ("100000", "At most 10000 calls per second"),
+        ("fast", "“fast” is not a number"),
+        ("NaN", "Calls per second must be more than 0"),
+        ("0.001", "At least 0.01 call per second"),
+        ("2.555", "at most two decimals"),
+    ],
+)
+def test_an_impossible_call_rate_is_refused_with_a_reason(admin_client, twilio, acme, typed, says):
+    response = connect(admin_client, twilio, calls_per_second=typed)
+    assert response.status_code == 422 and says in response.content.decode()
+    with workspace_scope(acme):
+        assert not ProviderConnection.objects.exists()
+
+
+def test_each_provider_offers_its_default_call_rate_and_an_edit_changes_it(admin_client, twilio, acme):
+    url = reverse("providers:new", args=["acme"])
+    for provider, default in (("twilio", "1"), ("telnyx", "30"), ("sandbox", "10000")):
+        page = admin_client.get(url, {"provider": provider}).content.decode()
+        assert f'name="calls_per_second" value="{default}"' in page
+    connect(admin_client, twilio, calls_per_second="2,5")
+    with workspace_scope(acme):
+        connection = ProviderConnection.objects.get()
+    assert str(connection.call_rate) == "2.50"
+    edit = reverse("providers:edit", args=["acme", connection.id])
+    assert 'name="calls_per_second" value="2.5"' in admin_client.get(edit).content.decode()
+    data = {"label": "Main US", "account_sid": twilio.account_sid, "auth_token": "", "calls_per_second": "10"}
+    assert admin_client.post(edit, data).status_code == 302
+    connection.refresh_from_db()
+    assert connection.call_rate == 10
+    with workspace_scope(acme):
+        event = AuditEvent.objects.filter(action="provider.updated").latest("pk")
+    assert event.details["changed"] == {"calls_per_second": ["2.50", "10"]}
