@@ -6,9 +6,9 @@ pacing state only; it is rebuilt from the recorded attempts when it is lost.
 
     pending --dispatch: pacer claim--> reserved --dial task--> dialing --provider--> placed | failed
        ^                                  |                       |
-       +----- paused / late / lost task --+                       +--(worker died)--> reconcile:
-       +------------------ provider rate-limited (not sent) ------+    placed | pending | unknown
-       +------------------ provider proves it was never placed ---+    (or asked again later)
+       +----- paused / late / lost task --+                       +--(answer lost)--> checking
+       +------------------ provider rate-limited (not sent) ------+    (reconcile asks the provider):
+       +------------------ provider proves it was never placed ---+    placed | pending | unknown
 """
 
 from __future__ import annotations
@@ -1044,7 +1044,7 @@ def _unavailable(call: CampaignCall, exc: ProviderUnavailable) -> str:
     """A provider that did not answer. Rate-limited means it refused before placing anything: the call
     goes back through the pacer after a backoff (a fresh claim, so the new dial is paced too). Any other
     failure (timeout, dropped connection, 5xx) may have placed it: the call stays dialing and the
-    recovery sweep asks the provider by reference, so it is never dialed twice."""
+    reconcile task asks the provider about it (checking), so it is never dialed twice."""
     now = timezone.now()
     tries = call.unavailable_tries + 1
     if exc.reason == "rate_limited":
@@ -1060,6 +1060,7 @@ def _unavailable(call: CampaignCall, exc: ProviderUnavailable) -> str:
         call.pk,
         call.attempt_id,
         Call.DIALING,
+        state=Call.CHECKING,
         unavailable_tries=tries,
         error=f"Outcome unknown: {exc.message}"[:300],
     )
@@ -1079,7 +1080,8 @@ def calls_recover() -> int:
 
 
 def calls_reconcile(*, most: int = 200) -> int:
-    """Calls left dialing (a dead worker, a lost answer), each asked about at its provider: the reconcile
+    """Calls being checked (a lost answer) or left dialing (a dead worker), each asked about at its
+    provider: the reconcile
     task's work, on the worker queue, so a slow or unreachable provider never holds up the dispatcher.
     Each call is taken by a guarded move first, so two runs at once never ask about the same call."""
     asked = 0
@@ -1096,14 +1098,14 @@ _RECONCILE_EARLY = timedelta(seconds=1)
 
 
 def _reconcile_take() -> CampaignCall | None:
-    """The next call due to be asked about, its next question put off by CAMPAIGN_RECONCILE_EVERY_S in
-    the same short transaction (SKIP LOCKED: another run takes another call). Answers are guarded moves,
+    """The next call due to be asked about, moved to checking (a call left dialing by a dead worker) and
+    its next question put off by CAMPAIGN_RECONCILE_EVERY_S in the same short transaction (SKIP LOCKED: another run takes another call). Answers are guarded moves,
     so a run that dies mid-question leaves the call to be asked again then."""
     now = timezone.now()
     with transaction.atomic():
         call = (
             CampaignCall.unscoped.filter(
-                state=Call.DIALING,
+                state__in=(Call.DIALING, Call.CHECKING),
                 dialing_at__lt=now - timedelta(seconds=settings.CAMPAIGN_DIALING_TIMEOUT_S),
                 not_before__lte=now + _RECONCILE_EARLY,  # a dialing call's not_before: when to ask again
             )
@@ -1114,12 +1116,12 @@ def _reconcile_take() -> CampaignCall | None:
         if call is None:
             return None
         later = now + timedelta(seconds=settings.CAMPAIGN_RECONCILE_EVERY_S)
-        CampaignCall.unscoped.filter(pk=call.pk).update(not_before=later)
+        CampaignCall.unscoped.filter(pk=call.pk).update(state=Call.CHECKING, not_before=later)
     return CampaignCall.unscoped.select_related("number__connection", "campaign").get(pk=call.pk)
 
 
 def call_reconcile(call: CampaignCall) -> str:
-    """A call left dialing: ask the provider whether the dial reached it (find_call). Placed is recorded,
+    """A call being checked: ask the provider whether the dial reached it (find_call). Placed is recorded,
     a proven absence goes back to waiting (a fresh claim, so it is paced again), and anything the
     provider can't tell is asked again later, for a while, then left for a person to review. Nothing
     here ever dials."""
@@ -1137,17 +1139,17 @@ def call_reconcile(call: CampaignCall) -> str:
     except (ProviderError, ProviderUnavailable) as exc:
         found = CallLookup.cannot_tell(f"{adapter.name} could not be asked: {exc.message}", ask_again=True)
     if found.outcome == "placed":
-        _guarded(call.pk, call.attempt_id, Call.DIALING, state=Call.PLACED, provider_call_id=found.call_id[:80],
+        _guarded(call.pk, call.attempt_id, Call.CHECKING, state=Call.PLACED, provider_call_id=found.call_id[:80],
                  finished_at=now, error="")  # fmt: skip
         return "placed"
     if found.outcome == "not_placed":
-        if _guarded(call.pk, call.attempt_id, Call.DIALING, state=Call.PENDING, not_before=now, error=""):
+        if _guarded(call.pk, call.attempt_id, Call.CHECKING, state=Call.PENDING, not_before=now, error=""):
             audit(actor=None, action="campaign.call_requeued", target=call.campaign, destination=call.to_e164,
                   reason="the provider shows the dial never happened")  # fmt: skip
         return "requeued"
     give_up_at = call.dialing_at + timedelta(seconds=settings.CAMPAIGN_RECONCILE_FOR_S)
     if found.ask_again and now < give_up_at:
-        _guarded(call.pk, call.attempt_id, Call.DIALING, error=f"Outcome unknown, asking again: {found.why}"[:300],
+        _guarded(call.pk, call.attempt_id, Call.CHECKING, error=f"Outcome unknown, asking again: {found.why}"[:300],
                  not_before=now + timedelta(seconds=settings.CAMPAIGN_RECONCILE_EVERY_S))  # fmt: skip
         return "later"
     return _needs_review(call, now, found.why)
@@ -1156,7 +1158,7 @@ def call_reconcile(call: CampaignCall) -> str:
 def _needs_review(call: CampaignCall, now: datetime, why: str) -> str:
     error = f"Dialtone never heard whether this dial went through. {why}"
     if _guarded(
-        call.pk, call.attempt_id, Call.DIALING, state=Call.UNKNOWN, finished_at=now, error=error[:300]
+        call.pk, call.attempt_id, Call.CHECKING, state=Call.UNKNOWN, finished_at=now, error=error[:300]
     ):
         audit(actor=None, action="campaign.call_unknown", target=call.campaign, destination=call.to_e164)
     return "unknown"

@@ -332,7 +332,7 @@ def test_a_timed_out_dial_is_never_redialed_blindly(make_desk, monkeypatch, sett
 
     monkeypatch.setattr(SandboxAdapter, "dial", timeout)
     assert call_dial(call_id=call.pk, attempt_id=call.attempt_id) == "unknown"
-    assert CampaignCall.unscoped.get(pk=call.pk).state == "dialing"
+    assert CampaignCall.unscoped.get(pk=call.pk).state == "checking"
     # The sandbox can't be asked for a call by reference: after the timeout a person decides.
     settings.CAMPAIGN_DIALING_TIMEOUT_S = 0
     reconcile()
