@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 import redis
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Min
 from django.utils import timezone
 
@@ -1007,22 +1007,36 @@ def call_dial(*, call_id: int, attempt_id: int) -> str:
                 reference=call.reference,
             )
         except ProviderError as exc:
-            _guarded(
-                call_id,
-                attempt_id,
-                Call.DIALING,
-                state=Call.FAILED,
-                error=exc.message[:300],
-                finished_at=timezone.now(),
+            _answered(
+                call_id, attempt_id, state=Call.FAILED, error=exc.message[:300], finished_at=timezone.now()
             )
             return "failed"
         except ProviderUnavailable as exc:
             return _unavailable(call, exc)
-        _guarded(
-            call_id, attempt_id, Call.DIALING,
+        _answered(
+            call_id, attempt_id,
             state=Call.PLACED, provider_call_id=result.call_id[:80], finished_at=timezone.now(), error="",
         )  # fmt: skip
         return "placed"
+
+
+_ANSWER_TRIES = 3
+
+
+def _answered(call_id: int, attempt_id: int, **fields) -> bool:
+    """Record the provider's answer to a dial (dialing -> its outcome). The answer exists only in this
+    process: a database error here (a dropped connection, a failover) is retried on a fresh connection,
+    rather than losing a placed call's id and leaving the call to be checked with the provider."""
+    for tries in range(1, _ANSWER_TRIES + 1):
+        try:
+            return _guarded(call_id, attempt_id, Call.DIALING, **fields)
+        except DatabaseError:
+            if tries == _ANSWER_TRIES or connection.in_atomic_block:
+                raise  # left dialing: reconcile asks the provider
+            log.warning("recording the answer to call %s failed; again on a fresh connection", call_id)
+            connection.close()
+            time.sleep(0.2 * tries)  # a failover or a restart takes a moment
+    return False
 
 
 def _pacer_now_counting_take(campaign_id: int) -> int:
@@ -1056,10 +1070,9 @@ def _unavailable(call: CampaignCall, exc: ProviderUnavailable) -> str:
         _guarded(call.pk, call.attempt_id, Call.DIALING, state=Call.PENDING, unavailable_tries=tries,
                  not_before=now + timedelta(seconds=backoff), error=exc.message[:300])  # fmt: skip
         return "backoff"
-    _guarded(
+    _answered(
         call.pk,
         call.attempt_id,
-        Call.DIALING,
         state=Call.CHECKING,
         unavailable_tries=tries,
         error=f"Outcome unknown: {exc.message}"[:300],

@@ -6,7 +6,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 from django.utils import timezone
 
 from campaigns.models import Campaign, CampaignCall
@@ -244,3 +244,37 @@ def test_a_dial_waiting_to_be_checked_with_the_provider_is_named_so_on_the_campa
     checking = client.get(detail + "?state=checking").content.decode()
     assert 'badge call-checking">Checking<' in checking
     assert "asking the provider whether it went through" in checking
+
+
+def drop_database_connection(pid: int):
+    """A fake provider action: end the PostgreSQL backend `pid` from another connection (as a failover or
+    a restarted pooler would), while the provider is placing the call."""
+
+    def action(request):
+        other = connections.create_connection("default")  # its own connection, in the fake's thread
+        try:
+            with other.cursor() as cursor:
+                cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+        finally:
+            other.close()
+
+    return action
+
+
+def test_a_placed_dial_is_recorded_after_the_database_drops_the_connection(twilio_desk, twilio_server):
+    """The provider answered with the call's sid; the connection that would record it was dropped meanwhile:
+    the outcome is written on a fresh connection, not left for reconcile (Telnyx could never be asked)."""
+    campaign = twilio_desk.campaign([TO])
+    campaign_start(campaign=campaign, actor=twilio_desk.actor)
+    call = reserve(twilio_desk, campaign)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    twilio_server.run_next("POST", TWILIO_CALLS, drop_database_connection(pid))
+
+    assert call_dial(call_id=call.pk, attempt_id=call.attempt_id) == "placed"
+
+    call.refresh_from_db()
+    [sid] = twilio_server.calls
+    assert (call.state, call.provider_call_id) == ("placed", sid)
+    assert len(twilio_server.requests_to("POST", TWILIO_CALLS)) == 1

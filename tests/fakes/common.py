@@ -60,7 +60,7 @@ class SentResponse:
 class Fault:
     method: str
     path: str
-    kind: Literal["error", "stall", "drop", "reshape"]
+    kind: Literal["error", "stall", "drop", "reshape", "run"]
     remaining: int
     status: int = 0
     code: str | int | None = None
@@ -233,6 +233,13 @@ class FakeProviderServer:
         """Answer the next `times` matching requests with `change(body)` (given a copy of the usual body)."""
         self._add_fault(Fault(method, path, "reshape", times, change=change))
 
+    def run_next(
+        self, method: str, path: str, action: Callable[[LoggedRequest], Any], *, times: int = 1
+    ) -> None:
+        """Run `action(request)` when the next matching request arrives, then answer as usual: something
+        else failing while the provider carries out the request (our database dropping its connection)."""
+        self._add_fault(Fault(method, path, "run", times, change=action))
+
     def clear_faults(self) -> None:
         with self._lock:
             self._faults.clear()
@@ -265,6 +272,8 @@ class FakeProviderServer:
         if fault is not None and fault.kind == "drop":
             http.close_connection = True
             return
+        if fault is not None and fault.kind == "run":
+            fault.change(request)
         route, params = self.route_for(request)
         served = route is not None and not route.public
         if fault is not None and fault.kind == "error":
