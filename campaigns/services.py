@@ -401,7 +401,10 @@ def pacer_ensure_ready(workspace_id: int) -> None:
     """Rebuild the workspace's pacing state from PostgreSQL if Redis lost it (flush, restart, failover).
 
     Dispatches hold the workspace lock shared from their claim to their commit; the rebuild takes it
-    exclusively, so it waits for every claimed attempt to be committed and loads it.
+    exclusively, so it waits for every claimed attempt to be committed and loads it. Reserved calls go back
+    to waiting at once: their dial tasks were queued in the Redis that lost its data (a task that survived,
+    on another broker, finds its call moved on and does nothing), and left reserved they would fill the
+    dial workers' queue until the recovery sweep.
     """
     if pacer().is_initialised(workspace_id=workspace_id):
         return
@@ -419,9 +422,13 @@ def pacer_ensure_ready(workspace_id: int) -> None:
         Campaign.unscoped.filter(pk__in=[c.pk for c in campaigns]).update(
             pool_synced_at=now, paced_until=None
         )
-        log.warning(
-            "pacer rebuilt for workspace %s: %d attempts, %d pools", workspace_id, len(attempts), len(pools)
+        released = CampaignCall.unscoped.filter(workspace_id=workspace_id, state=Call.RESERVED).update(
+            state=Call.PENDING, not_before=now, updated_at=now, error=""
         )
+        log.warning(
+            "pacer rebuilt for workspace %s: %d attempts, %d pools, %d reserved calls back to waiting",
+            workspace_id, len(attempts), len(pools), released,
+        )  # fmt: skip
 
 
 _NEWEST_ATTEMPTS_SQL = """
