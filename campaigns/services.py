@@ -39,7 +39,7 @@ from phone_numbers.selectors import tags_named
 from phone_numbers.tags import clean_tag_names
 from providers.adapters.base import CallLookup, ProviderError, ProviderUnavailable
 from providers.models import ProviderConnection
-from providers.services import connection_adapter
+from providers.services import connection_adapter, connection_adapter_warm
 from tenants.audit import audit
 from tenants.scope import all_workspaces
 
@@ -991,15 +991,16 @@ def call_dial(*, call_id: int, attempt_id: int) -> str:
             if not taken.number_active or taken.connection is None:
                 _guarded(call_id, attempt_id, Call.DIALING, state=Call.PENDING, not_before=now)
                 return "returned"
-            adapter = connection_adapter(taken.connection)
+            adapter = connection_adapter_warm(taken.connection)
             webhook = _webhook_url(taken.connection, call)
-            # The pacer counted this attempt at its claim; dialing much later could crowd the next one.
-            late_ms = _pacer_now_counting_take(call.campaign_id) - taken.at_ms
+            # The pacer counted this attempt at its claim and spaced claims by the dial deadline more than
+            # the policy (pacer_policy): reaching the provider later could crowd the next dial.
+            left_ms = _deadline_ms() - (_pacer_now_counting_take(call.campaign_id) - taken.at_ms)
         except Exception:
             # Nothing was sent: back to waiting rather than left dialing (which would need a reconcile).
             _guarded(call_id, attempt_id, Call.DIALING, state=Call.PENDING, not_before=now)
             raise
-        if late_ms > settings.CAMPAIGN_DIAL_DEADLINE_S * 1000 - 100:
+        if left_ms < _DIAL_LEAST_MS:
             _guarded(call_id, attempt_id, Call.DIALING, state=Call.PENDING, not_before=now, error="")
             with contextlib.suppress(redis.RedisError):
                 pacer_redis().decr(
@@ -1012,6 +1013,7 @@ def call_dial(*, call_id: int, attempt_id: int) -> str:
                 to_e164=call.to_e164,
                 webhook_url=webhook,
                 reference=call.reference,
+                within=left_ms / 1000,  # connecting included: it reaches the provider in time or not at all
             )
         except ProviderError as exc:
             _answered(
@@ -1019,12 +1021,26 @@ def call_dial(*, call_id: int, attempt_id: int) -> str:
             )
             return "failed"
         except ProviderUnavailable as exc:
+            if exc.reason == "not_sent":  # no connection in time: nothing left, back to the pacer
+                _answered(call_id, attempt_id, state=Call.PENDING, not_before=timezone.now(), error="")
+                return "late"
             return _unavailable(call, exc)
         _answered(
             call_id, attempt_id,
             state=Call.PLACED, provider_call_id=result.call_id[:80], finished_at=timezone.now(), error="",
         )  # fmt: skip
         return "placed"
+
+
+# What a request needs at least to reach the provider once sent (in the network's queues), and so the
+# least time left for a dial to be sent at all.
+_DIAL_LEAST_MS = 100
+
+
+def _deadline_ms() -> int:
+    """How long after its claim a dial may reach the provider: the slack the pacer leaves (pacer_policy),
+    less what the network may still take once the request is sent."""
+    return settings.CAMPAIGN_DIAL_DEADLINE_S * 1000 - _DIAL_LEAST_MS
 
 
 _ANSWER_TRIES = 3

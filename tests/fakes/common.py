@@ -26,6 +26,7 @@ import json
 import re
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ class LoggedRequest:
     query: dict[str, str]
     body: Any  # form fields as a dict (Twilio), decoded JSON (Telnyx), None when empty
     headers: dict[str, str]
+    at: float = 0.0  # time.time() when the whole request had arrived
 
 
 @dataclass(frozen=True)
@@ -341,6 +343,7 @@ def _read_request(http: BaseHTTPRequestHandler) -> LoggedRequest:
         query=dict(parse_qsl(url.query, keep_blank_values=True)),
         body=body,
         headers=dict(http.headers.items()),
+        at=time.time(),
     )
 
 
@@ -359,6 +362,7 @@ def _write_json(http: BaseHTTPRequestHandler, status: int, body: Any) -> None:
 
 class _Handler(BaseHTTPRequestHandler):
     server: _HTTPServer
+    protocol_version = "HTTP/1.1"  # keep-alive, as the providers' APIs: clients keep their connections warm
 
     def do_GET(self) -> None:
         self.server.fake.handle(self)
@@ -375,6 +379,11 @@ class _HTTPServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], fake: FakeProviderServer):
         super().__init__(address, _Handler)
         self.fake = fake
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return  # a client reset its kept-alive connection (a dial that gave up does): not a fake's bug
+        super().handle_error(request, client_address)
 
 
 def serve_from_command_line(server: FakeProviderServer, argv: list[str] | None = None) -> None:
