@@ -1117,9 +1117,9 @@ def calls_recover() -> int:
 
 def calls_reconcile(*, most: int = 200) -> int:
     """Calls being checked (a lost answer) or left dialing (a dead worker), each asked about at its
-    provider: the reconcile
-    task's work, on the worker queue, so a slow or unreachable provider never holds up the dispatcher.
-    Each call is taken by a guarded move first, so two runs at once never ask about the same call."""
+    provider: the reconcile task's work, on the worker queue, so a slow or unreachable provider never
+    holds up the dispatcher. Each call is taken by a guarded move first, so two runs at once never ask
+    about the same call."""
     asked = 0
     with all_workspaces():
         while asked < most and (call := _reconcile_take()) is not None:
@@ -1135,8 +1135,9 @@ _RECONCILE_EARLY = timedelta(seconds=1)
 
 def _reconcile_take() -> CampaignCall | None:
     """The next call due to be asked about, moved to checking (a call left dialing by a dead worker) and
-    its next question put off by CAMPAIGN_RECONCILE_EVERY_S in the same short transaction (SKIP LOCKED: another run takes another call). Answers are guarded moves,
-    so a run that dies mid-question leaves the call to be asked again then."""
+    its next question put off by CAMPAIGN_RECONCILE_EVERY_S in the same short transaction (SKIP LOCKED:
+    another run takes another call). Answers are guarded moves, so a run that dies mid-question leaves
+    the call to be asked again then."""
     now = timezone.now()
     with transaction.atomic():
         call = (
