@@ -27,6 +27,7 @@ PER_PAGE = 50
 FILTERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "waiting": ("Waiting", (Call.PENDING,)),
     "dialing": ("Dialing", (Call.RESERVED, Call.DIALING)),
+    "checking": ("Checking", (Call.CHECKING,)),
     "placed": ("Placed", (Call.PLACED,)),
     "failed": ("Failed", (Call.FAILED,)),
     "review": ("Needs review", (Call.UNKNOWN,)),
@@ -181,6 +182,11 @@ def _outcome(call: dict, campaign: Campaign, now: datetime) -> tuple[str, str]:
         return "Waiting", error
     if state == Call.RESERVED:
         return "Dialing", "Caller ID claimed; the dial is queued."
+    if state == Call.CHECKING:
+        return (
+            "Checking",
+            f"{error} Dialtone is asking the provider whether it went through; no second dial.".strip(),
+        )
     return _WORDS[state], error
 
 

@@ -110,20 +110,22 @@ class CampaignCall(TenantModel):
     """One destination. pending -> reserved -> dialing -> placed | failed, each move a guarded UPDATE.
 
     reserved: the pacer gave it a caller ID (`attempt`); a dial task is queued. dialing: the dial task
-    took it and may have reached the provider. unknown: a dial whose outcome the provider could not tell
-    us (a worker died mid-dial on a provider that can't be asked): a person decides, nothing redials it.
+    took it and may have reached the provider. checking: its answer was lost (a timeout, a worker that died
+    mid-dial): the provider is being asked whether it was placed (reconcile); nothing redials it blindly.
+    unknown: the provider could not tell us: a person decides, nothing redials it.
     """
 
     class State(models.TextChoices):
         PENDING = "pending", "Waiting"
         RESERVED = "reserved", "Reserved"
         DIALING = "dialing", "Dialing"
+        CHECKING = "checking", "Checking"
         PLACED = "placed", "Placed"
         FAILED = "failed", "Failed"
         UNKNOWN = "unknown", "Needs review"
 
-    OPEN_STATES = (State.PENDING, State.RESERVED, State.DIALING)
-    IN_FLIGHT = (State.RESERVED, State.DIALING)
+    OPEN_STATES = (State.PENDING, State.RESERVED, State.DIALING, State.CHECKING)
+    IN_FLIGHT = (State.RESERVED, State.DIALING, State.CHECKING)
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="calls")
     to_e164 = models.CharField("destination", max_length=16)
@@ -159,7 +161,7 @@ class CampaignCall(TenantModel):
             ),
             models.Index(
                 fields=["state", "reserved_at"],  # small: only calls in flight, for the recovery sweep
-                condition=models.Q(state__in=["reserved", "dialing"]),
+                condition=models.Q(state__in=["reserved", "dialing", "checking"]),
                 name="call_in_flight",
             ),
             # The progress counts and the call log, filtered by state or not, in upload order.

@@ -33,9 +33,18 @@ class Progress:
     failed: int
     unknown: int
     waiting: int
-    in_flight: int
+    in_flight: int  # reserved, dialing or checking: each holds its caller ID
     expected_finish: datetime | None
     by_state: dict[str, int] = field(default_factory=dict)  # calls per CampaignCall.State
+
+    @property
+    def checking(self) -> int:
+        """Dials whose answer was lost: the provider is being asked whether they went through."""
+        return self.by_state.get(Call.CHECKING, 0)
+
+    @property
+    def dialing(self) -> int:
+        return self.in_flight - self.checking
 
     @property
     def done(self) -> int:
@@ -57,7 +66,7 @@ def campaign_progress(campaign: Campaign, *, pool_size: int | None = None) -> Pr
         CampaignCall.objects.filter(campaign=campaign).values_list("state").annotate(n=Count("id")).order_by()
     )
     waiting = counts.get(Call.PENDING, 0)
-    in_flight = counts.get(Call.RESERVED, 0) + counts.get(Call.DIALING, 0)
+    in_flight = sum(counts.get(s, 0) for s in CampaignCall.IN_FLIGHT)
     return Progress(
         total=sum(counts.values()),
         placed=counts.get(Call.PLACED, 0),

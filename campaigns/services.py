@@ -6,9 +6,9 @@ pacing state only; it is rebuilt from the recorded attempts when it is lost.
 
     pending --dispatch: pacer claim--> reserved --dial task--> dialing --provider--> placed | failed
        ^                                  |                       |
-       +----- paused / late / lost task --+                       +--(worker died)--> reconcile:
-       +------------------ provider rate-limited (not sent) ------+    placed | pending | unknown
-       +------------------ provider proves it was never placed ---+    (or asked again later)
+       +----- paused / late / lost task --+                       +--(answer lost)--> checking
+       +------------------ provider rate-limited (not sent) ------+    (reconcile asks the provider):
+       +------------------ provider proves it was never placed ---+    placed | pending | unknown
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 import redis
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Min
 from django.utils import timezone
 
@@ -39,7 +39,7 @@ from phone_numbers.selectors import tags_named
 from phone_numbers.tags import clean_tag_names
 from providers.adapters.base import CallLookup, ProviderError, ProviderUnavailable
 from providers.models import ProviderConnection
-from providers.services import connection_adapter
+from providers.services import connection_adapter, connection_adapter_warm
 from tenants.audit import audit
 from tenants.scope import all_workspaces
 
@@ -429,7 +429,10 @@ def pacer_ensure_ready(workspace_id: int) -> None:
     """Rebuild the workspace's pacing state from PostgreSQL if Redis lost it (flush, restart, failover).
 
     Dispatches hold the workspace lock shared from their claim to their commit; the rebuild takes it
-    exclusively, so it waits for every claimed attempt to be committed and loads it.
+    exclusively, so it waits for every claimed attempt to be committed and loads it. Reserved calls go back
+    to waiting at once: their dial tasks were queued in the Redis that lost its data (a task that survived,
+    on another broker, finds its call moved on and does nothing), and left reserved they would fill the
+    dial workers' queue until the recovery sweep.
     """
     if pacer().is_initialised(workspace_id=workspace_id):
         return
@@ -449,9 +452,13 @@ def pacer_ensure_ready(workspace_id: int) -> None:
         Campaign.unscoped.filter(pk__in=[c.pk for c in campaigns]).update(
             pool_synced_at=now, paced_until=None
         )
-        log.warning(
-            "pacer rebuilt for workspace %s: %d attempts, %d pools", workspace_id, len(attempts), len(pools)
+        released = CampaignCall.unscoped.filter(workspace_id=workspace_id, state=Call.RESERVED).update(
+            state=Call.PENDING, not_before=now, updated_at=now, error=""
         )
+        log.warning(
+            "pacer rebuilt for workspace %s: %d attempts, %d pools, %d reserved calls back to waiting",
+            workspace_id, len(attempts), len(pools), released,
+        )  # fmt: skip
 
 
 _NEWEST_ATTEMPTS_SQL = """
@@ -1017,15 +1024,16 @@ def call_dial(*, call_id: int, attempt_id: int) -> str:
             if not taken.number_active or taken.connection is None:
                 _guarded(call_id, attempt_id, Call.DIALING, state=Call.PENDING, not_before=now)
                 return "returned"
-            adapter = connection_adapter(taken.connection)
+            adapter = connection_adapter_warm(taken.connection)
             webhook = _webhook_url(taken.connection, call)
-            # The pacer counted this attempt at its claim; dialing much later could crowd the next one.
-            late_ms = _pacer_now_counting_take(call.campaign_id) - taken.at_ms
+            # The pacer counted this attempt at its claim and spaced claims by the dial deadline more than
+            # the policy (pacer_policy): reaching the provider later could crowd the next dial.
+            left_ms = _deadline_ms() - (_pacer_now_counting_take(call.campaign_id) - taken.at_ms)
         except Exception:
             # Nothing was sent: back to waiting rather than left dialing (which would need a reconcile).
             _guarded(call_id, attempt_id, Call.DIALING, state=Call.PENDING, not_before=now)
             raise
-        if late_ms > settings.CAMPAIGN_DIAL_DEADLINE_S * 1000 - 100:
+        if left_ms < _DIAL_LEAST_MS:
             _guarded(call_id, attempt_id, Call.DIALING, state=Call.PENDING, not_before=now, error="")
             with contextlib.suppress(redis.RedisError):
                 pacer_redis().decr(
@@ -1038,24 +1046,53 @@ def call_dial(*, call_id: int, attempt_id: int) -> str:
                 to_e164=call.to_e164,
                 webhook_url=webhook,
                 reference=call.reference,
+                within=left_ms / 1000,  # connecting included: it reaches the provider in time or not at all
             )
         except ProviderError as exc:
-            _guarded(
-                call_id,
-                attempt_id,
-                Call.DIALING,
-                state=Call.FAILED,
-                error=exc.message[:300],
-                finished_at=timezone.now(),
+            _answered(
+                call_id, attempt_id, state=Call.FAILED, error=exc.message[:300], finished_at=timezone.now()
             )
             return "failed"
         except ProviderUnavailable as exc:
+            if exc.reason == "not_sent":  # no connection in time: nothing left, back to the pacer
+                _answered(call_id, attempt_id, state=Call.PENDING, not_before=timezone.now(), error="")
+                return "late"
             return _unavailable(call, exc, taken.connection)
-        _guarded(
-            call_id, attempt_id, Call.DIALING,
+        _answered(
+            call_id, attempt_id,
             state=Call.PLACED, provider_call_id=result.call_id[:80], finished_at=timezone.now(), error="",
         )  # fmt: skip
         return "placed"
+
+
+# What a request needs at least to reach the provider once sent (in the network's queues), and so the
+# least time left for a dial to be sent at all.
+_DIAL_LEAST_MS = 100
+
+
+def _deadline_ms() -> int:
+    """How long after its claim a dial may reach the provider: the slack the pacer leaves (pacer_policy),
+    less what the network may still take once the request is sent."""
+    return settings.CAMPAIGN_DIAL_DEADLINE_S * 1000 - _DIAL_LEAST_MS
+
+
+_ANSWER_TRIES = 3
+
+
+def _answered(call_id: int, attempt_id: int, **fields) -> bool:
+    """Record the provider's answer to a dial (dialing -> its outcome). The answer exists only in this
+    process: a database error here (a dropped connection, a failover) is retried on a fresh connection,
+    rather than losing a placed call's id and leaving the call to be checked with the provider."""
+    for tries in range(1, _ANSWER_TRIES + 1):
+        try:
+            return _guarded(call_id, attempt_id, Call.DIALING, **fields)
+        except DatabaseError:
+            if tries == _ANSWER_TRIES or connection.in_atomic_block:
+                raise  # left dialing: reconcile asks the provider
+            log.warning("recording the answer to call %s failed; again on a fresh connection", call_id)
+            connection.close()
+            time.sleep(0.2 * tries)  # a failover or a restart takes a moment
+    return False
 
 
 def _pacer_now_counting_take(campaign_id: int) -> int:
@@ -1076,8 +1113,8 @@ def _unavailable(
     """A provider that did not answer. Rate-limited means it refused before placing anything: its
     connection pauses (its token bucket emptied for CAMPAIGN_RATE_LIMITED_PAUSE_S, doubling with each
     refusal of the call, at most 60 s) and the call goes back to waiting for a fresh claim, never failed.
-    Any other failure (timeout, dropped connection, 5xx) may have placed it: the call stays dialing and the
-    recovery sweep asks the provider by reference, so it is never dialed twice."""
+    Any other failure (timeout, dropped connection, 5xx) may have placed it: the call is checked with the
+    provider by the reconcile task (state checking), so it is never dialed twice."""
     now = timezone.now()
     tries = call.unavailable_tries + 1
     if exc.reason == "rate_limited":
@@ -1090,10 +1127,10 @@ def _unavailable(
             state=Call.PENDING, unavailable_tries=tries, not_before=now, error=said[:300],
         )  # fmt: skip
         return "backoff"
-    _guarded(
+    _answered(
         call.pk,
         call.attempt_id,
-        Call.DIALING,
+        state=Call.CHECKING,
         unavailable_tries=tries,
         error=f"Outcome unknown: {exc.message}"[:300],
     )
@@ -1127,9 +1164,10 @@ def calls_recover() -> int:
 
 
 def calls_reconcile(*, most: int = 200) -> int:
-    """Calls left dialing (a dead worker, a lost answer), each asked about at its provider: the reconcile
-    task's work, on the worker queue, so a slow or unreachable provider never holds up the dispatcher.
-    Each call is taken by a guarded move first, so two runs at once never ask about the same call."""
+    """Calls being checked (a lost answer) or left dialing (a dead worker), each asked about at its
+    provider: the reconcile task's work, on the worker queue, so a slow or unreachable provider never
+    holds up the dispatcher. Each call is taken by a guarded move first, so two runs at once never ask
+    about the same call."""
     asked = 0
     with all_workspaces():
         while asked < most and (call := _reconcile_take()) is not None:
@@ -1144,14 +1182,15 @@ _RECONCILE_EARLY = timedelta(seconds=1)
 
 
 def _reconcile_take() -> CampaignCall | None:
-    """The next call due to be asked about, its next question put off by CAMPAIGN_RECONCILE_EVERY_S in
-    the same short transaction (SKIP LOCKED: another run takes another call). Answers are guarded moves,
-    so a run that dies mid-question leaves the call to be asked again then."""
+    """The next call due to be asked about, moved to checking (a call left dialing by a dead worker) and
+    its next question put off by CAMPAIGN_RECONCILE_EVERY_S in the same short transaction (SKIP LOCKED:
+    another run takes another call). Answers are guarded moves, so a run that dies mid-question leaves
+    the call to be asked again then."""
     now = timezone.now()
     with transaction.atomic():
         call = (
             CampaignCall.unscoped.filter(
-                state=Call.DIALING,
+                state__in=(Call.DIALING, Call.CHECKING),
                 dialing_at__lt=now - timedelta(seconds=settings.CAMPAIGN_DIALING_TIMEOUT_S),
                 not_before__lte=now + _RECONCILE_EARLY,  # a dialing call's not_before: when to ask again
             )
@@ -1162,12 +1201,12 @@ def _reconcile_take() -> CampaignCall | None:
         if call is None:
             return None
         later = now + timedelta(seconds=settings.CAMPAIGN_RECONCILE_EVERY_S)
-        CampaignCall.unscoped.filter(pk=call.pk).update(not_before=later)
+        CampaignCall.unscoped.filter(pk=call.pk).update(state=Call.CHECKING, not_before=later)
     return CampaignCall.unscoped.select_related("number__connection", "campaign").get(pk=call.pk)
 
 
 def call_reconcile(call: CampaignCall) -> str:
-    """A call left dialing: ask the provider whether the dial reached it (find_call). Placed is recorded,
+    """A call being checked: ask the provider whether the dial reached it (find_call). Placed is recorded,
     a proven absence goes back to waiting (a fresh claim, so it is paced again), and anything the
     provider can't tell is asked again later, for a while, then left for a person to review. Nothing
     here ever dials."""
@@ -1185,17 +1224,17 @@ def call_reconcile(call: CampaignCall) -> str:
     except (ProviderError, ProviderUnavailable) as exc:
         found = CallLookup.cannot_tell(f"{adapter.name} could not be asked: {exc.message}", ask_again=True)
     if found.outcome == "placed":
-        _guarded(call.pk, call.attempt_id, Call.DIALING, state=Call.PLACED, provider_call_id=found.call_id[:80],
+        _guarded(call.pk, call.attempt_id, Call.CHECKING, state=Call.PLACED, provider_call_id=found.call_id[:80],
                  finished_at=now, error="")  # fmt: skip
         return "placed"
     if found.outcome == "not_placed":
-        if _guarded(call.pk, call.attempt_id, Call.DIALING, state=Call.PENDING, not_before=now, error=""):
+        if _guarded(call.pk, call.attempt_id, Call.CHECKING, state=Call.PENDING, not_before=now, error=""):
             audit(actor=None, action="campaign.call_requeued", target=call.campaign, destination=call.to_e164,
                   reason="the provider shows the dial never happened")  # fmt: skip
         return "requeued"
     give_up_at = call.dialing_at + timedelta(seconds=settings.CAMPAIGN_RECONCILE_FOR_S)
     if found.ask_again and now < give_up_at:
-        _guarded(call.pk, call.attempt_id, Call.DIALING, error=f"Outcome unknown, asking again: {found.why}"[:300],
+        _guarded(call.pk, call.attempt_id, Call.CHECKING, error=f"Outcome unknown, asking again: {found.why}"[:300],
                  not_before=now + timedelta(seconds=settings.CAMPAIGN_RECONCILE_EVERY_S))  # fmt: skip
         return "later"
     return _needs_review(call, now, found.why)
@@ -1204,7 +1243,7 @@ def call_reconcile(call: CampaignCall) -> str:
 def _needs_review(call: CampaignCall, now: datetime, why: str) -> str:
     error = f"Dialtone never heard whether this dial went through. {why}"
     if _guarded(
-        call.pk, call.attempt_id, Call.DIALING, state=Call.UNKNOWN, finished_at=now, error=error[:300]
+        call.pk, call.attempt_id, Call.CHECKING, state=Call.UNKNOWN, finished_at=now, error=error[:300]
     ):
         audit(actor=None, action="campaign.call_unknown", target=call.campaign, destination=call.to_e164)
     return "unknown"

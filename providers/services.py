@@ -3,6 +3,11 @@ connection is built here, with the API base URL and timeout from settings."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import threading
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as Late
 from decimal import Decimal
@@ -68,6 +73,37 @@ def verify_failure(provider: str, exc: ProviderError | ProviderUnavailable) -> s
 def connection_adapter(connection: ProviderConnection) -> ProviderAdapter:
     options = registry.get(connection.provider).adapter_options(connection)
     return adapter_from(connection.provider, connection.credentials, **options)
+
+
+# Adapters kept warm for dialing: one per connection in each thread of each process, so a dial reuses
+# the SDK client and its open HTTP connection (a new connection is a handshake, and on a lossy network
+# the one that waits a second or three for a lost SYN). Per thread: an SDK client need not be thread-safe
+# for a threads pool to use it. Forgotten in a forked child: its parent's sockets are not its own.
+_warm = threading.local()
+_WARM_MAX = 64  # connections per thread; the least recently used is dropped
+os.register_at_fork(after_in_child=lambda: _warm.__dict__.clear())
+
+
+@sensitive_variables("secret")
+def connection_adapter_warm(connection: ProviderConnection) -> ProviderAdapter:
+    """The connection's adapter kept for this thread: the same connection with the same credentials and
+    API address gets the same adapter, and its open HTTP connections."""
+    adapters: OrderedDict = _warm.__dict__.setdefault("adapters", OrderedDict())
+    secret = json.dumps(connection.credentials, sort_keys=True).encode()
+    key = (
+        connection.pk,
+        connection.provider,
+        settings.PROVIDER_BASE_URLS.get(connection.provider),
+        settings.PROVIDER_TIMEOUT,
+        hashlib.sha256(secret).hexdigest(),
+    )
+    adapter = adapters.get(key)
+    if adapter is None:
+        adapter = adapters[key] = connection_adapter(connection)
+        while len(adapters) > _WARM_MAX:
+            adapters.popitem(last=False)
+    adapters.move_to_end(key)
+    return adapter
 
 
 @sensitive_variables("credentials")

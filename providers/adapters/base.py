@@ -313,8 +313,15 @@ class ProviderAdapter(ABC):
         """Give the number back. A number that is already gone counts as released."""
 
     @abstractmethod
-    def dial(self, *, from_e164: str, to_e164: str, webhook_url: str, reference: str) -> DialResult:
-        """Place one call. `reference` is ours for this dial; providers that keep it let find_call use it."""
+    def dial(
+        self, *, from_e164: str, to_e164: str, webhook_url: str, reference: str, within: float | None = None
+    ) -> DialResult:
+        """Place one call. `reference` is ours for this dial; providers that keep it let find_call use it.
+
+        `within`: seconds the request has to reach the provider (what is left of the dial's pacing
+        deadline), connecting included. Not connected by then, nothing was sent: ProviderUnavailable with
+        reason "not_sent". Not answered by then, it may or may not have arrived: reason "timeout", and the
+        connection is reset, so nothing of it is delivered later."""
 
     def find_call(
         self, *, reference: str, from_e164: str, to_e164: str, attempted_at: datetime

@@ -27,7 +27,9 @@ class ProviderUnavailable(Exception):
     def __init__(self, message: str, *, reason: str = "unavailable"):
         super().__init__(message)
         self.message = message
-        self.reason = reason  # for logs: timeout, connection, rate_limited, server_error
+        # timeout, connection, rate_limited, server_error, bad_response; not_sent: it never left (no
+        # connection was made in time), so nothing can have reached the provider
+        self.reason = reason
 
 
 def unavailable(provider: str, reason: str) -> ProviderUnavailable:

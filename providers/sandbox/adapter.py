@@ -246,7 +246,9 @@ class SandboxAdapter(ProviderAdapter):
         if e164:
             self.store.remove(e164)  # a number already gone counts as released
 
-    def dial(self, *, from_e164: str, to_e164: str, webhook_url: str, reference: str) -> DialResult:
+    def dial(
+        self, *, from_e164: str, to_e164: str, webhook_url: str, reference: str, within: float | None = None
+    ) -> DialResult:
         call = SandboxCall(f"SBCA{uuid.uuid4().hex}", from_e164, to_e164, webhook_url, reference)
         if not self.store.record_call(call):
             raise ProviderError(

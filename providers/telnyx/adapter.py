@@ -52,6 +52,8 @@ ORDER_STATUSES = {"pending": "pending", "success": "active", "failure": "failed"
 
 def telnyx_error(exc: telnyx.APIError) -> Exception:
     """The one place a Telnyx SDK error becomes ours."""
+    if isinstance(exc.__cause__, httpx.ConnectTimeout):
+        return errors.unavailable("Telnyx", "not_sent")
     if isinstance(exc, telnyx.APITimeoutError):
         return errors.unavailable("Telnyx", "timeout")
     if isinstance(exc, telnyx.APIConnectionError):
@@ -273,15 +275,19 @@ class TelnyxAdapter(ProviderAdapter):
             if exc.status != 404:
                 raise  # a 404 means already gone: releasing twice is fine
 
-    def dial(self, *, from_e164: str, to_e164: str, webhook_url: str, reference: str) -> DialResult:
+    def dial(
+        self, *, from_e164: str, to_e164: str, webhook_url: str, reference: str, within: float | None = None
+    ) -> DialResult:
         # Not POST /calls: that takes only a Call Control application id (official spec, CallRequest's
         # connection_id; 422 code 10015 "Only Call Control Apps ... are accepted") and sends JSON events,
         # where our webhook answers TeXML. TeXML dials from the TeXML application and, once answered,
         # fetches TeXML from Url, as for inbound calls:
         # https://developers.telnyx.com/api-reference/texml-rest-commands/create-a-connection-scoped-texml-call
         # It takes no reference of ours (the webhook URL carries it), so find_call can't look one up.
+        # httpx has no total timeout: connecting, sending and the answer each within `within`.
+        client = self._once if within is None else self._once.with_options(timeout=httpx.Timeout(within))
         with translated_errors():
-            call = self._once.texml.calls.create(
+            call = client.texml.calls.create(
                 self._connection_id, from_=from_e164, to=to_e164, url=webhook_url, method="POST"
             )
         # A 2xx means the call is placed (its last published answer had no id at all): without the id the

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import json
+import socket
+import struct
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
+from requests.adapters import HTTPAdapter
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
+from urllib3.connection import HTTPConnection
+from urllib3.util import Timeout
 
 from providers.adapters import errors
 from providers.adapters.base import (
@@ -83,6 +88,8 @@ def translated_errors() -> Iterator[None]:
         raise twilio_error(exc.status, exc.code, exc.msg.partition(": ")[2] or exc.msg) from exc
     except TwilioException as exc:
         raise _plain_error(exc) from exc
+    except requests.ConnectTimeout as exc:
+        raise errors.unavailable("Twilio", "not_sent") from exc
     except requests.Timeout as exc:
         raise errors.unavailable("Twilio", "timeout") from exc
     except requests.RequestException as exc:
@@ -186,6 +193,16 @@ def friendly_name_for(reference: str) -> str:
     return name
 
 
+class _ResettingAdapter(HTTPAdapter):
+    """Connections closed with a reset (SO_LINGER 0): a request given up on is never delivered later by
+    the kernel's retransmissions (a plain close keeps sending what is unacknowledged)."""
+
+    def init_poolmanager(self, *args, **kwargs):
+        linger = (socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        kwargs["socket_options"] = [*HTTPConnection.default_socket_options, linger]
+        super().init_poolmanager(*args, **kwargs)
+
+
 class TwilioAdapter(ProviderAdapter):
     key = "twilio"
     name = "Twilio"
@@ -195,7 +212,10 @@ class TwilioAdapter(ProviderAdapter):
         auth_token = str(credentials.get("auth_token", "")).strip()
         if not account_sid or not auth_token:
             raise ProviderError("credentials", "Twilio needs an Account SID and an Auth Token.")
-        self._client = Client(account_sid, auth_token, http_client=TwilioHttpClient(timeout=timeout))
+        self._http = TwilioHttpClient(timeout=timeout)
+        for scheme in ("https://", "http://"):
+            self._http.session.mount(scheme, _ResettingAdapter(pool_maxsize=4))
+        self._client = Client(account_sid, auth_token, http_client=self._http)
         if base_url:
             # Pricing lives on its own host (pricing.twilio.com); the SDK takes its override separately.
             self._client.api.base_url = self._client.pricing.base_url = base_url
@@ -314,12 +334,26 @@ class TwilioAdapter(ProviderAdapter):
             if exc.status != 404:
                 raise  # a 404 means already gone: releasing twice is fine
 
-    def dial(self, *, from_e164: str, to_e164: str, webhook_url: str, reference: str) -> DialResult:
+    def dial(
+        self, *, from_e164: str, to_e164: str, webhook_url: str, reference: str, within: float | None = None
+    ) -> DialResult:
         # Twilio calls carry no reference of ours; the caller keeps the returned call sid.
-        with translated_errors():
+        with translated_errors(), self._within(within):
             call = self._account.calls.create(to=to_e164, from_=from_e164, url=webhook_url, method="POST")
         # A 2xx means the call is placed: without its sid, the dial is unknown and reconciled, never redone.
         return DialResult(call_id=errors.present(call.sid, "Twilio", "the call's sid"))
+
+    @contextmanager
+    def _within(self, seconds: float | None) -> Iterator[None]:
+        """This request's timeouts: connecting and the whole exchange within `seconds` (urllib3's total)."""
+        if seconds is None:
+            yield
+            return
+        usual, self._http.timeout = self._http.timeout, Timeout(connect=seconds, read=seconds, total=seconds)
+        try:
+            yield
+        finally:
+            self._http.timeout = usual
 
     def find_call(
         self, *, reference: str, from_e164: str, to_e164: str, attempted_at: datetime

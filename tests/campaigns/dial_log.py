@@ -35,11 +35,16 @@ def install(path: str | Path) -> None:
 
     delay = float(os.environ.get(DELAY_ENV) or 0) / 2  # a slow provider: before and after it places the call
 
-    def dial(self, *, from_e164, to_e164, webhook_url, reference):
+    def dial(self, *, from_e164, to_e164, webhook_url, reference, **options):
         if delay:  # sleep(0) would still give the CPU away on every dial
             time.sleep(delay)
         result = original(
-            self, from_e164=from_e164, to_e164=to_e164, webhook_url=webhook_url, reference=reference
+            self,
+            from_e164=from_e164,
+            to_e164=to_e164,
+            webhook_url=webhook_url,
+            reference=reference,
+            **options,
         )
         line = json.dumps(
             {"at": time.time(), "from": from_e164, "to": to_e164, "ref": reference, "id": result.call_id}

@@ -12,13 +12,14 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 import redis
 from django.db import connection
 
-from campaigns.models import Campaign, CampaignCall
+from campaigns.models import CallAttempt, Campaign, CampaignCall
 from campaigns.services import campaign_start
 from tests.campaigns import dial_log
 from tests.campaigns.conftest import DESTINATIONS
@@ -40,7 +41,7 @@ class Worker:
         self.tmp, self.redis_url, self.log_path = tmp, redis_url, log_path
         self.process: subprocess.Popen | None = None
 
-    def start(self) -> None:
+    def start(self, **settings: str) -> None:
         env = {
             **os.environ,
             "DATABASE_URL": database_url(),
@@ -55,6 +56,7 @@ class Worker:
             "CAMPAIGN_DISPATCH_BUDGET_S": "0.4",
             "DATABASE_CONN_MAX_AGE": "0",
             "PYTHONPATH": str(ROOT),
+            **settings,
         }
         with open(self.tmp / "worker.log", "ab") as output:  # the child keeps its own copy
             self.process = subprocess.Popen(
@@ -181,3 +183,28 @@ def test_redis_restarted_mid_campaign_rebuilds_pacing_and_loses_no_call(make_des
     wait_until(lambda: len(dial_log.read(worker.log_path)) >= 6, timeout=30, message="no dials")
     private_redis.restart()  # pacing state, queued and unacknowledged tasks: all gone
     assert_placed_exactly_once(desk, campaign, destinations, worker.log_path)
+
+
+def test_after_redis_loses_its_data_dialing_resumes_without_the_recovery_sweep(
+    make_desk, worker, private_redis
+):
+    """The dial workers are the bottleneck, so calls are always queued for them when Redis loses its data
+    (their tasks with it). The recovery sweep is an hour away: the campaign finishes only if the pacer's
+    rebuild puts those calls back to waiting itself."""
+    desk = make_desk(16)  # the policy allows 8 calls/s; two dial processes at 0.4 s a dial place 5
+    campaign, destinations = run_campaign(desk, 40)
+    worker.start(CAMPAIGN_RESERVED_TIMEOUT_S="3600")
+    wait_until(lambda: len(dial_log.read(worker.log_path)) >= 6, timeout=30, message="no dials")
+    reserved = CampaignCall.unscoped.filter(campaign=campaign, state="reserved")
+    wait_until(reserved.exists, timeout=10, every=0.01, message="never caught a call queued for the workers")
+    restarted_at = time.time()
+    private_redis.restart()
+    assert_placed_exactly_once(desk, campaign, destinations, worker.log_path)
+    claimed_after = {
+        f"dialtone-call-{a.call_id}-{a.pk}"
+        for a in CallAttempt.unscoped.filter(campaign=campaign, at_ms__gt=restarted_at * 1000)
+    }
+    first = min(d.at for d in dial_log.read(worker.log_path) if d.reference in claimed_after)
+    print(
+        f"recovery after the Redis restart: first newly claimed call dialed {first - restarted_at:.2f} s later"
+    )

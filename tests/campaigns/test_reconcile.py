@@ -6,7 +6,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 from django.utils import timezone
 
 from campaigns.models import Campaign, CampaignCall
@@ -64,14 +64,14 @@ def reserve(desk, campaign) -> CampaignCall:
 
 
 def lost_dial(desk) -> tuple[Campaign, CampaignCall]:
-    """A dial whose answer never came back (the fault is set by the caller): left dialing, as a worker
-    that died mid-dial leaves it."""
+    """A dial whose answer never came back (the fault is set by the caller): checking, as a call a worker
+    that died mid-dial left dialing becomes once reconcile takes it."""
     campaign = desk.campaign([TO])
     campaign_start(campaign=campaign, actor=desk.actor)
     call = reserve(desk, campaign)
     assert call_dial(call_id=call.pk, attempt_id=call.attempt_id) == "unknown"
     call.refresh_from_db()
-    assert call.state == CampaignCall.State.DIALING
+    assert call.state == CampaignCall.State.CHECKING
     return campaign, call
 
 
@@ -105,7 +105,7 @@ def test_a_dial_twilio_never_took_is_dialed_again_once_its_absence_is_proven(twi
     reconcile()  # just dialed: Twilio's list may not show the call yet, so absence proves nothing
 
     call.refresh_from_db()
-    assert call.state == "dialing" and call.not_before > timezone.now()
+    assert call.state == "checking" and call.not_before > timezone.now()
     assert "asking again" in call.error
     reconcile()  # not due again yet: Twilio is not asked
     assert len(twilio_server.requests_to("GET", TWILIO_CALLS)) == 1
@@ -132,7 +132,7 @@ def test_twilio_failing_while_asked_is_asked_again_then_the_call_is_left_for_rev
     reconcile()
 
     call.refresh_from_db()
-    assert call.state == "dialing" and "Twilio could not be asked" in call.error
+    assert call.state == "checking" and "Twilio could not be asked" in call.error
     settings.CAMPAIGN_RECONCILE_FOR_S = 60
     ask_again_now(call, dialed_ago=timedelta(minutes=10))  # asked for long enough
     reconcile()
@@ -190,13 +190,13 @@ def test_a_dispatcher_tick_never_asks_the_provider(twilio_desk, twilio_server):
     """Asking a provider (10 s timeouts, many calls) runs as a task of its own: a provider that is down
     or slow never holds up the tick that feeds every workspace's campaigns."""
     twilio_server.stall_next("POST", TWILIO_CALLS, seconds=STALL)
-    campaign, call = lost_dial(twilio_desk)  # left dialing, due to be asked about at once
+    campaign, call = lost_dial(twilio_desk)  # checking, due to be asked about at once
     asked_before = len(twilio_server.requests)
 
     campaigns_dispatch(batches=1)
 
     assert twilio_server.requests[asked_before:] == []
-    assert CampaignCall.unscoped.get(pk=call.pk).state == "dialing"
+    assert CampaignCall.unscoped.get(pk=call.pk).state == "checking"
     reconcile()  # beat's reconcile entry, on the worker queue
     assert CampaignCall.unscoped.get(pk=call.pk).state == "placed"
     assert len(twilio_server.requests_to("GET", TWILIO_CALLS)) == 1
@@ -222,3 +222,60 @@ def test_two_reconcile_runs_never_ask_about_the_same_call_at_once(twilio_desk, t
 
     assert len(twilio_server.requests_to("GET", TWILIO_CALLS)) == 1
     assert CampaignCall.unscoped.get(pk=call.pk).state == "placed"
+
+
+def test_a_dial_waiting_to_be_checked_with_the_provider_is_named_so_on_the_campaign_page(
+    twilio_desk, twilio_server
+):
+    """Not "Dialing": the dial went out, its answer was lost, and Dialtone is asking the provider about it."""
+    from django.test import Client
+    from django.urls import reverse
+
+    from tests.helpers import user
+
+    twilio_server.stall_next("POST", TWILIO_CALLS, seconds=STALL)
+    campaign, call = lost_dial(twilio_desk)
+    client = Client()
+    client.force_login(user("olga_operator"))
+    detail = reverse("campaigns:detail", args=[twilio_desk.ws.slug, campaign.pk])
+
+    page = client.get(detail).content.decode()
+    assert 'data-testid="checking">1<' in page and "being checked with the provider" in page
+    assert "Dialing 1" not in page
+    checking = client.get(detail + "?state=checking").content.decode()
+    assert 'badge call-checking">Checking<' in checking
+    assert "asking the provider whether it went through" in checking
+
+
+def drop_database_connection(pid: int):
+    """A fake provider action: end the PostgreSQL backend `pid` from another connection (as a failover or
+    a restarted pooler would), while the provider is placing the call."""
+
+    def action(request):
+        other = connections.create_connection("default")  # its own connection, in the fake's thread
+        try:
+            with other.cursor() as cursor:
+                cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+        finally:
+            other.close()
+
+    return action
+
+
+def test_a_placed_dial_is_recorded_after_the_database_drops_the_connection(twilio_desk, twilio_server):
+    """The provider answered with the call's sid; the connection that would record it was dropped meanwhile:
+    the outcome is written on a fresh connection, not left for reconcile (Telnyx could never be asked)."""
+    campaign = twilio_desk.campaign([TO])
+    campaign_start(campaign=campaign, actor=twilio_desk.actor)
+    call = reserve(twilio_desk, campaign)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    twilio_server.run_next("POST", TWILIO_CALLS, drop_database_connection(pid))
+
+    assert call_dial(call_id=call.pk, attempt_id=call.attempt_id) == "placed"
+
+    call.refresh_from_db()
+    [sid] = twilio_server.calls
+    assert (call.state, call.provider_call_id) == ("placed", sid)
+    assert len(twilio_server.requests_to("POST", TWILIO_CALLS)) == 1

@@ -334,7 +334,7 @@ def test_a_timed_out_dial_is_never_redialed_blindly(make_desk, monkeypatch, sett
 
     monkeypatch.setattr(SandboxAdapter, "dial", timeout)
     assert call_dial(call_id=call.pk, attempt_id=call.attempt_id) == "unknown"
-    assert CampaignCall.unscoped.get(pk=call.pk).state == "dialing"
+    assert CampaignCall.unscoped.get(pk=call.pk).state == "checking"
     # The sandbox can't be asked for a call by reference: after the timeout a person decides.
     settings.CAMPAIGN_DIALING_TIMEOUT_S = 0
     reconcile()
@@ -363,7 +363,29 @@ def test_after_redis_loses_its_data_the_pacer_is_rebuilt_before_any_claim(make_d
     assert len(reserved) == 1  # the one number is now paced for ten minutes
     pacer_redis().flushdb()
     assert not pacer().is_initialised(workspace_id=desk.ws.pk)
-    assert reserve_all(desk, campaign) == reserved  # rebuilt from the recorded attempt: still paced
+    assert reserve_all(desk, campaign) == []  # rebuilt from the recorded attempt: still paced
     assert pacer().is_initialised(workspace_id=desk.ws.pk)
-    waiting = CampaignCall.unscoped.get(campaign=campaign, state="pending")
-    assert waiting.not_before > timezone.now() + timezone.timedelta(minutes=9)
+    # The reserved call's dial task went with the flush: it waits too, for its number's gap.
+    for waiting in CampaignCall.unscoped.filter(campaign=campaign):
+        assert waiting.state == "pending"
+        assert waiting.not_before > timezone.now() + timezone.timedelta(minutes=9)
+
+
+def test_after_redis_loses_its_data_dispatch_goes_on_in_the_next_batch(make_desk):
+    """The flush took the queued dial tasks with it: their reserved calls go back to waiting as the pacer is
+    rebuilt (a task that survived finds its call moved on and does nothing), instead of filling the dial
+    workers' queue until the recovery sweep, CAMPAIGN_RESERVED_TIMEOUT_S later."""
+    desk = make_desk(4)
+    campaign = desk.campaign(DESTINATIONS[:8])
+    campaign_start(campaign=campaign, actor=desk.actor)
+    assert campaigns_dispatch(batches=1) == 2  # queued for the dial workers, in Redis
+    lost = {c.pk: c.attempt_id for c in desk.calls(campaign) if c.state == "reserved"}
+    assert campaigns_dispatch(batches=1) == 0  # the queue is full
+
+    pacer_redis().flushdb()
+
+    assert campaigns_dispatch(batches=1) == 2
+    for call in CampaignCall.unscoped.filter(pk__in=lost):
+        assert call.state == "pending" or call.attempt_id != lost[call.pk]
+    (old_call, old_attempt), *_ = lost.items()
+    assert call_dial(call_id=old_call, attempt_id=old_attempt) == "stale"  # a task that survived

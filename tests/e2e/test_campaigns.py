@@ -459,3 +459,27 @@ def test_a_long_list_is_read_by_a_worker_while_the_page_shows_its_progress(
         campaign = Campaign.objects.get(name="Long list")
         assert campaign.destinations == 6_000
         assert CampaignCall.objects.filter(campaign=campaign).count() == 6_000
+
+
+def test_a_call_whose_dial_is_checked_with_the_provider_says_so(
+    page, live_server, acme, outbound_desk, console_errors
+):
+    """A dial whose answer was lost is not "Dialing": the page counts it as being checked, and the log
+    names it and why, under its own filter."""
+    campaign = _running(acme, outbound_desk)
+    with workspace_scope(acme):
+        first = CampaignCall.objects.filter(campaign=campaign).order_by("row").first()
+        CampaignCall.objects.filter(pk=first.pk).update(
+            state="checking", from_e164=CALLER_IDS[0], error="Outcome unknown: Twilio did not answer in time."
+        )
+    sign_in(page, live_server, "olga_operator", PASSWORD)
+    page.goto(f"{live_server.url}/w/acme/campaigns/{campaign.id}/")
+    expect(page.get_by_test_id("checking")).to_have_text("1")
+    expect(page.locator(".campaign-progress")).to_contain_text("being checked with the provider")
+    expect(page.locator(".campaign-progress")).not_to_contain_text("Dialing")
+    page.locator("#calls-checking").click()
+    rows = page.locator(".calls-table tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first.locator(".badge")).to_have_text("Checking")
+    expect(rows.first).to_contain_text("Twilio did not answer in time. Dialtone is asking the provider")
+    assert console_errors == []

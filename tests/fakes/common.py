@@ -26,6 +26,7 @@ import json
 import re
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ class LoggedRequest:
     query: dict[str, str]
     body: Any  # form fields as a dict (Twilio), decoded JSON (Telnyx), None when empty
     headers: dict[str, str]
+    at: float = 0.0  # time.time() when the whole request had arrived
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,7 @@ class SentResponse:
 class Fault:
     method: str
     path: str
-    kind: Literal["error", "stall", "drop", "reshape"]
+    kind: Literal["error", "stall", "drop", "reshape", "run"]
     remaining: int
     status: int = 0
     code: str | int | None = None
@@ -233,6 +235,13 @@ class FakeProviderServer:
         """Answer the next `times` matching requests with `change(body)` (given a copy of the usual body)."""
         self._add_fault(Fault(method, path, "reshape", times, change=change))
 
+    def run_next(
+        self, method: str, path: str, action: Callable[[LoggedRequest], Any], *, times: int = 1
+    ) -> None:
+        """Run `action(request)` when the next matching request arrives, then answer as usual: something
+        else failing while the provider carries out the request (our database dropping its connection)."""
+        self._add_fault(Fault(method, path, "run", times, change=action))
+
     def clear_faults(self) -> None:
         with self._lock:
             self._faults.clear()
@@ -265,6 +274,8 @@ class FakeProviderServer:
         if fault is not None and fault.kind == "drop":
             http.close_connection = True
             return
+        if fault is not None and fault.kind == "run":
+            fault.change(request)
         route, params = self.route_for(request)
         served = route is not None and not route.public
         if fault is not None and fault.kind == "error":
@@ -332,6 +343,7 @@ def _read_request(http: BaseHTTPRequestHandler) -> LoggedRequest:
         query=dict(parse_qsl(url.query, keep_blank_values=True)),
         body=body,
         headers=dict(http.headers.items()),
+        at=time.time(),
     )
 
 
@@ -350,6 +362,7 @@ def _write_json(http: BaseHTTPRequestHandler, status: int, body: Any) -> None:
 
 class _Handler(BaseHTTPRequestHandler):
     server: _HTTPServer
+    protocol_version = "HTTP/1.1"  # keep-alive, as the providers' APIs: clients keep their connections warm
 
     def do_GET(self) -> None:
         self.server.fake.handle(self)
@@ -366,6 +379,11 @@ class _HTTPServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], fake: FakeProviderServer):
         super().__init__(address, _Handler)
         self.fake = fake
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return  # a client reset its kept-alive connection (a dial that gave up does): not a fake's bug
+        super().handle_error(request, client_address)
 
 
 def serve_from_command_line(server: FakeProviderServer, argv: list[str] | None = None) -> None:
