@@ -87,7 +87,7 @@ TAG = "bench-outbound"
 # ---- The worker subprocess --------------------------------------------------------------------
 
 
-def worker_main(schedule: str, concurrency: int, queue: str, pool: str) -> None:
+def worker_main(schedule: str, concurrency: int, queue: str, pool: str, name: str) -> None:
     """One of the bench's workers, the sandbox's dial log installed; the dispatcher's embeds beat."""
     django.setup()
     from config.celery import app
@@ -98,7 +98,7 @@ def worker_main(schedule: str, concurrency: int, queue: str, pool: str) -> None:
     beat = ["--beat", "--schedule", schedule] if queue == "dispatch" else []
     app.worker_main(
         [
-            "worker", "-Q", queue, "--hostname", f"{queue}@%h", *beat, "--pool", pool,
+            "worker", "-Q", queue, "--hostname", f"{name}@%h", *beat, "--pool", pool,
             "--concurrency", str(concurrency), "--loglevel", "WARNING", "--without-gossip", "--without-mingle",
         ]
     )  # fmt: skip
@@ -284,19 +284,28 @@ def campaign_seed(ws, user, live, agent, calls: int, skip: int):
 class Worker:
     """A worker subprocess consuming one queue: `celery` (dials and no-ops) or `dispatch` (ticks, beat)."""
 
-    def __init__(self, tmp: Path, log_path: Path, *, queue: str, concurrency: int, pool: str = "prefork"):
+    def __init__(
+        self,
+        tmp: Path,
+        log_path: Path,
+        *,
+        queue: str,
+        concurrency: int,
+        pool: str = "prefork",
+        index: int = 0,
+    ):
         self.tmp, self.log_path, self.queue, self.concurrency = tmp, log_path, queue, concurrency
-        self.pool = pool
+        self.pool, self.name = pool, f"{queue}{index or ''}"
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
         from tests.campaigns import dial_log
 
         env = {**os.environ, dial_log.ENV: str(self.log_path), "PYTHONPATH": str(ROOT)}
-        with open(self.tmp / f"worker-{self.queue}.log", "ab") as output:
+        with open(self.tmp / f"worker-{self.name}.log", "ab") as output:
             self.process = subprocess.Popen(
                 [sys.executable, __file__, "--worker", str(self.tmp / "beat-schedule"), "--queue", self.queue,
-                 "--concurrency", str(self.concurrency), "--worker-pool", self.pool],
+                 "--concurrency", str(self.concurrency), "--worker-pool", self.pool, "--worker-name", self.name],
                 cwd=ROOT, env=env, start_new_session=True, stdout=output, stderr=subprocess.STDOUT,
             )  # fmt: skip
 
@@ -310,7 +319,7 @@ class Worker:
                 self.process.wait(10)
 
     def log(self) -> str:
-        path = self.tmp / f"worker-{self.queue}.log"
+        path = self.tmp / f"worker-{self.name}.log"
         return f"--- {path.name}\n" + (path.read_text()[-3000:] if path.exists() else "")
 
 
@@ -513,7 +522,7 @@ def ceiling(args, slack: int) -> float:
 def report(args, pool: Pool, noop: dict, result: dict) -> None:
     ms = 1000
     provider = (
-        f"the fake Twilio answering dials in {args.latency:g} s" if args.provider == "twilio" else "sandbox"
+        f"fake Twilio (dials answered in {args.latency:g} s)" if args.provider == "twilio" else "sandbox"
     )
     print(
         f"\n=== dial worker {pool.label}: {pool.calls:,} calls from {args.numbers} {provider} numbers; policy: "
@@ -578,11 +587,11 @@ def report(args, pool: Pool, noop: dict, result: dict) -> None:
 def summary(args, runs: list[tuple[Pool, dict, dict]], all_violations: int, wall: float) -> None:
     print(f"\n=== side by side ({args.provider}{f', dials answered in {args.latency:g} s' if args.latency else ''}; "
           f"{args.numbers} numbers)")  # fmt: skip
-    print(f"{'dial worker':22}{'calls':>8}{'calls/s':>9}{'no-op/s':>9}{'ratio':>7}{'CPU x no-op':>12}"
+    print(f"{'dial worker':26}{'calls':>8}{'calls/s':>9}{'no-op/s':>9}{'ratio':>7}{'CPU x no-op':>12}"
           f"{'RSS MiB start/peak/end':>24}{'twice':>7}{'violations':>11}  load average")  # fmt: skip
     for pool, noop, result in runs:
         rss = result["rss"]
-        print(f"{pool.label:22}{result['dials']:>8,}{result['rate']:>9.0f}{noop['rate']:>9.0f}"
+        print(f"{pool.label:26}{result['dials']:>8,}{result['rate']:>9.0f}{noop['rate']:>9.0f}"
               f"{result['rate'] / noop['rate']:>7.2f}{result['cpu_ratio']:>12.2f}"
               f"{f'{rss[0] / 1024:.0f}/{max(rss) / 1024:.0f}/{rss[-1] / 1024:.0f}':>24}"
               f"{result['duplicates']:>7}{len(result['violations']):>11}  {result['load']}")  # fmt: skip
@@ -592,22 +601,29 @@ def summary(args, runs: list[tuple[Pool, dict, dict]], all_violations: int, wall
 
 @dataclass(frozen=True)
 class Pool:
-    """A dial worker's pool: `prefork:2`, `threads:64`, optionally `:CALLS` (its campaign's size)."""
+    """A dial worker's pool: `prefork:2`, `threads:64`, `threads:40x2` (two worker processes of 40 threads,
+    as `docker compose --scale worker=2`), optionally `:CALLS` (its campaign's size)."""
 
     kind: str
     concurrency: int
+    processes: int
     calls: int
 
     @classmethod
     def parse(cls, text: str, calls: int) -> Pool:
         kind, concurrency, *rest = text.split(":")
         if kind not in ("prefork", "threads", "solo") or len(rest) > 1:
-            raise argparse.ArgumentTypeError(f"--pool {text}: prefork|threads:CONCURRENCY[:CALLS]")
-        return cls(kind, int(concurrency), int(rest[0]) if rest else calls)
+            raise argparse.ArgumentTypeError(
+                f"--pool {text}: prefork|threads:CONCURRENCY[xPROCESSES][:CALLS]"
+            )
+        concurrency, _, processes = concurrency.partition("x")
+        return cls(kind, int(concurrency), int(processes or 1), int(rest[0]) if rest else calls)
 
     @property
     def label(self) -> str:
-        return f"{self.kind} concurrency {self.concurrency}"
+        return f"{self.kind} {self.concurrency}" + (
+            f" x {self.processes} workers" if self.processes > 1 else ""
+        )
 
 
 def run_pool(args, pool: Pool, tmp: Path, log_path: Path, seeded, skip: int, noop_task, client, provider):
@@ -615,7 +631,10 @@ def run_pool(args, pool: Pool, tmp: Path, log_path: Path, seeded, skip: int, noo
     ws, user, live, agent = seeded
     campaign = campaign_seed(ws, user, live, agent, pool.calls, skip)
     workers = [
-        Worker(tmp, log_path, queue="celery", concurrency=pool.concurrency, pool=pool.kind),
+        *(
+            Worker(tmp, log_path, queue="celery", concurrency=pool.concurrency, pool=pool.kind, index=i)
+            for i in range(pool.processes)
+        ),
         Worker(tmp, log_path, queue="dispatch", concurrency=1),
     ]
     for worker in workers:
@@ -661,6 +680,7 @@ def main() -> None:
     parser.add_argument("--worker", metavar="SCHEDULE", help=argparse.SUPPRESS)
     parser.add_argument("--queue", default="celery", help=argparse.SUPPRESS)
     parser.add_argument("--worker-pool", default="prefork", help=argparse.SUPPRESS)
+    parser.add_argument("--worker-name", default="celery", help=argparse.SUPPRESS)
     parser.add_argument("--fake", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--fake-ready", help=argparse.SUPPRESS)
     parser.add_argument("--fake-log", help=argparse.SUPPRESS)
@@ -676,7 +696,7 @@ def main() -> None:
     if args.fake:
         return fake_main(args)
     if args.worker:
-        return worker_main(args.worker, args.concurrency, args.queue, args.worker_pool)
+        return worker_main(args.worker, args.concurrency, args.queue, args.worker_pool, args.worker_name)
     if bool(args.cap) != bool(args.window):
         parser.error("--cap and --window go together")
     if args.latency and args.provider != "twilio":
