@@ -559,8 +559,10 @@ def report(args, pool: Pool, noop: dict, result: dict) -> None:
         print(f"{label:30}{cells}{totals[label]:>7.2f}{totals[label] / totals['no-op tasks']:>7.2f}")
     result["cpu_ratio"] = totals["campaign calls"] / totals["no-op tasks"]
     rss = result["rss"]
+    through = " ".join(f"{rss[round(q * (len(rss) - 1))] / 1024:.0f}" for q in (0.1, 0.25, 0.5, 0.75, 0.9))
     print(f"\ndial worker resident memory (all its processes), MiB: campaign start {rss[0] / 1024:.0f}, "
-          f"peak {max(rss) / 1024:.0f}, end {rss[-1] / 1024:.0f} ({len(rss)} samples)")  # fmt: skip
+          f"at 10/25/50/75/90 % of the samples {through}, peak {max(rss) / 1024:.0f}, "
+          f"end {rss[-1] / 1024:.0f} ({len(rss)} samples)")  # fmt: skip
     print(f"\n{'lateness of paced calls after their earliest allowed time':58}{'calls':>8}{'p50 ms':>9}{'p99 ms':>9}"
           f"{'max ms':>9}")  # fmt: skip
     for label, values in (
