@@ -81,6 +81,7 @@ os.environ["PACER_REDIS_URL"] = os.environ["REDIS_URL"]  # one Redis, flushed at
 import django  # noqa: E402
 
 COUNTER = "bench-campaign:noop-done"
+LOCAL_FAKES = ("twilio",)  # providers the bench dials through their official SDK against a local fake
 TAG = "bench-outbound"
 
 
@@ -152,7 +153,7 @@ class FakeProvider:
         self.output = tmp / "fake-provider.log"
         with open(self.output, "ab") as output:
             self.process = subprocess.Popen(
-                [sys.executable, __file__, "--fake", "--numbers", str(args.numbers), "--latency",
+                [sys.executable, __file__, "--serve-fake", "--numbers", str(args.numbers), "--latency",
                  str(args.latency), "--fake-ready", str(self.ready), "--fake-log", str(self.log_path)],
                 cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, start_new_session=True,
                 stdout=output, stderr=subprocess.STDOUT,
@@ -217,7 +218,7 @@ def seed(args) -> tuple:
         user, _ = get_user_model().objects.get_or_create(username="bench-campaign")
         plan, _ = Plan.objects.get_or_create(name="Bench campaign", defaults={"managed_number_limit": 0})
         ws = workspace_create(name=f"Bench {run}", slug=f"bench-{run}", plan=plan, owner=user)
-    if args.provider == "twilio":
+    if args.fake:
         numbers = callers(args.numbers)
     else:
         numbers = [
@@ -232,7 +233,7 @@ def seed(args) -> tuple:
             f"the sandbox sells {len(numbers)} US local numbers; --numbers {args.numbers} is too many"
         )
     with workspace_scope(ws):
-        if args.provider == "twilio":
+        if args.fake:
             from tests.fakes.twilio_server import ACCOUNT_SID, AUTH_TOKEN
 
             connection = ProviderConnection.objects.create(
@@ -248,7 +249,7 @@ def seed(args) -> tuple:
             workspace=ws, actor=None, name="Outbound", sip_destination="sip:out@voice.example"
         )
         for e164 in numbers[: args.numbers]:
-            if args.provider == "twilio":
+            if args.fake:
                 number_link(
                     workspace=ws, actor=user, connection=connection, environment=live, e164=e164,
                     tag_names=[TAG],
@@ -521,9 +522,7 @@ def ceiling(args, slack: int) -> float:
 
 def report(args, pool: Pool, noop: dict, result: dict) -> None:
     ms = 1000
-    provider = (
-        f"fake Twilio (dials answered in {args.latency:g} s)" if args.provider == "twilio" else "sandbox"
-    )
+    provider = f"fake Twilio (dials answered in {args.latency:g} s)" if args.fake else "sandbox"
     print(
         f"\n=== dial worker {pool.label}: {pool.calls:,} calls from {args.numbers} {provider} numbers; policy: "
         f"{args.gap} s between calls, at most {args.cap} per {args.window} s per number "
@@ -677,13 +676,13 @@ def main() -> None:
         "--pool", action="append", metavar="KIND:N[:CALLS]",
         help="a dial worker pool to run a campaign through (repeatable, side by side): prefork:2, threads:64",
     )  # fmt: skip
-    parser.add_argument("--provider", choices=("sandbox", "twilio"), default="sandbox")
+    parser.add_argument("--provider", choices=("sandbox", *LOCAL_FAKES), default="sandbox")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds the fake Twilio takes per dial")
     parser.add_argument("--worker", metavar="SCHEDULE", help=argparse.SUPPRESS)
     parser.add_argument("--queue", default="celery", help=argparse.SUPPRESS)
     parser.add_argument("--worker-pool", default="prefork", help=argparse.SUPPRESS)
     parser.add_argument("--worker-name", default="celery", help=argparse.SUPPRESS)
-    parser.add_argument("--fake", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--serve-fake", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--fake-ready", help=argparse.SUPPRESS)
     parser.add_argument("--fake-log", help=argparse.SUPPRESS)
     parser.add_argument("--deadline", type=int, help="CAMPAIGN_DIAL_DEADLINE_S (default: the setting, 2)")
@@ -691,17 +690,18 @@ def main() -> None:
         "--in-flight", type=int, help="CAMPAIGN_MAX_IN_FLIGHT, the most calls queued for the dial workers"
     )
     args = parser.parse_args()
+    args.fake = args.provider in LOCAL_FAKES
     if args.deadline is not None:
         os.environ["CAMPAIGN_DIAL_DEADLINE_S"] = str(args.deadline)
     if args.in_flight is not None:
         os.environ["CAMPAIGN_MAX_IN_FLIGHT"] = str(args.in_flight)
-    if args.fake:
+    if args.serve_fake:
         return fake_main(args)
     if args.worker:
         return worker_main(args.worker, args.concurrency, args.queue, args.worker_pool, args.worker_name)
     if bool(args.cap) != bool(args.window):
         parser.error("--cap and --window go together")
-    if args.latency and args.provider != "twilio":
+    if args.latency and not args.fake:
         parser.error("--latency needs --provider twilio (the sandbox answers at once)")
     pools = [Pool.parse(text, args.calls) for text in args.pool or [f"prefork:{args.concurrency}"]]
 
@@ -715,7 +715,7 @@ def main() -> None:
         tmp = Path(tmp)
         provider = None
         log_path = tmp / "dials.jsonl"
-        if args.provider == "twilio":
+        if args.fake:
             provider = FakeProvider(tmp, args)
             os.environ["TWILIO_API_BASE_URL"] = provider.base_url  # this process and the workers
             log_path = provider.log_path
