@@ -1,7 +1,15 @@
 """A campaign through real Celery workers, side by side with the same dial worker running no-op tasks.
 
     python bench/campaign.py [--calls N] [--numbers M] [--gap S] [--cap C --window W] [--concurrency K]
-                             [--deadline S] [--in-flight K] [--rate R]
+                             [--deadline S] [--in-flight K] [--rate R] [--provider sandbox|twilio [--latency S]]
+                             [--pool prefork:2 --pool threads:64[:CALLS] ...]
+
+A real provider's latency (250 ms per dial is usual) makes dialing I/O-bound, which the sandbox hides:
+    python bench/campaign.py --provider twilio --latency 0.25 --numbers 1200 \
+        --pool prefork:2:1000 --pool threads:64:20000
+dials through the official Twilio SDK against the local fake Twilio (tests/fakes/twilio_server.py, run in
+a subprocess of its own, answering in 250 ms +- 20 %), one campaign per dial-worker pool, side by side.
+The fake's own record of the calls it placed is the dial log; its CPU is reported as "provider".
 
 Defaults: the issue's 20,000 calls from 450 sandbox numbers under 1 s between calls and at most 4 calls
 per 10 s per number. On a 2-core machine the whole run took 3 min 40 s (seeding 12 s, the no-op phase
@@ -55,13 +63,17 @@ report says which limit the run met.
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,14 +86,15 @@ os.environ["PACER_REDIS_URL"] = os.environ["REDIS_URL"]  # one Redis, flushed at
 import django  # noqa: E402
 
 COUNTER = "bench-campaign:noop-done"
+LOCAL_FAKES = ("twilio",)  # providers the bench dials through their official SDK against a local fake
 TAG = "bench-outbound"
 
 
 # ---- The worker subprocess --------------------------------------------------------------------
 
 
-def worker_main(schedule: str, concurrency: int, queue: str) -> None:
-    """One of the bench's workers: prefork, the sandbox's dial log installed; the dispatcher's embeds beat."""
+def worker_main(schedule: str, concurrency: int, queue: str, pool: str, name: str) -> None:
+    """One of the bench's workers, the sandbox's dial log installed; the dispatcher's embeds beat."""
     django.setup()
     from config.celery import app
     from tests.campaigns import dial_log
@@ -91,7 +104,7 @@ def worker_main(schedule: str, concurrency: int, queue: str) -> None:
     beat = ["--beat", "--schedule", schedule] if queue == "dispatch" else []
     app.worker_main(
         [
-            "worker", "-Q", queue, "--hostname", f"{queue}@%h", *beat, "--pool", "prefork",
+            "worker", "-Q", queue, "--hostname", f"{name}@%h", *beat, "--pool", pool,
             "--concurrency", str(concurrency), "--loglevel", "WARNING", "--without-gossip", "--without-mingle",
         ]
     )  # fmt: skip
@@ -109,6 +122,56 @@ def register_noop(app):
     return noop
 
 
+# ---- The fake provider subprocess ---------------------------------------------------------------
+
+
+def fake_main(args) -> None:
+    """The local fake Twilio, owning the bench's caller IDs, dials answered in --latency s (+- 20 %). Writes
+    its base URL to --fake-ready, and on SIGTERM every call it placed to --fake-log (dial_log's format)."""
+    from tests.fakes.twilio_server import TwilioServer
+
+    server = TwilioServer()
+    for e164 in callers(args.numbers):
+        server.add_owned(e164)
+    server.set_latency(args.latency, jitter=args.latency / 5, method="POST", path="*/Calls.json")
+    server.start()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    Path(args.fake_ready).write_text(server.base_url)
+    stop.wait()
+    server.stop()
+    with open(args.fake_log, "w") as out:
+        for sid, call in server.calls.items():
+            url, _ = server.call_urls[sid]
+            reference = url.rsplit("call=", 1)[-1]
+            at = server._created[sid].timestamp()
+            out.write(
+                json.dumps({"at": at, "from": call["from"], "to": call["to"], "ref": reference, "id": sid})
+            )
+            out.write("\n")
+    print(f"fake provider: {len(server.calls)} calls, at most {server.max_in_flight} requests in flight")
+
+
+class FakeProvider:
+    def __init__(self, tmp: Path, args):
+        self.ready, self.log_path = tmp / "fake-ready", tmp / "provider-dials.jsonl"
+        self.output = tmp / "fake-provider.log"
+        with open(self.output, "ab") as output:
+            self.process = subprocess.Popen(
+                [sys.executable, __file__, "--serve-fake", "--numbers", str(args.numbers), "--latency",
+                 str(args.latency), "--fake-ready", str(self.ready), "--fake-log", str(self.log_path)],
+                cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, start_new_session=True,
+                stdout=output, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        wait_for(self.ready.exists, timeout=60, what="the fake provider")
+        self.base_url = self.ready.read_text()
+
+    def stop(self) -> str:
+        self.process.terminate()
+        self.process.wait(120)
+        return self.output.read_text()
+
+
 # ---- Setup --------------------------------------------------------------------------------------
 
 
@@ -122,29 +185,32 @@ def ensure_database() -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
-def destinations(count: int) -> list[str]:
-    """Distinct valid US numbers (NXX 200-999 in a few New York area codes)."""
+def destinations(count: int, *, skip: int = 0, npas=("212", "646", "718", "917", "347", "929")) -> list[str]:
+    """Distinct valid US numbers (NXX 200-999 in a few New York area codes), after the first `skip`."""
     out = []
-    for npa in ("212", "646", "718", "917", "347", "929"):
+    for npa in npas:
         for line in range(2_000_000, 10_000_000):
-            if len(out) == count:
-                return out
+            if len(out) == count + skip:
+                return out[skip:]
             out.append(f"+1{npa}{line:07d}")
     raise ValueError("too many destinations")
 
 
+def callers(count: int) -> list[str]:
+    """The fake Twilio's caller IDs: valid US numbers in Bay Area codes (never a destination)."""
+    return destinations(count, npas=("415", "510", "650"))
+
+
 def seed(args) -> tuple:
-    """A fresh workspace: a sandbox connection, M numbers tagged for the campaign, the policy, a draft
-    campaign of N destinations. Campaigns left open by an earlier, interrupted run are cancelled."""
+    """A fresh workspace: a provider connection (the sandbox, or the fake Twilio), M numbers tagged for the
+    campaign, the policy. Campaigns left open by an earlier, interrupted run are cancelled."""
     from django.contrib.auth import get_user_model
 
     from agents.services import agent_create
-    from campaigns.destinations import destinations_parse
     from campaigns.models import Campaign
-    from campaigns.services import campaign_create
     from pacing.services import policy_update
     from phone_numbers.models import PhoneNumber
-    from phone_numbers.services import number_buy
+    from phone_numbers.services import number_buy, number_link
     from providers.models import ProviderConnection
     from providers.sandbox import adapter as sandbox
     from tenants.models import Environment, Plan
@@ -157,60 +223,97 @@ def seed(args) -> tuple:
         user, _ = get_user_model().objects.get_or_create(username="bench-campaign")
         plan, _ = Plan.objects.get_or_create(name="Bench campaign", defaults={"managed_number_limit": 0})
         ws = workspace_create(name=f"Bench {run}", slug=f"bench-{run}", plan=plan, owner=user)
-    callers = [
-        e for e, listing in sandbox.inventory().items() if listing.kind == "local" and e.startswith("+1")
-    ]
+    if args.fake:
+        numbers = callers(args.numbers)
+    else:
+        numbers = [
+            e for e, listing in sandbox.inventory().items() if listing.kind == "local" and e.startswith("+1")
+        ]
     with all_workspaces():  # an earlier run's numbers: released, so this run can buy them again
-        PhoneNumber.unscoped.filter(e164__in=callers, workspace__slug__startswith="bench-").update(
+        PhoneNumber.unscoped.filter(e164__in=numbers, workspace__slug__startswith="bench-").update(
             state=PhoneNumber.State.RELEASED
         )
-    if args.numbers > len(callers):
+    if args.numbers > len(numbers):
         raise SystemExit(
-            f"the sandbox sells {len(callers)} US local numbers; --numbers {args.numbers} is too many"
+            f"the sandbox sells {len(numbers)} US local numbers; --numbers {args.numbers} is too many"
         )
     with workspace_scope(ws):
-        connection = ProviderConnection.objects.create(
-            provider="sandbox", label="Sandbox", credentials={"account": f"bench-{run}"},
-            calls_per_second=args.rate,
-        )  # fmt: skip
+        if args.fake:
+            from tests.fakes.twilio_server import ACCOUNT_SID, AUTH_TOKEN
+
+            connection = ProviderConnection.objects.create(
+                provider="twilio", label="Fake Twilio",
+                credentials={"account_sid": ACCOUNT_SID, "auth_token": AUTH_TOKEN},
+                calls_per_second=args.rate or 10000,  # Twilio's default 1 CPS is not what this measures
+            )  # fmt: skip
+        else:
+            connection = ProviderConnection.objects.create(
+                provider="sandbox", label="Sandbox", credentials={"account": f"bench-{run}"},
+                calls_per_second=args.rate,
+            )  # fmt: skip
         live = Environment.objects.get(kind="live")
         agent = agent_create(
             workspace=ws, actor=None, name="Outbound", sip_destination="sip:out@voice.example"
         )
-        for e164 in callers[: args.numbers]:
-            number_buy(
-                workspace=ws, actor=user, idempotency_key=uuid.uuid4().hex, connection=connection,
-                environment=live, e164=e164, tag_names=[TAG],
-            )  # fmt: skip
+        for e164 in numbers[: args.numbers]:
+            if args.fake:
+                number_link(
+                    workspace=ws, actor=user, connection=connection, environment=live, e164=e164,
+                    tag_names=[TAG],
+                )  # fmt: skip
+            else:
+                number_buy(
+                    workspace=ws, actor=user, idempotency_key=uuid.uuid4().hex, connection=connection,
+                    environment=live, e164=e164, tag_names=[TAG],
+                )  # fmt: skip
         policy_update(
             environment=live, actor=user, enabled=bool(args.gap or args.cap),  # all 0: pacing off
             gap_seconds=args.gap, cap=args.cap, window_seconds=args.window,
         )  # fmt: skip
-        csv = ("phone\n" + "\n".join(destinations(args.calls)) + "\n").encode()
-        parsed = destinations_parse(csv)
-        assert not parsed.errors and len(parsed.numbers) == args.calls, parsed.errors[:3]
-        campaign = campaign_create(
-            workspace=ws, actor=user, name="Bench campaign", environment=live, agent=agent,
+    return ws, user, live, agent
+
+
+def campaign_seed(ws, user, live, agent, calls: int, skip: int):
+    """A draft campaign of `calls` destinations, none shared with the run's other campaigns."""
+    from campaigns.destinations import destinations_parse
+    from campaigns.services import campaign_create
+    from tenants.scope import workspace_scope
+
+    csv = ("phone\n" + "\n".join(destinations(calls, skip=skip)) + "\n").encode()
+    parsed = destinations_parse(csv)
+    assert not parsed.errors and len(parsed.numbers) == calls, parsed.errors[:3]
+    with workspace_scope(ws):
+        return campaign_create(
+            workspace=ws, actor=user, name=f"Bench campaign {skip}", environment=live, agent=agent,
             tag_names=[TAG], destinations=parsed,
         )  # fmt: skip
-    return ws, user, campaign
 
 
 class Worker:
     """A worker subprocess consuming one queue: `celery` (dials and no-ops) or `dispatch` (ticks, beat)."""
 
-    def __init__(self, tmp: Path, log_path: Path, *, queue: str, concurrency: int):
+    def __init__(
+        self,
+        tmp: Path,
+        log_path: Path,
+        *,
+        queue: str,
+        concurrency: int,
+        pool: str = "prefork",
+        index: int = 0,
+    ):
         self.tmp, self.log_path, self.queue, self.concurrency = tmp, log_path, queue, concurrency
+        self.pool, self.name = pool, f"{queue}{index or ''}"
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
         from tests.campaigns import dial_log
 
         env = {**os.environ, dial_log.ENV: str(self.log_path), "PYTHONPATH": str(ROOT)}
-        with open(self.tmp / f"worker-{self.queue}.log", "ab") as output:
+        with open(self.tmp / f"worker-{self.name}.log", "ab") as output:
             self.process = subprocess.Popen(
                 [sys.executable, __file__, "--worker", str(self.tmp / "beat-schedule"), "--queue", self.queue,
-                 "--concurrency", str(self.concurrency)],
+                 "--concurrency", str(self.concurrency), "--worker-pool", self.pool, "--worker-name", self.name],
                 cwd=ROOT, env=env, start_new_session=True, stdout=output, stderr=subprocess.STDOUT,
             )  # fmt: skip
 
@@ -224,7 +327,7 @@ class Worker:
                 self.process.wait(10)
 
     def log(self) -> str:
-        path = self.tmp / f"worker-{self.queue}.log"
+        path = self.tmp / f"worker-{self.name}.log"
         return f"--- {path.name}\n" + (path.read_text()[-3000:] if path.exists() else "")
 
 
@@ -241,14 +344,27 @@ def _proc_cpu(pid: int) -> tuple[int, float] | None:
     return int(fields[2]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _proc_rss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 class CpuMeter:
     """CPU seconds used by each part of the run (the dial worker, the dispatcher: each a process group,
     the worker and its pool processes, the dispatcher's beat; the PostgreSQL backends serving the bench's
     database; this process), from /proc. Sampled through a phase, since backends come and go
     (CONN_MAX_AGE): a process's last sample counts, so one that ended loses at most a sampling interval."""
 
-    def __init__(self, workers: list[Worker]):
+    def __init__(self, workers: list[Worker], provider: FakeProvider | None = None):
         self.groups = {w.process.pid: w.queue for w in workers if w.process}
+        if provider is not None:
+            self.groups[provider.process.pid] = "provider"
+        self.rss: list[int] = []  # the dial worker's resident memory (all its processes), KiB, per sample
         self.start = self._read()
         self.last = dict(self.start)
 
@@ -256,9 +372,13 @@ class CpuMeter:
         from django.db import connection
 
         seen = {}
+        rss = 0
         for entry in Path("/proc").iterdir():
             if entry.name.isdigit() and (found := _proc_cpu(int(entry.name))) and found[0] in self.groups:
                 seen[(self.groups[found[0]], int(entry.name))] = found[1]
+                if self.groups[found[0]] == "celery":
+                    rss += _proc_rss_kib(int(entry.name))
+        self.rss.append(rss)
         with connection.cursor() as cursor:
             cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
             backends = [pid for (pid,) in cursor.fetchall()]
@@ -354,8 +474,9 @@ def analyse(campaign, log_path: Path, started: float, args) -> dict:
     from campaigns.models import CallAttempt, CampaignCall
     from tests.campaigns import dial_log
 
-    dials = dial_log.read(log_path)
     calls = CampaignCall.unscoped.filter(campaign=campaign)
+    mine = set(calls.values_list("to_e164", flat=True))  # every campaign of the run has its own destinations
+    dials = [d for d in dial_log.read(log_path) if d.to_e164 in mine]
     states = dict(calls.values_list("state").annotate(n=Count("id")).order_by())
     destinations_dialed = [d.to_e164 for d in dials]
     duplicates = len(destinations_dialed) - len(set(destinations_dialed))
@@ -413,19 +534,20 @@ def ceiling(args, slack: int) -> float:
     return min(pool, args.rate / (1 + slack)) if args.rate else pool
 
 
-def report(args, noop: dict, result: dict, wall: float) -> None:
+def report(args, pool: Pool, noop: dict, result: dict) -> None:
     ms = 1000
+    provider = f"fake Twilio (dials answered in {args.latency:g} s)" if args.fake else "sandbox"
     print(
-        f"\nCampaign bench: {args.calls:,} calls from {args.numbers} sandbox numbers; policy: "
+        f"\n=== dial worker {pool.label}: {pool.calls:,} calls from {args.numbers} {provider} numbers; policy: "
         f"{args.gap} s between calls, at most {args.cap} per {args.window} s per number "
-        f"(enforced at claims with {result['slack']} s dial-deadline slack).\nWorkers: dial worker prefork "
-        f"concurrency {args.concurrency} (queue celery: the no-op tasks, then the dials); dispatcher prefork "
+        f"(enforced at claims with {result['slack']} s dial-deadline slack).\nWorkers: dial worker {pool.label} "
+        f"(queue celery: the no-op tasks, then the dials); dispatcher prefork "
         f"concurrency 1 (queue dispatch, embedded beat, a tick every second); calls queued for the dial "
         f"workers: what they take in {result['slack'] / 4:g} s, at most {result['in_flight']}. "
-        f"Redis {os.environ['REDIS_URL']}\n"
+        f"Redis {os.environ['REDIS_URL']}; load average {result['load']}\n"
     )
     print(f"{'':44}{'tasks':>8}{'seconds':>10}{'per second':>12}{'ratio':>8}")
-    print(f"{'no-op tasks (published from the bench)':44}{args.calls:>8,}{noop['elapsed']:>10.1f}"
+    print(f"{'no-op tasks (published from the bench)':44}{pool.calls:>8,}{noop['elapsed']:>10.1f}"
           f"{noop['rate']:>12.0f}{1:>8.2f}")  # fmt: skip
     print(f"{'campaign calls (start -> last dial)':44}{result['dials']:>8,}{result['elapsed']:>10.1f}"
           f"{result['rate']:>12.0f}{result['rate'] / noop['rate']:>8.2f}")  # fmt: skip
@@ -435,19 +557,25 @@ def report(args, noop: dict, result: dict, wall: float) -> None:
     bound = "the pool's pacing" if result["rate"] >= 0.9 * cap_rate else "the workers (numbers sat free)"
     print(f"\n(the campaign ran at {result['rate'] / cap_rate:.0%} of the ceiling: its limit was {bound}; "
           f"no-op publishing alone ran at {noop['publish_rate']:,.0f} tasks/s from this process)")  # fmt: skip
-    parts = ("celery", "dispatch", "postgres", "bench")
+    parts = ("celery", "dispatch", "postgres", "bench", "provider")
     print(f"\n{'CPU ms per task, from /proc':30}{'dial worker':>12}{'dispatcher':>11}{'PostgreSQL':>11}"
-          f"{'bench':>7}{'total':>7}{'ratio':>7}")  # fmt: skip
+          f"{'bench':>7}{'provider':>9}{'total':>7}{'ratio':>7}")  # fmt: skip
     totals = {}
     for label, used, count in (
-        ("no-op tasks", noop["cpu"], args.calls),
+        ("no-op tasks", noop["cpu"], pool.calls),
         ("campaign calls", result["cpu"], result["dials"]),
     ):
         cells = "".join(
-            f"{used.get(p, 0) * ms / count:>{w}.2f}" for p, w in zip(parts, (12, 11, 11, 7), strict=True)
+            f"{used.get(p, 0) * ms / count:>{w}.2f}" for p, w in zip(parts, (12, 11, 11, 7, 9), strict=True)
         )
         totals[label] = sum(used.values()) * ms / count
         print(f"{label:30}{cells}{totals[label]:>7.2f}{totals[label] / totals['no-op tasks']:>7.2f}")
+    result["cpu_ratio"] = totals["campaign calls"] / totals["no-op tasks"]
+    rss = result["rss"]
+    through = " ".join(f"{rss[round(q * (len(rss) - 1))] / 1024:.0f}" for q in (0.1, 0.25, 0.5, 0.75, 0.9))
+    print(f"\ndial worker resident memory (all its processes), MiB: campaign start {rss[0] / 1024:.0f}, "
+          f"at 10/25/50/75/90 % of the samples {through}, peak {max(rss) / 1024:.0f}, "
+          f"end {rss[-1] / 1024:.0f} ({len(rss)} samples)")  # fmt: skip
     print(f"\n{'lateness of paced calls after their earliest allowed time':58}{'calls':>8}{'p50 ms':>9}{'p99 ms':>9}"
           f"{'max ms':>9}")  # fmt: skip
     for label, values in (
@@ -474,7 +602,85 @@ def report(args, noop: dict, result: dict, wall: float) -> None:
             f"connection rate {args.rate:g} calls/s: at most {result['most_in_a_second']} dials in any 1 s of the "
             f"provider's log; failed calls: {result['states'].get('failed', 0)}"
         )
+
+
+def summary(args, runs: list[tuple[Pool, dict, dict]], all_violations: int, wall: float) -> None:
+    print(f"\n=== side by side ({args.provider}{f', dials answered in {args.latency:g} s' if args.latency else ''}; "
+          f"{args.numbers} numbers)")  # fmt: skip
+    print(f"{'dial worker':26}{'calls':>8}{'calls/s':>9}{'no-op/s':>9}{'ratio':>7}{'CPU x no-op':>12}"
+          f"{'RSS MiB start/peak/end':>24}{'twice':>7}{'violations':>11}  load average")  # fmt: skip
+    for pool, noop, result in runs:
+        rss = result["rss"]
+        print(f"{pool.label:26}{result['dials']:>8,}{result['rate']:>9.0f}{noop['rate']:>9.0f}"
+              f"{result['rate'] / noop['rate']:>7.2f}{result['cpu_ratio']:>12.2f}"
+              f"{f'{rss[0] / 1024:.0f}/{max(rss) / 1024:.0f}/{rss[-1] / 1024:.0f}':>24}"
+              f"{result['duplicates']:>7}{len(result['violations']):>11}  {result['load']}")  # fmt: skip
+    print(f"pacing violations over the whole run's dial log (every campaign): {all_violations}")
     print(f"\n(bench ran {wall:.0f} s)")
+
+
+@dataclass(frozen=True)
+class Pool:
+    """A dial worker's pool: `prefork:2`, `threads:64`, `threads:40x2` (two worker processes of 40 threads,
+    as `docker compose --scale worker=2`), optionally `:CALLS` (its campaign's size)."""
+
+    kind: str
+    concurrency: int
+    processes: int
+    calls: int
+
+    @classmethod
+    def parse(cls, text: str, calls: int) -> Pool:
+        kind, concurrency, *rest = text.split(":")
+        if kind not in ("prefork", "threads", "solo") or len(rest) > 1:
+            raise argparse.ArgumentTypeError(
+                f"--pool {text}: prefork|threads:CONCURRENCY[xPROCESSES][:CALLS]"
+            )
+        concurrency, _, processes = concurrency.partition("x")
+        return cls(kind, int(concurrency), int(processes or 1), int(rest[0]) if rest else calls)
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} {self.concurrency}" + (
+            f" x {self.processes} workers" if self.processes > 1 else ""
+        )
+
+
+def run_pool(args, pool: Pool, tmp: Path, log_path: Path, seeded, skip: int, noop_task, client, provider):
+    """One dial worker pool: its no-op phase, then its own campaign, with fresh workers."""
+    ws, user, live, agent = seeded
+    campaign = campaign_seed(ws, user, live, agent, pool.calls, skip)
+    workers = [
+        *(
+            Worker(tmp, log_path, queue="celery", concurrency=pool.concurrency, pool=pool.kind, index=i)
+            for i in range(pool.processes)
+        ),
+        Worker(tmp, log_path, queue="dispatch", concurrency=1),
+    ]
+    for worker in workers:
+        worker.start()
+    try:
+        client.set(COUNTER, 0)
+        noop_task.apply_async()  # the worker is up once it ran one
+        wait_for(lambda: int(client.get(COUNTER) or 0) >= 1, timeout=60, what="the worker to start")
+        meter = CpuMeter(workers, provider)
+        noop = noop_phase(client, noop_task, pool.calls, meter)
+        noop["cpu"] = meter.used()
+        print(f"{pool.label}: no-op phase {noop['elapsed']:.1f} s")
+        meter = CpuMeter(workers, provider)
+        phase = campaign_phase(campaign, user, timeout=max(600, pool.calls / 5), meter=meter)
+        phase["cpu"], phase["noop"] = meter.used(), noop
+        phase["rss"] = meter.rss
+        phase["load"] = "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+        print(f"{pool.label}: campaign finished, load average {phase['load']}")
+        return campaign, phase
+    except BaseException:
+        for worker in workers:
+            print(worker.log(), file=sys.stderr)
+        raise
+    finally:
+        for worker in workers:
+            worker.stop()
 
 
 def main() -> None:
@@ -484,9 +690,20 @@ def main() -> None:
     parser.add_argument("--gap", type=int, default=1, help="seconds between calls per number")
     parser.add_argument("--cap", type=int, default=4, help="calls per window per number (0: no cap)")
     parser.add_argument("--window", type=int, default=10, help="window in seconds")
-    parser.add_argument("--concurrency", type=int, default=2, help="worker pool processes")
+    parser.add_argument("--concurrency", type=int, default=2, help="worker pool processes (without --pool)")
+    parser.add_argument(
+        "--pool", action="append", metavar="KIND:N[:CALLS]",
+        help="a dial worker pool to run a campaign through (repeatable, side by side): prefork:2, threads:64",
+    )  # fmt: skip
+    parser.add_argument("--provider", choices=("sandbox", *LOCAL_FAKES), default="sandbox")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds the fake Twilio takes per dial")
     parser.add_argument("--worker", metavar="SCHEDULE", help=argparse.SUPPRESS)
     parser.add_argument("--queue", default="celery", help=argparse.SUPPRESS)
+    parser.add_argument("--worker-pool", default="prefork", help=argparse.SUPPRESS)
+    parser.add_argument("--worker-name", default="celery", help=argparse.SUPPRESS)
+    parser.add_argument("--serve-fake", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--fake-ready", help=argparse.SUPPRESS)
+    parser.add_argument("--fake-log", help=argparse.SUPPRESS)
     parser.add_argument("--deadline", type=int, help="CAMPAIGN_DIAL_DEADLINE_S (default: the setting, 2)")
     parser.add_argument(
         "--in-flight", type=int, help="CAMPAIGN_MAX_IN_FLIGHT, the most calls queued for the dial workers"
@@ -495,14 +712,20 @@ def main() -> None:
         "--rate", type=float, help="the sandbox connection's calls per second (default: the sandbox's)"
     )
     args = parser.parse_args()
+    args.fake = args.provider in LOCAL_FAKES
     if args.deadline is not None:
         os.environ["CAMPAIGN_DIAL_DEADLINE_S"] = str(args.deadline)
     if args.in_flight is not None:
         os.environ["CAMPAIGN_MAX_IN_FLIGHT"] = str(args.in_flight)
+    if args.serve_fake:
+        return fake_main(args)
     if args.worker:
-        return worker_main(args.worker, args.concurrency, args.queue)
+        return worker_main(args.worker, args.concurrency, args.queue, args.worker_pool, args.worker_name)
     if bool(args.cap) != bool(args.window):
         parser.error("--cap and --window go together")
+    if args.latency and not args.fake:
+        parser.error("--latency needs --provider twilio (the sandbox answers at once)")
+    pools = [Pool.parse(text, args.calls) for text in args.pool or [f"prefork:{args.concurrency}"]]
 
     wall = time.perf_counter()
     import redis
@@ -510,47 +733,46 @@ def main() -> None:
     client = redis.Redis.from_url(os.environ["REDIS_URL"])
     client.flushdb()
     ensure_database()
-    django.setup()
-    from django.core.management import call_command
-
-    from config.celery import app
-
-    call_command("migrate", verbosity=0)
-    noop_task = register_noop(app)
-    t = time.perf_counter()
-    ws, user, campaign = seed(args)
-    print(f"seeded {args.numbers} numbers and {args.calls:,} destinations in {time.perf_counter() - t:.1f} s")
-
     with tempfile.TemporaryDirectory(prefix="bench-campaign-") as tmp:
         tmp = Path(tmp)
+        provider = None
         log_path = tmp / "dials.jsonl"
-        workers = [
-            Worker(tmp, log_path, queue="celery", concurrency=args.concurrency),
-            Worker(tmp, log_path, queue="dispatch", concurrency=1),
-        ]
-        for worker in workers:
-            worker.start()
+        if args.fake:
+            provider = FakeProvider(tmp, args)
+            os.environ["TWILIO_API_BASE_URL"] = provider.base_url  # this process and the workers
+            log_path = provider.log_path
         try:
-            client.set(COUNTER, 0)
-            noop_task.apply_async()  # the worker is up once it ran one
-            wait_for(lambda: int(client.get(COUNTER) or 0) >= 1, timeout=60, what="the worker to start")
-            meter = CpuMeter(workers)
-            noop = noop_phase(client, noop_task, args.calls, meter)
-            noop["cpu"] = meter.used()
-            print(f"no-op phase: {noop['elapsed']:.1f} s")
-            meter = CpuMeter(workers)
-            phase = campaign_phase(campaign, user, timeout=max(600, args.calls / 20), meter=meter)
-            phase_cpu = meter.used()
-            result = analyse(campaign, log_path, phase["started"], args)
-            result["cpu"] = phase_cpu
-        except BaseException:
-            for worker in workers:
-                print(worker.log(), file=sys.stderr)
-            raise
+            django.setup()
+            from django.core.management import call_command
+
+            from config.celery import app
+
+            call_command("migrate", verbosity=0)
+            noop_task = register_noop(app)
+            t = time.perf_counter()
+            seeded = seed(args)
+            print(f"seeded {args.numbers} {args.provider} numbers in {time.perf_counter() - t:.1f} s")
+            runs, skip = [], 0
+            for pool in pools:
+                runs.append(
+                    (pool, *run_pool(args, pool, tmp, log_path, seeded, skip, noop_task, client, provider))
+                )
+                skip += pool.calls
         finally:
-            for worker in workers:
-                worker.stop()
-    report(args, noop, result, time.perf_counter() - wall)
+            if provider is not None:
+                print(provider.stop())
+        results = []
+        for pool, campaign, phase in runs:
+            result = analyse(campaign, log_path, phase["started"], args)
+            result.update(cpu=phase["cpu"], rss=phase["rss"], load=phase["load"])
+            report(args, pool, phase["noop"], result)
+            results.append((pool, phase["noop"], result))
+        from tests.campaigns import dial_log
+
+        every = dial_log.violations(
+            dial_log.read(log_path), gap_s=args.gap, cap=args.cap, window_s=args.window
+        )
+    summary(args, results, len(every), time.perf_counter() - wall)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# One command to run Dialtone with demo data on embedded defaults: SQLite, a private Redis, web + worker + beat.
+# One command to run Dialtone with demo data on embedded defaults: SQLite, a private Redis, web + worker + beat
+# (the Procfile: dial workers on a pool of threads, as in production; README, Production).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/uv.sh

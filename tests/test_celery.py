@@ -1,5 +1,8 @@
 """Celery runs on the real Redis broker: configuration, and tasks enqueued only after commit."""
 
+import re
+from pathlib import Path
+
 import pytest
 from django.core.cache import cache
 from django.db import transaction
@@ -46,6 +49,23 @@ def test_a_real_worker_runs_tasks_enqueued_after_commit():
     # The rolled-back enqueue never reached the broker: nothing is left in the queue.
     with app.connection_for_write() as conn:
         assert conn.default_channel.client.llen("celery") == 0
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_dial_workers_run_a_pool_of_threads_wherever_they_are_started():
+    """Dials wait on the provider (~250 ms): the dial queue's workers keep many in flight on threads
+    (tests/campaigns/test_latency.py, bench/campaign.py --provider twilio); the dispatcher stays one
+    process (a tick's feed measurements are per process)."""
+    procfile = dict(line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line)
+    service = (
+        (ROOT / "docker-compose.yml").read_text().split("\n  worker:\n", 1)[1].split("\n  dispatcher:")[0]
+    )
+    compose = re.search(r"command: \[(.*?)\]", service, re.S).group(1)
+    for command in (procfile["worker"], re.sub(r'[",\s]+', " ", compose)):
+        assert "-Q celery --pool threads --concurrency" in command, command
+    assert "--pool threads" not in procfile["dispatcher"]
 
 
 @pytest.mark.django_db(transaction=True)

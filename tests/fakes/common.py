@@ -10,6 +10,11 @@ Faults:
 - reshape_next: do the work, then answer what a function makes of the usual body: a field absent or null,
   as the provider's spec also allows.
 
+Latency (`set_latency`): requests matching a method and a path glob take `seconds` (plus or minus a
+uniform `jitter`) as a real provider does: half before the work, half before the answer, so the
+provider's records fall mid-request. Handlers sleep outside the lock: requests overlap as at a real
+provider, and `max_in_flight` says how many were in flight at once at most.
+
 Modes, for every request (`server.mode`), from the provider's official document (tests/fakes/spec.py):
 - "normal": the usual answers;
 - "sparse": do the work, then answer the least the spec allows: optional fields absent, required nullable
@@ -23,6 +28,7 @@ import argparse
 import copy
 import fnmatch
 import json
+import random
 import re
 import sys
 import threading
@@ -74,6 +80,22 @@ class Fault:
         return fnmatch.fnmatchcase(request.method, self.method.upper()) and fnmatch.fnmatchcase(
             request.path, self.path
         )
+
+
+@dataclass(frozen=True)
+class Latency:
+    seconds: float
+    jitter: float = 0.0
+    method: str = "*"
+    path: str = "*"
+
+    def matches(self, request: LoggedRequest) -> bool:
+        return fnmatch.fnmatchcase(request.method, self.method.upper()) and fnmatch.fnmatchcase(
+            request.path, self.path
+        )
+
+    def draw(self) -> float:
+        return max(0.0, self.seconds + random.uniform(-self.jitter, self.jitter))
 
 
 @dataclass(frozen=True)
@@ -153,6 +175,8 @@ class FakeProviderServer:
         self.responses: list[SentResponse] = []
         self.crashes: list[str] = []  # tracebacks of handler bugs, answered as 500
         self._faults: list[Fault] = []
+        self.latency: Latency | None = None
+        self.in_flight = self.max_in_flight = 0
         self._lock = threading.RLock()
         self._stopping = threading.Event()
         self._httpd: _HTTPServer | None = None
@@ -242,6 +266,12 @@ class FakeProviderServer:
         else failing while the provider carries out the request (our database dropping its connection)."""
         self._add_fault(Fault(method, path, "run", times, change=action))
 
+    def set_latency(self, seconds: float, *, jitter: float = 0.0, method: str = "*", path: str = "*") -> None:
+        """Requests matching `method` and the glob `path` take `seconds` +- `jitter` (0 turns it off)."""
+        if seconds and not 0 <= jitter <= seconds:
+            raise ValueError("jitter must be between 0 and the latency")
+        self.latency = Latency(seconds, jitter, method, path) if seconds else None
+
     def clear_faults(self) -> None:
         with self._lock:
             self._faults.clear()
@@ -271,6 +301,19 @@ class FakeProviderServer:
         with self._lock:
             self.requests.append(request)
             fault = self._take_fault(request)
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            self._handle(http, request, fault)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def _handle(self, http: BaseHTTPRequestHandler, request: LoggedRequest, fault: Fault | None) -> None:
+        latency = self.latency
+        delay = latency.draw() if latency is not None and latency.matches(request) else 0.0
+        if delay:
+            self._stopping.wait(delay / 2)  # on the way in: the provider sees the request later
         if fault is not None and fault.kind == "drop":
             http.close_connection = True
             return
@@ -292,6 +335,8 @@ class FakeProviderServer:
                 body = spec_for(self.spec_name).sparse(route.template, route.method, status, body)
         if fault is not None and fault.kind == "stall":
             self._stopping.wait(fault.seconds)
+        if delay:
+            self._stopping.wait(delay / 2)  # on the way back
         with self._lock:
             self.responses.append(
                 SentResponse(request.method, request.path, route.template if route else None, status, body)
@@ -375,6 +420,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default listen backlog is 5: hundreds of new connections a second (a client per
+    # dial) overflow it and the kernel drops SYNs, which costs the client a 1 s retransmit, not us.
+    request_queue_size = 1024
 
     def __init__(self, address: tuple[str, int], fake: FakeProviderServer):
         super().__init__(address, _Handler)
@@ -390,7 +438,10 @@ def serve_from_command_line(server: FakeProviderServer, argv: list[str] | None =
     """`python -m tests.fakes.<provider>_server --port N`: run until Ctrl-C, for a dashboard to talk to."""
     parser = argparse.ArgumentParser(description=f"A fake {server.name} API on 127.0.0.1.")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds every answer takes")
+    parser.add_argument("--jitter", type=float, default=0.0, help="+- seconds, uniform, around --latency")
     args = parser.parse_args(argv)
+    server.set_latency(args.latency, jitter=args.jitter)
     server.start(args.port)
     print(f"Fake {server.name} at {server.base_url}", flush=True)
     print(f"credentials: {json.dumps(server.credentials)}", flush=True)
