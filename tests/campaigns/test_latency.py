@@ -37,7 +37,10 @@ def twilio_desk(make_desk, server, count: int):
     desk = make_desk(0)
     with workspace_scope(desk.ws):
         desk.connection = ProviderConnection.objects.create(
-            provider="twilio", label="Twilio", credentials=server.credentials
+            provider="twilio",
+            label="Twilio",
+            credentials=server.credentials,
+            calls_per_second=1000,  # the pool's throughput is under test here, not the account's rate
         )
         desk.numbers = []
         for i in range(count):
