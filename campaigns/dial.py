@@ -9,6 +9,7 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 import redis
 from django.conf import settings
@@ -25,6 +26,18 @@ from providers.services import connection_adapter_warm
 from tenants.scope import all_workspaces
 
 log = logging.getLogger(__name__)
+
+
+class Dialed(StrEnum):
+    """What a dial task did with its call (call_dial's answer; a str, as tasks and logs have always seen)."""
+
+    PLACED = "placed"  # the provider placed it
+    FAILED = "failed"  # the provider refused it for good
+    LATE = "late"  # not sent within the claim's deadline: back to waiting
+    BACKOFF = "backoff"  # refused for the account's call rate: back to waiting after a pause
+    UNKNOWN = "unknown"  # the answer was lost: to be checked with the provider
+    RETURNED = "returned"  # not dialed (campaign not running, caller ID gone): back to waiting
+    STALE = "stale"  # delivered twice, or the call moved on: nothing done
 
 
 @dataclass(frozen=True)
@@ -101,7 +114,7 @@ def _take_portable(call_id: int, attempt_id: int, now: datetime) -> _Taken | Non
     )
 
 
-def call_dial(*, call_id: int, attempt_id: int) -> str:
+def call_dial(*, call_id: int, attempt_id: int) -> Dialed:
     """Dial one reserved call through its caller ID's provider. Idempotent: returns what happened.
 
     Two statements on the way (reserved -> dialing with everything the dial needs, then its outcome)
@@ -122,13 +135,13 @@ def call_dial(*, call_id: int, attempt_id: int) -> str:
                 .exclude(campaign__state=State.RUNNING)
                 .update(state=Call.PENDING, not_before=now, updated_at=now)
             ):
-                return "returned"
-            return "stale"
+                return Dialed.RETURNED
+            return Dialed.STALE
         call = taken.call
         try:
             if not taken.number_active or taken.connection is None:
                 _guarded(call_id, attempt_id, Call.DIALING, state=Call.PENDING, not_before=now)
-                return "returned"
+                return Dialed.RETURNED
             adapter = connection_adapter_warm(taken.connection)
             webhook = _webhook_url(taken.connection, call)
             # The pacer counted this attempt at its claim and spaced claims by the dial deadline more than
@@ -144,7 +157,7 @@ def call_dial(*, call_id: int, attempt_id: int) -> str:
                 pacer_redis().decr(
                     _takes_key(call.campaign_id)
                 )  # taken too late: not a take the queue may count on
-            return "late"
+            return Dialed.LATE
         try:
             result = adapter.dial(
                 from_e164=call.from_e164,
@@ -157,17 +170,17 @@ def call_dial(*, call_id: int, attempt_id: int) -> str:
             _answered(
                 call_id, attempt_id, state=Call.FAILED, error=exc.message[:300], finished_at=timezone.now()
             )
-            return "failed"
+            return Dialed.FAILED
         except ProviderUnavailable as exc:
             if exc.reason == "not_sent":  # no connection in time: nothing left, back to the pacer
                 _answered(call_id, attempt_id, state=Call.PENDING, not_before=timezone.now(), error="")
-                return "late"
+                return Dialed.LATE
             return _unavailable(call, exc, taken.connection)
         _answered(
             call_id, attempt_id,
             state=Call.PLACED, provider_call_id=result.call_id[:80], finished_at=timezone.now(), error="",
         )  # fmt: skip
-        return "placed"
+        return Dialed.PLACED
 
 
 # What a request needs at least to reach the provider once sent (in the network's queues), and so the
@@ -214,7 +227,7 @@ def _webhook_url(provider_connection: ProviderConnection, call: CampaignCall) ->
 
 def _unavailable(
     call: CampaignCall, exc: ProviderUnavailable, provider_connection: ProviderConnection
-) -> str:
+) -> Dialed:
     """A provider that did not answer. Rate-limited means it refused before placing anything: its
     connection pauses (its token bucket emptied for CAMPAIGN_RATE_LIMITED_PAUSE_S, doubling with each
     refusal of the call, at most 60 s) and the call goes back to waiting for a fresh claim, never failed.
@@ -231,7 +244,7 @@ def _unavailable(
             call.pk, call.attempt_id, Call.DIALING,
             state=Call.PENDING, unavailable_tries=tries, not_before=now, error=said[:300],
         )  # fmt: skip
-        return "backoff"
+        return Dialed.BACKOFF
     _answered(
         call.pk,
         call.attempt_id,
@@ -239,7 +252,7 @@ def _unavailable(
         unavailable_tries=tries,
         error=f"Outcome unknown: {exc.message}"[:300],
     )
-    return "unknown"
+    return Dialed.UNKNOWN
 
 
 def _slow_down(call: CampaignCall, provider_connection: ProviderConnection, pause_s: float) -> None:

@@ -238,6 +238,27 @@ def test_a_dial_task_delivered_twice_dials_once(make_desk, log_path):
     assert len(dial_log.read(log_path)) == 1
 
 
+def test_a_dial_says_what_happened_as_one_of_its_named_outcomes(make_desk):
+    """The outcomes are an enum whose values are the strings tasks and logs have always seen."""
+    from campaigns.dial import Dialed
+
+    assert {o.value for o in Dialed} == {
+        "placed",
+        "failed",
+        "late",
+        "backoff",
+        "unknown",
+        "returned",
+        "stale",
+    }
+    desk = make_desk(1)
+    campaign = desk.campaign(DESTINATIONS[:1])
+    campaign_start(campaign=campaign, actor=desk.actor)
+    (call,) = reserve_all(desk, campaign)
+    assert call_dial(call_id=call.pk, attempt_id=call.attempt_id) is Dialed.PLACED
+    assert call_dial(call_id=call.pk, attempt_id=call.attempt_id) is Dialed.STALE
+
+
 def test_a_dial_takes_two_statements_whatever_it_loads(make_desk, log_path):
     """reserved -> dialing with the call, claim, number and connection in one round trip; then the outcome."""
     from django.db import connection

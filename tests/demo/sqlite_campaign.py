@@ -102,7 +102,7 @@ def _drive(app, campaign) -> Counter:
                 if task == "campaigns.dial":
                     call_id, attempt_id = args
                     for _ in range(2):  # acks_late: a task may be delivered again; it must do nothing
-                        outcomes[call_dial(call_id=call_id, attempt_id=attempt_id)] += 1
+                        outcomes[str(call_dial(call_id=call_id, attempt_id=attempt_id))] += 1
                 elif task != "campaigns.dispatch":
                     raise AssertionError(f"unexpected task {task} on queue {name}")
             if Campaign.unscoped.get(pk=campaign.pk).state != Campaign.State.RUNNING:
