@@ -275,8 +275,8 @@ def seed(args) -> tuple:
 
 def campaign_seed(ws, user, live, agent, calls: int, skip: int):
     """A draft campaign of `calls` destinations, none shared with the run's other campaigns."""
+    from campaigns.control import campaign_create
     from campaigns.destinations import destinations_parse
-    from campaigns.services import campaign_create
     from tenants.scope import workspace_scope
 
     csv = ("phone\n" + "\n".join(destinations(calls, skip=skip)) + "\n").encode()
@@ -427,8 +427,8 @@ def noop_phase(client, noop, count: int, meter: CpuMeter) -> dict:
 
 
 def campaign_phase(campaign, user, timeout: float, meter: CpuMeter) -> dict:
+    from campaigns.control import campaign_start
     from campaigns.models import Campaign
-    from campaigns.services import campaign_start
 
     started = time.time()
     campaign_start(campaign=campaign, actor=user)

@@ -67,9 +67,9 @@ def seed() -> int:
     from django.contrib.auth import get_user_model
     from django.db import connection
 
+    from campaigns.control import campaign_create
     from campaigns.destinations import destinations_parse
     from campaigns.models import Campaign
-    from campaigns.services import campaign_create
     from pacing.services import policy_update
     from phone_numbers.models import PhoneNumber, Tag
     from providers.models import ProviderConnection
@@ -146,7 +146,7 @@ def main():
     from django.test.utils import setup_test_environment
     from django.urls import NoReverseMatch, reverse
 
-    from campaigns.services import pacer_ensure_ready
+    from campaigns.pools import pacer_ensure_ready
     from tenants.models import Workspace
     from tenants.scope import all_workspaces
 

@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 
+from campaigns.control import calls_requeue
 from campaigns.models import CallAttempt, Campaign, CampaignCall
-from campaigns.services import calls_requeue
 from tenants.admin import TenantAdmin
 
 

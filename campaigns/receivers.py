@@ -2,7 +2,7 @@
 below campaigns, so they tell instead of importing us."""
 
 from campaigns.models import Campaign
-from campaigns.services import pools_refresh_for_number
+from campaigns.pools import pools_refresh_for_number
 
 
 def refuse_while_running(sender, number, **kwargs) -> str | None:

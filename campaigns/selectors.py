@@ -14,7 +14,7 @@ from django.utils.safestring import SafeString
 
 from campaigns.chart import chart_svg
 from campaigns.models import CallAttempt, Campaign, CampaignCall
-from campaigns.services import pool_numbers, pool_queryset
+from campaigns.pools import pool_numbers, pool_queryset
 from pacing.pacer import PacerNotReady
 from pacing.selectors import policy_of
 from pacing.services import pacer, pacer_policy

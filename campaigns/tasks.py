@@ -2,7 +2,10 @@
 
 from celery import shared_task
 
-from campaigns.services import call_dial, calls_reconcile, campaign_destinations_load, campaigns_dispatch
+from campaigns.control import campaign_destinations_load
+from campaigns.dial import call_dial
+from campaigns.dispatch import campaigns_dispatch
+from campaigns.reconcile import calls_reconcile
 
 
 @shared_task(name="campaigns.dispatch", acks_late=True, ignore_result=True)

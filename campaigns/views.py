@@ -9,7 +9,7 @@ from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
-from campaigns import services
+from campaigns import control
 from campaigns.call_log import FILTERS, call_log, call_log_csv
 from campaigns.forms import CampaignForm
 from campaigns.models import Campaign, CampaignCall, DestinationUpload
@@ -53,7 +53,7 @@ def campaign_new(request, workspace_slug):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            campaign = services.campaign_create(
+            campaign = control.campaign_create(
                 workspace=request.workspace,
                 actor=request.user,
                 name=data["name"],
@@ -141,10 +141,10 @@ def campaign_calls_csv(request, workspace_slug, campaign_id):
 
 
 _CONTROLS = {
-    "start": (services.campaign_start, "started"),
-    "pause": (services.campaign_pause, "paused"),
-    "resume": (services.campaign_resume, "resumed"),
-    "cancel": (services.campaign_cancel, "cancelled"),
+    "start": (control.campaign_start, "started"),
+    "pause": (control.campaign_pause, "paused"),
+    "resume": (control.campaign_resume, "resumed"),
+    "cancel": (control.campaign_cancel, "cancelled"),
 }
 
 
@@ -155,7 +155,7 @@ def campaign_control(request, workspace_slug, campaign_id, action):
     service, done = _CONTROLS[action]
     try:
         service(campaign=campaign, actor=request.user)
-    except services.CampaignRefused as refusal:
+    except control.CampaignRefused as refusal:
         messages.error(request, str(refusal))
     else:
         messages.success(request, f"“{campaign}” {done}.")

@@ -165,7 +165,7 @@ CAMPAIGN_DIAL_DEADLINE_S = int(os.environ.get("CAMPAIGN_DIAL_DEADLINE_S", "2"))
 CAMPAIGN_DISPATCH_BUDGET_S = float(os.environ.get("CAMPAIGN_DISPATCH_BUDGET_S", "0.8"))
 CAMPAIGN_DISPATCH_BATCH = int(os.environ.get("CAMPAIGN_DISPATCH_BATCH", "100"))
 # Calls claimed ahead of the dial workers (reserved, not yet taken) at most. The dispatcher keeps fewer:
-# what the workers take in a quarter of CAMPAIGN_DIAL_DEADLINE_S, measured (campaigns/services.py: _feed),
+# what the workers take in a quarter of CAMPAIGN_DIAL_DEADLINE_S, measured (campaigns/dispatch.py: _feed),
 # since a claim taken after the deadline is wasted and still paces its number.
 CAMPAIGN_MAX_IN_FLIGHT = int(os.environ.get("CAMPAIGN_MAX_IN_FLIGHT", "500"))
 CAMPAIGN_POOL_SYNC_S = int(os.environ.get("CAMPAIGN_POOL_SYNC_S", "15"))

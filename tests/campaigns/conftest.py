@@ -8,9 +8,9 @@ import uuid
 import pytest
 
 from agents.services import agent_create
+from campaigns.control import campaign_create
 from campaigns.destinations import destinations_parse
 from campaigns.models import Campaign, CampaignCall
-from campaigns.services import campaign_create
 from pacing.services import pacer_redis, policy_update
 from phone_numbers.services import number_buy
 from providers.models import ProviderConnection

@@ -1,5 +1,5 @@
+from campaigns.control import campaign_create
 from campaigns.destinations import destinations_parse
-from campaigns.services import campaign_create
 from phone_numbers.models import PhoneNumber, Tag
 from providers.models import ProviderConnection
 from tenants.models import Environment

@@ -8,8 +8,10 @@ fast the machine is."""
 
 import pytest
 
+from campaigns.control import campaign_start
+from campaigns.dial import call_dial
+from campaigns.dispatch import campaigns_dispatch
 from campaigns.models import CallAttempt, CampaignCall
-from campaigns.services import call_dial, campaign_start, campaigns_dispatch
 from tests.campaigns.conftest import DESTINATIONS, Desk
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -19,8 +19,8 @@ import pytest
 import redis
 from django.db import connection
 
+from campaigns.control import campaign_start
 from campaigns.models import CallAttempt, Campaign, CampaignCall
-from campaigns.services import campaign_start
 from tests.campaigns import dial_log
 from tests.campaigns.conftest import DESTINATIONS
 from tests.helpers import wait_until

@@ -8,8 +8,11 @@ import threading
 import pytest
 from django.db import connection
 
+from campaigns.control import campaign_start
+from campaigns.dial import call_dial
+from campaigns.dispatch import campaign_dispatch
 from campaigns.models import Campaign, CampaignCall
-from campaigns.services import _takes_key, call_dial, campaign_dispatch, campaign_start
+from campaigns.store import _takes_key
 from config.celery import app
 from pacing.services import pacer, pacer_redis
 from phone_numbers.services import number_link

@@ -125,7 +125,7 @@ def test_the_chart_has_its_values_in_words_and_on_an_axis(make_desk):
 def test_calls_of_a_cancelled_campaign_are_counted_as_not_placed(make_desk):
     from django.test import Client
 
-    from campaigns.services import campaign_cancel
+    from campaigns.control import campaign_cancel
     from tests.helpers import owner_of
 
     desk = make_desk(2)

@@ -8,8 +8,10 @@ from decimal import Decimal
 
 import pytest
 
+from campaigns.control import campaign_start
+from campaigns.dial import call_dial
+from campaigns.dispatch import campaign_dispatch
 from campaigns.models import CampaignCall
-from campaigns.services import call_dial, campaign_dispatch, campaign_start
 from phone_numbers.services import number_link
 from providers.models import ProviderConnection
 from tenants.scope import workspace_scope

@@ -9,8 +9,10 @@ import pytest
 from django.db import connection, connections
 from django.utils import timezone
 
+from campaigns.control import campaign_start
+from campaigns.dial import call_dial
+from campaigns.dispatch import campaign_dispatch, campaigns_dispatch
 from campaigns.models import Campaign, CampaignCall
-from campaigns.services import call_dial, campaign_dispatch, campaign_start, campaigns_dispatch
 from campaigns.tasks import reconcile
 from phone_numbers.services import number_link
 from providers.models import ProviderConnection

@@ -4,18 +4,12 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from campaigns.control import CampaignRefused, calls_requeue, campaign_pause, campaign_start
 from campaigns.destinations import destinations_parse
+from campaigns.dial import call_dial
+from campaigns.dispatch import campaign_dispatch, campaigns_dispatch
 from campaigns.models import CallAttempt, Campaign, CampaignCall
-from campaigns.services import (
-    CampaignRefused,
-    call_dial,
-    calls_recover,
-    calls_requeue,
-    campaign_dispatch,
-    campaign_pause,
-    campaign_start,
-    campaigns_dispatch,
-)
+from campaigns.reconcile import calls_recover
 from campaigns.tasks import reconcile
 from pacing.services import pacer, pacer_redis
 from phone_numbers.services import NumberRefused, number_detach, number_update
@@ -134,7 +128,7 @@ def test_a_dispatch_batch_is_seven_statements_whatever_its_size(make_desk, setti
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from campaigns.services import _dispatch_batch, _Feed
+    from campaigns.dispatch import _dispatch_batch, _Feed
     from pacing.selectors import policy_of
     from pacing.services import pacer_policy
     from tenants.scope import all_workspaces
@@ -160,7 +154,7 @@ def test_a_dispatch_batch_is_seven_statements_whatever_its_size(make_desk, setti
 
 
 def _batch(campaign, feed):
-    from campaigns.services import _dispatch_batch
+    from campaigns.dispatch import _dispatch_batch
     from pacing.selectors import policy_of
     from pacing.services import pacer_policy
     from tenants.scope import all_workspaces
@@ -175,7 +169,7 @@ def test_the_queue_for_the_dial_workers_is_kept_to_the_limit_and_refilled_by_hal
 ):
     """Only calls waiting for a dial worker count (dialing ones are the workers' concurrency), and a batch
     waits until half the queue has room."""
-    from campaigns.services import _Feed
+    from campaigns.dispatch import _Feed
 
     desk = make_desk(12)
     campaign = desk.campaign(DESTINATIONS[:12])
@@ -197,7 +191,8 @@ def test_the_queue_for_the_dial_workers_is_kept_to_the_limit_and_refilled_by_hal
 def test_the_queue_limit_follows_the_dial_workers_measured_takes(make_desk, settings):
     """What the workers take in a quarter of the dial deadline: fast workers get a deeper queue, slow ones
     a shallower one than any fixed number; nothing measured (first tick, stale, Redis reset): 2."""
-    from campaigns.services import _feed, _takes_key
+    from campaigns.dispatch import _feed
+    from campaigns.store import _takes_key
 
     settings.CAMPAIGN_DIAL_DEADLINE_S = 2
     settings.CAMPAIGN_MAX_IN_FLIGHT = 300
@@ -220,7 +215,7 @@ def test_the_queue_limit_follows_the_dial_workers_measured_takes(make_desk, sett
 
 
 def test_a_dial_counts_its_take_unless_it_was_too_late(make_desk, log_path):
-    from campaigns.services import _takes_key
+    from campaigns.store import _takes_key
 
     desk = make_desk(2)
     campaign = desk.campaign(DESTINATIONS[:2])
@@ -241,6 +236,27 @@ def test_a_dial_task_delivered_twice_dials_once(make_desk, log_path):
     assert call_dial(call_id=call.pk, attempt_id=call.attempt_id) == "placed"
     assert call_dial(call_id=call.pk, attempt_id=call.attempt_id) == "stale"
     assert len(dial_log.read(log_path)) == 1
+
+
+def test_a_dial_says_what_happened_as_one_of_its_named_outcomes(make_desk):
+    """The outcomes are an enum whose values are the strings tasks and logs have always seen."""
+    from campaigns.dial import Dialed
+
+    assert {o.value for o in Dialed} == {
+        "placed",
+        "failed",
+        "late",
+        "backoff",
+        "unknown",
+        "returned",
+        "stale",
+    }
+    desk = make_desk(1)
+    campaign = desk.campaign(DESTINATIONS[:1])
+    campaign_start(campaign=campaign, actor=desk.actor)
+    (call,) = reserve_all(desk, campaign)
+    assert call_dial(call_id=call.pk, attempt_id=call.attempt_id) is Dialed.PLACED
+    assert call_dial(call_id=call.pk, attempt_id=call.attempt_id) is Dialed.STALE
 
 
 def test_a_dial_takes_two_statements_whatever_it_loads(make_desk, log_path):

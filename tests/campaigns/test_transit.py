@@ -5,8 +5,8 @@ provider, never dialed again blindly."""
 
 import pytest
 
+from campaigns.control import campaign_start
 from campaigns.models import CampaignCall
-from campaigns.services import campaign_start
 from campaigns.tasks import reconcile
 from config.celery import app
 from phone_numbers.services import number_link
@@ -98,7 +98,8 @@ def test_the_gap_holds_at_the_provider_when_the_network_holds_requests(
 
 def test_dials_reuse_one_warm_connection_per_worker_thread(make_desk, twilio_server, settings):
     """No new HTTP session per dial: a thread's dials go over the one connection its adapter keeps open."""
-    from campaigns.services import call_dial, campaign_dispatch
+    from campaigns.dial import call_dial
+    from campaigns.dispatch import campaign_dispatch
 
     relay = DelayingRelay(("127.0.0.1", int(twilio_server.base_url.rsplit(":", 1)[1])), every()).start()
     try:
@@ -120,7 +121,8 @@ def test_a_dial_that_cannot_connect_in_time_goes_back_unsent(make_desk, twilio_s
     connecting at its deadline, so nothing was sent, and the call waits for a fresh claim."""
     import socket
 
-    from campaigns.services import call_dial, campaign_dispatch
+    from campaigns.dial import call_dial
+    from campaigns.dispatch import campaign_dispatch
 
     listener = socket.create_server(("127.0.0.1", 0), backlog=0)
     waiting = []  # fill the accept queue: later connections hang

@@ -142,7 +142,7 @@ def test_a_long_list_that_fails_to_read_says_why_and_the_campaign_cannot_start(m
 
 
 def test_a_campaign_cancelled_while_its_list_is_read_gets_no_calls(make_desk):
-    from campaigns.services import campaign_cancel, campaign_destinations_load
+    from campaigns.control import campaign_cancel, campaign_destinations_load
 
     desk = make_desk(1)
     operator().post(

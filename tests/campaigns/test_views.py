@@ -73,7 +73,7 @@ def test_the_campaign_page_shows_progress_and_caller_ids_and_controls_work(make_
     detail = reverse("campaigns:detail", args=[desk.ws.slug, campaign.pk])
     assert "Start" in operator.get(detail).content.decode()
     operator.post(reverse("campaigns:start", args=[desk.ws.slug, campaign.pk]))
-    from campaigns.services import campaigns_dispatch
+    from campaigns.dispatch import campaigns_dispatch
 
     campaigns_dispatch(batches=1)
     live = operator.get(detail, HTTP_HX_REQUEST="true").content.decode()
@@ -87,7 +87,7 @@ def test_the_campaign_page_shows_progress_and_caller_ids_and_controls_work(make_
 
 
 def test_the_caller_ids_say_so_while_the_pacing_state_is_rebuilt_or_redis_is_down(make_desk, settings):
-    from campaigns.services import campaigns_dispatch
+    from campaigns.dispatch import campaigns_dispatch
     from pacing.services import pacer_redis
 
     desk = make_desk(2)

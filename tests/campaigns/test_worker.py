@@ -4,8 +4,8 @@ provider: every window of the provider's call log is checked against the policy.
 import pytest
 from django.utils import timezone
 
+from campaigns.control import campaign_start
 from campaigns.models import Campaign, CampaignCall
-from campaigns.services import campaign_start
 from config.celery import app
 from pacing.pacer import Policy
 from pacing.services import pacer, pacer_redis

@@ -1,7 +1,7 @@
 """A paced campaign end to end on the SQLite demo database, in this process: the portable paths of
-campaigns/services.py (`_lock_and_look_portable`, `_reserve_portable`, `_take_portable`, the no-op
-`_advisory`, and the pacer's rebuild from the recorded attempts), which the PostgreSQL test session never
-runs.
+the campaign engine (dispatch.py's `_lock_and_look_portable` and `_reserve_portable`, dial.py's
+`_take_portable`, store.py's no-op `_advisory`, and the pacer's rebuild from the recorded attempts),
+which the PostgreSQL test session never runs.
 
 Run by tests/demo/test_sqlite_campaign.py against a freshly migrated SQLite file; by hand:
 
@@ -67,7 +67,7 @@ def main() -> int:
 def _set_up():
     from django.contrib.auth import get_user_model
 
-    from campaigns.services import campaign_start
+    from campaigns.control import campaign_start
     from tenants.models import Plan
     from tenants.scope import all_workspaces
     from tenants.services import workspace_create
@@ -88,8 +88,9 @@ def _set_up():
 
 def _drive(app, campaign) -> Counter:
     """Beat's ticks and the workers' dials until the campaign is over: what each delivery returned."""
+    from campaigns.dial import call_dial
+    from campaigns.dispatch import campaigns_dispatch
     from campaigns.models import Campaign
-    from campaigns.services import call_dial, campaigns_dispatch
     from tests.helpers import wait_until
 
     outcomes: Counter = Counter()
@@ -101,7 +102,7 @@ def _drive(app, campaign) -> Counter:
                 if task == "campaigns.dial":
                     call_id, attempt_id = args
                     for _ in range(2):  # acks_late: a task may be delivered again; it must do nothing
-                        outcomes[call_dial(call_id=call_id, attempt_id=attempt_id)] += 1
+                        outcomes[str(call_dial(call_id=call_id, attempt_id=attempt_id))] += 1
                 elif task != "campaigns.dispatch":
                     raise AssertionError(f"unexpected task {task} on queue {name}")
             if Campaign.unscoped.get(pk=campaign.pk).state != Campaign.State.RUNNING:
@@ -195,7 +196,7 @@ def _check(desk, campaign, destinations, outcomes: Counter) -> list[str]:
 def _rebuilt_state_differs(desk, policy) -> list[str]:
     """Redis loses the workspace's pacing state: rebuilt from the recorded attempts (the dispatcher's
     pacer_ensure_ready, a raw query on SQLite too), it must pace every number as the claims left it."""
-    from campaigns.services import pacer_ensure_ready
+    from campaigns.pools import pacer_ensure_ready
     from pacing.services import pacer, pacer_now_ms, pacer_redis
 
     numbers, now_ms = [n.e164 for n in desk.numbers], pacer_now_ms()

@@ -1,4 +1,4 @@
-"""The SQLite demo (`make run`) places a paced campaign: the portable paths of campaigns/services.py.
+"""The SQLite demo (`make run`) places a paced campaign: the portable paths of the campaign engine.
 
 The test session's database is PostgreSQL, so the campaign runs in a subprocess on a fresh SQLite file:
 `manage.py migrate`, then tests/demo/sqlite_campaign.py, which sets the campaign up, plays beat and the

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from agents.services import agent_create
 from campaigns.models import Campaign, CampaignCall
-from campaigns.services import pacer_ensure_ready
+from campaigns.pools import pacer_ensure_ready
 from pacing.models import PacingPolicy
 from phone_numbers.services import number_buy
 from providers.models import ProviderConnection
@@ -195,8 +195,8 @@ def test_cancelling_asks_in_a_dialog_whose_buttons_say_what_they_do(
 
 def _running(acme, live, csv: bytes = GOOD_CSV, name: str = "Renewals") -> Campaign:
     """A campaign calling from the "outbound" numbers, started."""
+    from campaigns.control import campaign_create, campaign_start
     from campaigns.destinations import destinations_parse
-    from campaigns.services import campaign_create, campaign_start
 
     with workspace_scope(acme):
         campaign = campaign_create(
@@ -286,7 +286,7 @@ def test_the_finish_estimate_reads_about_a_time(page, live_server, acme, outboun
 def test_a_cancelled_campaign_counts_the_calls_it_did_not_place(
     page, live_server, acme, outbound_desk, console_errors
 ):
-    from campaigns.services import campaign_cancel
+    from campaigns.control import campaign_cancel
 
     campaign = _started_with_attempts(acme, outbound_desk, {})
     with workspace_scope(acme):

@@ -6,8 +6,8 @@ from django.db import transaction
 
 from agents.models import Agent
 from agents.services import agent_create, variant_create, variant_publish
+from campaigns.control import campaign_create
 from campaigns.destinations import destinations_parse
-from campaigns.services import campaign_create
 from phone_numbers.models import PhoneNumber
 from phone_numbers.services import number_buy
 from providers.sandbox import PROVIDER as SANDBOX

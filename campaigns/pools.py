@@ -1,0 +1,189 @@
+"""Campaign pools: a campaign's caller IDs (active numbers of its environment carrying its tags) kept in the
+pacer, refreshed when a number changes and synced now and then; and the pacer's readiness, rebuilt from
+PostgreSQL when Redis lost it."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from datetime import timedelta
+
+import redis
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from campaigns.models import CallAttempt, Campaign, CampaignCall
+from campaigns.store import _LOCK_WORKSPACE, Call, State, _advisory
+from pacing.pacer import Rate
+from pacing.services import connection_rate, pacer, pacer_now_ms
+from phone_numbers.models import PhoneNumber
+from providers.models import ProviderConnection
+from tenants.scope import all_workspaces
+
+log = logging.getLogger(__name__)
+
+
+def _tag_ids(campaign: Campaign):
+    """The campaign's tag ids (through the join table: works in any scope, workers have none)."""
+    return Campaign.tags.through.objects.filter(campaign_id=campaign.pk).values("tag_id")
+
+
+def pool_queryset(*, workspace_id: int, environment_id: int, tag_ids):
+    """Caller IDs: active numbers of the environment carrying any of the tags (ids, tags or a subquery)."""
+    return PhoneNumber.unscoped.filter(
+        workspace_id=workspace_id,
+        environment_id=environment_id,
+        state=PhoneNumber.State.ACTIVE,
+        tags__in=tag_ids,
+    ).distinct()
+
+
+def pool_numbers(campaign: Campaign) -> list[str]:
+    """The campaign's caller IDs: active numbers of its environment carrying any of its tags."""
+    return list(pool_callers(campaign))
+
+
+def pool_callers(campaign: Campaign) -> dict[str, str]:
+    """The campaign's caller IDs, each with its provider connection's id (whose call rate it shares)."""
+    pool = pool_queryset(
+        workspace_id=campaign.workspace_id, environment_id=campaign.environment_id, tag_ids=_tag_ids(campaign)
+    )
+    return {e164: str(conn) for e164, conn in pool.order_by("e164").values_list("e164", "connection_id")}
+
+
+def pool_rates(campaign: Campaign) -> dict[str, Rate]:
+    """The call rate of every provider connection the campaign's caller IDs belong to (pacer claim's)."""
+    pool = pool_queryset(
+        workspace_id=campaign.workspace_id, environment_id=campaign.environment_id, tag_ids=_tag_ids(campaign)
+    )
+    connections = ProviderConnection.unscoped.filter(pk__in=pool.values("connection_id"))
+    return {
+        str(c.pk): connection_rate(c.call_rate)
+        for c in connections.only("pk", "provider", "calls_per_second")
+    }
+
+
+def pools_refresh_for_number(number: PhoneNumber) -> None:
+    """After a number's tags, environment or state change: put it in or out of every open campaign's pool.
+
+    Runs after the caller's transaction commits; a failure here is healed by the dispatcher's periodic
+    pool sync, so it never fails the edit.
+    """
+    number_id = number.pk
+    transaction.on_commit(lambda: _pools_refresh(number_id))
+
+
+def _pools_refresh(number_id: int) -> None:
+    try:
+        with all_workspaces():
+            number = PhoneNumber.unscoped.filter(pk=number_id).first()
+            if number is None:
+                return
+            campaigns = list(
+                Campaign.unscoped.filter(
+                    workspace_id=number.workspace_id, state__in=(State.RUNNING, State.PAUSED)
+                ).prefetch_related("tags")
+            )
+            if number.state != PhoneNumber.State.ACTIVE:
+                pacer().number_forget(workspace_id=number.workspace_id, number=number.e164)
+                return
+            tag_ids = set(number.tags.values_list("pk", flat=True))
+            for campaign in campaigns:
+                inside = campaign.environment_id == number.environment_id and bool(
+                    tag_ids & {t.pk for t in campaign.tags.all()}
+                )
+                if inside:
+                    pacer().pool_add(
+                        workspace_id=number.workspace_id, pool_id=campaign.pool_id, numbers=[number.e164],
+                        connections={number.e164: str(number.connection_id)},
+                    )  # fmt: skip
+                else:
+                    pacer().pool_remove(
+                        workspace_id=number.workspace_id, pool_id=campaign.pool_id, numbers=[number.e164]
+                    )
+    except redis.RedisError:
+        log.warning("pools not refreshed for number %s (Redis down); the periodic sync heals it", number_id)
+
+
+def _pool_sync_if_due(campaign: Campaign) -> None:
+    """Make the pool exactly the campaign's numbers now and then (numbers bought or linked with its tags)."""
+    now = timezone.now()
+    every = timedelta(seconds=settings.CAMPAIGN_POOL_SYNC_S)
+    if campaign.pool_synced_at and campaign.pool_synced_at > now - every:
+        return
+    callers = pool_callers(campaign)
+    pacer().pool_set(
+        workspace_id=campaign.workspace_id,
+        pool_id=campaign.pool_id,
+        numbers=list(callers),
+        connections=callers,
+    )
+    Campaign.unscoped.filter(pk=campaign.pk).update(pool_synced_at=now)
+    campaign.pool_synced_at = now
+
+
+# ---- Pacer readiness -----------------------------------------------------------------------------
+
+
+def pacer_ensure_ready(workspace_id: int) -> None:
+    """Rebuild the workspace's pacing state from PostgreSQL if Redis lost it (flush, restart, failover).
+
+    Dispatches hold the workspace lock shared from their claim to their commit; the rebuild takes it
+    exclusively, so it waits for every claimed attempt to be committed and loads it. Reserved calls go back
+    to waiting at once: their dial tasks were queued in the Redis that lost its data (a task that survived,
+    on another broker, finds its call moved on and does nothing), and left reserved they would fill the
+    dial workers' queue until the recovery sweep.
+    """
+    if pacer().is_initialised(workspace_id=workspace_id):
+        return
+    with transaction.atomic():
+        _advisory(_LOCK_WORKSPACE, workspace_id)
+        if pacer().is_initialised(workspace_id=workspace_id):
+            return
+        campaigns = list(
+            Campaign.unscoped.filter(workspace_id=workspace_id, state__in=(State.RUNNING, State.PAUSED))
+        )
+        callers = {c.pool_id: pool_callers(c) for c in campaigns}
+        pools = {pool_id: list(numbers) for pool_id, numbers in callers.items()}
+        connections = {n: conn for numbers in callers.values() for n, conn in numbers.items()}
+        attempts = _attempts_for_rebuild(workspace_id)
+        pacer().rebuild(workspace_id=workspace_id, attempts=attempts, pools=pools, connections=connections)
+        now = timezone.now()
+        Campaign.unscoped.filter(pk__in=[c.pk for c in campaigns]).update(
+            pool_synced_at=now, paced_until=None
+        )
+        released = CampaignCall.unscoped.filter(workspace_id=workspace_id, state=Call.RESERVED).update(
+            state=Call.PENDING, not_before=now, updated_at=now, error=""
+        )
+        log.warning(
+            "pacer rebuilt for workspace %s: %d attempts, %d pools, %d reserved calls back to waiting",
+            workspace_id, len(attempts), len(pools), released,
+        )  # fmt: skip
+
+
+_NEWEST_ATTEMPTS_SQL = """
+    SELECT e164, at_ms FROM (
+      SELECT e164, at_ms, row_number() OVER (PARTITION BY e164 ORDER BY at_ms DESC) AS newest
+      FROM {table} WHERE workspace_id = %s AND at_ms >= %s
+    ) kept WHERE newest <= %s
+"""
+
+
+def _attempts_for_rebuild(workspace_id: int) -> list[tuple[str, int]]:
+    """Per number its newest attempts, as many as the strictest cap keeps, from the longest window."""
+    from pacing.models import PacingPolicy
+
+    keep = max([1, *PacingPolicy.unscoped.filter(workspace_id=workspace_id).values_list("cap", flat=True)])
+    since_ms = pacer_now_ms() - (PacingPolicy.MAX_WINDOW_S + PacingPolicy.MAX_GAP_S + 3600) * 1000
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _NEWEST_ATTEMPTS_SQL.format(table=CallAttempt._meta.db_table),
+            [workspace_id, since_ms, keep],
+        )
+        return [(e164, int(at_ms)) for e164, at_ms in cursor.fetchall()]
+
+
+def _pool_remove(campaign: Campaign, numbers) -> None:
+    with contextlib.suppress(redis.RedisError):  # the periodic pool sync heals it
+        pacer().pool_remove(workspace_id=campaign.workspace_id, pool_id=campaign.pool_id, numbers=numbers)
