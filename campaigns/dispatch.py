@@ -18,11 +18,21 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Min
 from django.utils import timezone
+from kombu.exceptions import KombuError
 
 from campaigns.models import CallAttempt, Campaign, CampaignCall
 from campaigns.pools import _pool_remove, _pool_sync_if_due, _tag_ids, pacer_ensure_ready, pool_rates
 from campaigns.reconcile import calls_recover
-from campaigns.store import _LOCK_POOL, _LOCK_WORKSPACE, Call, State, _advisory, _tables, _takes_key
+from campaigns.store import (
+    _LOCK_POOL,
+    _LOCK_WORKSPACE,
+    Call,
+    State,
+    _advisory,
+    _guarded,
+    _tables,
+    _takes_key,
+)
 from pacing.pacer import PacerNotReady
 from pacing.selectors import policy_of
 from pacing.services import pacer, pacer_policy, pacer_redis
@@ -443,12 +453,22 @@ def _pause_for_empty_pool(campaign: Campaign) -> None:
 
 
 def _enqueue_dials(jobs: list[tuple[int, int]]) -> None:
-    """One dial task per reserved call, published through one producer (lost on a broker failure: the
-    recovery sweep puts the call back to waiting)."""
+    """One dial task per reserved call, published through one producer. If the broker refuses them (down,
+    restarting), the calls go back to waiting at once, for a fresh claim, instead of counting as queued
+    for the dial workers until the recovery sweep; a task published before the failure finds its call
+    moved on and does nothing (the take is guarded by the claim)."""
     from campaigns.tasks import dial
 
     if not jobs:
         return
-    with dial.app.producer_or_acquire() as producer:
-        for call_id, attempt_id in jobs:
-            dial.apply_async(args=[call_id, attempt_id], producer=producer)
+    try:
+        with dial.app.producer_or_acquire() as producer:
+            for call_id, attempt_id in jobs:
+                dial.apply_async(args=[call_id, attempt_id], producer=producer)
+    except (KombuError, redis.RedisError, OSError) as exc:
+        now = timezone.now()
+        back = sum(
+            _guarded(call_id, attempt_id, Call.RESERVED, state=Call.PENDING, not_before=now, error="")
+            for call_id, attempt_id in jobs
+        )
+        log.warning("dial tasks not published (%s): %d reserved calls back to waiting", exc, back)

@@ -405,3 +405,33 @@ def test_after_redis_loses_its_data_dispatch_goes_on_in_the_next_batch(make_desk
         assert call.state == "pending" or call.attempt_id != lost[call.pk]
     (old_call, old_attempt), *_ = lost.items()
     assert call_dial(call_id=old_call, attempt_id=old_attempt) == "stale"  # a task that survived
+
+
+@pytest.fixture
+def broker_down():
+    """The Celery app publishes to a broker nobody listens on (Redis restarting, a network cut). Celery
+    caches its connection and producer pools, so they are dropped on the way in and out."""
+    from config.celery import app
+
+    def repoint(url):
+        app.pool.force_close_all()
+        app._pool = None
+        app.amqp._producer_pool = None
+        app.conf.broker_url, app.conf.broker_write_url = url, None
+
+    old = app.conf.broker_url
+    repoint("redis://127.0.0.1:1/0")
+    yield
+    repoint(old)
+
+
+def test_calls_whose_dial_tasks_cannot_be_published_go_back_to_waiting_at_once(make_desk, broker_down):
+    """A batch reserves its calls, then the broker refuses their dial tasks: the calls wait for a fresh
+    claim now, instead of counting as queued for the dial workers until the recovery sweep (which left a
+    campaign stalled after a Redis restart that caught a batch between its commit and its publish)."""
+    desk = make_desk(4)
+    campaign = desk.campaign(DESTINATIONS[:8])
+    campaign_start(campaign=campaign, actor=desk.actor)
+    campaigns_dispatch(batches=1)
+    assert {c.state for c in desk.calls(campaign)} == {"pending"}
+    assert CallAttempt.unscoped.filter(campaign=campaign).count() == 2  # the claims stay counted
