@@ -390,6 +390,7 @@ def _reserve(campaign: Campaign, claims, usable: dict[str, int], *, at, now) -> 
 def _reserve_portable(
     campaign: Campaign, claims, usable: dict[str, int], *, at, now
 ) -> list[tuple[int, int]]:
+    """_reserve for databases without data-modifying CTEs (the SQLite demo), with the same state guard."""
     attempts = CallAttempt.unscoped.bulk_create(
         CallAttempt(
             workspace_id=campaign.workspace_id,
@@ -402,22 +403,18 @@ def _reserve_portable(
         )
         for c in claims
     )
-    calls = []
-    for attempt in attempts:
-        calls.append(
-            CampaignCall(
-                pk=attempt.call_id,
-                state=Call.RESERVED,
-                number_id=attempt.number_id,
-                from_e164=attempt.e164,
-                attempt_id=attempt.pk,
-                reserved_at=now,
-                updated_at=now,
-                error="",
-            )
+    for attempt in attempts:  # guarded as the SQL path is: only a call still pending moves
+        moved = CampaignCall.unscoped.filter(pk=attempt.call_id, state=Call.PENDING).update(
+            state=Call.RESERVED,
+            number_id=attempt.number_id,
+            from_e164=attempt.e164,
+            attempt_id=attempt.pk,
+            reserved_at=now,
+            updated_at=now,
+            error="",
         )
-    fields = ["state", "number", "from_e164", "attempt", "reserved_at", "updated_at", "error"]
-    CampaignCall.unscoped.bulk_update(calls, fields)
+        if not moved:  # cannot happen under the batch's lock: roll the batch back
+            raise RuntimeError(f"call {attempt.call_id} was no longer pending")
     return [(a.call_id, a.pk) for a in attempts]
 
 

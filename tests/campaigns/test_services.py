@@ -2,15 +2,17 @@
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.utils import timezone
 
 from campaigns.control import CampaignRefused, calls_requeue, campaign_pause, campaign_start
 from campaigns.destinations import destinations_parse
 from campaigns.dial import call_dial
-from campaigns.dispatch import campaign_dispatch, campaigns_dispatch
+from campaigns.dispatch import _reserve, _reserve_portable, campaign_dispatch, campaigns_dispatch
 from campaigns.models import CallAttempt, Campaign, CampaignCall
 from campaigns.reconcile import calls_recover
 from campaigns.tasks import reconcile
+from pacing.pacer import Claim
 from pacing.services import pacer, pacer_redis
 from phone_numbers.services import NumberRefused, number_detach, number_update
 from providers.adapters.base import ProviderUnavailable
@@ -435,3 +437,25 @@ def test_calls_whose_dial_tasks_cannot_be_published_go_back_to_waiting_at_once(m
     campaigns_dispatch(batches=1)
     assert {c.state for c in desk.calls(campaign)} == {"pending"}
     assert CallAttempt.unscoped.filter(campaign=campaign).count() == 2  # the claims stay counted
+
+
+@pytest.mark.parametrize("reserve", [_reserve, _reserve_portable], ids=["postgresql", "portable"])
+def test_both_reservation_paths_move_only_calls_still_pending(make_desk, reserve):
+    """The SQL path (PostgreSQL) and the portable one (the SQLite demo) give the same guarantee: a claim for
+    a call that left pending meanwhile reserves nothing and rolls its batch back."""
+    desk = make_desk(2)
+    campaign = desk.campaign(DESTINATIONS[:2])
+    first, second = desk.calls(campaign)
+    CampaignCall.unscoped.filter(pk=second.pk).update(state="cancelled")
+    usable = {n.e164: n.pk for n in desk.numbers}
+    claims = [
+        Claim(str(call.pk), number, 1_700_000_000_000)
+        for call, number in zip((first, second), usable, strict=True)
+    ]
+    now = timezone.now()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        reserve(campaign, claims, usable, at=now, now=now)
+    assert [c.state for c in desk.calls(campaign)] == ["pending", "cancelled"]
+    assert not CallAttempt.unscoped.filter(campaign=campaign).exists()
+    jobs = reserve(campaign, claims[:1], usable, at=now, now=now)
+    assert [(c.state, c.attempt_id) for c in desk.calls(campaign)][0] == ("reserved", jobs[0][1])
