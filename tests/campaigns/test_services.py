@@ -411,20 +411,16 @@ def test_after_redis_loses_its_data_dispatch_goes_on_in_the_next_batch(make_desk
 
 @pytest.fixture
 def broker_down():
-    """The Celery app publishes to a broker nobody listens on (Redis restarting, a network cut). Celery
-    caches its connection and producer pools, so they are dropped on the way in and out."""
+    """The Celery app publishes to a broker nobody listens on (Redis restarting, a network cut): its
+    producer pool is swapped for one on a closed port, and the app's own put back untouched after."""
+    from kombu import Connection, pools
+
     from config.celery import app
 
-    def repoint(url):
-        app.pool.force_close_all()
-        app._pool = None
-        app.amqp._producer_pool = None
-        app.conf.broker_url, app.conf.broker_write_url = url, None
-
-    old = app.conf.broker_url
-    repoint("redis://127.0.0.1:1/0")
+    kept = app.amqp._producer_pool
+    app.amqp._producer_pool = pools.producers[Connection("redis://127.0.0.1:1/0")]
     yield
-    repoint(old)
+    app.amqp._producer_pool = kept
 
 
 def test_calls_whose_dial_tasks_cannot_be_published_go_back_to_waiting_at_once(make_desk, broker_down):
