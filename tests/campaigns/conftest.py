@@ -11,13 +11,14 @@ from agents.services import agent_create
 from campaigns.control import campaign_create
 from campaigns.destinations import destinations_parse
 from campaigns.models import Campaign, CampaignCall
+from config.celery import app
 from pacing.services import pacer_redis, policy_update
 from phone_numbers.services import number_buy
 from providers.models import ProviderConnection
 from tenants.models import Environment
 from tenants.scope import workspace_scope
 from tests.campaigns import dial_log
-from tests.helpers import owner_of
+from tests.helpers import owner_of, worker_in_process
 
 DESTINATIONS = [f"+1212555{n:04d}" for n in range(100, 200)]  # fictional 555-01xx, valid for phonenumbers
 
@@ -109,3 +110,17 @@ class Beat(threading.Thread):
     def stop(self):
         self.stopped.set()
         self.join(5)
+
+
+@pytest.fixture
+def worker():
+    """A Celery worker in this process (4 threads, as dial workers run) fed by beat's dispatcher ticks:
+    a campaign runs end to end. Tests that need a worker in another process define their own."""
+    app.control.purge()
+    beat = Beat()
+    with worker_in_process(app, pool="threads", concurrency=4, loglevel="WARNING"):
+        beat.start()
+        try:
+            yield
+        finally:
+            beat.stop()

@@ -8,13 +8,12 @@ import pytest
 from campaigns.control import campaign_start
 from campaigns.models import CampaignCall
 from campaigns.tasks import reconcile
-from config.celery import app
 from phone_numbers.services import number_link
 from providers.models import ProviderConnection
 from tenants.scope import workspace_scope
-from tests.campaigns.conftest import DESTINATIONS, Beat
+from tests.campaigns.conftest import DESTINATIONS
 from tests.fakes.relay import DelayingRelay, every
-from tests.helpers import wait_until, worker_in_process
+from tests.helpers import wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -30,18 +29,6 @@ def relay(twilio_server):
     relay = DelayingRelay(("127.0.0.1", port), every((7, 3.0), (5, 1.0), (3, 0.3))).start()
     yield relay
     relay.stop()
-
-
-@pytest.fixture
-def worker():
-    app.control.purge()
-    beat = Beat()
-    with worker_in_process(app, pool="threads", concurrency=4, loglevel="WARNING"):
-        beat.start()
-        try:
-            yield
-        finally:
-            beat.stop()
 
 
 def twilio_callers(make_desk, twilio_server, base_url, settings):

@@ -6,26 +6,13 @@ from django.utils import timezone
 
 from campaigns.control import campaign_start
 from campaigns.models import Campaign, CampaignCall
-from config.celery import app
 from pacing.pacer import Policy
 from pacing.services import pacer, pacer_redis
 from tests.campaigns import dial_log
-from tests.campaigns.conftest import DESTINATIONS, Beat
-from tests.helpers import wait_until, worker_in_process
+from tests.campaigns.conftest import DESTINATIONS
+from tests.helpers import wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def worker():
-    app.control.purge()
-    beat = Beat()
-    with worker_in_process(app, pool="threads", concurrency=4, loglevel="WARNING"):
-        beat.start()
-        try:
-            yield
-        finally:
-            beat.stop()
 
 
 @pytest.fixture(params=["standalone", "cluster"])
