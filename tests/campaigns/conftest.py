@@ -13,7 +13,7 @@ from campaigns.destinations import destinations_parse
 from campaigns.models import Campaign, CampaignCall
 from config.celery import app
 from pacing.services import pacer_redis, policy_update
-from phone_numbers.services import number_buy
+from phone_numbers.services import number_buy, number_link
 from providers.models import ProviderConnection
 from tenants.models import Environment
 from tenants.scope import workspace_scope
@@ -52,6 +52,26 @@ class Desk:
                 workspace=workspace, actor=None, name="Outbound", sip_destination="sip:out@voice.example"
             )
             self.numbers = [self.buy(f"+1415555{100 + i:04d}", tags=[tag]) for i in range(count)]
+
+    def link_on(self, server, provider: str, numbers, *, calls_per_second=1000) -> Desk:
+        """Make the caller IDs `numbers`, owned at `server` (a fake Twilio or Telnyx) on one connection
+        whose calls per second is `calls_per_second`: high by default, for tests that dial or redial at once
+        and don't test the account's rate. Linked to Live and tagged outbound."""
+        with workspace_scope(self.ws):
+            self.connection = ProviderConnection.objects.create(
+                provider=provider, label=provider.title(), credentials=server.credentials,
+                calls_per_second=calls_per_second,
+            )  # fmt: skip
+            self.numbers = []
+            for e164 in numbers:
+                server.add_owned(e164)
+                self.numbers.append(
+                    number_link(
+                        workspace=self.ws, actor=self.actor, connection=self.connection, environment=self.live,
+                        e164=e164, tag_names=["outbound"],
+                    )
+                )  # fmt: skip
+        return self
 
     def buy(self, e164: str, tags=("outbound",)):
         from phone_numbers.models import PhoneNumber

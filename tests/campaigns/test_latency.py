@@ -15,9 +15,6 @@ from campaigns.models import Campaign, CampaignCall
 from campaigns.store import _takes_key
 from config.celery import app
 from pacing.services import pacer, pacer_redis
-from phone_numbers.services import number_link
-from providers.models import ProviderConnection
-from tenants.scope import workspace_scope
 from tests.campaigns.conftest import DESTINATIONS, Beat
 from tests.helpers import wait_until, worker_in_process
 
@@ -37,25 +34,7 @@ def slow_twilio(twilio_server, settings):
 
 def twilio_desk(make_desk, server, count: int):
     """A desk whose `count` caller IDs live on the fake Twilio."""
-    desk = make_desk(0)
-    with workspace_scope(desk.ws):
-        desk.connection = ProviderConnection.objects.create(
-            provider="twilio",
-            label="Twilio",
-            credentials=server.credentials,
-            calls_per_second=1000,  # the pool's throughput is under test here, not the account's rate
-        )
-        desk.numbers = []
-        for i in range(count):
-            e164 = f"+1415555{100 + i:04d}"
-            server.add_owned(e164)
-            desk.numbers.append(
-                number_link(
-                    workspace=desk.ws, actor=desk.actor, connection=desk.connection, environment=desk.live,
-                    e164=e164, tag_names=["outbound"],
-                )
-            )  # fmt: skip
-    return desk
+    return make_desk(0).link_on(server, "twilio", [f"+1415555{100 + i:04d}" for i in range(count)])
 
 
 def dialed(server) -> list[str]:

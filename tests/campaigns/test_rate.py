@@ -12,9 +12,6 @@ from campaigns.control import campaign_start
 from campaigns.dial import call_dial
 from campaigns.dispatch import campaign_dispatch
 from campaigns.models import CampaignCall
-from phone_numbers.services import number_link
-from providers.models import ProviderConnection
-from tenants.scope import workspace_scope
 from tests.campaigns.conftest import DESTINATIONS
 from tests.campaigns.test_reconcile import TELNYX_CALLS, TWILIO_CALLS, ask_again_now, provider_desk
 from tests.fakes.twilio_server import TwilioServer
@@ -47,21 +44,7 @@ def twilio(settings):
 
 
 def twilio_desk(make_desk, server, calls_per_second):
-    desk = make_desk(0)
-    with workspace_scope(desk.ws):
-        desk.connection = ProviderConnection.objects.create(
-            provider="twilio",
-            label="Twilio",
-            credentials=server.credentials,
-            calls_per_second=calls_per_second,
-        )
-        for e164 in CALLER_IDS:
-            server.add_owned(e164)
-            number_link(
-                workspace=desk.ws, actor=desk.actor, connection=desk.connection, environment=desk.live,
-                e164=e164, tag_names=["outbound"],
-            )  # fmt: skip
-    return desk
+    return make_desk(0).link_on(server, "twilio", CALLER_IDS, calls_per_second=calls_per_second)
 
 
 def reserved(desk, campaign) -> list[CampaignCall]:

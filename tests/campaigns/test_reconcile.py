@@ -14,9 +14,6 @@ from campaigns.dial import call_dial
 from campaigns.dispatch import campaign_dispatch, campaigns_dispatch
 from campaigns.models import Campaign, CampaignCall
 from campaigns.tasks import reconcile
-from phone_numbers.services import number_link
-from providers.models import ProviderConnection
-from tenants.scope import workspace_scope
 from tests.campaigns.conftest import DESTINATIONS
 from tests.helpers import wait_until
 from tests.providers.conftest import STALL
@@ -33,20 +30,7 @@ def provider_desk(make_desk, server, provider, settings):
     settings.PROVIDER_BASE_URLS = {**settings.PROVIDER_BASE_URLS, provider: server.base_url}
     settings.PROVIDER_TIMEOUT = 0.5
     settings.CAMPAIGN_DIALING_TIMEOUT_S = 0  # reconcile at once: the tests move time by hand
-    desk = make_desk(0)
-    server.add_owned(FROM)
-    with workspace_scope(desk.ws):
-        desk.connection = ProviderConnection.objects.create(
-            provider=provider, label=provider, credentials=server.credentials,
-            calls_per_second=1000,  # redials follow at once here: the account's rate is not under test
-        )  # fmt: skip
-        desk.numbers = [
-            number_link(
-                workspace=desk.ws, actor=desk.actor, connection=desk.connection, environment=desk.live,
-                e164=FROM, tag_names=["outbound"],
-            )
-        ]  # fmt: skip
-    return desk
+    return make_desk(0).link_on(server, provider, [FROM])
 
 
 @pytest.fixture

@@ -8,9 +8,6 @@ import pytest
 from campaigns.control import campaign_start
 from campaigns.models import CampaignCall
 from campaigns.tasks import reconcile
-from phone_numbers.services import number_link
-from providers.models import ProviderConnection
-from tenants.scope import workspace_scope
 from tests.campaigns.conftest import DESTINATIONS
 from tests.fakes.relay import DelayingRelay, every
 from tests.helpers import wait_until
@@ -33,22 +30,7 @@ def relay(twilio_server):
 
 def twilio_callers(make_desk, twilio_server, base_url, settings):
     settings.PROVIDER_BASE_URLS = {**settings.PROVIDER_BASE_URLS, "twilio": base_url}
-    desk = make_desk(0)
-    with workspace_scope(desk.ws):
-        desk.connection = ProviderConnection.objects.create(
-            provider="twilio",
-            label="Twilio",
-            credentials=twilio_server.credentials,
-            calls_per_second=1000,  # the account's rate is not under test here: the gap in transit is
-        )
-    for e164 in CALLERS:
-        twilio_server.add_owned(e164)
-        with workspace_scope(desk.ws):
-            number_link(
-                workspace=desk.ws, actor=desk.actor, connection=desk.connection, environment=desk.live,
-                e164=e164, tag_names=["outbound"],
-            )  # fmt: skip
-    return desk
+    return make_desk(0).link_on(twilio_server, "twilio", CALLERS)
 
 
 def test_the_gap_holds_at_the_provider_when_the_network_holds_requests(
