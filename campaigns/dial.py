@@ -7,8 +7,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from dataclasses import dataclass
-from datetime import datetime
 from enum import StrEnum
 
 import redis
@@ -16,10 +14,8 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
-from campaigns.models import Campaign, CampaignCall
-from campaigns.store import Call, State, _guarded, _tables, _takes_key
+from campaigns.store import Call, Taken, store, takes_key
 from pacing.services import connection_rate, pacer, pacer_redis
-from phone_numbers.models import PhoneNumber
 from providers.adapters.base import ProviderError, ProviderUnavailable
 from providers.models import ProviderConnection
 from providers.services import connection_adapter_warm
@@ -40,80 +36,6 @@ class Dialed(StrEnum):
     STALE = "stale"  # delivered twice, or the call moved on: nothing done
 
 
-@dataclass(frozen=True)
-class _Taken:
-    """A call the dial task moved to dialing, with what dialing it needs."""
-
-    call: CampaignCall  # pk, attempt_id, to_e164, from_e164, number_id, unavailable_tries
-    at_ms: int | None  # its claim, on the pacer's clock
-    number_active: bool
-    connection: ProviderConnection | None
-
-
-# reserved -> dialing, guarded, and everything the dial needs, in one round trip. Outer joins: once the
-# UPDATE has run, its row must come back whatever else was deleted meanwhile.
-_TAKE_SQL = """
-    WITH taken AS (
-        UPDATE {call} AS c SET state = %(dialing)s, dialing_at = %(now)s, updated_at = %(now)s
-          FROM {campaign} AS k
-         WHERE c.id = %(call_id)s AND c.state = %(reserved)s AND c.attempt_id = %(attempt_id)s
-           AND k.id = c.campaign_id AND k.state = %(running)s
-        RETURNING c.campaign_id, c.to_e164, c.from_e164, c.number_id, c.unavailable_tries
-    )
-    SELECT t.campaign_id, t.to_e164, t.from_e164, t.number_id, t.unavailable_tries, a.at_ms, n.state,
-           p.id, p.provider, p.credentials
-      FROM taken AS t
-      LEFT JOIN {attempt} AS a ON a.id = %(attempt_id)s
-      LEFT JOIN {number} AS n ON n.id = t.number_id
-      LEFT JOIN {connection} AS p ON p.id = n.connection_id
-"""
-
-
-def _take(call_id: int, attempt_id: int, now: datetime) -> _Taken | None:
-    """Move a reserved call of a running campaign to dialing; None if it was not reserved under this
-    claim (or its campaign is not running)."""
-    if connection.vendor != "postgresql":  # the SQLite demo: the same moves, three statements
-        return _take_portable(call_id, attempt_id, now)
-    params = {
-        "dialing": Call.DIALING, "reserved": Call.RESERVED, "running": State.RUNNING,
-        "now": now, "call_id": call_id, "attempt_id": attempt_id,
-    }  # fmt: skip
-    with connection.cursor() as cursor:
-        cursor.execute(_TAKE_SQL.format(**_tables()), params)
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    campaign_id, to_e164, from_e164, number_id, tries, at_ms, number_state, conn_id, provider, credentials = (
-        row
-    )
-    call = CampaignCall(
-        pk=call_id, attempt_id=attempt_id, campaign_id=campaign_id, to_e164=to_e164, from_e164=from_e164,
-        number_id=number_id, unavailable_tries=tries, state=Call.DIALING,
-    )  # fmt: skip
-    conn = None
-    if conn_id is not None:
-        field = ProviderConnection._meta.get_field("credentials")
-        conn = ProviderConnection(
-            pk=conn_id, provider=provider, credentials=field.from_db_value(credentials, None, connection)
-        )
-    return _Taken(call, at_ms, number_state == PhoneNumber.State.ACTIVE, conn)
-
-
-def _take_portable(call_id: int, attempt_id: int, now: datetime) -> _Taken | None:
-    if not CampaignCall.unscoped.filter(
-        pk=call_id, state=Call.RESERVED, attempt_id=attempt_id, campaign__state=State.RUNNING
-    ).update(state=Call.DIALING, dialing_at=now, updated_at=now):
-        return None
-    call = CampaignCall.unscoped.select_related("attempt", "number__connection").get(pk=call_id)
-    number = call.number
-    return _Taken(
-        call,
-        call.attempt.at_ms if call.attempt else None,
-        number is not None and number.state == PhoneNumber.State.ACTIVE,
-        number.connection if number else None,
-    )
-
-
 def call_dial(*, call_id: int, attempt_id: int) -> Dialed:
     """Dial one reserved call through its caller ID's provider. Idempotent: returns what happened.
 
@@ -122,48 +44,39 @@ def call_dial(*, call_id: int, attempt_id: int) -> Dialed:
     now = timezone.now()
     with all_workspaces():
         try:
-            taken = _take(call_id, attempt_id, now)
+            taken = store().take(call_id, attempt_id, now)
         except Exception:
             # The move is one statement: if it failed, nothing moved; if the read after it failed, the
             # call is dialing and nothing was sent: back to waiting.
-            _guarded(call_id, attempt_id, Call.DIALING, state=Call.PENDING, not_before=now)
+            store().move(call_id, attempt_id, Call.DIALING, state=Call.PENDING, not_before=now)
             raise
         if taken is None:
             # Delivered twice, or the call moved on; a paused or cancelled campaign's call goes back.
-            if (
-                CampaignCall.unscoped.filter(pk=call_id, state=Call.RESERVED, attempt_id=attempt_id)
-                .exclude(campaign__state=State.RUNNING)
-                .update(state=Call.PENDING, not_before=now, updated_at=now)
-            ):
-                return Dialed.RETURNED
-            return Dialed.STALE
-        call = taken.call
+            return Dialed.RETURNED if store().give_back(call_id, attempt_id, now) else Dialed.STALE
         try:
             if not taken.number_active or taken.connection is None:
-                _guarded(call_id, attempt_id, Call.DIALING, state=Call.PENDING, not_before=now)
+                store().move(call_id, attempt_id, Call.DIALING, state=Call.PENDING, not_before=now)
                 return Dialed.RETURNED
             adapter = connection_adapter_warm(taken.connection)
-            webhook = _webhook_url(taken.connection, call)
+            webhook = _webhook_url(taken)
             # The pacer counted this attempt at its claim and spaced claims by the dial deadline more than
             # the policy (pacer_policy): reaching the provider later could crowd the next dial.
-            left_ms = _deadline_ms() - (_pacer_now_counting_take(call.campaign_id) - taken.at_ms)
+            left_ms = _deadline_ms() - (_pacer_now_counting_take(taken.campaign_id) - taken.at_ms)
         except Exception:
             # Nothing was sent: back to waiting rather than left dialing (which would need a reconcile).
-            _guarded(call_id, attempt_id, Call.DIALING, state=Call.PENDING, not_before=now)
+            store().move(call_id, attempt_id, Call.DIALING, state=Call.PENDING, not_before=now)
             raise
         if left_ms < _DIAL_LEAST_MS:
-            _guarded(call_id, attempt_id, Call.DIALING, state=Call.PENDING, not_before=now, error="")
-            with contextlib.suppress(redis.RedisError):
-                pacer_redis().decr(
-                    _takes_key(call.campaign_id)
-                )  # taken too late: not a take the queue may count on
+            store().move(call_id, attempt_id, Call.DIALING, state=Call.PENDING, not_before=now, error="")
+            with contextlib.suppress(redis.RedisError):  # taken too late: not a take the queue may count on
+                pacer_redis().decr(takes_key(taken.campaign_id))
             return Dialed.LATE
         try:
             result = adapter.dial(
-                from_e164=call.from_e164,
-                to_e164=call.to_e164,
+                from_e164=taken.from_e164,
+                to_e164=taken.to_e164,
                 webhook_url=webhook,
-                reference=call.reference,
+                reference=taken.reference,
                 within=left_ms / 1000,  # connecting included: it reaches the provider in time or not at all
             )
         except ProviderError as exc:
@@ -175,7 +88,7 @@ def call_dial(*, call_id: int, attempt_id: int) -> Dialed:
             if exc.reason == "not_sent":  # no connection in time: nothing left, back to the pacer
                 _answered(call_id, attempt_id, state=Call.PENDING, not_before=timezone.now(), error="")
                 return Dialed.LATE
-            return _unavailable(call, exc, taken.connection)
+            return _unavailable(taken, exc)
         _answered(
             call_id, attempt_id,
             state=Call.PLACED, provider_call_id=result.call_id[:80], finished_at=timezone.now(), error="",
@@ -203,7 +116,7 @@ def _answered(call_id: int, attempt_id: int, **fields) -> bool:
     rather than losing a placed call's id and leaving the call to be checked with the provider."""
     for tries in range(1, _ANSWER_TRIES + 1):
         try:
-            return _guarded(call_id, attempt_id, Call.DIALING, **fields)
+            return store().move(call_id, attempt_id, Call.DIALING, **fields)
         except DatabaseError:
             if tries == _ANSWER_TRIES or connection.in_atomic_block:
                 raise  # left dialing: reconcile asks the provider
@@ -216,38 +129,36 @@ def _answered(call_id: int, attempt_id: int, **fields) -> bool:
 def _pacer_now_counting_take(campaign_id: int) -> int:
     """The pacer's clock (ms), and this take counted for the dispatcher's queue limit, in one round trip
     (one script: on a Redis Cluster, TIME cannot be pipelined)."""
-    return pacer().clock_ms(incr=_takes_key(campaign_id))
+    return pacer().clock_ms(incr=takes_key(campaign_id))
 
 
-def _webhook_url(provider_connection: ProviderConnection, call: CampaignCall) -> str:
+def _webhook_url(taken: Taken) -> str:
     from phone_numbers.services import webhook_url
 
-    return f"{webhook_url(provider_connection)}?call={call.reference}"
+    return f"{webhook_url(taken.connection)}?call={taken.reference}"
 
 
-def _unavailable(
-    call: CampaignCall, exc: ProviderUnavailable, provider_connection: ProviderConnection
-) -> Dialed:
+def _unavailable(taken: Taken, exc: ProviderUnavailable) -> Dialed:
     """A provider that did not answer. Rate-limited means it refused before placing anything: its
     connection pauses (its token bucket emptied for CAMPAIGN_RATE_LIMITED_PAUSE_S, doubling with each
     refusal of the call, at most 60 s) and the call goes back to waiting for a fresh claim, never failed.
     Any other failure (timeout, dropped connection, 5xx) may have placed it: the call is checked with the
     provider by the reconcile task (state checking), so it is never dialed twice."""
     now = timezone.now()
-    tries = call.unavailable_tries + 1
+    tries = taken.unavailable_tries + 1
     if exc.reason == "rate_limited":
         pause_s = min(settings.CAMPAIGN_RATE_LIMITED_PAUSE_S * 2 ** (tries - 1), 60)
         with contextlib.suppress(redis.RedisError):  # Redis down: no claim is made anyway
-            _slow_down(call, provider_connection, pause_s)
+            _slow_down(taken, pause_s)
         said = f"Refused for the account's call rate ({tries}x): retried after a {pause_s:g} s pause."
-        _guarded(
-            call.pk, call.attempt_id, Call.DIALING,
+        store().move(
+            taken.call_id, taken.attempt_id, Call.DIALING,
             state=Call.PENDING, unavailable_tries=tries, not_before=now, error=said[:300],
         )  # fmt: skip
         return Dialed.BACKOFF
     _answered(
-        call.pk,
-        call.attempt_id,
+        taken.call_id,
+        taken.attempt_id,
         state=Call.CHECKING,
         unavailable_tries=tries,
         error=f"Outcome unknown: {exc.message}"[:300],
@@ -255,15 +166,13 @@ def _unavailable(
     return Dialed.UNKNOWN
 
 
-def _slow_down(call: CampaignCall, provider_connection: ProviderConnection, pause_s: float) -> None:
-    """Empty the connection's token bucket (the workspace's, for a managed connection) for `pause_s`."""
-    workspace_id = (
-        Campaign.unscoped.filter(pk=call.campaign_id).values_list("workspace_id", flat=True).first()
-    )
-    stored = ProviderConnection.unscoped.filter(pk=provider_connection.pk).first()
-    if workspace_id is None or stored is None:
+def _slow_down(taken: Taken, pause_s: float) -> None:
+    """Empty the connection's token bucket (the workspace's, for a managed connection) for `pause_s`, at
+    the connection's call rate as it is now."""
+    stored = ProviderConnection.unscoped.filter(pk=taken.connection.pk).first()
+    if stored is None:
         return
     pacer().slow_down(
-        workspace_id=workspace_id, connection_id=str(stored.pk), rate=connection_rate(stored.call_rate),
+        workspace_id=taken.workspace_id, connection_id=str(stored.pk), rate=connection_rate(stored.call_rate),
         pause_ms=round(pause_s * 1000),
     )  # fmt: skip

@@ -15,28 +15,17 @@ from datetime import UTC, datetime
 
 import redis
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import Min
+from django.db import transaction
 from django.utils import timezone
 from kombu.exceptions import KombuError
 
-from campaigns.models import CallAttempt, Campaign, CampaignCall
-from campaigns.pools import _pool_remove, _pool_sync_if_due, _tag_ids, pacer_ensure_ready, pool_rates
+from campaigns.models import Campaign
+from campaigns.pools import _pool_remove, _pool_sync_if_due, pacer_ensure_ready, pool_rates, pool_usable
 from campaigns.reconcile import calls_recover
-from campaigns.store import (
-    _LOCK_POOL,
-    _LOCK_WORKSPACE,
-    Call,
-    State,
-    _advisory,
-    _guarded,
-    _tables,
-    _takes_key,
-)
+from campaigns.store import Call, Job, State, store, takes_key
 from pacing.pacer import PacerNotReady
 from pacing.selectors import policy_of
 from pacing.services import pacer, pacer_policy, pacer_redis
-from phone_numbers.models import PhoneNumber
 from tenants.audit import audit
 from tenants.scope import all_workspaces
 
@@ -47,7 +36,7 @@ def _pool_delete(workspace_id: int, pool_id: str) -> None:
     _takes_seen.pop(int(pool_id), None)
     try:
         pacer().pool_delete(workspace_id=workspace_id, pool_id=pool_id)
-        pacer_redis().delete(_takes_key(pool_id))
+        pacer_redis().delete(takes_key(pool_id))
     except redis.RedisError:
         log.warning(
             "pool %s of workspace %s not deleted (Redis down); a rebuild drops it", pool_id, workspace_id
@@ -231,7 +220,7 @@ class _Feed:
 def _feed(campaign: Campaign, now: float | None = None) -> _Feed:
     now = time.monotonic() if now is None else now
     try:
-        takes = int(pacer_redis().get(_takes_key(campaign.pk)) or 0)
+        takes = int(pacer_redis().get(takes_key(campaign.pk)) or 0)
     except redis.RedisError:
         return _Feed(_MIN_QUEUED, None)
     seen = _takes_seen.get(campaign.pk)
@@ -249,18 +238,19 @@ def _feed(campaign: Campaign, now: float | None = None) -> _Feed:
 
 def _dispatch_batch(campaign: Campaign, policy, feed: _Feed, rates: dict | None = None) -> _Batch:
     """One transaction: lock the pool, claim numbers for due calls, record the attempts and reserve the
-    calls; their dial tasks are enqueued after commit. On PostgreSQL, seven statements whatever its size."""
+    calls; their dial tasks are enqueued after commit. On the PostgreSQL store, six statements whatever its size."""
     with transaction.atomic():
-        if not _advisory(_LOCK_POOL, campaign.pk, wait=False):
+        look = store().batch_begin(campaign)
+        if look is None:
             return _Batch(0, None)  # another dispatcher is feeding this pool
-        state, queued = _lock_and_look(campaign)
+        state, queued = look
         if state != State.RUNNING:
             return _Batch(0, None)
         room = feed.limit - queued
         if room < feed.min_batch:
             return _Batch(0, feed.wait_for_room(room))  # the dial workers are busy: let them take some
         now = timezone.now()
-        due = _due_ids(campaign, now, min(room, settings.CAMPAIGN_DISPATCH_BATCH))
+        due = store().due(campaign.pk, now, min(room, settings.CAMPAIGN_DISPATCH_BATCH))
         if not due:
             return _nothing_due(campaign, now)
         result = pacer().claim(
@@ -274,19 +264,19 @@ def _dispatch_batch(campaign: Campaign, policy, feed: _Feed, rates: dict | None 
             _pause_for_empty_pool(campaign)
             return _Batch(0, None)
         claims = list(result.claims)
-        usable = _usable_numbers(campaign, {c.number for c in claims})
+        usable = pool_usable(campaign, {c.number for c in claims})
         strays = {c.number for c in claims} - set(usable)
         if strays:  # left the pool since it was synced: out of it; their calls wait for the next batch
             transaction.on_commit(lambda: _pool_remove(campaign, strays))
         kept = [c for c in claims if c.number not in strays]
-        jobs = _reserve(campaign, kept, usable, at=_ms_to_dt(result.now_ms), now=now)
+        jobs = store().reserve(campaign, kept, usable, at=_ms_to_dt(result.now_ms), now=now)
         waiting = due[len(claims) :]
         paced_until = None
         if waiting:  # every number is paced (or its connection's rate spent): wait for the pacer's time
             paced_until = _ms_to_dt(result.now_ms + result.retry_in_ms)
-            CampaignCall.unscoped.filter(pk__in=waiting).update(not_before=paced_until)
+            store().hold_back(waiting, paced_until)
         if paced_until != campaign.paced_until:
-            Campaign.unscoped.filter(pk=campaign.pk).update(paced_until=paced_until)
+            store().campaign_note([campaign.pk], paced_until=paced_until)
             campaign.paced_until = paced_until
         transaction.on_commit(lambda: _enqueue_dials(jobs))
     if waiting:
@@ -294,135 +284,10 @@ def _dispatch_batch(campaign: Campaign, policy, feed: _Feed, rates: dict | None 
     return _Batch(len(jobs), 0)
 
 
-# The workspace lock (shared: a rebuild waits for this batch's attempts), the campaign's state and its
-# calls queued for the dial workers, in one statement.
-_LOOK_SQL = """
-    SELECT pg_advisory_xact_lock_shared(%(ns)s, %(ws)s), k.state,
-           (SELECT count(*) FROM {call} AS c WHERE c.campaign_id = k.id AND c.state = %(reserved)s)
-      FROM {campaign} AS k WHERE k.id = %(id)s
-"""
-
-
-def _lock_and_look(campaign: Campaign) -> tuple[str | None, int]:
-    """The campaign's state and how many of its calls are reserved (claimed, not yet taken by a dial task)."""
-    if connection.vendor != "postgresql":  # the SQLite demo: its BEGIN IMMEDIATE stands for the lock
-        return _lock_and_look_portable(campaign)
-    params = {
-        "ns": _LOCK_WORKSPACE, "ws": campaign.workspace_id % 2**31, "id": campaign.pk,
-        "reserved": Call.RESERVED,
-    }  # fmt: skip
-    with connection.cursor() as cursor:
-        cursor.execute(_LOOK_SQL.format(**_tables()), params)
-        row = cursor.fetchone()
-    return (row[1], row[2]) if row else (None, 0)
-
-
-def _lock_and_look_portable(campaign: Campaign) -> tuple[str | None, int]:
-    state = Campaign.unscoped.filter(pk=campaign.pk).values_list("state", flat=True).first()
-    return state, CampaignCall.unscoped.filter(campaign_id=campaign.pk, state=Call.RESERVED).count()
-
-
-def _due_ids(campaign: Campaign, now: datetime, room: int) -> list[int]:
-    """The campaign's due calls, oldest first, locked for this batch; calls another batch holds are skipped."""
-    return list(
-        CampaignCall.unscoped.filter(campaign_id=campaign.pk, state=Call.PENDING, not_before__lte=now)
-        .order_by("not_before", "id")
-        .select_for_update(skip_locked=True)
-        .values_list("id", flat=True)[:room]
-    )
-
-
-def _usable_numbers(campaign: Campaign, numbers: set[str]) -> dict[str, int]:
-    """Of the claimed numbers, those still active in the campaign's environment with one of its tags."""
-    return dict(
-        PhoneNumber.unscoped.filter(
-            workspace_id=campaign.workspace_id,
-            environment_id=campaign.environment_id,
-            state=PhoneNumber.State.ACTIVE,
-            e164__in=numbers,
-            tags__in=_tag_ids(campaign),
-        )
-        .distinct()
-        .values_list("e164", "pk")
-    )
-
-
-# pacer claims -> attempts, and pending -> reserved under them, in one statement whatever the batch size
-# (bulk_update would write a CASE per column over every row: 160 ms for 60 calls, measured). The calls are
-# locked by the batch's SELECT ... FOR UPDATE; the state guard is kept all the same.
-_RESERVE_SQL = """
-    WITH attempt AS (
-        INSERT INTO {attempt} (workspace_id, campaign_id, at, call_id, number_id, e164, at_ms)
-        SELECT %(ws)s, %(campaign)s, %(at)s, v.call_id, v.number_id, v.e164, v.at_ms
-          FROM unnest(%(calls)s::bigint[], %(numbers)s::bigint[], %(e164s)s::text[], %(at_ms)s::bigint[])
-               AS v(call_id, number_id, e164, at_ms)
-        RETURNING id, call_id, number_id, e164
-    )
-    UPDATE {call} AS c
-       SET state = %(reserved)s, number_id = a.number_id, from_e164 = a.e164, attempt_id = a.id,
-           reserved_at = %(now)s, updated_at = %(now)s, error = ''
-      FROM attempt AS a
-     WHERE c.id = a.call_id AND c.state = %(pending)s
-    RETURNING c.id, a.id
-"""
-
-
-def _reserve(campaign: Campaign, claims, usable: dict[str, int], *, at, now) -> list[tuple[int, int]]:
-    """Record each claim as a CallAttempt and move its call pending -> reserved; (call id, attempt id)s."""
-    if not claims:
-        return []
-    if connection.vendor != "postgresql":  # the SQLite demo: no data-modifying CTE
-        return _reserve_portable(campaign, claims, usable, at=at, now=now)
-    params = {
-        "ws": campaign.workspace_id, "campaign": campaign.pk, "at": at, "now": now,
-        "calls": [int(c.call_id) for c in claims], "numbers": [usable[c.number] for c in claims],
-        "e164s": [c.number for c in claims], "at_ms": [c.at_ms for c in claims],
-        "reserved": Call.RESERVED, "pending": Call.PENDING,
-    }  # fmt: skip
-    with connection.cursor() as cursor:
-        cursor.execute(_RESERVE_SQL.format(**_tables()), params)
-        jobs = cursor.fetchall()
-    if len(jobs) != len(claims):  # cannot happen under the row locks: roll the batch back
-        raise RuntimeError(f"reserved {len(jobs)} of {len(claims)} locked calls")
-    return [(call_id, attempt_id) for call_id, attempt_id in jobs]
-
-
-def _reserve_portable(
-    campaign: Campaign, claims, usable: dict[str, int], *, at, now
-) -> list[tuple[int, int]]:
-    """_reserve for databases without data-modifying CTEs (the SQLite demo), with the same state guard."""
-    attempts = CallAttempt.unscoped.bulk_create(
-        CallAttempt(
-            workspace_id=campaign.workspace_id,
-            call_id=int(c.call_id),
-            campaign_id=campaign.pk,
-            number_id=usable[c.number],
-            e164=c.number,
-            at_ms=c.at_ms,
-            at=at,
-        )
-        for c in claims
-    )
-    for attempt in attempts:  # guarded as the SQL path is: only a call still pending moves
-        moved = CampaignCall.unscoped.filter(pk=attempt.call_id, state=Call.PENDING).update(
-            state=Call.RESERVED,
-            number_id=attempt.number_id,
-            from_e164=attempt.e164,
-            attempt_id=attempt.pk,
-            reserved_at=now,
-            updated_at=now,
-            error="",
-        )
-        if not moved:  # cannot happen under the batch's lock: roll the batch back
-            raise RuntimeError(f"call {attempt.call_id} was no longer pending")
-    return [(a.call_id, a.pk) for a in attempts]
-
-
 def _nothing_due(campaign: Campaign, now: datetime) -> _Batch:
-    calls = CampaignCall.unscoped.filter(campaign_id=campaign.pk)
-    next_due = calls.filter(state=Call.PENDING).aggregate(at=Min("not_before"))["at"]
+    next_due = store().next_due(campaign.pk)
     if next_due is None:
-        if not calls.filter(state__in=CampaignCall.IN_FLIGHT).exists():
+        if not store().in_flight(campaign.pk):
             _finish(campaign)
         return _Batch(0, None)
     return _Batch(0, max(0.0, (next_due - now).total_seconds()))
@@ -430,9 +295,7 @@ def _nothing_due(campaign: Campaign, now: datetime) -> _Batch:
 
 def _finish(campaign: Campaign) -> None:
     now = timezone.now()
-    if Campaign.unscoped.filter(pk=campaign.pk, state=State.RUNNING).update(
-        state=State.FINISHED, finished_at=now, paced_until=None
-    ):
+    if store().campaign_move(campaign.pk, State.RUNNING, State.FINISHED, finished_at=now, paced_until=None):
         audit(actor=None, action="campaign.finished", target=campaign)
         workspace_id, pool_id = campaign.workspace_id, campaign.pool_id
         transaction.on_commit(lambda: _pool_delete(workspace_id, pool_id))
@@ -443,13 +306,11 @@ def _pause_for_empty_pool(campaign: Campaign) -> None:
         f"Paused by Dialtone: no active number in {campaign.environment} carries the campaign's tags any more. "
         "Tag numbers for it, then resume."
     )
-    if Campaign.unscoped.filter(pk=campaign.pk, state=State.RUNNING).update(
-        state=State.PAUSED, stop_reason=reason
-    ):
+    if store().campaign_move(campaign.pk, State.RUNNING, State.PAUSED, stop_reason=reason):
         audit(actor=None, action="campaign.paused", target=campaign, reason="empty pool")
 
 
-def _enqueue_dials(jobs: list[tuple[int, int]]) -> None:
+def _enqueue_dials(jobs: list[Job]) -> None:
     """One dial task per reserved call, published through one producer. If the broker refuses them (down,
     restarting), the calls go back to waiting at once, for a fresh claim, instead of counting as queued
     for the dial workers until the recovery sweep; a task published before the failure finds its call
@@ -465,7 +326,7 @@ def _enqueue_dials(jobs: list[tuple[int, int]]) -> None:
     except (KombuError, redis.RedisError, OSError) as exc:
         now = timezone.now()
         back = sum(
-            _guarded(call_id, attempt_id, Call.RESERVED, state=Call.PENDING, not_before=now, error="")
+            store().move(call_id, attempt_id, Call.RESERVED, state=Call.PENDING, not_before=now, error="")
             for call_id, attempt_id in jobs
         )
         log.warning("dial tasks not published (%s): %d reserved calls back to waiting", exc, back)

@@ -82,6 +82,11 @@ class Campaign(TenantModel):
         return self.state in self.OPEN_STATES
 
 
+def call_reference(call_id: int, attempt_id: int | None) -> str:
+    """Sent to the provider with a dial: the call and its claim, so reconciling can ask for it."""
+    return f"dialtone-call-{call_id}-{attempt_id}"
+
+
 class CallAttempt(TenantModel):
     """One claim of a number by the pacer: recorded in the dispatcher's transaction, never changed.
 
@@ -175,7 +180,7 @@ class CampaignCall(TenantModel):
     @property
     def reference(self) -> str:
         """Sent to the provider with the dial: this call and this claim, so reconciling can ask for it."""
-        return f"dialtone-call-{self.pk}-{self.attempt_id}"
+        return call_reference(self.pk, self.attempt_id)
 
 
 class DestinationUpload(TenantModel):

@@ -10,11 +10,11 @@ from datetime import timedelta
 
 import redis
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from campaigns.models import CallAttempt, Campaign, CampaignCall
-from campaigns.store import _LOCK_WORKSPACE, Call, State, _advisory
+from campaigns.models import Campaign
+from campaigns.store import State, store
 from pacing.pacer import Rate
 from pacing.services import connection_rate, pacer, pacer_now_ms
 from phone_numbers.models import PhoneNumber
@@ -62,6 +62,15 @@ def pool_rates(campaign: Campaign) -> dict[str, Rate]:
         str(c.pk): connection_rate(c.call_rate)
         for c in connections.only("pk", "provider", "calls_per_second")
     }
+
+
+def pool_usable(campaign: Campaign, numbers: set[str]) -> dict[str, int]:
+    """Of these numbers, those still in the campaign's pool (active in its environment with one of its
+    tags), with their ids."""
+    pool = pool_queryset(
+        workspace_id=campaign.workspace_id, environment_id=campaign.environment_id, tag_ids=_tag_ids(campaign)
+    )
+    return dict(pool.filter(e164__in=numbers).values_list("e164", "pk"))
 
 
 def pools_refresh_for_number(number: PhoneNumber) -> None:
@@ -119,7 +128,7 @@ def _pool_sync_if_due(campaign: Campaign) -> None:
         numbers=list(callers),
         connections=callers,
     )
-    Campaign.unscoped.filter(pk=campaign.pk).update(pool_synced_at=now)
+    store().campaign_note([campaign.pk], pool_synced_at=now)
     campaign.pool_synced_at = now
 
 
@@ -138,7 +147,7 @@ def pacer_ensure_ready(workspace_id: int) -> None:
     if pacer().is_initialised(workspace_id=workspace_id):
         return
     with transaction.atomic():
-        _advisory(_LOCK_WORKSPACE, workspace_id)
+        store().lock_workspace(workspace_id)
         if pacer().is_initialised(workspace_id=workspace_id):
             return
         campaigns = list(
@@ -150,24 +159,12 @@ def pacer_ensure_ready(workspace_id: int) -> None:
         attempts = _attempts_for_rebuild(workspace_id)
         pacer().rebuild(workspace_id=workspace_id, attempts=attempts, pools=pools, connections=connections)
         now = timezone.now()
-        Campaign.unscoped.filter(pk__in=[c.pk for c in campaigns]).update(
-            pool_synced_at=now, paced_until=None
-        )
-        released = CampaignCall.unscoped.filter(workspace_id=workspace_id, state=Call.RESERVED).update(
-            state=Call.PENDING, not_before=now, updated_at=now, error=""
-        )
+        store().campaign_note([c.pk for c in campaigns], pool_synced_at=now, paced_until=None)
+        released = store().release_reserved(workspace_id, now)
         log.warning(
             "pacer rebuilt for workspace %s: %d attempts, %d pools, %d reserved calls back to waiting",
             workspace_id, len(attempts), len(pools), released,
         )  # fmt: skip
-
-
-_NEWEST_ATTEMPTS_SQL = """
-    SELECT e164, at_ms FROM (
-      SELECT e164, at_ms, row_number() OVER (PARTITION BY e164 ORDER BY at_ms DESC) AS newest
-      FROM {table} WHERE workspace_id = %s AND at_ms >= %s
-    ) kept WHERE newest <= %s
-"""
 
 
 def _attempts_for_rebuild(workspace_id: int) -> list[tuple[str, int]]:
@@ -176,12 +173,7 @@ def _attempts_for_rebuild(workspace_id: int) -> list[tuple[str, int]]:
 
     keep = max([1, *PacingPolicy.unscoped.filter(workspace_id=workspace_id).values_list("cap", flat=True)])
     since_ms = pacer_now_ms() - (PacingPolicy.MAX_WINDOW_S + PacingPolicy.MAX_GAP_S + 3600) * 1000
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _NEWEST_ATTEMPTS_SQL.format(table=CallAttempt._meta.db_table),
-            [workspace_id, since_ms, keep],
-        )
-        return [(e164, int(at_ms)) for e164, at_ms in cursor.fetchall()]
+    return store().newest_attempts(workspace_id, since_ms, keep)
 
 
 def _pool_remove(campaign: Campaign, numbers) -> None:

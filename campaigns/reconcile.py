@@ -5,26 +5,33 @@ review."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from campaigns.models import CampaignCall
-from campaigns.store import Call, _guarded
+from campaigns.store import Call, store
 from providers.adapters.base import CallLookup, ProviderError, ProviderUnavailable
 from providers.services import connection_adapter
 from tenants.audit import audit
 from tenants.scope import all_workspaces
 
 
+class Reconciled(StrEnum):
+    """What asking the provider about a call did (call_reconcile's answer)."""
+
+    PLACED = "placed"  # the provider placed it
+    REQUEUED = "requeued"  # the provider proves it never did: back to waiting for a fresh claim
+    LATER = "later"  # the provider can't tell yet: asked again later
+    UNKNOWN = "unknown"  # nobody can tell: left for a person to review
+
+
 def calls_recover() -> int:
     """Reserved calls whose dial task never ran (a dead worker, a lost queue) go back to waiting. The
     dispatcher's tick runs this: one UPDATE, nothing asked of a provider."""
     now = timezone.now()
-    return CampaignCall.unscoped.filter(
-        state=Call.RESERVED, reserved_at__lt=now - timedelta(seconds=settings.CAMPAIGN_RESERVED_TIMEOUT_S)
-    ).update(state=Call.PENDING, not_before=now, updated_at=now, error="")
+    return store().recover(now - timedelta(seconds=settings.CAMPAIGN_RESERVED_TIMEOUT_S), now)
 
 
 def calls_reconcile(*, most: int = 200) -> int:
@@ -51,25 +58,15 @@ def _reconcile_take() -> CampaignCall | None:
     another run takes another call). Answers are guarded moves, so a run that dies mid-question leaves
     the call to be asked again then."""
     now = timezone.now()
-    with transaction.atomic():
-        call = (
-            CampaignCall.unscoped.filter(
-                state__in=(Call.DIALING, Call.CHECKING),
-                dialing_at__lt=now - timedelta(seconds=settings.CAMPAIGN_DIALING_TIMEOUT_S),
-                not_before__lte=now + _RECONCILE_EARLY,  # a dialing call's not_before: when to ask again
-            )
-            .order_by("not_before", "id")
-            .select_for_update(skip_locked=True)
-            .first()
-        )
-        if call is None:
-            return None
-        later = now + timedelta(seconds=settings.CAMPAIGN_RECONCILE_EVERY_S)
-        CampaignCall.unscoped.filter(pk=call.pk).update(state=Call.CHECKING, not_before=later)
-    return CampaignCall.unscoped.select_related("number__connection", "campaign").get(pk=call.pk)
+    call_id = store().reconcile_take(
+        dialing_before=now - timedelta(seconds=settings.CAMPAIGN_DIALING_TIMEOUT_S),
+        due_by=now + _RECONCILE_EARLY,  # a dialing call's not_before: when to ask again
+        ask_again_at=now + timedelta(seconds=settings.CAMPAIGN_RECONCILE_EVERY_S),
+    )
+    return None if call_id is None else store().checking_call(call_id)
 
 
-def call_reconcile(call: CampaignCall) -> str:
+def call_reconcile(call: CampaignCall) -> Reconciled:
     """A call being checked: ask the provider whether the dial reached it (find_call). Placed is recorded,
     a proven absence goes back to waiting (a fresh claim, so it is paced again), and anything the
     provider can't tell is asked again later, for a while, then left for a person to review. Nothing
@@ -88,26 +85,28 @@ def call_reconcile(call: CampaignCall) -> str:
     except (ProviderError, ProviderUnavailable) as exc:
         found = CallLookup.cannot_tell(f"{adapter.name} could not be asked: {exc.message}", ask_again=True)
     if found.outcome == "placed":
-        _guarded(call.pk, call.attempt_id, Call.CHECKING, state=Call.PLACED, provider_call_id=found.call_id[:80],
+        store().move(call.pk, call.attempt_id, Call.CHECKING, state=Call.PLACED, provider_call_id=found.call_id[:80],
                  finished_at=now, error="")  # fmt: skip
-        return "placed"
+        return Reconciled.PLACED
     if found.outcome == "not_placed":
-        if _guarded(call.pk, call.attempt_id, Call.CHECKING, state=Call.PENDING, not_before=now, error=""):
+        if store().move(
+            call.pk, call.attempt_id, Call.CHECKING, state=Call.PENDING, not_before=now, error=""
+        ):
             audit(actor=None, action="campaign.call_requeued", target=call.campaign, destination=call.to_e164,
                   reason="the provider shows the dial never happened")  # fmt: skip
-        return "requeued"
+        return Reconciled.REQUEUED
     give_up_at = call.dialing_at + timedelta(seconds=settings.CAMPAIGN_RECONCILE_FOR_S)
     if found.ask_again and now < give_up_at:
-        _guarded(call.pk, call.attempt_id, Call.CHECKING, error=f"Outcome unknown, asking again: {found.why}"[:300],
+        store().move(call.pk, call.attempt_id, Call.CHECKING, error=f"Outcome unknown, asking again: {found.why}"[:300],
                  not_before=now + timedelta(seconds=settings.CAMPAIGN_RECONCILE_EVERY_S))  # fmt: skip
-        return "later"
+        return Reconciled.LATER
     return _needs_review(call, now, found.why)
 
 
-def _needs_review(call: CampaignCall, now: datetime, why: str) -> str:
+def _needs_review(call: CampaignCall, now: datetime, why: str) -> Reconciled:
     error = f"Dialtone never heard whether this dial went through. {why}"
-    if _guarded(
+    if store().move(
         call.pk, call.attempt_id, Call.CHECKING, state=Call.UNKNOWN, finished_at=now, error=error[:300]
     ):
         audit(actor=None, action="campaign.call_unknown", target=call.campaign, destination=call.to_e164)
-    return "unknown"
+    return Reconciled.UNKNOWN

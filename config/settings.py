@@ -161,6 +161,8 @@ PACER_REDIS_URL = os.environ.get("PACER_REDIS_URL") or REDIS_URL
 # A reserved call's dial reaches the provider within this many seconds of its claim (connecting and the
 # request's exchange bounded by what is left) or is not sent; claims are spaced this much more than the
 # policy, so dials still keep the policy at the provider (pacing/services.py: pacer_policy).
+# The campaign engine's store (campaigns/store/): "postgresql" or "orm"; empty: the database's own.
+CAMPAIGN_STORE = os.environ.get("CAMPAIGN_STORE", "")
 CAMPAIGN_DIAL_DEADLINE_S = int(os.environ.get("CAMPAIGN_DIAL_DEADLINE_S", "2"))
 CAMPAIGN_DISPATCH_BUDGET_S = float(os.environ.get("CAMPAIGN_DISPATCH_BUDGET_S", "0.8"))
 CAMPAIGN_DISPATCH_BATCH = int(os.environ.get("CAMPAIGN_DISPATCH_BATCH", "100"))

@@ -62,6 +62,15 @@ def redis_cluster(tmp_path_factory):
     remove(tmp)
 
 
+@pytest.fixture(params=["postgresql", "orm"])
+def engine_store(request, settings, monkeypatch):
+    """The campaign engine over each of its stores (campaigns/store/), both on PostgreSQL; worker processes
+    a test starts inherit it through the environment."""
+    settings.CAMPAIGN_STORE = request.param
+    monkeypatch.setenv("CAMPAIGN_STORE", request.param)
+    return request.param
+
+
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings):
     # PBKDF2's 1M iterations cost ~0.3 s per user; tests create many users.

@@ -14,7 +14,8 @@ from campaigns.dispatch import campaigns_dispatch
 from campaigns.models import CallAttempt, CampaignCall
 from tests.campaigns.conftest import DESTINATIONS, Desk
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Each test runs over both stores of the engine (tests/conftest.py: engine_store).
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("engine_store")]
 
 
 @pytest.fixture(autouse=True)

@@ -12,13 +12,14 @@ from campaigns.control import campaign_start
 from campaigns.dial import call_dial
 from campaigns.dispatch import campaign_dispatch
 from campaigns.models import Campaign, CampaignCall
-from campaigns.store import _takes_key
+from campaigns.store import takes_key
 from config.celery import app
 from pacing.services import pacer, pacer_redis
 from tests.campaigns.conftest import DESTINATIONS, Beat
 from tests.helpers import wait_until, worker_in_process
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Each test runs over both stores of the engine (tests/conftest.py: engine_store).
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("engine_store")]
 
 CALLS = "*/Calls.json"
 LATENCY = 0.25
@@ -93,7 +94,7 @@ def test_dials_on_many_threads_share_the_pacer_and_each_use_their_own_connection
     settings.CAMPAIGN_DIAL_DEADLINE_S = 60  # the claims are made one campaign at a time, before the dials
     desk = twilio_desk(make_desk, slow_twilio, 8)
     calls = [reserved(desk, to) for to in DESTINATIONS[:8]]
-    takes = [_takes_key(call.campaign_id) for call in calls]
+    takes = [takes_key(call.campaign_id) for call in calls]
     before = sum(int(pacer_redis().get(key) or 0) for key in takes)
 
     def dial(i):

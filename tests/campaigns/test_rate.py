@@ -17,7 +17,8 @@ from tests.campaigns.test_reconcile import TELNYX_CALLS, TWILIO_CALLS, ask_again
 from tests.fakes.twilio_server import TwilioServer
 from tests.helpers import wait_until
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Each test runs over both stores of the engine (tests/conftest.py: engine_store).
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("engine_store")]
 
 CALLER_IDS = [f"+141555501{n:02d}" for n in range(5)]
 

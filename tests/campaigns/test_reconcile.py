@@ -18,7 +18,8 @@ from tests.campaigns.conftest import DESTINATIONS
 from tests.helpers import wait_until
 from tests.providers.conftest import STALL
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Each test runs over both stores of the engine (tests/conftest.py: engine_store).
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("engine_store")]
 
 FROM, TO = "+14155550100", DESTINATIONS[0]
 TWILIO_CALLS = "*/Calls.json"

@@ -2,17 +2,15 @@
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.utils import timezone
 
 from campaigns.control import CampaignRefused, calls_requeue, campaign_pause, campaign_start
 from campaigns.destinations import destinations_parse
 from campaigns.dial import call_dial
-from campaigns.dispatch import _reserve, _reserve_portable, campaign_dispatch, campaigns_dispatch
+from campaigns.dispatch import campaign_dispatch, campaigns_dispatch
 from campaigns.models import CallAttempt, Campaign, CampaignCall
 from campaigns.reconcile import calls_recover
 from campaigns.tasks import reconcile
-from pacing.pacer import Claim
 from pacing.services import pacer, pacer_redis
 from phone_numbers.services import NumberRefused, number_detach, number_update
 from providers.adapters.base import ProviderUnavailable
@@ -21,7 +19,8 @@ from tenants.scope import workspace_scope
 from tests.campaigns import dial_log
 from tests.campaigns.conftest import DESTINATIONS
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Each test runs over both stores of the engine (tests/conftest.py: engine_store).
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("engine_store")]
 
 
 # ---- Destinations ----------------------------------------------------------------------------------
@@ -125,8 +124,11 @@ def test_a_counted_tick_stops_after_its_batches_and_never_sleeps(make_desk, monk
 
 
 @pytest.mark.parametrize("size", [1, 12])
-def test_a_dispatch_batch_is_seven_statements_whatever_its_size(make_desk, settings, size):
-    """Lock, look, lock the due calls, check the claimed numbers, record and reserve, with BEGIN and COMMIT."""
+def test_a_dispatch_batch_on_the_postgresql_store_is_six_statements_whatever_its_size(
+    make_desk, settings, size
+):
+    """The locks and a look in one statement, then lock the due calls, check the claimed numbers, record
+    and reserve, with BEGIN and COMMIT."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -140,12 +142,13 @@ def test_a_dispatch_batch_is_seven_statements_whatever_its_size(make_desk, setti
     campaign_start(campaign=campaign, actor=desk.actor)
     campaigns_dispatch(batches=0)  # the pacer's state and the pool, nothing claimed
     settings.CAMPAIGN_DISPATCH_BATCH = size
+    settings.CAMPAIGN_STORE = "postgresql"
     with all_workspaces():
         campaign = Campaign.unscoped.select_related("environment").get(pk=campaign.pk)
         policy = pacer_policy(policy_of(campaign.environment))
         with CaptureQueriesContext(connection) as queries:
             assert _dispatch_batch(campaign, policy, _Feed(limit=size * 2, takes_per_s=None)).claimed == size
-    assert len(queries) == 7, [q["sql"][:60] for q in queries]
+    assert len(queries) == 6, [q["sql"][:60] for q in queries]
     reserved = [c for c in desk.calls(campaign) if c.state == CampaignCall.State.RESERVED]
     assert len(reserved) == size
     attempts = {a.pk: a for a in CallAttempt.unscoped.filter(campaign=campaign)}
@@ -194,12 +197,12 @@ def test_the_queue_limit_follows_the_dial_workers_measured_takes(make_desk, sett
     """What the workers take in a quarter of the dial deadline: fast workers get a deeper queue, slow ones
     a shallower one than any fixed number; nothing measured (first tick, stale, Redis reset): 2."""
     from campaigns.dispatch import _feed
-    from campaigns.store import _takes_key
+    from campaigns.store import takes_key
 
     settings.CAMPAIGN_DIAL_DEADLINE_S = 2
     settings.CAMPAIGN_MAX_IN_FLIGHT = 300
     campaign = make_desk(1).campaign(DESTINATIONS[:1])
-    takes = _takes_key(campaign.pk)
+    takes = takes_key(campaign.pk)
     assert _feed(campaign, now=100.0).limit == 2  # nothing measured yet
     pacer_redis().incrby(takes, 400)
     fast = _feed(campaign, now=101.0)
@@ -217,17 +220,17 @@ def test_the_queue_limit_follows_the_dial_workers_measured_takes(make_desk, sett
 
 
 def test_a_dial_counts_its_take_unless_it_was_too_late(make_desk, log_path):
-    from campaigns.store import _takes_key
+    from campaigns.store import takes_key
 
     desk = make_desk(2)
     campaign = desk.campaign(DESTINATIONS[:2])
     campaign_start(campaign=campaign, actor=desk.actor)
     first, second = reserve_all(desk, campaign)
     assert call_dial(call_id=first.pk, attempt_id=first.attempt_id) == "placed"
-    assert int(pacer_redis().get(_takes_key(campaign.pk))) == 1
+    assert int(pacer_redis().get(takes_key(campaign.pk))) == 1
     CallAttempt.unscoped.filter(pk=second.attempt_id).update(at_ms=second.attempt.at_ms - 5000)
     assert call_dial(call_id=second.pk, attempt_id=second.attempt_id) == "late"
-    assert int(pacer_redis().get(_takes_key(campaign.pk))) == 1
+    assert int(pacer_redis().get(takes_key(campaign.pk))) == 1
 
 
 def test_a_dial_task_delivered_twice_dials_once(make_desk, log_path):
@@ -261,8 +264,9 @@ def test_a_dial_says_what_happened_as_one_of_its_named_outcomes(make_desk):
     assert call_dial(call_id=call.pk, attempt_id=call.attempt_id) is Dialed.STALE
 
 
-def test_a_dial_takes_two_statements_whatever_it_loads(make_desk, log_path):
-    """reserved -> dialing with the call, claim, number and connection in one round trip; then the outcome."""
+def test_a_dial_takes_two_statements_whatever_it_loads(make_desk, log_path, engine_store):
+    """reserved -> dialing with the call, claim, number and connection in one round trip (the ORM store:
+    two); then the outcome."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -274,7 +278,7 @@ def test_a_dial_takes_two_statements_whatever_it_loads(make_desk, log_path):
         assert call_dial(call_id=call.pk, attempt_id=call.attempt_id) == "placed"
     # The sandbox provider keeps its side of the dial in its own tables: those statements are not ours.
     queries = [q for q in captured if "providers_sandbox" not in q["sql"]]
-    assert len(queries) == 2, [q["sql"][:80] for q in queries]
+    assert len(queries) == {"postgresql": 2, "orm": 3}[engine_store], [q["sql"][:80] for q in queries]
     placed = CampaignCall.unscoped.get(pk=call.pk)
     (dial,) = dial_log.read(log_path)
     assert (dial.from_e164, dial.to_e164, dial.reference) == (call.from_e164, call.to_e164, call.reference)
@@ -433,25 +437,3 @@ def test_calls_whose_dial_tasks_cannot_be_published_go_back_to_waiting_at_once(m
     campaigns_dispatch(batches=1)
     assert {c.state for c in desk.calls(campaign)} == {"pending"}
     assert CallAttempt.unscoped.filter(campaign=campaign).count() == 2  # the claims stay counted
-
-
-@pytest.mark.parametrize("reserve", [_reserve, _reserve_portable], ids=["postgresql", "portable"])
-def test_both_reservation_paths_move_only_calls_still_pending(make_desk, reserve):
-    """The SQL path (PostgreSQL) and the portable one (the SQLite demo) give the same guarantee: a claim for
-    a call that left pending meanwhile reserves nothing and rolls its batch back."""
-    desk = make_desk(2)
-    campaign = desk.campaign(DESTINATIONS[:2])
-    first, second = desk.calls(campaign)
-    CampaignCall.unscoped.filter(pk=second.pk).update(state="cancelled")
-    usable = {n.e164: n.pk for n in desk.numbers}
-    claims = [
-        Claim(str(call.pk), number, 1_700_000_000_000)
-        for call, number in zip((first, second), usable, strict=True)
-    ]
-    now = timezone.now()
-    with pytest.raises(RuntimeError), transaction.atomic():
-        reserve(campaign, claims, usable, at=now, now=now)
-    assert [c.state for c in desk.calls(campaign)] == ["pending", "cancelled"]
-    assert not CallAttempt.unscoped.filter(campaign=campaign).exists()
-    jobs = reserve(campaign, claims[:1], usable, at=now, now=now)
-    assert [(c.state, c.attempt_id) for c in desk.calls(campaign)][0] == ("reserved", jobs[0][1])

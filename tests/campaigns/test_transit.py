@@ -12,7 +12,12 @@ from tests.campaigns.conftest import DESTINATIONS
 from tests.fakes.relay import DelayingRelay, every
 from tests.helpers import wait_until
 
-pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+# Each test runs over both stores of the engine (tests/conftest.py: engine_store).
+pytestmark = [
+    pytest.mark.worker,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("engine_store"),
+]
 
 GAP = 1  # seconds between two calls from one number, at the provider
 CALLERS = [f"+1415555{100 + i:04d}" for i in range(4)]

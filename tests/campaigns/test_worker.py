@@ -12,7 +12,12 @@ from tests.campaigns import dial_log
 from tests.campaigns.conftest import DESTINATIONS
 from tests.helpers import wait_until
 
-pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+# Each test runs over both stores of the engine (tests/conftest.py: engine_store).
+pytestmark = [
+    pytest.mark.worker,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("engine_store"),
+]
 
 
 @pytest.fixture(params=["standalone", "cluster"])

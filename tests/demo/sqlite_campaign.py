@@ -1,7 +1,6 @@
-"""A paced campaign end to end on the SQLite demo database, in this process: the portable paths of
-the campaign engine (dispatch.py's `_lock_and_look_portable` and `_reserve_portable`, dial.py's
-`_take_portable`, store.py's no-op `_advisory`, and the pacer's rebuild from the recorded attempts),
-which the PostgreSQL test session never runs.
+"""A paced campaign end to end on the SQLite demo database, in this process: the campaign engine over its
+portable store (campaigns/store/orm.py) on SQLite, where row locks are BEGIN IMMEDIATE's one writer, and
+the pacer's rebuild from the recorded attempts.
 
 Run by tests/demo/test_sqlite_campaign.py against a freshly migrated SQLite file; by hand:
 

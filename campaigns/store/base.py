@@ -1,0 +1,154 @@
+"""The store's interface and the values it hands out. Implementations: orm.py (portable), postgresql.py."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import datetime
+from typing import NamedTuple, Protocol
+
+from campaigns.models import Campaign, CampaignCall, call_reference
+from providers.models import ProviderConnection
+
+State = Campaign.State
+Call = CampaignCall.State
+
+# Lock namespaces (PostgreSQL advisory locks; the ORM store locks rows instead). In PostgreSQL, not Redis:
+# they must hold exactly when Redis is lost.
+LOCK_WORKSPACE, LOCK_POOL = 0x5041, 0x504F
+
+
+class Claim(Protocol):
+    """A pacer claim (pacing.pacer.Claim): a number for a call at a time on the pacer's clock."""
+
+    call_id: str
+    number: str
+    at_ms: int
+
+
+class Job(NamedTuple):
+    """A reserved call and the claim it holds: what its dial task carries."""
+
+    call_id: int
+    attempt_id: int
+
+
+class Look(NamedTuple):
+    """What a dispatch batch sees once it holds its locks."""
+
+    state: str | None  # the campaign's (None: gone)
+    queued: int  # its calls reserved and not yet taken by a dial task
+
+
+@dataclass(frozen=True, slots=True)
+class Taken:
+    """A call a dial task moved to dialing, with everything dialing it needs."""
+
+    call_id: int
+    attempt_id: int
+    workspace_id: int
+    campaign_id: int
+    to_e164: str
+    from_e164: str
+    number_id: int | None
+    unavailable_tries: int
+    at_ms: int | None  # its claim, on the pacer's clock (None: the attempt is gone)
+    number_active: bool
+    connection: ProviderConnection | None  # the caller ID's, whole (None: the number is gone)
+
+    @property
+    def reference(self) -> str:
+        return call_reference(self.call_id, self.attempt_id)
+
+
+class Store(ABC):
+    """The campaign engine's database work. Every move of a call is guarded by the state it leaves (and,
+    from reserved on, the claim it holds), so a task delivered twice, retried or running late finds the
+    call moved on and does nothing. Each method runs in the caller's transaction where it has one; the
+    locks are transaction-scoped."""
+
+    # ---- Locks --------------------------------------------------------------------------------------
+
+    @abstractmethod
+    def lock_workspace(self, workspace_id: int) -> None:
+        """The workspace exclusively, waiting: the pacer's rebuild, against every dispatch batch."""
+
+    @abstractmethod
+    def batch_begin(self, campaign: Campaign) -> Look | None:
+        """A dispatch batch's locks (the workspace shared, the campaign's pool exclusively; both tried, never
+        waited for) and what the batch sees then; None when a rebuild holds the workspace or another
+        dispatcher the pool: the batch skips its turn."""
+
+    # ---- Dispatch -----------------------------------------------------------------------------------
+
+    @abstractmethod
+    def due(self, campaign_id: int, now: datetime, most: int) -> list[int]:
+        """The campaign's due calls, oldest first, locked for this batch (calls another batch holds are
+        skipped)."""
+
+    @abstractmethod
+    def reserve(
+        self, campaign: Campaign, claims: list[Claim], numbers: dict[str, int], *, at: datetime, now: datetime
+    ) -> list[Job]:
+        """Record each claim as an attempt and move its call pending -> reserved under it (`numbers`: the
+        claimed numbers' ids). Every call must move: one that does not rolls the batch back."""
+
+    @abstractmethod
+    def hold_back(self, call_ids: list[int], until: datetime) -> None:
+        """Pending calls the pacer had no number for: not due before `until`."""
+
+    @abstractmethod
+    def next_due(self, campaign_id: int) -> datetime | None:
+        """When the campaign's next pending call comes due (None: none pending)."""
+
+    @abstractmethod
+    def in_flight(self, campaign_id: int) -> bool:
+        """Whether any of the campaign's calls is reserved, dialing or being checked."""
+
+    @abstractmethod
+    def campaign_move(self, campaign_id: int, frm: str, to: str, **fields) -> bool:
+        """Move a campaign if, and only if, it is still in `frm`."""
+
+    @abstractmethod
+    def campaign_note(self, campaign_ids: list[int], **fields) -> None:
+        """The engine's bookkeeping on campaigns (paced until, pool synced at)."""
+
+    # ---- Dial ---------------------------------------------------------------------------------------
+
+    @abstractmethod
+    def take(self, call_id: int, attempt_id: int, now: datetime) -> Taken | None:
+        """reserved -> dialing, if the call is still reserved under this claim and its campaign runs."""
+
+    @abstractmethod
+    def move(self, call_id: int, attempt_id: int, frm: str, **fields) -> bool:
+        """Move one call if, and only if, it is still in `frm` under the same claim."""
+
+    @abstractmethod
+    def give_back(self, call_id: int, attempt_id: int, now: datetime) -> bool:
+        """A call reserved under this claim whose campaign no longer runs: back to waiting."""
+
+    # ---- Recovery -----------------------------------------------------------------------------------
+
+    @abstractmethod
+    def recover(self, reserved_before: datetime, now: datetime) -> int:
+        """Reserved calls whose dial task never took them: back to waiting."""
+
+    @abstractmethod
+    def release_reserved(self, workspace_id: int, now: datetime) -> int:
+        """Every reserved call of the workspace back to waiting (the pacer's rebuild)."""
+
+    @abstractmethod
+    def newest_attempts(self, workspace_id: int, since_ms: int, keep: int) -> list[tuple[str, int]]:
+        """Per number its newest attempts since `since_ms`, at most `keep` of them: (e164, at_ms)s."""
+
+    @abstractmethod
+    def reconcile_take(
+        self, dialing_before: datetime, due_by: datetime, ask_again_at: datetime
+    ) -> int | None:
+        """The next call to ask its provider about (checking, or left dialing before `dialing_before`,
+        due by `due_by`), moved to checking with its next question at `ask_again_at`, in a short
+        transaction of its own; its id, or None."""
+
+    @abstractmethod
+    def checking_call(self, call_id: int) -> CampaignCall:
+        """A call being checked, with its number, connection and campaign."""

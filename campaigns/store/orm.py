@@ -1,0 +1,164 @@
+"""The portable store: Django's ORM only, so it runs on any database Django does (the SQLite demo), with
+the same guarantees as the PostgreSQL one. Its locks are row locks: the workspace's row (FOR UPDATE for a
+rebuild; FOR NO KEY UPDATE SKIP LOCKED for a dispatch batch: SQL has no shared row lock Django can ask for,
+so where PostgreSQL lets batches of one workspace's campaigns run at once, here they take turns) and the
+campaign's row for its pool (FOR NO KEY UPDATE SKIP LOCKED: rows inserted for the campaign meanwhile, which
+take its key share, don't hold a batch up). A batch waits for no lock, so none can deadlock. On SQLite, which has no row locks, the demo's
+transactions begin IMMEDIATE (config/settings.py): one writer at a time stands for every lock."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import F, Min, Window
+from django.db.models.functions import RowNumber
+from django.utils import timezone
+
+from campaigns.models import CallAttempt, Campaign, CampaignCall
+from campaigns.store.base import Call, Claim, Job, Look, State, Store, Taken
+from phone_numbers.models import PhoneNumber
+from tenants.models import Workspace
+
+
+class OrmStore(Store):
+    name = "orm"
+
+    def lock_workspace(self, workspace_id: int) -> None:
+        list(Workspace.objects.select_for_update().filter(pk=workspace_id).values_list("pk"))
+
+    def batch_begin(self, campaign: Campaign) -> Look | None:
+        workspace = Workspace.objects.select_for_update(no_key=True, skip_locked=True).filter(
+            pk=campaign.workspace_id
+        )
+        if not list(workspace.values_list("pk")):
+            return None  # a rebuild, or another batch of the workspace, holds it
+        pool = Campaign.unscoped.select_for_update(no_key=True, skip_locked=True).filter(pk=campaign.pk)
+        state = pool.values_list("state", flat=True).first()
+        if state is None and Campaign.unscoped.filter(pk=campaign.pk).exists():
+            return None  # another dispatcher feeds the pool
+        return Look(state, CampaignCall.unscoped.filter(campaign_id=campaign.pk, state=Call.RESERVED).count())
+
+    def due(self, campaign_id: int, now: datetime, most: int) -> list[int]:
+        return list(
+            CampaignCall.unscoped.filter(campaign_id=campaign_id, state=Call.PENDING, not_before__lte=now)
+            .order_by("not_before", "id")
+            .select_for_update(skip_locked=True)
+            .values_list("id", flat=True)[:most]
+        )
+
+    def reserve(
+        self, campaign: Campaign, claims: list[Claim], numbers: dict[str, int], *, at: datetime, now: datetime
+    ) -> list[Job]:
+        attempts = CallAttempt.unscoped.bulk_create(
+            CallAttempt(
+                workspace_id=campaign.workspace_id, call_id=int(c.call_id), campaign_id=campaign.pk,
+                number_id=numbers[c.number], e164=c.number, at_ms=c.at_ms, at=at,
+            )
+            for c in claims
+        )  # fmt: skip
+        for attempt in attempts:
+            moved = CampaignCall.unscoped.filter(pk=attempt.call_id, state=Call.PENDING).update(
+                state=Call.RESERVED, number_id=attempt.number_id, from_e164=attempt.e164, attempt_id=attempt.pk,
+                reserved_at=now, updated_at=now, error="",
+            )  # fmt: skip
+            if not moved:  # cannot happen under the batch's row locks: roll the batch back
+                raise RuntimeError(f"call {attempt.call_id} was no longer pending")
+        return [Job(a.call_id, a.pk) for a in attempts]
+
+    def hold_back(self, call_ids: list[int], until: datetime) -> None:
+        CampaignCall.unscoped.filter(pk__in=call_ids, state=Call.PENDING).update(not_before=until)
+
+    def next_due(self, campaign_id: int) -> datetime | None:
+        pending = CampaignCall.unscoped.filter(campaign_id=campaign_id, state=Call.PENDING)
+        return pending.aggregate(at=Min("not_before"))["at"]
+
+    def in_flight(self, campaign_id: int) -> bool:
+        return CampaignCall.unscoped.filter(
+            campaign_id=campaign_id, state__in=CampaignCall.IN_FLIGHT
+        ).exists()
+
+    def campaign_move(self, campaign_id: int, frm: str, to: str, **fields) -> bool:
+        return bool(Campaign.unscoped.filter(pk=campaign_id, state=frm).update(state=to, **fields))
+
+    def campaign_note(self, campaign_ids: list[int], **fields) -> None:
+        Campaign.unscoped.filter(pk__in=campaign_ids).update(**fields)
+
+    def take(self, call_id: int, attempt_id: int, now: datetime) -> Taken | None:
+        if not CampaignCall.unscoped.filter(
+            pk=call_id, state=Call.RESERVED, attempt_id=attempt_id, campaign_id__in=_running()
+        ).update(state=Call.DIALING, dialing_at=now, updated_at=now):
+            return None
+        call = CampaignCall.unscoped.select_related("attempt", "number__connection").get(pk=call_id)
+        number = call.number
+        return Taken(
+            call_id=call_id, attempt_id=attempt_id, workspace_id=call.workspace_id,
+            campaign_id=call.campaign_id, to_e164=call.to_e164, from_e164=call.from_e164,
+            number_id=call.number_id, unavailable_tries=call.unavailable_tries,
+            at_ms=call.attempt.at_ms if call.attempt else None,
+            number_active=number is not None and number.state == PhoneNumber.State.ACTIVE,
+            connection=number.connection if number else None,
+        )  # fmt: skip
+
+    def move(self, call_id: int, attempt_id: int, frm: str, **fields) -> bool:
+        fields.setdefault("updated_at", timezone.now())
+        return bool(
+            CampaignCall.unscoped.filter(pk=call_id, state=frm, attempt_id=attempt_id).update(**fields)
+        )
+
+    def give_back(self, call_id: int, attempt_id: int, now: datetime) -> bool:
+        return bool(
+            CampaignCall.unscoped.filter(pk=call_id, state=Call.RESERVED, attempt_id=attempt_id)
+            .exclude(campaign_id__in=_running())
+            .update(state=Call.PENDING, not_before=now, updated_at=now)
+        )
+
+    def recover(self, reserved_before: datetime, now: datetime) -> int:
+        return CampaignCall.unscoped.filter(state=Call.RESERVED, reserved_at__lt=reserved_before).update(
+            state=Call.PENDING, not_before=now, updated_at=now, error=""
+        )
+
+    def release_reserved(self, workspace_id: int, now: datetime) -> int:
+        return CampaignCall.unscoped.filter(workspace_id=workspace_id, state=Call.RESERVED).update(
+            state=Call.PENDING, not_before=now, updated_at=now, error=""
+        )
+
+    def newest_attempts(self, workspace_id: int, since_ms: int, keep: int) -> list[tuple[str, int]]:
+        newest = Window(RowNumber(), partition_by=F("e164"), order_by=F("at_ms").desc())
+        return [
+            (e164, int(at_ms))
+            for e164, at_ms in CallAttempt.unscoped.filter(workspace_id=workspace_id, at_ms__gte=since_ms)
+            .annotate(newest=newest)
+            .filter(newest__lte=keep)
+            .values_list("e164", "at_ms")
+        ]
+
+    def reconcile_take(
+        self, dialing_before: datetime, due_by: datetime, ask_again_at: datetime
+    ) -> int | None:
+        with transaction.atomic():
+            call_id = (
+                CampaignCall.unscoped.filter(
+                    state__in=(Call.DIALING, Call.CHECKING),
+                    dialing_at__lt=dialing_before,
+                    not_before__lte=due_by,
+                )
+                .order_by("not_before", "id")
+                .select_for_update(skip_locked=True)
+                .values_list("id", flat=True)
+                .first()
+            )
+            if call_id is not None:
+                CampaignCall.unscoped.filter(pk=call_id).update(state=Call.CHECKING, not_before=ask_again_at)
+        return call_id
+
+    def checking_call(self, call_id: int) -> CampaignCall:
+        return CampaignCall.unscoped.select_related("number__connection", "campaign").get(pk=call_id)
+
+
+def _running():
+    """Running campaigns' ids, as a subquery. A guarded move filters on it, never through a join
+    (`campaign__state`): Django turns an UPDATE with a join into `WHERE id IN (SELECT ... JOIN ...)`, whose
+    state guard PostgreSQL does not check again on a row another transaction just moved, so two dial
+    tasks delivered at once would both take the call (tests/campaigns/test_latency.py saw it)."""
+    return Campaign.unscoped.filter(state=State.RUNNING).values("pk")

@@ -1,0 +1,121 @@
+"""The PostgreSQL store: the statements that are one round trip here (sql/*.sql) and advisory locks,
+the rest as the portable store does it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+
+from django.db import connection
+
+from campaigns.models import CallAttempt, Campaign, CampaignCall
+from campaigns.store.base import LOCK_POOL, LOCK_WORKSPACE, Call, Claim, Job, Look, State, Taken
+from campaigns.store.orm import OrmStore
+from phone_numbers.models import PhoneNumber
+from providers.models import ProviderConnection
+
+
+class PostgresStore(OrmStore):
+    name = "postgresql"
+
+    def lock_workspace(self, workspace_id: int) -> None:
+        _run("lock_workspace", {"workspace_ns": LOCK_WORKSPACE, "ws": workspace_id % 2**31})
+
+    def batch_begin(self, campaign: Campaign) -> Look | None:
+        rows = _run(
+            "batch_begin",
+            {
+                "workspace_ns": LOCK_WORKSPACE,
+                "ws": campaign.workspace_id % 2**31,
+                "pool_ns": LOCK_POOL,
+                "pool": campaign.pk % 2**31,
+                "id": campaign.pk,
+                "reserved": Call.RESERVED,
+            },  # fmt: skip
+        )
+        if not rows:  # the campaign is gone
+            return Look(None, 0)
+        ours, state, queued = rows[0]
+        return Look(state, queued) if ours else None
+
+    def reserve(
+        self, campaign: Campaign, claims: list[Claim], numbers: dict[str, int], *, at: datetime, now: datetime
+    ) -> list[Job]:
+        if not claims:
+            return []
+        jobs = _run(
+            "reserve",
+            {
+                "ws": campaign.workspace_id,
+                "campaign": campaign.pk,
+                "at": at,
+                "now": now,
+                "calls": [int(c.call_id) for c in claims],
+                "numbers": [numbers[c.number] for c in claims],
+                "e164s": [c.number for c in claims],
+                "at_ms": [c.at_ms for c in claims],
+                "reserved": Call.RESERVED,
+                "pending": Call.PENDING,
+            },  # fmt: skip
+        )
+        if len(jobs) != len(claims):  # cannot happen under the batch's row locks: roll the batch back
+            raise RuntimeError(f"reserved {len(jobs)} of {len(claims)} locked calls")
+        return [Job(call_id, attempt_id) for call_id, attempt_id in jobs]
+
+    def take(self, call_id: int, attempt_id: int, now: datetime) -> Taken | None:
+        rows = _run(
+            "take",
+            {
+                "dialing": Call.DIALING,
+                "reserved": Call.RESERVED,
+                "running": State.RUNNING,
+                "now": now,
+                "call_id": call_id,
+                "attempt_id": attempt_id,
+            },  # fmt: skip
+        )
+        if not rows:
+            return None
+        workspace_id, campaign_id, to_e164, from_e164, number_id, tries, at_ms, number_state, *conn = rows[0]
+        return Taken(
+            call_id=call_id, attempt_id=attempt_id, workspace_id=workspace_id, campaign_id=campaign_id,
+            to_e164=to_e164, from_e164=from_e164, number_id=number_id, unavailable_tries=tries, at_ms=at_ms,
+            number_active=number_state == PhoneNumber.State.ACTIVE,
+            connection=None if conn[0] is None else _model_from_row(ProviderConnection, conn),
+        )  # fmt: skip
+
+    def newest_attempts(self, workspace_id: int, since_ms: int, keep: int) -> list[tuple[str, int]]:
+        rows = _run("newest_attempts", {"ws": workspace_id, "since_ms": since_ms, "keep": keep})
+        return [(e164, int(at_ms)) for e164, at_ms in rows]
+
+
+@cache
+def _sql(name: str) -> str:
+    """A statement of sql/, with the tables' names (and a whole provider connection's columns) filled in."""
+    source = (Path(__file__).with_name("sql") / f"{name}.sql").read_text()
+    columns = ", ".join(f"p.{f.column}" for f in ProviderConnection._meta.concrete_fields)
+    return source.format(
+        call=CampaignCall._meta.db_table, campaign=Campaign._meta.db_table, attempt=CallAttempt._meta.db_table,
+        number=PhoneNumber._meta.db_table, connection=ProviderConnection._meta.db_table,
+        connection_columns=columns,
+    )  # fmt: skip
+
+
+def _run(name: str, params: dict) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(_sql(name), params)
+        return cursor.fetchall() if cursor.description else []
+
+
+def _model_from_row(model, values):
+    """A whole model instance from its concrete columns in order, converted as a query would
+    (an encrypted field decrypted, and so on)."""
+    fields = model._meta.concrete_fields
+    converted = []
+    for field, value in zip(fields, values, strict=True):
+        col = field.get_col(model._meta.db_table)
+        for convert in connection.ops.get_db_converters(col) + field.get_db_converters(connection):
+            value = convert(value, col, connection)
+        converted.append(value)
+    return model.from_db(connection.alias, [f.attname for f in fields], converted)

@@ -1,0 +1,286 @@
+"""The campaign engine's store (campaigns/store/), each guarantee over both implementations on PostgreSQL:
+the guarded moves, the locks (two transactions at once, on two connections), and the values it hands out.
+The engine's own tests run over both stores too (tests/conftest.py: engine_store)."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from datetime import timedelta
+
+import pytest
+from django.db import connection, transaction
+from django.utils import timezone
+
+from campaigns.control import campaign_pause, campaign_start
+from campaigns.models import CallAttempt, Campaign, CampaignCall
+from campaigns.store import STORES, Look, Taken
+from pacing.pacer import Claim
+from providers.models import ProviderConnection
+from tests.campaigns.conftest import DESTINATIONS
+from tests.helpers import wait_until
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+AT_MS = 1_700_000_000_000
+
+
+@pytest.fixture(params=list(STORES))
+def store(request, settings):
+    settings.CAMPAIGN_STORE = request.param
+    return STORES[request.param]
+
+
+def started(desk, count: int = 2) -> Campaign:
+    campaign = desk.campaign(DESTINATIONS[:count])
+    campaign_start(campaign=campaign, actor=desk.actor)
+    return Campaign.unscoped.get(pk=campaign.pk)
+
+
+def reserve(store, desk, campaign, calls, *, at_ms=AT_MS):
+    numbers = {n.e164: n.pk for n in desk.numbers}
+    claims = [Claim(str(c.pk), n, at_ms) for c, n in zip(calls, numbers, strict=False)]
+    now = timezone.now()
+    with transaction.atomic():
+        return store.reserve(campaign, claims, numbers, at=now, now=now)
+
+
+def state(job) -> str:
+    return CampaignCall.unscoped.get(pk=job.call_id).state
+
+
+# ---- Guarded moves --------------------------------------------------------------------------------
+
+
+def test_reserve_records_each_claim_and_rolls_back_when_a_call_left_pending(make_desk, store):
+    desk = make_desk(2)
+    campaign = started(desk)
+    first, second = desk.calls(campaign)
+    CampaignCall.unscoped.filter(pk=second.pk).update(state="cancelled")
+    with pytest.raises(RuntimeError):
+        reserve(store, desk, campaign, [first, second])
+    assert [c.state for c in desk.calls(campaign)] == ["pending", "cancelled"]
+    assert not CallAttempt.unscoped.filter(campaign=campaign).exists()
+
+    [job] = reserve(store, desk, campaign, [first])
+    call = CampaignCall.unscoped.get(pk=first.pk)
+    attempt = CallAttempt.unscoped.get(pk=job.attempt_id)
+    assert (call.state, call.attempt_id, call.from_e164, call.number_id) == (
+        "reserved", attempt.pk, desk.numbers[0].e164, desk.numbers[0].pk,
+    )  # fmt: skip
+    assert (attempt.call_id, attempt.e164, attempt.at_ms, job.call_id) == (
+        first.pk,
+        call.from_e164,
+        AT_MS,
+        first.pk,
+    )
+
+
+def test_take_moves_a_call_only_under_its_claim_and_only_while_its_campaign_runs(make_desk, store):
+    desk = make_desk(2)
+    campaign = started(desk)
+    [job] = reserve(store, desk, campaign, desk.calls(campaign)[:1])
+    now = timezone.now()
+
+    assert store.take(job.call_id, job.attempt_id + 1000, now) is None  # another claim's task
+    campaign_pause(campaign=campaign, actor=desk.actor)
+    assert store.take(job.call_id, job.attempt_id, now) is None
+    assert not store.give_back(job.call_id, job.attempt_id + 1000, now)
+    assert store.give_back(job.call_id, job.attempt_id, now)  # paused: back to waiting
+    assert state(job) == "pending"
+
+    Campaign.unscoped.filter(pk=campaign.pk).update(state="running")
+    [job] = reserve(store, desk, campaign, desk.calls(campaign)[:1])
+    assert not store.give_back(job.call_id, job.attempt_id, now)  # running: a dial task's to take
+    taken = store.take(job.call_id, job.attempt_id, now)
+    assert taken is not None and state(job) == "dialing"
+    assert store.take(job.call_id, job.attempt_id, now) is None  # delivered twice
+
+
+def test_a_taken_call_is_the_same_small_frozen_value_from_both_stores_with_its_whole_connection(make_desk):
+    desk = make_desk(2)
+    ProviderConnection.unscoped.filter(pk=desk.connection.pk).update(calls_per_second="7.50")
+    campaign = started(desk)
+    jobs = reserve(STORES["postgresql"], desk, campaign, desk.calls(campaign))
+    now = timezone.now()
+    taken = {name: STORES[name].take(*job, now) for name, job in zip(STORES, jobs, strict=True)}
+    stored = ProviderConnection.unscoped.get(pk=desk.connection.pk)
+
+    for name, value in taken.items():
+        assert isinstance(value, Taken), name
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            value.to_e164 = "+15555550100"
+        conn = value.connection
+        assert {f.attname: getattr(conn, f.attname) for f in conn._meta.concrete_fields} == {
+            f.attname: getattr(stored, f.attname) for f in stored._meta.concrete_fields
+        }, name  # every field, converted as a query converts it (credentials decrypted)
+        assert conn._state.adding is False and conn._state.db == "default"
+    pg, orm = (dataclasses.asdict(taken[name]) for name in STORES)
+    for field in ("call_id", "attempt_id", "to_e164", "from_e164", "number_id", "connection"):
+        pg.pop(field), orm.pop(field)
+    assert pg == orm == {
+        "workspace_id": desk.ws.pk, "campaign_id": campaign.pk, "unavailable_tries": 0, "at_ms": AT_MS,
+        "number_active": True,
+    }  # fmt: skip
+    assert taken["orm"].reference == f"dialtone-call-{jobs[1].call_id}-{jobs[1].attempt_id}"
+
+
+def test_a_taken_call_whose_number_was_deleted_comes_with_no_connection(make_desk, store):
+    desk = make_desk(1)
+    campaign = started(desk, 1)
+    [job] = reserve(store, desk, campaign, desk.calls(campaign))
+    desk.numbers[0].delete()
+    taken = store.take(*job, timezone.now())
+    assert (taken.number_id, taken.number_active, taken.connection) == (None, False, None)
+
+
+def test_move_and_the_sweeps_touch_only_calls_in_the_state_they_expect(make_desk, store):
+    desk = make_desk(3)
+    campaign = started(desk, 3)
+    jobs = reserve(store, desk, campaign, desk.calls(campaign))
+    now = timezone.now()
+    assert not store.move(jobs[0].call_id, jobs[0].attempt_id, "dialing", state="placed")
+    assert store.move(jobs[0].call_id, jobs[0].attempt_id, "reserved", state="dialing")
+    assert not store.move(jobs[0].call_id, jobs[0].attempt_id + 1000, "dialing", state="placed")
+
+    CampaignCall.unscoped.filter(pk=jobs[1].call_id).update(reserved_at=now - timedelta(minutes=5))
+    assert store.recover(reserved_before=now - timedelta(minutes=1), now=now) == 1  # only the old one
+    assert [c.state for c in desk.calls(campaign)] == ["dialing", "pending", "reserved"]
+    assert store.release_reserved(desk.ws.pk, now) == 1  # the rebuild: reserved ones only
+    assert [c.state for c in desk.calls(campaign)] == ["dialing", "pending", "pending"]
+
+
+def test_newest_attempts_keep_per_number_the_newest_since_a_time(make_desk, store):
+    desk = make_desk(3)
+    campaign = started(desk, 3)
+    calls = desk.calls(campaign)
+    made = []
+    for i in range(12):
+        number = desk.numbers[i % 3]
+        made.append((number.e164, AT_MS + i * 1000))
+        CallAttempt.unscoped.create(
+            workspace=desk.ws, campaign=campaign, call=calls[i % 3], number=number, e164=number.e164,
+            at_ms=AT_MS + i * 1000, at=timezone.now(),
+        )  # fmt: skip
+    since, keep = AT_MS + 1500, 3
+    expected = set()
+    for number in {e for e, _ in made}:
+        times = sorted((t for e, t in made if e == number and t >= since), reverse=True)[:keep]
+        expected |= {(number, t) for t in times}
+    assert set(store.newest_attempts(desk.ws.pk, since, keep)) == expected
+    assert len(expected) == 9  # of 12: two older than `since`, then one more beyond `keep`
+
+
+# ---- Locks: two transactions at once -----------------------------------------------------------------
+
+
+class Holder(threading.Thread):
+    """Runs `hold` in a transaction on its own connection and keeps it open until released."""
+
+    def __init__(self, hold):
+        super().__init__(daemon=True)
+        self.hold, self.result = hold, None
+        self.holding, self.release = threading.Event(), threading.Event()
+
+    def run(self):
+        try:
+            with transaction.atomic():
+                self.result = self.hold()
+                self.holding.set()
+                self.release.wait(30)
+        finally:
+            self.holding.set()
+            connection.close()
+
+    def __enter__(self):
+        self.start()
+        assert self.holding.wait(30)
+        return self
+
+    def __exit__(self, *exc):
+        self.release.set()
+        self.join(30)
+
+
+def waiting_for_a_lock(pid_of) -> bool:
+    """Whether the backend `pid_of()` names is waiting for a lock (PostgreSQL's own word, polled)."""
+    pid = pid_of()
+    if pid is None:
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [pid])
+        row = cursor.fetchone()
+    return bool(row) and row[0] == "Lock"
+
+
+class Waiter(threading.Thread):
+    """Runs `act` in a transaction on its own connection, noting its backend first."""
+
+    def __init__(self, act):
+        super().__init__(daemon=True)
+        self.act, self.result, self.pid, self.done = act, None, None, threading.Event()
+
+    def run(self):
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                self.pid = cursor.fetchone()[0]
+            with transaction.atomic():
+                self.result = self.act()
+        finally:
+            self.done.set()
+            connection.close()
+
+
+def test_one_dispatcher_feeds_a_pool_at_a_time(make_desk, store):
+    desk = make_desk(2)
+    campaign = started(desk)
+    with Holder(lambda: store.batch_begin(campaign)) as first:
+        assert first.result == Look("running", 0)
+        with transaction.atomic():
+            assert store.batch_begin(campaign) is None  # another dispatcher holds the pool: not waited for
+    with transaction.atomic():
+        assert store.batch_begin(campaign) == Look("running", 0)
+
+
+def test_a_rebuild_waits_for_a_batch_in_its_workspace_and_no_batch_runs_during_a_rebuild(make_desk, store):
+    desk = make_desk(2)
+    campaign = started(desk)
+    with Holder(lambda: store.batch_begin(campaign)):
+        rebuild = Waiter(lambda: store.lock_workspace(desk.ws.pk))
+        rebuild.start()
+        wait_until(lambda: waiting_for_a_lock(lambda: rebuild.pid), timeout=10, every=0.01)
+        assert not rebuild.done.is_set()
+    assert rebuild.done.wait(10)
+
+    with Holder(lambda: store.lock_workspace(desk.ws.pk)), transaction.atomic():
+        assert store.batch_begin(campaign) is None  # skips its turn: the next one claims
+    with transaction.atomic():
+        assert store.batch_begin(campaign) == Look("running", 0)
+
+
+def test_two_batches_never_lock_the_same_due_calls(make_desk, store):
+    desk = make_desk(2)
+    campaign = started(desk, 5)
+    now = timezone.now() + timedelta(seconds=1)
+    ids = [c.pk for c in desk.calls(campaign)]
+    with Holder(lambda: store.due(campaign.pk, now, 2)) as first:
+        assert first.result == ids[:2]  # oldest first
+        with transaction.atomic():
+            assert store.due(campaign.pk, now, 10) == ids[2:]
+
+
+def test_two_reconcile_runs_never_take_the_same_call(make_desk, store):
+    desk = make_desk(2)
+    campaign = started(desk)
+    now = timezone.now()
+    for job in reserve(store, desk, campaign, desk.calls(campaign)):
+        store.move(*job, "reserved", state="dialing", dialing_at=now - timedelta(minutes=5), not_before=now)
+    later = now + timedelta(seconds=30)
+    ids = [c.pk for c in desk.calls(campaign)]
+    with Holder(lambda: store.reconcile_take(now, now, later)) as first:  # a run still asking, uncommitted
+        assert first.result == ids[0]
+        assert store.reconcile_take(now, now, later) == ids[1]
+        assert store.reconcile_take(now, now, later) is None  # one locked, one put off until `later`
+    assert {(c.state, c.not_before) for c in desk.calls(campaign)} == {("checking", later)}
+    assert store.checking_call(ids[0]).campaign == campaign
