@@ -3,6 +3,7 @@
     python bench/campaign.py [--calls N] [--numbers M] [--gap S] [--cap C --window W] [--concurrency K]
                              [--deadline S] [--in-flight K] [--rate R] [--provider sandbox|twilio [--latency S]]
                              [--pool prefork:2 --pool threads:64[:CALLS] ...]
+                             [--campaigns K --workspaces W] [--noop N]
 
 A real provider's latency (250 ms per dial is usual) makes dialing I/O-bound, which the sandbox hides:
     python bench/campaign.py --provider twilio --latency 0.25 --numbers 1200 \
@@ -45,6 +46,24 @@ binds): the report then gives the most dials the provider's log holds in any 1 s
 the failed calls (must be 0); the long-run ceiling is R / (1 + deadline) (README: Provider call rate).
 E.g. `--rate 10 --calls 200 --numbers 20 --gap 0 --cap 0 --window 0`.
 
+Many campaigns at once: `--campaigns 50 --workspaces 5` runs, through each pool, 50 campaigns of --calls
+calls each, campaign i in workspace i % 5, started together (one after the other, as fast as this process
+can). Each campaign dials from --numbers numbers of its own (its own tag), not from a pool its workspace
+shares: campaigns then compete only for the dispatcher's turns and the dial workers, which is what fair
+dispatch governs, and not for caller IDs too, whose split the pacer decides. The report gives each
+campaign's dials per second while all run (from the last start to the first campaign's last dial) against
+the mean: the spread (max/min) and how far the worst is off (fair: every campaign within 20 %). With a
+loose policy and enough numbers the workers are the limit and the shares mean something; a paced campaign
+only gets its pool's ceiling. Numbers beyond the 1000 US local ones the sandbox sells are put in its
+account and linked in bulk (bench/campaign_stats.py: sandbox_hold), so e.g. `--numbers 10000 --calls
+200000 --gap 1 --cap 0 --window 0 --noop 20000` runs the issue's long campaign.
+
+Over time: the dispatcher's ticks are timed in its process (Celery's task signals, bench/campaign_stats.py:
+record_ticks; nothing in the engine), and reported as p50/p99/max in the first and the last 10 % of the
+campaign phase, with the idle time between ticks; the dial worker's resident memory likewise (the median
+of its samples, every 0.5 s, in the first and last 10 %). --noop N sizes the no-op phase (default: as
+many tasks as the campaigns' calls).
+
 Checks: every gap and every rolling window of the dial log against the policy as the user set it (pacing
 violations, must be 0); every destination dialed exactly once (dialed twice, must be 0; every call ends
 placed).
@@ -84,6 +103,16 @@ os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
 os.environ["PACER_REDIS_URL"] = os.environ["REDIS_URL"]  # one Redis, flushed at the start
 
 import django  # noqa: E402
+from campaign_stats import (  # noqa: E402
+    TICKS,
+    fair_report,
+    fair_shares,
+    read_ticks,
+    record_ticks,
+    rss_report,
+    sandbox_hold,
+    tick_report,
+)
 
 COUNTER = "bench-campaign:noop-done"
 LOCAL_FAKES = ("twilio",)  # providers the bench dials through their official SDK against a local fake
@@ -101,6 +130,8 @@ def worker_main(schedule: str, concurrency: int, queue: str, pool: str, name: st
 
     register_noop(app)
     dial_log.install(os.environ[dial_log.ENV])
+    if queue == "dispatch":
+        record_ticks(os.environ["REDIS_URL"])
     beat = ["--beat", "--schedule", schedule] if queue == "dispatch" else []
     app.worker_main(
         [
@@ -158,7 +189,7 @@ class FakeProvider:
         self.output = tmp / "fake-provider.log"
         with open(self.output, "ab") as output:
             self.process = subprocess.Popen(
-                [sys.executable, __file__, "--serve-fake", "--numbers", str(args.numbers), "--latency",
+                [sys.executable, __file__, "--serve-fake", "--numbers", str(args.numbers * args.campaigns), "--latency",
                  str(args.latency), "--fake-ready", str(self.ready), "--fake-log", str(self.log_path)],
                 cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, start_new_session=True,
                 stdout=output, stderr=subprocess.STDOUT,
@@ -201,9 +232,20 @@ def callers(count: int) -> list[str]:
     return destinations(count, npas=("415", "510", "650"))
 
 
+@dataclass(frozen=True)
+class Slot:
+    """Where one campaign of a pool's run dials from: its workspace, and its own numbers (its tag)."""
+
+    workspace: object
+    environment: object
+    agent: object
+    tag: str
+
+
 def seed(args) -> tuple:
-    """A fresh workspace: a provider connection (the sandbox, or the fake Twilio), M numbers tagged for the
-    campaign, the policy. Campaigns left open by an earlier, interrupted run are cancelled."""
+    """W fresh workspaces (--workspaces), each with a provider connection (the sandbox, or the fake
+    Twilio), an agent and the policy; and K slots (--campaigns), slot i in workspace i % W with M numbers of
+    its own tagged for its campaign. Campaigns left open by an earlier, interrupted run are cancelled."""
     from django.contrib.auth import get_user_model
 
     from agents.services import agent_create
@@ -218,62 +260,74 @@ def seed(args) -> tuple:
     from tenants.services import workspace_create
 
     run = uuid.uuid4().hex[:8]
+    total = args.numbers * args.campaigns
+    numbers = [
+        e for e, listing in sandbox.inventory().items() if listing.kind == "local" and e.startswith("+1")
+    ]
+    bulk = not args.fake and total > len(numbers)  # more than the sandbox sells: held in bulk (sandbox_hold)
+    if args.fake or bulk:
+        numbers = callers(total)
     with all_workspaces():
         Campaign.unscoped.filter(state__in=Campaign.OPEN_STATES).update(state=Campaign.State.CANCELLED)
         user, _ = get_user_model().objects.get_or_create(username="bench-campaign")
         plan, _ = Plan.objects.get_or_create(name="Bench campaign", defaults={"managed_number_limit": 0})
-        ws = workspace_create(name=f"Bench {run}", slug=f"bench-{run}", plan=plan, owner=user)
-    if args.fake:
-        numbers = callers(args.numbers)
-    else:
-        numbers = [
-            e for e, listing in sandbox.inventory().items() if listing.kind == "local" and e.startswith("+1")
-        ]
-    with all_workspaces():  # an earlier run's numbers: released, so this run can buy them again
+        # an earlier run's numbers: released, so this run can buy them again
         PhoneNumber.unscoped.filter(e164__in=numbers, workspace__slug__startswith="bench-").update(
             state=PhoneNumber.State.RELEASED
         )
-    if args.numbers > len(numbers):
-        raise SystemExit(
-            f"the sandbox sells {len(numbers)} US local numbers; --numbers {args.numbers} is too many"
-        )
-    with workspace_scope(ws):
-        if args.fake:
-            from tests.fakes.twilio_server import ACCOUNT_SID, AUTH_TOKEN
-
-            connection = ProviderConnection.objects.create(
-                provider="twilio", label="Fake Twilio",
-                credentials={"account_sid": ACCOUNT_SID, "auth_token": AUTH_TOKEN},
-                calls_per_second=args.rate or 10000,  # Twilio's default 1 CPS is not what this measures
-            )  # fmt: skip
-        else:
-            connection = ProviderConnection.objects.create(
-                provider="sandbox", label="Sandbox", credentials={"account": f"bench-{run}"},
-                calls_per_second=args.rate,
-            )  # fmt: skip
-        live = Environment.objects.get(kind="live")
-        agent = agent_create(
-            workspace=ws, actor=None, name="Outbound", sip_destination="sip:out@voice.example"
-        )
-        for e164 in numbers[: args.numbers]:
+    workspaces = []
+    for w in range(args.workspaces):
+        with all_workspaces():
+            ws = workspace_create(name=f"Bench {run} {w}", slug=f"bench-{run}-{w}", plan=plan, owner=user)
+        with workspace_scope(ws):
             if args.fake:
-                number_link(
-                    workspace=ws, actor=user, connection=connection, environment=live, e164=e164,
-                    tag_names=[TAG],
+                from tests.fakes.twilio_server import ACCOUNT_SID, AUTH_TOKEN
+
+                connection = ProviderConnection.objects.create(
+                    provider="twilio", label="Fake Twilio",
+                    credentials={"account_sid": ACCOUNT_SID, "auth_token": AUTH_TOKEN},
+                    calls_per_second=args.rate or 10000,  # Twilio's default 1 CPS is not what this measures
                 )  # fmt: skip
             else:
-                number_buy(
-                    workspace=ws, actor=user, idempotency_key=uuid.uuid4().hex, connection=connection,
-                    environment=live, e164=e164, tag_names=[TAG],
+                connection = ProviderConnection.objects.create(
+                    provider="sandbox", label="Sandbox", credentials={"account": f"bench-{run}-{w}"},
+                    calls_per_second=args.rate,
                 )  # fmt: skip
-        policy_update(
-            environment=live, actor=user, enabled=bool(args.gap or args.cap),  # all 0: pacing off
-            gap_seconds=args.gap, cap=args.cap, window_seconds=args.window,
-        )  # fmt: skip
-    return ws, user, live, agent
+            live = Environment.objects.get(kind="live")
+            agent = agent_create(
+                workspace=ws, actor=None, name="Outbound", sip_destination="sip:out@voice.example"
+            )
+            policy_update(
+                environment=live, actor=user, enabled=bool(args.gap or args.cap),  # all 0: pacing off
+                gap_seconds=args.gap, cap=args.cap, window_seconds=args.window,
+            )  # fmt: skip
+        workspaces.append((ws, connection, live, agent))
+    slots = []
+    for i in range(args.campaigns):
+        ws, connection, live, agent = workspaces[i % args.workspaces]
+        tag = TAG if args.campaigns == 1 else f"{TAG}-{i}"
+        mine = numbers[i * args.numbers : (i + 1) * args.numbers]
+        if bulk:
+            sandbox_hold(
+                workspace=ws, user=user, connection=connection, environment=live, e164s=mine, tag=tag
+            )
+        with workspace_scope(ws):
+            for e164 in [] if bulk else mine:
+                if args.fake:
+                    number_link(
+                        workspace=ws, actor=user, connection=connection, environment=live, e164=e164,
+                        tag_names=[tag],
+                    )  # fmt: skip
+                else:
+                    number_buy(
+                        workspace=ws, actor=user, idempotency_key=uuid.uuid4().hex, connection=connection,
+                        environment=live, e164=e164, tag_names=[tag],
+                    )  # fmt: skip
+        slots.append(Slot(ws, live, agent, tag))
+    return user, slots
 
 
-def campaign_seed(ws, user, live, agent, calls: int, skip: int):
+def campaign_seed(slot: Slot, user, calls: int, skip: int):
     """A draft campaign of `calls` destinations, none shared with the run's other campaigns."""
     from campaigns.control import campaign_create
     from campaigns.destinations import destinations_parse
@@ -282,10 +336,10 @@ def campaign_seed(ws, user, live, agent, calls: int, skip: int):
     csv = ("phone\n" + "\n".join(destinations(calls, skip=skip)) + "\n").encode()
     parsed = destinations_parse(csv)
     assert not parsed.errors and len(parsed.numbers) == calls, parsed.errors[:3]
-    with workspace_scope(ws):
+    with workspace_scope(slot.workspace):
         return campaign_create(
-            workspace=ws, actor=user, name=f"Bench campaign {skip}", environment=live, agent=agent,
-            tag_names=[TAG], destinations=parsed,
+            workspace=slot.workspace, actor=user, name=f"Bench campaign {skip}", environment=slot.environment,
+            agent=slot.agent, tag_names=[slot.tag], destinations=parsed,
         )  # fmt: skip
 
 
@@ -364,7 +418,8 @@ class CpuMeter:
         self.groups = {w.process.pid: w.queue for w in workers if w.process}
         if provider is not None:
             self.groups[provider.process.pid] = "provider"
-        self.rss: list[int] = []  # the dial worker's resident memory (all its processes), KiB, per sample
+        # (time, the dial worker's resident memory: all its processes, KiB) per sample
+        self.rss: list[tuple[float, int]] = []
         self.start = self._read()
         self.last = dict(self.start)
 
@@ -378,7 +433,7 @@ class CpuMeter:
                 seen[(self.groups[found[0]], int(entry.name))] = found[1]
                 if self.groups[found[0]] == "celery":
                     rss += _proc_rss_kib(int(entry.name))
-        self.rss.append(rss)
+        self.rss.append((time.time(), rss))
         with connection.cursor() as cursor:
             cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
             backends = [pid for (pid,) in cursor.fetchall()]
@@ -423,24 +478,29 @@ def noop_phase(client, noop, count: int, meter: CpuMeter) -> dict:
     published = time.perf_counter() - started
     wait_for(lambda: int(client.get(COUNTER)) >= count, timeout=600, what="the no-op tasks", meter=meter)
     elapsed = time.perf_counter() - started
-    return {"elapsed": elapsed, "rate": count / elapsed, "publish_rate": count / published}
+    return {"elapsed": elapsed, "rate": count / elapsed, "publish_rate": count / published, "count": count}
 
 
-def campaign_phase(campaign, user, timeout: float, meter: CpuMeter) -> dict:
+def campaign_phase(campaigns, user, timeout: float, meter: CpuMeter) -> dict:
+    """Start every campaign, one after the other as fast as this process can, and wait for all to finish."""
     from campaigns.control import campaign_start
     from campaigns.models import Campaign
 
     started = time.time()
-    campaign_start(campaign=campaign, actor=user)
+    for campaign in campaigns:
+        campaign_start(campaign=campaign, actor=user)
+    all_started = time.time()
 
     def finished():
-        campaign.refresh_from_db()
-        if campaign.state not in (Campaign.State.RUNNING, Campaign.State.FINISHED):
-            raise SystemExit(f"campaign {campaign.state}: {campaign.stop_reason}")
-        return campaign.state == Campaign.State.FINISHED
+        states = dict(Campaign.unscoped.filter(pk__in=[c.pk for c in campaigns]).values_list("pk", "state"))
+        for campaign in campaigns:
+            if states[campaign.pk] not in (Campaign.State.RUNNING, Campaign.State.FINISHED):
+                campaign.refresh_from_db()
+                raise SystemExit(f"campaign {campaign.pk} {campaign.state}: {campaign.stop_reason}")
+        return all(state == Campaign.State.FINISHED for state in states.values())
 
-    wait_for(finished, timeout=timeout, every=0.5, what="the campaign to finish", meter=meter)
-    return {"started": started}
+    wait_for(finished, timeout=timeout, every=0.5, what="the campaigns to finish", meter=meter)
+    return {"started": started, "all_started": all_started, "ended": time.time()}
 
 
 # ---- Analysis -----------------------------------------------------------------------------------
@@ -468,15 +528,21 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-def analyse(campaign, log_path: Path, started: float, args) -> dict:
+def analyse(campaigns, every_dial: list, phase: dict, args) -> dict:
+    """The figures of one pool's campaigns, from the provider's log of every dial of the run."""
     from django.db.models import Count
 
     from campaigns.models import CallAttempt, CampaignCall
     from tests.campaigns import dial_log
 
-    calls = CampaignCall.unscoped.filter(campaign=campaign)
-    mine = set(calls.values_list("to_e164", flat=True))  # every campaign of the run has its own destinations
-    dials = [d for d in dial_log.read(log_path) if d.to_e164 in mine]
+    started = phase["started"]
+    calls = CampaignCall.unscoped.filter(campaign__in=campaigns)
+    # every campaign of the run has its own destinations
+    campaign_of = dict(calls.values_list("to_e164", "campaign_id"))
+    dials = [d for d in every_dial if d.to_e164 in campaign_of]
+    dial_times: dict[int, list[float]] = defaultdict(list)
+    for d in dials:
+        dial_times[campaign_of[d.to_e164]].append(d.at)
     states = dict(calls.values_list("state").annotate(n=Count("id")).order_by())
     destinations_dialed = [d.to_e164 for d in dials]
     duplicates = len(destinations_dialed) - len(set(destinations_dialed))
@@ -489,7 +555,7 @@ def analyse(campaign, log_path: Path, started: float, args) -> dict:
 
     slack = settings.CAMPAIGN_DIAL_DEADLINE_S
     claims: dict[str, list[float]] = defaultdict(list)
-    for e164, at_ms in CallAttempt.unscoped.filter(campaign=campaign).values_list("e164", "at_ms"):
+    for e164, at_ms in CallAttempt.unscoped.filter(campaign__in=campaigns).values_list("e164", "at_ms"):
         claims[e164].append(at_ms / 1000)
     attempts = sum(len(v) for v in claims.values())
     claim_late = lateness(
@@ -512,6 +578,7 @@ def analyse(campaign, log_path: Path, started: float, args) -> dict:
         "states": states,
         "duplicates": duplicates,
         "violations": violations,
+        "started": started,
         "elapsed": last - started,
         "rate": len(dials) / (last - started),
         "dial_late": dial_late,
@@ -520,25 +587,28 @@ def analyse(campaign, log_path: Path, started: float, args) -> dict:
         "numbers_used": len(by_number),
         "slack": slack,
         "in_flight": settings.CAMPAIGN_MAX_IN_FLIGHT,
+        "fair": fair_shares(dial_times, phase["all_started"]) if len(campaigns) > 1 else None,
+        "workspace_of": {c.pk: c.workspace_id for c in campaigns},
     }
 
 
 def ceiling(args, slack: int) -> float:
-    """Calls per second the enforced policy allows the whole pool, in the long run."""
+    """Calls per second the enforced policy allows the numbers of all the campaigns, in the long run."""
     per_number = []
     if args.gap:
         per_number.append(1 / (args.gap + slack))
     if args.cap:
         per_number.append(args.cap / (args.window + slack))
     pool = args.numbers * min(per_number) if per_number else float("inf")
-    return min(pool, args.rate / (1 + slack)) if args.rate else pool
+    return args.campaigns * (min(pool, args.rate / (1 + slack)) if args.rate else pool)
 
 
 def report(args, pool: Pool, noop: dict, result: dict) -> None:
     ms = 1000
     provider = f"fake Twilio (dials answered in {args.latency:g} s)" if args.fake else "sandbox"
     print(
-        f"\n=== dial worker {pool.label}: {pool.calls:,} calls from {args.numbers} {provider} numbers; policy: "
+        f"\n=== dial worker {pool.label}: {campaigns_label(args, pool)} from {args.numbers} {provider} numbers"
+        f"{' of its own' if args.campaigns > 1 else ''}; policy: "
         f"{args.gap} s between calls, at most {args.cap} per {args.window} s per number "
         f"(enforced at claims with {result['slack']} s dial-deadline slack).\nWorkers: dial worker {pool.label} "
         f"(queue celery: the no-op tasks, then the dials); dispatcher prefork "
@@ -547,7 +617,7 @@ def report(args, pool: Pool, noop: dict, result: dict) -> None:
         f"Redis {os.environ['REDIS_URL']}; load average {result['load']}\n"
     )
     print(f"{'':44}{'tasks':>8}{'seconds':>10}{'per second':>12}{'ratio':>8}")
-    print(f"{'no-op tasks (published from the bench)':44}{pool.calls:>8,}{noop['elapsed']:>10.1f}"
+    print(f"{'no-op tasks (published from the bench)':44}{noop['count']:>8,}{noop['elapsed']:>10.1f}"
           f"{noop['rate']:>12.0f}{1:>8.2f}")  # fmt: skip
     print(f"{'campaign calls (start -> last dial)':44}{result['dials']:>8,}{result['elapsed']:>10.1f}"
           f"{result['rate']:>12.0f}{result['rate'] / noop['rate']:>8.2f}")  # fmt: skip
@@ -562,7 +632,7 @@ def report(args, pool: Pool, noop: dict, result: dict) -> None:
           f"{'bench':>7}{'provider':>9}{'total':>7}{'ratio':>7}")  # fmt: skip
     totals = {}
     for label, used, count in (
-        ("no-op tasks", noop["cpu"], pool.calls),
+        ("no-op tasks", noop["cpu"], noop["count"]),
         ("campaign calls", result["cpu"], result["dials"]),
     ):
         cells = "".join(
@@ -571,11 +641,11 @@ def report(args, pool: Pool, noop: dict, result: dict) -> None:
         totals[label] = sum(used.values()) * ms / count
         print(f"{label:30}{cells}{totals[label]:>7.2f}{totals[label] / totals['no-op tasks']:>7.2f}")
     result["cpu_ratio"] = totals["campaign calls"] / totals["no-op tasks"]
-    rss = result["rss"]
-    through = " ".join(f"{rss[round(q * (len(rss) - 1))] / 1024:.0f}" for q in (0.1, 0.25, 0.5, 0.75, 0.9))
-    print(f"\ndial worker resident memory (all its processes), MiB: campaign start {rss[0] / 1024:.0f}, "
-          f"at 10/25/50/75/90 % of the samples {through}, peak {max(rss) / 1024:.0f}, "
-          f"end {rss[-1] / 1024:.0f} ({len(rss)} samples)")  # fmt: skip
+    since, until = result["started"], result["started"] + result["elapsed"]
+    print("\n" + rss_report(result["rss"], since, until))
+    print("\n" + "\n".join(tick_report(result["ticks"], since, until)))
+    if result["fair"]:
+        print("\n" + "\n".join(fair_report(result["fair"], result["workspace_of"])))
     print(f"\n{'lateness of paced calls after their earliest allowed time':58}{'calls':>8}{'p50 ms':>9}{'p99 ms':>9}"
           f"{'max ms':>9}")  # fmt: skip
     for label, values in (
@@ -610,13 +680,19 @@ def summary(args, runs: list[tuple[Pool, dict, dict]], all_violations: int, wall
     print(f"{'dial worker':26}{'calls':>8}{'calls/s':>9}{'no-op/s':>9}{'ratio':>7}{'CPU x no-op':>12}"
           f"{'RSS MiB start/peak/end':>24}{'twice':>7}{'violations':>11}  load average")  # fmt: skip
     for pool, noop, result in runs:
-        rss = result["rss"]
+        rss = [kib for _, kib in result["rss"]]
         print(f"{pool.label:26}{result['dials']:>8,}{result['rate']:>9.0f}{noop['rate']:>9.0f}"
               f"{result['rate'] / noop['rate']:>7.2f}{result['cpu_ratio']:>12.2f}"
               f"{f'{rss[0] / 1024:.0f}/{max(rss) / 1024:.0f}/{rss[-1] / 1024:.0f}':>24}"
               f"{result['duplicates']:>7}{len(result['violations']):>11}  {result['load']}")  # fmt: skip
     print(f"pacing violations over the whole run's dial log (every campaign): {all_violations}")
     print(f"\n(bench ran {wall:.0f} s)")
+
+
+def campaigns_label(args, pool: Pool) -> str:
+    if args.campaigns == 1:
+        return f"{pool.calls:,} calls"
+    return f"{args.campaigns} campaigns started together in {args.workspaces} workspaces, {pool.calls:,} each"
 
 
 @dataclass(frozen=True)
@@ -647,9 +723,9 @@ class Pool:
 
 
 def run_pool(args, pool: Pool, tmp: Path, log_path: Path, seeded, skip: int, noop_task, client, provider):
-    """One dial worker pool: its no-op phase, then its own campaign, with fresh workers."""
-    ws, user, live, agent = seeded
-    campaign = campaign_seed(ws, user, live, agent, pool.calls, skip)
+    """One dial worker pool: its no-op phase, then its own campaigns (one per slot), with fresh workers."""
+    user, slots = seeded
+    campaigns = [campaign_seed(slot, user, pool.calls, skip + i * pool.calls) for i, slot in enumerate(slots)]
     workers = [
         *(
             Worker(tmp, log_path, queue="celery", concurrency=pool.concurrency, pool=pool.kind, index=i)
@@ -664,16 +740,19 @@ def run_pool(args, pool: Pool, tmp: Path, log_path: Path, seeded, skip: int, noo
         noop_task.apply_async()  # the worker is up once it ran one
         wait_for(lambda: int(client.get(COUNTER) or 0) >= 1, timeout=60, what="the worker to start")
         meter = CpuMeter(workers, provider)
-        noop = noop_phase(client, noop_task, pool.calls, meter)
+        noop = noop_phase(client, noop_task, args.noop or pool.calls * len(campaigns), meter)
         noop["cpu"] = meter.used()
         print(f"{pool.label}: no-op phase {noop['elapsed']:.1f} s")
         meter = CpuMeter(workers, provider)
-        phase = campaign_phase(campaign, user, timeout=max(600, pool.calls / 5), meter=meter)
+        client.delete(TICKS)
+        timeout = max(600, pool.calls * len(campaigns) / 5)
+        phase = campaign_phase(campaigns, user, timeout=timeout, meter=meter)
         phase["cpu"], phase["noop"] = meter.used(), noop
         phase["rss"] = meter.rss
+        phase["ticks"] = read_ticks(client, phase["started"], phase["ended"])
         phase["load"] = "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
-        print(f"{pool.label}: campaign finished, load average {phase['load']}")
-        return campaign, phase
+        print(f"{pool.label}: campaigns finished, load average {phase['load']}")
+        return campaigns, phase
     except BaseException:
         for worker in workers:
             print(worker.log(), file=sys.stderr)
@@ -685,8 +764,11 @@ def run_pool(args, pool: Pool, tmp: Path, log_path: Path, seeded, skip: int, noo
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--calls", type=int, default=20_000)
-    parser.add_argument("--numbers", type=int, default=450)
+    parser.add_argument("--calls", type=int, default=20_000, help="calls of each campaign")
+    parser.add_argument("--numbers", type=int, default=450, help="numbers of each campaign")
+    parser.add_argument("--campaigns", type=int, default=1, help="campaigns started together (each pool)")
+    parser.add_argument("--workspaces", type=int, default=1, help="workspaces the campaigns are spread over")
+    parser.add_argument("--noop", type=int, help="no-op tasks (default: as many as the campaigns' calls)")
     parser.add_argument("--gap", type=int, default=1, help="seconds between calls per number")
     parser.add_argument("--cap", type=int, default=4, help="calls per window per number (0: no cap)")
     parser.add_argument("--window", type=int, default=10, help="window in seconds")
@@ -723,6 +805,8 @@ def main() -> None:
         return worker_main(args.worker, args.concurrency, args.queue, args.worker_pool, args.worker_name)
     if bool(args.cap) != bool(args.window):
         parser.error("--cap and --window go together")
+    if not 1 <= args.workspaces <= args.campaigns:
+        parser.error("--workspaces must be between 1 and --campaigns")
     if args.latency and not args.fake:
         parser.error("--latency needs --provider twilio (the sandbox answers at once)")
     pools = [Pool.parse(text, args.calls) for text in args.pool or [f"prefork:{args.concurrency}"]]
@@ -751,27 +835,27 @@ def main() -> None:
             noop_task = register_noop(app)
             t = time.perf_counter()
             seeded = seed(args)
-            print(f"seeded {args.numbers} {args.provider} numbers in {time.perf_counter() - t:.1f} s")
+            print(f"seeded {args.numbers * args.campaigns} {args.provider} numbers in {args.workspaces} "
+                  f"workspaces in {time.perf_counter() - t:.1f} s")  # fmt: skip
             runs, skip = [], 0
             for pool in pools:
                 runs.append(
                     (pool, *run_pool(args, pool, tmp, log_path, seeded, skip, noop_task, client, provider))
                 )
-                skip += pool.calls
+                skip += pool.calls * args.campaigns
         finally:
             if provider is not None:
                 print(provider.stop())
-        results = []
-        for pool, campaign, phase in runs:
-            result = analyse(campaign, log_path, phase["started"], args)
-            result.update(cpu=phase["cpu"], rss=phase["rss"], load=phase["load"])
-            report(args, pool, phase["noop"], result)
-            results.append((pool, phase["noop"], result))
         from tests.campaigns import dial_log
 
-        every = dial_log.violations(
-            dial_log.read(log_path), gap_s=args.gap, cap=args.cap, window_s=args.window
-        )
+        every_dial = dial_log.read(log_path)
+        results = []
+        for pool, campaigns, phase in runs:
+            result = analyse(campaigns, every_dial, phase, args)
+            result.update(cpu=phase["cpu"], rss=phase["rss"], load=phase["load"], ticks=phase["ticks"])
+            report(args, pool, phase["noop"], result)
+            results.append((pool, phase["noop"], result))
+        every = dial_log.violations(every_dial, gap_s=args.gap, cap=args.cap, window_s=args.window)
     summary(args, results, len(every), time.perf_counter() - wall)
 
 

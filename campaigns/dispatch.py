@@ -47,6 +47,7 @@ def _pool_delete(workspace_id: int, pool_id: str) -> None:
 class _Batch:
     claimed: int
     wait_s: float | None  # None: stop this campaign for this tick
+    paced: bool = False  # the wait is for the pacer: a number (or a call's due time) frees up then
 
 
 def campaigns_dispatch(*, batches: int | None = None) -> int:
@@ -54,13 +55,21 @@ def campaigns_dispatch(*, batches: int | None = None) -> int:
     the running campaigns a batch each, in turn, for CAMPAIGN_DISPATCH_BUDGET_S; or, given `batches` (tests),
     for that many batches in all, never waiting. Database and Redis only: asking providers about uncertain
     dials is the reconcile task's (calls_reconcile)."""
-    until = math.inf if batches is not None else time.monotonic() + settings.CAMPAIGN_DISPATCH_BUDGET_S
+    start = time.monotonic()
+    until = math.inf if batches is not None else start + settings.CAMPAIGN_DISPATCH_BUDGET_S
     with all_workspaces():
         calls_recover()
         running = Campaign.unscoped.filter(state=State.RUNNING).order_by("workspace_id", "pk")
         return _dispatch_in_turn(
-            _in_turn(list(running.values_list("workspace_id", "pk"))), until, batches=batches
-        )
+            _in_turn(list(running.values_list("workspace_id", "pk"))), until, batches=batches,
+            reach=max(until, start + _tick_period()),
+        )  # fmt: skip
+
+
+def _tick_period() -> float:
+    """Seconds from one beat tick to the next (config/settings.py: CELERY_BEAT_SCHEDULE)."""
+    entry = settings.CELERY_BEAT_SCHEDULE.get("campaigns-dispatch")
+    return float(entry["schedule"]) if entry else settings.CAMPAIGN_DISPATCH_BUDGET_S
 
 
 def campaign_dispatch(*, campaign_id: int, until: float | None = None, batches: int | None = None) -> int:
@@ -108,12 +117,21 @@ def _in_turn(running: list[tuple[int, int]]) -> list[int]:
 
 
 def _dispatch_in_turn(
-    campaign_ids: list[int], until: float, *, batches: int | None = None, remember: bool = True
+    campaign_ids: list[int],
+    until: float,
+    *,
+    batches: int | None = None,
+    remember: bool = True,
+    reach: float | None = None,
 ) -> int:
     """A batch for each campaign in turn until the budget is spent or none has anything due; a campaign
-    waiting (for its dial workers or the pacer) lets the next one take its turn. Counting `batches` (tests),
+    waiting (for its dial workers or the pacer) lets the next one take its turn. A campaign waiting for the
+    pacer past the budget but before `reach` (monotonic: when the next tick is due) is kept, and served when
+    its number frees up: left to the next tick, that number would wait out the gap between ticks (up to
+    CAMPAIGN_DISPATCH_BUDGET_S short of beat's period, and the next tick's start). Counting `batches` (tests),
     the tick takes that many in all, in the same turns, and a campaign that would wait leaves: nothing
     sleeps. No batches: each campaign's pacer state and pool are made ready, nothing is claimed."""
+    reach = until if reach is None else reach
     lanes = deque(_Lane(pk) for pk in campaign_ids)
     if batches == 0:
         for lane in lanes:
@@ -123,8 +141,10 @@ def _dispatch_in_turn(
     claimed, served, left = 0, None, batches
     while lanes and left != 0:
         now = time.monotonic()
-        if now >= until:
-            break
+        if now >= until:  # the budget is spent: only campaigns kept for a number freeing before `reach` go on
+            lanes = deque(lane for lane in lanes if lane.ready_at >= until)
+            if not lanes or now >= reach:
+                break
         lane = next((lane for lane in lanes if lane.ready_at <= now), None)
         if lane is None:  # every campaign is waiting: sleep until the first may go on
             time.sleep(min(lane.ready_at for lane in lanes) - now)
@@ -138,8 +158,9 @@ def _dispatch_in_turn(
             left -= 1
             if batch.wait_s != 0:
                 continue  # counting: never wait for a campaign
-        if batch.wait_s is not None and time.monotonic() + batch.wait_s < until:
-            lane.ready_at = time.monotonic() + batch.wait_s
+        wake = time.monotonic() + (batch.wait_s or 0)
+        if batch.wait_s is not None and (wake < until or (batch.paced and wake < reach)):
+            lane.ready_at = wake
             lanes.append(lane)  # to the back: the others' turns first
     if remember and served is not None:
         with contextlib.suppress(redis.RedisError):
@@ -280,7 +301,7 @@ def _dispatch_batch(campaign: Campaign, policy, feed: _Feed, rates: dict | None 
             campaign.paced_until = paced_until
         transaction.on_commit(lambda: _enqueue_dials(jobs))
     if waiting:
-        return _Batch(len(jobs), result.retry_in_ms / 1000)
+        return _Batch(len(jobs), result.retry_in_ms / 1000, paced=True)
     return _Batch(len(jobs), 0)
 
 
@@ -290,7 +311,7 @@ def _nothing_due(campaign: Campaign, now: datetime) -> _Batch:
         if not store().in_flight(campaign.pk):
             _finish(campaign)
         return _Batch(0, None)
-    return _Batch(0, max(0.0, (next_due - now).total_seconds()))
+    return _Batch(0, max(0.0, (next_due - now).total_seconds()), paced=True)
 
 
 def _finish(campaign: Campaign) -> None:

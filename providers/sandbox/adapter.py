@@ -129,6 +129,9 @@ class SandboxStore(Protocol):
     def numbers(self) -> dict[str, Routing]:
         """Every number the account holds, by E.164, in order."""
 
+    def number(self, e164: str) -> Routing | None:
+        """The routing of one number the account holds; None when it does not hold it."""
+
     def add(self, e164: str, *, reference: str) -> bool:
         """Hold `e164` and record the order; False (and nothing recorded) when the account holds it already."""
 
@@ -228,7 +231,7 @@ class SandboxAdapter(ProviderAdapter):
         return [_active(e164, reference) for e164 in self.store.ordered(reference)]
 
     def find_owned(self, e164: str) -> OwnedNumber | None:
-        routing = self.store.numbers().get(e164)
+        routing = self.store.number(e164)  # one row: numbers reconcile asks this of every number past 1000
         return None if routing is None else OwnedNumber(ref=ref_for(e164), e164=e164, routing=routing)
 
     def list_owned(self) -> OwnedList:

@@ -29,6 +29,10 @@ class DatabaseStore:
         rows = self._numbers().order_by("e164").values_list("e164", "routing")
         return {e164: Routing.from_dict(routing) for e164, routing in rows}
 
+    def number(self, e164: str) -> Routing | None:
+        routing = self._numbers().filter(e164=e164).values_list("routing", flat=True).first()
+        return None if routing is None else Routing.from_dict(routing)
+
     def add(self, e164: str, *, reference: str) -> bool:
         try:
             with transaction.atomic():
