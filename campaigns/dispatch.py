@@ -239,7 +239,7 @@ def _feed(campaign: Campaign, now: float | None = None) -> _Feed:
 
 def _dispatch_batch(campaign: Campaign, policy, feed: _Feed, rates: dict | None = None) -> _Batch:
     """One transaction: lock the pool, claim numbers for due calls, record the attempts and reserve the
-    calls; their dial tasks are enqueued after commit. On the PostgreSQL store, six statements whatever its size."""
+    calls; their dial tasks are enqueued after commit. On the PostgreSQL store, seven statements whatever its size."""
     with transaction.atomic():
         look = store().batch_begin(campaign)
         if look is None:
