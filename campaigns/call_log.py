@@ -31,6 +31,7 @@ FILTERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "placed": ("Placed", (Call.PLACED,)),
     "failed": ("Failed", (Call.FAILED,)),
     "review": ("Needs review", (Call.UNKNOWN,)),
+    "suppressed": ("Suppressed", (Call.SUPPRESSED,)),
 }
 _FIELDS = (
     "row",
@@ -167,7 +168,13 @@ def _row(call: dict, campaign: Campaign, now: datetime) -> CallRow:
     )
 
 
-_WORDS = {Call.DIALING: "Dialing", Call.PLACED: "Placed", Call.FAILED: "Failed", Call.UNKNOWN: "Needs review"}
+_WORDS = {
+    Call.DIALING: "Dialing",
+    Call.PLACED: "Placed",
+    Call.FAILED: "Failed",
+    Call.UNKNOWN: "Needs review",
+    Call.SUPPRESSED: "Suppressed",  # its error: the do-not-call entry's date and who added it
+}
 
 
 def _outcome(call: dict, campaign: Campaign, now: datetime) -> tuple[str, str]:

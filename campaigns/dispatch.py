@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 from kombu.exceptions import KombuError
 
+from campaigns.donotcall.suppress import calls_suppress
 from campaigns.models import Campaign
 from campaigns.pools import _pool_remove, _pool_sync_if_due, pacer_ensure_ready, pool_rates, pool_usable
 from campaigns.reconcile import calls_recover
@@ -259,7 +260,7 @@ def _feed(campaign: Campaign, now: float | None = None) -> _Feed:
 
 def _dispatch_batch(campaign: Campaign, policy, feed: _Feed, rates: dict | None = None) -> _Batch:
     """One transaction: lock the pool, claim numbers for due calls, record the attempts and reserve the
-    calls; their dial tasks are enqueued after commit. On the PostgreSQL store, six statements whatever its size."""
+    calls; their dial tasks are enqueued after commit. On the PostgreSQL store, seven statements whatever its size."""
     with transaction.atomic():
         look = store().batch_begin(campaign)
         if look is None:
@@ -272,6 +273,7 @@ def _dispatch_batch(campaign: Campaign, policy, feed: _Feed, rates: dict | None 
             return _Batch(0, feed.wait_for_room(room))  # the dial workers are busy: let them take some
         now = timezone.now()
         due = store().due(campaign.pk, now, min(room, settings.CAMPAIGN_DISPATCH_BATCH))
+        due = calls_suppress(campaign, due, now)  # do-not-call: never given a caller ID
         if not due:
             return _nothing_due(campaign, now)
         result = pacer().claim(

@@ -118,6 +118,8 @@ class CampaignCall(TenantModel):
     took it and may have reached the provider. checking: its answer was lost (a timeout, a worker that died
     mid-dial): the provider is being asked whether it was placed (reconcile); nothing redials it blindly.
     unknown: the provider could not tell us: a person decides, nothing redials it.
+    suppressed: its destination is on the workspace's do-not-call list: never dialed, `error` says since
+    when and who added it (pending -> suppressed, before any caller ID is claimed for it).
     """
 
     class State(models.TextChoices):
@@ -128,6 +130,7 @@ class CampaignCall(TenantModel):
         PLACED = "placed", "Placed"
         FAILED = "failed", "Failed"
         UNKNOWN = "unknown", "Needs review"
+        SUPPRESSED = "suppressed", "Suppressed"
 
     OPEN_STATES = (State.PENDING, State.RESERVED, State.DIALING, State.CHECKING)
     IN_FLIGHT = (State.RESERVED, State.DIALING, State.CHECKING)
@@ -201,3 +204,50 @@ class DestinationUpload(TenantModel):
     rows_read = models.PositiveIntegerField(default=0)
     rows_estimated = models.PositiveIntegerField(default=0)  # the file's lines: what the progress counts to
     error = models.TextField(blank=True)
+
+
+class DoNotCall(TenantModel):
+    """A number the workspace's campaigns never dial: a call to it ends "suppressed" instead
+    (campaigns/donotcall/). One entry per number and workspace."""
+
+    class Source(models.TextChoices):
+        MANUAL = "manual", "Added by hand"
+        CSV = "csv", "CSV import"
+        STOP = "stop-webhook", "Said stop on a call"
+
+    e164 = models.CharField("number", max_length=16)
+    source = models.CharField(max_length=20, choices=Source.choices, default=Source.MANUAL)
+    note = models.CharField(max_length=200, blank=True)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Who added it in words, kept when the user is gone ("Dana Scully", "Stop request on +1 415 555 0100").
+    added_by_label = models.CharField(max_length=150)
+    added_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-added_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["workspace", "e164"], name="one_dnc_entry_per_number")]
+        indexes = [models.Index(fields=["workspace", "-added_at", "-id"], name="dnc_newest_first")]
+
+    def __str__(self) -> str:
+        return self.e164
+
+
+class StopToken(TenantModel):
+    """The secret an agent's tool sends with a stop request (voice/: hooks:stop); only its SHA-256 is
+    kept, so it is shown once, when made. One per workspace: making another replaces it."""
+
+    token_hash = models.CharField(max_length=64, unique=True)
+    hint = models.CharField(max_length=12, help_text="The token's first characters, to recognise it.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workspace"], name="one_stop_token_per_workspace")]
+
+    def __str__(self) -> str:
+        return f"{self.hint}…"

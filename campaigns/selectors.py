@@ -33,6 +33,7 @@ class Progress:
     failed: int
     unknown: int
     waiting: int
+    suppressed: int  # on the do-not-call list: never dialed
     in_flight: int  # reserved, dialing or checking: each holds its caller ID
     expected_finish: datetime | None
     by_state: dict[str, int] = field(default_factory=dict)  # calls per CampaignCall.State
@@ -48,7 +49,7 @@ class Progress:
 
     @property
     def done(self) -> int:
-        return self.placed + self.failed + self.unknown
+        return self.placed + self.failed + self.unknown + self.suppressed
 
     @property
     def unplaced(self) -> int:
@@ -73,6 +74,7 @@ def campaign_progress(campaign: Campaign, *, pool_size: int | None = None) -> Pr
         failed=counts.get(Call.FAILED, 0),
         unknown=counts.get(Call.UNKNOWN, 0),
         waiting=waiting,
+        suppressed=counts.get(Call.SUPPRESSED, 0),
         in_flight=in_flight,
         expected_finish=_expected_finish(campaign, waiting, in_flight, pool_size),
         by_state=counts,

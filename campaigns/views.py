@@ -11,6 +11,7 @@ from django_htmx.http import HttpResponseClientRefresh
 
 from campaigns import control
 from campaigns.call_log import FILTERS, call_log, call_log_csv
+from campaigns.donotcall.selectors import dnc_listed_among
 from campaigns.forms import CampaignForm
 from campaigns.models import Campaign, CampaignCall, DestinationUpload
 from campaigns.selectors import caller_id_choices, campaign_callers, campaign_progress
@@ -70,6 +71,12 @@ def campaign_new(request, workspace_slug):
                 if campaign.duplicates_skipped
                 else ""
             )
+            listed = dnc_listed_among(campaign)
+            if listed:
+                skipped += (
+                    f". {listed} of them {'is' if listed == 1 else 'are'} on the do-not-call list and will be "
+                    "suppressed, never dialed"
+                )
             if isinstance(data["destinations"], bytes):
                 messages.success(
                     request, f"Campaign “{campaign}” created; its destination list is being read."
@@ -104,6 +111,8 @@ def campaign_detail(request, workspace_slug, campaign_id):
         "upload": upload_of(campaign),
         "section": "campaigns",
     }
+    if not request.htmx and campaign.is_open:  # not in the live poll: an EXISTS per waiting call
+        context["dnc_listed"] = dnc_listed_among(campaign)
     template = "campaigns/detail.html#live" if request.htmx else "campaigns/detail.html"
     return render(request, template, context)
 

@@ -10,6 +10,7 @@ workspace_patterns = [
     path("numbers/", include("phone_numbers.urls")),
     path("agents/", include("agents.urls")),
     path("campaigns/", include("campaigns.urls")),
+    path("do-not-call/", include("campaigns.donotcall.urls")),
     path("pacing/", include("pacing.urls")),
     path("providers/", include("providers.urls")),
     path("settings/", tenant_views.settings_page, name="settings"),

@@ -11,6 +11,7 @@ from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 SECTION_PAGES = {
     "numbers": "numbers:list",
     "campaigns": "campaigns:list",
+    "do_not_call": "dnc:list",
     "agents": "agents:list",
     "providers": "providers:list",
     "settings": "settings",

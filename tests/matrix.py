@@ -43,6 +43,7 @@ SITE_PAGES = {
     "hooks:voice": WorkspacePage(
         post={"To": "+14155550142", "From": "+14155550199", "CallSid": "CA" + "0" * 32}, query=("call",)
     ),
+    "hooks:stop": WorkspacePage(post={"number": "+14155550199", "callee": "+12125550100", "note": "x"}),
 }
 
 

@@ -1,8 +1,9 @@
 from django.urls import path
 
-from voice import views
+from voice import stop, views
 
 app_name = "hooks"
 urlpatterns = [
     path("<str:provider>/voice/", views.voice, name="voice"),
+    path("stop/", stop.stop, name="stop"),
 ]

@@ -12,6 +12,7 @@ pacing state only; it is rebuilt from the recorded attempts when it is lost.
        +----- paused / late / lost task --+                       +--(answer lost)--> checking
        +------------------ provider rate-limited (not sent) ------+    (reconcile asks the provider):
        +------------------ provider proves it was never placed ---+    placed | pending | unknown
+    pending --dispatch: destination on the do-not-call list--> suppressed (final, never claimed)
 
 The engine's modules depend in one direction (`[tool.importlinter]` in pyproject.toml):
 store < pools < reconcile < dispatch < dial < control.

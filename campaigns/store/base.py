@@ -94,6 +94,11 @@ class Store(ABC):
         claimed numbers' ids). Every call must move: one that does not rolls the batch back."""
 
     @abstractmethod
+    def suppress(self, reasons: dict[int, str], now: datetime) -> list[int]:
+        """pending -> suppressed, each call with its reason (the do-not-call entry that stops it), if and
+        only if it is still pending; the ids moved. A suppressed call is final: never dialed."""
+
+    @abstractmethod
     def hold_back(self, call_ids: list[int], until: datetime) -> None:
         """Pending calls the pacer had no number for: not due before `until`."""
 

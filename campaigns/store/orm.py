@@ -66,6 +66,21 @@ class OrmStore(Store):
                 raise RuntimeError(f"call {attempt.call_id} was no longer pending")
         return [Job(a.call_id, a.pk) for a in attempts]
 
+    def suppress(self, reasons: dict[int, str], now: datetime) -> list[int]:
+        by_reason: dict[str, list[int]] = {}
+        for call_id, reason in reasons.items():
+            by_reason.setdefault(reason, []).append(call_id)
+        moved = []
+        for reason, ids in by_reason.items():  # one entry's calls share a reason: few statements
+            with transaction.atomic():
+                pending = CampaignCall.unscoped.select_for_update().filter(pk__in=ids, state=Call.PENDING)
+                ids = list(pending.values_list("id", flat=True))
+                CampaignCall.unscoped.filter(pk__in=ids, state=Call.PENDING).update(
+                    state=Call.SUPPRESSED, error=reason[:300], finished_at=now, updated_at=now
+                )
+            moved += ids
+        return sorted(moved)
+
     def hold_back(self, call_ids: list[int], until: datetime) -> None:
         CampaignCall.unscoped.filter(pk__in=call_ids, state=Call.PENDING).update(not_before=until)
 

@@ -63,6 +63,21 @@ class PostgresStore(OrmStore):
             raise RuntimeError(f"reserved {len(jobs)} of {len(claims)} locked calls")
         return [Job(call_id, attempt_id) for call_id, attempt_id in jobs]
 
+    def suppress(self, reasons: dict[int, str], now: datetime) -> list[int]:
+        if not reasons:
+            return []
+        rows = _run(
+            "suppress",
+            {
+                "ids": list(reasons),
+                "reasons": [r[:300] for r in reasons.values()],
+                "now": now,
+                "pending": Call.PENDING,
+                "suppressed": Call.SUPPRESSED,
+            },  # fmt: skip
+        )
+        return sorted(call_id for (call_id,) in rows)
+
     def take(self, call_id: int, attempt_id: int, now: datetime) -> Taken | None:
         rows = _run(
             "take",

@@ -1,5 +1,7 @@
 from campaigns.control import campaign_create
 from campaigns.destinations import destinations_parse
+from campaigns.donotcall.services import dnc_add
+from campaigns.models import DoNotCall
 from phone_numbers.models import PhoneNumber, Tag
 from providers.models import ProviderConnection
 from tenants.models import Environment
@@ -18,6 +20,12 @@ PAGES = {
     "campaigns:pause": WorkspacePage(post={}),
     "campaigns:resume": WorkspacePage(post={}),
     "campaigns:cancel": WorkspacePage(post={}),
+    "dnc:list": WorkspacePage(query=("q", "page")),
+    "dnc:add": WorkspacePage(post={"numbers": "+12125550177", "note": "Hijack"}),
+    "dnc:import": WorkspacePage(post={"preview": "x", "note": ""}, fields=("file",)),
+    "dnc:export": WorkspacePage(),
+    "dnc:remove": WorkspacePage(post={}),
+    "dnc:token": WorkspacePage(post={}),
 }
 
 
@@ -40,4 +48,6 @@ def values(workspace):
         tag_names=["outbound"],
         destinations=destinations_parse(b"phone\n+12125550100\n"),
     )
-    return {"campaign_id": campaign.id}
+    dnc_add(workspace=workspace, actor=None, numbers=["+12125550188"], source="manual")
+    entry_id = DoNotCall.objects.get(e164="+12125550188").id
+    return {"campaign_id": campaign.id, "entry_id": entry_id}

@@ -284,3 +284,21 @@ def test_two_reconcile_runs_never_take_the_same_call(make_desk, store):
         assert store.reconcile_take(now, now, later) is None  # one locked, one put off until `later`
     assert {(c.state, c.not_before) for c in desk.calls(campaign)} == {("checking", later)}
     assert store.checking_call(ids[0]).campaign == campaign
+
+
+def test_suppress_moves_only_pending_calls_once_each_with_its_reason(make_desk, store):
+    desk = make_desk(2)
+    campaign = started(desk, 3)
+    calls = desk.calls(campaign)
+    [job] = reserve(store, desk, campaign, calls[:1])
+    now = timezone.now()
+    with transaction.atomic():
+        moved = store.suppress({c.pk: f"reason {i}" for i, c in enumerate(calls)}, now)
+    assert moved == [calls[1].pk, calls[2].pk]  # the reserved one holds a claim: not this move's
+    assert store.suppress({calls[1].pk: "again"}, now) == []  # a second delivery moves nothing
+    assert [(c.state, c.error) for c in desk.calls(campaign)] == [
+        ("reserved", ""), ("suppressed", "reason 1"), ("suppressed", "reason 2"),
+    ]  # fmt: skip
+    assert {c.finished_at for c in desk.calls(campaign)[1:]} == {now}
+    assert store.take(*job, now) is not None  # the reserved call goes on as before
+    assert store.suppress({}, now) == []

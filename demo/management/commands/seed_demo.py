@@ -8,6 +8,7 @@ from agents.models import Agent
 from agents.services import agent_create, variant_create, variant_publish
 from campaigns.control import campaign_create
 from campaigns.destinations import destinations_parse
+from campaigns.donotcall.services import dnc_add
 from phone_numbers.models import PhoneNumber
 from phone_numbers.services import number_buy
 from providers.sandbox import PROVIDER as SANDBOX
@@ -151,4 +152,9 @@ class Command(BaseCommand):
             tag_names=["sales-us"],
             destinations=destinations_parse(destinations.encode()),
         )
+        # Two people who asked not to be called, one of them on the campaign's list: it will be suppressed.
+        dnc_add(
+            workspace=workspace, actor=user, numbers=["+14155551203", "+12125550187"], source="manual",
+            note="Asked not to be called",
+        )  # fmt: skip
         assert Agent.objects.count() == 2
