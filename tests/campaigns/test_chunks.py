@@ -16,7 +16,7 @@ from config.celery import app
 from pacing.selectors import policy_of
 from pacing.services import pacer_policy, pacer_redis
 from phone_numbers.models import PhoneNumber
-from providers.models import SandboxNumber
+from providers.models import ProviderConnection, SandboxNumber
 from tenants.scope import all_workspaces
 from tests.campaigns import dial_log
 from tests.campaigns.conftest import DESTINATIONS
@@ -147,3 +147,17 @@ def test_chunks_take_their_calls_only_once_dial_threads_are_free(make_desk, slow
     assert outcomes == [{"placed": 2}, {"placed": 2}]
     assert len(slow_twilio.requests_to("POST", CALLS)) == 4
     assert slow_twilio.max_in_flight <= 2
+
+
+def test_a_call_whose_adapter_cannot_be_made_goes_back_to_waiting_undialed(
+    make_desk, twilio_server, settings
+):
+    """As call_dial: nothing was sent, so the call waits for a fresh claim rather than a reconcile."""
+    settings.PROVIDER_BASE_URLS = {**settings.PROVIDER_BASE_URLS, "twilio": twilio_server.base_url}
+    desk = twilio_desk(make_desk, twilio_server, 2)
+    campaign, calls = reserve(desk, 2)
+    with all_workspaces():
+        ProviderConnection.unscoped.filter(pk=desk.connection.pk).update(credentials={})
+    assert calls_dial(jobs(calls)) == {"returned": 2}
+    assert desk.states(campaign) == {"pending": 2}
+    assert dialed(twilio_server) == []
