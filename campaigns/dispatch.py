@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import itertools
 import logging
 import math
 import time
@@ -334,18 +335,21 @@ def _pause_for_empty_pool(campaign: Campaign) -> None:
 
 
 def _enqueue_dials(jobs: list[Job]) -> None:
-    """One dial task per reserved call, published through one producer. If the broker refuses them (down,
-    restarting), the calls go back to waiting at once, for a fresh claim, instead of counting as queued
-    for the dial workers until the recovery sweep; a task published before the failure finds its call
-    moved on and does nothing (the take is guarded by the claim)."""
-    from campaigns.tasks import dial
+    """The reserved calls' dial tasks, CAMPAIGN_DIAL_CHUNK calls each (campaigns/dial.py: calls_dial),
+    published through one producer. If the broker refuses them (down, restarting), the calls go back to
+    waiting at once, for a fresh claim, instead of counting as queued for the dial workers until the
+    recovery sweep; a task published before the failure finds its calls moved on and does nothing (the
+    take is guarded by the claim)."""
+    from campaigns.tasks import dial_chunk
 
     if not jobs:
         return
+    chunks = -(-len(jobs) // max(1, settings.CAMPAIGN_DIAL_CHUNK))  # as even as can be: 26 calls are 13 + 13
+    bounds = [len(jobs) * i // chunks for i in range(chunks + 1)]
     try:
-        with dial.app.producer_or_acquire() as producer:
-            for call_id, attempt_id in jobs:
-                dial.apply_async(args=[call_id, attempt_id], producer=producer)
+        with dial_chunk.app.producer_or_acquire() as producer:
+            for start, end in itertools.pairwise(bounds):
+                dial_chunk.apply_async(args=[jobs[start:end]], producer=producer)
     except (KombuError, redis.RedisError, OSError) as exc:
         now = timezone.now()
         back = sum(

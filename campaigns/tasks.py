@@ -3,7 +3,7 @@
 from celery import shared_task
 
 from campaigns.control import campaign_destinations_load
-from campaigns.dial import call_dial
+from campaigns.dial import call_dial, calls_dial
 from campaigns.dispatch import campaigns_dispatch
 from campaigns.reconcile import calls_reconcile
 
@@ -17,6 +17,15 @@ def dispatch() -> int:
 @shared_task(name="campaigns.dial", acks_late=True, ignore_result=True)
 def dial(call_id: int, attempt_id: int) -> str:
     return call_dial(call_id=call_id, attempt_id=attempt_id)
+
+
+@shared_task(name="campaigns.dial_chunk", acks_late=True, ignore_result=True)
+def dial_chunk(jobs: list[list[int]]) -> dict[str, int]:
+    """A chunk of a dispatcher batch: [call id, attempt id] pairs, dialed at once."""
+    return {
+        str(outcome): n
+        for outcome, n in calls_dial([(call_id, attempt_id) for call_id, attempt_id in jobs]).items()
+    }
 
 
 @shared_task(name="campaigns.load_destinations", acks_late=True, ignore_result=True)

@@ -166,6 +166,10 @@ CAMPAIGN_STORE = os.environ.get("CAMPAIGN_STORE", "")
 CAMPAIGN_DIAL_DEADLINE_S = int(os.environ.get("CAMPAIGN_DIAL_DEADLINE_S", "2"))
 CAMPAIGN_DISPATCH_BUDGET_S = float(os.environ.get("CAMPAIGN_DISPATCH_BUDGET_S", "0.8"))
 CAMPAIGN_DISPATCH_BATCH = int(os.environ.get("CAMPAIGN_DISPATCH_BATCH", "100"))
+# A dispatcher batch goes to the dial workers in tasks of CAMPAIGN_DIAL_CHUNK calls, each taken in one
+# statement and dialed at once on one of the worker process's CAMPAIGN_DIAL_THREADS (campaigns/dial.py).
+CAMPAIGN_DIAL_CHUNK = int(os.environ.get("CAMPAIGN_DIAL_CHUNK", "16"))
+CAMPAIGN_DIAL_THREADS = int(os.environ.get("CAMPAIGN_DIAL_THREADS", "64"))
 # Calls claimed ahead of the dial workers (reserved, not yet taken) at most. The dispatcher keeps fewer:
 # what the workers take in a quarter of CAMPAIGN_DIAL_DEADLINE_S, measured (campaigns/dispatch.py: _feed),
 # since a claim taken after the deadline is wasted and still paces its number.

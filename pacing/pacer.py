@@ -223,11 +223,11 @@ class Pacer:
             )
         return states
 
-    def clock_ms(self, *, incr: str) -> int:
+    def clock_ms(self, *, incr: str, by: int = 1) -> int:
         """The Redis clock, the one claims record attempts on (ms), read as the counter `incr` is
-        incremented, in one round trip. On a cluster it is the clock of the master holding `incr`, and
-        claims read the one serving their workspace: the masters' clocks must agree (NTP)."""
-        return int(self._run(self._clock, (incr,)))
+        incremented (by `by`), in one round trip. On a cluster it is the clock of the master holding
+        `incr`, and claims read the one serving their workspace: the masters' clocks must agree (NTP)."""
+        return int(self._run(self._clock, (incr,), int(by)))
 
     def slow_down(
         self,

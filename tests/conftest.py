@@ -83,6 +83,15 @@ def _clean_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _dial_threads_end():
+    """A test that dialed a chunk leaves no dial thread (nor its database connection) to the next."""
+    yield
+    from campaigns.dial_threads import dial_threads_stop
+
+    dial_threads_stop()
+
+
 @pytest.fixture
 def plan(db):
     return Plan.objects.get_or_create(name="Test plan", defaults={"managed_number_limit": 3})[0]

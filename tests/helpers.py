@@ -28,8 +28,11 @@ def owner_of(workspace: Workspace):
 def worker_in_process(app, **options):
     """celery's start_worker, then the database connections its threads kept (tasks keep theirs, as
     workers should: config/celery.py) are ended, so the test database can be dropped."""
+    from campaigns.dial_threads import dial_threads_stop
+
     with start_worker(app, perform_ping_check=False, **options) as worker:
         yield worker
+    dial_threads_stop()  # the dial threads its tasks used
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"

@@ -24,13 +24,14 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 
-from campaigns.store.base import LOCK_POOL, LOCK_WORKSPACE, Call, Job, Look, State, Store, Taken
+from campaigns.store.base import LOCK_POOL, LOCK_WORKSPACE, Answer, Call, Job, Look, State, Store, Taken
 from campaigns.store.orm import OrmStore
 from campaigns.store.postgresql import PostgresStore
 
 __all__ = [
     "LOCK_POOL",
     "LOCK_WORKSPACE",
+    "Answer",
     "Call",
     "Job",
     "Look",

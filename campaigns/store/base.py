@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple, Protocol
@@ -31,6 +32,17 @@ class Job(NamedTuple):
 
     call_id: int
     attempt_id: int
+
+
+class Answer(NamedTuple):
+    """A provider's final answer to a dial: the call (under its claim) placed or failed."""
+
+    call_id: int
+    attempt_id: int
+    state: str  # placed | failed
+    provider_call_id: str | None
+    error: str
+    finished_at: datetime
 
 
 class Look(NamedTuple):
@@ -131,6 +143,22 @@ class Store(ABC):
     @abstractmethod
     def give_back(self, call_id: int, attempt_id: int, now: datetime) -> bool:
         """A call reserved under this claim whose campaign no longer runs: back to waiting."""
+
+    @abstractmethod
+    def take_chunk(self, jobs: Sequence[Job], now: datetime) -> dict[int, Taken]:
+        """take() for a chunk of calls, each under its claim: the calls taken, by id."""
+
+    @abstractmethod
+    def answer_chunk(self, answers: Sequence[Answer]) -> int:
+        """Each call still dialing under its claim moved to its answer; how many moved."""
+
+    @abstractmethod
+    def back_chunk(self, jobs: Sequence[Job], frm: str, now: datetime) -> int:
+        """Calls still in `frm` under their claims back to waiting (nothing was sent)."""
+
+    @abstractmethod
+    def give_back_chunk(self, jobs: Sequence[Job], now: datetime) -> int:
+        """give_back() for a chunk: those reserved under their claims whose campaign no longer runs."""
 
     # ---- Recovery -----------------------------------------------------------------------------------
 

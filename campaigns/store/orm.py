@@ -8,15 +8,16 @@ transactions begin IMMEDIATE (config/settings.py): one writer at a time stands f
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import F, Min, Window
+from django.db.models import F, Min, Q, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from campaigns.models import CallAttempt, Campaign, CampaignCall
-from campaigns.store.base import Call, Claim, Job, Look, State, Store, Taken
+from campaigns.store.base import Answer, Call, Claim, Job, Look, State, Store, Taken
 from phone_numbers.models import PhoneNumber
 from tenants.models import Workspace
 
@@ -128,6 +129,37 @@ class OrmStore(Store):
             .update(state=Call.PENDING, not_before=now, updated_at=now)
         )
 
+    def take_chunk(self, jobs: Sequence[Job], now: datetime) -> dict[int, Taken]:
+        taken = (self.take(call_id, attempt_id, now) for call_id, attempt_id in jobs)
+        return {t.call_id: t for t in taken if t is not None}
+
+    def answer_chunk(self, answers: Sequence[Answer]) -> int:
+        return sum(
+            self.move(
+                a.call_id,
+                a.attempt_id,
+                Call.DIALING,
+                state=a.state,
+                error=a.error,
+                finished_at=a.finished_at,
+                updated_at=a.finished_at,
+                **({"provider_call_id": a.provider_call_id} if a.provider_call_id else {}),
+            )  # fmt: skip
+            for a in answers
+        )
+
+    def back_chunk(self, jobs: Sequence[Job], frm: str, now: datetime) -> int:
+        return CampaignCall.unscoped.filter(_claims(jobs), state=frm).update(
+            state=Call.PENDING, not_before=now, updated_at=now, error=""
+        )
+
+    def give_back_chunk(self, jobs: Sequence[Job], now: datetime) -> int:
+        return (
+            CampaignCall.unscoped.filter(_claims(jobs), state=Call.RESERVED)
+            .exclude(campaign_id__in=_running())
+            .update(state=Call.PENDING, not_before=now, updated_at=now)
+        )
+
     def recover(self, reserved_before: datetime, now: datetime) -> int:
         return CampaignCall.unscoped.filter(state=Call.RESERVED, reserved_at__lt=reserved_before).update(
             state=Call.PENDING, not_before=now, updated_at=now, error=""
@@ -177,3 +209,11 @@ def _running():
     state guard PostgreSQL does not check again on a row another transaction just moved, so two dial
     tasks delivered at once would both take the call (tests/campaigns/test_latency.py saw it)."""
     return Campaign.unscoped.filter(state=State.RUNNING).values("pk")
+
+
+def _claims(jobs: Sequence[Job]) -> Q:
+    """Calls each under its own claim, for one statement over a chunk."""
+    q = Q(pk__in=[])
+    for call_id, attempt_id in jobs:
+        q |= Q(pk=call_id, attempt_id=attempt_id)
+    return q

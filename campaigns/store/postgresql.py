@@ -3,6 +3,7 @@ the rest as the portable store does it."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 from django.db import connection
 
 from campaigns.models import CallAttempt, Campaign, CampaignCall
-from campaigns.store.base import LOCK_POOL, LOCK_WORKSPACE, Call, Claim, Job, Look, State, Taken
+from campaigns.store.base import LOCK_POOL, LOCK_WORKSPACE, Answer, Call, Claim, Job, Look, State, Taken
 from campaigns.store.orm import OrmStore
 from phone_numbers.models import PhoneNumber
 from providers.models import ProviderConnection
@@ -99,6 +100,53 @@ class PostgresStore(OrmStore):
             number_active=number_state == PhoneNumber.State.ACTIVE,
             connection=None if conn[0] is None else _model_from_row(ProviderConnection, conn),
         )  # fmt: skip
+
+    def take_chunk(self, jobs: Sequence[Job], now: datetime) -> dict[int, Taken]:
+        rows = _run(
+            "take_chunk",
+            {
+                "dialing": Call.DIALING,
+                "reserved": Call.RESERVED,
+                "running": State.RUNNING,
+                "now": now,
+                "calls": [call_id for call_id, _ in jobs],
+                "attempts": [attempt_id for _, attempt_id in jobs],
+            },  # fmt: skip
+        )
+        connections = {}  # one decryption per connection, not per call
+        taken = {}
+        for (
+            call_id,
+            attempt_id,
+            workspace_id,
+            campaign_id,
+            to_e164,
+            from_e164,
+            number_id,
+            tries,
+            at_ms,
+            state,
+            *conn,
+        ) in rows:
+            if conn[0] is not None and conn[0] not in connections:
+                connections[conn[0]] = _model_from_row(ProviderConnection, conn)
+            taken[call_id] = Taken(
+                call_id=call_id, attempt_id=attempt_id, workspace_id=workspace_id, campaign_id=campaign_id,
+                to_e164=to_e164, from_e164=from_e164, number_id=number_id, unavailable_tries=tries, at_ms=at_ms,
+                number_active=state == PhoneNumber.State.ACTIVE, connection=connections.get(conn[0]),
+            )  # fmt: skip
+        return taken
+
+    def answer_chunk(self, answers: Sequence[Answer]) -> int:
+        params = {
+            "dialing": Call.DIALING, "calls": [a.call_id for a in answers],
+            "attempts": [a.attempt_id for a in answers], "states": [a.state for a in answers],
+            "sids": [a.provider_call_id for a in answers], "errors": [a.error for a in answers],
+            "finished": [a.finished_at for a in answers],
+        }  # fmt: skip
+        with connection.cursor() as cursor:
+            cursor.execute(_sql("answer_chunk"), params)
+            return cursor.rowcount
 
     def newest_attempts(self, workspace_id: int, since_ms: int, keep: int) -> list[tuple[str, int]]:
         rows = _run("newest_attempts", {"ws": workspace_id, "since_ms": since_ms, "keep": keep})

@@ -87,7 +87,7 @@ def _set_up():
 
 def _drive(app, campaign) -> Counter:
     """Beat's ticks and the workers' dials until the campaign is over: what each delivery returned."""
-    from campaigns.dial import call_dial
+    from campaigns.dial import calls_dial
     from campaigns.dispatch import campaigns_dispatch
     from campaigns.models import Campaign
     from tests.helpers import wait_until
@@ -98,10 +98,11 @@ def _drive(app, campaign) -> Counter:
         for _ in range(GIVE_UP_AFTER_TICKS):
             campaigns_dispatch(batches=1)  # beat's tick (and start's kick, drained below: the same tick)
             for name, task, args in _delivered(queues):
-                if task == "campaigns.dial":
-                    call_id, attempt_id = args
+                if task == "campaigns.dial_chunk":
+                    (chunk,) = args
                     for _ in range(2):  # acks_late: a task may be delivered again; it must do nothing
-                        outcomes[str(call_dial(call_id=call_id, attempt_id=attempt_id))] += 1
+                        for outcome, count in calls_dial([tuple(job) for job in chunk]).items():
+                            outcomes[str(outcome)] += count
                 elif task != "campaigns.dispatch":
                     raise AssertionError(f"unexpected task {task} on queue {name}")
             if Campaign.unscoped.get(pk=campaign.pk).state != Campaign.State.RUNNING:

@@ -412,6 +412,8 @@ def test_clock_reads_the_redis_time_as_it_counts(pacer, redis_client):
     second = pacer.clock_ms(incr="campaign:1:takes")
     assert seconds * 1000 + micros // 1000 <= first <= second
     assert int(redis_client.get("campaign:1:takes")) == 2
+    assert pacer.clock_ms(incr="campaign:1:takes", by=5) >= second  # a chunk's takes, in the same round trip
+    assert int(redis_client.get("campaign:1:takes")) == 7
 
 
 # ---- Connection rates ------------------------------------------------------------------------------
