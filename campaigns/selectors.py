@@ -17,7 +17,7 @@ from campaigns.chart import chart_svg
 from campaigns.hours import campaign_hours, zones_waiting
 from campaigns.models import CallAttempt, Campaign, CampaignCall
 from campaigns.pools import pool_numbers, pool_queryset
-from pacing.hours import DEFAULT_HOURS, describe_zones, local_clock
+from pacing.hours import DEFAULT_HOURS, FALLBACK_ZONE, describe_zones, local_clock
 from pacing.models import PacingPolicy
 from pacing.pacer import PacerNotReady
 from pacing.selectors import policy_of
@@ -326,6 +326,8 @@ def campaign_hours_notice(campaign: Campaign, now: datetime | None = None) -> Ho
     waiting = zones_waiting(campaign, sorted(with_calls), now)
     for w in waiting[:5]:
         where = describe_zones(w.zones)
+        if w.zones == (FALLBACK_ZONE,):
+            where = "UTC (their numbers have no known time zone)"
         if w.opens is None:
             notice.waiting.append(
                 f"No common calling hours this week in {where}: those calls wait. Widen the hours or remove them."

@@ -123,7 +123,7 @@ def test_a_campaign_takes_stricter_hours_and_refuses_wider_ones_saying_how(make_
 def test_the_campaign_page_says_when_waiting_calls_may_go_next(make_desk):
     desk = make_desk(1)
     desk.hours(Hours())
-    campaign = desk.campaign(["+13125550100", "+12125550100"])
+    campaign = desk.campaign(["+13125550100", "+12125550100", "+80012345678"])
     with workspace_scope(desk.ws):
         campaign = Campaign.objects.select_related("environment").get(pk=campaign.pk)
         # Monday 2026-01-05 12:00 UTC: 06:00 in Chicago (CST), 07:00 in New York (EST).
@@ -131,18 +131,26 @@ def test_the_campaign_page_says_when_waiting_calls_may_go_next(make_desk):
         assert notice.waiting == [
             "Outside calling hours in America/New_York: next call at 08:00 local, 13:00 UTC.",
             "Outside calling hours in America/Chicago: next call at 08:00 local, 14:00 UTC.",
-        ]
-        assert notice.all_waiting and notice.hours == "Every day 08:00–21:00"
+        ]  # 12:00 in UTC: the freephone number (no known zone) is open
+        assert not notice.all_waiting and notice.hours == "Every day 08:00–21:00"
         # 13:30 UTC: New York is open, Chicago waits; after 21:00 in Chicago, tomorrow.
         later = campaign_hours_notice(campaign, now=datetime(2026, 1, 5, 13, 30, tzinfo=UTC))
         assert later.waiting == [
             "Outside calling hours in America/Chicago: next call at 08:00 local, 14:00 UTC."
         ]
         assert not later.all_waiting
+        evening = campaign_hours_notice(campaign, now=datetime(2026, 1, 5, 21, 30, tzinfo=UTC))
+        assert evening.waiting == [
+            "Outside calling hours in UTC (their numbers have no known time zone): "
+            "next call at Tue 08:00 local, Tue 08:00 UTC."
+        ]
         night = campaign_hours_notice(campaign, now=datetime(2026, 1, 6, 3, 30, tzinfo=UTC))
-        assert night.waiting[0] == (  # Monday 22:30 in New York: the next day, said so
-            "Outside calling hours in America/New_York: next call at Tue 08:00 local, 13:00 UTC."
-        )
+        assert night.waiting == [  # Monday 22:30 in New York: the next day, said so; UTC's 08:00 first
+            "Outside calling hours in UTC (their numbers have no known time zone): "
+            "next call at 08:00 local, 08:00 UTC.",
+            "Outside calling hours in America/New_York: next call at Tue 08:00 local, 13:00 UTC.",
+            "Outside calling hours in America/Chicago: next call at Tue 08:00 local, 14:00 UTC.",
+        ]
     # The page itself (the real clock): the campaign's hours and the law's sentence.
     page = client_for("olga_operator").get(reverse("campaigns:detail", args=[desk.ws.slug, campaign.pk]))
     body = page.content.decode()
