@@ -41,7 +41,7 @@ class CampaignForm(HoursFields):
     )
 
     own_hours = forms.BooleanField(
-        label="Own calling hours, stricter than the environment's", required=False,
+        label="Own calling hours, stricter only", required=False,
         help_text="Only narrower than the environment's hours (Call pacing), never wider.",
     )  # fmt: skip
 
