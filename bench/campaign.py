@@ -252,7 +252,8 @@ def seed(args) -> tuple:
 
     from agents.services import agent_create
     from campaigns.models import Campaign
-    from pacing.services import policy_update
+    from pacing.hours import ALWAYS
+    from pacing.services import hours_update, policy_update
     from phone_numbers.models import PhoneNumber
     from phone_numbers.services import number_buy, number_link
     from providers.models import ProviderConnection
@@ -303,6 +304,9 @@ def seed(args) -> tuple:
                 environment=live, actor=user, enabled=bool(args.gap or args.cap),  # all 0: pacing off
                 gap_seconds=args.gap, cap=args.cap, window_seconds=args.window,
             )  # fmt: skip
+            # Calling hours always open: the bench runs at any time of day. The dispatcher still evaluates
+            # them for every batch (campaigns/hours.py), as in production.
+            hours_update(environment=live, actor=user, hours=ALWAYS)
         workspaces.append((ws, connection, live, agent))
     slots = []
     for i in range(args.campaigns):

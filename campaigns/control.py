@@ -14,6 +14,8 @@ from campaigns.dispatch import _pool_delete
 from campaigns.models import Campaign, CampaignCall, DestinationUpload
 from campaigns.pools import _tag_ids, pool_numbers, pool_queryset
 from campaigns.store import Call, State
+from pacing.hours import Hours, zones_for
+from pacing.selectors import policy_of
 from phone_numbers.models import Tag
 from phone_numbers.selectors import tags_named
 from phone_numbers.tags import clean_tag_names
@@ -35,8 +37,10 @@ def campaign_create(
     agent,
     tag_names: list[str],
     destinations: Destinations | bytes,
+    hours: Hours | None = None,
 ) -> Campaign:
-    """A draft campaign with one pending call per destination. Refuses lists with invalid rows.
+    """A draft campaign with one pending call per destination. Refuses lists with invalid rows, and its own
+    calling hours (`hours`; None: the environment's) when they never open or widen the environment's.
 
     A long list comes as the file's bytes: the campaign is created with it waiting in a DestinationUpload,
     and a worker reads it (campaign_destinations_load); the campaign can't start until it has."""
@@ -60,6 +64,8 @@ def campaign_create(
         raise ValidationError(
             {"tags": _no_caller_ids(environment, tags) + " Tag numbers on the Numbers page first."}
         )
+    if hours is not None:
+        _refuse_wider_hours(hours, policy_of(environment).hours, environment)
     now = timezone.now()
     with transaction.atomic():
         campaign = Campaign.objects.create(
@@ -71,6 +77,9 @@ def campaign_create(
             destinations=len(destinations.numbers),
             duplicates_skipped=destinations.duplicates,
             created_by=actor if getattr(actor, "is_authenticated", False) else None,
+            hours_days=hours and hours.days,
+            hours_start_s=hours and hours.start_s,
+            hours_end_s=hours and hours.end_s,
         )
         campaign.tags.set(tags)
         _calls_create(campaign, destinations, now=now)
@@ -88,20 +97,38 @@ def campaign_create(
             destinations=len(destinations.numbers) if waiting is None else "being read",
             duplicates_skipped=destinations.duplicates,
             tags=[t.name for t in tags],
+            calling_hours=hours.describe() if hours else "the environment's",
         )
     return campaign
 
 
+def _refuse_wider_hours(hours: Hours, outer: Hours, environment) -> None:
+    problem = hours.problem()
+    if problem is None and (wider := hours.widens(outer)):
+        problem = (
+            f"A campaign's calling hours may only be stricter than {environment}'s ({outer.describe()}): "
+            f"these would also call {wider}."
+        )
+    if problem:
+        raise ValidationError({"hours": problem})
+
+
 def _calls_create(campaign: Campaign, destinations: Destinations, *, now) -> None:
+    """One pending call per destination, each with its time zones (an index of campaign.zones), computed
+    here once rather than by the dispatcher at every batch (pacing/hours.py)."""
+    groups: dict[tuple[str, ...], int] = {}
     CampaignCall.unscoped.bulk_create(
         (
             CampaignCall(
-                workspace_id=campaign.workspace_id, campaign=campaign, to_e164=e164, row=row, not_before=now
+                workspace_id=campaign.workspace_id, campaign=campaign, to_e164=e164, row=row, not_before=now,
+                zone=groups.setdefault(zones_for(e164), len(groups)),
             )
             for row, e164 in destinations.numbers
         ),
         batch_size=2000,
-    )
+    )  # fmt: skip
+    campaign.zones = [list(zones) for zones in groups]
+    Campaign.unscoped.filter(pk=campaign.pk).update(zones=campaign.zones)
 
 
 def _enqueue_load(upload_id: int) -> None:

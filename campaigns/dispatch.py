@@ -21,6 +21,7 @@ from django.utils import timezone
 from kombu.exceptions import KombuError
 
 from campaigns.donotcall.suppress import calls_suppress
+from campaigns.hours import calls_wait_for_hours
 from campaigns.models import Campaign
 from campaigns.pools import _pool_remove, _pool_sync_if_due, pacer_ensure_ready, pool_rates, pool_usable
 from campaigns.reconcile import calls_recover
@@ -187,8 +188,8 @@ def _lane_batch(lane: _Lane) -> _Batch:
 def _lane_load(lane: _Lane) -> bool:
     """Ready the lane's campaign for its batches: pacer state, pool, policy and feed; False when it no
     longer runs."""
-    campaign = (
-        Campaign.unscoped.select_related("environment")
+    campaign = (  # with its environment's policy: its calling hours (campaigns/hours.py)
+        Campaign.unscoped.select_related("environment__pacing_policy")
         .filter(pk=lane.campaign_id, state=State.RUNNING)
         .first()
     )
@@ -273,6 +274,7 @@ def _dispatch_batch(campaign: Campaign, policy, feed: _Feed, rates: dict | None 
         if room < feed.min_batch:
             return _Batch(0, feed.wait_for_room(room))  # the dial workers are busy: let them take some
         now = timezone.now()
+        calls_wait_for_hours(campaign, now)  # calls outside their calling hours are never claimed
         due = store().due(campaign.pk, now, min(room, settings.CAMPAIGN_DISPATCH_BATCH))
         due = calls_suppress(campaign, due, now)  # do-not-call: never given a caller ID
         if not due:

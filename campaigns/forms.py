@@ -6,12 +6,14 @@ from django.core.exceptions import ValidationError
 from agents.models import Agent
 from campaigns.destinations import BACKGROUND_BYTES, Destinations, destinations_parse, destinations_text
 from campaigns.models import Campaign
+from pacing.forms import HoursFields
+from pacing.hours import DEFAULT_HOURS, Hours
 from phone_numbers.models import Tag
 from phone_numbers.selectors import tags_in_use
 from tenants.models import Environment
 
 
-class CampaignForm(forms.Form):
+class CampaignForm(HoursFields):
     name = forms.CharField(
         max_length=Campaign.NAME_MAX,
         error_messages={"required": "Give the campaign a name."},
@@ -38,8 +40,17 @@ class CampaignForm(forms.Form):
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
 
+    own_hours = forms.BooleanField(
+        label="Own calling hours, stricter only", required=False,
+        help_text="Only narrower than the environment's hours (Call pacing), never wider.",
+    )  # fmt: skip
+
+    field_order = ["name", "environment", "agent", "tags", "destinations", "own_hours"]
+
     def __init__(self, *args, upload_refused: str = "", **kwargs):
+        kwargs.setdefault("initial", self.initial_hours(DEFAULT_HOURS))
         super().__init__(*args, **kwargs)
+        self.fields["hours_start"].required = self.fields["hours_end"].required = False
         # The upload was stopped as it streamed in (campaigns/uploads.py): say why, not "upload a file".
         self.upload_refused = upload_refused
         self.fields["destinations"].required = not upload_refused
@@ -49,6 +60,25 @@ class CampaignForm(forms.Form):
         self.fields["agent"].queryset = Agent.objects.all()
         self.fields["tags"].queryset = tags_in_use()
         self.row_errors = ()
+
+    def hours_wanted(self) -> bool:
+        return bool(self.cleaned_data.get("own_hours"))
+
+    def clean_hours_start(self):
+        return self._time_if_wanted("hours_start", "Say when calls may start, e.g. 09:00.")
+
+    def clean_hours_end(self):
+        return self._time_if_wanted("hours_end", "Say when calls must stop, e.g. 20:00.")
+
+    def _time_if_wanted(self, name: str, missing: str):
+        value = self.cleaned_data.get(name)
+        if self.hours_wanted() and value is None:
+            raise ValidationError(missing)
+        return value
+
+    def campaign_hours(self) -> Hours | None:
+        """The campaign's own hours, or None for its environment's."""
+        return self.hours() if self.hours_wanted() else None
 
     def clean_destinations(self) -> Destinations | bytes:
         """The list read, or a long one's bytes for a worker to read (campaigns.load_destinations)."""

@@ -7,6 +7,7 @@ claim is a CallAttempt, so Redis (pacing state only) can be rebuilt after a loss
 from django.conf import settings
 from django.db import models
 
+from pacing.hours import Hours
 from phone_numbers.models import PhoneNumber, Tag
 from tenants.managers import WorkspaceScopedManager
 from tenants.models import Environment, TenantModel
@@ -57,6 +58,13 @@ class Campaign(TenantModel):
     # When every number of the pool was paced: the pacer's earliest free time (the dispatcher skips until).
     paced_until = models.DateTimeField(null=True, blank=True)
     pool_synced_at = models.DateTimeField(null=True, blank=True)
+    # Its own calling hours, within its environment's (null: the environment's); pacing/hours.py.
+    hours_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    hours_start_s = models.PositiveIntegerField(null=True, blank=True)
+    hours_end_s = models.PositiveIntegerField(null=True, blank=True)
+    # The distinct time-zone sets of its destinations (each a sorted list of zone names); a call's `zone`
+    # is its set's index here. Computed once, when the list is read: the dispatcher asks every batch.
+    zones = models.JSONField(default=list, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -69,6 +77,20 @@ class Campaign(TenantModel):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["state"], name="campaign_by_state")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(
+                    hours_days__isnull=True, hours_start_s__isnull=True, hours_end_s__isnull=True
+                )
+                | models.Q(
+                    hours_days__gte=1,
+                    hours_days__lte=127,
+                    hours_end_s__lte=24 * 3600,
+                    hours_start_s__lt=models.F("hours_end_s"),
+                ),
+                name="campaign_hours_open",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -80,6 +102,12 @@ class Campaign(TenantModel):
     @property
     def is_open(self) -> bool:
         return self.state in self.OPEN_STATES
+
+    @property
+    def own_hours(self) -> Hours | None:
+        if self.hours_days is None:
+            return None
+        return Hours(self.hours_days, self.hours_start_s, self.hours_end_s)
 
 
 def call_reference(call_id: int, attempt_id: int | None) -> str:
@@ -154,6 +182,9 @@ class CampaignCall(TenantModel):
     provider_call_id = models.CharField(max_length=80, blank=True)
     error = models.CharField(max_length=300, blank=True)
     unavailable_tries = models.PositiveSmallIntegerField(default=0)
+    zone = models.PositiveSmallIntegerField(
+        default=0, help_text="Its time zones: an index of campaign.zones."
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -166,6 +197,11 @@ class CampaignCall(TenantModel):
                 fields=["campaign", "not_before", "id"],
                 condition=models.Q(state="pending"),
                 name="call_due",
+            ),
+            models.Index(  # calling hours: the due calls of a zone set whose hours are closed (few)
+                fields=["campaign", "zone", "not_before"],
+                condition=models.Q(state="pending"),
+                name="call_due_by_zone",
             ),
             models.Index(
                 fields=["state", "reserved_at"],  # small: only calls in flight, for the recovery sweep

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from math import ceil, exp
+from zoneinfo import ZoneInfo
 
 import redis
 from django.db.models import Count, ExpressionWrapper, F, FloatField, Min, Sum
@@ -13,8 +14,11 @@ from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from campaigns.chart import chart_svg
+from campaigns.hours import campaign_hours, zones_waiting
 from campaigns.models import CallAttempt, Campaign, CampaignCall
 from campaigns.pools import pool_numbers, pool_queryset
+from pacing.hours import DEFAULT_HOURS, FALLBACK_ZONE, describe_zones, local_clock
+from pacing.models import PacingPolicy
 from pacing.pacer import PacerNotReady
 from pacing.selectors import policy_of
 from pacing.services import pacer, pacer_policy
@@ -286,3 +290,59 @@ def caller_id_choices(*, environment_id, tag_ids) -> CallerIdChoices:
 
 def campaigns_list():
     return Campaign.objects.select_related("environment").order_by("-created_at")[:200]
+
+
+# ---- Calling hours -------------------------------------------------------------------------------
+
+
+def environment_hours() -> list[tuple[Environment, str]]:
+    """Each environment of the workspace with its calling hours in words (the New campaign form's hint)."""
+    policies = {p.environment_id: p for p in PacingPolicy.objects.all()}
+    return [
+        (e, (policies[e.pk].hours if e.pk in policies else DEFAULT_HOURS).describe())
+        for e in sorted(Environment.objects.all(), key=lambda e: e.position)
+    ]
+
+
+@dataclass(frozen=True)
+class HoursNotice:
+    """What the campaign page says about calls waiting for calling hours."""
+
+    hours: str  # the campaign's hours in words
+    waiting: list[str] = field(default_factory=list)  # a sentence per closed zone set, soonest first
+    all_waiting: bool = False  # every waiting call waits for calling hours
+
+
+def campaign_hours_notice(campaign: Campaign, now: datetime | None = None) -> HoursNotice:
+    """The campaign's calling hours, and for each zone set of its waiting calls that is closed now when its
+    next call may go, in the callee's local time and in UTC."""
+    now = now or timezone.now()
+    notice = HoursNotice(hours=campaign_hours(campaign).describe())
+    if campaign.state not in (Campaign.State.RUNNING, Campaign.State.PAUSED, Campaign.State.DRAFT):
+        return notice
+    with_calls = set(
+        CampaignCall.unscoped.filter(campaign=campaign, state=CampaignCall.State.PENDING)
+        .values_list("zone", flat=True)
+        .distinct()
+    )
+    waiting = zones_waiting(campaign, sorted(with_calls), now)
+    for w in waiting[:5]:
+        where = describe_zones(w.zones)
+        if w.zones == (FALLBACK_ZONE,):
+            where = "UTC (their numbers have no known time zone)"
+        if w.opens is None:
+            notice.waiting.append(
+                f"No common calling hours this week in {where}: those calls wait. Widen the hours or remove them."
+            )
+            continue
+        zone = ZoneInfo(w.zones[0])
+        later_day = w.opens.astimezone(zone).date() != now.astimezone(zone).date()
+        local = (f"{w.opens.astimezone(zone):%a} " if later_day else "") + local_clock(w.opens, w.zones[0])
+        utc = w.opens.astimezone(UTC)
+        notice.waiting.append(
+            f"Outside calling hours in {where}: next call at {local} local, "
+            f"{f'{utc:%a} ' if utc.date() != now.astimezone(UTC).date() else ''}{utc:%H:%M} UTC."
+        )
+    if len(waiting) > 5:
+        notice.waiting.append(f"…and {len(waiting) - 5} more time zones waiting for their calling hours.")
+    return HoursNotice(notice.hours, notice.waiting, bool(with_calls) and len(waiting) == len(with_calls))

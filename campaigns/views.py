@@ -14,7 +14,13 @@ from campaigns.call_log import FILTERS, call_log, call_log_csv
 from campaigns.donotcall.selectors import dnc_listed_among
 from campaigns.forms import CampaignForm
 from campaigns.models import Campaign, CampaignCall, DestinationUpload
-from campaigns.selectors import caller_id_choices, campaign_callers, campaign_progress
+from campaigns.selectors import (
+    caller_id_choices,
+    campaign_callers,
+    campaign_hours_notice,
+    campaign_progress,
+    environment_hours,
+)
 from pacing.selectors import policy_of
 from tenants.decorators import workspace_view
 from tenants.http import finish, render_form
@@ -62,9 +68,13 @@ def campaign_new(request, workspace_slug):
                 agent=data["agent"],
                 tag_names=[t.name for t in data["tags"]],
                 destinations=data["destinations"],
+                hours=form.campaign_hours(),
             )
         except ValidationError as error:
-            form.add_error(None, error)
+            if hasattr(error, "error_dict") and "hours" in error.error_dict:
+                form.add_error("hours_end", error.error_dict.pop("hours"))  # widens the environment's
+            if not hasattr(error, "error_dict") or error.error_dict:
+                form.add_error(None, error)
         else:
             skipped = (
                 f" ({campaign.duplicates_skipped} duplicate rows skipped)"
@@ -87,7 +97,10 @@ def campaign_new(request, workspace_slug):
                     f"Campaign “{campaign}” created with {campaign.destinations} destinations{skipped}.",
                 )
             return finish(request, "campaigns:detail", workspace_slug, campaign.pk, go=True)
-    context = {"form": form, "choices": choices, "section": "campaigns", "title": "New campaign"}
+    context = {
+        "form": form, "choices": choices, "section": "campaigns", "title": "New campaign",
+        "environment_hours": environment_hours(),
+    }  # fmt: skip
     return render_form(request, "campaigns/new.html", context, form=form)
 
 
@@ -108,6 +121,7 @@ def campaign_detail(request, workspace_slug, campaign_id):
             campaign, counts=progress.by_state, state=request.GET.get("state"), page=request.GET.get("page")
         ),
         "policy": policy_of(campaign.environment),
+        "hours": campaign_hours_notice(campaign),
         "upload": upload_of(campaign),
         "section": "campaigns",
     }

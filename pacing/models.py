@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 
+from pacing.hours import DAY_S, DEFAULT_HOURS, Hours
 from tenants.models import Environment, TenantModel
 
 
@@ -20,6 +21,16 @@ class PacingPolicy(TenantModel):
     gap_seconds = models.PositiveIntegerField(default=0, help_text="Seconds between two calls; 0: no wait.")
     cap = models.PositiveIntegerField(default=0, help_text="Calls per window per number; 0: no cap.")
     window_seconds = models.PositiveIntegerField(default=0, help_text="The cap's rolling window, in seconds.")
+    # Calling hours, in the destination's local time (pacing/hours.py): on whether or not pacing is.
+    hours_days = models.PositiveSmallIntegerField(
+        "calling days", default=DEFAULT_HOURS.days, help_text="Bit 0 Monday .. bit 6 Sunday."
+    )
+    hours_start_s = models.PositiveIntegerField(
+        default=DEFAULT_HOURS.start_s, help_text="Seconds after local midnight."
+    )
+    hours_end_s = models.PositiveIntegerField(
+        default=DEFAULT_HOURS.end_s, help_text="Seconds after local midnight."
+    )
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -39,10 +50,19 @@ class PacingPolicy(TenantModel):
                 & models.Q(window_seconds__lte=7 * 24 * 3600),
                 name="pacing_within_maxima",
             ),
+            models.CheckConstraint(
+                condition=models.Q(hours_days__gte=1, hours_days__lte=127, hours_end_s__lte=DAY_S)
+                & models.Q(hours_start_s__lt=models.F("hours_end_s")),
+                name="pacing_hours_open",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"Call pacing in {self.environment}"
+
+    @property
+    def hours(self) -> Hours:
+        return Hours(self.hours_days, self.hours_start_s, self.hours_end_s)
 
     @property
     def limits_calls(self) -> bool:

@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from redis.cluster import RedisCluster
 
+from pacing.hours import Hours
 from pacing.models import PacingPolicy
 from pacing.pacer import Pacer, Policy, Rate
 from pacing.redis_client import redis_from_url
@@ -117,3 +118,26 @@ def _policy_changed(workspace_id: int, before: Policy, after: Policy) -> None:
     # workspace not initialised and the next dispatch rebuilds it before claiming.
     with contextlib.suppress(redis.RedisError):  # Redis down: it is rebuilt from PostgreSQL when back
         pacer().policy_changed(workspace_id=workspace_id, old=before, new=after)
+
+
+def hours_update(*, environment: Environment, actor, hours: Hours) -> PacingPolicy:
+    """Save the environment's calling hours (the policy is created on first save), audited before -> after
+    in the units they are set in ("Every day 08:00–21:00"); running campaigns use them within a second."""
+    problem = hours.problem()
+    if problem:
+        raise ValidationError({"hours": problem})
+    with transaction.atomic():
+        policy, _ = PacingPolicy.objects.select_for_update().get_or_create(
+            environment=environment, defaults={"workspace_id": environment.workspace_id}
+        )
+        before = policy.hours
+        if before == hours:
+            return policy
+        policy.hours_days, policy.hours_start_s, policy.hours_end_s = hours.days, hours.start_s, hours.end_s
+        policy.updated_by = actor if getattr(actor, "is_authenticated", False) else None
+        policy.save()
+        audit(
+            actor=actor, action="pacing.hours_updated", target=policy, environment=environment.kind,
+            changed={"calling hours": [before.describe(), hours.describe()]},
+        )  # fmt: skip
+    return policy

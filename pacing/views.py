@@ -2,13 +2,14 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
-from pacing.forms import PacingPolicyForm
+from pacing.forms import CallingHoursForm, PacingPolicyForm
 from pacing.selectors import capacity, policy_capacity, policy_of, tagged_numbers_count
-from pacing.services import policy_update
+from pacing.services import hours_update, policy_update
 from tenants.decorators import workspace_view
 from tenants.http import finish, render_form
 from tenants.models import Environment
@@ -28,16 +29,34 @@ def policy_edit(request, workspace_slug, environment_id=None):
     form = PacingPolicyForm(
         request.POST if request.method == "POST" else None, initial=PacingPolicyForm.initial_for(policy)
     )
+    hours_form = CallingHoursForm(
+        request.POST if request.method == "POST" else None,
+        initial=CallingHoursForm.initial_hours(policy.hours),
+    )
+    with_hours = request.method == "POST" and CallingHoursForm.submitted(request.POST)
     action = reverse("pacing:policy", args=[workspace_slug, environment.pk])
-    if request.method == "POST" and form.is_valid():
+    # Both forms checked, so every mistake shows at once; saved together or not at all.
+    if request.method == "POST" and form.is_valid() & (hours_form.is_valid() if with_hours else True):
         try:
-            policy = policy_update(environment=environment, actor=request.user, **form.policy_values())
+            with transaction.atomic():
+                policy = policy_update(environment=environment, actor=request.user, **form.policy_values())
+                if with_hours:
+                    policy = hours_update(
+                        environment=environment, actor=request.user, hours=hours_form.hours()
+                    )
         except ValidationError as error:
             for field, problems in error.message_dict.items():
                 for problem in problems:
-                    form.add_error(_FIELD_OF.get(field), problem)
+                    if field == "hours":
+                        hours_form.add_error("hours_end", problem)
+                    else:
+                        form.add_error(_FIELD_OF.get(field), problem)
         else:
-            messages.success(request, f"Call pacing in {environment} saved: {policy.describe()}.")
+            messages.success(
+                request,
+                f"Call pacing in {environment} saved: {policy.describe()}; "
+                f"calling hours {policy.hours.describe()} in the callee's local time.",
+            )
             return finish(request, "numbers:list", workspace_slug=workspace_slug)
     numbers = tagged_numbers_count(environment)
     if request.htmx and request.htmx.target == "capacity":
@@ -48,12 +67,15 @@ def policy_edit(request, workspace_slug, environment_id=None):
         "environments": sorted(Environment.objects.all(), key=lambda e: e.position),
         "policy": policy,
         "form": form,
+        "hours_form": hours_form,
         "numbers": numbers,
         "capacity": policy_capacity(policy, numbers=numbers),
         "action": action,
         "can_edit": role_allows(request.membership.role, "pacing.manage"),
     }
-    return render_form(request, "pacing/policy.html", context, form=form)
+    return render_form(
+        request, "pacing/policy.html", context, form=form, failed=bool(with_hours and hours_form.errors)
+    )
 
 
 def _capacity_as_typed(request, environment, numbers: int):

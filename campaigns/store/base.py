@@ -115,6 +115,11 @@ class Store(ABC):
         """Pending calls the pacer had no number for: not due before `until`."""
 
     @abstractmethod
+    def hours_wait(self, campaign_id: int, now: datetime, opens: dict[int, datetime]) -> int:
+        """Calling hours: the campaign's pending calls due by `now` whose zone set (campaign.zones index) is
+        closed wait for its opening, `opens[zone]`; how many moved. Guarded by their state (pending)."""
+
+    @abstractmethod
     def next_due(self, campaign_id: int) -> datetime | None:
         """When the campaign's next pending call comes due (None: none pending)."""
 

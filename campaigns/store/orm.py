@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import F, Min, Q, Window
+from django.db.models import Case, F, Min, Q, Value, When, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
@@ -84,6 +84,14 @@ class OrmStore(Store):
 
     def hold_back(self, call_ids: list[int], until: datetime) -> None:
         CampaignCall.unscoped.filter(pk__in=call_ids, state=Call.PENDING).update(not_before=until)
+
+    def hours_wait(self, campaign_id: int, now: datetime, opens: dict[int, datetime]) -> int:
+        if not opens:
+            return 0
+        # One statement whatever the number of closed zone sets; call_due_by_zone finds only their due calls.
+        return CampaignCall.unscoped.filter(
+            campaign_id=campaign_id, state=Call.PENDING, zone__in=list(opens), not_before__lte=now
+        ).update(not_before=Case(*(When(zone=zone, then=Value(at)) for zone, at in opens.items())))
 
     def next_due(self, campaign_id: int) -> datetime | None:
         pending = CampaignCall.unscoped.filter(campaign_id=campaign_id, state=Call.PENDING)

@@ -12,7 +12,8 @@ from campaigns.control import campaign_create
 from campaigns.destinations import destinations_parse
 from campaigns.models import Campaign, CampaignCall
 from config.celery import app
-from pacing.services import pacer_redis, policy_update
+from pacing.hours import ALWAYS
+from pacing.services import hours_update, pacer_redis, policy_update
 from phone_numbers.services import number_buy, number_link
 from providers.models import ProviderConnection
 from tenants.models import Environment
@@ -52,6 +53,13 @@ class Desk:
                 workspace=workspace, actor=None, name="Outbound", sip_destination="sip:out@voice.example"
             )
             self.numbers = [self.buy(f"+1415555{100 + i:04d}", tags=[tag]) for i in range(count)]
+            # Calls go at any hour (the engine's tests run at any time of day); tests of calling hours
+            # set their own (self.hours).
+            self.hours(ALWAYS)
+
+    def hours(self, hours):
+        with workspace_scope(self.ws):
+            return hours_update(environment=self.live, actor=self.actor, hours=hours)
 
     def link_on(self, server, provider: str, numbers, *, calls_per_second=1000) -> Desk:
         """Make the caller IDs `numbers`, owned at `server` (a fake Twilio or Telnyx) on one connection
@@ -90,12 +98,12 @@ class Desk:
                 gap_seconds=gap, cap=cap, window_seconds=window,
             )  # fmt: skip
 
-    def campaign(self, destinations, *, tags=("outbound",), name="Spring outreach") -> Campaign:
+    def campaign(self, destinations, *, tags=("outbound",), name="Spring outreach", hours=None) -> Campaign:
         csv = ("phone\n" + "\n".join(destinations) + "\n").encode()
         with workspace_scope(self.ws):
             return campaign_create(
                 workspace=self.ws, actor=self.actor, name=name, environment=self.live, agent=self.agent,
-                tag_names=list(tags), destinations=destinations_parse(csv),
+                tag_names=list(tags), destinations=destinations_parse(csv), hours=hours,
             )  # fmt: skip
 
     def calls(self, campaign) -> list[CampaignCall]:

@@ -144,7 +144,7 @@ def test_a_dispatch_batch_on_the_postgresql_store_is_seven_statements_whatever_i
     settings.CAMPAIGN_DISPATCH_BATCH = size
     settings.CAMPAIGN_STORE = "postgresql"
     with all_workspaces():
-        campaign = Campaign.unscoped.select_related("environment").get(pk=campaign.pk)
+        campaign = Campaign.unscoped.select_related("environment__pacing_policy").get(pk=campaign.pk)
         policy = pacer_policy(policy_of(campaign.environment))
         with CaptureQueriesContext(connection) as queries:
             assert _dispatch_batch(campaign, policy, _Feed(limit=size * 2, takes_per_s=None)).claimed == size
@@ -165,7 +165,7 @@ def _batch(campaign, feed):
     from tenants.scope import all_workspaces
 
     with all_workspaces():
-        campaign = Campaign.unscoped.select_related("environment").get(pk=campaign.pk)
+        campaign = Campaign.unscoped.select_related("environment__pacing_policy").get(pk=campaign.pk)
         return _dispatch_batch(campaign, pacer_policy(policy_of(campaign.environment)), feed)
 
 

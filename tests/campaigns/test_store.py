@@ -150,6 +150,33 @@ def test_move_and_the_sweeps_touch_only_calls_in_the_state_they_expect(make_desk
     assert [c.state for c in desk.calls(campaign)] == ["dialing", "pending", "pending"]
 
 
+def test_hours_wait_moves_only_due_pending_calls_of_the_closed_zone_sets(make_desk, store):
+    """Calling hours: each closed zone set's due calls wait for its own opening, in one statement; calls of
+    open sets, calls not due yet and calls past pending stay as they are."""
+    desk = make_desk(2)
+    ny, london, chicago = "+12125550100", "+442079460100", "+13125550100"
+    campaign = desk.campaign([ny, london, chicago, "+12125550101", "+442079460101"])
+    campaign_start(campaign=campaign, actor=desk.actor)
+    campaign = Campaign.unscoped.get(pk=campaign.pk)
+    assert campaign.zones == [["America/New_York"], ["Europe/London"], ["America/Chicago"]]
+    calls = {c.to_e164: c for c in desk.calls(campaign)}
+    assert [calls[e].zone for e in (ny, london, chicago)] == [0, 1, 2]
+    now = timezone.now()
+    later = now + timedelta(minutes=10)
+    CampaignCall.unscoped.filter(pk=calls["+442079460101"].pk).update(not_before=later)  # not due yet
+    [job] = reserve(store, desk, campaign, [calls[chicago]])  # reserved: not its to move
+    opens = {1: now + timedelta(hours=3), 2: now + timedelta(hours=5)}
+    with transaction.atomic():
+        assert store.hours_wait(campaign.pk, now, opens) == 1
+    after = {c.to_e164: c for c in desk.calls(campaign)}
+    assert after[london].not_before == opens[1]
+    assert after["+442079460101"].not_before == later
+    assert (after[chicago].state, after[chicago].not_before) == ("reserved", calls[chicago].not_before)
+    assert after[ny].not_before == calls[ny].not_before == after["+12125550101"].not_before
+    assert store.hours_wait(campaign.pk, now, {}) == 0
+    assert state(job) == "reserved"
+
+
 def test_newest_attempts_keep_per_number_the_newest_since_a_time(make_desk, store):
     desk = make_desk(3)
     campaign = started(desk, 3)
