@@ -106,6 +106,7 @@ class _Lane:
     policy: object = None
     feed: _Feed | None = None
     rates: dict | None = None  # its caller IDs' connections' call rates
+    paced: bool = False  # a batch this tick waited for the pacer: its numbers, not the workers, are its limit
 
 
 def _in_turn(running: list[tuple[int, int]]) -> list[int]:
@@ -128,10 +129,10 @@ def _dispatch_in_turn(
     reach: float | None = None,
 ) -> int:
     """A batch for each campaign in turn until the budget is spent or none has anything due; a campaign
-    waiting (for its dial workers or the pacer) lets the next one take its turn. A campaign waiting for the
-    pacer past the budget but before `reach` (monotonic: when the next tick is due) is kept, and served when
-    its number frees up: left to the next tick, that number would wait out the gap between ticks (up to
-    CAMPAIGN_DISPATCH_BUDGET_S short of beat's period, and the next tick's start). Counting `batches` (tests),
+    waiting (for its dial workers or the pacer) lets the next one take its turn. A paced campaign (one of
+    its batches this tick waited for the pacer) goes on past the budget until `reach` (monotonic: when the
+    next tick is due), and is served when its numbers free up: left to the next tick, they would wait out
+    the gap between ticks (beat's period less CAMPAIGN_DISPATCH_BUDGET_S, and the next tick's start). Counting `batches` (tests),
     the tick takes that many in all, in the same turns, and a campaign that would wait leaves: nothing
     sleeps. No batches: each campaign's pacer state and pool are made ready, nothing is claimed."""
     reach = until if reach is None else reach
@@ -144,8 +145,8 @@ def _dispatch_in_turn(
     claimed, served, left = 0, None, batches
     while lanes and left != 0:
         now = time.monotonic()
-        if now >= until:  # the budget is spent: only campaigns kept for a number freeing before `reach` go on
-            lanes = deque(lane for lane in lanes if lane.ready_at >= until)
+        if now >= until:  # the budget is spent: only paced campaigns go on, until `reach`
+            lanes = deque(lane for lane in lanes if lane.paced)
             if not lanes or now >= reach:
                 break
         lane = next((lane for lane in lanes if lane.ready_at <= now), None)
@@ -161,8 +162,9 @@ def _dispatch_in_turn(
             left -= 1
             if batch.wait_s != 0:
                 continue  # counting: never wait for a campaign
+        lane.paced = lane.paced or batch.paced
         wake = time.monotonic() + (batch.wait_s or 0)
-        if batch.wait_s is not None and (wake < until or (batch.paced and wake < reach)):
+        if batch.wait_s is not None and (wake < until or (lane.paced and wake < reach)):
             lane.ready_at = wake
             lanes.append(lane)  # to the back: the others' turns first
     if remember and served is not None:
