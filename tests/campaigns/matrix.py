@@ -11,7 +11,8 @@ from tests.matrix import WorkspacePage
 PAGES = {
     "campaigns:list": WorkspacePage(),
     "campaigns:new": WorkspacePage(
-        post={"name": "Hijack", "environment": "", "agent": "", "tags": []}, fields=("destinations",)
+        post={"name": "Hijack", "environment": "", "agent": "", "tags": []},
+        fields=("destinations", "own_hours", "hours_days", "hours_start", "hours_end"),
     ),
     "campaigns:detail": WorkspacePage(query=("state", "page", "seen")),
     "campaigns:upload": WorkspacePage(),

@@ -10,6 +10,8 @@ from campaigns.control import campaign_create, campaign_start
 from campaigns.destinations import destinations_parse
 from campaigns.dispatch import campaign_dispatch
 from campaigns.models import DoNotCall
+from pacing.hours import ALWAYS
+from pacing.services import hours_update
 from phone_numbers.services import number_buy
 from providers.models import ProviderConnection
 from tenants.models import Environment
@@ -23,10 +25,12 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture
 def live(acme):
-    """Two sandbox numbers in Live tagged "outbound" (the workspace's country: the US)."""
+    """Two sandbox numbers in Live tagged "outbound" (the workspace's country: the US), calling hours always
+    open: the test runs at any time of day, and a call waiting for its hours is not yet due to be suppressed."""
     with workspace_scope(acme):
         connection = ProviderConnection.objects.create(provider="sandbox", label="Sandbox US")
         live = Environment.objects.get(kind="live")
+        hours_update(environment=live, actor=owner_of(acme), hours=ALWAYS)
         for e164 in ("+14155550100", "+14155550101"):
             number_buy(
                 workspace=acme, actor=owner_of(acme), idempotency_key=uuid.uuid4().hex, connection=connection,

@@ -78,6 +78,8 @@ def test_numbers_menu_opens_closes_and_navigates_and_a_row_menu_edits(phone, con
     page.keyboard.press("Tab")
     expect(sidebar.get_by_role("link", name="Campaigns")).to_be_focused()
     page.keyboard.press("Tab")
+    expect(sidebar.get_by_role("link", name="Do not call")).to_be_focused()
+    page.keyboard.press("Tab")
     expect(sidebar.get_by_role("link", name="Agents")).to_be_focused()
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Agents", level=1)).to_be_visible()

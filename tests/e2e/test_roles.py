@@ -15,7 +15,9 @@ def test_an_operator_never_meets_providers_and_a_refusal_names_who_can_help(
     sign_in(page, live_server, "olga_operator", PASSWORD)
     expect(page).to_have_url(f"{live_server.url}/w/acme/numbers/")
     nav = page.locator(".sidebar nav")
-    expect(nav.get_by_role("link")).to_have_text(["Numbers", "Campaigns", "Agents", "Settings"])
+    expect(nav.get_by_role("link")).to_have_text(
+        ["Numbers", "Campaigns", "Do not call", "Agents", "Settings"]
+    )
 
     # Acme has no provider yet: neither the empty state nor the Link modal sends an operator to Providers.
     expect(page.get_by_role("heading", name="Connect a telephony provider first")).to_be_visible()
@@ -37,7 +39,9 @@ def test_an_operator_never_meets_providers_and_a_refusal_names_who_can_help(
     expect(helpers).to_have_count(2)
     expect(helpers.nth(0)).to_contain_text("acme-owner")  # owners first
     expect(helpers.nth(1)).to_contain_text("alice_admin")
-    expect(nav.get_by_role("link")).to_have_text(["Numbers", "Campaigns", "Agents", "Settings"])
+    expect(nav.get_by_role("link")).to_have_text(
+        ["Numbers", "Campaigns", "Do not call", "Agents", "Settings"]
+    )
     expect(page.get_by_label("Workspace: Acme. Switch workspace")).to_be_visible()
     page.get_by_role("link", name="Back to Numbers").click()
     expect(page).to_have_url(f"{live_server.url}/w/acme/numbers/")
