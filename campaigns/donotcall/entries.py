@@ -95,25 +95,17 @@ def number_read(text: str, regions: tuple[str, ...]) -> str:
 
 def numbers_pasted(text: str, regions: tuple[str, ...]) -> Parsed:
     """Numbers one a line, or separated by commas or semicolons; each bad one reported by its line."""
-    numbers: dict[str, None] = {}
-    errors: list[EntryError] = []
-    duplicates = 0
-    for line_no, line in enumerate(text.splitlines(), start=1):
-        for item in _SEPARATORS.split(line):
-            if not item.strip():
-                continue
-            if len(numbers) + len(errors) >= MAX_PASTED:
-                raise ValidationError(f"Paste at most {MAX_PASTED:,} numbers at a time, or import a CSV.")
-            try:
-                e164 = number_read(item, regions)
-            except ValidationError as exc:
-                errors.append(EntryError(f"Line {line_no}", exc.messages[0]))
-                continue
-            duplicates += e164 in numbers
-            numbers[e164] = None
-    if not numbers and not errors:
-        raise ValidationError("Enter at least one phone number.")
-    return Parsed(tuple(numbers), tuple(errors), duplicates)
+    items = (
+        (f"Line {line_no}", item)
+        for line_no, line in enumerate(text.splitlines(), start=1)
+        for item in _SEPARATORS.split(line)
+        if item.strip()
+    )
+    return _gathered(
+        items, regions, most=MAX_PASTED,
+        too_many=f"Paste at most {MAX_PASTED:,} numbers at a time, or import a CSV.",
+        empty="Enter at least one phone number.",
+    )  # fmt: skip
 
 
 def numbers_csv(data: bytes, regions: tuple[str, ...]) -> Parsed:
@@ -125,22 +117,33 @@ def numbers_csv(data: bytes, regions: tuple[str, ...]) -> Parsed:
     except csv.Error as exc:
         raise ValidationError(f"The file is not valid CSV ({exc}).") from None
     column, start = _column(rows)
+    items = (
+        (f"Row {index}", row[column].strip() if column < len(row) else "")
+        for index, row in enumerate(rows[start:], start=start + 1)
+        if any(cell.strip() for cell in row)
+    )
+    return _gathered(
+        items, regions, most=MAX_ROWS,
+        too_many=f"Import at most {MAX_ROWS:,} numbers a file; split the list.",
+        empty="The file has no numbers: put one phone number per row.",
+    )  # fmt: skip
+
+
+def _gathered(items, regions: tuple[str, ...], *, most: int, too_many: str, empty: str) -> Parsed:
+    """(where, text) items read as numbers, in order and once each; a bad one reported by where it is."""
     numbers: dict[str, None] = {}
     errors: list[EntryError] = []
     duplicates = 0
-    for index, row in enumerate(rows[start:], start=start + 1):
-        if not any(cell.strip() for cell in row):
-            continue
-        if len(numbers) + len(errors) >= MAX_ROWS:
-            raise ValidationError(f"Import at most {MAX_ROWS:,} numbers a file; split the list.")
-        value = row[column].strip() if column < len(row) else ""
+    for where, item in items:
+        if len(numbers) + len(errors) >= most:
+            raise ValidationError(too_many)
         try:
-            e164 = number_read(value, regions)
+            e164 = number_read(item, regions)
         except ValidationError as exc:
-            errors.append(EntryError(f"Row {index}", exc.messages[0]))
+            errors.append(EntryError(where, exc.messages[0]))
             continue
         duplicates += e164 in numbers
         numbers[e164] = None
     if not numbers and not errors:
-        raise ValidationError("The file has no numbers: put one phone number per row.")
+        raise ValidationError(empty)
     return Parsed(tuple(numbers), tuple(errors), duplicates)
