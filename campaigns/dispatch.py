@@ -356,8 +356,5 @@ def _enqueue_dials(jobs: list[Job]) -> None:
                 dial_chunk.apply_async(args=[jobs[start:end]], producer=producer)
     except (KombuError, redis.RedisError, OSError) as exc:
         now = timezone.now()
-        back = sum(
-            store().move(call_id, attempt_id, Call.RESERVED, state=Call.PENDING, not_before=now, error="")
-            for call_id, attempt_id in jobs
-        )
+        back = store().back_chunk(jobs, Call.RESERVED, now)
         log.warning("dial tasks not published (%s): %d reserved calls back to waiting", exc, back)

@@ -80,26 +80,7 @@ class PostgresStore(OrmStore):
         return sorted(call_id for (call_id,) in rows)
 
     def take(self, call_id: int, attempt_id: int, now: datetime) -> Taken | None:
-        rows = _run(
-            "take",
-            {
-                "dialing": Call.DIALING,
-                "reserved": Call.RESERVED,
-                "running": State.RUNNING,
-                "now": now,
-                "call_id": call_id,
-                "attempt_id": attempt_id,
-            },  # fmt: skip
-        )
-        if not rows:
-            return None
-        workspace_id, campaign_id, to_e164, from_e164, number_id, tries, at_ms, number_state, *conn = rows[0]
-        return Taken(
-            call_id=call_id, attempt_id=attempt_id, workspace_id=workspace_id, campaign_id=campaign_id,
-            to_e164=to_e164, from_e164=from_e164, number_id=number_id, unavailable_tries=tries, at_ms=at_ms,
-            number_active=number_state == PhoneNumber.State.ACTIVE,
-            connection=None if conn[0] is None else _model_from_row(ProviderConnection, conn),
-        )  # fmt: skip
+        return self.take_chunk([Job(call_id, attempt_id)], now).get(call_id)  # the same one statement
 
     def take_chunk(self, jobs: Sequence[Job], now: datetime) -> dict[int, Taken]:
         rows = _run(

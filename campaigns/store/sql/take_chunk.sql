@@ -1,5 +1,7 @@
--- take.sql for a chunk of calls, each under its own claim: reserved -> dialing, guarded the same way, with
--- everything each dial needs, in one round trip.
+-- reserved -> dialing for a chunk of calls (one, for a single dial task), each guarded by its claim and its
+-- campaign running, with everything each dial needs, in one round trip. Outer joins: once the UPDATE has
+-- run, its rows must come back whatever else was deleted meanwhile. {connection_columns}: every column of
+-- the caller ID's provider connection, a whole model.
 WITH taken AS (
     UPDATE {call} AS c SET state = %(dialing)s, dialing_at = %(now)s, updated_at = %(now)s
       FROM {campaign} AS k,
