@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 from pacing.pacer import Pacer, Policy  # noqa: E402
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/13")
-POLICY = Policy(gap_s=60, cap=100, window_s=86_400)  # the seed's example: 100 calls a day, a minute apart
+POLICY = Policy(gap_s=60, windows=((100, 86_400),))  # the seed's example: 100 calls a day, a minute apart
 MINUTE_GAP = Policy(gap_s=60)  # also what limits' "1 per minute" moving window means
 WS = "pacer-bench"
 LIMITS_PREFIX = "pacer-bench-limits"

@@ -49,7 +49,7 @@ def test_paced_number_frees_after_gap(ready):
 
 def test_cap_allows_n_attempts_in_any_rolling_window(ready):
     only(ready, A)
-    policy = Policy(cap=3, window_s=60)
+    policy = Policy(windows=((3, 60),))
     for at in (0, 10, 20):
         assert claimed(claim(ready, policy, at)) == [A]
     assert claim(ready, policy, 30).retry_in_ms == 30 * SECOND  # the attempt at 0 leaves the window at 60
@@ -60,7 +60,7 @@ def test_cap_allows_n_attempts_in_any_rolling_window(ready):
 
 def test_gap_and_cap_together_wait_for_the_later_of_both(ready):
     only(ready, A)
-    policy = Policy(gap_s=10, cap=2, window_s=60)
+    policy = Policy(gap_s=10, windows=((2, 60),))
     assert claimed(claim(ready, policy, 0)) == [A]
     assert claim(ready, policy, 5).retry_in_ms == 5 * SECOND  # gap
     assert claimed(claim(ready, policy, 10)) == [A]
@@ -161,7 +161,7 @@ def test_shared_numbers_never_exceed_limits_across_pools(ready):
     shared = numbers(4)
     ready.pool_set(workspace_id=WS, pool_id="p", numbers=shared)
     ready.pool_set(workspace_id=WS, pool_id="q", numbers=shared[:2])
-    policy = Policy(gap_s=5, cap=3, window_s=60)
+    policy = Policy(gap_s=5, windows=((3, 60),))
     history: dict[str, list[int]] = {n: [] for n in shared}
     for step in range(400):
         result = claim(ready, policy, step * 0.75, pool="pq"[step % 2], k=1 + step % 3)
@@ -173,7 +173,7 @@ def test_shared_numbers_never_exceed_limits_across_pools(ready):
 
 def test_logs_keep_the_attempts_the_cap_needs_and_stay_bounded(ready, redis_client):
     only(ready, A)
-    policy = Policy(cap=4, window_s=1)
+    policy = Policy(windows=((4, 1),))
     lengths = set()
     for second in range(50):
         assert len(claimed(claim(ready, policy, second, k=5))) == 4
@@ -194,26 +194,26 @@ def test_tightened_policy_applies_to_attempts_made_before_it(ready):
     only(ready, A)
     claim(ready, Policy(gap_s=60), 0)
     assert claim(ready, Policy(gap_s=600), 61).retry_in_ms == 539 * SECOND
-    assert claim(ready, Policy(cap=1, window_s=3600), 700).retry_in_ms == 2900 * SECOND
+    assert claim(ready, Policy(windows=((1, 3600),)), 700).retry_in_ms == 2900 * SECOND
 
 
 def test_longer_window_counts_attempts_already_logged(ready):
     only(ready, A)
     for at in (0, 100):
-        claim(ready, Policy(cap=2, window_s=60), at)
-    assert claim(ready, Policy(cap=2, window_s=600), 200).retry_in_ms == 400 * SECOND
+        claim(ready, Policy(windows=((2, 60),)), at)
+    assert claim(ready, Policy(windows=((2, 600),)), 200).retry_in_ms == 400 * SECOND
 
 
 def test_policy_counting_fewer_attempts_needs_no_rebuild(ready):
     changed = ready.policy_changed(
-        workspace_id=WS, old=Policy(cap=5, window_s=60), new=Policy(cap=2, window_s=600)
+        workspace_id=WS, old=Policy(windows=((5, 60),)), new=Policy(windows=((2, 600),))
     )
     assert changed is False
     assert ready.is_initialised(workspace_id=WS)
 
 
 def test_raising_the_cap_fails_closed_until_rebuilt_from_the_database(ready):
-    old, new = Policy(cap=1, window_s=10), Policy(cap=3, window_s=60)
+    old, new = Policy(windows=((1, 10),)), Policy(windows=((3, 60),))
     only(ready, A)
     recorded = [(A, claim(ready, old, at).claims[0].at_ms) for at in (0, 20, 40)]
     assert ready.policy_changed(workspace_id=WS, old=old, new=new) is True
@@ -301,7 +301,7 @@ def test_claims_fail_closed_until_the_workspace_is_initialised(pacer):
 def test_rebuild_after_flush_gives_the_same_decisions(ready, redis_client):
     pool = numbers(6)
     ready.pool_set(workspace_id=WS, pool_id="p", numbers=pool)
-    policy = Policy(gap_s=7, cap=3, window_s=40)
+    policy = Policy(gap_s=7, windows=((3, 40),))
     recorded = [
         (c.number, c.at_ms) for at in range(0, 60, 2) for c in claim(ready, policy, at, k=1 + at % 3).claims
     ]
@@ -359,7 +359,7 @@ def test_workspaces_do_not_share_pacing(ready):
 
 
 def test_number_states_show_window_use_and_next_free_time(ready):
-    policy = Policy(gap_s=10, cap=2, window_s=60)
+    policy = Policy(gap_s=10, windows=((2, 60),))
     only(ready, A)
     claim(ready, policy, 0)
     claim(ready, policy, 10)
