@@ -177,7 +177,9 @@ class CallerRow:
     next_free: datetime | None
     paced: bool
     chart: SafeString = SafeString("")  # attempts per hour, the last CHART_HOURS hours (campaigns/chart.py)
-    holds: tuple[str, ...] = ()  # the limits holding it, in words: "today 75/75, resets 00:00 America/Chicago"
+    holds: tuple[
+        str, ...
+    ] = ()  # the limits holding it, in words: "today 75/75, resets 00:00 America/Chicago"
 
     @property
     def window_percent(self) -> int:

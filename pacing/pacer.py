@@ -147,7 +147,8 @@ def _midnights(zone: str, now_ms: int) -> tuple[int, ...]:
     tz = zoneinfo.ZoneInfo(zone)
     today = datetime.fromtimestamp(now_ms / 1000, tz).date()
     return tuple(
-        int(datetime.combine(today + timedelta(days=d), dt_time(), tz).timestamp() * 1000) for d in (-1, 0, 1, 2)
+        int(datetime.combine(today + timedelta(days=d), dt_time(), tz).timestamp() * 1000)
+        for d in (-1, 0, 1, 2)
     )
 
 
@@ -158,7 +159,20 @@ def _zones_arg(policy: Policy, zones: Iterable[str], now_ms: int | None) -> str:
     if not policy.daily_cap:
         return ""
     at = time.time_ns() // 1_000_000 if now_ms is None else now_ms
-    return " ".join(f"{z} {' '.join(map(str, _midnights(z, at)))}" for z in sorted(set(zones) | {"UTC"}))
+    key = frozenset(zones) | {"UTC"}
+    cached = _zones_args.get(key)
+    if cached is not None and cached[0] <= at < cached[1]:  # no zone's date changed since
+        return cached[2]
+    midnights = {z: _midnights(z, at) for z in sorted(key)}
+    text = " ".join(f"{z} {' '.join(map(str, m))}" for z, m in midnights.items())
+    if len(_zones_args) > 1024:
+        _zones_args.clear()
+    _zones_args[key] = (max(m[1] for m in midnights.values()), min(m[2] for m in midnights.values()), text)
+    return text
+
+
+# zones -> (from, until, the claim's midnights): valid while every zone's date stays the one it was built on
+_zones_args: dict[frozenset[str], tuple[int, int, str]] = {}
 
 
 class Rate(NamedTuple):

@@ -103,7 +103,10 @@ def test_the_caller_ids_say_so_while_the_pacing_state_is_rebuilt_or_redis_is_dow
     assert "Pacing state is being rebuilt from the database" in page and "paced until" not in page
     campaigns_dispatch(batches=1)  # the dispatcher rebuilds from the recorded attempts
     page = operator.get(detail).content.decode()
-    assert "being rebuilt" not in page and "All 2 numbers held by their limits: the next call can leave at" in page
+    assert (
+        "being rebuilt" not in page
+        and "All 2 numbers held by their limits: the next call can leave at" in page
+    )
     settings.PACER_REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there (the pacer is per URL)
     assert "Redis did not answer" in operator.get(detail).content.decode()
     settings.PACER_REDIS_URL = "redis+cluster://127.0.0.1:1"  # nor is a Redis Cluster there

@@ -391,12 +391,16 @@ def test_the_daily_cap_resets_at_midnight_in_each_numbers_own_zone(ready):
 
     def take(at_ms: int, k: int = 2) -> ClaimResult:
         calls = [f"c{i}" for i in range(k)]
-        return ready.claim(workspace_id=WS, pool_id="d", policy=policy, call_ids=calls, now_ms=at_ms, zones=zones)
+        return ready.claim(
+            workspace_id=WS, pool_id="d", policy=policy, call_ids=calls, now_ms=at_ms, zones=zones
+        )
 
     assert sorted(claimed(take(evening))) == [chicago, london]
     assert sorted(claimed(take(evening + SECOND))) == [chicago, london]
     held = take(evening + 2 * SECOND)
-    assert held.claims == () and held.retry_in_ms == _ms(2026, 6, 10, 23) - (evening + 2 * SECOND)  # London 00:00
+    assert held.claims == () and held.retry_in_ms == _ms(2026, 6, 10, 23) - (
+        evening + 2 * SECOND
+    )  # London 00:00
     assert claimed(take(_ms(2026, 6, 10, 23), k=3)) == [london, london]  # no gap: both at once
     assert take(_ms(2026, 6, 11, 4, 59)).retry_in_ms == 60 * SECOND  # Chicago's midnight: 05:00 UTC
     assert claimed(take(_ms(2026, 6, 11, 5), k=1)) == [chicago]
@@ -434,7 +438,10 @@ def test_a_number_whose_zone_the_claim_was_not_given_gets_any_25_hours(ready):
     kw = {"workspace_id": WS, "pool_id": "p", "policy": policy, "call_ids": ["a"]}
     assert claimed(ready.claim(**kw, now_ms=T0)) == [chicago]
     assert ready.claim(**kw, now_ms=T0 + 3600 * SECOND).retry_in_ms == 24 * 3600 * SECOND
-    assert ready.claim(**kw, now_ms=T0 + 3600 * SECOND, zones=["America/Chicago"]).retry_in_ms < 24 * 3600 * SECOND
+    assert (
+        ready.claim(**kw, now_ms=T0 + 3600 * SECOND, zones=["America/Chicago"]).retry_in_ms
+        < 24 * 3600 * SECOND
+    )
 
 
 def test_a_number_spanning_several_zones_resets_in_the_west_most():
@@ -444,8 +451,14 @@ def test_a_number_spanning_several_zones_resets_in_the_west_most():
 
 
 def test_a_higher_daily_cap_needs_a_rebuild_and_a_lower_one_does_not(ready):
-    assert ready.policy_changed(workspace_id=WS, old=Policy(daily_cap=10), new=Policy(windows=((3, 60),))) is False
-    assert ready.policy_changed(workspace_id=WS, old=Policy(windows=((3, 60),)), new=Policy(daily_cap=10)) is True
+    assert (
+        ready.policy_changed(workspace_id=WS, old=Policy(daily_cap=10), new=Policy(windows=((3, 60),)))
+        is False
+    )
+    assert (
+        ready.policy_changed(workspace_id=WS, old=Policy(windows=((3, 60),)), new=Policy(daily_cap=10))
+        is True
+    )
     assert not ready.is_initialised(workspace_id=WS)
 
 
@@ -472,9 +485,13 @@ def test_number_states_say_which_limits_hold_each_number(ready):
     start = _ms(2026, 6, 10, 20)
     for at in (0, 60, 120):
         kw = {"now_ms": start + at * SECOND, "zones": zones}
-        assert claimed(ready.claim(workspace_id=WS, pool_id="p", policy=policy, call_ids=["a"], **kw)) == [chicago]
+        assert claimed(ready.claim(workspace_id=WS, pool_id="p", policy=policy, call_ids=["a"], **kw)) == [
+            chicago
+        ]
     now = start + 130 * SECOND
-    state = ready.number_states(workspace_id=WS, numbers=[chicago], policy=policy, now_ms=now, zones=zones)[chicago]
+    state = ready.number_states(workspace_id=WS, numbers=[chicago], policy=policy, now_ms=now, zones=zones)[
+        chicago
+    ]
     midnight = _ms(2026, 6, 11, 5)
     assert state.holds == (
         Hold("daily", 3, 3, 0, midnight, "America/Chicago"),

@@ -139,7 +139,9 @@ for gap, windows, daily in itertools.product((False, True), range(5), (False, Tr
     if gap or windows or daily:
         SCENARIOS[f"stacked: gap {gap}, {windows} windows, daily {daily}"] = Scenario(
             (stacked(gap, windows, daily),),
-            zones=("Europe/London", "America/Chicago") if windows % 2 else ("America/Chicago", "Europe/London"),
+            zones=("Europe/London", "America/Chicago")
+            if windows % 2
+            else ("America/Chicago", "Europe/London"),
             start=FALL_BACK if gap else SPRING_FORWARD,
             steps=500,
         )
@@ -228,7 +230,11 @@ def change_members(pacer: Pacer, model: Model, rnd: random.Random, everyone: lis
     match rnd.choice(["add", "remove", "set", "forget"]):
         case "add":
             pacer.pool_add(
-                workspace_id=WS, pool_id=pool, numbers=some, connections=connections(model, some), zones=model.zone_of
+                workspace_id=WS,
+                pool_id=pool,
+                numbers=some,
+                connections=connections(model, some),
+                zones=model.zone_of,
             )
             model.pools[pool] |= set(some)
         case "remove":
