@@ -79,6 +79,7 @@ def test_the_campaign_page_shows_progress_and_caller_ids_and_controls_work(make_
     live = operator.get(detail, HTTP_HX_REQUEST="true").content.decode()
     assert 'hx-trigger="every 2s"' in live and "paced until" in live and "<progress" in live
     assert "All 2 numbers held by their limits: the next call can leave at" in live
+    assert "gap between calls, frees" in live  # which limit holds each number
     viewer = client_for("vic_viewer")
     assert viewer.post(reverse("campaigns:pause", args=[desk.ws.slug, campaign.pk])).status_code == 403
     operator.post(reverse("campaigns:pause", args=[desk.ws.slug, campaign.pk]))
