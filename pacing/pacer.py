@@ -153,7 +153,7 @@ def _midnights(zone: str, now_ms: int) -> tuple[int, ...]:
 
 
 def _zones_arg(policy: Policy, zones: Iterable[str], now_ms: int | None) -> str:
-    """The claim's day boundaries: 'zone m0 m1 m2 m3 ...' for each zone the numbers may be in; empty
+    """The claim's day boundaries: ' zone m0 m1 m2 m3 ...' for each zone the numbers may be in; empty
     without a daily cap (the scripts then never read the zones). A number whose zone is missing here is
     held by the stricter rule: at most daily_cap in any 25 h."""
     if not policy.daily_cap:
@@ -164,7 +164,7 @@ def _zones_arg(policy: Policy, zones: Iterable[str], now_ms: int | None) -> str:
     if cached is not None and cached[0] <= at < cached[1]:  # no zone's date changed since
         return cached[2]
     midnights = {z: _midnights(z, at) for z in sorted(key)}
-    text = " ".join(f"{z} {' '.join(map(str, m))}" for z, m in midnights.items())
+    text = "".join(f" {z} {' '.join(map(str, m))}" for z, m in midnights.items()) + " "  # ' zone ' is found whole
     if len(_zones_args) > 1024:
         _zones_args.clear()
     _zones_args[key] = (max(m[1] for m in midnights.values()), min(m[2] for m in midnights.values()), text)

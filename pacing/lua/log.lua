@@ -22,7 +22,7 @@ local DAY_SPAN = 25 * 3600 * 1000        -- the longest calendar day (DST): ever
 local function read_decision(arg, zones_arg, zones_key)
   local gap, daily, n, pos = struct.unpack('>i8i8i8', arg)
   local policy = {gap = gap, daily = daily, n = n, caps = {}, windows = {}, keep = daily > 1 and daily or 1,
-    zones_arg = zones_arg, zones_key = zones_key}
+    zones_arg = zones_arg, zones_key = zones_key, zone_of = {}, days = {}}
   for w = 1, n do
     local cap, window
     cap, window, pos = struct.unpack('>i8i8', arg, pos)
@@ -45,26 +45,28 @@ end
 
 -- The local day holding now in the number's zone ({ws}:zones), as start, end ms and the zone; nil when
 -- its zone is unknown or missing from the claim's midnights (the caller then applies a 25 h rolling
--- window, stricter than any calendar day). Midnights are parsed once per call, on first need.
+-- window, stricter than any calendar day). A zone's midnights are found and parsed on first need, once
+-- per call: a pool spanning many zones costs a claim only its numbers' zones.
 local function day_bounds(number, policy)
-  local days = policy.days
-  if not days then
-    days = {}
-    for zone, m0, m1, m2, m3 in string.gmatch(policy.zones_arg, '(%S+) (%d+) (%d+) (%d+) (%d+)') do
-      local m = {tonumber(m0), tonumber(m1), tonumber(m2), tonumber(m3)}
-      for i = 1, 3 do
-        if m[i] <= policy.now and policy.now < m[i + 1] then days[zone] = {m[i], m[i + 1]} end
-      end
-    end
-    policy.days = days
-  end
-  local zone = policy.zone_of and policy.zone_of[number]   -- read once per call (a claim reads it twice)
+  local zone_of = policy.zone_of
+  local zone = zone_of[number]                             -- read once per call (a claim reads it twice)
   if not zone then
     zone = redis.call('HGET', policy.zones_key, number) or ''
-    policy.zone_of = policy.zone_of or {}
-    policy.zone_of[number] = zone
+    zone_of[number] = zone
   end
-  local day = days[zone]
+  local day = policy.days[zone]
+  if day == nil then
+    day = false
+    local at = zone ~= '' and string.find(policy.zones_arg, ' ' .. zone .. ' ', 1, true)
+    if at then
+      local m0, m1, m2, m3 = string.match(policy.zones_arg, '^(%d+) (%d+) (%d+) (%d+)', at + #zone + 2)
+      local m = {tonumber(m0), tonumber(m1), tonumber(m2), tonumber(m3)}
+      for i = 1, 3 do
+        if m[i] <= policy.now and policy.now < m[i + 1] then day = {m[i], m[i + 1]} end
+      end
+    end
+    policy.days[zone] = day
+  end
   if day then return day[1], day[2], zone end
   return nil
 end
