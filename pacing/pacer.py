@@ -164,7 +164,8 @@ def _zones_arg(policy: Policy, zones: Iterable[str], now_ms: int | None) -> str:
     if cached is not None and cached[0] <= at < cached[1]:  # no zone's date changed since
         return cached[2]
     midnights = {z: _midnights(z, at) for z in sorted(key)}
-    text = "".join(f" {z} {' '.join(map(str, m))}" for z, m in midnights.items()) + " "  # ' zone ' is found whole
+    # Each zone's name with a space either side, so that a script finds it whole.
+    text = "".join(f" {z} {' '.join(map(str, m))}" for z, m in midnights.items()) + " "
     if len(_zones_args) > 1024:
         _zones_args.clear()
     _zones_args[key] = (max(m[1] for m in midnights.values()), min(m[2] for m in midnights.values()), text)
