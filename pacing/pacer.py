@@ -113,7 +113,6 @@ class Policy:
 
 
 MAX_WINDOWS = 4
-_DAY_SPAN_MS = 25 * 3600 * 1000  # the longest calendar day (a DST day); as lua/log.lua's DAY_SPAN
 
 
 @lru_cache(maxsize=65536)
@@ -125,19 +124,18 @@ def number_zone(e164: str) -> str:
         zones = phonenumbers.timezone.time_zones_for_number(phonenumbers.parse(e164))
     except phonenumbers.NumberParseException:
         zones = ()
-    known = [z for z in zones if z in _ZONES]
-    if not known:
-        return "UTC"
-    return min(known, key=_zone_order)
+    known = [order for z in zones if (order := _zone_order(z)) is not None]
+    return min(known)[2] if known else "UTC"
 
 
-_ZONES = zoneinfo.available_timezones() | {"UTC"}
-
-
-def _zone_order(zone: str) -> tuple[float, float]:
-    tz = zoneinfo.ZoneInfo(zone)
+def _zone_order(zone: str) -> tuple[float, float, str] | None:
+    """West-most first: the least UTC offset of January and July, then their sum; None if unknown."""
+    try:
+        tz = zoneinfo.ZoneInfo(zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):  # phonenumbers' "Etc/Unknown" among them
+        return None
     offsets = [datetime(2026, month, 1, 12, tzinfo=tz).utcoffset().total_seconds() for month in (1, 7)]
-    return min(offsets), sum(offsets)
+    return min(offsets), sum(offsets), zone
 
 
 def _midnights(zone: str, now_ms: int) -> tuple[int, ...]:

@@ -25,8 +25,9 @@
 --
 -- Every key is passed in KEYS and shares the workspace hash tag, so this runs on Redis Cluster, also
 -- during a slot migration: the logs are fields of one hash, not keys named in here. A single claim is
--- four commands: ZRANGE, HMGET (readiness, policy stamp and the top's log at once), HSET, ZADD; a claim
--- in a batch about two (see the candidates below).
+-- four commands: ZRANGE, HMGET (readiness, policy stamp and the top's log at once), HSET, ZADD, and an HGET
+-- of its zone when a daily cap may hold the number (log.lua next_free); a claim in a batch about two
+-- (see the candidates below).
 
 local pool, state, callers, buckets = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local policy, now, wanted, stamp = read_decision(ARGV[1], ARGV[2], KEYS[5])
