@@ -22,7 +22,7 @@ local DAY_SPAN = 25 * 3600 * 1000        -- the longest calendar day (DST): ever
 local function read_decision(arg, zones_arg, zones_key)
   local gap, daily, n, pos = struct.unpack('>i8i8i8', arg)
   local policy = {gap = gap, daily = daily, n = n, caps = {}, windows = {}, keep = daily > 1 and daily or 1,
-    zones_arg = zones_arg, zones_key = zones_key, zone_of = {}, days = {}}
+    zones_arg = zones_arg, zones_key = zones_key}
   for w = 1, n do
     local cap, window
     cap, window, pos = struct.unpack('>i8i8', arg, pos)
@@ -48,11 +48,11 @@ end
 -- window, stricter than any calendar day). A zone's midnights are found and parsed on first need, once
 -- per call: a pool spanning many zones costs a claim only its numbers' zones.
 local function day_bounds(number, policy)
-  local zone_of = policy.zone_of
-  local zone = zone_of[number]                             -- read once per call (a claim reads it twice)
+  if not policy.days then policy.days, policy.zone_of = {}, {} end  -- made on first need: no daily, no cost
+  local zone = policy.zone_of[number]                      -- read once per call (a claim reads it twice)
   if not zone then
     zone = redis.call('HGET', policy.zones_key, number) or ''
-    zone_of[number] = zone
+    policy.zone_of[number] = zone
   end
   local day = policy.days[zone]
   if day == nil then
