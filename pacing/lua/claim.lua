@@ -164,6 +164,7 @@ while #claimed < wanted do
       numbers[#numbers + 1] = window[2 * #numbers + 1]
     end
     logs = redis.call('HMGET', state, unpack(numbers))
+    if #numbers > 1 then prefetch_zones(numbers, policy) end
     i, lowest = 1, nil
   end
   log = logs and logs[i]
