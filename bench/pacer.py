@@ -5,7 +5,9 @@
 Rows: a raw EVALSHA round trip of `return 1` on the same connection; single claims from pools of 10, 1,000
 and 10,000 numbers under "a minute apart, 100 a day", each number used at the most the policy allows, so
 every log is full (100 attempts) and only the pool size differs; the same with a gap alone (one-attempt
-logs); the answer "all paced" from 10,000 numbers on the Redis clock; batches of 10 and 50; and picking a
+logs); the same under stacked limits (a gap, four windows and a daily cap, the claim given the seven US
+time zones' midnights, every claim reading its number's zone); the answer "all paced" from 10,000 numbers
+on the Redis clock; batches of 10 and 50 (also stacked); the memory per number; and picking a
 free number when 90 % of a pool is paced, ours against the `limits` library's moving window tried number
 by number. Claims pass the clock in (now_ms) and advance it just enough that every decision finds a
 number, which spares them the TIME call the "all paced" row makes.
@@ -33,8 +35,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 from pacing.pacer import Pacer, Policy  # noqa: E402
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/13")
-POLICY = Policy(gap_s=60, cap=100, window_s=86_400)  # the seed's example: 100 calls a day, a minute apart
+POLICY = Policy(gap_s=60, windows=((100, 86_400),))  # the seed's example: 100 calls a day, a minute apart
 MINUTE_GAP = Policy(gap_s=60)  # also what limits' "1 per minute" moving window means
+# A gap, four windows and a daily cap. Used every 1,000 s (the 10-per-10,000-s window's pace), a number's
+# 89th newest attempt is always within 25 h, so each claim reads its zone, yet a day holds at most 87.
+STACKED = Policy(gap_s=60, windows=((3, 900), (5, 3600), (10, 10_000), (20, 14_400)), daily_cap=89)
+US_ZONES = (
+    "America/New_York", "America/Chicago", "America/Denver", "America/Phoenix", "America/Los_Angeles",
+    "America/Anchorage", "Pacific/Honolulu",
+)  # fmt: skip
 WS = "pacer-bench"
 LIMITS_PREFIX = "pacer-bench-limits"
 SLICE_S = 0.1
@@ -56,17 +65,18 @@ def main() -> None:
 
 
 def report(client: redis.Redis, pacer: Pacer) -> None:
-    policy = f"{POLICY.gap_ms}/{POLICY.cap}/{POLICY.window_ms}"
-    print(f"Pacer bench on {REDIS_URL}; policy {policy} (gap ms/cap/window ms), one process\n")
+    print(f"Pacer bench on {REDIS_URL}; policy {POLICY}; stacked {STACKED}; one process\n")
     raw = trivial_round_trip(client)
     singles = {size: steady_pool(pacer, f"single-{size}", size, POLICY) for size in (10, 1_000, 10_000)}
     gap_only = steady_pool(pacer, "gap-only", 10_000, MINUTE_GAP)
+    stacked = steady_pool(pacer, "stacked", 10_000, STACKED, zones=US_ZONES)
     paced = all_paced(client, pacer, 10_000)
     rates = measure(
         {
             "raw": raw,
             **{f"single {n}": case for n, case in singles.items()},
             "gap only": gap_only,
+            "stacked": stacked,
             "paced": paced,
         },
         seconds=15,
@@ -75,14 +85,22 @@ def report(client: redis.Redis, pacer: Pacer) -> None:
     for size in singles:
         row(f"single claims, pool of {size:,}, full 100-attempt logs", rates[f"single {size}"], rates["raw"])
     row("single claims, pool of 10,000, gap only (1-attempt logs)", rates["gap only"], rates["raw"])
+    row("single claims, pool of 10,000, stacked (89-attempt logs)", rates["stacked"], rates["raw"])
     row("'all paced' answers, pool of 10,000, Redis TIME", rates["paced"], rates["raw"])
 
-    batches = {k: steady_pool(pacer, f"batch-{k}", 10_000, POLICY, per_call=k) for k in (10, 50)}
-    batch_rates = measure({"raw": raw, **{f"batch {k}": case for k, case in batches.items()}}, seconds=5)
-    for k in batches:
-        row(
-            f"batched claims, K={k}, pool of 10,000 (claims/s)", batch_rates[f"batch {k}"], batch_rates["raw"]
-        )
+    batches = {f"batch {k}": steady_pool(pacer, f"batch-{k}", 10_000, POLICY, per_call=k) for k in (10, 50)}
+    batches |= {
+        f"stacked batch {k}": steady_pool(pacer, f"sbatch-{k}", 10_000, STACKED, per_call=k, zones=US_ZONES)
+        for k in (10, 50)
+    }
+    batch_rates = measure({"raw": raw, **batches}, seconds=5)
+    for name in batches:
+        k = name.split()[-1]
+        what = "stacked" if name.startswith("stacked") else "batched"
+        row(f"{what} claims, K={k}, pool of 10,000 (claims/s)", batch_rates[name], batch_rates["raw"])
+    print()
+    for workspace, label in ((f"{WS}-single-10000", "100-attempt logs"), (f"{WS}-stacked", "stacked, 89")):
+        print(f"memory per number, {label:<38} {memory_per_number(client, workspace, 10_000):>10,.0f} bytes")
 
     tries: list[int] = []
     picks = measure(
@@ -97,10 +115,13 @@ def report(client: redis.Redis, pacer: Pacer) -> None:
 
     print()
     target("single claims at 10,000 vs raw round trip", rates["single 10000"] / rates["raw"], ">= 0.70", 0.70)
+    target("stacked single claims at 10,000 vs raw", rates["stacked"] / rates["raw"], ">= 0.60", 0.60)
     size_ratio = rates["single 10000"] / rates["single 10"]
     target("single claims at 10,000 vs at 10 numbers", size_ratio, "0.85-1.15", 0.85, 1.15)
     target("batched claims/s, K=10", batch_rates["batch 10"], ">= 20,000", 20_000)
     target("batched claims/s, K=50", batch_rates["batch 50"], ">= 20,000", 20_000)
+    target("stacked batched claims/s, K=10", batch_rates["stacked batch 10"], ">= 20,000", 20_000)
+    target("stacked batched claims/s, K=50", batch_rates["stacked batch 50"], ">= 20,000", 20_000)
     target("ours vs limits when 90 % paced", picks["ours"] / picks["limits"], ">= 10x", 10)
 
 
@@ -119,14 +140,21 @@ def trivial_round_trip(client: redis.Redis) -> Case:
     return run
 
 
-def steady_pool(pacer: Pacer, pool: str, size: int, policy: Policy, *, per_call: int = 1) -> Case:
+def steady_pool(
+    pacer: Pacer, pool: str, size: int, policy: Policy, *, per_call: int = 1, zones: tuple[str, ...] = ()
+) -> Case:
     """Numbers used as often as the policy allows, round robin: the earliest is always free again."""
     pool_numbers = numbers(size)
     start = 1_700_000_000_000
-    every = max(policy.gap_ms, policy.window_ms // max(policy.cap, 1))  # a number's shortest turn
+    every = max([policy.gap_ms, *(w * 1000 // cap for cap, w in policy.windows)])  # a number's shortest turn
     old = [(n, start - (i + 1) * every) for n in pool_numbers for i in range(policy.attempts_kept)]
     workspace = f"{WS}-{pool}"
-    pacer.rebuild(workspace_id=workspace, attempts=old, pools={pool: pool_numbers})
+    pacer.rebuild(
+        workspace_id=workspace,
+        attempts=old,
+        pools={pool: pool_numbers},
+        zones={n: zones[i % len(zones)] for i, n in enumerate(pool_numbers)} if zones else None,
+    )
     clock = itertools.count(start, math.ceil(per_call * every / size))
     call_ids = [f"call-{i}" for i in range(per_call)]
 
@@ -134,13 +162,25 @@ def steady_pool(pacer: Pacer, pool: str, size: int, policy: Policy, *, per_call:
         begin = time.perf_counter()
         for _ in range(n):
             result = pacer.claim(
-                workspace_id=workspace, pool_id=pool, policy=policy, call_ids=call_ids, now_ms=next(clock)
+                workspace_id=workspace,
+                pool_id=pool,
+                policy=policy,
+                call_ids=call_ids,
+                now_ms=next(clock),
+                zones=zones,
             )
             assert len(result.claims) == per_call, result  # the bench measures claims, not refusals
         return n * per_call, time.perf_counter() - begin
 
     run(1)  # the first claim scores the pool under the policy
     return run
+
+
+def memory_per_number(client: redis.Redis, workspace: str, size: int) -> float:
+    """Bytes Redis holds per number: its log, its pool entry, its zone (MEMORY USAGE of the whole keys)."""
+    tag = f"{{ws:{workspace}}}"
+    keys = [k for k in client.scan_iter(match=f"{tag}*", count=1000) if not k.endswith(b":rates")]
+    return sum(client.memory_usage(k, samples=0) or 0 for k in keys) / size
 
 
 def all_paced(client: redis.Redis, pacer: Pacer, size: int) -> Case:

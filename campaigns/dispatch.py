@@ -23,7 +23,14 @@ from kombu.exceptions import KombuError
 from campaigns.donotcall.suppress import calls_suppress
 from campaigns.hours import calls_wait_for_hours
 from campaigns.models import Campaign
-from campaigns.pools import _pool_remove, _pool_sync_if_due, pacer_ensure_ready, pool_rates, pool_usable
+from campaigns.pools import (
+    _pool_remove,
+    _pool_sync_if_due,
+    pacer_ensure_ready,
+    pool_rates,
+    pool_usable,
+    pool_zones,
+)
 from campaigns.reconcile import calls_recover
 from campaigns.store import Call, Job, State, store, takes_key
 from pacing.pacer import PacerNotReady
@@ -106,6 +113,7 @@ class _Lane:
     policy: object = None
     feed: _Feed | None = None
     rates: dict | None = None  # its caller IDs' connections' call rates
+    zones: frozenset = frozenset()  # its caller IDs' time zones, for a daily cap (empty without one)
     paced: bool = False  # a batch this tick waited for the pacer: its numbers, not the workers, are its limit
 
 
@@ -178,7 +186,7 @@ def _lane_batch(lane: _Lane) -> _Batch:
     try:
         if lane.campaign is None and not _lane_load(lane):
             return _Batch(0, None)
-        return _dispatch_batch(lane.campaign, lane.policy, lane.feed, lane.rates)
+        return _dispatch_batch(lane.campaign, lane.policy, lane.feed, lane.rates, lane.zones)
     except PacerNotReady:  # Redis lost its data since the last check: its next turn rebuilds, then claims
         lane.campaign = None
         return _Batch(0, 0)
@@ -201,6 +209,7 @@ def _lane_load(lane: _Lane) -> bool:
     _pool_sync_if_due(campaign)
     lane.policy = pacer_policy(policy_of(campaign.environment))  # read every tick: edits apply soon
     lane.rates = pool_rates(campaign)  # likewise a connection's calls per second
+    lane.zones = frozenset(pool_zones(campaign)) if lane.policy.daily_cap else frozenset()
     lane.feed = _feed(campaign)
     lane.campaign = campaign
     return True
@@ -262,7 +271,9 @@ def _feed(campaign: Campaign, now: float | None = None) -> _Feed:
     return feed
 
 
-def _dispatch_batch(campaign: Campaign, policy, feed: _Feed, rates: dict | None = None) -> _Batch:
+def _dispatch_batch(
+    campaign: Campaign, policy, feed: _Feed, rates: dict | None = None, zones: frozenset = frozenset()
+) -> _Batch:
     """One transaction: lock the pool, claim numbers for due calls, record the attempts and reserve the
     calls; their dial tasks are enqueued after commit. On the PostgreSQL store, seven statements whatever its size."""
     with transaction.atomic():
@@ -287,6 +298,7 @@ def _dispatch_batch(campaign: Campaign, policy, feed: _Feed, rates: dict | None 
             policy=policy,
             call_ids=[str(pk) for pk in due],
             rates=rates,
+            zones=zones,
         )
         if result.retry_in_ms is None:
             _pause_for_empty_pool(campaign)

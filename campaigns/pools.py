@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from campaigns.models import Campaign
 from campaigns.store import State, store
-from pacing.pacer import Rate
-from pacing.services import connection_rate, pacer, pacer_now_ms
+from pacing.pacer import Rate, number_zone
+from pacing.services import connection_rate, pacer, pacer_now_ms, pacer_policy
 from phone_numbers.models import PhoneNumber
 from providers.models import ProviderConnection
 from tenants.scope import all_workspaces
@@ -64,6 +64,19 @@ def pool_rates(campaign: Campaign) -> dict[str, Rate]:
     }
 
 
+def pool_zones(campaign: Campaign) -> set[str]:
+    """The time zones the campaign's caller IDs' daily caps reset in (the pacer claim's `zones`)."""
+    pool = pool_queryset(
+        workspace_id=campaign.workspace_id, environment_id=campaign.environment_id, tag_ids=_tag_ids(campaign)
+    )
+    return {number_zone(e164) for e164 in pool.values_list("e164", flat=True)}
+
+
+def numbers_zones(numbers) -> dict[str, str]:
+    """number -> the time zone its daily cap resets in, as the pacer keeps it ({ws}:zones)."""
+    return {n: number_zone(n) for n in numbers}
+
+
 def pool_usable(campaign: Campaign, numbers: set[str]) -> dict[str, int]:
     """Of these numbers, those still in the campaign's pool (active in its environment with one of its
     tags), with their ids."""
@@ -106,6 +119,7 @@ def _pools_refresh(number_id: int) -> None:
                     pacer().pool_add(
                         workspace_id=number.workspace_id, pool_id=campaign.pool_id, numbers=[number.e164],
                         connections={number.e164: str(number.connection_id)},
+                        zones=numbers_zones([number.e164]),
                     )  # fmt: skip
                 else:
                     pacer().pool_remove(
@@ -127,6 +141,7 @@ def _pool_sync_if_due(campaign: Campaign) -> None:
         pool_id=campaign.pool_id,
         numbers=list(callers),
         connections=callers,
+        zones=numbers_zones(callers),
     )
     store().campaign_note([campaign.pk], pool_synced_at=now)
     campaign.pool_synced_at = now
@@ -157,7 +172,10 @@ def pacer_ensure_ready(workspace_id: int) -> None:
         pools = {pool_id: list(numbers) for pool_id, numbers in callers.items()}
         connections = {n: conn for numbers in callers.values() for n, conn in numbers.items()}
         attempts = _attempts_for_rebuild(workspace_id)
-        pacer().rebuild(workspace_id=workspace_id, attempts=attempts, pools=pools, connections=connections)
+        pacer().rebuild(
+            workspace_id=workspace_id, attempts=attempts, pools=pools, connections=connections,
+            zones=numbers_zones(connections),
+        )  # fmt: skip
         now = timezone.now()
         store().campaign_note([c.pk for c in campaigns], pool_synced_at=now, paced_until=None)
         released = store().release_reserved(workspace_id, now)
@@ -168,10 +186,12 @@ def pacer_ensure_ready(workspace_id: int) -> None:
 
 
 def _attempts_for_rebuild(workspace_id: int) -> list[tuple[str, int]]:
-    """Per number its newest attempts, as many as the strictest cap keeps, from the longest window."""
+    """Per number its newest attempts, as many as the workspace's policies keep (the largest of their caps,
+    daily cap included), from the longest window."""
     from pacing.models import PacingPolicy
 
-    keep = max([1, *PacingPolicy.unscoped.filter(workspace_id=workspace_id).values_list("cap", flat=True)])
+    policies = PacingPolicy.unscoped.filter(workspace_id=workspace_id)
+    keep = max([1, *(pacer_policy(p).attempts_kept for p in policies)])
     since_ms = pacer_now_ms() - (PacingPolicy.MAX_WINDOW_S + PacingPolicy.MAX_GAP_S + 3600) * 1000
     return store().newest_attempts(workspace_id, since_ms, keep)
 

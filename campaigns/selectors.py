@@ -8,6 +8,7 @@ from math import ceil, exp
 from zoneinfo import ZoneInfo
 
 import redis
+from django.conf import settings
 from django.db.models import Count, ExpressionWrapper, F, FloatField, Min, Sum
 from django.db.models.functions import Exp, TruncHour
 from django.utils import timezone
@@ -19,7 +20,7 @@ from campaigns.models import CallAttempt, Campaign, CampaignCall
 from campaigns.pools import pool_numbers, pool_queryset
 from pacing.hours import DEFAULT_HOURS, FALLBACK_ZONE, describe_zones, local_clock
 from pacing.models import PacingPolicy
-from pacing.pacer import PacerNotReady
+from pacing.pacer import Hold, PacerNotReady, number_zone
 from pacing.selectors import policy_of
 from pacing.services import pacer, pacer_policy
 from phone_numbers.models import PhoneNumber
@@ -126,15 +127,30 @@ def _expected_finish(
 
 def _paced_seconds(policy, calls: int, numbers: int) -> float | None:
     """The least time the policy lets `numbers` fresh caller IDs take for `calls` calls, the first of
-    each number at once; None when the policy limits nothing. A number's j-th call (from 0) goes
-    j // cap windows and j % cap gaps after its first."""
-    if not (policy.gap_s or policy.cap):
+    each number at once; None when the policy limits nothing. The busiest number's calls, each as early
+    as every limit allows (a daily cap read as a rolling day: an estimate), simulated for the first
+    _SIMULATED and extrapolated from the second half of those."""
+    limits = [*policy.windows, *([(policy.daily_cap, DAY_S)] if policy.daily_cap else [])]
+    if not (policy.gap_s or limits):
         return None
-    last = ceil(calls / numbers) - 1  # the busiest number's last call
-    if not policy.cap:
+    last = ceil(calls / numbers) - 1  # the busiest number's last call (from 0)
+    if not limits:
         return last * policy.gap_s
-    window = max(policy.window_s, policy.cap * policy.gap_s)
-    return (last // policy.cap) * window + (last % policy.cap) * policy.gap_s
+    times: list[float] = []
+    for j in range(min(last, _SIMULATED) + 1):
+        t = times[-1] + policy.gap_s if times else 0.0
+        for cap, window_s in limits:
+            if j >= cap:
+                t = max(t, times[j - cap] + window_s)
+        times.append(t)
+    if last < len(times):
+        return times[last]
+    half = len(times) // 2
+    return times[-1] + (last - len(times) + 1) * (times[-1] - times[half]) / (len(times) - 1 - half)
+
+
+_SIMULATED = 5000
+DAY_S = 24 * 3600
 
 
 def _measured_rate(campaign: Campaign, now: datetime, *, tau_s: float) -> float | None:
@@ -161,6 +177,9 @@ class CallerRow:
     next_free: datetime | None
     paced: bool
     chart: SafeString = SafeString("")  # attempts per hour, the last CHART_HOURS hours (campaigns/chart.py)
+    holds: tuple[
+        str, ...
+    ] = ()  # the limits holding it, in words: "today 75/75, resets 00:00 America/Chicago"
 
     @property
     def window_percent(self) -> int:
@@ -186,9 +205,13 @@ def campaign_callers(campaign: Campaign, *, limit: int = 50) -> Callers:
     chart_max = max([1, *(n for counts in hourly.values() for n in counts)])
     charts = {n: chart_svg(hours, hourly[n], chart_max) for n in shown}
     try:
-        states = pacer().number_states(workspace_id=campaign.workspace_id, numbers=shown, policy=policy)
+        zones = {number_zone(n) for n in shown} if policy.daily_cap else ()
+        states = pacer().number_states(
+            workspace_id=campaign.workspace_id, numbers=shown, policy=policy, zones=zones
+        )
     except (redis.RedisError, PacerNotReady) as exc:
-        rows = tuple(CallerRow(n, 0, policy.cap, None, False, charts[n]) for n in shown)
+        cap = policy.windows[0][0] if policy.windows else 0
+        rows = tuple(CallerRow(n, 0, cap, None, False, charts[n]) for n in shown)
         if isinstance(exc, PacerNotReady):
             # Only the dispatcher of a running campaign rebuilds it: not news on a draft or a closed one.
             why = (
@@ -203,16 +226,39 @@ def campaign_callers(campaign: Campaign, *, limit: int = 50) -> Callers:
         CallerRow(
             e164=n,
             attempts_in_window=states[n].attempts_in_window,
-            cap=policy.cap,
+            cap=states[n].window_cap,
             next_free=_dt(states[n].next_free_ms) if states[n].paced else None,
             paced=states[n].paced,
             chart=charts[n],
+            holds=tuple(hold_words(h) for h in states[n].holds),
         )
         for n in shown
     )
     all_paced = bool(rows) and len(shown) == len(numbers) and all(r.paced for r in rows)
     until = min(r.next_free for r in rows) if all_paced else None
     return Callers(rows, len(numbers), until, chart_max, hours)
+
+
+def hold_words(hold: Hold) -> str:
+    """A limit holding a number, in words, times in the page's zone (the day's reset in the number's):
+    "today 75/75, resets 00:00 America/Chicago", "15-min window 3/3, frees 14:07:12"."""
+    frees = f"{timezone.localtime(_dt(hold.frees_ms)):%H:%M:%S}"
+    if hold.kind == "daily":
+        if hold.zone:
+            return f"today {hold.used}/{hold.limit}, resets 00:00 {hold.zone}"
+        return f"day {hold.used}/{hold.limit} (any 25 h: time zone unknown), frees {frees}"
+    if hold.kind == "window":
+        # The pacer's windows are the policy's widened by the dial deadline (pacer_policy): name the policy's.
+        window_s = max(1, hold.window_s - settings.CAMPAIGN_DIAL_DEADLINE_S)
+        return f"{_duration(window_s)} window {hold.used}/{hold.limit}, frees {frees}"
+    return f"gap between calls, frees {frees}"
+
+
+def _duration(seconds: int) -> str:
+    for unit, label in ((86400, "day"), (3600, "hour"), (60, "min")):
+        if seconds >= unit and seconds % unit == 0:
+            return f"{seconds // unit}-{label}"
+    return f"{seconds}-s"
 
 
 def _dt(ms: int) -> datetime:

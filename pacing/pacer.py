@@ -1,7 +1,8 @@
 """Per-caller-ID pacing for outbound calls, decided atomically in Redis.
 
 A phone number (caller ID) may place an attempt only if the policy's gap has passed since its newest
-attempt and fewer than `cap` of its attempts fall in the last `window_s` seconds. Campaign dispatchers
+attempt, each of its rolling windows holds fewer than its cap of attempts, and fewer than the daily cap
+fall in the number's local calendar day (in its own time zone). Campaign dispatchers
 claim numbers from a pool (the numbers a campaign may call from): one Lua call picks the earliest-free
 numbers and records the attempts, so workers on many machines never break a limit between them.
 
@@ -9,14 +10,18 @@ Redis holds pacing state only; PostgreSQL records every attempt and rebuilds Red
 of a workspace share the hash tag `{ws:<id>}`, so every call touches one Redis Cluster slot (proved on a real
 cluster by tests/pacing/test_pacer_cluster.py):
 
-    {ws:42}:pacer        HASH  +14155550100 -> the number's newest max(cap, 1) attempts, or a few more
-                               (lua/log.lua)
+    {ws:42}:pacer        HASH  +14155550100 -> the number's newest Policy.attempts_kept attempts, or a
+                               few more (lua/log.lua)
                                ~ready:2 -> run id of the Redis server the state was rebuilt on
                                ~policy:<pool key> -> the policy that pool was last scored under
     {ws:42}:pool:<pool>  ZSET  number -> a lower bound of when it frees up (the log decides)
     {ws:42}:pools        SET   pool ids, so a number leaving the workspace leaves every pool
     {ws:42}:callers      HASH  number -> id of its provider connection, whose call rate it shares
     {ws:42}:rates        HASH  connection id -> its token bucket (lua/claim.lua), on the Redis clock
+    {ws:42}:zones        HASH  number -> the time zone its daily cap resets in (number_zone())
+
+Redis cannot do time-zone arithmetic: a claim with a daily cap passes each zone's local midnights around
+now, and the script picks the day holding the Redis clock's now.
 
 A provider connection's rate (calls per second) is one bucket per workspace: a connection several
 workspaces share (the platform's managed account) gives each its own bucket, its share of the account.
@@ -30,14 +35,20 @@ from __future__ import annotations
 import hashlib
 import re
 import struct
+import time
+import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from datetime import time as dt_time
 from functools import cached_property, lru_cache
 from itertools import repeat
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import phonenumbers
+import phonenumbers.timezone
 import redis
 from redis.cluster import RedisCluster
 from redis.exceptions import NoScriptError
@@ -60,39 +71,107 @@ class Policy:
     """A pacing policy; all zero is pacing off (claims always succeed and are still recorded).
 
     gap_s: seconds between two attempts from one number (0: no gap).
-    cap, window_s: at most `cap` attempts from one number in any `window_s` seconds, a rolling window
-    over attempts (0, 0: no cap). An attempt at t counts in the windows that hold t; a new attempt at
-    `now` is allowed once the cap-th newest is at least window_s old.
+    windows: up to four rolling windows (cap, window_s): at most `cap` attempts from one number in any
+    `window_s` seconds. An attempt at t counts in the windows that hold t; a new attempt at `now` is allowed
+    once the cap-th newest is at least window_s old. Given in any order, kept sorted by window_s.
+    daily_cap: attempts per calendar day in the number's own time zone (number_zone()); 0: none. Reset at
+    local midnight: an attempt at `now` is allowed while fewer than daily_cap fall in the local day of now.
     """
 
     gap_s: int = 0
-    cap: int = 0
-    window_s: int = 0
+    windows: tuple[tuple[int, int], ...] = ()
+    daily_cap: int = 0
 
     def __post_init__(self) -> None:
-        if min(self.gap_s, self.cap, self.window_s) < 0:
+        windows = tuple(sorted(((int(c), int(w)) for c, w in self.windows), key=lambda cw: cw[1]))
+        object.__setattr__(self, "windows", windows)  # frozen: sorted once, so equal policies compare equal
+        if self.gap_s < 0 or self.daily_cap < 0:
             raise ValueError(f"pacing values cannot be negative: {self}")
-        if (self.cap == 0) != (self.window_s == 0):
-            raise ValueError(f"a cap needs a window and a window needs a cap: {self}")
+        if len(windows) > MAX_WINDOWS:
+            raise ValueError(f"at most {MAX_WINDOWS} windows: {self}")
+        if any(cap <= 0 or window_s <= 0 for cap, window_s in windows):
+            raise ValueError(f"a window needs a cap and a length, both above 0: {self}")
+        if len({window_s for _, window_s in windows}) < len(windows):
+            raise ValueError(f"two windows of the same length: {self}")
 
     @property
     def gap_ms(self) -> int:
         return self.gap_s * 1000
 
     @property
-    def window_ms(self) -> int:
-        return self.window_s * 1000
-
-    @property
     def attempts_kept(self) -> int:
-        """Attempts per number needed to decide: the newest for the gap, the newest `cap` for the cap."""
-        return max(self.cap, 1)
+        """Attempts per number needed to decide: the newest for the gap, the newest `cap` for each window,
+        the newest `daily_cap` for the day."""
+        return max(1, self.daily_cap, *(cap for cap, _ in self.windows))
 
     @cached_property
     def redis_arg(self) -> bytes:
         """The policy as the scripts read it (lua/log.lua read_decision); also the stamp of the policy a
-        pool was scored under."""
-        return struct.pack(">qqq", self.gap_ms, self.cap, self.window_ms)
+        pool was scored under, so it changes with any limit."""
+        flat = [v for cap, window_s in self.windows for v in (cap, window_s * 1000)]
+        return struct.pack(f">{3 + len(flat)}q", self.gap_ms, self.daily_cap, len(self.windows), *flat)
+
+
+MAX_WINDOWS = 4
+
+
+@lru_cache(maxsize=65536)
+def number_zone(e164: str) -> str:
+    """The time zone a number's daily cap resets in: phonenumbers' zone for its country and area code;
+    when it spans several, the one whose midnight comes last (the west-most: least UTC offset over the
+    year), so the cap resets early nowhere; UTC when unknown."""
+    try:
+        zones = phonenumbers.timezone.time_zones_for_number(phonenumbers.parse(e164))
+    except phonenumbers.NumberParseException:
+        zones = ()
+    known = [order for z in zones if (order := _zone_order(z)) is not None]
+    return min(known)[2] if known else "UTC"
+
+
+def _zone_order(zone: str) -> tuple[float, float, str] | None:
+    """West-most first: the least UTC offset of January and July, then their sum; None if unknown."""
+    try:
+        tz = zoneinfo.ZoneInfo(zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):  # phonenumbers' "Etc/Unknown" among them
+        return None
+    offsets = [datetime(2026, month, 1, 12, tzinfo=tz).utcoffset().total_seconds() for month in (1, 7)]
+    return min(offsets), sum(offsets), zone
+
+
+def _midnights(zone: str, now_ms: int) -> tuple[int, ...]:
+    """Four local midnights around now (ms): the previous day's, today's, tomorrow's and the next one, so a
+    claim on a Redis clock a little off ours still finds its day (lua/log.lua day_bounds). A midnight that
+    does not exist (a DST jump at 00:00) maps to the day's first instant."""
+    tz = zoneinfo.ZoneInfo(zone)
+    today = datetime.fromtimestamp(now_ms / 1000, tz).date()
+    return tuple(
+        int(datetime.combine(today + timedelta(days=d), dt_time(), tz).timestamp() * 1000)
+        for d in (-1, 0, 1, 2)
+    )
+
+
+def _zones_arg(policy: Policy, zones: Iterable[str], now_ms: int | None) -> str:
+    """The claim's day boundaries: ' zone m0 m1 m2 m3 ...' for each zone the numbers may be in; empty
+    without a daily cap (the scripts then never read the zones). A number whose zone is missing here is
+    held by the stricter rule: at most daily_cap in any 25 h."""
+    if not policy.daily_cap:
+        return ""
+    at = time.time_ns() // 1_000_000 if now_ms is None else now_ms
+    key = frozenset(zones) | {"UTC"}
+    cached = _zones_args.get(key)
+    if cached is not None and cached[0] <= at < cached[1]:  # no zone's date changed since
+        return cached[2]
+    midnights = {z: _midnights(z, at) for z in sorted(key)}
+    # Each zone's name with a space either side, so that a script finds it whole.
+    text = "".join(f" {z} {' '.join(map(str, m))}" for z, m in midnights.items()) + " "
+    if len(_zones_args) > 1024:
+        _zones_args.clear()
+    _zones_args[key] = (max(m[1] for m in midnights.values()), min(m[2] for m in midnights.values()), text)
+    return text
+
+
+# zones -> (from, until, the claim's midnights): valid while every zone's date stays the one it was built on
+_zones_args: dict[frozenset[str], tuple[int, int, str]] = {}
 
 
 class Rate(NamedTuple):
@@ -143,6 +222,20 @@ class ClaimResult(NamedTuple):
     now_ms: int
 
 
+class Hold(NamedTuple):
+    """A limit holding a number back now: "today 75/75, resets 00:00 America/Chicago"."""
+
+    kind: str  # "gap" | "window" | "daily"
+    used: int  # attempts counted (the gap: 1)
+    limit: int  # the cap (the gap: 1)
+    window_s: int  # the window's length; 0 for the gap and the day
+    frees_ms: int  # when this limit lets the number go (the next local midnight for the day)
+    zone: str  # the day's time zone; "" for the others (and for a day in an unknown zone: 25 h rolling)
+
+
+_HOLD_KINDS = {1: "gap", 2: "window", 3: "daily"}  # as lua/number_states.lua numbers them
+
+
 @dataclass(frozen=True)
 class NumberState:
     """One number's pacing, as the campaign page shows it."""
@@ -150,8 +243,10 @@ class NumberState:
     number: str
     last_attempt_ms: int | None
     next_free_ms: int  # now_ms when it is free now
-    attempts_in_window: int  # 0 when the policy has no cap
+    attempts_in_window: int  # in the most constraining window (window_cap's); 0 when the policy has none
     paced: bool
+    holds: tuple[Hold, ...] = ()  # every limit holding it now, the one freeing last first
+    window_cap: int = 0  # the cap of the window attempts_in_window counts in (0: no window)
 
 
 class Pacer:
@@ -177,6 +272,7 @@ class Pacer:
         call_ids: Sequence[str],
         now_ms: int | None = None,
         rates: Mapping[str, Rate] | None = None,
+        zones: Iterable[str] = (),
     ) -> ClaimResult:
         """Claim one number per call id from the pool, as many as are free now, and record the attempts.
 
@@ -188,8 +284,11 @@ class Pacer:
         pool_set's `connections`): a number is claimed only with a token of its connection's bucket.
         With rates, retry_in_ms is a lower bound rather than exact. A number whose connection is not
         given has no rate, but the claim stops once every given connection is out of tokens.
+
+        zones: the time zones of the pool's numbers (number_zone()), for a daily cap: a number whose zone
+        is not given is held by the stricter rule of at most daily_cap attempts in any 25 hours.
         """
-        args = [_decision_arg(policy, now_ms, len(call_ids))]
+        args = [_decision_arg(policy, now_ms, len(call_ids)), _zones_arg(policy, zones, now_ms)]
         for connection_id, rate in (rates or {}).items():
             args += (connection_id, rate.redis_arg)
         reply = self._run(self._claim, _claim_keys(workspace_id, pool_id), *args)
@@ -201,25 +300,45 @@ class Pacer:
         return ClaimResult(claims, None if status == _EMPTY else status, now)
 
     def number_states(
-        self, *, workspace_id: int | str, numbers: Iterable[str], policy: Policy, now_ms: int | None = None
+        self,
+        *,
+        workspace_id: int | str,
+        numbers: Iterable[str],
+        policy: Policy,
+        now_ms: int | None = None,
+        zones: Iterable[str] = (),
     ) -> dict[str, NumberState]:
-        """Attempts in the window and next free time per number, by the rule the claims use; PacerNotReady
-        where claims would refuse too (the logs may be stale or gone until a rebuild)."""
+        """Next free time and the limits holding it per number, by the rule the claims use (zones: as
+        claim's); PacerNotReady where claims would refuse too (the logs may be stale or gone until a
+        rebuild)."""
         numbers = list(numbers)
-        now, *flat = self._run(
-            self._number_states, (_Keys(workspace_id).state,), _decision_arg(policy, now_ms, 0), *numbers
+        keys = _Keys(workspace_id)
+        now, *rows = self._run(
+            self._number_states,
+            (keys.state, keys.zones),
+            _decision_arg(policy, now_ms, 0),
+            _zones_arg(policy, zones, now_ms),
+            *numbers,
         )
         if now == _NOT_READY:
             raise PacerNotReady(f"workspace {workspace_id}: pacing state not initialised")
         states = {}
-        for i, number in enumerate(numbers):
-            last, free, in_window = flat[3 * i : 3 * i + 3]
+        for number, (last, free, in_window, window_cap, flat) in zip(numbers, rows, strict=True):
+            holds = sorted(
+                (
+                    Hold(_HOLD_KINDS[k], used, limit, window_ms // 1000, frees, _text(zone))
+                    for k, used, limit, window_ms, frees, zone in zip(*[iter(flat)] * 6, strict=True)
+                ),
+                key=lambda h: -h.frees_ms,
+            )
             states[number] = NumberState(
                 number=number,
                 last_attempt_ms=None if last < 0 else last,
                 next_free_ms=max(free, now),
                 attempts_in_window=in_window,
                 paced=free > now,
+                holds=tuple(holds),
+                window_cap=window_cap,
             )
         return states
 
@@ -259,11 +378,13 @@ class Pacer:
         pool_id: str,
         numbers: Iterable[str],
         connections: Mapping[str, str] | None = None,
+        zones: Mapping[str, str] | None = None,
     ) -> None:
         """Make the pool exactly these numbers; numbers already in it keep their place.
 
-        connections: number -> id of its provider connection, whose call rate it shares (claim's `rates`)."""
-        self._put(workspace_id, pool_id, numbers, exact=True, connections=connections)
+        connections: number -> id of its provider connection, whose call rate it shares (claim's `rates`).
+        zones: number -> the time zone its daily cap resets in; number_zone() for the numbers not in it."""
+        self._put(workspace_id, pool_id, numbers, exact=True, connections=connections, zones=zones)
 
     def pool_add(
         self,
@@ -272,8 +393,9 @@ class Pacer:
         pool_id: str,
         numbers: Iterable[str],
         connections: Mapping[str, str] | None = None,
+        zones: Mapping[str, str] | None = None,
     ) -> None:
-        self._put(workspace_id, pool_id, numbers, exact=False, connections=connections)
+        self._put(workspace_id, pool_id, numbers, exact=False, connections=connections, zones=zones)
 
     def pool_remove(self, *, workspace_id: int | str, pool_id: str, numbers: Iterable[str]) -> None:
         numbers = list(numbers)
@@ -360,6 +482,7 @@ class Pacer:
         attempts: Iterable[tuple[str, int]],
         pools: Mapping[str, Iterable[str]],
         connections: Mapping[str, str] | None = None,
+        zones: Mapping[str, str] | None = None,
     ) -> None:
         """Replace the workspace's pacing state with the database's, then mark it initialised.
 
@@ -369,6 +492,7 @@ class Pacer:
         pools: every pool of the workspace and its numbers; other pools are dropped.
         connections: number -> its provider connection's id (pool_set's). The connections' token buckets
         are kept: a Redis that lost them starts them full, one burst early at most.
+        zones: number -> its time zone (pool_set's); number_zone() for the pools' numbers not in it.
 
         For the dispatcher: when is_initialised() is False (or policy_changed() returned True), take a
         per-workspace lock, check again, load attempts and pools from PostgreSQL, rebuild. Claims fail
@@ -378,15 +502,20 @@ class Pacer:
         keys = _Keys(workspace_id)
         logs = _encode_logs(attempts)
         pools = {pool_id: _check_numbers(numbers) for pool_id, numbers in pools.items()}
+        number_zones = _zones_of({n for numbers in pools.values() for n in numbers}, zones)
         run_id = self._run_id(keys.state)
 
         def replace(pipe: redis.client.Pipeline) -> None:
             old_pool_ids = {_text(pool_id) for pool_id in pipe.smembers(keys.pools)}
             pipe.multi()
-            pipe.delete(keys.state, keys.pools, keys.callers, *map(keys.pool, old_pool_ids | set(pools)))
+            pipe.delete(
+                keys.state, keys.pools, keys.callers, keys.zones, *map(keys.pool, old_pool_ids | set(pools))
+            )
             pipe.hset(keys.state, mapping={**logs, _READY: run_id})
             if connections:
                 pipe.hset(keys.callers, mapping=dict(connections))
+            if number_zones:
+                pipe.hset(keys.zones, mapping=number_zones)
             for pool_id, numbers in pools.items():
                 if numbers:  # scored by newest attempt; the first claim re-scores under its policy
                     pipe.zadd(keys.pool(pool_id), {n: _newest_attempt(logs.get(n)) for n in numbers})
@@ -411,16 +540,20 @@ class Pacer:
         *,
         exact: bool,
         connections: Mapping[str, str] | None,
+        zones: Mapping[str, str] | None,
     ) -> None:
         keys = _Keys(workspace_id)
+        numbers = _check_numbers(numbers)
         if connections:  # before the numbers enter the pool, so their first claim knows their rate
             self._redis.hset(keys.callers, mapping=dict(connections))
+        if numbers:  # likewise their time zone
+            self._redis.hset(keys.zones, mapping=_zones_of(numbers, zones))
         self._run(
             self._pool_put,
             (keys.pool(pool_id), keys.state, keys.pools),
             pool_id,
             int(exact),
-            *_check_numbers(numbers),
+            *numbers,
         )
 
     def _run(self, script: _Script, keys: Sequence[str | bytes], *args: Any) -> Any:
@@ -450,6 +583,7 @@ class _Keys:
         self.pools = f"{self.tag}:pools"
         self.callers = f"{self.tag}:callers"
         self.rates = f"{self.tag}:rates"
+        self.zones = f"{self.tag}:zones"
 
     def pool(self, pool_id: str) -> str:
         return f"{self.tag}:pool:{pool_id}"
@@ -458,7 +592,7 @@ class _Keys:
 @lru_cache(maxsize=4096)
 def _claim_keys(workspace_id: int | str, pool_id: str) -> tuple[bytes, ...]:
     keys = _Keys(workspace_id)  # cached and encoded once: a dispatcher claims from a few pools all day
-    return keys.pool(pool_id).encode(), keys.state.encode(), keys.callers.encode(), keys.rates.encode()
+    return tuple(k.encode() for k in (keys.pool(pool_id), keys.state, keys.callers, keys.rates, keys.zones))
 
 
 def _stamp_field(pool_key: str) -> str:
@@ -507,6 +641,11 @@ def _encode_logs(attempts: Iterable[tuple[str, int]]) -> dict[str, bytes]:
         number: b"".join(t.to_bytes(_LOG_WIDTH, "big") for t in sorted(times, reverse=True))
         for number, times in by_number.items()
     }
+
+
+def _zones_of(numbers: Iterable[str], zones: Mapping[str, str] | None) -> dict[str, str]:
+    zones = zones or {}
+    return {n: zones.get(n) or number_zone(n) for n in numbers}
 
 
 def _newest_attempt(log: bytes | None) -> int:

@@ -55,8 +55,8 @@ def pacer_policy(policy: PacingPolicy) -> Policy:
         return Policy()
     slack = settings.CAMPAIGN_DIAL_DEADLINE_S
     gap = policy.gap_seconds + slack if policy.gap_seconds else 0
-    window = policy.window_seconds + slack if policy.cap else 0
-    return Policy(gap_s=gap, cap=policy.cap, window_s=window)
+    windows = ((policy.cap, policy.window_seconds + slack),) if policy.cap else ()
+    return Policy(gap_s=gap, windows=windows)
 
 
 def connection_rate(calls_per_second) -> Rate:

@@ -1,5 +1,5 @@
--- claim.lua: claim up to K caller IDs from a pool, the earliest-free numbers whose gap and rolling cap
--- allow an attempt now, and record the attempts, atomically. One call per decision or per batch.
+-- claim.lua: claim up to K caller IDs from a pool, the earliest-free numbers whose gap, rolling windows and
+-- daily cap allow an attempt now, and record the attempts, atomically. One call per decision or per batch.
 --
 -- KEYS[1] pool   ZSET  number -> pool_score (log.lua): a lower bound of when it frees up (<= now if it
 --                      may be free); the log decides, so a stale score only costs a repair
@@ -7,8 +7,10 @@
 --                      '~policy:<pool key>' -> the policy the pool was last scored under
 -- KEYS[3] callers HASH number -> id of its provider connection (numbers without one: no rate)
 -- KEYS[4] rates   HASH connection id -> its token bucket: the theoretical arrival time (GCRA), ms as text
+-- KEYS[5] zones   HASH number -> its time zone, read only for a number near its daily cap (log.lua)
 -- ARGV[1] the policy, now_ms and K (claims wanted), packed (log.lua read_decision)
--- ARGV[2], ARGV[3], ...: connection id, 'interval_ms tolerance_ms' (Pacer.Rate) for each rated connection:
+-- ARGV[2] the local midnights of the pool's zones ('' without a daily cap; log.lua day_bounds)
+-- ARGV[3], ARGV[4], ...: connection id, 'interval_ms tolerance_ms' (Pacer.Rate) for each rated connection:
 --   a claim from a number of that connection needs a token too. A number whose connection has none is
 --   skipped (re-scored no earlier than the connection's next token, so it stops crowding the others),
 --   and once every rated connection is out of tokens the claim stops: the status is then when the first
@@ -23,13 +25,14 @@
 --
 -- Every key is passed in KEYS and shares the workspace hash tag, so this runs on Redis Cluster, also
 -- during a slot migration: the logs are fields of one hash, not keys named in here. A single claim is
--- four commands: ZRANGE, HMGET (readiness, policy stamp and the top's log at once), HSET, ZADD; a claim
--- in a batch about two (see the candidates below).
+-- four commands: ZRANGE, HMGET (readiness, policy stamp and the top's log at once), HSET, ZADD, and an HGET
+-- of its zone when a daily cap may hold the number (log.lua next_free); a claim in a batch about two
+-- (see the candidates below).
 
 local pool, state, callers, buckets = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local policy, now, wanted, stamp = read_decision(ARGV[1])
+local policy, now, wanted, stamp = read_decision(ARGV[1], ARGV[2], KEYS[5])
 local rates, rated = {}, 0                -- connection id -> {interval, tau, tat, blocked}
-for a = 2, #ARGV - 1, 2 do
+for a = 3, #ARGV - 1, 2 do
   local interval, tau = string.match(ARGV[a + 1], '^(%S+) (%S+)$')
   rates[ARGV[a]] = {interval = tonumber(interval), tau = tonumber(tau)}
   rated = rated + 1
@@ -76,7 +79,7 @@ if found[2] ~= stamp then
     local logs = redis.call('HMGET', state, unpack(numbers, first, last))
     local args = {}
     for i = first, last do
-      args[#args + 1] = string.format('%d', pool_score(logs[i - first + 1], policy))
+      args[#args + 1] = string.format('%d', pool_score(logs[i - first + 1], policy, numbers[i]))
       args[#args + 1] = numbers[i]
     end
     redis.call('ZADD', pool, unpack(args))
@@ -97,7 +100,7 @@ while #claimed < wanted do
   if budget == 0 then return reply(0, claimed) end
   budget = budget - 1
   local number = window[2 * i - 1]
-  local free = next_free(log, policy)
+  local free = next_free(log, policy, number)
   local at, b, ready = free, rated > 0 and bucket_of(number), nil  -- at: when it may be claimed
   if b then
     ready = math.ceil(b.tat - b.tau)                         -- the connection's next token
@@ -125,7 +128,7 @@ while #claimed < wanted do
   end
   -- After a claim, a number skipped for its connection's rate, or a stale score repaired. Skipped
   -- numbers score no earlier than their connection's next token, so they stop crowding the others.
-  local score = pool_score(log, policy)
+  local score = pool_score(log, policy, number)
   if ready and ready > score then score = ready end
   local score_arg = string.format('%d', score)
   if score <= now then
@@ -161,6 +164,7 @@ while #claimed < wanted do
       numbers[#numbers + 1] = window[2 * #numbers + 1]
     end
     logs = redis.call('HMGET', state, unpack(numbers))
+    if #numbers > 1 then prefetch_zones(numbers, policy) end
     i, lowest = 1, nil
   end
   log = logs and logs[i]

@@ -1,30 +1,61 @@
 -- number_states.lua: what the campaign page shows per number, read-only.
--- KEYS[1] state HASH (the logs)
--- ARGV 1 the policy and now_ms, packed (log.lua read_decision), 2.. numbers
--- Returns {now_ms, then per number: newest attempt (-1 if none), next free ms, attempts in the window},
--- or {-2} while the workspace is not initialised (claim.lua's NOT_READY): its logs may be stale or gone.
+-- KEYS[1] state HASH (the logs), KEYS[2] zones HASH (number -> time zone)
+-- ARGV 1 the policy and now_ms, packed, 2 the zones' midnights (log.lua read_decision), 3.. numbers
+-- Returns {now_ms, then per number {newest attempt (-1 if none), next free ms, attempts in the most
+-- constraining window, that window's cap, holds}}, holds flat, six per limit holding the number now:
+-- kind (1 gap, 2 window, 3 daily), attempts counted, limit, window ms (0: gap, day), when it frees, zone
+-- ('' but for a day in a known zone). {-2} while the workspace is not initialised (claim.lua's
+-- NOT_READY): its logs may be stale or gone.
 
 if redis.call('HEXISTS', KEYS[1], '~ready:2') == 0 then return {-2} end
-local policy, now = read_decision(ARGV[1])
-local FIRST, CHUNK = 2, 500
+local policy, now = read_decision(ARGV[1], ARGV[2], KEYS[2])
+local FIRST, CHUNK = 3, 500
 local out = {now}
 
-local function in_window(log)
+local function count_since(log, since)     -- attempts at or after `since`, of those kept
   local n = 0
-  if log and policy.cap > 0 then
-    while (attempt(log, n + 1) or now - policy.window) > now - policy.window do n = n + 1 end
-  end
+  while (attempt(log, n + 1) or since - 1) >= since do n = n + 1 end
   return n
+end
+
+local function state_of(log, number)
+  if not log then return {-1, 0, 0, policy.n > 0 and policy.caps[1] or 0, {}} end
+  local newest = attempt(log, 1)
+  local free = next_free(log, policy, number)
+  local holds = {}
+  local function hold(kind, used, limit, window, frees, zone)
+    for _, v in ipairs({kind, used, limit, window, frees, zone}) do holds[#holds + 1] = v end
+  end
+  if policy.gap > 0 and newest + policy.gap > now then hold(1, 1, 1, 0, newest + policy.gap, '') end
+  local most, most_cap, most_frees, most_ratio = 0, policy.n > 0 and policy.caps[1] or 0, nil, -1
+  for w = 1, policy.n do
+    local cap, window = policy.caps[w], policy.windows[w]
+    local used = count_since(log, now - window + 1)           -- attempts after now - window
+    local cap_th = attempt(log, cap)
+    local frees = cap_th and cap_th + window > now and cap_th + window
+    if frees then hold(2, used, cap, window, frees, '') end
+    local ratio = used / cap
+    if (frees and (not most_frees or frees >= most_frees)) or (not most_frees and ratio > most_ratio) then
+      most, most_cap, most_ratio = used, cap, ratio
+      if frees then most_frees = frees end
+    end
+  end
+  if policy.daily > 0 then
+    local nth = attempt(log, policy.daily)
+    if nth and nth > now - DAY_SPAN then
+      local start, stop, zone = day_bounds(number, policy)
+      if not start then start, stop, zone = now - DAY_SPAN + 1, nth + DAY_SPAN, '' end
+      if nth >= start then hold(3, count_since(log, start), policy.daily, 0, stop, zone) end
+    end
+  end
+  return {newest, free, most, most_cap, holds}
 end
 
 for first = FIRST, #ARGV, CHUNK do
   local last = math.min(first + CHUNK - 1, #ARGV)
   local found = redis.call('HMGET', KEYS[1], unpack(ARGV, first, last))
   for i = 1, last - first + 1 do
-    local log = found[i]
-    out[#out + 1] = log and attempt(log, 1) or -1
-    out[#out + 1] = next_free(log, policy)
-    out[#out + 1] = in_window(log)
+    out[#out + 1] = state_of(found[i], ARGV[first + i - 1])
   end
 end
 return out

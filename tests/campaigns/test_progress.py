@@ -1,12 +1,14 @@
 """The campaign page's readings: a steady finish estimate, calls not placed, and the per-number chart."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
 
 from campaigns.models import CallAttempt, Campaign, CampaignCall
-from campaigns.selectors import _expected_finish, campaign_callers
+from campaigns.selectors import _expected_finish, _paced_seconds, campaign_callers, hold_words
+from pacing.pacer import Hold, Policy
 from tenants.scope import workspace_scope
 from tests.campaigns.conftest import DESTINATIONS
 
@@ -154,3 +156,28 @@ def test_a_campaign_that_is_not_running_never_says_the_pacing_state_is_being_reb
     client.force_login(owner_of(desk.ws))
     page = client.get(f"/w/{desk.ws.slug}/campaigns/{campaign.pk}/").content.decode()
     assert "being rebuilt" not in page and "+1 415-555-0100" in page
+
+
+def test_the_pace_under_stacked_limits_is_each_call_as_early_as_every_limit_allows():
+    stacked = Policy(gap_s=60, windows=((5, 3600), (3, 900)))
+    # 0, 60, 120; then the 15-min window: 900, 960; then the hour: 3600 (not 1020, the gap and 3 per 15 min)
+    assert _paced_seconds(stacked, 6, 1) == 3600
+    assert _paced_seconds(stacked, 12, 2) == 3600  # the busiest of two numbers makes six
+    assert _paced_seconds(Policy(daily_cap=2), 5, 1) == 2 * 86_400  # a day read as a rolling one
+    assert _paced_seconds(Policy(gap_s=1, windows=((1, 10),)), 20_001, 1) == 200_000  # past the simulated
+    assert _paced_seconds(Policy(), 10, 1) is None
+
+
+def test_the_limits_holding_a_number_are_said_in_words_in_the_pages_zone(settings):
+    at = int(datetime(2026, 6, 10, 19, 7, 12, tzinfo=UTC).timestamp() * 1000)
+    slack = settings.CAMPAIGN_DIAL_DEADLINE_S  # pacer_policy widens the windows by it: the words do not
+    with timezone.override(ZoneInfo("America/Chicago")):
+        assert hold_words(Hold("daily", 75, 75, 0, at, "America/Chicago")) == (
+            "today 75/75, resets 00:00 America/Chicago"
+        )
+        assert hold_words(Hold("window", 3, 3, 900 + slack, at, "")) == "15-min window 3/3, frees 14:07:12"
+        assert hold_words(Hold("window", 5, 5, 3600 + slack, at, "")) == "1-hour window 5/5, frees 14:07:12"
+        assert hold_words(Hold("gap", 1, 1, 0, at, "")) == "gap between calls, frees 14:07:12"
+        assert hold_words(Hold("daily", 3, 3, 0, at, "")) == (
+            "day 3/3 (any 25 h: time zone unknown), frees 14:07:12"
+        )

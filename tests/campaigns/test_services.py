@@ -437,3 +437,45 @@ def test_calls_whose_dial_tasks_cannot_be_published_go_back_to_waiting_at_once(m
     campaigns_dispatch(batches=1)
     assert {c.state for c in desk.calls(campaign)} == {"pending"}
     assert CallAttempt.unscoped.filter(campaign=campaign).count() == 2  # the claims stay counted
+
+
+@pytest.mark.parametrize("daily", [False, True])
+def test_a_batch_claims_within_every_stacked_limit_then_waits_for_the_first_to_free(make_desk, daily):
+    """Two San Francisco numbers under 2 per hour and 3 per day: each is claimed twice, and the calls left
+    wait an hour. Under 1 per day, once each, and they wait for midnight in Los Angeles, their zone."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from campaigns.dispatch import _dispatch_batch, _Feed, _Lane, _lane_load
+    from campaigns.pools import pool_zones
+    from pacing.pacer import Policy
+    from tenants.scope import all_workspaces
+
+    desk = make_desk(2)
+    campaign = desk.campaign(DESTINATIONS[:10])
+    campaign_start(campaign=campaign, actor=desk.actor)
+    campaigns_dispatch(batches=0)  # the pacer's state and the pool, nothing claimed
+    la = ZoneInfo("America/Los_Angeles")
+    if daily:
+        policy, claimed = Policy(gap_s=1, daily_cap=1), 2
+        frees = datetime.combine(
+            timezone.now().astimezone(la).date() + timedelta(days=1), datetime.min.time(), la
+        )
+    else:
+        policy, claimed = Policy(windows=((2, 3600),), daily_cap=3), 4
+        frees = timezone.now() + timedelta(hours=1)
+    with all_workspaces():
+        lane = _Lane(campaign.pk)
+        assert _lane_load(lane)
+        zones = pool_zones(lane.campaign)  # the dispatcher's, for a policy with a daily cap
+        assert zones == {"America/Los_Angeles"}
+        batch = _dispatch_batch(
+            lane.campaign,
+            policy,
+            _Feed(limit=100, takes_per_s=None),
+            zones=zones,
+        )
+        campaign.refresh_from_db()
+    assert batch.claimed == claimed and batch.paced
+    assert abs(campaign.paced_until - frees) < timedelta(seconds=2)
+    assert desk.states(campaign) == {"reserved": claimed, "pending": 10 - claimed}

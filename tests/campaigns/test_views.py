@@ -78,7 +78,8 @@ def test_the_campaign_page_shows_progress_and_caller_ids_and_controls_work(make_
     campaigns_dispatch(batches=1)
     live = operator.get(detail, HTTP_HX_REQUEST="true").content.decode()
     assert 'hx-trigger="every 2s"' in live and "paced until" in live and "<progress" in live
-    assert "All 2 numbers paced until" in live
+    assert "All 2 numbers held by their limits: the next call can leave at" in live
+    assert "gap between calls, frees" in live  # which limit holds each number
     viewer = client_for("vic_viewer")
     assert viewer.post(reverse("campaigns:pause", args=[desk.ws.slug, campaign.pk])).status_code == 403
     operator.post(reverse("campaigns:pause", args=[desk.ws.slug, campaign.pk]))
@@ -103,7 +104,10 @@ def test_the_caller_ids_say_so_while_the_pacing_state_is_rebuilt_or_redis_is_dow
     assert "Pacing state is being rebuilt from the database" in page and "paced until" not in page
     campaigns_dispatch(batches=1)  # the dispatcher rebuilds from the recorded attempts
     page = operator.get(detail).content.decode()
-    assert "being rebuilt" not in page and "All 2 numbers paced until" in page
+    assert (
+        "being rebuilt" not in page
+        and "All 2 numbers held by their limits: the next call can leave at" in page
+    )
     settings.PACER_REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there (the pacer is per URL)
     assert "Redis did not answer" in operator.get(detail).content.decode()
     settings.PACER_REDIS_URL = "redis+cluster://127.0.0.1:1"  # nor is a Redis Cluster there

@@ -74,7 +74,7 @@ def test_other_numbers_keep_working_while_one_is_paced(make_desk, log_path, work
     # `busy` just called out for another campaign: the cap holds it for a minute.
     p = pacer()
     p.rebuild(workspace_id=desk.ws.pk, attempts=[], pools={"elsewhere": [busy.e164]})
-    p.claim(workspace_id=desk.ws.pk, pool_id="elsewhere", policy=Policy(cap=1, window_s=61), call_ids=["x"])
+    p.claim(workspace_id=desk.ws.pk, pool_id="elsewhere", policy=Policy(windows=((1, 61),)), call_ids=["x"])
 
     campaign = desk.campaign(DESTINATIONS[:2])
     campaign_start(campaign=campaign, actor=desk.actor)

@@ -176,8 +176,9 @@ def _check(desk, campaign, destinations, outcomes: Counter) -> list[str]:
     ]
     if len(attempts) < len(destinations):
         problems.append(f"{len(attempts)} attempts recorded for {len(destinations)} destinations")
-    for v in dial_log.violations(attempts, gap_s=policy.gap_s, cap=policy.cap, window_s=policy.window_s):
-        problems.append(f"claims break the pacer's policy {policy}: {v}")
+    for cap, window_s in policy.windows or ((0, 0),):
+        for v in dial_log.violations(attempts, gap_s=policy.gap_s, cap=cap, window_s=window_s):
+            problems.append(f"claims break the pacer's policy {policy}: {v}")
     dials = [
         dial_log.Dial(c.dialing_at.timestamp(), c.from_e164, c.to_e164, "", "")
         for c in calls

@@ -483,3 +483,37 @@ def test_a_call_whose_dial_is_checked_with_the_provider_says_so(
     expect(rows.first.locator(".badge")).to_have_text("Checking")
     expect(rows.first).to_contain_text("Twilio did not answer in time. Dialtone is asking the provider")
     assert console_errors == []
+
+
+@pytest.mark.parametrize("width", [1440, 390])
+def test_the_page_says_which_limits_hold_each_number_and_when_the_next_call_can_leave(
+    page, live_server, acme, outbound_desk, console_errors, width
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from pacing.services import policy_update
+
+    with workspace_scope(acme):
+        policy_update(
+            environment=outbound_desk, actor=owner_of(acme), enabled=True, gap_seconds=120, cap=1,
+            window_seconds=3600,
+        )  # fmt: skip
+    just_now = [timezone.now() - timedelta(seconds=10)]
+    _started_with_attempts(acme, outbound_desk, dict.fromkeys(CALLER_IDS, just_now))
+    page.set_viewport_size({"width": width, "height": 900})
+    sign_in(page, live_server, "vic_viewer", PASSWORD)
+    with all_workspaces():
+        campaign = Campaign.objects.get()
+    page.goto(f"{live_server.url}/w/acme/campaigns/{campaign.id}/")
+    holds = page.get_by_test_id("holds")
+    expect(holds).to_have_count(3)
+    expect(holds.first).to_contain_text(re.compile(r"1-hour window 1/1, frees \d\d:\d\d:\d\d"))
+    expect(holds.first).to_contain_text(re.compile(r"gap between calls, frees \d\d:\d\d:\d\d"))
+    expect(page.get_by_test_id("next-call")).to_have_text(re.compile(r"^\d\d:\d\d:\d\d$"))
+    expect(page.locator("#live")).to_contain_text(
+        "All 3 numbers held by their limits: the next call can leave at"
+    )
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert console_errors == []

@@ -1,6 +1,10 @@
 """An independent reading of the pacing rules, to audit what the pacer decided."""
 
+from bisect import bisect_left, bisect_right
+from collections import Counter
 from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from pacing.pacer import Policy
 
@@ -11,27 +15,57 @@ def numbers(count: int, *, prefix: str = "+1555") -> list[str]:
     return [f"{prefix}{i:07d}" for i in range(count)]
 
 
-def next_free_ms(history: Sequence[int], policy: Policy, now_ms: int) -> int:
-    """When a number with these attempts (oldest first) may call again: by brute force over the window."""
-    free = now_ms
-    if history and policy.gap_s:
-        free = max(free, history[-1] + policy.gap_ms)
-    if policy.cap:
-        in_window = [t for t in history if t > now_ms - policy.window_ms]
-        if len(in_window) >= policy.cap:
-            free = max(free, in_window[-policy.cap] + policy.window_ms)
-    return free
+def local_day(at_ms: int, zone: str) -> tuple[int, int]:
+    """The calendar day holding at_ms in the zone: its first instant and the next day's, in ms."""
+    tz = ZoneInfo(zone)
+    day = datetime.fromtimestamp(at_ms / 1000, tz).date()
+    start, end = (datetime.combine(d, datetime.min.time(), tz) for d in (day, day + timedelta(days=1)))
+    return int(start.timestamp() * 1000), int(end.timestamp() * 1000)
 
 
-def violations(history: Iterable[int], policy: Policy) -> list[str]:
-    """Every gap shorter than the policy's, and every window-long span holding more than `cap` attempts."""
+def allowed(history: Sequence[int], policy: Policy, at_ms: int, zone: str = "UTC") -> bool:
+    """Whether every rule lets a number with these attempts (sorted, all at or before at_ms) call at at_ms."""
+    if history and history[-1] + policy.gap_ms > at_ms:
+        return False
+    for cap, window_s in policy.windows:  # attempts in (at - window, at]
+        if len(history) - bisect_right(history, at_ms - window_s * 1000) >= cap:
+            return False
+    if policy.daily_cap:
+        start, _ = local_day(at_ms, zone)
+        if len(history) - bisect_left(history, start) >= policy.daily_cap:
+            return False
+    return True
+
+
+def next_free_ms(history: Sequence[int], policy: Policy, now_ms: int, zone: str = "UTC") -> int:
+    """When a number with these attempts (oldest first) may call again, by brute force: the earliest of the
+    moments a rule can change its mind (now, an attempt leaving a window or the gap, a local midnight) at
+    which every rule allows it."""
+    history = sorted(history)
+    moments = {now_ms, *(t + policy.gap_ms for t in history[-1:])}
+    moments |= {t + w * 1000 for _, w in policy.windows for t in history}
+    if policy.daily_cap:
+        moments.add(local_day(now_ms, zone)[1])
+    for at in sorted(m for m in moments if m >= now_ms):
+        if allowed(history, policy, at, zone):
+            return at
+    raise AssertionError("no moment frees the number")
+
+
+def violations(history: Iterable[int], policy: Policy, zone: str = "UTC") -> list[str]:
+    """Every gap shorter than the policy's, every window-long span holding more than its cap, and every
+    local day (in the number's zone) holding more than the daily cap."""
     times = sorted(history)
     found = [
         f"gap {b - a} ms at {b}" for a, b in zip(times, times[1:], strict=False) if b - a < policy.gap_ms
     ]
-    if policy.cap:
+    for cap, window_s in policy.windows:
         for i, t in enumerate(times):  # the span ending at each attempt is the fullest one ending there
-            in_span = sum(1 for u in times[: i + 1] if u > t - policy.window_ms)
-            if in_span > policy.cap:
-                found.append(f"{in_span} attempts in the {policy.window_s} s before {t}")
+            in_span = sum(1 for u in times[: i + 1] if u > t - window_s * 1000)
+            if in_span > cap:
+                found.append(f"{in_span} attempts in the {window_s} s before {t}")
+    if policy.daily_cap:
+        tz = ZoneInfo(zone)
+        per_day = Counter(datetime.fromtimestamp(t / 1000, tz).date() for t in times)
+        found += [f"{n} attempts on {day} in {zone}" for day, n in per_day.items() if n > policy.daily_cap]
     return found

@@ -1,9 +1,11 @@
 """The pacer's behaviour, on a simulated clock (now_ms) unless a test is about the Redis clock."""
 
+from datetime import UTC, datetime
+
 import pytest
 from redis.cluster import RedisCluster
 
-from pacing.pacer import ClaimResult, Pacer, PacerNotReady, Policy, Rate
+from pacing.pacer import ClaimResult, Hold, Pacer, PacerNotReady, Policy, Rate, number_zone
 from pacing.redis_client import redis_from_url
 
 from .audit import SECOND, numbers, violations
@@ -25,6 +27,11 @@ def claim(pacer: Pacer, policy: Policy, at_s: float, *, k: int = 1, pool: str = 
     return pacer.claim(
         workspace_id=WS, pool_id=pool, policy=policy, call_ids=call_ids, now_ms=T0 + int(at_s * SECOND)
     )
+
+
+def _ms(*when: int) -> int:
+    """A UTC moment, in ms."""
+    return int(datetime(*when, tzinfo=UTC).timestamp() * 1000)
 
 
 def claimed(result: ClaimResult) -> list[str]:
@@ -49,7 +56,7 @@ def test_paced_number_frees_after_gap(ready):
 
 def test_cap_allows_n_attempts_in_any_rolling_window(ready):
     only(ready, A)
-    policy = Policy(cap=3, window_s=60)
+    policy = Policy(windows=((3, 60),))
     for at in (0, 10, 20):
         assert claimed(claim(ready, policy, at)) == [A]
     assert claim(ready, policy, 30).retry_in_ms == 30 * SECOND  # the attempt at 0 leaves the window at 60
@@ -60,7 +67,7 @@ def test_cap_allows_n_attempts_in_any_rolling_window(ready):
 
 def test_gap_and_cap_together_wait_for_the_later_of_both(ready):
     only(ready, A)
-    policy = Policy(gap_s=10, cap=2, window_s=60)
+    policy = Policy(gap_s=10, windows=((2, 60),))
     assert claimed(claim(ready, policy, 0)) == [A]
     assert claim(ready, policy, 5).retry_in_ms == 5 * SECOND  # gap
     assert claimed(claim(ready, policy, 10)) == [A]
@@ -161,7 +168,7 @@ def test_shared_numbers_never_exceed_limits_across_pools(ready):
     shared = numbers(4)
     ready.pool_set(workspace_id=WS, pool_id="p", numbers=shared)
     ready.pool_set(workspace_id=WS, pool_id="q", numbers=shared[:2])
-    policy = Policy(gap_s=5, cap=3, window_s=60)
+    policy = Policy(gap_s=5, windows=((3, 60),))
     history: dict[str, list[int]] = {n: [] for n in shared}
     for step in range(400):
         result = claim(ready, policy, step * 0.75, pool="pq"[step % 2], k=1 + step % 3)
@@ -173,7 +180,7 @@ def test_shared_numbers_never_exceed_limits_across_pools(ready):
 
 def test_logs_keep_the_attempts_the_cap_needs_and_stay_bounded(ready, redis_client):
     only(ready, A)
-    policy = Policy(cap=4, window_s=1)
+    policy = Policy(windows=((4, 1),))
     lengths = set()
     for second in range(50):
         assert len(claimed(claim(ready, policy, second, k=5))) == 4
@@ -194,26 +201,26 @@ def test_tightened_policy_applies_to_attempts_made_before_it(ready):
     only(ready, A)
     claim(ready, Policy(gap_s=60), 0)
     assert claim(ready, Policy(gap_s=600), 61).retry_in_ms == 539 * SECOND
-    assert claim(ready, Policy(cap=1, window_s=3600), 700).retry_in_ms == 2900 * SECOND
+    assert claim(ready, Policy(windows=((1, 3600),)), 700).retry_in_ms == 2900 * SECOND
 
 
 def test_longer_window_counts_attempts_already_logged(ready):
     only(ready, A)
     for at in (0, 100):
-        claim(ready, Policy(cap=2, window_s=60), at)
-    assert claim(ready, Policy(cap=2, window_s=600), 200).retry_in_ms == 400 * SECOND
+        claim(ready, Policy(windows=((2, 60),)), at)
+    assert claim(ready, Policy(windows=((2, 600),)), 200).retry_in_ms == 400 * SECOND
 
 
 def test_policy_counting_fewer_attempts_needs_no_rebuild(ready):
     changed = ready.policy_changed(
-        workspace_id=WS, old=Policy(cap=5, window_s=60), new=Policy(cap=2, window_s=600)
+        workspace_id=WS, old=Policy(windows=((5, 60),)), new=Policy(windows=((2, 600),))
     )
     assert changed is False
     assert ready.is_initialised(workspace_id=WS)
 
 
 def test_raising_the_cap_fails_closed_until_rebuilt_from_the_database(ready):
-    old, new = Policy(cap=1, window_s=10), Policy(cap=3, window_s=60)
+    old, new = Policy(windows=((1, 10),)), Policy(windows=((3, 60),))
     only(ready, A)
     recorded = [(A, claim(ready, old, at).claims[0].at_ms) for at in (0, 20, 40)]
     assert ready.policy_changed(workspace_id=WS, old=old, new=new) is True
@@ -301,7 +308,7 @@ def test_claims_fail_closed_until_the_workspace_is_initialised(pacer):
 def test_rebuild_after_flush_gives_the_same_decisions(ready, redis_client):
     pool = numbers(6)
     ready.pool_set(workspace_id=WS, pool_id="p", numbers=pool)
-    policy = Policy(gap_s=7, cap=3, window_s=40)
+    policy = Policy(gap_s=7, windows=((3, 40),))
     recorded = [
         (c.number, c.at_ms) for at in range(0, 60, 2) for c in claim(ready, policy, at, k=1 + at % 3).claims
     ]
@@ -355,11 +362,111 @@ def test_workspaces_do_not_share_pacing(ready):
     assert claimed(other) == [A]
 
 
+# Stacked limits
+
+
+def test_every_stacked_window_holds_on_its_own(ready):
+    """3 per 15 s, 5 per 60 s, a second apart: the short window first, then the long one."""
+    only(ready, A)
+    policy = Policy(gap_s=1, windows=((5, 60), (3, 15)))
+    assert claimed(claim(ready, policy, 0)) == [A]
+    assert claim(ready, policy, 0.5).retry_in_ms == 500  # the gap
+    for at in (1, 2):
+        assert claimed(claim(ready, policy, at)) == [A]
+    assert claim(ready, policy, 3).retry_in_ms == 12 * SECOND  # 3 in 15 s: the attempt at 0 must leave
+    for at in (15, 16):
+        assert claimed(claim(ready, policy, at)) == [A]
+    assert claim(ready, policy, 17).retry_in_ms == 43 * SECOND  # 5 in 60 s, though 15 s holds only 2
+    assert claimed(claim(ready, policy, 60)) == [A]
+    assert claim(ready, policy, 60.25).retry_in_ms == 750  # 5 in 60 s again, the gap long over
+
+
+def test_the_daily_cap_resets_at_midnight_in_each_numbers_own_zone(ready):
+    """A Chicago number and a London number, two calls a day each: London's day turns six hours before."""
+    chicago, london = "+13125550100", "+442071234567"
+    assert (number_zone(chicago), number_zone(london)) == ("America/Chicago", "Europe/London")
+    ready.pool_set(workspace_id=WS, pool_id="d", numbers=[chicago, london])
+    policy, zones = Policy(daily_cap=2), ["America/Chicago", "Europe/London"]
+    evening = _ms(2026, 6, 10, 20)  # 21:00 in London (BST), 15:00 in Chicago (CDT)
+
+    def take(at_ms: int, k: int = 2) -> ClaimResult:
+        calls = [f"c{i}" for i in range(k)]
+        return ready.claim(
+            workspace_id=WS, pool_id="d", policy=policy, call_ids=calls, now_ms=at_ms, zones=zones
+        )
+
+    assert sorted(claimed(take(evening))) == [chicago, london]
+    assert sorted(claimed(take(evening + SECOND))) == [chicago, london]
+    held = take(evening + 2 * SECOND)
+    assert held.claims == () and held.retry_in_ms == _ms(2026, 6, 10, 23) - (
+        evening + 2 * SECOND
+    )  # London 00:00
+    assert claimed(take(_ms(2026, 6, 10, 23), k=3)) == [london, london]  # no gap: both at once
+    assert take(_ms(2026, 6, 11, 4, 59)).retry_in_ms == 60 * SECOND  # Chicago's midnight: 05:00 UTC
+    assert claimed(take(_ms(2026, 6, 11, 5), k=1)) == [chicago]
+    states = ready.number_states(
+        workspace_id=WS, numbers=[chicago, london], policy=policy, now_ms=_ms(2026, 6, 11, 5), zones=zones
+    )
+    assert states[chicago].holds == () and not states[chicago].paced  # one of two today
+    assert states[london].holds == (Hold("daily", 2, 2, 0, _ms(2026, 6, 11, 23), "Europe/London"),)
+
+
+def test_a_daily_cap_waits_out_a_25_hour_day():
+    """Chicago falls back on Sunday 1 November 2026: that day ends at 06:00 UTC, 25 hours after it began."""
+    day_start, day_end = _ms(2026, 11, 1, 5), _ms(2026, 11, 2, 6)
+    assert day_end - day_start == 25 * 3600 * SECOND
+
+
+def test_the_daily_cap_on_a_daylight_saving_day(ready):
+    chicago = "+13125550100"
+    ready.pool_set(workspace_id=WS, pool_id="d", numbers=[chicago])
+    policy = Policy(daily_cap=1)
+    kw = {"workspace_id": WS, "pool_id": "d", "policy": policy, "zones": ["America/Chicago"]}
+    assert claimed(ready.claim(**kw, call_ids=["a"], now_ms=_ms(2026, 11, 1, 5))) == [chicago]  # 00:00 CDT
+    late = ready.claim(**kw, call_ids=["b"], now_ms=_ms(2026, 11, 2, 5, 30))  # 23:30 CST, the same day
+    assert late.claims == () and late.retry_in_ms == 30 * 60 * SECOND
+    assert claimed(ready.claim(**kw, call_ids=["b"], now_ms=_ms(2026, 11, 2, 6))) == [chicago]
+    spring = ready.claim(**kw, call_ids=["c"], now_ms=_ms(2026, 11, 2, 7))
+    assert spring.retry_in_ms == _ms(2026, 11, 3, 6) - _ms(2026, 11, 2, 7)  # a 24 h day again
+
+
+def test_a_number_whose_zone_the_claim_was_not_given_gets_any_25_hours(ready):
+    """Fail closed: without its zone's midnights, at most daily_cap attempts in any 25 hours."""
+    chicago = "+13125550100"
+    only(ready, chicago)
+    policy = Policy(daily_cap=1)
+    kw = {"workspace_id": WS, "pool_id": "p", "policy": policy, "call_ids": ["a"]}
+    assert claimed(ready.claim(**kw, now_ms=T0)) == [chicago]
+    assert ready.claim(**kw, now_ms=T0 + 3600 * SECOND).retry_in_ms == 24 * 3600 * SECOND
+    assert (
+        ready.claim(**kw, now_ms=T0 + 3600 * SECOND, zones=["America/Chicago"]).retry_in_ms
+        < 24 * 3600 * SECOND
+    )
+
+
+def test_a_number_spanning_several_zones_resets_in_the_west_most():
+    assert number_zone("+19075550100") == "America/Adak"  # Alaska: Adak's midnight comes after Anchorage's
+    assert number_zone("+15550000001") == "UTC"  # no known zone
+    assert number_zone("+61212345678") == "Australia/Sydney"
+
+
+def test_a_higher_daily_cap_needs_a_rebuild_and_a_lower_one_does_not(ready):
+    assert (
+        ready.policy_changed(workspace_id=WS, old=Policy(daily_cap=10), new=Policy(windows=((3, 60),)))
+        is False
+    )
+    assert (
+        ready.policy_changed(workspace_id=WS, old=Policy(windows=((3, 60),)), new=Policy(daily_cap=10))
+        is True
+    )
+    assert not ready.is_initialised(workspace_id=WS)
+
+
 # What the campaign page shows
 
 
 def test_number_states_show_window_use_and_next_free_time(ready):
-    policy = Policy(gap_s=10, cap=2, window_s=60)
+    policy = Policy(gap_s=10, windows=((2, 60),))
     only(ready, A)
     claim(ready, policy, 0)
     claim(ready, policy, 10)
@@ -368,6 +475,31 @@ def test_number_states_show_window_use_and_next_free_time(ready):
     assert states[A].next_free_ms == T0 + 60 * SECOND and states[A].last_attempt_ms == T0 + 10 * SECOND
     assert not states[B].paced and states[B].next_free_ms == T0 + 20 * SECOND
     assert states[B].last_attempt_ms is None and states[B].attempts_in_window == 0
+
+
+def test_number_states_say_which_limits_hold_each_number(ready):
+    chicago = "+13125550100"
+    only(ready, chicago)
+    policy = Policy(gap_s=30, windows=((2, 60), (3, 900)), daily_cap=3)
+    zones = ["America/Chicago"]
+    start = _ms(2026, 6, 10, 20)
+    for at in (0, 60, 120):
+        kw = {"now_ms": start + at * SECOND, "zones": zones}
+        assert claimed(ready.claim(workspace_id=WS, pool_id="p", policy=policy, call_ids=["a"], **kw)) == [
+            chicago
+        ]
+    now = start + 130 * SECOND
+    state = ready.number_states(workspace_id=WS, numbers=[chicago], policy=policy, now_ms=now, zones=zones)[
+        chicago
+    ]
+    midnight = _ms(2026, 6, 11, 5)
+    assert state.holds == (
+        Hold("daily", 3, 3, 0, midnight, "America/Chicago"),
+        Hold("window", 3, 3, 900, start + 900 * SECOND, ""),
+        Hold("gap", 1, 1, 0, start + 150 * SECOND, ""),
+    )  # not 2 per 60 s: one attempt in the last minute
+    assert state.next_free_ms == midnight and state.paced
+    assert (state.attempts_in_window, state.window_cap) == (3, 3)  # the window freeing last
 
 
 def test_number_states_refuse_like_claims_until_the_workspace_is_rebuilt(pacer):
@@ -383,10 +515,38 @@ def test_number_states_refuse_like_claims_until_the_workspace_is_rebuilt(pacer):
 # Inputs
 
 
-@pytest.mark.parametrize("values", [{"cap": 3}, {"window_s": 60}, {"gap_s": -1}, {"cap": -1, "window_s": 60}])
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"gap_s": -1},
+        {"daily_cap": -1},
+        {"windows": ((3, 0),)},
+        {"windows": ((0, 60),)},
+        {"windows": ((-1, 60),)},
+        {"windows": ((3, 60), (5, 60))},  # two windows of one length
+        {"windows": ((1, 10), (2, 20), (3, 30), (4, 40), (5, 50))},  # five
+    ],
+)
 def test_policy_rejects_incoherent_values(values):
     with pytest.raises(ValueError):
         Policy(**values)
+
+
+def test_policy_keeps_windows_sorted_and_its_stamp_changes_with_any_limit():
+    policy = Policy(gap_s=60, windows=((10, 10_800), (3, 900), (5, 3600)), daily_cap=75)
+    assert policy.windows == ((3, 900), (5, 3600), (10, 10_800))
+    assert policy == Policy(gap_s=60, windows=((3, 900), (5, 3600), (10, 10_800)), daily_cap=75)
+    assert policy.attempts_kept == 75 and Policy(windows=((3, 900),)).attempts_kept == 3
+    assert Policy().attempts_kept == 1
+    others = [
+        Policy(gap_s=61, windows=policy.windows, daily_cap=75),
+        Policy(gap_s=60, windows=((3, 900), (5, 3600)), daily_cap=75),
+        Policy(gap_s=60, windows=((3, 900), (5, 3600), (10, 10_801)), daily_cap=75),
+        Policy(gap_s=60, windows=((3, 900), (6, 3600), (10, 10_800)), daily_cap=75),
+        Policy(gap_s=60, windows=policy.windows, daily_cap=74),
+        Policy(gap_s=60, windows=policy.windows),
+    ]
+    assert len({policy.redis_arg, *(o.redis_arg for o in others)}) == 1 + len(others)
 
 
 def test_pools_take_e164_numbers_only(ready):

@@ -35,14 +35,14 @@ def touch_everything(pacer: Pacer, workspace_id: int) -> None:
     assert pacer.is_initialised(workspace_id=workspace_id)
     pacer.pool_add(workspace_id=workspace_id, pool_id="q", numbers=NUMBERS[:2])
     pacer.claim(workspace_id=workspace_id, pool_id="p", policy=Policy(gap_s=60), call_ids=["a", "b"])
-    pacer.claim(workspace_id=workspace_id, pool_id="q", policy=Policy(cap=1, window_s=60), call_ids=["c"])
+    pacer.claim(workspace_id=workspace_id, pool_id="q", policy=Policy(windows=((1, 60),)), call_ids=["c"])
     pacer.number_states(workspace_id=workspace_id, numbers=NUMBERS, policy=Policy(gap_s=60))
     pacer.pool_set(workspace_id=workspace_id, pool_id="p", numbers=NUMBERS[1:])
     pacer.pool_remove(workspace_id=workspace_id, pool_id="p", numbers=NUMBERS[3:])
     pacer.number_forget(workspace_id=workspace_id, number=NUMBERS[2])
     pacer.pool_add(workspace_id=workspace_id, pool_id="gone", numbers=NUMBERS[:1])
     pacer.pool_delete(workspace_id=workspace_id, pool_id="gone")
-    assert pacer.policy_changed(workspace_id=workspace_id, old=Policy(), new=Policy(cap=3, window_s=60))
+    assert pacer.policy_changed(workspace_id=workspace_id, old=Policy(), new=Policy(windows=((3, 60),)))
     assert not pacer.is_initialised(workspace_id=workspace_id)
 
 

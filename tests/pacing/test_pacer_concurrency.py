@@ -13,7 +13,7 @@ from .audit import numbers, violations
 pytestmark = pytest.mark.worker
 
 WS = 9
-POLICY = Policy(gap_s=1, cap=2, window_s=3)  # both bind: a number is free at 0, 1, 3, 4, 6... s
+POLICY = Policy(gap_s=1, windows=((2, 3),))  # both bind: a number is free at 0, 1, 3, 4, 6... s
 WORKERS = 4
 TAKES = 3  # per number, at about 0, 1 and 3 s: the gap and the window each freed it once
 GIVE_UP_S = 60  # bounds a failure only: the run ends when every number was taken TAKES times

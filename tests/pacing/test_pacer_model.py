@@ -5,15 +5,21 @@ are free. Asserted: every claimed number was free, no free number was held back,
 is exactly when the earliest number frees up. Pools share numbers, change members, change policy, and
 lose their Redis state to be rebuilt from the recorded attempts, as PostgreSQL would hold them.
 
+Stacked limits: every combination of a gap (on or off), 0 to 4 rolling windows and a daily cap (on or
+off), the numbers split between two time zones, starting before a daylight-saving day (23 or 25 hours) in
+one of them, with clock steps of hours so that local midnights pass.
+
 With connection rates, the numbers belong to a few provider connections, each a token bucket (GCRA,
 modelled here by its theoretical arrival time): a number is free when its log allows it and its
 connection holds a token. Then the time returned is a lower bound: never later than the earliest number
 that may be claimed, and never 0 when calls were left without a number.
 """
 
+import itertools
 import math
 import random
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import pytest
 
@@ -35,10 +41,11 @@ class Model:
     rates: dict[str, Rate] = field(default_factory=dict)  # connection id -> its rate
     connection_of: dict[str, str] = field(default_factory=dict)  # number -> connection id
     tat: dict[str, float] = field(default_factory=dict)  # connection id -> its bucket (Redis's, lost with it)
+    zone_of: dict[str, str] = field(default_factory=dict)  # number -> its time zone (UTC if not given)
 
     def free_at(self, number: str, now_ms: int) -> int:
-        """When the number may be claimed: its log's rule, and its connection's next token."""
-        free = next_free_ms(self.history.get(number, []), self.policy, now_ms)
+        """When the number may be claimed: its log's rules, and its connection's next token."""
+        free = next_free_ms(self.history.get(number, []), self.policy, now_ms, self.zone(number))
         rate = self.rates.get(self.connection_of.get(number, ""))
         if rate is not None:
             free = max(free, math.ceil(self.tat.get(self.connection_of[number], 0) - rate.tolerance_ms))
@@ -48,6 +55,9 @@ class Model:
         conn = self.connection_of.get(number, "")
         if conn in self.rates:
             self.tat[conn] = max(self.tat.get(conn, 0), now_ms) + self.rates[conn].interval_ms
+
+    def zone(self, number: str) -> str:
+        return self.zone_of.get(number, "UTC")
 
     def record(self, number: str, at_ms: int) -> None:
         self.history.setdefault(number, []).append(at_ms)
@@ -67,20 +77,31 @@ class Scenario:
     losses: float = 0.0  # chance per step that Redis loses everything
     steps: int = 1200
     rates: tuple[Rate, ...] = ()  # connections' rates: number i belongs to connection i % len(rates)
+    zones: tuple[str, ...] = ()  # number i is in zone i % len(zones) (none: the pacer's own choice, UTC here)
+    start: datetime = datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)
+
+
+FALL_BACK = datetime(2026, 10, 24, 18, tzinfo=UTC)  # London's 25 h day next, Chicago's a week later
+SPRING_FORWARD = datetime(2026, 3, 7, 12, tzinfo=UTC)  # Chicago's 23 h day next, London's three weeks later
+WINDOWS = ((2, 10), (3, 30), (5, 120), (8, 600))  # up to four, passed longest first: the pacer sorts them
+
+
+def stacked(gap: bool, windows: int, daily: bool) -> Policy:
+    return Policy(gap_s=3 if gap else 0, windows=WINDOWS[:windows][::-1], daily_cap=6 if daily else 0)
 
 
 SCENARIOS = {
     "gap only": Scenario((Policy(gap_s=60),), shared=False),
-    "cap only, shared pools": Scenario((Policy(cap=3, window_s=20),)),
-    "gap and cap, shared pools, churn": Scenario((Policy(gap_s=1, cap=2, window_s=10),), churn=0.03),
+    "cap only, shared pools": Scenario((Policy(windows=((3, 20),)),)),
+    "gap and cap, shared pools, churn": Scenario((Policy(gap_s=1, windows=((2, 10),)),), churn=0.03),
     "pacing off": Scenario((Policy(),), size=4),
     "policy changes and losses": Scenario(
         (
-            Policy(gap_s=5, cap=3, window_s=30),
+            Policy(gap_s=5, windows=((3, 30),)),
             Policy(gap_s=20),
-            Policy(cap=5, window_s=60),
+            Policy(windows=((5, 60),)),
             Policy(),
-            Policy(gap_s=2, cap=1, window_s=15),
+            Policy(gap_s=2, windows=((1, 15),)),
         ),
         churn=0.02,
         losses=0.005,
@@ -91,13 +112,39 @@ SCENARIOS = {
         (Policy(gap_s=1),), rates=(Rate(250.0, 1), Rate.per_second(2.5, slack_ms=500)), churn=0.03
     ),
     "rates with policy changes and losses": Scenario(
-        (Policy(gap_s=2, cap=2, window_s=10), Policy(), Policy(cap=4, window_s=20)),
+        (Policy(gap_s=2, windows=((2, 10),)), Policy(), Policy(windows=((4, 20),))),
         rates=(Rate(400.0, 3), Rate(1000 / 3, 1), Rate(5.0, 1)),
         churn=0.02,
         losses=0.005,
         steps=2000,
     ),
+    "stacked limits with policy changes and losses, Chicago and Sydney": Scenario(
+        (stacked(True, 4, True), stacked(False, 2, True), stacked(True, 1, False), Policy(daily_cap=2)),
+        zones=("America/Chicago", "Australia/Sydney"),
+        start=SPRING_FORWARD,
+        churn=0.02,
+        losses=0.005,
+        steps=1500,
+    ),
+    "daily cap with rates, London and Chicago": Scenario(
+        (Policy(gap_s=1, daily_cap=4),),
+        rates=(Rate(400.0, 3), Rate(5.0, 1)),
+        zones=("Europe/London", "America/Chicago"),
+        start=FALL_BACK,
+        churn=0.02,
+    ),
 }
+# Every combination of the stacked limits, each on both sides of a daylight-saving change.
+for gap, windows, daily in itertools.product((False, True), range(5), (False, True)):
+    if gap or windows or daily:
+        SCENARIOS[f"stacked: gap {gap}, {windows} windows, daily {daily}"] = Scenario(
+            (stacked(gap, windows, daily),),
+            zones=("Europe/London", "America/Chicago")
+            if windows % 2
+            else ("America/Chicago", "Europe/London"),
+            start=FALL_BACK if gap else SPRING_FORWARD,
+            steps=500,
+        )
 
 
 @pytest.mark.parametrize("seed", [1, 2])
@@ -113,8 +160,10 @@ def test_random_workload_never_breaks_a_limit_nor_withholds_a_free_number(pacer,
     )
     if scenario.rates:
         model.connection_of = {n: f"c{i % len(scenario.rates)}" for i, n in enumerate(everyone)}
+    if scenario.zones:
+        model.zone_of = {n: scenario.zones[i % len(scenario.zones)] for i, n in enumerate(everyone)}
     rebuild(pacer, model)
-    now = 1_700_000_000_000
+    now = int(scenario.start.timestamp() * 1000)
     made = 0
     for _ in range(scenario.steps):
         now += rnd.choice(time_steps(model.policy, model.rates.values()))
@@ -130,7 +179,8 @@ def test_random_workload_never_breaks_a_limit_nor_withholds_a_free_number(pacer,
         made += claim_and_check(pacer, model, pool, rnd.choice([0, 1, 1, 1, 2, 5]), now)
     assert made > scenario.steps // 4  # the workload exercised claims, not only refusals
     if len(scenario.policies) == 1:  # an audit independent of the step checks
-        assert {n: v for n, h in model.history.items() if (v := violations(h, model.policy))} == {}
+        found = {n: v for n, h in model.history.items() if (v := violations(h, model.policy, model.zone(n)))}
+        assert found == {}
 
 
 def claim_and_check(pacer: Pacer, model: Model, pool: str, wanted: int, now: int) -> int:
@@ -166,6 +216,7 @@ def claim(pacer: Pacer, model: Model, pool: str, wanted: int, now: int) -> Claim
             call_ids=[f"call-{i}" for i in range(wanted - len(claims))],
             now_ms=now,
             rates=model.rates,
+            zones=set(model.zone_of.values()),
         )
         claims += result.claims
         if len(claims) == wanted or result.retry_in_ms != 0:
@@ -178,7 +229,13 @@ def change_members(pacer: Pacer, model: Model, rnd: random.Random, everyone: lis
     some = rnd.sample(everyone, rnd.randint(1, 3))
     match rnd.choice(["add", "remove", "set", "forget"]):
         case "add":
-            pacer.pool_add(workspace_id=WS, pool_id=pool, numbers=some, connections=connections(model, some))
+            pacer.pool_add(
+                workspace_id=WS,
+                pool_id=pool,
+                numbers=some,
+                connections=connections(model, some),
+                zones=model.zone_of,
+            )
             model.pools[pool] |= set(some)
         case "remove":
             pacer.pool_remove(workspace_id=WS, pool_id=pool, numbers=some)
@@ -186,7 +243,11 @@ def change_members(pacer: Pacer, model: Model, rnd: random.Random, everyone: lis
         case "set":
             exactly = rnd.sample(everyone, rnd.randint(0, len(everyone)))
             pacer.pool_set(
-                workspace_id=WS, pool_id=pool, numbers=exactly, connections=connections(model, exactly)
+                workspace_id=WS,
+                pool_id=pool,
+                numbers=exactly,
+                connections=connections(model, exactly),
+                zones=model.zone_of,
             )
             model.pools[pool] = set(exactly)
         case "forget":
@@ -207,7 +268,11 @@ def rebuild(pacer: Pacer, model: Model) -> None:
     assert not pacer.is_initialised(workspace_id=WS)
     members = set().union(*model.pools.values())
     pacer.rebuild(
-        workspace_id=WS, attempts=model.attempts(), pools=model.pools, connections=connections(model, members)
+        workspace_id=WS,
+        attempts=model.attempts(),
+        pools=model.pools,
+        connections=connections(model, members),
+        zones=model.zone_of,
     )
 
 
@@ -217,6 +282,9 @@ def connections(model: Model, numbers) -> dict[str, str]:
 
 def time_steps(policy: Policy, rates=()) -> list[int]:
     """Clock steps that land on the rules' edges: the same ms, one ms, a gap, a window's share, a token."""
-    edges = [policy.gap_ms, policy.gap_ms // 3, policy.window_ms // max(policy.cap, 1), policy.window_ms]
+    edges = [policy.gap_ms, policy.gap_ms // 3]
+    edges += [e for cap, window_s in policy.windows for e in (window_s * SECOND // cap, window_s * SECOND)]
+    if policy.daily_cap:  # the days pass: local midnights, and a daylight-saving day
+        edges += [3600 * SECOND, 5 * 3600 * SECOND]
     edges += [math.ceil(r.interval_ms) for r in rates] + [math.floor(r.interval_ms) for r in rates]
     return [0, 1, 7, 250, SECOND] + [e for e in edges if e]
