@@ -57,23 +57,25 @@ class PacerNotReady(Exception):
 
 @dataclass(frozen=True)
 class Policy:
-    """A pacing policy; all zero is pacing off (claims always succeed and are still recorded).
-
-    gap_s: seconds between two attempts from one number (0: no gap).
-    cap, window_s: at most `cap` attempts from one number in any `window_s` seconds, a rolling window
-    over attempts (0, 0: no cap). An attempt at t counts in the windows that hold t; a new attempt at
-    `now` is allowed once the cap-th newest is at least window_s old.
-    """
+    """TEMP policy shim (policyui): the new signature over the old one-window Lua, for the Django side's
+    tests until "stack" merges; the lead drops this commit. Only the longest window reaches Redis."""
 
     gap_s: int = 0
-    cap: int = 0
-    window_s: int = 0
+    windows: tuple[tuple[int, int], ...] = ()
+    daily_cap: int = 0
 
     def __post_init__(self) -> None:
-        if min(self.gap_s, self.cap, self.window_s) < 0:
+        if self.gap_s < 0 or self.daily_cap < 0 or any(c <= 0 or w <= 0 for c, w in self.windows):
             raise ValueError(f"pacing values cannot be negative: {self}")
-        if (self.cap == 0) != (self.window_s == 0):
-            raise ValueError(f"a cap needs a window and a window needs a cap: {self}")
+        object.__setattr__(self, "windows", tuple(sorted(self.windows, key=lambda w: w[1])))
+
+    @property
+    def cap(self) -> int:
+        return self.windows[-1][0] if self.windows else 0
+
+    @property
+    def window_s(self) -> int:
+        return self.windows[-1][1] if self.windows else 0
 
     @property
     def gap_ms(self) -> int:
@@ -85,13 +87,10 @@ class Policy:
 
     @property
     def attempts_kept(self) -> int:
-        """Attempts per number needed to decide: the newest for the gap, the newest `cap` for the cap."""
-        return max(self.cap, 1)
+        return max([c for c, _ in self.windows] + [self.daily_cap, 1])
 
     @cached_property
     def redis_arg(self) -> bytes:
-        """The policy as the scripts read it (lua/log.lua read_decision); also the stamp of the policy a
-        pool was scored under."""
         return struct.pack(">qqq", self.gap_ms, self.cap, self.window_ms)
 
 
