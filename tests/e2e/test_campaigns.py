@@ -267,10 +267,7 @@ def test_the_finish_estimate_reads_about_a_time(page, live_server, acme, outboun
     with workspace_scope(acme):
         from pacing.services import policy_update
 
-        policy_update(
-            environment=outbound_desk, actor=owner_of(acme), enabled=True, gap_seconds=3600, cap=0,
-            window_seconds=0,
-        )  # fmt: skip
+        policy_update(environment=outbound_desk, actor=owner_of(acme), enabled=True, gap_seconds=3600)
     now = timezone.now()
     campaign = _started_with_attempts(acme, outbound_desk, {CALLER_IDS[0]: [now - timedelta(seconds=5)]})
     with all_workspaces():  # the first number claimed: it waits an hour; the other two go at once
