@@ -67,14 +67,14 @@ def test_set_pacing_then_create_start_and_pause_a_campaign(
     settled(page)
     dialog.get_by_label("Limit call frequency").check()
     dialog.get_by_label("Wait").fill("2")
-    dialog.get_by_label("No more than").fill("20")
-    dialog.get_by_label("calls every").fill("24")
+    dialog.get_by_label("Window 1: No more than").fill("20")
+    dialog.get_by_label("calls every (window 1)").fill("24")
     dialog.get_by_role("button", name="Save").click()
     expect(dialog).to_be_hidden()
     expect(page.locator(".toast").last).to_contain_text("Call pacing in Live saved")
     with all_workspaces():
         policy = PacingPolicy.objects.get(environment=outbound_desk)
-    assert (policy.enabled, policy.gap_seconds, policy.cap, policy.window_seconds) == (True, 120, 20, 86_400)
+    assert (policy.enabled, policy.gap_seconds, policy.windows) == (True, 120, ((20, 86_400),))
 
     # Opened again, it states what the policy allows the three tagged numbers.
     page.get_by_role("link", name="Call pacing").click()
