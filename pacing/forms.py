@@ -19,6 +19,7 @@ _NUMBER = {"inputmode": "numeric", "step": 1, "class": "input-num"}
 UNITS = (("minutes", "minutes"), ("hours", "hours"))
 _UNIT_S = {"minutes": 60, "hours": 3600}
 ROWS = range(1, MAX_WINDOWS + 1)
+WINDOW_TOO_LONG = "A window is at most 168 hours (a week, 10,080 minutes)."
 
 
 class PacingPolicyForm(forms.Form):
@@ -60,7 +61,8 @@ class PacingPolicyForm(forms.Form):
                 required=False,
                 min_value=1,
                 max_value=MAX_WINDOW_S // 60,  # in minutes; hours are checked in clean()
-                error_messages=_whole("minutes or hours", 1, MAX_WINDOW_S // 60, "15"),
+                error_messages=_whole("minutes or hours", 1, MAX_WINDOW_S // 60, "15")
+                | {"max_value": WINDOW_TOO_LONG},
                 widget=forms.NumberInput(attrs=_NUMBER),
             )
             self.fields[f"unit_{n}"] = forms.ChoiceField(
@@ -100,7 +102,7 @@ class PacingPolicyForm(forms.Form):
             elif every and not cap:
                 self.add_error(f"cap_{n}", "Say how many calls each number may place in that window, e.g. 3.")
             elif seconds > MAX_WINDOW_S:
-                self.add_error(f"every_{n}", "A window is at most 168 hours (a week).")
+                self.add_error(f"every_{n}", WINDOW_TOO_LONG)
             elif cap:
                 self._filled.append((n, cap, seconds))
         if self.errors:
@@ -128,12 +130,13 @@ class PacingPolicyForm(forms.Form):
         )
 
     def policy_values(self) -> dict:
-        data = self.cleaned_data
+        """policy_update()'s arguments."""
+        limits = self.limits()
         return {
-            "enabled": bool(data["enabled"]),
-            "gap_seconds": (data.get("gap_minutes") or 0) * 60,
-            "windows": [(cap, seconds) for _, cap, seconds in self._filled],
-            "daily_cap": data.get("daily_cap") or 0,
+            "enabled": bool(self.cleaned_data["enabled"]),
+            "gap_seconds": limits.gap_s,
+            "windows": list(limits.windows),
+            "daily_cap": limits.daily_cap,
         }
 
 

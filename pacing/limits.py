@@ -68,14 +68,14 @@ class Limits:
                 errors[f"window_{n}"] = f"A number may be capped at {MAX_CAP:,} calls per window at most."
             elif not window_s <= MAX_WINDOW_S:
                 errors[f"window_{n}"] = "A window is at most 168 hours (a week)."
-        seen = {}
+        seen = set()
         for n, (_, window_s) in enumerate(self.windows, 1):
             if window_s in seen and f"window_{n}" not in errors:
                 errors[f"window_{n}"] = (
-                    f"Windows {seen[window_s]} and {n} both count calls over {duration(window_s)}: "
-                    "keep one (the smaller cap is the one that would hold)."
+                    f"Another window also counts calls over {duration(window_s)}: keep one "
+                    "(the smaller cap is the one that would hold)."
                 )
-            seen.setdefault(window_s, n)
+            seen.add(window_s)
         if errors:
             return errors
         return self._pointless()

@@ -10,6 +10,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.test import Client
 from django.urls import reverse
 
+from pacing.forms import PacingPolicyForm
 from pacing.limits import Limits
 from pacing.models import PacingPolicy
 from pacing.pacer import Policy
@@ -48,7 +49,7 @@ BAD = [
     ),
     ((0, [(2, H), (3, 15 * M)], 0), ("window_2", "3 calls per 15 minutes never binds under 2 per hour")),
     ((0, [(3, 15 * M), (12, H)], 0), ("window_2", "12 calls per hour never binds under 3 per 15 minutes")),
-    ((0, [(3, H), (4, H)], 0), ("window_2", "Windows 1 and 2 both count calls over 1 hour")),
+    ((0, [(3, H), (4, H)], 0), ("window_2", "Another window also counts calls over 1 hour: keep one")),
     ((10 * M, [(3, 15 * M)], 0), ("window_1", "never binds with 10 minutes between calls (at most 2 fit")),
     ((0, [(5, H)], 120), ("daily_cap", "A daily cap of 120 calls never binds under 5 per hour")),
     ((30 * M, [], 48), ("daily_cap", "A daily cap of 48 calls never binds with 30 minutes between calls")),
@@ -56,7 +57,7 @@ BAD = [
     ((0, [(3, 0)], 0), ("window_1", "A cap needs both a number of calls and a window")),
     ((0, [(0, H)], 0), ("window_1", "A cap needs both a number of calls and a window")),
     ((0, [(1001, H)], 0), ("window_1", "at 1,000 calls per window at most")),
-    ((0, [(5, 8 * 24 * H)], 0), ("window_1", "A window is at most 168 hours")),
+    ((0, [(5, 8 * 24 * H)], 0), ("window_1", "A window is at most 168 hours (a week)")),
     ((0, [(1, M), (2, 10 * M), (3, H), (4, 3 * H), (5, 24 * H)], 0), ("window_1", "Use at most 4 windows")),
     ((25 * H, [], 0), ("gap", "at most 24 hours")),
     ((0, [], 1001), ("daily_cap", "1,000 calls a day at most")),
@@ -227,3 +228,56 @@ def test_a_rebuild_keeps_as_many_attempts_as_the_largest_cap_of_any_policy(acme,
         sandbox = Environment.objects.get(kind="sandbox")
         policy_update(environment=sandbox, actor=None, enabled=False, windows=[(5, H)], daily_cap=75)
     assert attempts_kept(acme.pk) == 75
+
+
+@pytest.mark.parametrize(
+    ("posted", "field", "says"),
+    [
+        # A contradiction names the row it is on, whichever rows are filled in.
+        (
+            {"cap_1": "2", "every_1": "1", "cap_4": "3", "every_4": "15", "unit_4": "minutes"},
+            "cap_4",
+            "3 calls per 15 minutes never binds under 2 per hour",
+        ),
+        (
+            {"cap_2": "3", "every_2": "1", "cap_3": "4", "every_3": "60", "unit_3": "minutes"},
+            "cap_3",
+            "Another window also counts calls over 1 hour",
+        ),
+        (
+            {"gap_minutes": "10", "cap_3": "3", "every_3": "15", "unit_3": "minutes"},
+            "cap_3",
+            "never binds with 10 minutes between calls",
+        ),
+        (
+            {"cap_2": "5", "every_2": "1", "daily_cap": "120"},
+            "daily_cap",
+            "A daily cap of 120 calls never binds",
+        ),
+        ({"cap_1": "5", "every_1": "20000", "unit_1": "minutes"}, "every_1", "at most 168 hours"),
+        ({"cap_1": "5", "every_1": "169"}, "every_1", "at most 168 hours"),  # hours unless said otherwise
+        ({"cap_1": "5", "every_1": "1", "unit_1": "weeks"}, "unit_1", "Choose minutes or hours"),
+        ({"cap_1": "²", "every_1": "1"}, "cap_1", "Enter a whole number of calls"),
+        ({"enabled": "on"}, "__all__", "Set a wait between calls, a window or a daily cap"),
+    ],
+)
+def test_the_form_puts_each_problem_on_its_row(posted, field, says):
+    form = PacingPolicyForm(posted)
+    assert not form.is_valid()
+    assert any(says in error for error in form.errors[field]), form.errors
+
+
+def test_the_form_reads_rows_in_their_units_and_ignores_empty_ones():
+    posted = {
+        "enabled": "on",
+        "cap_2": "10",
+        "every_2": "3",
+        "cap_4": "3",
+        "every_4": "15",
+        "unit_4": "minutes",
+    }
+    form = PacingPolicyForm(posted | {"unit_1": "minutes", "daily_cap": "75"})
+    assert form.is_valid(), form.errors
+    assert form.policy_values() == {
+        "enabled": True, "gap_seconds": 0, "windows": [(10, 3 * H), (3, 15 * M)], "daily_cap": 75
+    }  # fmt: skip
