@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Max
-from django.db.models.functions import Greatest
-
 from pacing.limits import Limits
-from pacing.models import WINDOW_SLOTS, PacingPolicy
+from pacing.models import PacingPolicy
 from phone_numbers.models import PhoneNumber
 from phone_numbers.selectors import carries_a_tag
 from tenants.models import Environment
@@ -44,15 +41,6 @@ def capacity(*, enabled: bool, gap_seconds: int, windows, daily_cap: int, number
 def policy_capacity(policy: PacingPolicy, *, numbers: int) -> Capacity:
     per_hour = policy.limits.per_hour() if policy.enabled else None
     return Capacity(per_number_per_hour=per_hour, numbers=numbers)
-
-
-def attempts_kept(workspace_id: int) -> int:
-    """The most attempts per number any of the workspace's policies needs to decide (its largest window
-    cap or daily cap, at least 1): what a pacer rebuild reads back from PostgreSQL. For tasks: unscoped."""
-    caps = PacingPolicy.unscoped.filter(workspace_id=workspace_id).aggregate(
-        most=Greatest(*(Max(f"window{n}_cap") for n in WINDOW_SLOTS), Max("daily_cap"))
-    )["most"]
-    return max(caps or 0, 1)
 
 
 def tagged_numbers_count(environment: Environment) -> int:

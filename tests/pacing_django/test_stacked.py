@@ -218,18 +218,6 @@ def test_the_migration_carries_the_one_window_into_window_1(acme):
         assert PacingPolicy.objects.get(environment=sandbox).limits == Limits(120, (), 0)
 
 
-def test_a_rebuild_keeps_as_many_attempts_as_the_largest_cap_of_any_policy(acme, live):
-    from pacing.selectors import attempts_kept
-
-    assert attempts_kept(acme.pk) == 1  # no policy yet: the newest attempt, for a gap
-    with workspace_scope(acme):
-        policy_update(environment=live, actor=None, enabled=True, windows=[(3, 15 * M), (10, 3 * H)])
-        assert attempts_kept(acme.pk) == 10
-        sandbox = Environment.objects.get(kind="sandbox")
-        policy_update(environment=sandbox, actor=None, enabled=False, windows=[(5, H)], daily_cap=75)
-    assert attempts_kept(acme.pk) == 75
-
-
 @pytest.mark.parametrize(
     ("posted", "field", "says"),
     [
