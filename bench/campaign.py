@@ -302,7 +302,7 @@ def seed(args) -> tuple:
             )
             policy_update(
                 environment=live, actor=user, enabled=bool(args.gap or args.cap),  # all 0: pacing off
-                gap_seconds=args.gap, cap=args.cap, window_seconds=args.window,
+                gap_seconds=args.gap, windows=[(args.cap, args.window)] if args.cap else [],
             )  # fmt: skip
             # Calling hours always open: the bench runs at any time of day. The dispatcher still evaluates
             # them for every batch (campaigns/hours.py), as in production.

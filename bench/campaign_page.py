@@ -96,7 +96,7 @@ def seed() -> int:
                 state=PhoneNumber.State.ACTIVE,
             )  # fmt: skip
             number.tags.add(tag)
-        policy_update(environment=live, actor=user, enabled=True, gap_seconds=60, cap=0, window_seconds=0)
+        policy_update(environment=live, actor=user, enabled=True, gap_seconds=60)
         lines = [f"+1{npa}{line:07d}" for npa in ("212", "646") for line in range(2_000_000, 2_010_000)]
         campaign = campaign_create(
             workspace=ws, actor=user, name="Bench campaign", environment=live, agent=None,

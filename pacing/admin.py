@@ -6,15 +6,17 @@ from tenants.admin import TenantAdmin
 
 @admin.register(PacingPolicy)
 class PacingPolicyAdmin(TenantAdmin):
-    """Seconds-scale policies (for tests and demos) can only be set here; the page speaks minutes and hours."""
+    """Seconds-scale policies (for tests and demos) can only be set here; the page speaks minutes and hours.
+    Saved here, a policy skips the service's checks (pacing/limits.py) but not the database's."""
 
     list_display = (
         "environment",
         "workspace",
         "enabled",
         "gap_seconds",
-        "cap",
-        "window_seconds",
+        "window1_cap",
+        "window1_seconds",
+        "daily_cap",
         "updated_at",
     )
     list_filter = ("workspace", "enabled")

@@ -3,6 +3,7 @@
 from django import forms
 
 from pacing.hours import DAY_NAMES, DAY_S, Hours, clock
+from pacing.limits import MAX_CAP, MAX_GAP_S, MAX_WINDOW_S, MAX_WINDOWS, NOTHING_SET, Limits
 from pacing.models import PacingPolicy
 
 
@@ -14,65 +15,128 @@ def _whole(noun: str, low: int, high: int, example: str) -> dict:
     }
 
 
+_NUMBER = {"inputmode": "numeric", "step": 1, "class": "input-num"}
+UNITS = (("minutes", "minutes"), ("hours", "hours"))
+_UNIT_S = {"minutes": 60, "hours": 3600}
+ROWS = range(1, MAX_WINDOWS + 1)
+WINDOW_TOO_LONG = "A window is at most 168 hours (a week, 10,080 minutes)."
+
+
 class PacingPolicyForm(forms.Form):
+    """A wait, four window rows ("No more than [3] calls every [15] [minutes]": empty rows are ignored, so
+    adding one is filling it in) and a daily cap. The limits are checked together as the service checks
+    them (pacing/limits.py), each problem shown on the row or field it is about."""
+
     enabled = forms.BooleanField(label="Limit call frequency", required=False)
     gap_minutes = forms.IntegerField(
         label="Wait between calls (minutes)",
         required=False,
         min_value=1,
-        max_value=PacingPolicy.MAX_GAP_S // 60,
-        error_messages=_whole("minutes", 1, PacingPolicy.MAX_GAP_S // 60, "2"),
-        widget=forms.NumberInput(attrs={"inputmode": "numeric", "step": 1, "class": "input-num"}),
+        max_value=MAX_GAP_S // 60,
+        error_messages=_whole("minutes", 1, MAX_GAP_S // 60, "2"),
+        widget=forms.NumberInput(attrs=_NUMBER),
     )
-    cap = forms.IntegerField(
-        label="No more than (calls)",
+    daily_cap = forms.IntegerField(
+        label="No more than (calls a day)",
         required=False,
         min_value=1,
-        max_value=PacingPolicy.MAX_CAP,
-        error_messages=_whole("calls", 1, PacingPolicy.MAX_CAP, "100"),
-        widget=forms.NumberInput(attrs={"inputmode": "numeric", "step": 1, "class": "input-num"}),
+        max_value=MAX_CAP,
+        error_messages=_whole("calls", 1, MAX_CAP, "75"),
+        widget=forms.NumberInput(attrs=_NUMBER),
     )
-    window_hours = forms.IntegerField(
-        label="Every (hours)",
-        required=False,
-        min_value=1,
-        max_value=PacingPolicy.MAX_WINDOW_S // 3600,
-        error_messages=_whole("hours", 1, PacingPolicy.MAX_WINDOW_S // 3600, "24"),
-        widget=forms.NumberInput(attrs={"inputmode": "numeric", "step": 1, "class": "input-num"}),
-    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for n in ROWS:
+            self.fields[f"cap_{n}"] = forms.IntegerField(
+                label=f"Window {n}: no more than (calls)",
+                required=False,
+                min_value=1,
+                max_value=MAX_CAP,
+                error_messages=_whole("calls", 1, MAX_CAP, "3"),
+                widget=forms.NumberInput(attrs=_NUMBER),
+            )
+            self.fields[f"every_{n}"] = forms.IntegerField(
+                label=f"Window {n}: every",
+                required=False,
+                min_value=1,
+                max_value=MAX_WINDOW_S // 60,  # in minutes; hours are checked in clean()
+                error_messages=_whole("minutes or hours", 1, MAX_WINDOW_S // 60, "15")
+                | {"max_value": WINDOW_TOO_LONG},
+                widget=forms.NumberInput(attrs=_NUMBER),
+            )
+            self.fields[f"unit_{n}"] = forms.ChoiceField(
+                label=f"Window {n}: unit",
+                choices=UNITS,
+                required=False,
+                error_messages={"invalid_choice": "Choose minutes or hours."},
+            )
+
+    def rows(self) -> list[tuple[int, forms.BoundField, forms.BoundField, forms.BoundField]]:
+        """(n, cap, every, unit) for the template's rows."""
+        return [(n, self[f"cap_{n}"], self[f"every_{n}"], self[f"unit_{n}"]) for n in ROWS]
 
     @classmethod
     def initial_for(cls, policy: PacingPolicy) -> dict:
         """Whole minutes and hours; a seconds-scale policy set in the admin shows rounded up."""
-        return {
+        initial = {
             "enabled": policy.enabled,
             "gap_minutes": -(-policy.gap_seconds // 60) or None,
-            "cap": policy.cap or None,
-            "window_hours": -(-policy.window_seconds // 3600) or None,
+            "daily_cap": policy.daily_cap or None,
         }
+        for n, (cap, window_s) in enumerate(policy.windows, 1):
+            unit = "hours" if window_s % 3600 == 0 else "minutes"
+            initial |= {f"cap_{n}": cap, f"every_{n}": -(-window_s // _UNIT_S[unit]), f"unit_{n}": unit}
+        return initial
 
     def clean(self):
         cleaned = super().clean()
+        self._filled = []  # (row, cap, seconds) of the rows set, in row order
+        for n in ROWS:
+            cap, every = cleaned.get(f"cap_{n}"), cleaned.get(f"every_{n}")
+            if any(f"{f}_{n}" in self.errors for f in ("cap", "every", "unit")):
+                continue
+            seconds = (every or 0) * _UNIT_S[cleaned.get(f"unit_{n}") or "hours"]
+            if cap and not every:
+                self.add_error(f"every_{n}", "Say over how long the cap counts, e.g. 15 minutes or 24 hours.")
+            elif every and not cap:
+                self.add_error(f"cap_{n}", "Say how many calls each number may place in that window, e.g. 3.")
+            elif seconds > MAX_WINDOW_S:
+                self.add_error(f"every_{n}", WINDOW_TOO_LONG)
+            elif cap:
+                self._filled.append((n, cap, seconds))
         if self.errors:
             return cleaned
-        cap, hours = cleaned.get("cap"), cleaned.get("window_hours")
-        if cap and not hours:
-            self.add_error("window_hours", "Say over how many hours the cap counts, e.g. 24.")
-        if hours and not cap:
-            self.add_error("cap", "Say how many calls each number may place in that window, e.g. 100.")
-        if cleaned.get("enabled") and not (cleaned.get("gap_minutes") or cap or hours):
-            self.add_error(
-                None, "Set a wait between calls, a cap, or both, or turn off “Limit call frequency”."
-            )
+        limits = self.limits()
+        for key, problem in limits.problems().items():
+            self.add_error(self.field_of(key), problem)
+        if cleaned.get("enabled") and not limits.any and not self.errors:
+            self.add_error(None, NOTHING_SET)
         return cleaned
 
+    def field_of(self, key: str) -> str | None:
+        """The field a problem from pacing/limits.py (or the service) is shown on; None: the form's."""
+        if key.startswith("window_"):
+            k = int(key.removeprefix("window_"))
+            return f"cap_{self._filled[k - 1][0]}" if k <= len(self._filled) else None
+        return {"gap": "gap_minutes", "daily_cap": "daily_cap"}.get(key)
+
+    def limits(self) -> Limits:
+        """The limits typed, windows in row order (a problem's "window_<k>" is the k-th row set)."""
+        return Limits.of(
+            gap_s=(self.cleaned_data.get("gap_minutes") or 0) * 60,
+            windows=[(cap, seconds) for _, cap, seconds in self._filled],
+            daily_cap=self.cleaned_data.get("daily_cap") or 0,
+        )
+
     def policy_values(self) -> dict:
-        data = self.cleaned_data
+        """policy_update()'s arguments."""
+        limits = self.limits()
         return {
-            "enabled": bool(data["enabled"]),
-            "gap_seconds": (data.get("gap_minutes") or 0) * 60,
-            "cap": data.get("cap") or 0,
-            "window_seconds": (data.get("window_hours") or 0) * 3600,
+            "enabled": bool(self.cleaned_data["enabled"]),
+            "gap_seconds": limits.gap_s,
+            "windows": list(limits.windows),
+            "daily_cap": limits.daily_cap,
         }
 
 

@@ -2,25 +2,83 @@ from django.conf import settings
 from django.db import models
 
 from pacing.hours import DAY_S, DEFAULT_HOURS, Hours
+from pacing.limits import MAX_CAP, MAX_GAP_S, MAX_WINDOW_S, MAX_WINDOWS, Limits
 from tenants.models import Environment, TenantModel
 
+WINDOW_SLOTS = range(1, MAX_WINDOWS + 1)
 
-class PacingPolicy(TenantModel):
-    """How often each number of an environment may place an outbound call ("Call pacing").
 
-    Stored in seconds (the page speaks minutes and hours). Invariant: a cap needs a window and a window
-    needs a cap. Disabled keeps the values, so turning pacing back on restores them.
-    """
+def _cap(n: int):
+    return models.PositiveIntegerField(default=0, help_text=f"Window {n}: calls per number; 0: no window.")
 
-    MAX_GAP_S = 24 * 3600  # a day between two calls from one number
-    MAX_CAP = 1000  # the pacer keeps the newest `cap` attempts per number in Redis
-    MAX_WINDOW_S = 7 * 24 * 3600  # a week
+
+def _window(n: int):
+    return models.PositiveIntegerField(default=0, help_text=f"Window {n}: its length, in seconds.")
+
+
+def _limit_constraints() -> list:
+    """Each window whole or empty, every value within the maxima (the pacer's log keeps MAX_CAP attempts)."""
+    checks = []
+    within = models.Q(gap_seconds__lte=MAX_GAP_S, daily_cap__lte=MAX_CAP)
+    for n in WINDOW_SLOTS:
+        cap, seconds = f"window{n}_cap", f"window{n}_seconds"
+        checks.append(
+            models.CheckConstraint(
+                condition=models.Q(**{cap: 0, seconds: 0})
+                | models.Q(**{f"{cap}__gt": 0, f"{seconds}__gt": 0}),
+                name=f"%(app_label)s_%(class)s_window{n}_whole",
+            )
+        )
+        within &= models.Q(**{f"{cap}__lte": MAX_CAP, f"{seconds}__lte": MAX_WINDOW_S})
+    return [*checks, models.CheckConstraint(condition=within, name="%(app_label)s_%(class)s_within_maxima")]
+
+
+class PacingLimits(models.Model):
+    """How often one number may place outbound calls: a gap, up to four rolling windows and a daily cap
+    (calls per calendar day in the number's own time zone). Stored in seconds; the page speaks minutes
+    and hours. Windows fill slots 1..4 shortest first (services write them so), empty slots are (0, 0).
+    Abstract: the environment's policy and, later, a tag's own policy share it."""
+
+    MAX_GAP_S, MAX_CAP, MAX_WINDOW_S = MAX_GAP_S, MAX_CAP, MAX_WINDOW_S
+
+    gap_seconds = models.PositiveIntegerField(default=0, help_text="Seconds between two calls; 0: no wait.")
+    window1_cap, window1_seconds = _cap(1), _window(1)
+    window2_cap, window2_seconds = _cap(2), _window(2)
+    window3_cap, window3_seconds = _cap(3), _window(3)
+    window4_cap, window4_seconds = _cap(4), _window(4)
+    daily_cap = models.PositiveIntegerField(
+        default=0, help_text="Calls per number per calendar day in the number's time zone; 0: no cap."
+    )
+
+    class Meta:
+        abstract = True
+        constraints = _limit_constraints()
+
+    @property
+    def windows(self) -> tuple[tuple[int, int], ...]:
+        """(cap, seconds) of the windows set, shortest first."""
+        pairs = ((getattr(self, f"window{n}_cap"), getattr(self, f"window{n}_seconds")) for n in WINDOW_SLOTS)
+        return tuple(sorted((pair for pair in pairs if pair[0]), key=lambda pair: pair[1]))
+
+    @windows.setter
+    def windows(self, pairs) -> None:
+        pairs = sorted(pairs, key=lambda pair: pair[1])
+        for n in WINDOW_SLOTS:
+            cap, seconds = pairs[n - 1] if n <= len(pairs) else (0, 0)
+            setattr(self, f"window{n}_cap", cap)
+            setattr(self, f"window{n}_seconds", seconds)
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(self.gap_seconds, self.windows, self.daily_cap)
+
+
+class PacingPolicy(PacingLimits, TenantModel):
+    """How often each number of an environment may place an outbound call ("Call pacing"), and when
+    (calling hours). Disabled keeps the limits, so turning pacing back on restores them."""
 
     environment = models.OneToOneField(Environment, on_delete=models.CASCADE, related_name="pacing_policy")
     enabled = models.BooleanField("limit call frequency", default=False)
-    gap_seconds = models.PositiveIntegerField(default=0, help_text="Seconds between two calls; 0: no wait.")
-    cap = models.PositiveIntegerField(default=0, help_text="Calls per window per number; 0: no cap.")
-    window_seconds = models.PositiveIntegerField(default=0, help_text="The cap's rolling window, in seconds.")
     # Calling hours, in the destination's local time (pacing/hours.py): on whether or not pacing is.
     hours_days = models.PositiveSmallIntegerField(
         "calling days", default=DEFAULT_HOURS.days, help_text="Bit 0 Monday .. bit 6 Sunday."
@@ -39,17 +97,7 @@ class PacingPolicy(TenantModel):
     class Meta:
         verbose_name_plural = "pacing policies"
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(cap=0, window_seconds=0)
-                | (models.Q(cap__gt=0) & models.Q(window_seconds__gt=0)),
-                name="pacing_cap_needs_window",
-            ),
-            models.CheckConstraint(
-                condition=models.Q(gap_seconds__lte=24 * 3600)
-                & models.Q(cap__lte=1000)
-                & models.Q(window_seconds__lte=7 * 24 * 3600),
-                name="pacing_within_maxima",
-            ),
+            *_limit_constraints(),
             models.CheckConstraint(
                 condition=models.Q(hours_days__gte=1, hours_days__lte=127, hours_end_s__lte=DAY_S)
                 & models.Q(hours_start_s__lt=models.F("hours_end_s")),
@@ -66,22 +114,9 @@ class PacingPolicy(TenantModel):
 
     @property
     def limits_calls(self) -> bool:
-        return self.enabled and (self.gap_seconds > 0 or self.cap > 0)
+        return self.enabled and self.limits.any
 
     def describe(self) -> str:
-        if not self.limits_calls:
-            return "Off"
-        parts = []
-        if self.gap_seconds:
-            parts.append(f"wait {_duration(self.gap_seconds)} between calls")
-        if self.cap:
-            parts.append(f"no more than {self.cap} calls every {_duration(self.window_seconds)}")
-        return "; ".join(parts).capitalize()
-
-
-def _duration(seconds: int) -> str:
-    for unit, size in (("hour", 3600), ("minute", 60)):
-        if seconds >= size and seconds % size == 0:
-            count = seconds // size
-            return f"{count} {unit}{'s' if count != 1 else ''}"
-    return f"{seconds} second{'s' if seconds != 1 else ''}"
+        """Every limit in words ("Wait 1 minute between calls; 3 calls per 15 minutes, 5 per hour; 75 calls
+        a day"), or "Off"."""
+        return self.limits.describe() if self.limits_calls else "Off"

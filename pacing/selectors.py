@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pacing.limits import Limits
 from pacing.models import PacingPolicy
 from phone_numbers.models import PhoneNumber
 from phone_numbers.selectors import carries_a_tag
@@ -32,23 +33,14 @@ class Capacity:
         return None if self.per_hour is None else self.per_hour / 3600
 
 
-def capacity(*, gap_seconds: int, cap: int, window_seconds: int, enabled: bool, numbers: int) -> Capacity:
-    rates = []
-    if enabled and gap_seconds:
-        rates.append(3600 / gap_seconds)
-    if enabled and cap and window_seconds:
-        rates.append(cap * 3600 / window_seconds)
-    return Capacity(per_number_per_hour=min(rates) if rates else None, numbers=numbers)
+def capacity(*, enabled: bool, gap_seconds: int, windows, daily_cap: int, numbers: int) -> Capacity:
+    limits = Limits.of(gap_s=gap_seconds, windows=windows, daily_cap=daily_cap)
+    return Capacity(per_number_per_hour=limits.per_hour() if enabled else None, numbers=numbers)
 
 
 def policy_capacity(policy: PacingPolicy, *, numbers: int) -> Capacity:
-    return capacity(
-        gap_seconds=policy.gap_seconds,
-        cap=policy.cap,
-        window_seconds=policy.window_seconds,
-        enabled=policy.enabled,
-        numbers=numbers,
-    )
+    per_hour = policy.limits.per_hour() if policy.enabled else None
+    return Capacity(per_number_per_hour=per_hour, numbers=numbers)
 
 
 def tagged_numbers_count(environment: Environment) -> int:

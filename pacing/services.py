@@ -16,6 +16,7 @@ from django.db import transaction
 from redis.cluster import RedisCluster
 
 from pacing.hours import Hours
+from pacing.limits import NOTHING_SET, Limits, daily_text, windows_text
 from pacing.models import PacingPolicy
 from pacing.pacer import Pacer, Policy, Rate
 from pacing.redis_client import redis_from_url
@@ -48,15 +49,19 @@ def pacer_policy(policy: PacingPolicy) -> Policy:
 
     An attempt is recorded when a number is claimed, but the provider sees it when the dial task runs,
     up to CAMPAIGN_DIAL_DEADLINE_S later (a later dial goes back to the queue). Claims `slack` further
-    apart keep dials at least the policy apart, and a window `slack` longer keeps every window of dials
-    within the cap. Minutes-scale policies barely notice; seconds-scale test policies do.
+    apart keep dials at least the policy apart, and each window `slack` longer keeps every window of dials
+    within its cap. Minutes-scale policies barely notice; seconds-scale test policies do. The daily cap is
+    not widened: a day is counted on the claims, and a dial a second past midnight counts for the day before.
     """
     if not policy.limits_calls:
         return Policy()
     slack = settings.CAMPAIGN_DIAL_DEADLINE_S
-    gap = policy.gap_seconds + slack if policy.gap_seconds else 0
-    windows = ((policy.cap, policy.window_seconds + slack),) if policy.cap else ()
-    return Policy(gap_s=gap, windows=windows)
+    limits = policy.limits
+    return Policy(
+        gap_s=limits.gap_s + slack if limits.gap_s else 0,
+        windows=tuple((cap, window_s + slack) for cap, window_s in limits.windows),
+        daily_cap=limits.daily_cap,
+    )
 
 
 def connection_rate(calls_per_second) -> Rate:
@@ -67,50 +72,55 @@ def connection_rate(calls_per_second) -> Rate:
     return Rate.per_second(float(calls_per_second), slack_ms=round(settings.CAMPAIGN_DIAL_DEADLINE_S * 1000))
 
 
-def _check(*, enabled: bool, gap_seconds: int, cap: int, window_seconds: int) -> None:
-    errors = {}
-    if not 0 <= gap_seconds <= PacingPolicy.MAX_GAP_S:
-        errors["gap_seconds"] = "The wait between calls is at most 24 hours (1440 minutes)."
-    if not 0 <= cap <= PacingPolicy.MAX_CAP:
-        errors["cap"] = f"A number may be capped at {PacingPolicy.MAX_CAP} calls per window at most."
-    if not 0 <= window_seconds <= PacingPolicy.MAX_WINDOW_S:
-        errors["window_seconds"] = "The window is at most 168 hours (a week)."
-    if (cap == 0) != (window_seconds == 0):
-        errors["window_seconds" if cap else "cap"] = "A cap needs both a number of calls and a window."
-    if enabled and not (gap_seconds or cap) and not errors:
-        errors["enabled"] = "Set a wait between calls, a cap, or both, or turn off “Limit call frequency”."
+def _check(*, enabled: bool, limits: Limits) -> None:
+    """The limits' problems (pacing/limits.py) by part: "gap", "window_<n>" (n in the order given),
+    "daily_cap", or "enabled" when pacing is on with nothing to limit."""
+    errors = limits.problems()
+    if enabled and not limits.any and not errors:
+        errors["enabled"] = NOTHING_SET
     if errors:
         raise ValidationError(errors)
 
 
 def policy_update(
-    *, environment: Environment, actor, enabled: bool, gap_seconds: int, cap: int, window_seconds: int
+    *, environment: Environment, actor, enabled: bool, gap_seconds: int = 0, windows=(), daily_cap: int = 0
 ) -> PacingPolicy:
-    """Save the environment's policy (created on first save), audited; campaigns use it within seconds."""
-    _check(enabled=enabled, gap_seconds=gap_seconds, cap=cap, window_seconds=window_seconds)
+    """Save the environment's policy (created on first save), audited before -> after in words; campaigns
+    use it within seconds. `windows`: (cap, seconds) pairs, any order (stored shortest first)."""
+    limits = Limits.of(gap_s=gap_seconds, windows=windows, daily_cap=daily_cap)
+    _check(enabled=enabled, limits=limits)
+    limits = limits.sorted()
     with transaction.atomic():
         policy, _ = PacingPolicy.objects.select_for_update().get_or_create(
             environment=environment, defaults={"workspace_id": environment.workspace_id}
         )
-        before = pacer_policy(policy)
-        old = {"enabled": policy.enabled, "gap_seconds": policy.gap_seconds, "cap": policy.cap,
-               "window_seconds": policy.window_seconds}  # fmt: skip
-        new = {"enabled": enabled, "gap_seconds": gap_seconds, "cap": cap, "window_seconds": window_seconds}
-        if old == new:
+        before, was = pacer_policy(policy), (policy.enabled, policy.limits)
+        if was == (enabled, limits):
             return policy
-        for field, value in new.items():
-            setattr(policy, field, value)
+        policy.enabled, policy.gap_seconds, policy.daily_cap = enabled, limits.gap_s, limits.daily_cap
+        policy.windows = limits.windows
         policy.updated_by = actor if getattr(actor, "is_authenticated", False) else None
         policy.save()
-        # The whole policy, before and after: a changed cap reads with its window ("100 calls every 24 h").
-        changed = {k: [old[k], new[k]] for k in new}
         audit(
-            actor=actor, action="pacing.updated", target=policy, environment=environment.kind, changed=changed
-        )
+            actor=actor, action="pacing.updated", target=policy, environment=environment.kind,
+            changed=_in_words(was, (enabled, limits)),
+        )  # fmt: skip
         after = pacer_policy(policy)
         workspace_id = environment.workspace_id
         transaction.on_commit(lambda: _policy_changed(workspace_id, before, after))
     return policy
+
+
+def _in_words(before: tuple[bool, Limits], after: tuple[bool, Limits]) -> dict[str, list]:
+    """The whole policy, before and after, in the units the modal speaks ("3 calls per 15 minutes, 5 per
+    hour"); the activity page shows the parts that changed (tenants/templatetags/activity.py)."""
+    (was_on, old), (now_on, new) = before, after
+    return {
+        "enabled": [was_on, now_on],
+        "gap_seconds": [old.gap_s, new.gap_s],
+        "windows": [windows_text(old.windows), windows_text(new.windows)],
+        "daily_cap": [daily_text(old.daily_cap), daily_text(new.daily_cap)],
+    }
 
 
 def _policy_changed(workspace_id: int, before: Policy, after: Policy) -> None:

@@ -15,8 +15,6 @@ from tenants.http import finish, render_form
 from tenants.models import Environment
 from tenants.roles import role_allows
 
-_FIELD_OF = {"gap_seconds": "gap_minutes", "window_seconds": "window_hours", "cap": "cap", "enabled": None}
-
 
 @workspace_view(write="pacing.manage")
 @require_http_methods(["GET", "POST"])
@@ -50,7 +48,7 @@ def policy_edit(request, workspace_slug, environment_id=None):
                     if field == "hours":
                         hours_form.add_error("hours_end", problem)
                     else:
-                        form.add_error(_FIELD_OF.get(field), problem)
+                        form.add_error(form.field_of(field), problem)
         else:
             messages.success(
                 request,
@@ -70,6 +68,7 @@ def policy_edit(request, workspace_slug, environment_id=None):
         "hours_form": hours_form,
         "numbers": numbers,
         "capacity": policy_capacity(policy, numbers=numbers),
+        "described": policy.describe(),
         "action": action,
         "can_edit": role_allows(request.membership.role, "pacing.manage"),
     }
@@ -86,6 +85,7 @@ def _capacity_as_typed(request, environment, numbers: int):
         "environment": environment,
         "numbers": numbers,
         "capacity": capacity(**typed.policy_values(), numbers=numbers) if valid else None,
+        "described": typed.limits().describe() if valid else "",
         "problem": None if valid else next(iter(typed.errors.values()))[0],
     }
     return render(request, "pacing/policy.html#capacity", context)

@@ -34,6 +34,8 @@ LABELS = {
     "credentials_changed": "New credentials",  # before 2026-12
     "enabled": "Limit call frequency",
     "gap_seconds": "Wait between calls",
+    "windows": "At most",  # recorded in words: "3 calls per 15 minutes, 5 per hour"
+    "daily_cap": "Per day",
 }
 # PostgreSQL keeps JSON keys in its own order: details read in this one (others after, as stored).
 ORDER = {
@@ -41,7 +43,7 @@ ORDER = {
     for i, key in enumerate(
         ["e164", "destination", "user", "role", "connection", "account", "environment", "agent", "variant",
          "variants", "tags", "destinations", "duplicates_skipped", "name", "label", "sip_destination",
-         "description", "sip_main", "sip_fallback", "enabled", "gap_seconds", "cap", "window_seconds"]
+         "description", "sip_main", "sip_fallback", "enabled", "gap_seconds", "windows", "cap", "window_seconds", "daily_cap"]
     )
 }  # fmt: skip
 HIDDEN = {"provider_ref"}  # the provider's id of the number: shown on its page, noise in a list

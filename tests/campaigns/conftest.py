@@ -91,11 +91,11 @@ class Desk:
             )  # fmt: skip
             return PhoneNumber.objects.get(e164=e164, state="active")
 
-    def policy(self, *, gap: int = 0, cap: int = 0, window: int = 0, enabled: bool = True):
+    def policy(self, *, gap: int = 0, cap: int = 0, window: int = 0, enabled: bool = True, daily: int = 0):
         with workspace_scope(self.ws):
             return policy_update(
                 environment=self.live, actor=self.actor, enabled=enabled,
-                gap_seconds=gap, cap=cap, window_seconds=window,
+                gap_seconds=gap, windows=[(cap, window)] if cap or window else [], daily_cap=daily,
             )  # fmt: skip
 
     def campaign(self, destinations, *, tags=("outbound",), name="Spring outreach", hours=None) -> Campaign:

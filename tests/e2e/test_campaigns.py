@@ -67,14 +67,14 @@ def test_set_pacing_then_create_start_and_pause_a_campaign(
     settled(page)
     dialog.get_by_label("Limit call frequency").check()
     dialog.get_by_label("Wait").fill("2")
-    dialog.get_by_label("No more than").fill("20")
-    dialog.get_by_label("calls every").fill("24")
+    dialog.get_by_label("Window 1: No more than").fill("20")
+    dialog.get_by_label("calls every (window 1)").fill("24")
     dialog.get_by_role("button", name="Save").click()
     expect(dialog).to_be_hidden()
     expect(page.locator(".toast").last).to_contain_text("Call pacing in Live saved")
     with all_workspaces():
         policy = PacingPolicy.objects.get(environment=outbound_desk)
-    assert (policy.enabled, policy.gap_seconds, policy.cap, policy.window_seconds) == (True, 120, 20, 86_400)
+    assert (policy.enabled, policy.gap_seconds, policy.windows) == (True, 120, ((20, 86_400),))
 
     # Opened again, it states what the policy allows the three tagged numbers.
     page.get_by_role("link", name="Call pacing").click()
@@ -267,10 +267,7 @@ def test_the_finish_estimate_reads_about_a_time(page, live_server, acme, outboun
     with workspace_scope(acme):
         from pacing.services import policy_update
 
-        policy_update(
-            environment=outbound_desk, actor=owner_of(acme), enabled=True, gap_seconds=3600, cap=0,
-            window_seconds=0,
-        )  # fmt: skip
+        policy_update(environment=outbound_desk, actor=owner_of(acme), enabled=True, gap_seconds=3600)
     now = timezone.now()
     campaign = _started_with_attempts(acme, outbound_desk, {CALLER_IDS[0]: [now - timedelta(seconds=5)]})
     with all_workspaces():  # the first number claimed: it waits an hour; the other two go at once
@@ -497,8 +494,7 @@ def test_the_page_says_which_limits_hold_each_number_and_when_the_next_call_can_
 
     with workspace_scope(acme):
         policy_update(
-            environment=outbound_desk, actor=owner_of(acme), enabled=True, gap_seconds=120, cap=1,
-            window_seconds=3600,
+            environment=outbound_desk, actor=owner_of(acme), enabled=True, windows=[(1, 3600)],
         )  # fmt: skip
     just_now = [timezone.now() - timedelta(seconds=10)]
     _started_with_attempts(acme, outbound_desk, dict.fromkeys(CALLER_IDS, just_now))

@@ -268,14 +268,15 @@ def test_pacing_inputs_fit_their_largest_value_and_the_summary_follows_the_typin
     expect(summary).to_contain_text("Pacing is off in Live")
 
     dialog.get_by_label("Limit call frequency").check()
-    expect(summary).to_contain_text("Set a wait between calls, a cap, or both")
+    expect(summary).to_contain_text("Set a wait between calls, a window or a daily cap")
     dialog.get_by_label("Wait").fill("2")
     expect(summary).to_have_text(
+        "Wait 2 minutes between calls. "
         "With 60 numbers tagged for outbound in Live, this allows at most 1800 calls/hour (30 per number)."
     )
-    dialog.get_by_label("No more than").fill("20")
-    expect(summary).to_contain_text("Say over how many hours the cap counts")
-    dialog.get_by_label("calls every").fill("24")
+    dialog.get_by_label("Window 1: No more than").fill("20")
+    expect(summary).to_contain_text("Say over how long the cap counts")
+    dialog.get_by_label("calls every (window 1)").fill("24")
     expect(summary).to_contain_text("at most 50 calls/hour (0.83 per number)")
     dialog.get_by_label("Wait").fill("0")
     expect(summary).to_contain_text("Use at least 1")
@@ -283,7 +284,7 @@ def test_pacing_inputs_fit_their_largest_value_and_the_summary_follows_the_typin
         assert not PacingPolicy.objects.exists()  # typing saves nothing
 
     # Each input shows its largest allowed value whole, beside the spin buttons.
-    for label in ("Wait", "No more than", "calls every"):
+    for label in ("Wait", "Window 1: No more than", "calls every (window 1)", "Per day, no more than"):
         field = dialog.get_by_label(label, exact=True)
         field.fill(field.get_attribute("max"))
         fits = field.evaluate(

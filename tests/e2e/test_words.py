@@ -127,8 +127,8 @@ def test_history_and_activity_read_before_and_after_in_the_units_typed(page, liv
         settled(page)
         dialog.get_by_label("Limit call frequency").check()
         dialog.get_by_label("Wait").fill(gap)
-        dialog.get_by_label("No more than").fill(cap)
-        dialog.get_by_label("calls every").fill(hours)
+        dialog.get_by_label("Window 1: No more than").fill(cap)
+        dialog.get_by_label("calls every (window 1)").fill(hours)
         dialog.get_by_role("button", name="Save").click()
         expect(dialog).to_be_hidden()
     page.goto(f"{live_server.url}/w/acme/settings/activity/")
@@ -136,6 +136,6 @@ def test_history_and_activity_read_before_and_after_in_the_units_typed(page, liv
     paced = page.locator("#events tr", has_text="Pacing updated").first
     expect(paced).to_contain_text("Environment Live")
     expect(paced).to_contain_text("Wait between calls 2 min → 5 min")
-    expect(paced).to_contain_text("At most 100 calls every 24 h → 50 every 12 h")
+    expect(paced).to_contain_text("At most 100 calls per 24 hours → 50 calls per 12 hours")
     expect(paced.locator("time")).to_have_text(WHEN)
     expect(page.locator("#events")).not_to_contain_text("seconds")

@@ -1,6 +1,8 @@
 from tests.matrix import WorkspacePage
 
-POLICY = ("cap", "window_hours")  # also read as GET: the summary follows what is typed
+# Also read as GET: the summary follows what is typed. Four window rows, then the daily cap.
+WINDOWS = tuple(f"{field}_{n}" for n in range(1, 5) for field in ("cap", "every", "unit"))
+POLICY = (*WINDOWS, "daily_cap")
 HOURS = ("hours_days", "hours_start", "hours_end")  # calling hours, in the same modal
 
 PAGES = {

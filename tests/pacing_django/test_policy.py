@@ -6,6 +6,7 @@ from django.test import Client
 from django.urls import reverse
 
 from pacing.models import PacingPolicy
+from pacing.pacer import Policy
 from pacing.services import pacer_policy, policy_update
 from tenants.models import AuditEvent, Environment
 from tenants.scope import workspace_scope
@@ -32,16 +33,17 @@ def url(acme, live):
 
 def test_operator_saves_minutes_and_hours_as_seconds_and_it_is_audited(acme, live):
     response = client_for("olga_operator").post(
-        url(acme, live), {"enabled": "on", "gap_minutes": "2", "cap": "100", "window_hours": "24"}
+        url(acme, live),
+        {"enabled": "on", "gap_minutes": "2", "cap_1": "100", "every_1": "24", "unit_1": "hours"},
     )
     assert response.status_code == 302
     with workspace_scope(acme):
         policy = PacingPolicy.objects.get(environment=live)
-        assert (policy.enabled, policy.gap_seconds, policy.cap, policy.window_seconds) == (
+        assert (policy.enabled, policy.gap_seconds, policy.windows, policy.daily_cap) == (
             True,
             120,
-            100,
-            86400,
+            ((100, 86400),),
+            0,
         )
         assert AuditEvent.objects.filter(action="pacing.updated").exists()
 
@@ -52,10 +54,14 @@ def test_operator_saves_minutes_and_hours_as_seconds_and_it_is_audited(acme, liv
         ({"enabled": "on", "gap_minutes": "0"}, "at least 1"),
         ({"enabled": "on", "gap_minutes": "99999"}, "at most 1,440 minutes"),
         ({"enabled": "on", "gap_minutes": "2.5"}, "whole number of minutes"),
-        ({"enabled": "on", "cap": "100"}, "over how many hours"),
-        ({"enabled": "on", "window_hours": "24"}, "how many calls"),
-        ({"enabled": "on", "cap": "5000", "window_hours": "24"}, "at most 1,000 calls"),
-        ({"enabled": "on"}, "Set a wait between calls, a cap, or both"),
+        ({"enabled": "on", "cap_2": "100"}, "over how long the cap counts"),
+        ({"enabled": "on", "every_3": "24"}, "how many calls"),
+        ({"enabled": "on", "cap_1": "5000", "every_1": "24"}, "at most 1,000 calls"),
+        ({"enabled": "on", "cap_1": "5", "every_1": "200", "unit_1": "hours"}, "at most 168 hours"),
+        ({"enabled": "on", "cap_1": "5", "every_1": "2", "unit_1": "days"}, "Choose minutes or hours"),
+        ({"enabled": "on", "daily_cap": "0"}, "at least 1"),
+        ({"enabled": "on", "daily_cap": "1001"}, "at most 1,000 calls"),
+        ({"enabled": "on"}, "Set a wait between calls, a window or a daily cap"),
     ],
 )
 def test_zero_absurd_and_half_set_values_are_refused_clearly(acme, live, posted, says):
@@ -68,16 +74,16 @@ def test_zero_absurd_and_half_set_values_are_refused_clearly(acme, live, posted,
 
 def test_either_limit_alone_is_enough(acme, live):
     with workspace_scope(acme):
-        policy_update(environment=live, actor=None, enabled=True, gap_seconds=0, cap=3, window_seconds=60)
-        policy = policy_update(
-            environment=live, actor=None, enabled=True, gap_seconds=30, cap=0, window_seconds=0
-        )
-    assert pacer_policy(policy).gap_s > 30 and pacer_policy(policy).windows == ()
+        policy_update(environment=live, actor=None, enabled=True, windows=[(3, 60)])
+        policy = policy_update(environment=live, actor=None, enabled=True, gap_seconds=30)
+        assert pacer_policy(policy).gap_s > 30 and pacer_policy(policy).windows == ()
+        policy = policy_update(environment=live, actor=None, enabled=True, daily_cap=75)
+    assert pacer_policy(policy) == Policy(daily_cap=75)
 
 
 def test_the_service_refuses_what_the_form_would(acme, live):
     with workspace_scope(acme), pytest.raises(ValidationError):
-        policy_update(environment=live, actor=None, enabled=True, gap_seconds=-1, cap=0, window_seconds=0)
+        policy_update(environment=live, actor=None, enabled=True, gap_seconds=-1)
 
 
 def test_viewer_reads_the_policy_but_cannot_change_it(acme, live):
@@ -89,9 +95,7 @@ def test_viewer_reads_the_policy_but_cannot_change_it(acme, live):
 
 def test_the_modal_says_what_the_policy_allows(acme, live, make_desk=None):
     with workspace_scope(acme):
-        policy_update(
-            environment=live, actor=None, enabled=True, gap_seconds=120, cap=100, window_seconds=86400
-        )
+        policy_update(environment=live, actor=None, enabled=True, gap_seconds=120, windows=[(100, 86400)])
     page = client_for("olga_operator").get(url(acme, live)).content.decode()
     assert "tagged for outbound in Live" in page and "calls/hour" in page
 
@@ -115,7 +119,7 @@ def test_the_modal_counts_the_active_tagged_numbers_of_its_environment(acme, liv
             )
             if tagged:
                 number.tags.add(outbound)
-        policy_update(environment=live, actor=None, enabled=True, gap_seconds=60, cap=0, window_seconds=0)
+        policy_update(environment=live, actor=None, enabled=True, gap_seconds=60)
     page = client_for("olga_operator").get(url(acme, live)).content.decode()
     assert "With 2 numbers tagged for outbound in Live" in page
 
@@ -126,12 +130,12 @@ def test_the_numbers_page_has_a_call_pacing_button_for_everyone(acme):
 
 
 def test_the_summary_line_follows_typed_values_without_saving_them(acme, live):
-    typed = {"enabled": "on", "gap_minutes": "2", "cap": "20", "window_hours": "24"}
+    typed = {"enabled": "on", "gap_minutes": "2", "cap_1": "20", "every_1": "24", "unit_1": "hours"}
     headers = {"HX-Request": "true", "HX-Target": "capacity"}
     line = client_for("vic_viewer").get(url(acme, live), typed, headers=headers).content.decode()
     assert line.lstrip().startswith('<p class="pacing-capacity muted" id="capacity"')
     assert "<strong>0 calls/hour</strong>" in line and "(0.83 per number)" in line  # no tagged numbers
     line = client_for("olga_operator").get(url(acme, live), {"enabled": "on"}, headers=headers)
-    assert "Set a wait between calls, a cap, or both" in line.content.decode()
+    assert "Set a wait between calls, a window or a daily cap" in line.content.decode()
     with workspace_scope(acme):
         assert not PacingPolicy.objects.exists()

@@ -82,25 +82,34 @@ def test_an_edit_reads_before_and_after_with_tags_added_and_removed(desk):
 
 
 def test_a_pacing_change_reads_in_minutes_and_hours(desk):
-    def paced(gap_seconds, cap, window_seconds):
+    def paced(gap_seconds, windows, daily_cap=0):
         policy_update(
             environment=desk["live"], actor=desk["actor"], enabled=True,
-            gap_seconds=gap_seconds, cap=cap, window_seconds=window_seconds,
+            gap_seconds=gap_seconds, windows=windows, daily_cap=daily_cap,
         )  # fmt: skip
         return event_details(last("pacing.updated"))
 
-    assert paced(120, 100, 86400) == [
+    assert paced(120, [(100, 86400)]) == [
         ("Environment", "Live"),
         ("Limit call frequency", "off → on"),
         ("Wait between calls", "no wait → 2 min"),
-        ("At most", "no cap → 100 calls every 24 h"),
+        ("At most", "no cap → 100 calls per 24 hours"),
     ]
-    assert paced(300, 50, 43200) == [
+    assert paced(300, [(50, 43200)]) == [
         ("Environment", "Live"),
         ("Wait between calls", "2 min → 5 min"),
-        ("At most", "100 calls every 24 h → 50 every 12 h"),
+        ("At most", "100 calls per 24 hours → 50 calls per 12 hours"),
     ]
-    assert paced(300, 50, 86400)[1] == ("At most", "50 calls every 12 h → 50 every 24 h")
+    # Stacked windows and a daily cap, in the units they were typed in, only what changed.
+    assert paced(60, [(5, 3600), (3, 900)], daily_cap=75) == [
+        ("Environment", "Live"),
+        ("Wait between calls", "5 min → 1 min"),
+        ("At most", "50 calls per 12 hours → 3 calls per 15 minutes, 5 per hour"),
+        ("Per day", "no daily cap → 75 calls a day"),
+    ]
+    recorded = AuditEvent.objects.filter(action="pacing.updated").count()
+    paced(60, [(3, 900), (5, 3600)], daily_cap=75)  # the same policy, rows in another order
+    assert AuditEvent.objects.filter(action="pacing.updated").count() == recorded
     # Older events kept only the fields that changed, in seconds.
     assert event_details(legacy("pacing.updated", environment="live", window_seconds=[3600, 7200])) == [
         ("Environment", "Live"),
