@@ -58,16 +58,23 @@ class PacerNotReady(Exception):
 @dataclass(frozen=True)
 class Policy:
     """TEMP policy shim (policyui): the new signature over the old one-window Lua, for the Django side's
-    tests until "stack" merges; the lead drops this commit. Only the longest window reaches Redis."""
+    tests until "stack" merges; the lead drops this commit. Only the longest window reaches Redis.
+    TEMP cadence shim (tagpol): jitter_s (max random extra seconds before a number's next eligible time)
+    and ramp (a new number's daily caps for its days 1, 2, ...) are carried, not yet enforced by the Lua."""
 
     gap_s: int = 0
     windows: tuple[tuple[int, int], ...] = ()
     daily_cap: int = 0
+    jitter_s: int = 0
+    ramp: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         if self.gap_s < 0 or self.daily_cap < 0 or any(c <= 0 or w <= 0 for c, w in self.windows):
             raise ValueError(f"pacing values cannot be negative: {self}")
+        if self.jitter_s < 0 or any(step <= 0 for step in self.ramp):
+            raise ValueError(f"pacing values cannot be negative: {self}")
         object.__setattr__(self, "windows", tuple(sorted(self.windows, key=lambda w: w[1])))
+        object.__setattr__(self, "ramp", tuple(self.ramp))
 
     @property
     def cap(self) -> int:
