@@ -14,6 +14,7 @@ from pacing.selectors import (
     policy_capacity,
     policy_of,
     tag_numbers_count,
+    tag_policies,
     tag_policy_of,
     tagged_numbers_count,
 )
@@ -75,6 +76,7 @@ def policy_edit(request, workspace_slug, environment_id=None):
         "numbers": numbers,
         "capacity": policy_capacity(policy, numbers=numbers),
         "described": policy.describe(),
+        "tag_policies": tag_policies(environment),
         "action": action,
         "can_edit": role_allows(request.membership.role, "pacing.manage"),
     }

@@ -227,3 +227,13 @@ def test_the_numbers_page_links_each_tag_filter_to_its_pacing(acme, tags):
 
 def test_an_unknown_tag_is_not_found(acme, live, tags):
     assert client_for("olga_operator").get(tag_url(acme, live, "nope")).status_code == 404
+
+
+def test_the_call_pacing_modal_names_the_tags_paced_on_their_own(acme, live, tags):
+    page = client_for("vic_viewer").get(reverse("pacing:policy", args=[acme.slug, live.pk])).content.decode()
+    assert "A tag can have pacing of its own" in page
+    with workspace_scope(acme):
+        tag_policy_update(environment=live, tag=tags["texas"], actor=None, limits=Limits(60))
+    page = client_for("vic_viewer").get(reverse("pacing:policy", args=[acme.slug, live.pk])).content.decode()
+    assert f'href="{tag_url(acme, live, "texas")}"' in page
+    assert "follow their tag's own pacing in Live instead of this" in page
