@@ -48,7 +48,7 @@ def capacity(
     jitter_seconds: int = 0,
     ramp=(),
 ) -> Capacity:
-    """Jitter and the warm-up do not change the long-run rate: a ramp ends, a random wait averages out."""
+    """The long-run ceiling: a warm-up ends, and a random extra wait only ever lowers it."""
     limits = Limits.of(gap_s=gap_seconds, windows=windows, daily_cap=daily_cap)
     return Capacity(per_number_per_hour=limits.per_hour() if enabled else None, numbers=numbers)
 

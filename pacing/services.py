@@ -160,10 +160,11 @@ def tag_policy_update(*, environment: Environment, tag: Tag, actor, limits: Limi
     _check(enabled=True, limits=limits, nothing_set=TAG_NOTHING_SET)
     limits = limits.sorted()
     with transaction.atomic():
-        policy = TagPolicy.objects.select_for_update().filter(environment=environment, tag=tag).first()
-        created = policy is None
+        # get_or_create: two first saves at once make one row (the loser reads the winner's, locked)
+        policy, created = TagPolicy.objects.select_for_update().get_or_create(
+            environment=environment, tag=tag, defaults={"workspace_id": environment.workspace_id}
+        )
         if created:
-            policy = TagPolicy(workspace_id=environment.workspace_id, environment=environment, tag=tag)
             was = _environment_limits(environment)
         else:
             was = (True, policy.limits)

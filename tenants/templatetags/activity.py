@@ -46,8 +46,8 @@ ORDER = {
     for i, key in enumerate(
         ["e164", "destination", "user", "role", "connection", "account", "environment", "agent", "variant",
          "variants", "tags", "destinations", "duplicates_skipped", "name", "label", "sip_destination",
-         "description", "sip_main", "sip_fallback", "enabled", "gap_seconds", "windows", "cap", "window_seconds", "daily_cap",
-         "follows", "jitter", "warm-up"]
+         "description", "sip_main", "sip_fallback", "follows", "enabled", "gap_seconds", "windows", "cap", "window_seconds", "daily_cap",
+         "jitter", "warm-up"]
     )
 }  # fmt: skip
 HIDDEN = {"provider_ref"}  # the provider's id of the number: shown on its page, noise in a list
