@@ -237,3 +237,18 @@ def test_the_call_pacing_modal_names_the_tags_paced_on_their_own(acme, live, tag
     page = client_for("vic_viewer").get(reverse("pacing:policy", args=[acme.slug, live.pk])).content.decode()
     assert f'href="{tag_url(acme, live, "texas")}"' in page
     assert "follow their tag's own pacing in Live instead of this" in page
+
+
+def test_the_call_pacing_modal_saves_jitter_and_a_warm_up_and_refuses_a_bad_one(acme, live):
+    url = reverse("pacing:policy", args=[acme.slug, live.pk])
+    bad = {"enabled": "on", "gap_minutes": "1", "daily_cap": "75", "ramp": "10, 80"}
+    response = client_for("olga_operator").post(url, bad)
+    assert response.status_code == 422
+    assert "at most the daily cap (75 calls): 80 is more" in response.content.decode()
+    good = bad | {"ramp": "10 20 40", "jitter_seconds": "45"}
+    assert client_for("olga_operator").post(url, good).status_code == 302
+    with workspace_scope(acme):
+        policy = PacingPolicy.objects.get(environment=live)
+    assert (policy.jitter_seconds, policy.ramp) == (45, [10, 20, 40])
+    page = client_for("olga_operator").get(url).content.decode()
+    assert 'value="10, 20, 40"' in page and 'value="45"' in page
