@@ -76,11 +76,14 @@ class Policy:
     once the cap-th newest is at least window_s old. Given in any order, kept sorted by window_s.
     daily_cap: attempts per calendar day in the number's own time zone (number_zone()); 0: none. Reset at
     local midnight: an attempt at `now` is allowed while fewer than daily_cap fall in the local day of now.
+    jitter_s, ramp: human cadence (a bound on a random extra wait; a new number's first daily caps).
     """
 
     gap_s: int = 0
     windows: tuple[tuple[int, int], ...] = ()
     daily_cap: int = 0
+    jitter_s: int = 0
+    ramp: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         windows = tuple(sorted(((int(c), int(w)) for c, w in self.windows), key=lambda cw: cw[1]))
@@ -93,6 +96,9 @@ class Policy:
             raise ValueError(f"a window needs a cap and a length, both above 0: {self}")
         if len({window_s for _, window_s in windows}) < len(windows):
             raise ValueError(f"two windows of the same length: {self}")
+        if self.jitter_s < 0 or any(step <= 0 for step in self.ramp):
+            raise ValueError(f"pacing values cannot be negative: {self}")
+        object.__setattr__(self, "ramp", tuple(self.ramp))
 
     @property
     def gap_ms(self) -> int:
