@@ -27,6 +27,7 @@ from campaigns.pools import (
     _pool_remove,
     _pool_sync_if_due,
     pacer_ensure_ready,
+    pool_policy,
     pool_rates,
     pool_usable,
     pool_zones,
@@ -34,8 +35,7 @@ from campaigns.pools import (
 from campaigns.reconcile import calls_recover
 from campaigns.store import Call, Job, State, store, takes_key
 from pacing.pacer import PacerNotReady
-from pacing.selectors import policy_of
-from pacing.services import pacer, pacer_policy, pacer_redis
+from pacing.services import pacer, pacer_redis
 from tenants.audit import audit
 from tenants.scope import all_workspaces
 
@@ -207,7 +207,7 @@ def _lane_load(lane: _Lane) -> bool:
         return False
     pacer_ensure_ready(campaign.workspace_id)
     _pool_sync_if_due(campaign)
-    lane.policy = pacer_policy(policy_of(campaign.environment))  # read every tick: edits apply soon
+    lane.policy = pool_policy(campaign)  # read every tick: edits apply soon
     lane.rates = pool_rates(campaign)  # likewise a connection's calls per second
     lane.zones = frozenset(pool_zones(campaign)) if lane.policy.daily_cap else frozenset()
     lane.feed = _feed(campaign)

@@ -15,7 +15,8 @@ from django.utils import timezone
 
 from campaigns.models import Campaign
 from campaigns.store import State, store
-from pacing.pacer import Rate, number_zone
+from pacing import selectors as pacing_selectors
+from pacing.pacer import Policy, Rate, number_zone
 from pacing.services import connection_rate, pacer, pacer_now_ms, pacer_policy
 from phone_numbers.models import PhoneNumber
 from providers.models import ProviderConnection
@@ -50,6 +51,15 @@ def pool_callers(campaign: Campaign) -> dict[str, str]:
         workspace_id=campaign.workspace_id, environment_id=campaign.environment_id, tag_ids=_tag_ids(campaign)
     )
     return {e164: str(conn) for e164, conn in pool.order_by("e164").values_list("e164", "connection_id")}
+
+
+def pool_policy(campaign: Campaign) -> Policy:
+    """The pacer policy the campaign's caller IDs are claimed under: its environment's, or its tags' own
+    (pacing/selectors.py: pool_policy)."""
+    pool = pool_queryset(
+        workspace_id=campaign.workspace_id, environment_id=campaign.environment_id, tag_ids=_tag_ids(campaign)
+    )
+    return pacing_selectors.pool_policy(campaign.environment, pool)
 
 
 def pool_rates(campaign: Campaign) -> dict[str, Rate]:
@@ -188,10 +198,18 @@ def pacer_ensure_ready(workspace_id: int) -> None:
 def _attempts_for_rebuild(workspace_id: int) -> list[tuple[str, int]]:
     """Per number its newest attempts, as many as the workspace's policies keep (the largest of their caps,
     daily cap included), from the longest window."""
-    from pacing.models import PacingPolicy
+    from pacing.models import PacingPolicy, TagPolicy
+    from pacing.services import widened
 
     policies = PacingPolicy.unscoped.filter(workspace_id=workspace_id)
-    keep = max([1, *(pacer_policy(p).attempts_kept for p in policies)])
+    tag_policies = TagPolicy.unscoped.filter(workspace_id=workspace_id)
+    keep = max(
+        [
+            1,
+            *(pacer_policy(p).attempts_kept for p in policies),
+            *(widened(p.limits).attempts_kept for p in tag_policies),
+        ]
+    )
     since_ms = pacer_now_ms() - (PacingPolicy.MAX_WINDOW_S + PacingPolicy.MAX_GAP_S + 3600) * 1000
     return store().newest_attempts(workspace_id, since_ms, keep)
 

@@ -17,12 +17,11 @@ from django.utils.safestring import SafeString
 from campaigns.chart import chart_svg
 from campaigns.hours import campaign_hours, zones_waiting
 from campaigns.models import CallAttempt, Campaign, CampaignCall
-from campaigns.pools import pool_numbers, pool_queryset
+from campaigns.pools import pool_numbers, pool_policy, pool_queryset
 from pacing.hours import DEFAULT_HOURS, FALLBACK_ZONE, describe_zones, local_clock
 from pacing.models import PacingPolicy
 from pacing.pacer import Hold, PacerNotReady, number_zone
-from pacing.selectors import policy_of
-from pacing.services import pacer, pacer_policy
+from pacing.services import pacer
 from phone_numbers.models import PhoneNumber
 from phone_numbers.selectors import tags_in_use
 from tenants.models import Environment
@@ -112,7 +111,7 @@ def _expected_finish(
     size = pool_size if pool_size is not None else len(pool_numbers(campaign))
     if not size:
         return None
-    policy = pacer_policy(policy_of(campaign.environment))
+    policy = pool_policy(campaign)
     paced_s = _paced_seconds(policy, waiting, size)
     if paced_s is not None and campaign.paced_until and campaign.paced_until > now:
         return campaign.paced_until + timedelta(seconds=paced_s)  # the pacer sets the pace
@@ -200,7 +199,7 @@ class Callers:
 def campaign_callers(campaign: Campaign, *, limit: int = 50) -> Callers:
     numbers = pool_numbers(campaign)
     shown = numbers[:limit]
-    policy = pacer_policy(policy_of(campaign.environment))
+    policy = pool_policy(campaign)
     hours, hourly = _hourly(campaign, shown)
     chart_max = max([1, *(n for counts in hourly.values() for n in counts)])
     charts = {n: chart_svg(hours, hourly[n], chart_max) for n in shown}

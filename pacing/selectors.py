@@ -120,3 +120,27 @@ def number_policies(environment: Environment, numbers: Iterable[str]) -> dict[st
             cache[key] = combined(key)
         result[e164] = cache[key]
     return result
+
+
+def pool_policy(environment: Environment, numbers) -> Policy:
+    """The Policy a pool of `numbers` (a PhoneNumber queryset: a campaign's caller IDs) is claimed under.
+
+    A claim applies one policy to its whole pool (pacing/pacer.py), so it is every policy that holds any
+    of the pool's numbers, together (combined): exactly a number's own when the pool's numbers share one
+    (the usual case: a campaign calls from a tag), and where a pool mixes them every number is held by all
+    of them, back more than asked, never less. Two queries; one when the environment has no tag policy."""
+    paced = list(
+        TagPolicy.unscoped.filter(
+            environment_id=environment.pk,
+            tag_id__in=PhoneNumber.tags.through.objects.filter(phonenumber__in=numbers.values("pk")).values(
+                "tag_id"
+            ),
+        )
+    )
+    default = policy_of(environment)
+    if not paced:
+        return pacer_policy(default)
+    limits = [policy.limits for policy in paced]
+    if default.limits_calls and numbers.exclude(tags__in=[policy.tag_id for policy in paced]).exists():
+        limits.append(default.limits)  # some numbers carry no paced tag: the environment's holds them
+    return combined(limits)

@@ -479,3 +479,58 @@ def test_a_batch_claims_within_every_stacked_limit_then_waits_for_the_first_to_f
     assert batch.claimed == claimed and batch.paced
     assert abs(campaign.paced_until - frees) < timedelta(seconds=2)
     assert desk.states(campaign) == {"reserved": claimed, "pending": 10 - claimed}
+
+
+def test_a_pool_of_a_paced_tag_is_claimed_under_the_tags_policy_not_the_environments(make_desk):
+    """The environment paces nothing; the campaign's tag allows one call an hour per number: a tick claims
+    each of the three numbers once and the other calls wait (seen failing before the dispatcher read tag
+    policies: every call was claimed at once)."""
+    from pacing.limits import Limits
+    from pacing.services import tag_policy_update
+    from phone_numbers.models import Tag
+
+    desk = make_desk(3)
+    with workspace_scope(desk.ws):
+        tag_policy_update(
+            environment=desk.live, tag=Tag.objects.get(name="outbound"), actor=desk.actor,
+            limits=Limits.of(gap_s=0, windows=[(1, 3600)], daily_cap=0),
+        )  # fmt: skip
+    from campaigns.dispatch import _dispatch_batch, _Feed, _Lane, _lane_load
+    from tenants.scope import all_workspaces
+
+    campaign = desk.campaign(DESTINATIONS[:10])
+    campaign_start(campaign=campaign, actor=desk.actor)
+    campaigns_dispatch(batches=0)
+    with all_workspaces():
+        lane = _Lane(campaign.pk)
+        assert _lane_load(lane)  # reads the pool's policy, as every tick does
+        batch = _dispatch_batch(lane.campaign, lane.policy, _Feed(limit=100, takes_per_s=None))
+    assert batch.claimed == 3 and batch.paced
+    assert desk.states(campaign) == {"reserved": 3, "pending": 7}
+
+
+def test_a_pool_mixing_paced_and_unpaced_numbers_is_held_by_every_policy_in_it(make_desk):
+    """One number carries a paced tag (1 a day), two only the campaign's (the environment: 2 an hour): the
+    pool is claimed under both, so no number is ever claimed under a looser policy than its own."""
+    from campaigns.pools import pool_policy
+    from pacing.limits import Limits
+    from pacing.services import tag_policy_update
+    from phone_numbers.models import Tag
+    from phone_numbers.services import number_update
+
+    desk = make_desk(3)
+    desk.policy(cap=2, window=3600)
+    with workspace_scope(desk.ws):
+        first = desk.numbers[0]
+        number_update(
+            number=first, actor=desk.actor, version=first.version, environment=first.environment,
+            agent=first.inbound_agent, variant=first.inbound_variant, tag_names=["outbound", "fresh"],
+        )  # fmt: skip
+        tag_policy_update(
+            environment=desk.live, tag=Tag.objects.get(name="fresh"), actor=desk.actor,
+            limits=Limits.of(gap_s=0, windows=[], daily_cap=1),
+        )  # fmt: skip
+    campaign = desk.campaign(DESTINATIONS[:10])
+    with workspace_scope(desk.ws):
+        policy = pool_policy(campaign)
+    assert policy.daily_cap == 1 and [cap for cap, _ in policy.windows] == [2]
