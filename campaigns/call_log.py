@@ -18,7 +18,8 @@ from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from campaigns.models import CallAttempt, Campaign, CampaignCall
+from campaigns.models import CallAttempt, Campaign, CampaignCall, Outcome
+from campaigns.store import SETTLED_RANK
 
 Call = CampaignCall.State
 PER_PAGE = 50
@@ -43,6 +44,10 @@ _FIELDS = (
     "reserved_at",
     "dialing_at",
     "finished_at",
+    "progress",
+    "outcome",
+    "duration_s",
+    "hangup_cause",
 )
 
 
@@ -194,7 +199,39 @@ def _outcome(call: dict, campaign: Campaign, now: datetime) -> tuple[str, str]:
             "Checking",
             f"{error} Dialtone is asking the provider whether it went through; no second dial.".strip(),
         )
+    if state == Call.PLACED:
+        return _placed(call)
     return _WORDS[state], error
+
+
+# How far a placed call got while its outcome is not known yet (providers.adapters.base.STATUS_RANKS).
+_PROGRESS = {0: "Waiting for the provider's report.", 10: "Initiated.", 20: "Ringing.", 30: "In progress."}
+
+
+def _placed(call: dict) -> tuple[str, str]:
+    """A placed call as its provider reported it: "Answered, 1 min 12 s", "No answer", "Busy",
+    "Failed: <cause>"; before its outcome, how far it got."""
+    outcome, cause = call["outcome"], call["hangup_cause"]
+    if call["progress"] < SETTLED_RANK or not outcome:
+        return "Placed", _PROGRESS.get(call["progress"], "")
+    if outcome == Outcome.COMPLETED:
+        return f"Answered, {duration_words(call['duration_s'] or 0)}", ""
+    if outcome == Outcome.FAILED:
+        return f"Failed: {cause}" if cause else "Failed", ""
+    if outcome == Outcome.UNKNOWN:
+        return "Placed, outcome unknown", cause
+    return Outcome(outcome).label, cause
+
+
+def duration_words(seconds: int) -> str:
+    """45 s, 1 min 12 s, 1 h 2 min."""
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        minutes, rest = divmod(seconds, 60)
+        return f"{minutes} min {rest} s" if rest else f"{minutes} min"
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours} h {rest // 60} min" if rest >= 60 else f"{hours} h"
 
 
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection); a quote in front
