@@ -205,7 +205,7 @@ def _outcome(call: dict, campaign: Campaign, now: datetime) -> tuple[str, str]:
 
 
 # How far a placed call got while its outcome is not known yet (providers.adapters.base.STATUS_RANKS).
-_PROGRESS = {0: "Waiting for the provider's report.", 10: "Initiated.", 20: "Ringing.", 30: "In progress."}
+_PROGRESS = {10: "Initiated.", 20: "Ringing.", 30: "In progress."}
 
 
 def _placed(call: dict) -> tuple[str, str]:

@@ -483,3 +483,44 @@ def test_a_call_whose_dial_is_checked_with_the_provider_says_so(
     expect(rows.first.locator(".badge")).to_have_text("Checking")
     expect(rows.first).to_contain_text("Twilio did not answer in time. Dialtone is asking the provider")
     assert console_errors == []
+
+
+@pytest.mark.parametrize("width", [1440, 390])
+def test_the_call_log_says_how_each_placed_call_went(
+    page, live_server, acme, outbound_desk, console_errors, width
+):
+    """Outcomes from the providers' status callbacks, in words, and nothing wider than the screen."""
+    cause = "Carrier rejected the call because the destination number is not in service (32005)"
+    outcomes = [
+        {"outcome": "completed", "answered": True, "duration_s": 72},
+        {"outcome": "no-answer", "answered": False, "duration_s": 0},
+        {"outcome": "busy", "answered": False, "hangup_cause": "SIP 486"},
+        {"outcome": "failed", "answered": False, "hangup_cause": cause},
+        {
+            "outcome": "unknown",
+            "progress": 35,
+            "hangup_cause": "Telnyx sent no outcome, and can't be asked for one.",
+        },
+    ]
+    campaign = _running(
+        acme, outbound_desk, ("phone\n" + "\n".join(f"+1212555014{n}" for n in range(6))).encode()
+    )
+    with workspace_scope(acme):
+        calls = list(CampaignCall.objects.filter(campaign=campaign).order_by("row"))
+        for call, fields in zip(calls, [*outcomes, {"progress": 20}], strict=True):
+            CampaignCall.objects.filter(pk=call.pk).update(
+                state="placed", from_e164=CALLER_IDS[0], progress=fields.pop("progress", 40), **fields
+            )
+    page.set_viewport_size({"width": width, "height": 900})
+    sign_in(page, live_server, "vic_viewer", PASSWORD)
+    page.goto(f"{live_server.url}/w/acme/campaigns/{campaign.id}/")
+    cells = page.locator(".calls-table tbody tr .outcome")
+    expect(cells).to_have_count(6)
+    expect(cells.nth(0)).to_have_text("Answered, 1 min 12 s")
+    expect(cells.nth(1)).to_have_text("No answer")
+    expect(cells.nth(2)).to_have_text("Busy SIP 486")
+    expect(cells.nth(3)).to_have_text(f"Failed: {cause}")
+    expect(cells.nth(4)).to_contain_text("Placed, outcome unknown")
+    expect(cells.nth(5)).to_have_text("Placed Ringing.")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert console_errors == []
