@@ -159,6 +159,8 @@ class CampaignCall(TenantModel):
     unknown: the provider could not tell us: a person decides, nothing redials it.
     suppressed: its destination is on the workspace's do-not-call list: never dialed, `error` says since
     when and who added it (pending -> suppressed, before any caller ID is claimed for it).
+    A placed call's outcome (answered, for how long, the provider's final status and cause) comes from its
+    status callbacks, ranked by `progress` so repeats and late reports change nothing (campaigns/outcomes.py).
     """
 
     class State(models.TextChoices):
