@@ -114,17 +114,23 @@ def _forbidden() -> HttpResponse:
     return HttpResponseForbidden("Signature missing or invalid.", content_type="text/plain")
 
 
-def _placed_call(provider: str, call_id: str) -> CampaignCall | None:
+def _placed_call(provider: str, call_id: str, from_e164: str, to_e164: str) -> CampaignCall | None:
     """A campaign call by the provider's id for it: reports from a callback shared by every call of an
-    account (Telnyx's TeXML application) name no reference of ours."""
+    account (Telnyx's TeXML application) name no reference of ours. A report that outran the dial's answer
+    finds the one call dialing between its two numbers with no id yet (two such: neither)."""
     if not call_id:
         return None
-    return (
-        CampaignCall.unscoped.select_related("number__connection")
-        .filter(provider_call_id=call_id, number__connection__provider=provider)
-        .exclude(provider_call_id="")
-        .first()
+    calls = CampaignCall.unscoped.select_related("number__connection").filter(
+        number__connection__provider=provider
     )
+    found = calls.filter(provider_call_id=call_id).first()
+    if found is None and from_e164 and to_e164:
+        dialing = calls.filter(
+            state=CampaignCall.State.DIALING, provider_call_id="", from_e164=from_e164, to_e164=to_e164
+        )
+        first_two = list(dialing[:2])
+        found = first_two[0] if len(first_two) == 1 else None
+    return found
 
 
 @csrf_exempt  # providers can't send our CSRF token; the signature check replaces it
@@ -141,14 +147,14 @@ def status(request, provider: str):
     if spec is None:
         return _forbidden()
     reference = _param(request.GET, "call")
-    sid = _param(request.POST, "CallSid")
-    call = _campaign_call(reference) if reference else _placed_call(provider, sid)
+    sid, frm, to = (_param(request.POST, name) for name in ("CallSid", "From", "To"))
+    call = _campaign_call(reference) if reference else _placed_call(provider, sid, frm, to)
     if call is None or call.number.connection.provider != provider:
         return _forbidden()
     url = settings.PUBLIC_BASE_URL.rstrip("/") + request.get_full_path()
     if not spec.webhook_verified(request, call.number.connection, url=url):
         return _forbidden()
-    ours = (_param(request.POST, "From"), _param(request.POST, "To")) == (call.from_e164, call.to_e164)
+    ours = (frm, to) == (call.from_e164, call.to_e164)
     if not ours or (call.provider_call_id and sid != call.provider_call_id):
         return _forbidden()  # signed by this account, but about another of its calls
     heard = CallStatus.read(request.POST)

@@ -288,3 +288,32 @@ def test_a_telnyx_outcome_that_never_came_is_unknown_until_a_late_callback(telny
     assert outcomes_reconcile() == 0
     assert telnyx_post(call, "busy", key).status_code == 204
     assert outcome_of(call) == ("placed", 40, "busy", False, None)
+
+
+def test_a_telnyx_report_that_outran_the_dials_answer_finds_the_one_call_dialing_between_its_numbers(
+    telnyx_key,
+):
+    desk, key = telnyx_key
+    campaign, [call] = placed(desk)
+    CampaignCall.unscoped.filter(pk=call.pk).update(state="dialing", provider_call_id="")
+    call.provider_call_id = "v3:early"
+    assert telnyx_post(call, "ringing", key).status_code == 204
+    c = fresh(call)
+    assert (c.state, c.provider_call_id, c.progress) == ("placed", "v3:early", 20)
+    # Another call of ours dialing, not the one the report is about, is never taken for it.
+    assert telnyx_post(call, "busy", key, CallSid="v3:other").status_code == 403
+    assert outcome_of(call) == ("placed", 20, "", None, None)
+
+
+def test_a_chunk_of_dials_asks_for_callbacks_for_each_call(twilio_desk, twilio_server):
+    from campaigns.dial import calls_dial
+
+    campaign = twilio_desk.campaign(DESTINATIONS[:3])
+    campaign_start(campaign=campaign, actor=twilio_desk.actor)
+    campaign_dispatch(campaign_id=campaign.pk, batches=1)
+    jobs = [(c.pk, c.attempt_id) for c in twilio_desk.calls(campaign) if c.state == "reserved"]
+    assert calls_dial(jobs)["placed"] == len(jobs) >= 1
+    for call in twilio_desk.calls(campaign):
+        if call.state == "placed":
+            url, _, _ = twilio_server.status_callbacks[call.provider_call_id]
+            assert url == f"{BASE}/hooks/twilio/status/?call={call.reference}"
