@@ -317,3 +317,11 @@ def test_a_chunk_of_dials_asks_for_callbacks_for_each_call(twilio_desk, twilio_s
         if call.state == "placed":
             url, _, _ = twilio_server.status_callbacks[call.provider_call_id]
             assert url == f"{BASE}/hooks/twilio/status/?call={call.reference}"
+
+
+@pytest.mark.parametrize("status", ["exploded", "", "busy\x00", "in-progress" * 10])
+def test_a_signed_telnyx_report_of_no_status_we_know_is_refused_and_changes_nothing(telnyx_key, status):
+    desk, key = telnyx_key
+    _, [call] = placed(desk)
+    assert telnyx_post(call, status, key).status_code == 400
+    assert outcome_of(call) == ("placed", 0, "", None, None)
