@@ -400,3 +400,21 @@ def test_an_outcome_that_never_came_is_taken_once_per_period_until_it_settles(ma
     assert taken.pk == jobs[0].call_id and taken.number.connection.pk == desk.connection.pk
     assert store.outcome_take(later, later, later) is None  # asked just now; the other one is settled
     assert store.outcome_take(later, later + timedelta(seconds=1), later).pk == jobs[0].call_id
+
+
+def test_two_final_reports_at_once_settle_the_call_once(make_desk, store):
+    desk = make_desk(2)
+    campaign = started(desk)
+    [job] = reserve(store, desk, campaign, desk.calls(campaign)[:1])
+    now = timezone.now()
+    store.take(job.call_id, job.attempt_id, now)
+    completed = heard(40, "completed", answered=True, duration=30)
+    with Holder(lambda: store.outcome_record(*job, completed, now)) as first:  # recorded, uncommitted
+        assert first.result == Recorded(0, "dialing")
+        second = Waiter(lambda: store.outcome_record(*job, heard(40, "busy", answered=False), now))
+        second.start()
+        wait_until(lambda: waiting_for_a_lock(lambda: second.pid), timeout=10, every=0.01)
+    assert second.done.wait(10)
+    assert second.result is None  # it saw the first one's outcome once it could
+    call = CampaignCall.unscoped.get(pk=job.call_id)
+    assert (call.outcome, call.duration_s, call.state) == ("completed", 30, "placed")
