@@ -67,9 +67,9 @@ class Recorded(NamedTuple):
 # A call's progress from this rank on has an outcome: "unknown" (35, the provider never said) is below the
 # final statuses' 40, so a callback that comes late still settles a call given up on.
 SETTLED_RANK = 35
-# The states a status callback may find its call in: dialing (the callback outran the dial's answer) and
-# checking (the answer was lost) are proof that the provider placed it.
-HEARD_STATES = (Call.DIALING, Call.CHECKING, Call.PLACED)
+# The states a status callback may find its call in: in dialing (the callback outran the dial's answer),
+# checking (the answer was lost) or unknown (left for review), it is proof that the provider placed it.
+HEARD_STATES = (Call.DIALING, Call.CHECKING, Call.UNKNOWN, Call.PLACED)
 
 
 class Look(NamedTuple):

@@ -151,12 +151,13 @@ def test_a_final_status_arriving_first_is_the_outcome_and_reads_in_words(
     assert (row.label, row.detail) == words
 
 
-def test_a_callback_that_outran_the_dials_answer_places_the_call(twilio_desk, twilio_server):
+@pytest.mark.parametrize("state", ["dialing", "checking", "unknown"])
+def test_a_callback_for_a_call_whose_dial_answer_was_lost_places_it(twilio_desk, twilio_server, state):
     _, [call] = placed(twilio_desk)
-    CampaignCall.unscoped.filter(pk=call.pk).update(state="checking", provider_call_id="")
+    CampaignCall.unscoped.filter(pk=call.pk).update(state=state, provider_call_id="", error="Outcome unknown")
     assert twilio_post(call, "ringing", token=twilio_server.auth_token).status_code == 204
     c = fresh(call)
-    assert (c.state, c.provider_call_id, c.progress) == ("placed", call.provider_call_id, 20)
+    assert (c.state, c.provider_call_id, c.progress, c.error) == ("placed", call.provider_call_id, 20, "")
 
 
 @pytest.mark.parametrize(
