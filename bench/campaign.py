@@ -404,14 +404,17 @@ def _proc_cpu(pid: int) -> tuple[int, float] | None:
     return int(fields[2]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _proc_rss_kib(pid: int) -> int:
+def _proc_memory(pid: int) -> tuple[int, int]:
+    """The process's resident memory (KiB) and its threads."""
+    found = {}
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "Threads"):
+                found[key] = int(value.split()[0])
     except OSError:
         pass
-    return 0
+    return found.get("VmRSS", 0), found.get("Threads", 0)
 
 
 class CpuMeter:
@@ -424,8 +427,10 @@ class CpuMeter:
         self.groups = {w.process.pid: w.queue for w in workers if w.process}
         if provider is not None:
             self.groups[provider.process.pid] = "provider"
-        # (time, the dial worker's resident memory: all its processes, KiB) per sample
+        # (time, the dial worker's resident memory: all its processes, KiB) per sample; and its threads
+        # (dial threads start as calls need them: memory grows with them, to a plateau)
         self.rss: list[tuple[float, int]] = []
+        self.threads: list[tuple[float, int]] = []
         self.start = self._read()
         self.last = dict(self.start)
 
@@ -433,13 +438,15 @@ class CpuMeter:
         from django.db import connection
 
         seen = {}
-        rss = 0
+        rss = threads = 0
         for entry in Path("/proc").iterdir():
             if entry.name.isdigit() and (found := _proc_cpu(int(entry.name))) and found[0] in self.groups:
                 seen[(self.groups[found[0]], int(entry.name))] = found[1]
                 if self.groups[found[0]] == "celery":
-                    rss += _proc_rss_kib(int(entry.name))
+                    kib, count = _proc_memory(int(entry.name))
+                    rss, threads = rss + kib, threads + count
         self.rss.append((time.time(), rss))
+        self.threads.append((time.time(), threads))
         with connection.cursor() as cursor:
             cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
             backends = [pid for (pid,) in cursor.fetchall()]
@@ -648,7 +655,7 @@ def report(args, pool: Pool, noop: dict, result: dict) -> None:
         print(f"{label:30}{cells}{totals[label]:>7.2f}{totals[label] / totals['no-op tasks']:>7.2f}")
     result["cpu_ratio"] = totals["campaign calls"] / totals["no-op tasks"]
     since, until = result["started"], result["started"] + result["elapsed"]
-    print("\n" + rss_report(result["rss"], since, until))
+    print("\n" + rss_report(result["rss"], since, until, result["threads"]))
     print("\n" + "\n".join(tick_report(result["ticks"], since, until)))
     if result["fair"]:
         print("\n" + "\n".join(fair_report(result["fair"], result["workspace_of"])))
@@ -754,7 +761,7 @@ def run_pool(args, pool: Pool, tmp: Path, log_path: Path, seeded, skip: int, noo
         timeout = max(600, pool.calls * len(campaigns) / 5)
         phase = campaign_phase(campaigns, user, timeout=timeout, meter=meter)
         phase["cpu"], phase["noop"] = meter.used(), noop
-        phase["rss"] = meter.rss
+        phase["rss"], phase["threads"] = meter.rss, meter.threads
         phase["ticks"] = read_ticks(client, phase["started"], phase["ended"])
         phase["load"] = "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
         print(f"{pool.label}: campaigns finished, load average {phase['load']}")
@@ -858,7 +865,13 @@ def main() -> None:
         results = []
         for pool, campaigns, phase in runs:
             result = analyse(campaigns, every_dial, phase, args)
-            result.update(cpu=phase["cpu"], rss=phase["rss"], load=phase["load"], ticks=phase["ticks"])
+            result.update(
+                cpu=phase["cpu"],
+                rss=phase["rss"],
+                threads=phase["threads"],
+                load=phase["load"],
+                ticks=phase["ticks"],
+            )
             report(args, pool, phase["noop"], result)
             results.append((pool, phase["noop"], result))
         every = dial_log.violations(every_dial, gap_s=args.gap, cap=args.cap, window_s=args.window)

@@ -92,19 +92,40 @@ def tick_report(ticks: list[Tick], since: float, until: float) -> list[str]:
     return lines
 
 
-def rss_report(samples: list[tuple[float, int]], since: float, until: float) -> str:
-    """The dial worker's resident memory, median of the samples in the first and in the last 10 %."""
+def rss_report(
+    samples: list[tuple[float, int]], since: float, until: float, threads: list[tuple[float, int]] = ()
+) -> str:
+    """The dial worker's resident memory, median of the samples in the first and in the last 10 %; and its
+    threads likewise (the dial threads start as calls need them, each with its adapters and, on the sandbox,
+    a database connection: memory that grows with them is their plateau, not a leak)."""
     first, last = tenths(samples, since, until)
     mib = [v / 1024 for _, v in samples]
 
     def median(values):
         return statistics.median(values) / 1024 if values else float("nan")
 
-    return (
+    report = (
         f"dial worker resident memory (all its processes), MiB: median of the first 10 % {median(first):.0f}, "
         f"of the last 10 % {median(last):.0f} (ratio {median(last) / median(first):.2f}); start "
         f"{mib[0]:.0f}, peak {max(mib):.0f}, end {mib[-1]:.0f} ({len(mib)} samples)"
     )
+    if threads:
+        first, last = tenths(threads, since, until)
+        counts = [v for _, v in threads]
+        report += (
+            f"\ndial worker threads: median of the first 10 % {statistics.median(first or [0]):.0f}, of the last "
+            f"10 % {statistics.median(last or [0]):.0f}; start {counts[0]}, peak {max(counts)}, end {counts[-1]}"
+        )
+        # A leak grows on after the threads are all there; their plateau does not.
+        full = next((t for t, v in threads if v == max(counts) and since <= t <= until), None)
+        if full is not None and until - full > 0:
+            first, last = tenths(samples, full, until)
+            report += (
+                f"\nresident memory once every thread had started ({until - full:.0f} s of the campaign): median of "
+                f"the first 10 % {median(first):.0f}, of the last 10 % {median(last):.0f} MiB "
+                f"(ratio {median(last) / median(first):.2f})"
+            )
+    return report
 
 
 def fair_shares(dial_times: dict[int, list[float]], since: float) -> dict:

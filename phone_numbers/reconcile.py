@@ -15,7 +15,7 @@ from django.utils import timezone
 from phone_numbers.models import NumberOperation, PhoneNumber
 from phone_numbers.services import buy_failed, buy_settled, number_route, release_call, webhook_url
 from providers import registry
-from providers.adapters.base import ProviderError, ProviderUnavailable
+from providers.adapters.base import RECONCILE_LIST_MAX_ITEMS, ProviderError, ProviderUnavailable
 from providers.models import ProviderConnection
 from providers.services import connection_adapter
 from tenants.audit import audit
@@ -65,7 +65,7 @@ def reconcile_connection(connection: ProviderConnection) -> list[Finding]:
     """Compare the account's numbers with Dialtone's: released elsewhere, re-routed, bought but unrecorded."""
     findings: list[Finding] = []
     adapter = connection_adapter(connection)
-    listing = adapter.list_owned()
+    listing = adapter.list_owned(max_items=RECONCILE_LIST_MAX_ITEMS)
     owned = {n.e164: n for n in listing}
     ours = PhoneNumber.objects.filter(connection=connection, state=PhoneNumber.State.ACTIVE).select_related(
         "connection"

@@ -62,13 +62,30 @@ def redis_cluster(tmp_path_factory):
     remove(tmp)
 
 
-@pytest.fixture(params=["postgresql", "orm"])
+@pytest.fixture(
+    params=[("postgresql", "standalone"), ("orm", "cluster")], ids=["postgresql", "orm-on-cluster"]
+)
 def engine_store(request, settings, monkeypatch):
-    """The campaign engine over each of its stores (campaigns/store/), both on PostgreSQL; worker processes
-    a test starts inherit it through the environment."""
-    settings.CAMPAIGN_STORE = request.param
-    monkeypatch.setenv("CAMPAIGN_STORE", request.param)
-    return request.param
+    """The campaign engine over each of its stores (campaigns/store/), both on PostgreSQL, and its pacer on
+    each kind of Redis: the PostgreSQL store with a single Redis, the ORM store with the session's Redis
+    Cluster (the store does the database's work, the pacer Redis's: pairing them runs every value of each
+    twice, not four times). Worker processes a test starts inherit both through the environment. Without a
+    cluster (no redis-server here), the ORM store runs on the single Redis."""
+    kind, redis_kind = request.param
+    settings.CAMPAIGN_STORE = kind
+    monkeypatch.setenv("CAMPAIGN_STORE", kind)
+    if redis_kind == "cluster":
+        try:
+            url = request.getfixturevalue("redis_cluster").url
+        except pytest.skip.Exception:
+            url = None
+        if url:
+            from pacing.services import pacer_redis
+
+            settings.PACER_REDIS_URL = url
+            monkeypatch.setenv("PACER_REDIS_URL", url)
+            pacer_redis().flushdb()  # every master's: the session's cluster belongs to the tests
+    return kind
 
 
 @pytest.fixture(autouse=True)

@@ -49,6 +49,9 @@ OFFERED_KINDS: dict[str, tuple[str, ...]] = {
 LIST_MAX_ITEMS = 1000
 LIST_PAGE_SIZE = 100
 LIST_MAX_PAGES = LIST_MAX_ITEMS // LIST_PAGE_SIZE + 1
+# Reconciling an account reads the whole of it, in the largest pages the provider serves, rather than
+# asking for each number past a person's listing alone (10,000 numbers: 10 requests, not 9,000).
+RECONCILE_LIST_MAX_ITEMS = 100_000
 KIND_LABELS = {"local": "local", "mobile": "mobile", "toll_free": "toll-free"}
 COUNTRY_NAMES = {"US": "the US", "GB": "the UK"}
 
@@ -155,8 +158,10 @@ class OwnedList:
     truncated: bool = False
 
     @classmethod
-    def read(cls, pages: Iterable[tuple[list[OwnedNumber], bool]]) -> OwnedList:
-        numbers, truncated = read_pages(pages)
+    def read(
+        cls, pages: Iterable[tuple[list[OwnedNumber], bool]], *, max_items: int = LIST_MAX_ITEMS
+    ) -> OwnedList:
+        numbers, truncated = read_pages(pages, max_items=max_items)
         return cls(tuple(numbers), truncated=truncated)
 
     def __iter__(self) -> Iterator[OwnedNumber]:
@@ -166,14 +171,24 @@ class OwnedList:
         return len(self.numbers)
 
 
-def read_pages[T](pages: Iterable[tuple[list[T], bool]]) -> tuple[list[T], bool]:
+def page_size_for(max_items: int, provider_max: int) -> int:
+    """The page size to list up to `max_items` in: LIST_PAGE_SIZE for a person's listing, the provider's
+    largest page for more (reconcile)."""
+    return LIST_PAGE_SIZE if max_items <= LIST_MAX_ITEMS else provider_max
+
+
+def read_pages[T](
+    pages: Iterable[tuple[list[T], bool]], *, max_items: int = LIST_MAX_ITEMS, page_size: int = LIST_PAGE_SIZE
+) -> tuple[list[T], bool]:
     """The items of a paged listing, each page given with whether the provider offers another, read lazily
-    up to LIST_MAX_PAGES pages and LIST_MAX_ITEMS items; and whether it was cut short there."""
+    up to `max_items` items and the pages they fill (plus one: a provider may serve short pages); and
+    whether it was cut short there."""
+    max_pages = -(-max_items // page_size) + 1
     items: list[T] = []
     for read, (page, more) in enumerate(pages, start=1):
         items.extend(page)
-        if len(items) > LIST_MAX_ITEMS or (more and read >= LIST_MAX_PAGES):
-            return items[:LIST_MAX_ITEMS], True
+        if len(items) > max_items or (more and read >= max_pages):
+            return items[:max_items], True
         if not more:
             break
     return items, False
@@ -400,8 +415,9 @@ class ProviderAdapter(ABC):
     def find_owned(self, e164: str) -> OwnedNumber | None: ...
 
     @abstractmethod
-    def list_owned(self) -> OwnedList:
-        """The account's numbers, capped (OwnedList.read): a listing follows every page up to the cap."""
+    def list_owned(self, *, max_items: int = LIST_MAX_ITEMS) -> OwnedList:
+        """The account's numbers, up to `max_items` (OwnedList.truncated beyond): a listing follows every
+        page up to the cap, in the provider's largest pages past LIST_MAX_ITEMS (page_size_for)."""
 
     @abstractmethod
     def route_inbound(self, ref: str, webhook_url: str) -> Routing:

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from providers.adapters import errors
 from providers.adapters.base import (
+    LIST_MAX_ITEMS,
     AccountInfo,
     AvailableNumber,
     Capabilities,
@@ -234,9 +235,9 @@ class SandboxAdapter(ProviderAdapter):
         routing = self.store.number(e164)  # one row: numbers reconcile asks this of every number past 1000
         return None if routing is None else OwnedNumber(ref=ref_for(e164), e164=e164, routing=routing)
 
-    def list_owned(self) -> OwnedList:
+    def list_owned(self, *, max_items: int = LIST_MAX_ITEMS) -> OwnedList:
         owned = [OwnedNumber(ref=ref_for(e), e164=e, routing=r) for e, r in self.store.numbers().items()]
-        return OwnedList.read([(owned, False)])
+        return OwnedList.read([(owned, False)], max_items=max_items)
 
     def route_inbound(self, ref: str, webhook_url: str) -> Routing:
         return self._reroute(ref, Routing(voice_url=webhook_url, voice_method="POST"))

@@ -20,7 +20,7 @@ import telnyx
 
 from providers.adapters import errors
 from providers.adapters.base import (
-    LIST_PAGE_SIZE,
+    LIST_MAX_ITEMS,
     AccountInfo,
     AvailableNumber,
     Capabilities,
@@ -33,8 +33,11 @@ from providers.adapters.base import (
     ProviderError,
     Purchase,
     Routing,
+    page_size_for,
     read_pages,
 )
+
+MAX_PAGE_SIZE = 250  # page[size] is at most 250 (the API's spec)
 
 SENTENCES: dict[str, str] = {
     "10009": errors.BAD_CREDENTIALS.format(provider="Telnyx", fields="API key"),
@@ -251,9 +254,12 @@ class TelnyxAdapter(ProviderAdapter):
         number = self._find_number(e164)
         return _owned(number) if number else None
 
-    def list_owned(self) -> OwnedList:
+    def list_owned(self, *, max_items: int = LIST_MAX_ITEMS) -> OwnedList:
+        size = page_size_for(max_items, MAX_PAGE_SIZE)
         with translated_errors():
-            numbers, truncated = read_pages(_pages(self._client.phone_numbers.list(page_size=LIST_PAGE_SIZE)))
+            numbers, truncated = read_pages(
+                _pages(self._client.phone_numbers.list(page_size=size)), max_items=max_items, page_size=size
+            )
         return OwnedList(tuple(_owned(number) for number in numbers), truncated=truncated)
 
     def route_inbound(self, ref: str, webhook_url: str) -> Routing:

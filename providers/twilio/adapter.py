@@ -20,6 +20,7 @@ from urllib3.util import Timeout
 
 from providers.adapters import errors
 from providers.adapters.base import (
+    LIST_MAX_ITEMS,
     LIST_PAGE_SIZE,
     STATUS_RANKS,
     AccountInfo,
@@ -36,8 +37,11 @@ from providers.adapters.base import (
     ProviderError,
     Purchase,
     Routing,
+    page_size_for,
     read_pages,
 )
+
+MAX_PAGE_SIZE = 1000  # PageSize is at most 1000 (the API's spec)
 
 # Twilio has no idempotency token on purchases, so the reference rides in the number's
 # FriendlyName (64 characters at most) and find_orders looks for it there.
@@ -304,9 +308,12 @@ class TwilioAdapter(ProviderAdapter):
         # Twilio's PhoneNumber filter also matches partial numbers.
         return next((_owned(n) for n in numbers if n.phone_number == e164), None)
 
-    def list_owned(self) -> OwnedList:
+    def list_owned(self, *, max_items: int = LIST_MAX_ITEMS) -> OwnedList:
+        size = page_size_for(max_items, MAX_PAGE_SIZE)
         with translated_errors():
-            numbers, truncated = read_pages(_pages(self._numbers.page(page_size=LIST_PAGE_SIZE)))
+            numbers, truncated = read_pages(
+                _pages(self._numbers.page(page_size=size)), max_items=max_items, page_size=size
+            )
         return OwnedList(tuple(_owned(n) for n in numbers), truncated=truncated)
 
     def route_inbound(self, ref: str, webhook_url: str) -> Routing:

@@ -12,21 +12,13 @@ from tests.campaigns import dial_log
 from tests.campaigns.conftest import DESTINATIONS
 from tests.helpers import wait_until
 
-# Each test runs over both stores of the engine (tests/conftest.py: engine_store).
+# Each test runs over both stores of the engine, the ORM one on a Redis Cluster (tests/conftest.py:
+# engine_store).
 pytestmark = [
     pytest.mark.worker,
     pytest.mark.django_db(transaction=True),
     pytest.mark.usefixtures("engine_store"),
 ]
-
-
-@pytest.fixture(params=["standalone", "cluster"])
-def pacer_on(request, settings):
-    """The pacer on the test Redis (REDIS_URL), or on the session's Redis Cluster (tests/cluster.py)."""
-    if request.param == "cluster":
-        settings.PACER_REDIS_URL = request.getfixturevalue("redis_cluster").url
-        pacer_redis().flushdb()
-    return request.param
 
 
 def finished(campaign):
@@ -35,7 +27,7 @@ def finished(campaign):
 
 
 def test_campaign_finishes_with_every_destination_attempted_once_within_the_policy(
-    pacer_on, make_desk, log_path, worker
+    make_desk, log_path, worker
 ):
     desk = make_desk(4)
     desk.policy(gap=1, cap=3, window=5)

@@ -211,6 +211,26 @@ def test_reconcile_of_an_account_listed_only_in_part_releases_nothing_it_did_not
     assert PhoneNumber.objects.get(e164="+12125550142").state == PhoneNumber.State.ACTIVE
 
 
+def test_reconcile_reads_a_large_account_in_whole_pages_not_number_by_number(twilio_desk, twilio_server):
+    # 2,500 numbers: past the 1,000 a person's listing shows, so reconcile must page on rather than ask for
+    # each number beyond it (a 10,000-number account cost 9,000 requests every five minutes).
+    conn, live = twilio_desk["connection"], twilio_desk["live"]
+    rows = []
+    for i in range(2500):
+        e164 = f"+1312{5550000 + i}"
+        rows.append(PhoneNumber(e164=e164, environment=live, workspace=live.workspace, connection=conn, state="active",
+                                provider_ref=twilio_server.add_owned(e164)))  # fmt: skip
+    PhoneNumber.objects.bulk_create(rows)
+    twilio_server.requests.clear()
+
+    findings = reconcile_connection(conn)
+
+    assert findings == []
+    listed = twilio_server.requests_to("GET", "*/IncomingPhoneNumbers.json")
+    assert [r.query["PageSize"] for r in listed] == ["1000"] * 3  # the most Twilio's spec allows
+    assert len(twilio_server.requests) == 3  # and no number asked for alone
+
+
 def test_reconcile_reports_released_elsewhere_rerouted_and_unrecorded_numbers(
     twilio_desk, twilio_server, acme
 ):

@@ -12,6 +12,7 @@ from providers.adapters import adapter_for, errors
 from providers.adapters.base import (
     LIST_MAX_ITEMS,
     LIST_MAX_PAGES,
+    RECONCILE_LIST_MAX_ITEMS,
     CallLookup,
     ProviderError,
     ProviderUnavailable,
@@ -375,6 +376,17 @@ def test_list_owned_stops_at_the_cap_and_says_so(telnyx, telnyx_server):
 
     assert (len(owned), owned.truncated) == (LIST_MAX_ITEMS, True)
     assert len(telnyx_server.requests_to("GET", "/phone_numbers")) <= LIST_MAX_PAGES
+
+
+def test_list_owned_for_reconcile_reads_the_whole_account_in_the_largest_pages(telnyx, telnyx_server):
+    for i in range(LIST_MAX_ITEMS + 5):
+        telnyx_server.add_owned(f"+1415{5550000 + i}")
+
+    owned = telnyx.list_owned(max_items=RECONCILE_LIST_MAX_ITEMS)
+
+    assert (len(owned), owned.truncated) == (LIST_MAX_ITEMS + 5, False)
+    sizes = [r.query["page[size]"] for r in telnyx_server.requests_to("GET", "/phone_numbers")]
+    assert sizes == ["250"] * 5  # the most Telnyx's spec allows
 
 
 def test_list_owned_of_a_small_account_is_whole(telnyx, telnyx_server):
