@@ -27,6 +27,7 @@ from providers.models import ProviderConnection
 from tenants.models import Environment
 from tenants.scope import workspace_scope
 from tests.campaigns.conftest import DESTINATIONS
+from tests.helpers import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("engine_store")]
 
@@ -59,11 +60,20 @@ def telnyx_key(make_desk, telnyx_server, settings):
     return desk, key
 
 
+def reserved(desk, campaign) -> list[CampaignCall]:
+    return [c for c in desk.calls(campaign) if c.state == CampaignCall.State.RESERVED]
+
+
 def placed(desk, count: int = 1) -> tuple[Campaign, list[CampaignCall]]:
     campaign = desk.campaign(DESTINATIONS[:count])
     campaign_start(campaign=campaign, actor=desk.actor)
-    campaign_dispatch(campaign_id=campaign.pk, batches=1)
-    calls = [c for c in desk.calls(campaign) if c.state == CampaignCall.State.RESERVED]
+
+    def dispatched():  # a batch may skip its turn (the pacer being rebuilt): the next one claims
+        campaign_dispatch(campaign_id=campaign.pk, batches=1)
+        return len(reserved(desk, campaign)) == count
+
+    wait_until(dispatched, timeout=30)
+    calls = reserved(desk, campaign)
     for call in calls:
         assert call_dial(call_id=call.pk, attempt_id=call.attempt_id) == "placed"
     return campaign, [CampaignCall.unscoped.get(pk=c.pk) for c in calls]
@@ -311,8 +321,10 @@ def test_a_chunk_of_dials_asks_for_callbacks_for_each_call(twilio_desk, twilio_s
 
     campaign = twilio_desk.campaign(DESTINATIONS[:3])
     campaign_start(campaign=campaign, actor=twilio_desk.actor)
-    campaign_dispatch(campaign_id=campaign.pk, batches=1)
-    jobs = [(c.pk, c.attempt_id) for c in twilio_desk.calls(campaign) if c.state == "reserved"]
+    wait_until(
+        lambda: campaign_dispatch(campaign_id=campaign.pk, batches=1) or reserved(twilio_desk, campaign)
+    )
+    jobs = [(c.pk, c.attempt_id) for c in reserved(twilio_desk, campaign)]
     assert calls_dial(jobs)["placed"] == len(jobs) >= 1
     for call in twilio_desk.calls(campaign):
         if call.state == "placed":
