@@ -46,6 +46,7 @@ _FIELDS = (
     "finished_at",
     "progress",
     "outcome",
+    "answered",
     "duration_s",
     "hangup_cause",
 )
@@ -61,6 +62,9 @@ class CallRow:
     detail: str  # why, when there is something to say
     when: datetime | None  # its latest move: placed or failed, dialed, or claimed
     attempts: int
+    outcome: str = ""  # the provider's final status (Outcome), "" before it
+    answered: bool | None = None
+    duration_s: int | None = None
 
 
 @dataclass(frozen=True)
@@ -123,6 +127,10 @@ def call_log(campaign: Campaign, *, counts: dict[str, int], state: str | None, p
     return CallLog(tuple(filters), state, shown, rows)
 
 
+# The provider's own words for a placed call, for a spreadsheet to count (the outcome column says it in ours).
+_OUTCOME_COLUMNS = ("provider_status", "answered", "duration_s")
+
+
 class _Echo:
     """csv.writer writes each row here and gets the line back, to stream it."""
 
@@ -133,7 +141,9 @@ class _Echo:
 def call_log_csv(campaign: Campaign, *, state: str) -> Iterator[str]:
     """Every call of the log under the filter as CSV lines, read in chunks: streamed, never held whole."""
     writer = csv.writer(_Echo())
-    yield writer.writerow(["row", "destination", "caller_id", "outcome", "detail", "attempts", "when"])
+    yield writer.writerow(
+        ["row", "destination", "caller_id", "outcome", "detail", "attempts", "when", *_OUTCOME_COLUMNS]
+    )
     now = timezone.now()
     claims = (
         CallAttempt.unscoped.filter(call_id=OuterRef("pk"))
@@ -145,9 +155,9 @@ def call_log_csv(campaign: Campaign, *, state: str) -> Iterator[str]:
     for call in calls.iterator(chunk_size=2000):
         c = _row(call, campaign, now)
         when = c.when.isoformat() if c.when else ""
-        yield writer.writerow(
-            [csv_cell(v) for v in (c.row, c.to_e164, c.from_e164, c.label, c.detail, c.attempts, when)]
-        )
+        answered = "" if c.answered is None else ("yes" if c.answered else "no")
+        values = (c.row, c.to_e164, c.from_e164, c.label, c.detail, c.attempts, when)
+        yield writer.writerow([csv_cell(v) for v in (*values, c.outcome, answered, c.duration_s)])
 
 
 def _calls(campaign: Campaign, state: str):
@@ -170,6 +180,9 @@ def _row(call: dict, campaign: Campaign, now: datetime) -> CallRow:
         detail=detail,
         when=call["finished_at"] or call["dialing_at"] or call["reserved_at"],
         attempts=call["claims"],
+        outcome=call["outcome"],
+        answered=call["answered"],
+        duration_s=call["duration_s"],
     )
 
 

@@ -338,3 +338,17 @@ def test_a_signed_telnyx_report_of_no_status_we_know_is_refused_and_changes_noth
     _, [call] = placed(desk)
     assert telnyx_post(call, status, key).status_code == 400
     assert outcome_of(call) == ("placed", 0, "", None, None)
+
+
+def test_the_export_gives_each_placed_calls_provider_status_answer_and_duration(twilio_desk, twilio_server):
+    campaign, [call] = placed(twilio_desk)
+    assert (
+        twilio_post(call, "completed", token=twilio_server.auth_token, CallDuration="72").status_code == 204
+    )
+    client = Client()
+    client.force_login(twilio_desk.actor)
+    response = client.get(f"/w/{twilio_desk.ws.slug}/campaigns/{campaign.pk}/calls.csv")
+    lines = b"".join(response.streaming_content).decode().splitlines()
+    assert lines[0].endswith(",when,provider_status,answered,duration_s")
+    assert lines[1].startswith(f'2,{call.to_e164},{call.from_e164},"Answered, 1 min 12 s",,1,')
+    assert lines[1].endswith(",completed,yes,72")

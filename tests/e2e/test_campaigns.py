@@ -412,7 +412,10 @@ def test_the_call_log_pages_filters_and_exports(page, live_server, acme, outboun
         page.get_by_role("link", name="Export CSV").click()
     assert download.value.suggested_filename == "spring-renewals-calls-failed.csv"
     lines = download.value.path().read_text(encoding="utf-8").splitlines()
-    assert lines[0] == "row,destination,caller_id,outcome,detail,attempts,when"
+    assert (
+        lines[0]
+        == "row,destination,caller_id,outcome,detail,attempts,when,provider_status,answered,duration_s"
+    )
     assert len(lines) == 4 and lines[1].startswith(
         "12,+12125550110,+14155550102,Failed,'-1 is not a valid destination,0,"
     )
