@@ -149,9 +149,15 @@ def status(request, provider: str):
     reference = _param(request.GET, "call")
     sid, frm, to = (_param(request.POST, name) for name in ("CallSid", "From", "To"))
     call = _campaign_call(reference) if reference else _placed_call(provider, sid, frm, to)
+    url = settings.PUBLIC_BASE_URL.rstrip("/") + request.get_full_path()
+    if call is None and not reference:
+        # Telnyx reports every call of its application, inbound ones too: signed by the called number's
+        # account, acknowledged, and nothing recorded.
+        number = _number_for(provider, to)
+        inbound = number is not None and spec.webhook_verified(request, number.connection, url=url)
+        return HttpResponse(status=204) if inbound else _forbidden()
     if call is None or call.number.connection.provider != provider:
         return _forbidden()
-    url = settings.PUBLIC_BASE_URL.rstrip("/") + request.get_full_path()
     if not spec.webhook_verified(request, call.number.connection, url=url):
         return _forbidden()
     ours = (frm, to) == (call.from_e164, call.to_e164)

@@ -352,3 +352,12 @@ def test_the_export_gives_each_placed_calls_provider_status_answer_and_duration(
     assert lines[0].endswith(",when,provider_status,answered,duration_s")
     assert lines[1].startswith(f'2,{call.to_e164},{call.from_e164},"Answered, 1 min 12 s",,1,')
     assert lines[1].endswith(",completed,yes,72")
+
+
+def test_a_telnyx_report_about_an_inbound_call_is_acknowledged_and_records_nothing(telnyx_key):
+    desk, key = telnyx_key
+    _, [call] = placed(desk)
+    inbound = CampaignCall(from_e164="+12125550177", to_e164=FROM, provider_call_id="v3:inbound")
+    assert telnyx_post(inbound, "completed", key, CallDuration="30").status_code == 204
+    assert telnyx_post(inbound, "completed", SigningKey.generate(), CallDuration="30").status_code == 403
+    assert outcome_of(call) == ("placed", 0, "", None, None)
