@@ -98,8 +98,10 @@ def outcome_ask(call: CampaignCall, now: datetime) -> bool:
     """Ask the call's provider how it went and record what it says; a provider that can't be asked, or
     still can't tell after CAMPAIGN_OUTCOME_FOR_S, leaves it unknown. Whether anything changed."""
     ids = {"call_id": call.pk, "attempt_id": call.attempt_id, "now": now}
-    if call.number is None or not call.provider_call_id:
+    if call.number is None:
         return outcome_unknown(**ids, why="Its caller ID was deleted, so its provider can't be asked.")
+    if not call.provider_call_id:
+        return outcome_unknown(**ids, why="The provider never gave the call's id, so it can't be asked.")
     adapter = connection_adapter(call.number.connection)
     if not adapter.tells_call_status:
         return outcome_unknown(**ids, why=f"{adapter.name} sent no outcome, and can't be asked for one.")
