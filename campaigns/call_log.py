@@ -18,7 +18,8 @@ from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from campaigns.models import CallAttempt, Campaign, CampaignCall
+from campaigns.models import CallAttempt, Campaign, CampaignCall, Outcome
+from campaigns.store import SETTLED_RANK
 
 Call = CampaignCall.State
 PER_PAGE = 50
@@ -43,6 +44,11 @@ _FIELDS = (
     "reserved_at",
     "dialing_at",
     "finished_at",
+    "progress",
+    "outcome",
+    "answered",
+    "duration_s",
+    "hangup_cause",
 )
 
 
@@ -56,6 +62,9 @@ class CallRow:
     detail: str  # why, when there is something to say
     when: datetime | None  # its latest move: placed or failed, dialed, or claimed
     attempts: int
+    outcome: str = ""  # the provider's final status (Outcome), "" before it
+    answered: bool | None = None
+    duration_s: int | None = None
 
 
 @dataclass(frozen=True)
@@ -118,6 +127,10 @@ def call_log(campaign: Campaign, *, counts: dict[str, int], state: str | None, p
     return CallLog(tuple(filters), state, shown, rows)
 
 
+# The provider's own words for a placed call, for a spreadsheet to count (the outcome column says it in ours).
+_OUTCOME_COLUMNS = ("provider_status", "answered", "duration_s")
+
+
 class _Echo:
     """csv.writer writes each row here and gets the line back, to stream it."""
 
@@ -128,7 +141,9 @@ class _Echo:
 def call_log_csv(campaign: Campaign, *, state: str) -> Iterator[str]:
     """Every call of the log under the filter as CSV lines, read in chunks: streamed, never held whole."""
     writer = csv.writer(_Echo())
-    yield writer.writerow(["row", "destination", "caller_id", "outcome", "detail", "attempts", "when"])
+    yield writer.writerow(
+        ["row", "destination", "caller_id", "outcome", "detail", "attempts", "when", *_OUTCOME_COLUMNS]
+    )
     now = timezone.now()
     claims = (
         CallAttempt.unscoped.filter(call_id=OuterRef("pk"))
@@ -140,9 +155,9 @@ def call_log_csv(campaign: Campaign, *, state: str) -> Iterator[str]:
     for call in calls.iterator(chunk_size=2000):
         c = _row(call, campaign, now)
         when = c.when.isoformat() if c.when else ""
-        yield writer.writerow(
-            [csv_cell(v) for v in (c.row, c.to_e164, c.from_e164, c.label, c.detail, c.attempts, when)]
-        )
+        answered = "" if c.answered is None else ("yes" if c.answered else "no")
+        values = (c.row, c.to_e164, c.from_e164, c.label, c.detail, c.attempts, when)
+        yield writer.writerow([csv_cell(v) for v in (*values, c.outcome, answered, c.duration_s)])
 
 
 def _calls(campaign: Campaign, state: str):
@@ -165,6 +180,9 @@ def _row(call: dict, campaign: Campaign, now: datetime) -> CallRow:
         detail=detail,
         when=call["finished_at"] or call["dialing_at"] or call["reserved_at"],
         attempts=call["claims"],
+        outcome=call["outcome"],
+        answered=call["answered"],
+        duration_s=call["duration_s"],
     )
 
 
@@ -194,7 +212,39 @@ def _outcome(call: dict, campaign: Campaign, now: datetime) -> tuple[str, str]:
             "Checking",
             f"{error} Dialtone is asking the provider whether it went through; no second dial.".strip(),
         )
+    if state == Call.PLACED:
+        return _placed(call)
     return _WORDS[state], error
+
+
+# How far a placed call got while its outcome is not known yet (providers.adapters.base.STATUS_RANKS).
+_PROGRESS = {10: "Initiated.", 20: "Ringing.", 30: "In progress."}
+
+
+def _placed(call: dict) -> tuple[str, str]:
+    """A placed call as its provider reported it: "Answered, 1 min 12 s", "No answer", "Busy",
+    "Failed: <cause>"; before its outcome, how far it got."""
+    outcome, cause = call["outcome"], call["hangup_cause"]
+    if call["progress"] < SETTLED_RANK or not outcome:
+        return "Placed", _PROGRESS.get(call["progress"], "")
+    if outcome == Outcome.COMPLETED:
+        return f"Answered, {duration_words(call['duration_s'] or 0)}", ""
+    if outcome == Outcome.FAILED:
+        return f"Failed: {cause}" if cause else "Failed", ""
+    if outcome == Outcome.UNKNOWN:
+        return "Placed, outcome unknown", cause
+    return Outcome(outcome).label, cause
+
+
+def duration_words(seconds: int) -> str:
+    """45 s, 1 min 12 s, 1 h 2 min."""
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        minutes, rest = divmod(seconds, 60)
+        return f"{minutes} min {rest} s" if rest else f"{minutes} min"
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours} h {rest // 60} min" if rest >= 60 else f"{hours} h"
 
 
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection); a quote in front

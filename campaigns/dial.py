@@ -66,7 +66,7 @@ def call_dial(*, call_id: int, attempt_id: int) -> Dialed:
                 store().move(call_id, attempt_id, Call.DIALING, state=Call.PENDING, not_before=now)
                 return Dialed.RETURNED
             adapter = connection_adapter_warm(taken.connection)
-            webhook = _webhook_url(taken)
+            webhook, status = _webhook_url(taken), _status_url(taken)
             # The pacer counted this attempt at its claim and spaced claims by the dial deadline more than
             # the policy (pacer_policy): reaching the provider later could crowd the next dial.
             left_ms = _deadline_ms() - (_pacer_now_counting_take(taken.campaign_id) - taken.at_ms)
@@ -86,6 +86,7 @@ def call_dial(*, call_id: int, attempt_id: int) -> Dialed:
                 webhook_url=webhook,
                 reference=taken.reference,
                 within=left_ms / 1000,  # connecting included: it reaches the provider in time or not at all
+                status_url=status,
             )
         except ProviderError as exc:
             _answered(
@@ -149,6 +150,13 @@ def _webhook_url(taken: Taken, base: str | None = None) -> str:
     from phone_numbers.services import webhook_url
 
     return f"{base or webhook_url(taken.connection)}?call={taken.reference}"
+
+
+def _status_url(taken: Taken, base: str | None = None) -> str:
+    """Where the provider reports the call's progress: the status webhook, naming the call and its claim."""
+    from phone_numbers.services import status_webhook_url
+
+    return f"{base or status_webhook_url(taken.connection)}?call={taken.reference}"
 
 
 def _unavailable(taken: Taken, exc: ProviderUnavailable) -> Dialed:
@@ -229,11 +237,12 @@ def calls_dial(jobs: Sequence[Job]) -> Counter:
 
 def _dial_chunk(usable: list[Taken], now: datetime) -> Counter:
     """Dial the taken calls at once on the dial threads, within each claim's deadline; record the answers."""
-    from phone_numbers.services import webhook_url
+    from phone_numbers.services import status_webhook_url, webhook_url
 
     jobs = [Job(t.call_id, t.attempt_id) for t in usable]
     try:
         bases = {t.connection.pk: webhook_url(t.connection) for t in usable}
+        status_bases = {t.connection.pk: status_webhook_url(t.connection) for t in usable}
         now_ms = {
             campaign_id: _pacer_now_counting_take(campaign_id, takes)
             for campaign_id, takes in Counter(t.campaign_id for t in usable).items()
@@ -246,6 +255,7 @@ def _dial_chunk(usable: list[Taken], now: datetime) -> Counter:
         (
             t,
             _webhook_url(t, bases[t.connection.pk]),
+            _status_url(t, status_bases[t.connection.pk]),
             # the time left, as call_dial reckons it, when the clock was read (no claim: none)
             -1 if t.at_ms is None else _deadline_ms() - (now_ms[t.campaign_id] - t.at_ms),
             read_at,
@@ -290,7 +300,7 @@ def _dial_chunk(usable: list[Taken], now: datetime) -> Counter:
     return done
 
 
-def _dial_one(taken: Taken, webhook: str, left_ms: float, read_at: float) -> tuple[str, object]:
+def _dial_one(taken: Taken, webhook: str, status: str, left_ms: float, read_at: float) -> tuple[str, object]:
     """On a dial thread: dial one taken call if its claim's deadline leaves time to (`left_ms` at
     `read_at`, less what has passed since); what came of it."""
     left_ms -= (time.monotonic() - read_at) * 1000
@@ -304,7 +314,7 @@ def _dial_one(taken: Taken, webhook: str, left_ms: float, read_at: float) -> tup
         with all_workspaces():  # a thread of its own: the scope is not inherited
             result = adapter.dial(
                 from_e164=taken.from_e164, to_e164=taken.to_e164, webhook_url=webhook,
-                reference=taken.reference, within=left_ms / 1000,
+                reference=taken.reference, within=left_ms / 1000, status_url=status,
             )  # fmt: skip
     except ProviderError as exc:
         return "failed", exc

@@ -139,6 +139,17 @@ class CallAttempt(TenantModel):
         return f"{self.e164} at {self.at:%Y-%m-%d %H:%M:%S}"
 
 
+class Outcome(models.TextChoices):
+    """How a placed call ended, in the provider's final status; unknown: it never said (and can't be asked)."""
+
+    COMPLETED = "completed", "Answered"
+    BUSY = "busy", "Busy"
+    NO_ANSWER = "no-answer", "No answer"
+    FAILED = "failed", "Failed"
+    CANCELED = "canceled", "Canceled"
+    UNKNOWN = "unknown", "Outcome unknown"
+
+
 class CampaignCall(TenantModel):
     """One destination. pending -> reserved -> dialing -> placed | failed, each move a guarded UPDATE.
 
@@ -148,6 +159,8 @@ class CampaignCall(TenantModel):
     unknown: the provider could not tell us: a person decides, nothing redials it.
     suppressed: its destination is on the workspace's do-not-call list: never dialed, `error` says since
     when and who added it (pending -> suppressed, before any caller ID is claimed for it).
+    A placed call's outcome (answered, for how long, the provider's final status and cause) comes from its
+    status callbacks, ranked by `progress` so repeats and late reports change nothing (campaigns/outcomes.py).
     """
 
     class State(models.TextChoices):
@@ -185,6 +198,16 @@ class CampaignCall(TenantModel):
     zone = models.PositiveSmallIntegerField(
         default=0, help_text="Its time zones: an index of campaign.zones."
     )
+    # How a placed call went (campaigns/outcomes.py): the provider's status callbacks, or asking it.
+    progress = models.PositiveSmallIntegerField(
+        default=0, help_text="Rank of the furthest status heard (providers.adapters.base.STATUS_RANKS)."
+    )
+    outcome = models.CharField(max_length=12, choices=Outcome.choices, blank=True)
+    answered = models.BooleanField(null=True, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    duration_s = models.PositiveIntegerField("duration (s)", null=True, blank=True)
+    hangup_cause = models.CharField(max_length=200, blank=True)
+    outcome_asked_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -211,6 +234,18 @@ class CampaignCall(TenantModel):
             # The progress counts and the call log, filtered by state or not, in upload order.
             models.Index(fields=["campaign", "state", "row"], name="call_log_by_state"),
             models.Index(fields=["campaign", "row"], name="call_log"),
+            # Status callbacks that name a call only by the provider's id (Telnyx's application callback).
+            models.Index(
+                fields=["provider_call_id"],
+                condition=~models.Q(provider_call_id=""),
+                name="call_by_provider_id",
+            ),
+            # Placed calls still waiting for their outcome (few, while callbacks arrive): reconcile asks.
+            models.Index(
+                fields=["finished_at"],
+                condition=models.Q(state="placed", progress__lt=35),
+                name="call_awaiting_outcome",
+            ),
         ]
 
     def __str__(self) -> str:

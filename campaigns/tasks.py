@@ -5,6 +5,7 @@ from celery import shared_task
 from campaigns.control import campaign_destinations_load
 from campaigns.dial import call_dial, calls_dial
 from campaigns.dispatch import campaigns_dispatch
+from campaigns.outcomes import outcomes_reconcile
 from campaigns.reconcile import calls_reconcile
 
 
@@ -36,5 +37,6 @@ def load_destinations(upload_id: int) -> None:
 
 @shared_task(name="campaigns.reconcile", acks_late=True, ignore_result=True)
 def reconcile() -> int:
-    """Beat, every CAMPAIGN_RECONCILE_EVERY_S, on the worker queue: ask providers about calls left dialing."""
-    return calls_reconcile()
+    """Beat, every CAMPAIGN_RECONCILE_EVERY_S, on the worker queue: ask providers about calls left dialing,
+    and about placed calls whose outcome never came."""
+    return calls_reconcile() + outcomes_reconcile()

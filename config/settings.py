@@ -183,6 +183,10 @@ CAMPAIGN_DIALING_TIMEOUT_S = int(os.environ.get("CAMPAIGN_DIALING_TIMEOUT_S", "6
 # the dial; then the call is left for a person to review.
 CAMPAIGN_RECONCILE_EVERY_S = int(os.environ.get("CAMPAIGN_RECONCILE_EVERY_S", "30"))
 CAMPAIGN_RECONCILE_FOR_S = int(os.environ.get("CAMPAIGN_RECONCILE_FOR_S", "1800"))
+# A placed call whose status callback brought no final status this long after its dial is asked about at
+# its provider (every CAMPAIGN_RECONCILE_EVERY_S), for this long; then its outcome is left unknown.
+CAMPAIGN_OUTCOME_WAIT_S = int(os.environ.get("CAMPAIGN_OUTCOME_WAIT_S", "600"))
+CAMPAIGN_OUTCOME_FOR_S = int(os.environ.get("CAMPAIGN_OUTCOME_FOR_S", "14400"))
 # Asking providers is a task of its own on the `celery` queue, never the dispatcher's tick: a provider that
 # is slow or down must not hold up dispatch for every workspace. A run that waited a whole period is dropped.
 CELERY_BEAT_SCHEDULE["campaigns-reconcile"] = {

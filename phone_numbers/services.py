@@ -58,6 +58,11 @@ def webhook_url(connection: ProviderConnection) -> str:
     return settings.PUBLIC_BASE_URL.rstrip("/") + reverse("hooks:voice", args=[connection.provider])
 
 
+def status_webhook_url(connection: ProviderConnection) -> str:
+    """Where the provider posts an outbound call's progress (voice/views.py: status)."""
+    return settings.PUBLIC_BASE_URL.rstrip("/") + reverse("hooks:status", args=[connection.provider])
+
+
 def refuse_if_held(workspace: Workspace, e164: str, *, hidden: NumberRefused | None = None) -> None:
     """A number is held by one workspace at most: say where it already is (here: which environment).
     Held by another workspace, `hidden` is said instead when given: on the shared managed account, which

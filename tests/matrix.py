@@ -43,6 +43,24 @@ SITE_PAGES = {
     "hooks:voice": WorkspacePage(
         post={"To": "+14155550142", "From": "+14155550199", "CallSid": "CA" + "0" * 32}, query=("call",)
     ),
+    "hooks:status": WorkspacePage(
+        post={
+            "CallSid": "CA" + "0" * 32,
+            "CallStatus": "completed",
+            "From": "+14155550142",
+            "To": "+14155550199",
+        },
+        query=("call",),
+        fields=(
+            "CallDuration",
+            "Timestamp",
+            "SipResponseCode",
+            "ErrorCode",
+            "ErrorMessage",
+            "HangupCause",
+            "HangupSource",
+        ),
+    ),  # fmt: skip
     "hooks:stop": WorkspacePage(post={"number": "+14155550199", "callee": "+12125550100", "note": "x"}),
 }
 

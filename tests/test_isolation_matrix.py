@@ -27,9 +27,10 @@ pytestmark = pytest.mark.django_db
 # Pages anyone may open. An invitation link serves signed-in and anonymous visitors alike, outside any
 # workspace: its token is the key (tests/tenants/test_invitations.py).
 PUBLIC = {"login", "healthz", "invitation"}
-# Provider webhooks: no session, a provider signature instead (tests/voice/test_webhooks.py); the stop
+# Provider webhooks: no session, a provider signature instead (tests/voice/test_webhooks.py,
+# tests/voice/test_status.py: one account's callback never reaches another's call); the stop
 # endpoint: a workspace's stop token instead (tests/voice/test_stop.py).
-WEBHOOKS = {"hooks:voice", "hooks:stop"}
+WEBHOOKS = {"hooks:voice", "hooks:status", "hooks:stop"}
 # Pages for any signed-in user; they show only the user's own memberships.
 SIGNED_IN = {"home", "workspaces", "logout"}
 # Every workspace page, keyed by URL name: each area lists its own in tests/<area>/matrix.py.

@@ -1,5 +1,5 @@
-"""Voice webhooks (inbound calls, answered campaign calls): find the number, verify the provider's
-signature (each provider's package knows its own), answer with TwiML/TeXML. An app of its own on top of
+"""Voice webhooks (inbound calls, answered campaign calls, campaign calls' progress): find the number,
+verify the provider's signature (each provider's package knows its own), answer with TwiML/TeXML. An app of its own on top of
 the numbers and campaigns it reads, so neither providers nor phone_numbers import campaigns."""
 
 from __future__ import annotations
@@ -9,13 +9,15 @@ from urllib.parse import quote
 from xml.sax.saxutils import escape
 
 from django.conf import settings
-from django.http import HttpResponse, HttpResponseForbidden
+from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from campaigns.models import CampaignCall
+from campaigns.outcomes import outcome_record
 from phone_numbers.models import PhoneNumber
 from providers import registry
+from providers.adapters.base import CallStatus
 from tenants.scope import workspace_scope
 
 # ASCII digits only, and few of them: str.isdigit() also takes "²" and "٣", which int() fails on or reads.
@@ -106,3 +108,65 @@ def voice(request, provider: str):
     if not verified:
         return HttpResponseForbidden("Signature missing or invalid.", content_type="text/plain")
     return HttpResponse(answer_outbound(call) if call else answer(number), content_type="application/xml")
+
+
+def _forbidden() -> HttpResponse:
+    return HttpResponseForbidden("Signature missing or invalid.", content_type="text/plain")
+
+
+def _placed_call(provider: str, call_id: str, from_e164: str, to_e164: str) -> CampaignCall | None:
+    """A campaign call by the provider's id for it: reports from a callback shared by every call of an
+    account (Telnyx's TeXML application) name no reference of ours. A report that outran the dial's answer
+    finds the one call dialing between its two numbers with no id yet (two such: neither)."""
+    if not call_id:
+        return None
+    calls = CampaignCall.unscoped.select_related("number__connection").filter(
+        number__connection__provider=provider
+    )
+    found = calls.filter(provider_call_id=call_id).first()
+    if found is None and from_e164 and to_e164:
+        dialing = calls.filter(
+            state=CampaignCall.State.DIALING, provider_call_id="", from_e164=from_e164, to_e164=to_e164
+        )
+        first_two = list(dialing[:2])
+        found = first_two[0] if len(first_two) == 1 else None
+    return found
+
+
+@csrf_exempt  # providers can't send our CSRF token; the signature check replaces it
+@require_POST
+def status(request, provider: str):
+    """A campaign call's progress (initiated, ringing, answered, how it ended), from its status callback.
+
+    The call is the one the URL's reference names (`?call=dialtone-call-<id>-<attempt>`), else the one with
+    the provider's CallSid; the request must be signed by that call's own account, and be about that call
+    (its CallSid once known, our caller ID to its destination), so no account's callback reaches another's
+    call. Recording is idempotent and ranked (campaigns/outcomes.py): repeats and late lower statuses
+    change nothing. Unknown statuses and garbled parameters: 400, nothing recorded."""
+    spec = registry.find(provider)
+    if spec is None:
+        return _forbidden()
+    reference = _param(request.GET, "call")
+    sid, frm, to = (_param(request.POST, name) for name in ("CallSid", "From", "To"))
+    call = _campaign_call(reference) if reference else _placed_call(provider, sid, frm, to)
+    url = settings.PUBLIC_BASE_URL.rstrip("/") + request.get_full_path()
+    if call is None and not reference:
+        # Telnyx reports every call of its application, inbound ones too: signed by the called number's
+        # account, acknowledged, and nothing recorded.
+        number = _number_for(provider, to)
+        inbound = number is not None and spec.webhook_verified(request, number.connection, url=url)
+        return HttpResponse(status=204) if inbound else _forbidden()
+    if call is None or call.number.connection.provider != provider:
+        return _forbidden()
+    if not spec.webhook_verified(request, call.number.connection, url=url):
+        return _forbidden()
+    ours = (frm, to) == (call.from_e164, call.to_e164)
+    if not ours or (call.provider_call_id and sid != call.provider_call_id):
+        return _forbidden()  # signed by this account, but about another of its calls
+    heard = CallStatus.read(request.POST)
+    if heard is None:
+        return HttpResponseBadRequest(
+            "CallSid and a known CallStatus are required.", content_type="text/plain"
+        )
+    outcome_record(call_id=call.pk, attempt_id=call.attempt_id, status=heard)
+    return HttpResponse(status=204)

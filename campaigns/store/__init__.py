@@ -12,6 +12,7 @@ pacing state only; it is rebuilt from the recorded attempts when it is lost.
        +----- paused / late / lost task --+                       +--(answer lost)--> checking
        +------------------ provider rate-limited (not sent) ------+    (reconcile asks the provider):
        +------------------ provider proves it was never placed ---+    placed | pending | unknown
+    dialing | checking | placed --status callback (campaigns/outcomes.py)--> placed, its outcome recorded
     pending --dispatch: destination on the do-not-call list--> suppressed (final, never claimed)
 
 The engine's modules depend in one direction (`[tool.importlinter]` in pyproject.toml):
@@ -24,7 +25,20 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 
-from campaigns.store.base import LOCK_POOL, LOCK_WORKSPACE, Answer, Call, Job, Look, State, Store, Taken
+from campaigns.store.base import (
+    LOCK_POOL,
+    LOCK_WORKSPACE,
+    SETTLED_RANK,
+    Answer,
+    Call,
+    Heard,
+    Job,
+    Look,
+    Recorded,
+    State,
+    Store,
+    Taken,
+)
 from campaigns.store.orm import OrmStore
 from campaigns.store.postgresql import PostgresStore
 
@@ -32,9 +46,12 @@ __all__ = [
     "LOCK_POOL",
     "LOCK_WORKSPACE",
     "Answer",
+    "SETTLED_RANK",
     "Call",
+    "Heard",
     "Job",
     "Look",
+    "Recorded",
     "State",
     "Store",
     "Taken",

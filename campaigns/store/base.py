@@ -45,6 +45,33 @@ class Answer(NamedTuple):
     finished_at: datetime
 
 
+class Heard(NamedTuple):
+    """A placed call's progress as its provider reported it (campaigns/outcomes.py builds it)."""
+
+    provider_call_id: str
+    rank: int  # STATUS_RANKS; SETTLED_RANK and above settle the outcome
+    outcome: str  # CampaignCall.Outcome's value when it settles, else ""
+    answered: bool | None
+    answered_at: datetime | None
+    duration_s: int | None
+    cause: str
+
+
+class Recorded(NamedTuple):
+    """What a call had heard before a status was recorded on it."""
+
+    progress: int
+    state: str
+
+
+# A call's progress from this rank on has an outcome: "unknown" (35, the provider never said) is below the
+# final statuses' 40, so a callback that comes late still settles a call given up on.
+SETTLED_RANK = 35
+# The states a status callback may find its call in: in dialing (the callback outran the dial's answer),
+# checking (the answer was lost) or unknown (left for review), it is proof that the provider placed it.
+HEARD_STATES = (Call.DIALING, Call.CHECKING, Call.UNKNOWN, Call.PLACED)
+
+
 class Look(NamedTuple):
     """What a dispatch batch sees once it holds its locks."""
 
@@ -190,3 +217,20 @@ class Store(ABC):
     @abstractmethod
     def checking_call(self, call_id: int) -> CampaignCall:
         """A call being checked, with its number, connection and campaign."""
+
+    # ---- Outcomes -----------------------------------------------------------------------------------
+
+    @abstractmethod
+    def outcome_record(self, call_id: int, attempt_id: int, heard: Heard, now: datetime) -> Recorded | None:
+        """Record what the provider reported about the call under this claim, if it ranks above what the
+        call has heard (or brings the moment it was answered, unknown so far); a dialing or checking call
+        becomes placed, with the provider's id. What it had heard before, or None when nothing changed
+        (the same status again, a lower one arriving late, another claim's, a call never placed)."""
+
+    @abstractmethod
+    def outcome_take(
+        self, placed_before: datetime, asked_before: datetime, now: datetime
+    ) -> CampaignCall | None:
+        """The next placed call whose outcome never came (placed before `placed_before`, not asked since
+        `asked_before`), marked asked at `now` in a short transaction of its own (SKIP LOCKED: two runs
+        ask about different calls); with its number and connection. None when there is none."""

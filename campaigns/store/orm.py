@@ -17,7 +17,20 @@ from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from campaigns.models import CallAttempt, Campaign, CampaignCall
-from campaigns.store.base import Answer, Call, Claim, Job, Look, State, Store, Taken
+from campaigns.store.base import (
+    HEARD_STATES,
+    SETTLED_RANK,
+    Answer,
+    Call,
+    Claim,
+    Heard,
+    Job,
+    Look,
+    Recorded,
+    State,
+    Store,
+    Taken,
+)
 from phone_numbers.models import PhoneNumber
 from tenants.models import Workspace
 
@@ -209,6 +222,54 @@ class OrmStore(Store):
 
     def checking_call(self, call_id: int) -> CampaignCall:
         return CampaignCall.unscoped.select_related("number__connection", "campaign").get(pk=call_id)
+
+    def outcome_record(self, call_id: int, attempt_id: int, heard: Heard, now: datetime) -> Recorded | None:
+        with transaction.atomic():
+            row = (
+                CampaignCall.unscoped.select_for_update()
+                .filter(pk=call_id, attempt_id=attempt_id, state__in=HEARD_STATES)
+                .values("progress", "state", "answered", "answered_at", "provider_call_id", "finished_at")
+                .first()
+            )
+            if row is None:
+                return None
+            higher = heard.rank > row["progress"]
+            if not higher and not (heard.answered_at and row["answered_at"] is None):
+                return None
+            fields = {"answered_at": row["answered_at"] or heard.answered_at, "updated_at": now}
+            if row["answered"] is None and heard.answered is not None:
+                fields["answered"] = heard.answered
+            if higher:
+                fields["progress"] = heard.rank
+                if heard.rank >= SETTLED_RANK:
+                    fields.update(
+                        outcome=heard.outcome, duration_s=heard.duration_s, hangup_cause=heard.cause
+                    )
+            if row["state"] != Call.PLACED:
+                fields.update(state=Call.PLACED, error="", finished_at=row["finished_at"] or now)
+            if not row["provider_call_id"]:
+                fields["provider_call_id"] = heard.provider_call_id
+            CampaignCall.unscoped.filter(pk=call_id).update(**fields)
+        return Recorded(row["progress"], row["state"])
+
+    def outcome_take(
+        self, placed_before: datetime, asked_before: datetime, now: datetime
+    ) -> CampaignCall | None:
+        with transaction.atomic():
+            call_id = (
+                CampaignCall.unscoped.filter(
+                    state=Call.PLACED, progress__lt=SETTLED_RANK, finished_at__lt=placed_before
+                )
+                .filter(Q(outcome_asked_at__isnull=True) | Q(outcome_asked_at__lt=asked_before))
+                .order_by("finished_at", "id")
+                .select_for_update(skip_locked=True)
+                .values_list("id", flat=True)
+                .first()
+            )
+            if call_id is None:
+                return None
+            CampaignCall.unscoped.filter(pk=call_id).update(outcome_asked_at=now)
+        return CampaignCall.unscoped.select_related("number__connection").get(pk=call_id)
 
 
 def _running():

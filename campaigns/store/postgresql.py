@@ -11,7 +11,21 @@ from pathlib import Path
 from django.db import connection
 
 from campaigns.models import CallAttempt, Campaign, CampaignCall
-from campaigns.store.base import LOCK_POOL, LOCK_WORKSPACE, Answer, Call, Claim, Job, Look, State, Taken
+from campaigns.store.base import (
+    HEARD_STATES,
+    LOCK_POOL,
+    LOCK_WORKSPACE,
+    SETTLED_RANK,
+    Answer,
+    Call,
+    Claim,
+    Heard,
+    Job,
+    Look,
+    Recorded,
+    State,
+    Taken,
+)
 from campaigns.store.orm import OrmStore
 from phone_numbers.models import PhoneNumber
 from providers.models import ProviderConnection
@@ -132,6 +146,27 @@ class PostgresStore(OrmStore):
     def newest_attempts(self, workspace_id: int, since_ms: int, keep: int) -> list[tuple[str, int]]:
         rows = _run("newest_attempts", {"ws": workspace_id, "since_ms": since_ms, "keep": keep})
         return [(e164, int(at_ms)) for e164, at_ms in rows]
+
+    def outcome_record(self, call_id: int, attempt_id: int, heard: Heard, now: datetime) -> Recorded | None:
+        rows = _run(
+            "outcome",
+            {
+                "call": call_id,
+                "attempt": attempt_id,
+                "heard_states": list(HEARD_STATES),
+                "placed": Call.PLACED,
+                "rank": heard.rank,
+                "settles": heard.rank >= SETTLED_RANK,
+                "outcome": heard.outcome,
+                "duration": heard.duration_s,
+                "cause": heard.cause[:200],
+                "answered": heard.answered,
+                "answered_at": heard.answered_at,
+                "sid": heard.provider_call_id[:80],
+                "now": now,
+            },  # fmt: skip
+        )
+        return Recorded(*rows[0]) if rows else None
 
 
 @cache

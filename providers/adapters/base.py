@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, fields
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar, Literal
 
 from providers.adapters.errors import ProviderError, ProviderUnavailable
@@ -20,6 +21,7 @@ __all__ = [
     "AccountInfo",
     "AvailableNumber",
     "CallLookup",
+    "CallStatus",
     "Capabilities",
     "DialResult",
     "NumberSearch",
@@ -225,6 +227,104 @@ class CallLookup:
         return cls("unknown", why=why, ask_again=ask_again)
 
 
+# A call's progress as the providers' status callbacks name it (Twilio's words; TeXML uses the same), and
+# its rank: an event never moves a call back to a lower one, so a "ringing" that arrives after "completed"
+# changes nothing. The five final ones share the top rank: the first final word is the call's.
+STATUS_RANKS = {
+    "queued": 10,
+    "initiated": 10,
+    "ringing": 20,
+    "in-progress": 30,
+    "answered": 30,
+    "completed": 40,
+    "busy": 40,
+    "no-answer": 40,
+    "failed": 40,
+    "canceled": 40,
+}
+FINAL_STATUSES = ("completed", "busy", "no-answer", "failed", "canceled")
+
+
+@dataclass(frozen=True)
+class CallStatus:
+    """Where a placed call stands at its provider: from a status callback (`read`) or from asking
+    (`ProviderAdapter.call_status`). `status` is one of STATUS_RANKS, "answered" for "in-progress"."""
+
+    call_id: str
+    status: str
+    duration_s: int | None = None  # final statuses: how long the call was connected
+    at: datetime | None = None  # when the provider says it happened (timezone-aware)
+    answered_at: datetime | None = None
+    cause: str = ""  # why it ended, in the provider's words (failed, busy: its error or SIP code)
+
+    @property
+    def rank(self) -> int:
+        return STATUS_RANKS[self.status]
+
+    @property
+    def final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+    @property
+    def answered(self) -> bool | None:
+        """Whether a person picked up: yes once in progress or completed (Twilio's "completed" is an
+        answered call that ended), no for the other final statuses, None while it rings."""
+        if self.status in ("answered", "completed"):
+            return True
+        return False if self.final else None
+
+    @classmethod
+    def read(cls, params: Mapping[str, str]) -> CallStatus | None:
+        """A status callback's form parameters (Twilio's, and TeXML's Twilio-compatible ones), or None
+        when they name no call or no status we know: the caller answers 400 and records nothing."""
+        call_id = _short(params.get("CallSid"), 80)
+        status = _short(params.get("CallStatus"), 20).lower()
+        if not call_id or status not in STATUS_RANKS:
+            return None
+        status = "answered" if status == "in-progress" else status
+        duration = _short(params.get("CallDuration"), 9)
+        at = _when(_short(params.get("Timestamp"), 64))
+        final = status in FINAL_STATUSES
+        seconds = int(duration) if final and duration.isascii() and duration.isdigit() else None
+        answered_at = None
+        if status == "answered":
+            answered_at = at
+        elif status == "completed" and at is not None and seconds is not None:
+            answered_at = at - timedelta(seconds=seconds)  # it ended `seconds` after it was picked up
+        return cls(call_id, status, seconds, at, answered_at, _cause(params) if final else "")
+
+
+def _short(value: object, most: int) -> str:
+    """A parameter we may store or look up: a string without NUL bytes, at most `most` characters."""
+    return value.strip() if isinstance(value, str) and "\x00" not in value and len(value) <= most else ""
+
+
+def _when(text: str) -> datetime | None:
+    """RFC 2822 (Twilio's, and Telnyx's documented) or ISO 8601 (Telnyx's examples), timezone-aware."""
+    if not text:
+        return None
+    try:
+        at = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        try:
+            at = datetime.fromisoformat(text.replace(" ", "T", 1))
+        except ValueError:
+            return None
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+def _cause(params: Mapping[str, str]) -> str:
+    """Why a call ended, in the provider's words: its error, a SIP code other than 200, who hung up."""
+    message, code = _short(params.get("ErrorMessage"), 200), _short(params.get("ErrorCode"), 12)
+    if message or code:
+        return f"{message} ({code})" if message and code else message or f"error {code}"
+    sip = _short(params.get("SipResponseCode"), 3)
+    if sip and sip != "200":
+        return f"SIP {sip}"
+    hangup = _short(params.get("HangupCause"), 60) or _short(params.get("HangupSource"), 60)
+    return hangup.replace("_", " ")
+
+
 @dataclass(frozen=True)
 class NumberSearch:
     """A validated search: country US/GB, a kind offered there, a 3-digit US area code, digits to contain."""
@@ -271,6 +371,8 @@ class ProviderAdapter(ABC):
 
     key: ClassVar[str]
     name: ClassVar[str]
+    # Whether call_status can ask the provider how a placed call went.
+    tells_call_status: ClassVar[bool] = False
 
     @abstractmethod
     def verify(self) -> AccountInfo:
@@ -330,9 +432,19 @@ class ProviderAdapter(ABC):
 
     @abstractmethod
     def dial(
-        self, *, from_e164: str, to_e164: str, webhook_url: str, reference: str, within: float | None = None
+        self,
+        *,
+        from_e164: str,
+        to_e164: str,
+        webhook_url: str,
+        reference: str,
+        within: float | None = None,
+        status_url: str | None = None,
     ) -> DialResult:
         """Place one call. `reference` is ours for this dial; providers that keep it let find_call use it.
+
+        `status_url`: where the provider posts the call's progress (initiated, ringing, answered and how
+        it ended), signed like its voice webhooks; None asks for none.
 
         `within`: seconds the request has to reach the provider (what is left of the dial's pacing
         deadline), connecting included. Not connected by then, nothing was sent: ProviderUnavailable with
@@ -351,3 +463,8 @@ class ProviderAdapter(ABC):
         return CallLookup.cannot_tell(
             f"{self.name} can't be asked whether a call was placed: check its call log."
         )
+
+    def call_status(self, call_id: str) -> CallStatus | None:
+        """Where a placed call stands, asked of the provider by its id (a status callback that never came).
+        None when the provider can't be asked: the call's outcome stays unknown. Errors as everywhere."""
+        return None

@@ -251,8 +251,16 @@ class SandboxAdapter(ProviderAdapter):
             self.store.remove(e164)  # a number already gone counts as released
 
     def dial(
-        self, *, from_e164: str, to_e164: str, webhook_url: str, reference: str, within: float | None = None
+        self,
+        *,
+        from_e164: str,
+        to_e164: str,
+        webhook_url: str,
+        reference: str,
+        within: float | None = None,
+        status_url: str | None = None,
     ) -> DialResult:
+        # Its calls ring nobody: no progress to report (their outcome stays unknown, call_status says None).
         call = SandboxCall(f"SBCA{uuid.uuid4().hex}", from_e164, to_e164, webhook_url, reference)
         if not self.store.record_call(call):
             raise ProviderError(

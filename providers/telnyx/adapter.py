@@ -7,7 +7,9 @@ voice_url is our webhook; outbound, TeXML dials from it and fetches our TeXML fr
 
 from __future__ import annotations
 
+import logging
 import ssl
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from functools import cache
@@ -50,6 +52,9 @@ NO_APPLICATION = "Telnyx has no TeXML application with that id: check the connec
 INACTIVE_APPLICATION = (
     "Telnyx says this TeXML application is not active (active: false): turn it on in the Telnyx portal."
 )
+# A dial needs at least this long left once the application's status callback is set, or it is not sent.
+PREPARED_LEAST_S = 0.1
+log = logging.getLogger(__name__)
 ORDER_STATUSES = {"pending": "pending", "success": "active", "failure": "failed"}
 
 
@@ -183,6 +188,7 @@ class TelnyxAdapter(ProviderAdapter):
         # Resolved now: a resource's first use imports its module, for seconds, which must not count
         # against the deadline of a credentials check (providers/services.py).
         self._applications = self._client.texml_applications
+        self._status_url: str | None = None  # the application's status callback, once set by a dial
 
     def verify(self) -> AccountInfo:
         try:
@@ -282,7 +288,14 @@ class TelnyxAdapter(ProviderAdapter):
                 raise  # a 404 means already gone: releasing twice is fine
 
     def dial(
-        self, *, from_e164: str, to_e164: str, webhook_url: str, reference: str, within: float | None = None
+        self,
+        *,
+        from_e164: str,
+        to_e164: str,
+        webhook_url: str,
+        reference: str,
+        within: float | None = None,
+        status_url: str | None = None,
     ) -> DialResult:
         # Not POST /calls: that takes only a Call Control application id (official spec, CallRequest's
         # connection_id; 422 code 10015 "Only Call Control Apps ... are accepted") and sends JSON events,
@@ -290,6 +303,16 @@ class TelnyxAdapter(ProviderAdapter):
         # fetches TeXML from Url, as for inbound calls:
         # https://developers.telnyx.com/api-reference/texml-rest-commands/create-a-connection-scoped-texml-call
         # It takes no reference of ours (the webhook URL carries it), so find_call can't look one up.
+        started = time.monotonic()
+        # The application's callback serves all its calls: the URL without this call's query, so its
+        # reports name the call by CallSid alone (the webhook finds it by the id this dial returns).
+        status_url = status_url.partition("?")[0] if status_url else None
+        if status_url and status_url != self._status_url:
+            self._report_progress_to(status_url, webhook_url.partition("?")[0], within)
+        if within is not None:
+            within -= time.monotonic() - started
+            if within < PREPARED_LEAST_S:  # setting the callback took the dial's time: nothing was sent
+                raise errors.unavailable("Telnyx", "not_sent")
         # httpx has no total timeout: connecting, sending and the answer each within `within`.
         client = self._once if within is None else self._once.with_options(timeout=httpx.Timeout(within))
         with translated_errors():
@@ -299,6 +322,28 @@ class TelnyxAdapter(ProviderAdapter):
         # A 2xx means the call is placed (its last published answer had no id at all): without the id the
         # dial is unknown and reconciled, never redone.
         return DialResult(call_id=errors.present(getattr(call, "call_sid", None), "Telnyx", "the call id"))
+
+    def _report_progress_to(self, status_url: str, voice_url: str, within: float | None) -> None:
+        """A connection-scoped TeXML call takes no StatusCallback of its own (SDK: texml.calls.create; the
+        supplement's TexmlConnectionCallRequest): its progress goes to the TeXML application's
+        `status_callback` (official spec, UpdateTexmlApplicationRequest), for every call of it. Set once per
+        adapter (a warm one serves many dials); a failure here leaves the call to reconcile, never unsent."""
+        client = self._client if within is None else self._client.with_options(timeout=httpx.Timeout(within))
+        try:
+            with translated_errors():
+                app = _data(client.texml_applications.retrieve(self._connection_id), "the application")
+                if getattr(app, "status_callback", None) != status_url:
+                    client.texml_applications.update(
+                        self._connection_id,
+                        friendly_name=getattr(app, "friendly_name", None) or "Dialtone",
+                        voice_url=getattr(app, "voice_url", None) or voice_url,
+                        status_callback=status_url,
+                        status_callback_method="post",
+                    )
+        except (ProviderError, errors.ProviderUnavailable) as exc:
+            log.warning("Telnyx application %s: status callback not set (%s)", self._connection_id, exc)
+            return
+        self._status_url = status_url
 
     def _point_application_at(self, webhook_url: str) -> None:
         """The TeXML application is shared by every number on it: its URL is the connection's webhook."""

@@ -22,9 +22,11 @@ from providers.adapters import errors
 from providers.adapters.base import (
     LIST_MAX_ITEMS,
     LIST_PAGE_SIZE,
+    STATUS_RANKS,
     AccountInfo,
     AvailableNumber,
     CallLookup,
+    CallStatus,
     Capabilities,
     DialResult,
     NumberSearch,
@@ -53,6 +55,8 @@ FRIENDLY_NAME_MAX = 64
 CALL_WINDOW = timedelta(minutes=5)
 CALL_ABSENT_AFTER = timedelta(minutes=2)
 CALLS_READ = 200
+# The call's progress Twilio posts to its StatusCallback ("answered" arrives as CallStatus in-progress).
+STATUS_EVENTS = ["initiated", "ringing", "answered", "completed"]
 
 SENTENCES: dict[int, str] = {
     20003: errors.BAD_CREDENTIALS.format(provider="Twilio", fields="Account SID and Auth Token"),
@@ -210,6 +214,7 @@ class _ResettingAdapter(HTTPAdapter):
 class TwilioAdapter(ProviderAdapter):
     key = "twilio"
     name = "Twilio"
+    tells_call_status = True
 
     def __init__(self, credentials: Mapping[str, Any], *, base_url: str | None = None, timeout: float = 10.0):
         account_sid = str(credentials.get("account_sid", "")).strip()
@@ -342,13 +347,45 @@ class TwilioAdapter(ProviderAdapter):
                 raise  # a 404 means already gone: releasing twice is fine
 
     def dial(
-        self, *, from_e164: str, to_e164: str, webhook_url: str, reference: str, within: float | None = None
+        self,
+        *,
+        from_e164: str,
+        to_e164: str,
+        webhook_url: str,
+        reference: str,
+        within: float | None = None,
+        status_url: str | None = None,
     ) -> DialResult:
         # Twilio calls carry no reference of ours; the caller keeps the returned call sid.
+        progress = (
+            {
+                "status_callback": status_url,
+                "status_callback_event": STATUS_EVENTS,
+                "status_callback_method": "POST",
+            }
+            if status_url
+            else {}
+        )
         with translated_errors(), self._within(within):
-            call = self._account.calls.create(to=to_e164, from_=from_e164, url=webhook_url, method="POST")
+            call = self._account.calls.create(
+                to=to_e164, from_=from_e164, url=webhook_url, method="POST", **progress
+            )
         # A 2xx means the call is placed: without its sid, the dial is unknown and reconciled, never redone.
         return DialResult(call_id=errors.present(call.sid, "Twilio", "the call's sid"))
+
+    def call_status(self, call_id: str) -> CallStatus | None:
+        with translated_errors():
+            call = self._account.calls(call_id).fetch()
+        status = "answered" if call.status == "in-progress" else str(call.status or "")
+        if status not in STATUS_RANKS:
+            raise errors.malformed("Twilio", "the call's status")
+        found = CallStatus(call_id, status, at=call.end_time)
+        duration = str(call.duration or "")
+        seconds = int(duration) if found.final and duration.isascii() and duration.isdigit() else None
+        answered_at = None
+        if status == "completed" and call.end_time is not None and seconds is not None:
+            answered_at = call.end_time - timedelta(seconds=seconds)
+        return CallStatus(call_id, status, seconds, call.end_time, answered_at)
 
     @contextmanager
     def _within(self, seconds: float | None) -> Iterator[None]:

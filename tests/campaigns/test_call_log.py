@@ -97,9 +97,13 @@ def test_the_export_is_every_call_under_the_filter_and_safe_in_a_spreadsheet(log
     assert response.status_code == 200 and response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"] == 'attachment; filename="spring-outreach-calls-failed.csv"'
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
-    assert rows[0] == ["row", "destination", "caller_id", "outcome", "detail", "attempts", "when"]
+    assert rows[0] == [
+        "row", "destination", "caller_id", "outcome", "detail", "attempts", "when",
+        "provider_status", "answered", "duration_s",
+    ]  # fmt: skip
     assert len(rows) == 4
-    row, destination, caller_id, outcome, detail, attempts, when = rows[1]
+    row, destination, caller_id, outcome, detail, attempts, when, status, answered, duration = rows[1]
+    assert (status, answered, duration) == ("", "", "")  # refused by the provider: never placed
     assert (row, destination, caller_id, outcome, attempts) == (
         "12",
         "+12125550110",

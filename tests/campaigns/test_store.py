@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from campaigns.control import campaign_pause, campaign_start
 from campaigns.models import CallAttempt, Campaign, CampaignCall
-from campaigns.store import STORES, Look, Taken
+from campaigns.store import SETTLED_RANK, STORES, Heard, Look, Recorded, Taken
 from pacing.pacer import Claim
 from providers.models import ProviderConnection
 from tests.campaigns.conftest import DESTINATIONS
@@ -329,3 +329,92 @@ def test_suppress_moves_only_pending_calls_once_each_with_its_reason(make_desk, 
     assert {c.finished_at for c in desk.calls(campaign)[1:]} == {now}
     assert store.take(*job, now) is not None  # the reserved call goes on as before
     assert store.suppress({}, now) == []
+
+
+# ---- Outcomes -------------------------------------------------------------------------------------
+
+
+def heard(rank: int, outcome: str = "", *, answered=None, answered_at=None, duration=None, sid="CA1"):
+    return Heard(sid, rank, outcome, answered, answered_at, duration, "SIP 486" if outcome == "busy" else "")
+
+
+def test_an_outcome_is_recorded_under_its_claim_ranked_once_and_places_a_call_heard_of(make_desk, store):
+    desk = make_desk(2)
+    campaign = started(desk)
+    [job] = reserve(store, desk, campaign, desk.calls(campaign)[:1])
+    now = timezone.now()
+    assert store.outcome_record(job.call_id, job.attempt_id, heard(20), now) is None  # reserved: never placed
+    store.take(job.call_id, job.attempt_id, now)
+
+    assert store.outcome_record(job.call_id, job.attempt_id + 1000, heard(20), now) is None  # another claim
+    assert store.outcome_record(job.call_id, job.attempt_id, heard(20), now) == Recorded(0, "dialing")
+    call = CampaignCall.unscoped.get(pk=job.call_id)
+    assert (call.state, call.provider_call_id, call.progress, call.finished_at) == ("placed", "CA1", 20, now)
+    assert store.outcome_record(job.call_id, job.attempt_id, heard(20), now) is None  # the same again
+    assert store.outcome_record(job.call_id, job.attempt_id, heard(10), now) is None  # a lower one, late
+
+    unknown = heard(SETTLED_RANK, "unknown", sid="")
+    assert store.outcome_record(job.call_id, job.attempt_id, unknown, now) == Recorded(20, "placed")
+    busy = heard(40, "busy", answered=False, duration=0)
+    assert store.outcome_record(job.call_id, job.attempt_id, busy, now) == Recorded(SETTLED_RANK, "placed")
+    call = CampaignCall.unscoped.get(pk=job.call_id)
+    assert (call.outcome, call.answered, call.duration_s, call.hangup_cause, call.provider_call_id) == (
+        "busy", False, 0, "SIP 486", "CA1",
+    )  # fmt: skip
+    completed = heard(40, "completed", answered=True, duration=9)
+    assert store.outcome_record(job.call_id, job.attempt_id, completed, now) is None  # the first final stands
+
+
+def test_an_answer_time_arriving_after_the_final_status_fills_in_and_nothing_else(make_desk, store):
+    desk = make_desk(2)
+    campaign = started(desk)
+    [job] = reserve(store, desk, campaign, desk.calls(campaign)[:1])
+    now = timezone.now()
+    store.take(job.call_id, job.attempt_id, now)
+    store.outcome_record(job.call_id, job.attempt_id, heard(40, "completed", answered=True, duration=30), now)
+    at = now - timedelta(seconds=30)
+    assert store.outcome_record(job.call_id, job.attempt_id, heard(30, answered=True, answered_at=at), now)
+    call = CampaignCall.unscoped.get(pk=job.call_id)
+    assert (call.progress, call.outcome, call.answered_at, call.duration_s) == (40, "completed", at, 30)
+    assert (
+        store.outcome_record(job.call_id, job.attempt_id, heard(30, answered=True, answered_at=now), now)
+        is None
+    )
+
+
+def test_an_outcome_that_never_came_is_taken_once_per_period_until_it_settles(make_desk, store):
+    desk = make_desk(3)
+    campaign = started(desk, 2)
+    jobs = reserve(store, desk, campaign, desk.calls(campaign))
+    now = timezone.now()
+    for job in jobs:
+        store.take(job.call_id, job.attempt_id, now)
+        store.move(
+            job.call_id, job.attempt_id, "dialing", state="placed", finished_at=now, provider_call_id="CA"
+        )
+    store.outcome_record(jobs[1].call_id, jobs[1].attempt_id, heard(40, "no-answer", answered=False), now)
+
+    later = now + timedelta(seconds=1)
+    assert store.outcome_take(now, later, later) is None  # placed at `now`: not before it
+    taken = store.outcome_take(later, later, later)
+    assert taken.pk == jobs[0].call_id and taken.number.connection.pk == desk.connection.pk
+    assert store.outcome_take(later, later, later) is None  # asked just now; the other one is settled
+    assert store.outcome_take(later, later + timedelta(seconds=1), later).pk == jobs[0].call_id
+
+
+def test_two_final_reports_at_once_settle_the_call_once(make_desk, store):
+    desk = make_desk(2)
+    campaign = started(desk)
+    [job] = reserve(store, desk, campaign, desk.calls(campaign)[:1])
+    now = timezone.now()
+    store.take(job.call_id, job.attempt_id, now)
+    completed = heard(40, "completed", answered=True, duration=30)
+    with Holder(lambda: store.outcome_record(*job, completed, now)) as first:  # recorded, uncommitted
+        assert first.result == Recorded(0, "dialing")
+        second = Waiter(lambda: store.outcome_record(*job, heard(40, "busy", answered=False), now))
+        second.start()
+        wait_until(lambda: waiting_for_a_lock(lambda: second.pid), timeout=10, every=0.01)
+    assert second.done.wait(10)
+    assert second.result is None  # it saw the first one's outcome once it could
+    call = CampaignCall.unscoped.get(pk=job.call_id)
+    assert (call.outcome, call.duration_s, call.state) == ("completed", 30, "placed")

@@ -409,7 +409,10 @@ def test_the_call_log_pages_filters_and_exports(page, live_server, acme, outboun
         page.get_by_role("link", name="Export CSV").click()
     assert download.value.suggested_filename == "spring-renewals-calls-failed.csv"
     lines = download.value.path().read_text(encoding="utf-8").splitlines()
-    assert lines[0] == "row,destination,caller_id,outcome,detail,attempts,when"
+    assert (
+        lines[0]
+        == "row,destination,caller_id,outcome,detail,attempts,when,provider_status,answered,duration_s"
+    )
     assert len(lines) == 4 and lines[1].startswith(
         "12,+12125550110,+14155550102,Failed,'-1 is not a valid destination,0,"
     )
@@ -512,5 +515,46 @@ def test_the_page_says_which_limits_hold_each_number_and_when_the_next_call_can_
     expect(page.locator("#live")).to_contain_text(
         "All 3 numbers held by their limits: the next call can leave at"
     )
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert console_errors == []
+
+
+@pytest.mark.parametrize("width", [1440, 390])
+def test_the_call_log_says_how_each_placed_call_went(
+    page, live_server, acme, outbound_desk, console_errors, width
+):
+    """Outcomes from the providers' status callbacks, in words, and nothing wider than the screen."""
+    cause = "Carrier rejected the call because the destination number is not in service (32005)"
+    outcomes = [
+        {"outcome": "completed", "answered": True, "duration_s": 72},
+        {"outcome": "no-answer", "answered": False, "duration_s": 0},
+        {"outcome": "busy", "answered": False, "hangup_cause": "SIP 486"},
+        {"outcome": "failed", "answered": False, "hangup_cause": cause},
+        {
+            "outcome": "unknown",
+            "progress": 35,
+            "hangup_cause": "Telnyx sent no outcome, and can't be asked for one.",
+        },
+    ]
+    campaign = _running(
+        acme, outbound_desk, ("phone\n" + "\n".join(f"+1212555014{n}" for n in range(6))).encode()
+    )
+    with workspace_scope(acme):
+        calls = list(CampaignCall.objects.filter(campaign=campaign).order_by("row"))
+        for call, fields in zip(calls, [*outcomes, {"progress": 20}], strict=True):
+            CampaignCall.objects.filter(pk=call.pk).update(
+                state="placed", from_e164=CALLER_IDS[0], progress=fields.pop("progress", 40), **fields
+            )
+    page.set_viewport_size({"width": width, "height": 900})
+    sign_in(page, live_server, "vic_viewer", PASSWORD)
+    page.goto(f"{live_server.url}/w/acme/campaigns/{campaign.id}/")
+    cells = page.locator(".calls-table tbody tr .outcome")
+    expect(cells).to_have_count(6)
+    expect(cells.nth(0)).to_have_text("Answered, 1 min 12 s")
+    expect(cells.nth(1)).to_have_text("No answer")
+    expect(cells.nth(2)).to_have_text("Busy SIP 486")
+    expect(cells.nth(3)).to_have_text(f"Failed: {cause}")
+    expect(cells.nth(4)).to_contain_text("Placed, outcome unknown")
+    expect(cells.nth(5)).to_have_text("Placed Ringing.")
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     assert console_errors == []

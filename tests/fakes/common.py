@@ -35,7 +35,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar, Literal, Self
@@ -53,6 +53,7 @@ class LoggedRequest:
     body: Any  # form fields as a dict (Twilio), decoded JSON (Telnyx), None when empty
     headers: dict[str, str]
     at: float = 0.0  # time.time() when the whole request had arrived
+    form_lists: dict[str, list[str]] = field(default_factory=dict)  # a form's every value per name, in order
 
 
 @dataclass(frozen=True)
@@ -376,12 +377,16 @@ def _read_request(http: BaseHTTPRequestHandler) -> LoggedRequest:
     url = urlsplit(http.path)
     raw = http.rfile.read(int(http.headers.get("Content-Length") or 0))
     content_type = http.headers.get("Content-Type", "")
+    lists: dict[str, list[str]] = {}
     if not raw:
         body = None
     elif "json" in content_type:
         body = json.loads(raw)
     else:
-        body = dict(parse_qsl(raw.decode(), keep_blank_values=True))
+        pairs = parse_qsl(raw.decode(), keep_blank_values=True)
+        body = dict(pairs)
+        for name, value in pairs:
+            lists.setdefault(name, []).append(value)
     return LoggedRequest(
         method=http.command,
         path=url.path,
@@ -389,6 +394,7 @@ def _read_request(http: BaseHTTPRequestHandler) -> LoggedRequest:
         body=body,
         headers=dict(http.headers.items()),
         at=time.time(),
+        form_lists=lists,
     )
 
 

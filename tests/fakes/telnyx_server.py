@@ -258,7 +258,15 @@ class TelnyxServer(FakeProviderServer):
         missing = [key for key in ("friendly_name", "voice_url") if not body.get(key)]
         if missing:
             return self.error(422, "10004", f"{missing[0]} is required.")
-        for key in ("friendly_name", "voice_url", "voice_method", "voice_fallback_url", "active"):
+        keys = (
+            "friendly_name",
+            "voice_url",
+            "voice_method",
+            "voice_fallback_url",
+            "active",
+            "status_callback",
+        )
+        for key in (*keys, "status_callback_method"):
             if key in body:
                 app[key] = body[key]
         app["updated_at"] = iso_now()

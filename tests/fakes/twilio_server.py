@@ -75,6 +75,8 @@ class TwilioServer(FakeProviderServer):
         self.numbers: dict[str, dict[str, Any]] = {}  # IncomingPhoneNumber resources by sid
         self.calls: dict[str, dict[str, Any]] = {}  # Call resources by sid, as Twilio lists them
         self.call_urls: dict[str, tuple[str, str]] = {}  # sid -> (Url, Method): kept, never listed
+        # sid -> (StatusCallback, its events in order, StatusCallbackMethod), as the dial sent them
+        self.status_callbacks: dict[str, tuple[str, list[str], str]] = {}
         self.bundle_required: set[str] = set()  # countries where buying answers 21649
         self.prices = {country: dict(prices) for country, prices in MONTHLY_PRICES.items()}
         self._created: dict[str, datetime] = {}  # call sid -> creation time, for the list's order
@@ -121,6 +123,7 @@ class TwilioServer(FakeProviderServer):
             Route("DELETE", f"{numbers}/{{Sid}}.json", self.delete_number),
             Route("POST", f"{account}/Calls.json", self.create_call),
             Route("GET", f"{account}/Calls.json", self.list_calls),
+            Route("GET", f"{account}/Calls/{{Sid}}.json", self.fetch_call),
             Route("GET", f"{PRICING}/{{IsoCountry}}", self.fetch_prices),
         ]
 
@@ -265,7 +268,29 @@ class TwilioServer(FakeProviderServer):
             return self.error(400, 21211)
         call = self._call(form["From"], form["To"], datetime.now(UTC))
         self.call_urls[call["sid"]] = (form["Url"], form.get("Method", "POST"))
+        if form.get("StatusCallback"):
+            events = request.form_lists.get("StatusCallbackEvent", [])
+            self.status_callbacks[call["sid"]] = (
+                form["StatusCallback"],
+                events,
+                form.get("StatusCallbackMethod", "POST"),
+            )
         return 201, call
+
+    def fetch_call(self, request: LoggedRequest, AccountSid: str, Sid: str) -> Reply:
+        if AccountSid != self.account_sid or Sid not in self.calls:
+            return self.error(404)
+        return 200, self.calls[Sid]
+
+    def end_call(self, sid: str, status: str, *, duration: int = 0) -> None:
+        """The call's end as Twilio records it: its status (completed, busy, no-answer, failed, canceled,
+        or still in-progress / ringing), and how long it was connected."""
+        with self._lock:
+            call = self.calls[sid]
+            now = rfc2822_now()
+            call.update(status=status, date_updated=now)
+            if status not in ("queued", "ringing", "in-progress"):
+                call.update(end_time=now, duration=str(duration), start_time=call["start_time"] or now)
 
     def list_calls(self, request: LoggedRequest, AccountSid: str) -> Reply:
         if AccountSid != self.account_sid:

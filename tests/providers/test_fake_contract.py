@@ -70,7 +70,14 @@ def drive_twilio(server: TwilioServer) -> None:
     twilio.restore_routing(purchase.ref, twilio.route_inbound(purchase.ref, WEBHOOK))
     on_app = server.add_owned("+13125550111", voice_application_sid="AP" + "a" * 32)
     twilio.restore_routing(on_app, twilio.route_inbound(on_app, WEBHOOK))  # clears the app, then our URL
-    twilio.dial(from_e164="+14155550100", to_e164="+12125550199", webhook_url=WEBHOOK, reference="c")
+    placed = twilio.dial(
+        from_e164="+14155550100", to_e164="+12125550199", webhook_url=WEBHOOK, reference="c",
+        status_url=WEBHOOK + "?call=c",
+    )  # fmt: skip
+    twilio.call_status(placed.call_id)
+    server.end_call(placed.call_id, "completed", duration=72)
+    twilio.call_status(placed.call_id)
+    attempt(lambda: twilio.call_status("CA" + "0" * 32))  # 404
     now = datetime.now(UTC)
     twilio.find_call(reference="c", from_e164="+14155550100", to_e164="+12125550199", attempted_at=now)
     twilio.find_call(reference="x", from_e164="+14155550100", to_e164="+12125550100", attempted_at=now)
@@ -128,6 +135,10 @@ def drive_telnyx(server: TelnyxServer) -> None:
     unrouted = server.add_owned("+13125550111")
     telnyx.restore_routing(unrouted, telnyx.route_inbound(unrouted, WEBHOOK))
     telnyx.dial(from_e164="+14155550100", to_e164="+12125550199", webhook_url=WEBHOOK, reference="c")
+    telnyx.dial(
+        from_e164="+14155550100", to_e164="+12125550199", webhook_url=WEBHOOK, reference="c",
+        status_url=WEBHOOK + "?call=c",
+    )  # fmt: skip
     telnyx.release(ref)
     telnyx.release(ref)  # 404
     attempt(lambda: telnyx.buy("+14155550100", reference="op-3"))  # 422: not available
@@ -341,6 +352,14 @@ def drive_in_mode(server: FakeProviderServer, adapter: Any, mode: str) -> int:
             lambda: adapter.dial(
                 from_e164="+14155550100", to_e164="+12125550199", webhook_url=WEBHOOK, reference="c"
             ),
+            lambda: adapter.dial(
+                from_e164="+14155550100",
+                to_e164="+12125550199",
+                webhook_url=WEBHOOK,
+                reference="c",
+                status_url=WEBHOOK + "?call=c",
+            ),  # fmt: skip
+            lambda: adapter.call_status(next(iter(server.calls), "CA" + "0" * 32)),
             lambda: adapter.find_call(
                 reference="c", from_e164="+14155550100", to_e164="+12125550199", attempted_at=now
             ),

@@ -635,3 +635,53 @@ def test_service_unavailable_is_unavailable(telnyx, telnyx_server):
 
     with pytest.raises(ProviderUnavailable, match="Telnyx is not responding"):
         telnyx.list_owned()
+
+
+def test_a_dial_with_a_status_url_points_the_application_at_it_once_without_the_calls_query(
+    telnyx, telnyx_server
+):
+    status = "https://d.example.com/hooks/telnyx/status/"
+    for n in (1, 2):
+        telnyx.dial(
+            from_e164="+14155550100", to_e164="+12125550199", webhook_url=f"{WEBHOOK}?call=c-{n}",
+            reference=f"c-{n}", status_url=f"{status}?call=c-{n}",
+        )  # fmt: skip
+
+    app = telnyx_server.applications[TEXML_APP_ID]
+    assert (app["status_callback"], app["status_callback_method"]) == (status, "post")
+    assert app["voice_url"] == "https://example.com/texml/initial"  # inbound routing left as it was
+    assert len(telnyx_server.requests_to("PATCH", f"/texml_applications/{TEXML_APP_ID}")) == 1
+    assert len(telnyx_server.calls) == 2
+
+
+def test_a_status_callback_telnyx_refuses_to_set_still_dials_and_is_tried_again(telnyx, telnyx_server):
+    status = "https://d.example.com/hooks/telnyx/status/"
+    telnyx_server.fail_next("PATCH", "/texml_applications/*", 500)
+    telnyx.dial(
+        from_e164="+14155550100",
+        to_e164="+12125550199",
+        webhook_url=WEBHOOK,
+        reference="c",
+        status_url=status,
+    )
+    assert len(telnyx_server.calls) == 1 and "status_callback" not in telnyx_server.applications[TEXML_APP_ID]
+    telnyx.dial(
+        from_e164="+14155550100",
+        to_e164="+12125550199",
+        webhook_url=WEBHOOK,
+        reference="d",
+        status_url=status,
+    )
+    assert telnyx_server.applications[TEXML_APP_ID]["status_callback"] == status
+
+
+def test_setting_the_status_callback_counts_against_the_dials_time(telnyx, telnyx_server):
+    telnyx_server.stall_next("GET", "/texml_applications/*", seconds=STALL)
+
+    with pytest.raises(ProviderUnavailable) as caught:
+        telnyx.dial(
+            from_e164="+14155550100", to_e164="+12125550199", webhook_url=WEBHOOK, reference="c",
+            within=0.3, status_url="https://d.example.com/hooks/telnyx/status/",
+        )  # fmt: skip
+
+    assert caught.value.reason == "not_sent" and telnyx_server.calls == {}

@@ -597,3 +597,47 @@ def test_unreachable_twilio_is_unavailable():
 
     with pytest.raises(ProviderUnavailable, match="Twilio is not responding"):
         adapter.verify()
+
+
+def test_dial_asks_for_each_progress_event_and_call_status_reads_the_end(twilio, twilio_server):
+    twilio_server.add_owned("+14155550100")
+    status = "https://d.example.com/hooks/twilio/status/?call=c-1"
+    result = twilio.dial(
+        from_e164="+14155550100", to_e164="+12125550199", webhook_url="https://d/x", reference="c-1",
+        status_url=status,
+    )  # fmt: skip
+
+    assert twilio_server.status_callbacks[result.call_id] == (
+        status, ["initiated", "ringing", "answered", "completed"], "POST",
+    )  # fmt: skip
+    assert twilio.call_status(result.call_id).status == "queued"
+    twilio_server.end_call(result.call_id, "in-progress")
+    assert twilio.call_status(result.call_id).answered is True
+    twilio_server.end_call(result.call_id, "completed", duration=72)
+    ended = twilio.call_status(result.call_id)
+    assert (ended.status, ended.final, ended.duration_s, ended.answered) == ("completed", True, 72, True)
+    assert ended.answered_at == ended.at - timedelta(seconds=72)
+    with pytest.raises(ProviderError):
+        twilio.call_status("CA" + "0" * 32)
+
+
+@pytest.mark.parametrize(
+    "params, read",
+    [
+        ({"CallSid": "CA1", "CallStatus": "in-progress"}, ("answered", True, None, "")),
+        ({"CallSid": "CA1", "CallStatus": "COMPLETED", "CallDuration": "5"}, ("completed", True, 5, "")),
+        ({"CallSid": "CA1", "CallStatus": "busy", "SipResponseCode": "486"}, ("busy", False, None, "SIP 486")),
+        ({"CallSid": "CA1", "CallStatus": "failed", "HangupCause": "USER_BUSY"}, ("failed", False, None, "USER BUSY")),
+        ({"CallSid": "CA1", "CallStatus": "no-answer", "CallDuration": "-3"}, ("no-answer", False, None, "")),
+        ({"CallSid": "CA1", "CallStatus": "ringing", "CallDuration": "5"}, ("ringing", None, None, "")),
+        ({"CallSid": "CA1", "CallStatus": "exploded"}, None),
+        ({"CallStatus": "busy"}, None),
+        ({"CallSid": "CA1\x00", "CallStatus": "busy"}, None),
+        ({"CallSid": "C" * 81, "CallStatus": "busy"}, None),
+    ],
+)  # fmt: skip
+def test_a_status_callbacks_parameters_read_as_a_call_status_or_nothing(params, read):
+    from providers.adapters.base import CallStatus
+
+    status = CallStatus.read(params)
+    assert (status and (status.status, status.answered, status.duration_s, status.cause)) == read

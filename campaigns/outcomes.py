@@ -1,0 +1,120 @@
+"""How placed campaign calls went: answered or not, for how long, and how they ended.
+
+Providers report a call's progress to its status callback (voice/views.py: status): initiated, ringing,
+answered, then one final status (completed, busy, no-answer, failed, canceled). Each report goes through
+outcome_record, which records it only if it ranks above what the call has heard (STATUS_RANKS), so the
+same report twice, or a "ringing" arriving after "completed", changes nothing. A placed call whose outcome
+never came is asked about at its provider (outcomes_reconcile, on the reconcile task), or, where the
+provider can't be asked, left "placed, outcome unknown".
+
+call_settled is the one place where a call's outcome becomes known, once per call and outcome.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from campaigns.models import CampaignCall, Outcome
+from campaigns.store import SETTLED_RANK, Heard, store
+from providers.adapters.base import CallStatus, ProviderError, ProviderUnavailable
+from providers.services import connection_adapter
+from tenants.scope import all_workspaces
+
+log = logging.getLogger(__name__)
+
+
+def outcome_record(*, call_id: int, attempt_id: int, status: CallStatus, now: datetime | None = None) -> bool:
+    """Record a provider's report about the call under this claim (its reference's attempt). Idempotent:
+    whether it changed anything. A newly known final status (or the first "unknown") is handed to
+    call_settled, exactly once."""
+    now = now or timezone.now()
+    heard = Heard(
+        provider_call_id=status.call_id,
+        rank=status.rank,
+        outcome=status.status if status.final else "",
+        answered=status.answered,
+        answered_at=status.answered_at,
+        duration_s=status.duration_s,
+        cause=status.cause,
+    )
+    return _recorded(call_id, attempt_id, heard, now)
+
+
+def outcome_unknown(*, call_id: int, attempt_id: int, why: str, now: datetime | None = None) -> bool:
+    """The provider never said how the call went, and can't (or no longer can) be asked: "placed, outcome
+    unknown". A final status that still comes later replaces it."""
+    heard = Heard("", SETTLED_RANK, Outcome.UNKNOWN, None, None, None, why[:200])
+    return _recorded(call_id, attempt_id, heard, now or timezone.now())
+
+
+def _recorded(call_id: int, attempt_id: int, heard: Heard, now: datetime) -> bool:
+    before = store().outcome_record(call_id, attempt_id, heard, now)
+    if before is None:
+        return False
+    if heard.rank >= SETTLED_RANK and before.progress < heard.rank:
+        call_settled(call_id=call_id, outcome=heard.outcome)
+    return True
+
+
+def call_settled(*, call_id: int, outcome: str) -> None:
+    """A call's outcome is known: one of Outcome's values (completed, busy, no-answer, failed, canceled;
+    unknown, which a late final status may still follow). Called once per call and outcome, after the
+    store recorded it. The retry schedule (no-answer and busy) hooks in here."""
+    log.debug("call %s settled: %s", call_id, outcome)
+
+
+# ---- Outcomes that never came -----------------------------------------------------------------------
+
+# Beat runs the reconcile task every CAMPAIGN_RECONCILE_EVERY_S: a call due a moment after a run starts is
+# asked then, not a whole period late.
+_EARLY = timedelta(seconds=1)
+
+
+def outcomes_reconcile(*, most: int = 200) -> int:
+    """Placed calls that heard no final status CAMPAIGN_OUTCOME_WAIT_S after their dial, each asked about at
+    its provider (at most every CAMPAIGN_RECONCILE_EVERY_S), for CAMPAIGN_OUTCOME_FOR_S; then, or at once
+    where the provider can't be asked, left "placed, outcome unknown". The reconcile task's work."""
+    asked = 0
+    with all_workspaces():
+        while asked < most:
+            now = timezone.now()
+            call = store().outcome_take(
+                placed_before=now - timedelta(seconds=settings.CAMPAIGN_OUTCOME_WAIT_S),
+                asked_before=now - timedelta(seconds=settings.CAMPAIGN_RECONCILE_EVERY_S) + _EARLY,
+                now=now,
+            )
+            if call is None:
+                break
+            outcome_ask(call, now)
+            asked += 1
+    return asked
+
+
+def outcome_ask(call: CampaignCall, now: datetime) -> bool:
+    """Ask the call's provider how it went and record what it says; a provider that can't be asked, or
+    still can't tell after CAMPAIGN_OUTCOME_FOR_S, leaves it unknown. Whether anything changed."""
+    ids = {"call_id": call.pk, "attempt_id": call.attempt_id, "now": now}
+    if call.number is None:
+        return outcome_unknown(**ids, why="Its caller ID was deleted, so its provider can't be asked.")
+    if not call.provider_call_id:
+        return outcome_unknown(**ids, why="The provider never gave the call's id, so it can't be asked.")
+    adapter = connection_adapter(call.number.connection)
+    if not adapter.tells_call_status:
+        return outcome_unknown(**ids, why=f"{adapter.name} sent no outcome, and can't be asked for one.")
+    try:
+        found = adapter.call_status(call.provider_call_id)
+        why = f"{adapter.name} still had no outcome for it."
+    except (ProviderError, ProviderUnavailable) as exc:
+        found, why = None, f"{adapter.name} could not be asked: {exc.message}"
+    changed = (
+        found is not None and found.call_id == call.provider_call_id and outcome_record(**ids, status=found)
+    )
+    if found is not None and found.final:
+        return changed
+    if now >= call.finished_at + timedelta(seconds=settings.CAMPAIGN_OUTCOME_FOR_S):
+        return outcome_unknown(**ids, why=why) or changed
+    return changed  # asked again on a later run
