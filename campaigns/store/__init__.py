@@ -13,6 +13,8 @@ pacing state only; it is rebuilt from the recorded attempts when it is lost.
        +------------------ provider rate-limited (not sent) ------+    (reconcile asks the provider):
        +------------------ provider proves it was never placed ---+    placed | pending | unknown
     pending --dispatch: destination on the do-not-call list--> suppressed (final, never claimed)
+    pending --dispatch: destination at its campaign attempt cap--> held (final, never claimed)
+    placed | failed --outcome no-answer / busy (campaigns/retries.py)--> pending, after the schedule's wait
 
 The engine's modules depend in one direction (`[tool.importlinter]` in pyproject.toml):
 store < pools < reconcile < dispatch < dial < control.
@@ -24,11 +26,24 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 
-from campaigns.store.base import LOCK_POOL, LOCK_WORKSPACE, Answer, Call, Job, Look, State, Store, Taken
+from campaigns.store.base import (
+    LOCK_DESTINATION,
+    LOCK_POOL,
+    LOCK_WORKSPACE,
+    Answer,
+    Call,
+    Job,
+    Look,
+    State,
+    Store,
+    Taken,
+    Tally,
+)
 from campaigns.store.orm import OrmStore
 from campaigns.store.postgresql import PostgresStore
 
 __all__ = [
+    "LOCK_DESTINATION",
     "LOCK_POOL",
     "LOCK_WORKSPACE",
     "Answer",
@@ -38,6 +53,7 @@ __all__ = [
     "State",
     "Store",
     "Taken",
+    "Tally",
     "store",
     "takes_key",
 ]

@@ -11,7 +11,19 @@ from pathlib import Path
 from django.db import connection
 
 from campaigns.models import CallAttempt, Campaign, CampaignCall
-from campaigns.store.base import LOCK_POOL, LOCK_WORKSPACE, Answer, Call, Claim, Job, Look, State, Taken
+from campaigns.store.base import (
+    LOCK_DESTINATION,
+    LOCK_POOL,
+    LOCK_WORKSPACE,
+    Answer,
+    Call,
+    Claim,
+    Job,
+    Look,
+    State,
+    Taken,
+    Tally,
+)
 from campaigns.store.orm import OrmStore
 from phone_numbers.models import PhoneNumber
 from providers.models import ProviderConnection
@@ -65,6 +77,12 @@ class PostgresStore(OrmStore):
         return [Job(call_id, attempt_id) for call_id, attempt_id in jobs]
 
     def suppress(self, reasons: dict[int, str], now: datetime) -> list[int]:
+        return self._end(reasons, Call.SUPPRESSED, now)
+
+    def hold(self, reasons: dict[int, str], now: datetime) -> list[int]:
+        return self._end(reasons, Call.HELD, now)
+
+    def _end(self, reasons: dict[int, str], end: str, now: datetime) -> list[int]:
         if not reasons:
             return []
         rows = _run(
@@ -74,10 +92,25 @@ class PostgresStore(OrmStore):
                 "reasons": [r[:300] for r in reasons.values()],
                 "now": now,
                 "pending": Call.PENDING,
-                "suppressed": Call.SUPPRESSED,
+                "end": end,
             },  # fmt: skip
         )
         return sorted(call_id for (call_id,) in rows)
+
+    def tally(self, workspace_id: int, call_ids: list[int], day_starts: list[datetime]) -> dict[int, Tally]:
+        if not call_ids:
+            return {}
+        rows = _run(
+            "caps",
+            {
+                "dest_ns": LOCK_DESTINATION,
+                "ws": workspace_id,
+                "reserved": Call.RESERVED,
+                "ids": call_ids,
+                "starts": day_starts,
+            },  # fmt: skip
+        )
+        return {call_id: Tally(own, day, zone) for call_id, ours, zone, own, day in rows if ours}
 
     def take(self, call_id: int, attempt_id: int, now: datetime) -> Taken | None:
         return self.take_chunk([Job(call_id, attempt_id)], now).get(call_id)  # the same one statement
