@@ -79,9 +79,9 @@ class CampaignForm(HoursFields):
         "in the callee's local day, across the workspace's campaigns",
     )
     retry_no_answer_times = _count("No answer: retries", 0, RETRIES_MAX)
-    retry_no_answer_after = _count("after (minutes)", 1, WAIT_MAX_S // 60)
+    retry_no_answer_after = _count("No answer: retry after (minutes)", 1, WAIT_MAX_S // 60)
     retry_busy_times = _count("Busy: retries", 0, RETRIES_MAX)
-    retry_busy_after = _count("after (minutes)", 1, WAIT_MAX_S // 60)
+    retry_busy_after = _count("Busy: retry after (minutes)", 1, WAIT_MAX_S // 60)
 
     field_order = ["name", "environment", "agent", "tags", "destinations", "own_hours"]
 
