@@ -170,11 +170,13 @@ class OrmStore(Store):
         Campaign.unscoped.filter(pk__in=campaign_ids).update(**fields)
 
     def take(self, call_id: int, attempt_id: int, now: datetime) -> Taken | None:
+        return self.take_chunk([Job(call_id, attempt_id)], now).get(call_id)
+
+    def _take(self, call_id: int, attempt_id: int, now: datetime) -> Taken | None:
         if not CampaignCall.unscoped.filter(
             pk=call_id, state=Call.RESERVED, attempt_id=attempt_id, campaign_id__in=_running()
         ).update(state=Call.DIALING, dialing_at=now, updated_at=now):
             return None
-        CallAttempt.unscoped.filter(pk=attempt_id).update(dialed=True)  # it counts against the caps now
         call = CampaignCall.unscoped.select_related("attempt", "number__connection").get(pk=call_id)
         number = call.number
         return Taken(
@@ -200,8 +202,11 @@ class OrmStore(Store):
         )
 
     def take_chunk(self, jobs: Sequence[Job], now: datetime) -> dict[int, Taken]:
-        taken = (self.take(call_id, attempt_id, now) for call_id, attempt_id in jobs)
-        return {t.call_id: t for t in taken if t is not None}
+        taken = (self._take(call_id, attempt_id, now) for call_id, attempt_id in jobs)
+        taken = {t.call_id: t for t in taken if t is not None}
+        if taken:  # their claims count against the attempt caps now (campaigns/caps.py)
+            CallAttempt.unscoped.filter(pk__in=[t.attempt_id for t in taken.values()]).update(dialed=True)
+        return taken
 
     def answer_chunk(self, answers: Sequence[Answer]) -> int:
         return sum(
