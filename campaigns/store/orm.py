@@ -202,10 +202,13 @@ class OrmStore(Store):
         )
 
     def take_chunk(self, jobs: Sequence[Job], now: datetime) -> dict[int, Taken]:
-        taken = (self._take(call_id, attempt_id, now) for call_id, attempt_id in jobs)
-        taken = {t.call_id: t for t in taken if t is not None}
-        if taken:  # their claims count against the attempt caps now (campaigns/caps.py)
-            CallAttempt.unscoped.filter(pk__in=[t.attempt_id for t in taken.values()]).update(dialed=True)
+        # One transaction: a call leaves reserved (counted as in flight) as its claim counts as dialed, so
+        # a dispatch batch never sees it as neither (campaigns/caps.py).
+        with transaction.atomic():
+            taken = (self._take(call_id, attempt_id, now) for call_id, attempt_id in jobs)
+            taken = {t.call_id: t for t in taken if t is not None}
+            if taken:
+                CallAttempt.unscoped.filter(pk__in=[t.attempt_id for t in taken.values()]).update(dialed=True)
         return taken
 
     def answer_chunk(self, answers: Sequence[Answer]) -> int:
