@@ -1,5 +1,6 @@
 """Per-destination attempt caps in the dispatcher: before the pacer is asked for caller IDs, each due call is
-counted against its campaign's caps, in one statement (store().tally), after the do-not-call check.
+counted against its campaign's caps in one statement (store().tally; PostgreSQL locks the destinations in one
+before it), after the do-not-call check.
 
 - campaign cap: dials to the destination in this campaign (the call and its retries). At the cap the call
   ends "held" with the reason: never dialed again.

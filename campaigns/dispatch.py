@@ -265,8 +265,8 @@ def _feed(campaign: Campaign, now: float | None = None) -> _Feed:
 
 def _dispatch_batch(campaign: Campaign, policy, feed: _Feed, rates: dict | None = None) -> _Batch:
     """One transaction: lock the pool, claim numbers for due calls, record the attempts and reserve the
-    calls; their dial tasks are enqueued after commit. On the PostgreSQL store, eight statements whatever its
-    size (the attempt caps' count one of them)."""
+    calls; their dial tasks are enqueued after commit. On the PostgreSQL store, nine statements whatever its
+    size (the attempt caps' locks and count two of them)."""
     with transaction.atomic():
         look = store().batch_begin(campaign)
         if look is None:

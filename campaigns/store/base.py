@@ -123,9 +123,9 @@ class Store(ABC):
     @abstractmethod
     def tally(self, workspace_id: int, call_ids: list[int], day_starts: list[datetime]) -> dict[int, Tally]:
         """The due calls' attempts (`day_starts`: the local midnight of each zone set, by campaign.zones
-        index; the first stands for a zone out of range), in one statement. A call whose
-        destination another batch is counting or reserving at the moment is left out: it waits for the
-        next batch, so two batches never both let one destination past its cap."""
+        index; the first stands for a zone out of range), in one statement (PostgreSQL: two, its locks
+        first). A call whose destination another batch is counting or reserving at the moment is left out:
+        it waits for the next batch, so two batches never both let one destination past its cap."""
 
     @abstractmethod
     def hold(self, reasons: dict[int, str], now: datetime) -> list[int]:

@@ -100,17 +100,15 @@ class PostgresStore(OrmStore):
     def tally(self, workspace_id: int, call_ids: list[int], day_starts: list[datetime]) -> dict[int, Tally]:
         if not call_ids:
             return {}
+        # Two statements: the locks, then the count, in a snapshot taken after them.
+        locked = _run("lock_destinations", {"dest_ns": LOCK_DESTINATION, "ids": call_ids})
+        ours = [call_id for (call_id,) in locked]
+        if not ours:
+            return {}
         rows = _run(
-            "caps",
-            {
-                "dest_ns": LOCK_DESTINATION,
-                "ws": workspace_id,
-                "reserved": Call.RESERVED,
-                "ids": call_ids,
-                "starts": day_starts,
-            },  # fmt: skip
+            "caps", {"ws": workspace_id, "reserved": Call.RESERVED, "ids": ours, "starts": day_starts}
         )
-        return {call_id: Tally(own, day, zone) for call_id, ours, zone, own, day in rows if ours}
+        return {call_id: Tally(own, day, zone) for call_id, zone, own, day in rows}
 
     def take(self, call_id: int, attempt_id: int, now: datetime) -> Taken | None:
         return self.take_chunk([Job(call_id, attempt_id)], now).get(call_id)  # the same one statement

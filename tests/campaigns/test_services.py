@@ -124,12 +124,12 @@ def test_a_counted_tick_stops_after_its_batches_and_never_sleeps(make_desk, monk
 
 
 @pytest.mark.parametrize("size", [1, 12])
-def test_a_dispatch_batch_on_the_postgresql_store_is_eight_statements_whatever_its_size(
+def test_a_dispatch_batch_on_the_postgresql_store_is_nine_statements_whatever_its_size(
     make_desk, settings, size
 ):
     """The locks and a look in one statement, then lock the due calls, check them against the do-not-call
-    list and their destinations' attempt caps, check the claimed numbers, record and reserve, with BEGIN
-    and COMMIT."""
+    list, lock their destinations and count them against their attempt caps, check the claimed numbers,
+    record and reserve, with BEGIN and COMMIT."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -149,7 +149,7 @@ def test_a_dispatch_batch_on_the_postgresql_store_is_eight_statements_whatever_i
         policy = pacer_policy(policy_of(campaign.environment))
         with CaptureQueriesContext(connection) as queries:
             assert _dispatch_batch(campaign, policy, _Feed(limit=size * 2, takes_per_s=None)).claimed == size
-    assert len(queries) == 8, [q["sql"][:60] for q in queries]
+    assert len(queries) == 9, [q["sql"][:60] for q in queries]
     reserved = [c for c in desk.calls(campaign) if c.state == CampaignCall.State.RESERVED]
     assert len(reserved) == size
     attempts = {a.pk: a for a in CallAttempt.unscoped.filter(campaign=campaign)}
