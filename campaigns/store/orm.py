@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Case, Count, F, Min, Q, Value, When, Window
+from django.db.models import Case, Count, Exists, F, Min, OuterRef, Q, Value, When, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
@@ -109,8 +109,9 @@ class OrmStore(Store):
         ).values_list("to_e164", "at"):  # fmt: skip
             dials.setdefault(to, []).append(at)
         reserved = dict(
-            CampaignCall.unscoped.filter(
-                workspace_id=workspace_id, state=Call.RESERVED, to_e164__in=set(calls.values())
+            CampaignCall.unscoped.filter(  # reserved, its claim not yet marked dialed (counted above if so)
+                workspace_id=workspace_id, state=Call.RESERVED, to_e164__in=set(calls.values()),
+                attempt__dialed=False,
             ).values_list("to_e164").annotate(n=Count("id")).order_by()
         )  # fmt: skip
         return {
@@ -202,13 +203,25 @@ class OrmStore(Store):
         )
 
     def take_chunk(self, jobs: Sequence[Job], now: datetime) -> dict[int, Taken]:
-        # One transaction: a call leaves reserved (counted as in flight) as its claim counts as dialed, so
-        # a dispatch batch never sees it as neither (campaigns/caps.py).
-        with transaction.atomic():
-            taken = (self._take(call_id, attempt_id, now) for call_id, attempt_id in jobs)
-            taken = {t.call_id: t for t in taken if t is not None}
-            if taken:
-                CallAttempt.unscoped.filter(pk__in=[t.attempt_id for t in taken.values()]).update(dialed=True)
+        # Each claim is marked dialed before its call leaves reserved, never in one transaction with the
+        # takes (it would hold the taken calls' rows while waiting for the next, against the pacer's rebuild
+        # moving them all). A reserved call whose claim is marked counts once (campaigns/caps.py), so a
+        # dispatch batch never sees a call taken and not counted. Claims whose call was not taken lose the mark.
+        marked = [attempt_id for _, attempt_id in jobs]
+        reserved = CampaignCall.unscoped.filter(state=Call.RESERVED, attempt_id=OuterRef("pk"))
+        CallAttempt.unscoped.filter(pk__in=marked).filter(Exists(reserved)).update(dialed=True)
+        taken = (self._take(call_id, attempt_id, now) for call_id, attempt_id in jobs)
+        taken = {t.call_id: t for t in taken if t is not None}
+        if len(taken) < len(jobs):
+            missed = [attempt_id for call_id, attempt_id in jobs if call_id not in taken]
+            # Not a second delivery's: a call dialing (or past) under the claim keeps it counted.
+            undialed = CampaignCall.unscoped.filter(
+                attempt_id=OuterRef("pk"), state__in=(Call.RESERVED, Call.PENDING)
+            )
+            moved_on = CampaignCall.unscoped.filter(pk=OuterRef("call_id")).exclude(attempt_id=OuterRef("pk"))
+            CallAttempt.unscoped.filter(pk__in=missed).filter(Exists(undialed) | Exists(moved_on)).update(
+                dialed=False
+            )
         return taken
 
     def answer_chunk(self, answers: Sequence[Answer]) -> int:
