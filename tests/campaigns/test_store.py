@@ -423,3 +423,20 @@ def test_outcome_move_is_guarded_by_state_claim_and_an_open_campaign(make_desk, 
     Campaign.unscoped.filter(pk=campaign.pk).update(state="finished")
     assert not store.outcome_move(second.pk, jobs[1].attempt_id, frm, state="pending")  # dials no more
     assert [c.state for c in desk.calls(campaign)] == ["pending", "placed"]
+
+
+def test_a_claim_counts_as_dialed_only_once_its_call_is_taken(make_desk, store):
+    desk = make_desk(2)
+    campaign = started(desk, 1)
+    [job] = reserve(store, desk, campaign, desk.calls(campaign))
+    now = timezone.now()
+
+    def dialed() -> bool:
+        return CallAttempt.unscoped.get(pk=job.attempt_id).dialed
+
+    assert not dialed()
+    campaign_pause(campaign=campaign, actor=desk.actor)
+    assert store.take_chunk([job], now) == {} and not dialed()  # not taken: not counted
+    Campaign.unscoped.filter(pk=campaign.pk).update(state="running")
+    assert list(store.take_chunk([job], now)) == [job.call_id] and dialed()
+    assert store.take_chunk([job], now) == {} and dialed()  # delivered twice: still counted
