@@ -33,6 +33,7 @@ FILTERS: dict[str, tuple[str, tuple[str, ...]]] = {
     "failed": ("Failed", (Call.FAILED,)),
     "review": ("Needs review", (Call.UNKNOWN,)),
     "suppressed": ("Suppressed", (Call.SUPPRESSED,)),
+    "held": ("Held back", (Call.HELD,)),
 }
 _FIELDS = (
     "row",
@@ -192,6 +193,7 @@ _WORDS = {
     Call.FAILED: "Failed",
     Call.UNKNOWN: "Needs review",
     Call.SUPPRESSED: "Suppressed",  # its error: the do-not-call entry's date and who added it
+    Call.HELD: "Held back",  # its error: the attempt cap it reached ("3 attempts this campaign (cap 3)")
 }
 
 

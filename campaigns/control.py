@@ -13,6 +13,7 @@ from campaigns.destinations import Destinations, destinations_parse, rows_estima
 from campaigns.dispatch import _pool_delete
 from campaigns.models import Campaign, CampaignCall, DestinationUpload
 from campaigns.pools import _tag_ids, pool_numbers, pool_queryset
+from campaigns.rules import AttemptRules
 from campaigns.store import Call, State
 from pacing.hours import Hours, zones_for
 from pacing.selectors import policy_of
@@ -38,9 +39,11 @@ def campaign_create(
     tag_names: list[str],
     destinations: Destinations | bytes,
     hours: Hours | None = None,
+    rules: AttemptRules | None = None,
 ) -> Campaign:
     """A draft campaign with one pending call per destination. Refuses lists with invalid rows, and its own
-    calling hours (`hours`; None: the environment's) when they never open or widen the environment's.
+    calling hours (`hours`; None: the environment's) when they never open or widen the environment's, and
+    attempt rules (`rules`: caps and retries; None: the defaults) that contradict themselves.
 
     A long list comes as the file's bytes: the campaign is created with it waiting in a DestinationUpload,
     and a worker reads it (campaign_destinations_load); the campaign can't start until it has."""
@@ -66,6 +69,9 @@ def campaign_create(
         )
     if hours is not None:
         _refuse_wider_hours(hours, policy_of(environment).hours, environment)
+    rules = rules or AttemptRules()
+    if problem := rules.problem():
+        raise ValidationError({"rules": problem})
     now = timezone.now()
     with transaction.atomic():
         campaign = Campaign.objects.create(
@@ -80,6 +86,7 @@ def campaign_create(
             hours_days=hours and hours.days,
             hours_start_s=hours and hours.start_s,
             hours_end_s=hours and hours.end_s,
+            **rules.as_fields(),
         )
         campaign.tags.set(tags)
         _calls_create(campaign, destinations, now=now)
@@ -98,6 +105,7 @@ def campaign_create(
             duplicates_skipped=destinations.duplicates,
             tags=[t.name for t in tags],
             calling_hours=hours.describe() if hours else "the environment's",
+            attempts=rules.describe(),
         )
     return campaign
 

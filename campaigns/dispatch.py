@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 from kombu.exceptions import KombuError
 
+from campaigns.caps import calls_within_caps
 from campaigns.donotcall.suppress import calls_suppress
 from campaigns.hours import calls_wait_for_hours
 from campaigns.models import Campaign
@@ -275,7 +276,8 @@ def _dispatch_batch(
     campaign: Campaign, policy, feed: _Feed, rates: dict | None = None, zones: frozenset = frozenset()
 ) -> _Batch:
     """One transaction: lock the pool, claim numbers for due calls, record the attempts and reserve the
-    calls; their dial tasks are enqueued after commit. On the PostgreSQL store, seven statements whatever its size."""
+    calls; their dial tasks are enqueued after commit. On the PostgreSQL store, nine statements whatever its
+    size (the attempt caps' locks and count two of them)."""
     with transaction.atomic():
         look = store().batch_begin(campaign)
         if look is None:
@@ -290,6 +292,7 @@ def _dispatch_batch(
         calls_wait_for_hours(campaign, now)  # calls outside their calling hours are never claimed
         due = store().due(campaign.pk, now, min(room, settings.CAMPAIGN_DISPATCH_BATCH))
         due = calls_suppress(campaign, due, now)  # do-not-call: never given a caller ID
+        due = calls_within_caps(campaign, due, now)  # per-destination attempt caps: held or waiting
         if not due:
             return _nothing_due(campaign, now)
         result = pacer().claim(

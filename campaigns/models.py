@@ -31,6 +31,9 @@ class CampaignManager(WorkspaceScopedManager.from_queryset(CampaignQuerySet)):
     pass
 
 
+CAP_CAMPAIGN_DEFAULT, CAP_DAY_DEFAULT = 4, 3
+
+
 class Campaign(TenantModel):
     class State(models.TextChoices):
         DRAFT = "draft", "Draft"
@@ -65,6 +68,15 @@ class Campaign(TenantModel):
     # The distinct time-zone sets of its destinations (each a sorted list of zone names); a call's `zone`
     # is its set's index here. Computed once, when the list is read: the dispatcher asks every batch.
     zones = models.JSONField(default=list, blank=True)
+    # Per-destination attempt caps (campaigns/caps.py): dials to one destination in this campaign (a call
+    # and its retries), and per calendar day in the destination's time zone across the workspace.
+    cap_campaign = models.PositiveSmallIntegerField(default=CAP_CAMPAIGN_DEFAULT)
+    cap_day = models.PositiveSmallIntegerField(default=CAP_DAY_DEFAULT)
+    # The retry schedule for no-answer and busy (campaigns/retries.py): how many times, after how long.
+    retry_no_answer_times = models.PositiveSmallIntegerField(default=2)
+    retry_no_answer_after_s = models.PositiveIntegerField(default=30 * 60)
+    retry_busy_times = models.PositiveSmallIntegerField(default=3)
+    retry_busy_after_s = models.PositiveIntegerField(default=5 * 60)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -89,6 +101,9 @@ class Campaign(TenantModel):
                     hours_start_s__lt=models.F("hours_end_s"),
                 ),
                 name="campaign_hours_open",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(cap_campaign__gte=1, cap_day__gte=1), name="campaign_caps_positive"
             ),
         ]
 
@@ -128,9 +143,19 @@ class CallAttempt(TenantModel):
     e164 = models.CharField(max_length=16)
     at_ms = models.BigIntegerField(help_text="The pacer's clock (Redis TIME), ms since the epoch.")
     at = models.DateTimeField()
+    # The destination called (the call's), for its attempt caps across the workspace (campaigns/caps.py).
+    to_e164 = models.CharField("destination", max_length=16, blank=True)
+    # A dial task took the call under this claim (reserved -> dialing): it counts against the caps. A claim
+    # given back before that (paused, lost task, broker down) never does.
+    dialed = models.BooleanField(default=False)
 
     class Meta:
         indexes = [
+            models.Index(  # a destination's dials of the day, across the workspace's campaigns
+                fields=["workspace", "to_e164", "at"],
+                condition=models.Q(dialed=True),
+                name="attempt_by_destination",
+            ),
             models.Index(fields=["workspace", "e164", "-at_ms"], name="attempt_by_number"),
             models.Index(fields=["campaign", "at"], name="attempt_by_campaign"),
         ]
@@ -161,6 +186,8 @@ class CampaignCall(TenantModel):
     when and who added it (pending -> suppressed, before any caller ID is claimed for it).
     A placed call's outcome (answered, for how long, the provider's final status and cause) comes from its
     status callbacks, ranked by `progress` so repeats and late reports change nothing (campaigns/outcomes.py).
+    held: its destination had as many dials in this campaign as the campaign's cap allows: never dialed
+    again, `error` says so (campaigns/caps.py; a destination at its daily cap waits instead, pending).
     """
 
     class State(models.TextChoices):
@@ -172,6 +199,7 @@ class CampaignCall(TenantModel):
         FAILED = "failed", "Failed"
         UNKNOWN = "unknown", "Needs review"
         SUPPRESSED = "suppressed", "Suppressed"
+        HELD = "held", "Held back"
 
     OPEN_STATES = (State.PENDING, State.RESERVED, State.DIALING, State.CHECKING)
     IN_FLIGHT = (State.RESERVED, State.DIALING, State.CHECKING)
@@ -195,6 +223,9 @@ class CampaignCall(TenantModel):
     provider_call_id = models.CharField(max_length=80, blank=True)
     error = models.CharField(max_length=300, blank=True)
     unavailable_tries = models.PositiveSmallIntegerField(default=0)
+    # Retries taken after a no-answer, after a busy (campaigns/retries.py).
+    no_answer_retries = models.PositiveSmallIntegerField(default=0)
+    busy_retries = models.PositiveSmallIntegerField(default=0)
     zone = models.PositiveSmallIntegerField(
         default=0, help_text="Its time zones: an index of campaign.zones."
     )

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from campaigns.models import CampaignCall, Outcome
+from campaigns.retries import call_outcome_retry
 from campaigns.store import SETTLED_RANK, Heard, store
 from providers.adapters.base import CallStatus, ProviderError, ProviderUnavailable
 from providers.services import connection_adapter
@@ -56,15 +57,16 @@ def _recorded(call_id: int, attempt_id: int, heard: Heard, now: datetime) -> boo
     if before is None:
         return False
     if heard.rank >= SETTLED_RANK and before.progress < heard.rank:
-        call_settled(call_id=call_id, outcome=heard.outcome)
+        call_settled(call_id=call_id, attempt_id=attempt_id, outcome=heard.outcome, at=now)
     return True
 
 
-def call_settled(*, call_id: int, outcome: str) -> None:
+def call_settled(*, call_id: int, attempt_id: int, outcome: str, at: datetime) -> None:
     """A call's outcome is known: one of Outcome's values (completed, busy, no-answer, failed, canceled;
     unknown, which a late final status may still follow). Called once per call and outcome, after the
-    store recorded it. The retry schedule (no-answer and busy) hooks in here."""
-    log.debug("call %s settled: %s", call_id, outcome)
+    store recorded it: no-answer and busy follow the campaign's retry schedule (campaigns/retries.py)."""
+    retry = call_outcome_retry(call_id=call_id, attempt_id=attempt_id, status=outcome, at=at)
+    log.debug("call %s settled: %s (%s)", call_id, outcome, retry)
 
 
 # ---- Outcomes that never came -----------------------------------------------------------------------

@@ -38,6 +38,7 @@ class Progress:
     unknown: int
     waiting: int
     suppressed: int  # on the do-not-call list: never dialed
+    held: int  # at its destination's attempt cap for the campaign: never dialed again
     in_flight: int  # reserved, dialing or checking: each holds its caller ID
     expected_finish: datetime | None
     by_state: dict[str, int] = field(default_factory=dict)  # calls per CampaignCall.State
@@ -53,7 +54,7 @@ class Progress:
 
     @property
     def done(self) -> int:
-        return self.placed + self.failed + self.unknown + self.suppressed
+        return self.placed + self.failed + self.unknown + self.suppressed + self.held
 
     @property
     def unplaced(self) -> int:
@@ -79,6 +80,7 @@ def campaign_progress(campaign: Campaign, *, pool_size: int | None = None) -> Pr
         unknown=counts.get(Call.UNKNOWN, 0),
         waiting=waiting,
         suppressed=counts.get(Call.SUPPRESSED, 0),
+        held=counts.get(Call.HELD, 0),
         in_flight=in_flight,
         expected_finish=_expected_finish(campaign, waiting, in_flight, pool_size),
         by_state=counts,

@@ -14,6 +14,7 @@ from campaigns.call_log import FILTERS, call_log, call_log_csv
 from campaigns.donotcall.selectors import dnc_listed_among
 from campaigns.forms import CampaignForm
 from campaigns.models import Campaign, CampaignCall, DestinationUpload
+from campaigns.rules import AttemptRules
 from campaigns.selectors import (
     caller_id_choices,
     campaign_callers,
@@ -69,10 +70,13 @@ def campaign_new(request, workspace_slug):
                 tag_names=[t.name for t in data["tags"]],
                 destinations=data["destinations"],
                 hours=form.campaign_hours(),
+                rules=form.rules(),
             )
         except ValidationError as error:
             if hasattr(error, "error_dict") and "hours" in error.error_dict:
                 form.add_error("hours_end", error.error_dict.pop("hours"))  # widens the environment's
+            if hasattr(error, "error_dict") and "rules" in error.error_dict:
+                form.add_error("cap_campaign", error.error_dict.pop("rules"))
             if not hasattr(error, "error_dict") or error.error_dict:
                 form.add_error(None, error)
         else:
@@ -122,6 +126,7 @@ def campaign_detail(request, workspace_slug, campaign_id):
         ),
         "policy": policy_of(campaign.environment),
         "hours": campaign_hours_notice(campaign),
+        "rules": AttemptRules.of(campaign),
         "upload": upload_of(campaign),
         "section": "campaigns",
     }

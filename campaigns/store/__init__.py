@@ -14,6 +14,8 @@ pacing state only; it is rebuilt from the recorded attempts when it is lost.
        +------------------ provider proves it was never placed ---+    placed | pending | unknown
     dialing | checking | placed --status callback (campaigns/outcomes.py)--> placed, its outcome recorded
     pending --dispatch: destination on the do-not-call list--> suppressed (final, never claimed)
+    pending --dispatch: destination at its campaign attempt cap--> held (final, never claimed)
+    placed | failed --outcome no-answer / busy (campaigns/retries.py)--> pending, after the schedule's wait
 
 The engine's modules depend in one direction (`[tool.importlinter]` in pyproject.toml):
 store < pools < reconcile < dispatch < dial < control.
@@ -26,6 +28,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 
 from campaigns.store.base import (
+    LOCK_DESTINATION,
     LOCK_POOL,
     LOCK_WORKSPACE,
     SETTLED_RANK,
@@ -38,11 +41,13 @@ from campaigns.store.base import (
     State,
     Store,
     Taken,
+    Tally,
 )
 from campaigns.store.orm import OrmStore
 from campaigns.store.postgresql import PostgresStore
 
 __all__ = [
+    "LOCK_DESTINATION",
     "LOCK_POOL",
     "LOCK_WORKSPACE",
     "Answer",
@@ -55,6 +60,7 @@ __all__ = [
     "State",
     "Store",
     "Taken",
+    "Tally",
     "store",
     "takes_key",
 ]

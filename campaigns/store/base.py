@@ -17,6 +17,8 @@ Call = CampaignCall.State
 # Lock namespaces (PostgreSQL advisory locks; the ORM store locks rows instead). In PostgreSQL, not Redis:
 # they must hold exactly when Redis is lost.
 LOCK_WORKSPACE, LOCK_POOL = 0x5041, 0x504F
+# A destination, for a batch counting its attempts (the PostgreSQL store: batches of a workspace run at once).
+LOCK_DESTINATION = 0x5044
 
 
 class Claim(Protocol):
@@ -70,6 +72,14 @@ SETTLED_RANK = 35
 # The states a status callback may find its call in: in dialing (the callback outran the dial's answer),
 # checking (the answer was lost) or unknown (left for review), it is proof that the provider placed it.
 HEARD_STATES = (Call.DIALING, Call.CHECKING, Call.UNKNOWN, Call.PLACED)
+
+
+class Tally(NamedTuple):
+    """A due call's attempts, against its destination's caps (campaigns/caps.py)."""
+
+    campaign: int  # its claims a dial task took: this campaign's attempts to its destination
+    day: int  # its destination's dials since the call's local midnight, across the workspace, and in flight
+    zone: int  # its zone set (campaign.zones index)
 
 
 class Look(NamedTuple):
@@ -136,6 +146,28 @@ class Store(ABC):
     def suppress(self, reasons: dict[int, str], now: datetime) -> list[int]:
         """pending -> suppressed, each call with its reason (the do-not-call entry that stops it), if and
         only if it is still pending; the ids moved. A suppressed call is final: never dialed."""
+
+    @abstractmethod
+    def tally(self, workspace_id: int, call_ids: list[int], day_starts: list[datetime]) -> dict[int, Tally]:
+        """The due calls' attempts (`day_starts`: the local midnight of each zone set, by campaign.zones
+        index; the first stands for a zone out of range), in one statement (PostgreSQL: two, its locks
+        first). A call whose destination another batch is counting or reserving at the moment is left out:
+        it waits for the next batch, so two batches never both let one destination past its cap."""
+
+    @abstractmethod
+    def hold(self, reasons: dict[int, str], now: datetime) -> list[int]:
+        """pending -> held (final, never dialed again), each call with its reason (the cap it reached), if
+        and only if it is still pending; the ids moved."""
+
+    @abstractmethod
+    def day_wait(self, waits: dict[int, tuple[datetime, str]]) -> int:
+        """Pending calls at their destination's daily cap: not due before (until), with the reason shown
+        meanwhile; how many moved. One statement."""
+
+    @abstractmethod
+    def outcome_move(self, call_id: int, attempt_id: int, frm: Sequence[str], **fields) -> bool:
+        """Move a call on its final outcome (campaigns/retries.py) if, and only if, it is still in one of
+        `frm` under the same claim and its campaign is open (a finished or cancelled one dials no more)."""
 
     @abstractmethod
     def hold_back(self, call_ids: list[int], until: datetime) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from django.db import transaction
-from django.db.models import Case, F, Min, Q, Value, When, Window
+from django.db.models import Case, Count, Exists, F, Min, OuterRef, Q, Value, When, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
@@ -30,6 +30,7 @@ from campaigns.store.base import (
     State,
     Store,
     Taken,
+    Tally,
 )
 from phone_numbers.models import PhoneNumber
 from tenants.models import Workspace
@@ -64,10 +65,13 @@ class OrmStore(Store):
     def reserve(
         self, campaign: Campaign, claims: list[Claim], numbers: dict[str, int], *, at: datetime, now: datetime
     ) -> list[Job]:
+        ids = [int(c.call_id) for c in claims]
+        destinations = dict(CampaignCall.unscoped.filter(pk__in=ids).values_list("pk", "to_e164"))
         attempts = CallAttempt.unscoped.bulk_create(
             CallAttempt(
                 workspace_id=campaign.workspace_id, call_id=int(c.call_id), campaign_id=campaign.pk,
                 number_id=numbers[c.number], e164=c.number, at_ms=c.at_ms, at=at,
+                to_e164=destinations.get(int(c.call_id), ""),
             )
             for c in claims
         )  # fmt: skip
@@ -81,6 +85,12 @@ class OrmStore(Store):
         return [Job(a.call_id, a.pk) for a in attempts]
 
     def suppress(self, reasons: dict[int, str], now: datetime) -> list[int]:
+        return self._end(reasons, Call.SUPPRESSED, now)
+
+    def hold(self, reasons: dict[int, str], now: datetime) -> list[int]:
+        return self._end(reasons, Call.HELD, now)
+
+    def _end(self, reasons: dict[int, str], end: str, now: datetime) -> list[int]:
         by_reason: dict[str, list[int]] = {}
         for call_id, reason in reasons.items():
             by_reason.setdefault(reason, []).append(call_id)
@@ -90,10 +100,63 @@ class OrmStore(Store):
                 pending = CampaignCall.unscoped.select_for_update().filter(pk__in=ids, state=Call.PENDING)
                 ids = list(pending.values_list("id", flat=True))
                 CampaignCall.unscoped.filter(pk__in=ids, state=Call.PENDING).update(
-                    state=Call.SUPPRESSED, error=reason[:300], finished_at=now, updated_at=now
+                    state=end, error=reason[:300], finished_at=now, updated_at=now
                 )
             moved += ids
         return sorted(moved)
+
+    def tally(self, workspace_id: int, call_ids: list[int], day_starts: list[datetime]) -> dict[int, Tally]:
+        # No destination locks: a dispatch batch holds its workspace's row, so batches take turns here.
+        if not call_ids:
+            return {}
+        rows = CampaignCall.unscoped.filter(pk__in=call_ids).values_list("pk", "to_e164", "zone")
+        zones = {pk: zone if 0 <= zone < len(day_starts) else 0 for pk, _, zone in rows}
+        calls = {pk: to for pk, to, _ in rows}
+        own = dict(
+            CallAttempt.unscoped.filter(call_id__in=list(calls), dialed=True)
+            .values_list("call_id").annotate(n=Count("id")).order_by()
+        )  # fmt: skip
+        dials: dict[str, list[datetime]] = {}
+        for to, at in CallAttempt.unscoped.filter(
+            workspace_id=workspace_id, to_e164__in=set(calls.values()), dialed=True,
+            at__gte=min(day_starts),
+        ).values_list("to_e164", "at"):  # fmt: skip
+            dials.setdefault(to, []).append(at)
+        reserved = dict(
+            CampaignCall.unscoped.filter(  # reserved, its claim not yet marked dialed (counted above if so)
+                workspace_id=workspace_id, state=Call.RESERVED, to_e164__in=set(calls.values()),
+                attempt__dialed=False,
+            ).values_list("to_e164").annotate(n=Count("id")).order_by()
+        )  # fmt: skip
+        return {
+            pk: Tally(
+                own.get(pk, 0),
+                sum(at >= day_starts[zones[pk]] for at in dials.get(to, ())) + reserved.get(to, 0),
+                zones[pk],
+            )
+            for pk, to in calls.items()
+        }
+
+    def day_wait(self, waits: dict[int, tuple[datetime, str]]) -> int:
+        if not waits:
+            return 0
+        groups: dict[tuple[datetime, str], list[int]] = {}
+        for pk, (until, reason) in waits.items():
+            groups.setdefault((until, reason[:300]), []).append(pk)
+        # One statement: the calls of one zone set at one count share their time and reason.
+        return CampaignCall.unscoped.filter(pk__in=list(waits), state=Call.PENDING).update(
+            not_before=Case(*(When(pk__in=ids, then=Value(until)) for (until, _), ids in groups.items())),
+            error=Case(*(When(pk__in=ids, then=Value(reason)) for (_, reason), ids in groups.items())),
+        )
+
+    def outcome_move(self, call_id: int, attempt_id: int, frm, **fields) -> bool:
+        fields.setdefault("updated_at", timezone.now())
+        return bool(
+            CampaignCall.unscoped.filter(
+                pk=call_id, attempt_id=attempt_id, state__in=list(frm),
+                campaign_id__in=Campaign.unscoped.filter(state__in=Campaign.OPEN_STATES).values("pk"),
+            ).update(**fields)
+        )  # fmt: skip
 
     def hold_back(self, call_ids: list[int], until: datetime) -> None:
         CampaignCall.unscoped.filter(pk__in=call_ids, state=Call.PENDING).update(not_before=until)
@@ -122,6 +185,9 @@ class OrmStore(Store):
         Campaign.unscoped.filter(pk__in=campaign_ids).update(**fields)
 
     def take(self, call_id: int, attempt_id: int, now: datetime) -> Taken | None:
+        return self.take_chunk([Job(call_id, attempt_id)], now).get(call_id)
+
+    def _take(self, call_id: int, attempt_id: int, now: datetime) -> Taken | None:
         if not CampaignCall.unscoped.filter(
             pk=call_id, state=Call.RESERVED, attempt_id=attempt_id, campaign_id__in=_running()
         ).update(state=Call.DIALING, dialing_at=now, updated_at=now):
@@ -151,8 +217,26 @@ class OrmStore(Store):
         )
 
     def take_chunk(self, jobs: Sequence[Job], now: datetime) -> dict[int, Taken]:
-        taken = (self.take(call_id, attempt_id, now) for call_id, attempt_id in jobs)
-        return {t.call_id: t for t in taken if t is not None}
+        # Each claim is marked dialed before its call leaves reserved, never in one transaction with the
+        # takes (it would hold the taken calls' rows while waiting for the next, against the pacer's rebuild
+        # moving them all). A reserved call whose claim is marked counts once (campaigns/caps.py), so a
+        # dispatch batch never sees a call taken and not counted. Claims whose call was not taken lose the mark.
+        marked = [attempt_id for _, attempt_id in jobs]
+        reserved = CampaignCall.unscoped.filter(state=Call.RESERVED, attempt_id=OuterRef("pk"))
+        CallAttempt.unscoped.filter(pk__in=marked).filter(Exists(reserved)).update(dialed=True)
+        taken = (self._take(call_id, attempt_id, now) for call_id, attempt_id in jobs)
+        taken = {t.call_id: t for t in taken if t is not None}
+        if len(taken) < len(jobs):
+            missed = [attempt_id for call_id, attempt_id in jobs if call_id not in taken]
+            # Not a second delivery's: a call dialing (or past) under the claim keeps it counted.
+            undialed = CampaignCall.unscoped.filter(
+                attempt_id=OuterRef("pk"), state__in=(Call.RESERVED, Call.PENDING)
+            )
+            moved_on = CampaignCall.unscoped.filter(pk=OuterRef("call_id")).exclude(attempt_id=OuterRef("pk"))
+            CallAttempt.unscoped.filter(pk__in=missed).filter(Exists(undialed) | Exists(moved_on)).update(
+                dialed=False
+            )
+        return taken
 
     def answer_chunk(self, answers: Sequence[Answer]) -> int:
         return sum(

@@ -13,6 +13,7 @@ from django.db import connection
 from campaigns.models import CallAttempt, Campaign, CampaignCall
 from campaigns.store.base import (
     HEARD_STATES,
+    LOCK_DESTINATION,
     LOCK_POOL,
     LOCK_WORKSPACE,
     SETTLED_RANK,
@@ -25,6 +26,7 @@ from campaigns.store.base import (
     Recorded,
     State,
     Taken,
+    Tally,
 )
 from campaigns.store.orm import OrmStore
 from phone_numbers.models import PhoneNumber
@@ -79,6 +81,12 @@ class PostgresStore(OrmStore):
         return [Job(call_id, attempt_id) for call_id, attempt_id in jobs]
 
     def suppress(self, reasons: dict[int, str], now: datetime) -> list[int]:
+        return self._end(reasons, Call.SUPPRESSED, now)
+
+    def hold(self, reasons: dict[int, str], now: datetime) -> list[int]:
+        return self._end(reasons, Call.HELD, now)
+
+    def _end(self, reasons: dict[int, str], end: str, now: datetime) -> list[int]:
         if not reasons:
             return []
         rows = _run(
@@ -88,10 +96,23 @@ class PostgresStore(OrmStore):
                 "reasons": [r[:300] for r in reasons.values()],
                 "now": now,
                 "pending": Call.PENDING,
-                "suppressed": Call.SUPPRESSED,
+                "end": end,
             },  # fmt: skip
         )
         return sorted(call_id for (call_id,) in rows)
+
+    def tally(self, workspace_id: int, call_ids: list[int], day_starts: list[datetime]) -> dict[int, Tally]:
+        if not call_ids:
+            return {}
+        # Two statements: the locks, then the count, in a snapshot taken after them.
+        locked = _run("lock_destinations", {"dest_ns": LOCK_DESTINATION, "ids": call_ids})
+        ours = [call_id for (call_id,) in locked]
+        if not ours:
+            return {}
+        rows = _run(
+            "caps", {"ws": workspace_id, "reserved": Call.RESERVED, "ids": ours, "starts": day_starts}
+        )
+        return {call_id: Tally(own, day, zone) for call_id, zone, own, day in rows}
 
     def take(self, call_id: int, attempt_id: int, now: datetime) -> Taken | None:
         return self.take_chunk([Job(call_id, attempt_id)], now).get(call_id)  # the same one statement

@@ -98,12 +98,14 @@ class Desk:
                 gap_seconds=gap, windows=[(cap, window)] if cap or window else [], daily_cap=daily,
             )  # fmt: skip
 
-    def campaign(self, destinations, *, tags=("outbound",), name="Spring outreach", hours=None) -> Campaign:
+    def campaign(
+        self, destinations, *, tags=("outbound",), name="Spring outreach", hours=None, rules=None
+    ) -> Campaign:
         csv = ("phone\n" + "\n".join(destinations) + "\n").encode()
         with workspace_scope(self.ws):
             return campaign_create(
                 workspace=self.ws, actor=self.actor, name=name, environment=self.live, agent=self.agent,
-                tag_names=list(tags), destinations=destinations_parse(csv), hours=hours,
+                tag_names=list(tags), destinations=destinations_parse(csv), hours=hours, rules=rules,
             )  # fmt: skip
 
     def calls(self, campaign) -> list[CampaignCall]:

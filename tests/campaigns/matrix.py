@@ -12,7 +12,19 @@ PAGES = {
     "campaigns:list": WorkspacePage(),
     "campaigns:new": WorkspacePage(
         post={"name": "Hijack", "environment": "", "agent": "", "tags": []},
-        fields=("destinations", "own_hours", "hours_days", "hours_start", "hours_end"),
+        fields=(
+            "destinations",
+            "own_hours",
+            "hours_days",
+            "hours_start",
+            "hours_end",
+            "cap_campaign",
+            "cap_day",
+            "retry_no_answer_times",
+            "retry_no_answer_after",
+            "retry_busy_times",
+            "retry_busy_after",
+        ),  # fmt: skip
     ),
     "campaigns:detail": WorkspacePage(query=("state", "page", "seen")),
     "campaigns:upload": WorkspacePage(),

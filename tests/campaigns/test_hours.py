@@ -107,9 +107,9 @@ def test_a_campaigns_own_hours_narrow_the_environments_and_may_not_widen_them(ma
 
 
 def test_a_batch_with_a_closed_zone_set_costs_one_statement_more(make_desk, settings):
-    """While every zone set is open a batch is the seven statements it was (with the do-not-call check); a
-    closed one adds the one UPDATE that moves its due calls (and finds none the next time, through
-    call_due_by_zone)."""
+    """While every zone set is open a batch is the nine statements it was (with the do-not-call check, and
+    the attempt caps' locks and count); a closed one adds the one UPDATE that moves its due calls (and finds
+    none the next time, through call_due_by_zone)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -131,7 +131,7 @@ def test_a_batch_with_a_closed_zone_set_costs_one_statement_more(make_desk, sett
         policy = pacer_policy(policy_of(campaign.environment))
         with CaptureQueriesContext(connection) as queries:
             assert _dispatch_batch(campaign, policy, _Feed(limit=8, takes_per_s=None)).claimed == 2
-    assert len(queries) == 8, [q["sql"][:60] for q in queries]
+    assert len(queries) == 10, [q["sql"][:60] for q in queries]
     assert desk.states(campaign) == {"reserved": 2, "pending": 2}
 
 

@@ -151,6 +151,7 @@ def test_a_final_status_arriving_first_is_the_outcome_and_reads_in_words(
     twilio_desk, twilio_server, status, extra, words
 ):
     campaign, [call] = placed(twilio_desk)
+    Campaign.unscoped.filter(pk=campaign.pk).update(retry_no_answer_times=0, retry_busy_times=0)  # ends here
     token = twilio_server.auth_token
     assert twilio_post(call, status, token=token, CallDuration="0", **extra).status_code == 204
     assert twilio_post(call, "ringing", token=token).status_code == 204  # out of order: no reopening
@@ -159,6 +160,29 @@ def test_a_final_status_arriving_first_is_the_outcome_and_reads_in_words(
     with workspace_scope(twilio_desk.ws):
         [row] = call_log(Campaign.objects.get(pk=campaign.pk), counts={}, state=None, page=1).rows
     assert (row.label, row.detail) == words
+
+
+@pytest.mark.parametrize(
+    "status, retry", [("no-answer", "No answer: retry 1 of 2."), ("busy", "Busy: retry 1 of 3.")]
+)
+def test_a_no_answer_or_busy_callback_sends_the_call_back_per_the_retry_schedule_once(
+    twilio_desk, twilio_server, status, retry
+):
+    """The campaign's schedule (by default no answer: 30 min, twice; busy: 5 min, three times): the call
+    waits again, what it heard cleared for the next claim's reports; the same report again does nothing."""
+    campaign, [call] = placed(twilio_desk)
+    token = twilio_server.auth_token
+    assert twilio_post(call, status, token=token, CallDuration="0").status_code == 204
+    again = fresh(call)
+    assert (again.state, again.progress, again.outcome, again.error) == ("pending", 0, "", retry)
+    wait = timedelta(minutes=30 if status == "no-answer" else 5)
+    assert abs(again.not_before - (timezone.now() + wait)) < timedelta(seconds=30)
+    assert twilio_post(call, status, token=token, CallDuration="0").status_code == 204  # a repeat
+    assert (fresh(call).state, fresh(call).not_before, fresh(call).error) == (
+        "pending",
+        again.not_before,
+        retry,
+    )
 
 
 @pytest.mark.parametrize("state", ["dialing", "checking", "unknown"])
@@ -265,6 +289,7 @@ def test_telnyx_callbacks_find_the_call_by_its_id_and_its_own_accounts_key(telny
 
 def test_a_twilio_outcome_that_never_came_is_asked_for(twilio_desk, twilio_server, settings):
     campaign, [call] = placed(twilio_desk)
+    Campaign.unscoped.filter(pk=campaign.pk).update(retry_no_answer_times=0)  # it ends on the answer
     assert outcomes_reconcile() == 0  # just placed: its callbacks may still come
     settings.CAMPAIGN_OUTCOME_WAIT_S = 0
     assert outcomes_reconcile() == 1  # still queued at Twilio: asked again later
@@ -290,6 +315,7 @@ def test_a_twilio_call_that_never_ends_is_left_unknown_after_the_wait(twilio_des
 def test_a_telnyx_outcome_that_never_came_is_unknown_until_a_late_callback(telnyx_key, settings):
     desk, key = telnyx_key
     campaign, [call] = placed(desk)
+    Campaign.unscoped.filter(pk=campaign.pk).update(retry_busy_times=0)  # it ends on the late report
     settings.CAMPAIGN_OUTCOME_WAIT_S = 0
     assert outcomes_reconcile() == 1
     assert outcome_of(call) == ("placed", 35, "unknown", None, None)

@@ -124,11 +124,12 @@ def test_a_counted_tick_stops_after_its_batches_and_never_sleeps(make_desk, monk
 
 
 @pytest.mark.parametrize("size", [1, 12])
-def test_a_dispatch_batch_on_the_postgresql_store_is_seven_statements_whatever_its_size(
+def test_a_dispatch_batch_on_the_postgresql_store_is_nine_statements_whatever_its_size(
     make_desk, settings, size
 ):
     """The locks and a look in one statement, then lock the due calls, check them against the do-not-call
-    list, check the claimed numbers, record and reserve, with BEGIN and COMMIT."""
+    list, lock their destinations and count them against their attempt caps, check the claimed numbers,
+    record and reserve, with BEGIN and COMMIT."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -148,7 +149,7 @@ def test_a_dispatch_batch_on_the_postgresql_store_is_seven_statements_whatever_i
         policy = pacer_policy(policy_of(campaign.environment))
         with CaptureQueriesContext(connection) as queries:
             assert _dispatch_batch(campaign, policy, _Feed(limit=size * 2, takes_per_s=None)).claimed == size
-    assert len(queries) == 7, [q["sql"][:60] for q in queries]
+    assert len(queries) == 9, [q["sql"][:60] for q in queries]
     reserved = [c for c in desk.calls(campaign) if c.state == CampaignCall.State.RESERVED]
     assert len(reserved) == size
     attempts = {a.pk: a for a in CallAttempt.unscoped.filter(campaign=campaign)}
@@ -266,7 +267,7 @@ def test_a_dial_says_what_happened_as_one_of_its_named_outcomes(make_desk):
 
 def test_a_dial_takes_two_statements_whatever_it_loads(make_desk, log_path, engine_store):
     """reserved -> dialing with the call, claim, number and connection in one round trip (the ORM store:
-    two); then the outcome."""
+    three: the claim marked dialed, for the attempt caps, just before, is one of them); then the outcome."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -278,7 +279,7 @@ def test_a_dial_takes_two_statements_whatever_it_loads(make_desk, log_path, engi
         assert call_dial(call_id=call.pk, attempt_id=call.attempt_id) == "placed"
     # The sandbox provider keeps its side of the dial in its own tables: those statements are not ours.
     queries = [q for q in captured if "providers_sandbox" not in q["sql"]]
-    assert len(queries) == {"postgresql": 2, "orm": 3}[engine_store], [q["sql"][:80] for q in queries]
+    assert len(queries) == {"postgresql": 2, "orm": 4}[engine_store], [q["sql"][:80] for q in queries]
     placed = CampaignCall.unscoped.get(pk=call.pk)
     (dial,) = dial_log.read(log_path)
     assert (dial.from_e164, dial.to_e164, dial.reference) == (call.from_e164, call.to_e164, call.reference)

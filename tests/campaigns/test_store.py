@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from campaigns.control import campaign_pause, campaign_start
 from campaigns.models import CallAttempt, Campaign, CampaignCall
-from campaigns.store import SETTLED_RANK, STORES, Heard, Look, Recorded, Taken
+from campaigns.store import SETTLED_RANK, STORES, Heard, Look, Recorded, Taken, Tally
 from pacing.pacer import Claim
 from providers.models import ProviderConnection
 from tests.campaigns.conftest import DESTINATIONS
@@ -418,3 +418,114 @@ def test_two_final_reports_at_once_settle_the_call_once(make_desk, store):
     assert second.result is None  # it saw the first one's outcome once it could
     call = CampaignCall.unscoped.get(pk=job.call_id)
     assert (call.outcome, call.duration_s, call.state) == ("completed", 30, "placed")
+
+
+# ---- Attempt caps and retries (campaigns/caps.py, retries.py) ---------------------------------------
+
+
+def test_tally_counts_dialed_claims_per_call_and_a_destinations_day_across_campaigns(make_desk, store):
+    desk = make_desk(2)
+    one = started(desk, 2)
+    two = desk.campaign(DESTINATIONS[:1], name="Other")
+    campaign_start(campaign=two, actor=desk.actor)
+    first, second = desk.calls(one)
+    [other] = desk.calls(two)  # the same destination as `first`
+    now = timezone.now()
+    [job] = reserve(store, desk, one, [first])
+    assert CallAttempt.unscoped.get(pk=job.attempt_id).to_e164 == first.to_e164
+    with transaction.atomic():
+        # Reserved, not dialed: not this call's attempt yet, but the destination's today (in flight).
+        assert store.tally(desk.ws.pk, [other.pk, second.pk], [now - timedelta(hours=1)]) == {
+            other.pk: Tally(0, 1, 0), second.pk: Tally(0, 0, 0),
+        }  # fmt: skip
+    assert store.take(*job, now) is not None  # dialed: it counts as an attempt of the call
+    assert CallAttempt.unscoped.get(pk=job.attempt_id).dialed
+    CampaignCall.unscoped.filter(pk=first.pk).update(state="pending")
+    with transaction.atomic():
+        tallies = store.tally(desk.ws.pk, [first.pk, other.pk], [now - timedelta(hours=1)])
+    assert tallies == {first.pk: Tally(1, 1, 0), other.pk: Tally(0, 1, 0)}
+    with (
+        transaction.atomic()
+    ):  # a day that started after the dial: not counted; a zone out of range: the first
+        CampaignCall.unscoped.filter(pk=other.pk).update(zone=7)
+        tallies = store.tally(desk.ws.pk, [other.pk], [now + timedelta(seconds=1)])
+    assert tallies == {other.pk: Tally(0, 0, 0)}
+    assert store.tally(desk.ws.pk, [], [now]) == {}
+
+
+def test_tally_on_postgresql_leaves_out_a_destination_another_batch_is_counting(make_desk):
+    store = STORES["postgresql"]
+    desk = make_desk(2)
+    one = started(desk, 2)
+    two = desk.campaign(DESTINATIONS[:1], name="Other")
+    campaign_start(campaign=two, actor=desk.actor)
+    first, second = desk.calls(one)
+    [other] = desk.calls(two)
+    day = [timezone.now() - timedelta(hours=1)]
+    with Holder(lambda: store.tally(desk.ws.pk, [other.pk], day)) as holder:
+        assert list(holder.result) == [other.pk]
+        with transaction.atomic():  # the same destination: left for the next batch; the other counted
+            assert list(store.tally(desk.ws.pk, [first.pk, second.pk], day)) == [second.pk]
+    with transaction.atomic():
+        assert list(store.tally(desk.ws.pk, [first.pk, second.pk], day)) == [first.pk, second.pk]
+
+
+def test_hold_and_day_wait_move_only_pending_calls_once_each_with_its_reason(make_desk, store):
+    desk = make_desk(2)
+    campaign = started(desk, 4)
+    calls = desk.calls(campaign)
+    [job] = reserve(store, desk, campaign, calls[:1])
+    now = timezone.now()
+    midnight = now + timedelta(hours=3)
+    with transaction.atomic():
+        assert store.hold({calls[0].pk: "cap", calls[1].pk: "2 attempts this campaign (cap 2)"}, now) == [
+            calls[1].pk
+        ]
+        waits = {c.pk: (midnight, "1 call today to this number (cap 1)") for c in calls[:3]}
+        waits[calls[3].pk] = (midnight + timedelta(hours=1), "elsewhere")
+        assert store.day_wait(waits) == 2  # the reserved and the held ones stay as they are
+    assert store.hold({calls[1].pk: "again"}, now) == []
+    assert [(c.state, c.error) for c in desk.calls(campaign)] == [
+        ("reserved", ""), ("held", "2 attempts this campaign (cap 2)"),
+        ("pending", "1 call today to this number (cap 1)"), ("pending", "elsewhere"),
+    ]  # fmt: skip
+    assert [c.not_before for c in desk.calls(campaign)[2:]] == [midnight, midnight + timedelta(hours=1)]
+    assert desk.calls(campaign)[1].finished_at == now
+    assert store.day_wait({}) == 0 and store.hold({}, now) == []
+    assert store.take(*job, now) is not None
+
+
+def test_outcome_move_is_guarded_by_state_claim_and_an_open_campaign(make_desk, store):
+    desk = make_desk(2)
+    campaign = started(desk, 2)
+    first, second = desk.calls(campaign)
+    jobs = reserve(store, desk, campaign, [first, second])
+    now = timezone.now()
+    for job in jobs:
+        store.take(*job, now)
+        store.move(*job, "dialing", state="placed")
+    frm = ("placed", "failed")
+    assert not store.outcome_move(first.pk, jobs[0].attempt_id + 1000, frm, state="pending")  # another claim
+    assert not store.outcome_move(first.pk, jobs[0].attempt_id, ("failed",), state="pending")  # another state
+    assert store.outcome_move(first.pk, jobs[0].attempt_id, frm, state="pending", not_before=now)
+    assert not store.outcome_move(first.pk, jobs[0].attempt_id, frm, state="pending")  # delivered twice
+    Campaign.unscoped.filter(pk=campaign.pk).update(state="finished")
+    assert not store.outcome_move(second.pk, jobs[1].attempt_id, frm, state="pending")  # dials no more
+    assert [c.state for c in desk.calls(campaign)] == ["pending", "placed"]
+
+
+def test_a_claim_counts_as_dialed_only_once_its_call_is_taken(make_desk, store):
+    desk = make_desk(2)
+    campaign = started(desk, 1)
+    [job] = reserve(store, desk, campaign, desk.calls(campaign))
+    now = timezone.now()
+
+    def dialed() -> bool:
+        return CallAttempt.unscoped.get(pk=job.attempt_id).dialed
+
+    assert not dialed()
+    campaign_pause(campaign=campaign, actor=desk.actor)
+    assert store.take_chunk([job], now) == {} and not dialed()  # not taken: not counted
+    Campaign.unscoped.filter(pk=campaign.pk).update(state="running")
+    assert list(store.take_chunk([job], now)) == [job.call_id] and dialed()
+    assert store.take_chunk([job], now) == {} and dialed()  # delivered twice: still counted

@@ -1,7 +1,7 @@
 -- reserved -> dialing for a chunk of calls (one, for a single dial task), each guarded by its claim and its
 -- campaign running, with everything each dial needs, in one round trip. Outer joins: once the UPDATE has
 -- run, its rows must come back whatever else was deleted meanwhile. {connection_columns}: every column of
--- the caller ID's provider connection, a whole model.
+-- the caller ID's provider connection, a whole model. Each claim taken is marked dialed.
 WITH taken AS (
     UPDATE {call} AS c SET state = %(dialing)s, dialing_at = %(now)s, updated_at = %(now)s
       FROM {campaign} AS k,
@@ -10,6 +10,8 @@ WITH taken AS (
        AND k.id = c.campaign_id AND k.state = %(running)s
     RETURNING c.id, c.attempt_id, c.workspace_id, c.campaign_id, c.to_e164, c.from_e164, c.number_id,
               c.unavailable_tries
+), dialed AS (  -- the claim now counts against its destination's attempt caps (campaigns/caps.py)
+    UPDATE {attempt} AS a SET dialed = true FROM taken AS t WHERE a.id = t.attempt_id
 )
 SELECT t.id, t.attempt_id, t.workspace_id, t.campaign_id, t.to_e164, t.from_e164, t.number_id,
        t.unavailable_tries, a.at_ms, n.state, {connection_columns}
