@@ -11,9 +11,10 @@ from datetime import timedelta
 import redis
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Min
 from django.utils import timezone
 
-from campaigns.models import Campaign
+from campaigns.models import CallAttempt, Campaign
 from campaigns.store import State, store
 from pacing.pacer import Rate, number_zone
 from pacing.services import connection_rate, pacer, pacer_now_ms, pacer_policy
@@ -174,7 +175,7 @@ def pacer_ensure_ready(workspace_id: int) -> None:
         attempts = _attempts_for_rebuild(workspace_id)
         pacer().rebuild(
             workspace_id=workspace_id, attempts=attempts, pools=pools, connections=connections,
-            zones=numbers_zones(connections),
+            zones=numbers_zones(connections), firsts=_first_attempts(workspace_id),
         )  # fmt: skip
         now = timezone.now()
         store().campaign_note([c.pk for c in campaigns], pool_synced_at=now, paced_until=None)
@@ -194,6 +195,21 @@ def _attempts_for_rebuild(workspace_id: int) -> list[tuple[str, int]]:
     keep = max([1, *(pacer_policy(p).attempts_kept for p in policies)])
     since_ms = pacer_now_ms() - (PacingPolicy.MAX_WINDOW_S + PacingPolicy.MAX_GAP_S + 3600) * 1000
     return store().newest_attempts(workspace_id, since_ms, keep)
+
+
+def _first_attempts(workspace_id: int) -> dict[str, int]:
+    """Per number its first attempt ever (ms), the day 0 of a warm-up ramp; only while a policy has one
+    (turning one on rebuilds). The first attempt, not PhoneNumber.created_at: a number bought and left
+    idle is no better known to carriers, and its attempts are what the rebuild reads anyway."""
+    from pacing.models import PacingPolicy
+
+    policies = PacingPolicy.unscoped.filter(workspace_id=workspace_id)
+    if not any(pacer_policy(p).ramp for p in policies):
+        return {}
+    firsts = (
+        CallAttempt.unscoped.filter(workspace_id=workspace_id).values("e164").annotate(first=Min("at_ms"))
+    )
+    return {row["e164"]: int(row["first"]) for row in firsts}
 
 
 def _pool_remove(campaign: Campaign, numbers) -> None:

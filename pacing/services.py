@@ -52,6 +52,7 @@ def pacer_policy(policy: PacingPolicy) -> Policy:
     apart keep dials at least the policy apart, and each window `slack` longer keeps every window of dials
     within its cap. Minutes-scale policies barely notice; seconds-scale test policies do. The daily cap is
     not widened: a day is counted on the claims, and a dial a second past midnight counts for the day before.
+    Nor are the jitter and the warm-up ramp (when the policy has them): a delay and daily caps.
     """
     if not policy.limits_calls:
         return Policy()
@@ -61,6 +62,8 @@ def pacer_policy(policy: PacingPolicy) -> Policy:
         gap_s=limits.gap_s + slack if limits.gap_s else 0,
         windows=tuple((cap, window_s + slack) for cap, window_s in limits.windows),
         daily_cap=limits.daily_cap,
+        jitter_s=getattr(limits, "jitter_s", 0),  # TEMP until tagpol's fields: the lead wires them at merge
+        ramp=tuple(getattr(limits, "ramp", ()) or ()) if limits.daily_cap else (),
     )
 
 

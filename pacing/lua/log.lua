@@ -52,9 +52,10 @@ local function attempt(log, i)           -- the i-th newest attempt, or nil
 end
 
 -- The local day holding `at` in the number's zone ({ws}:zones), as start, end ms and the zone; nil when
--- its zone is unknown or missing from the claim's midnights, or `at` is past them (the caller then
--- applies a 25 h rolling window, stricter than any calendar day); nil, the first midnight known, the zone
--- when `at` comes before them (its day is over). A zone's midnights are found and parsed on first need,
+-- its zone is unknown or missing from the claim's midnights (the caller then applies a 25 h rolling
+-- window, stricter than any calendar day); nil, the first midnight known, the zone when `at` comes before
+-- them (its day is over); the last midnight known and at + DAY_SPAN when `at` is past them (a later day,
+-- counted from an earlier start and ending later: stricter). A zone's midnights are found and parsed on first need,
 -- once per call: a pool spanning many zones costs a claim only its numbers' zones.
 local function day_bounds(number, policy, at)
   if not policy.mids then policy.mids, policy.zone_of = {}, {} end  -- made on first need: no daily, no cost
@@ -78,6 +79,7 @@ local function day_bounds(number, policy, at)
     for i = 1, 3 do
       if at < m[i + 1] then return m[i], m[i + 1], zone end
     end
+    return m[4], at + DAY_SPAN, zone
   end
   return nil
 end
