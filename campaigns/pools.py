@@ -206,6 +206,11 @@ def _first_attempts(workspace_id: int) -> dict[str, int]:
     policies = PacingPolicy.unscoped.filter(workspace_id=workspace_id)
     if not any(pacer_policy(p).ramp for p in policies):
         return {}
+    return first_attempts(workspace_id)
+
+
+def first_attempts(workspace_id: int) -> dict[str, int]:
+    """number -> its first attempt from the workspace (ms): one pass over the attempt_by_number index."""
     firsts = (
         CallAttempt.unscoped.filter(workspace_id=workspace_id).values("e164").annotate(first=Min("at_ms"))
     )

@@ -9,6 +9,7 @@ from campaigns.destinations import destinations_parse
 from campaigns.dial import call_dial
 from campaigns.dispatch import campaign_dispatch, campaigns_dispatch
 from campaigns.models import CallAttempt, Campaign, CampaignCall
+from campaigns.pools import first_attempts
 from campaigns.reconcile import calls_recover
 from campaigns.tasks import reconcile
 from pacing.services import pacer, pacer_redis
@@ -391,6 +392,22 @@ def test_after_redis_loses_its_data_the_pacer_is_rebuilt_before_any_claim(make_d
     for waiting in CampaignCall.unscoped.filter(campaign=campaign):
         assert waiting.state == "pending"
         assert waiting.not_before > timezone.now() + timezone.timedelta(minutes=9)
+
+
+def test_a_warm_up_counts_from_each_numbers_first_attempt_in_its_workspace(make_desk, globex):
+    """What a rebuild loads for a warm-up ramp: each number's first attempt, only the workspace's own."""
+    desk = make_desk(2)
+    campaign = desk.campaign(DESTINATIONS[:4])
+    campaign_start(campaign=campaign, actor=desk.actor)
+    reserve_all(desk, campaign)
+    first, *_ = CallAttempt.unscoped.filter(workspace_id=desk.ws.pk)
+    CallAttempt.unscoped.filter(pk=first.pk).update(at_ms=first.at_ms - 86_400_000)  # yesterday's, say
+    reserve_all(desk, campaign)
+    attempts = list(CallAttempt.unscoped.filter(workspace_id=desk.ws.pk))
+    assert {a.e164 for a in attempts} == {n.e164 for n in desk.numbers}
+    expected = {n.e164: min(a.at_ms for a in attempts if a.e164 == n.e164) for n in desk.numbers}
+    assert first_attempts(desk.ws.pk) == expected
+    assert first_attempts(globex.pk) == {}
 
 
 def test_after_redis_loses_its_data_dispatch_goes_on_in_the_next_batch(make_desk):
