@@ -174,7 +174,7 @@ local function next_free(log, policy, number)
     if policy.daily > 0 then free = daily_free(log, policy, number, free) end
     return free + jitter_of(number, newest, policy.jitter), newest
   end
-  if policy.daily > 0 then
+  if policy.daily > 0 and len >= policy.low * WIDTH then          -- (fewer attempts: no day is full)
     local day_free = daily_free(log, policy, number, policy.now)    -- now itself when the day allows
     if day_free > policy.now and day_free > free then free = day_free end
   end
