@@ -106,7 +106,11 @@ def report(client: redis.Redis, pacer: Pacer) -> None:
         what = "stacked" if name.startswith("stacked") else "batched"
         row(f"{what} claims, K={k}, pool of 10,000 (claims/s)", batch_rates[name], batch_rates["raw"])
     print()
-    for workspace, label in ((f"{WS}-single-10000", "100-attempt logs"), (f"{WS}-stacked", "stacked, 89")):
+    for workspace, label in (
+        (f"{WS}-single-10000", "100-attempt logs"),
+        (f"{WS}-stacked", "stacked, 89"),
+        (f"{WS}-cadence", "stacked, 89, with its first day"),
+    ):
         print(f"memory per number, {label:<38} {memory_per_number(client, workspace, 10_000):>10,.0f} bytes")
 
     tries: list[int] = []
