@@ -496,3 +496,42 @@ def test_a_batch_claims_within_every_stacked_limit_then_waits_for_the_first_to_f
     assert batch.claimed == claimed and batch.paced
     assert abs(campaign.paced_until - frees) < timedelta(seconds=2)
     assert desk.states(campaign) == {"reserved": claimed, "pending": 10 - claimed}
+
+
+@pytest.mark.parametrize("cadence", ["jitter", "warm-up"])
+def test_a_batch_under_jitter_or_a_warm_up_waits_for_the_pacers_own_time(make_desk, cadence):
+    """Two San Francisco numbers, first used today. An hour's gap with up to 10 minutes' random wait: the
+    calls left wait until the earlier number's hour plus its attempt's own delay. A warm-up of 1 call on
+    the first day under a daily cap of 5: once each, then they wait for midnight in Los Angeles."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from campaigns.dispatch import _dispatch_batch, _Feed, _Lane, _lane_load
+    from campaigns.pools import pool_zones
+    from pacing.pacer import Policy, jitter_ms
+    from tenants.scope import all_workspaces
+
+    desk = make_desk(2)
+    campaign = desk.campaign(DESTINATIONS[:10])
+    campaign_start(campaign=campaign, actor=desk.actor)
+    campaigns_dispatch(batches=0)  # the pacer's state and the pool, nothing claimed
+    la = ZoneInfo("America/Los_Angeles")
+    policy = Policy(gap_s=3600, jitter_s=600) if cadence == "jitter" else Policy(daily_cap=5, ramp=(1,))
+    with all_workspaces():
+        lane = _Lane(campaign.pk)
+        assert _lane_load(lane)
+        batch = _dispatch_batch(
+            lane.campaign, policy, _Feed(limit=100, takes_per_s=None), zones=pool_zones(lane.campaign)
+        )
+        campaign.refresh_from_db()
+    assert batch.claimed == 2 and batch.paced
+    attempts = CallAttempt.unscoped.filter(campaign=campaign)
+    if cadence == "jitter":
+        frees_ms = min(a.at_ms + 3_600_000 + jitter_ms(a.e164, a.at_ms, 600) for a in attempts)
+        frees = datetime.fromtimestamp(frees_ms / 1000, tz=la)
+    else:
+        frees = datetime.combine(
+            timezone.now().astimezone(la).date() + timedelta(days=1), datetime.min.time(), la
+        )
+    assert abs(campaign.paced_until - frees) < timedelta(seconds=2)
+    assert desk.states(campaign) == {"reserved": 2, "pending": 8}
