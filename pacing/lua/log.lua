@@ -55,8 +55,8 @@ end
 -- its zone is unknown or missing from the claim's midnights (the caller then applies a 25 h rolling
 -- window, stricter than any calendar day); nil, the first midnight known, the zone when `at` comes before
 -- them (its day is over); the last midnight known and at + DAY_SPAN when `at` is past them (a later day,
--- counted from an earlier start and ending later: stricter). A zone's midnights are found and parsed on first need,
--- once per call: a pool spanning many zones costs a claim only its numbers' zones.
+-- counted from an earlier start and ending later: stricter). A zone's midnights are found and parsed on
+-- first need, once per call: a pool spanning many zones costs a claim only its numbers' zones.
 local function day_bounds(number, policy, at)
   if not policy.mids then policy.mids, policy.zone_of = {}, {} end  -- made on first need: no daily, no cost
   local zone = policy.zone_of[number]                      -- read once per call (a claim reads it twice)

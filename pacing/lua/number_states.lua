@@ -57,7 +57,7 @@ local function state_of(log, number)
       end
     end
   end
-  if policy.jitter > 0 and free > now and free > held_until then   -- only the attempt's delay is left
+  if policy.jitter > 0 and free > now and free > held_until then   -- the attempt's delay, past the rest
     hold(4, 0, 0, policy.jitter, free, '')
   end
   return {newest, free, most, most_cap, holds}
