@@ -268,7 +268,7 @@ class ClaimResult(NamedTuple):
 class Hold(NamedTuple):
     """A limit holding a number back now: "today 75/75, resets 00:00 America/Chicago"."""
 
-    kind: str  # "gap" | "window" | "daily" | "jitter" (only the last attempt's random delay is left)
+    kind: str  # "gap" | "window" | "daily" | "jitter" (the last attempt's random delay, past the others)
     used: int  # attempts counted (the gap: 1; the jitter: 0)
     limit: int  # the cap (the gap: 1; the day: its warm-up day's cap while it warms up; the jitter: 0)
     window_s: int  # the window's length; the jitter's bound; 0 for the gap and the day
