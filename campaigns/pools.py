@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from campaigns.models import CallAttempt, Campaign
 from campaigns.store import State, store
-from pacing.pacer import Rate, number_zone
-from pacing.services import connection_rate, pacer, pacer_now_ms, pacer_policy
+from pacing.pacer import Policy, Rate, number_zone
+from pacing.services import connection_rate, pacer, pacer_now_ms, pacer_policy, widened
 from phone_numbers.models import PhoneNumber
 from providers.models import ProviderConnection
 from tenants.scope import all_workspaces
@@ -186,13 +186,21 @@ def pacer_ensure_ready(workspace_id: int) -> None:
         )  # fmt: skip
 
 
+def _workspace_policies(workspace_id: int) -> list[Policy]:
+    """Every policy of the workspace as the pacer takes it: its environments' and its tags' (a number
+    with paced tags follows those instead)."""
+    from pacing.models import PacingPolicy, TagPolicy
+
+    policies = [pacer_policy(p) for p in PacingPolicy.unscoped.filter(workspace_id=workspace_id)]
+    return policies + [widened(t.limits) for t in TagPolicy.unscoped.filter(workspace_id=workspace_id)]
+
+
 def _attempts_for_rebuild(workspace_id: int) -> list[tuple[str, int]]:
     """Per number its newest attempts, as many as the workspace's policies keep (the largest of their caps,
-    daily cap included), from the longest window."""
+    daily cap included, tags' too), from the longest window."""
     from pacing.models import PacingPolicy
 
-    policies = PacingPolicy.unscoped.filter(workspace_id=workspace_id)
-    keep = max([1, *(pacer_policy(p).attempts_kept for p in policies)])
+    keep = max([1, *(p.attempts_kept for p in _workspace_policies(workspace_id))])
     since_ms = pacer_now_ms() - (PacingPolicy.MAX_WINDOW_S + PacingPolicy.MAX_GAP_S + 3600) * 1000
     return store().newest_attempts(workspace_id, since_ms, keep)
 
@@ -201,10 +209,7 @@ def _first_attempts(workspace_id: int) -> dict[str, int]:
     """Per number its first attempt ever (ms), the day 0 of a warm-up ramp; only while a policy has one
     (turning one on rebuilds). The first attempt, not PhoneNumber.created_at: a number bought and left
     idle is no better known to carriers, and its attempts are what the rebuild reads anyway."""
-    from pacing.models import PacingPolicy
-
-    policies = PacingPolicy.unscoped.filter(workspace_id=workspace_id)
-    if not any(pacer_policy(p).ramp for p in policies):
+    if not any(p.ramp for p in _workspace_policies(workspace_id)):
         return {}
     return first_attempts(workspace_id)
 

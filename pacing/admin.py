@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from pacing.models import PacingPolicy
+from pacing.models import PacingPolicy, TagPolicy
 from tenants.admin import TenantAdmin
 
 
@@ -22,5 +22,25 @@ class PacingPolicyAdmin(TenantAdmin):
     list_filter = ("workspace", "enabled")
     list_select_related = ("workspace", "environment")
     raw_id_fields = ("environment",)
+    readonly_fields = ("updated_at", "updated_by")
+    search_fields = ()
+
+
+@admin.register(TagPolicy)
+class TagPolicyAdmin(TenantAdmin):
+    """A tag's own pacing; seconds-scale ones (tests, demos) only here, as for the environment's."""
+
+    list_display = (
+        "tag",
+        "environment",
+        "workspace",
+        "gap_seconds",
+        "daily_cap",
+        "jitter_seconds",
+        "updated_at",
+    )
+    list_filter = ("workspace",)
+    list_select_related = ("workspace", "environment", "tag")
+    raw_id_fields = ("environment", "tag")
     readonly_fields = ("updated_at", "updated_by")
     search_fields = ()

@@ -3,8 +3,18 @@
 from django import forms
 
 from pacing.hours import DAY_NAMES, DAY_S, Hours, clock
-from pacing.limits import MAX_CAP, MAX_GAP_S, MAX_WINDOW_S, MAX_WINDOWS, NOTHING_SET, Limits
-from pacing.models import PacingPolicy
+from pacing.limits import (
+    MAX_CAP,
+    MAX_GAP_S,
+    MAX_JITTER_S,
+    MAX_RAMP_DAYS,
+    MAX_WINDOW_S,
+    MAX_WINDOWS,
+    NOTHING_SET,
+    TAG_NOTHING_SET,
+    Limits,
+)
+from pacing.models import PacingLimits
 
 
 def _whole(noun: str, low: int, high: int, example: str) -> dict:
@@ -20,6 +30,24 @@ UNITS = (("minutes", "minutes"), ("hours", "hours"))
 _UNIT_S = {"minutes": 60, "hours": 3600}
 ROWS = range(1, MAX_WINDOWS + 1)
 WINDOW_TOO_LONG = "A window is at most 168 hours (a week, 10,080 minutes)."
+RAMP_EXAMPLE = "Enter each day's calls as whole numbers separated by commas, like 10, 20, 40."
+
+
+def parse_ramp(text: str) -> list[int]:
+    """ "10, 20, 40" (commas or spaces) as [10, 20, 40]; refuses anything else in words."""
+    parts = [part for part in text.replace(",", " ").split() if part]
+    if len(parts) > MAX_RAMP_DAYS:
+        raise forms.ValidationError(f"A warm-up is at most {MAX_RAMP_DAYS} days ({len(parts)} given).")
+    steps = []
+    for part in parts:
+        if not (part.isascii() and part.isdigit()):
+            raise forms.ValidationError(f"“{part[:20]}” is not a whole number of calls. {RAMP_EXAMPLE}")
+        if not 1 <= int(part) <= MAX_CAP:
+            raise forms.ValidationError(
+                f"Each warm-up day allows 1 to {MAX_CAP:,} calls ({part[:20]} given)."
+            )
+        steps.append(int(part))
+    return steps
 
 
 class PacingPolicyForm(forms.Form):
@@ -44,6 +72,23 @@ class PacingPolicyForm(forms.Form):
         error_messages=_whole("calls", 1, MAX_CAP, "75"),
         widget=forms.NumberInput(attrs=_NUMBER),
     )
+    jitter_seconds = forms.IntegerField(
+        label="Random extra wait, up to (seconds)",
+        required=False,
+        min_value=1,
+        max_value=MAX_JITTER_S,
+        error_messages=_whole("seconds", 1, MAX_JITTER_S, "30"),
+        widget=forms.NumberInput(attrs=_NUMBER),
+    )
+    ramp = forms.CharField(
+        label="Warm-up for new numbers (calls a day, day by day)",
+        required=False,
+        max_length=200,
+        error_messages={"max_length": RAMP_EXAMPLE},
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "placeholder": "e.g. 10, 20, 40"}),
+    )
+    # Pacing on with nothing set: what is said (a tag's form says how to remove its policy instead).
+    nothing_set = NOTHING_SET
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -77,17 +122,25 @@ class PacingPolicyForm(forms.Form):
         return [(n, self[f"cap_{n}"], self[f"every_{n}"], self[f"unit_{n}"]) for n in ROWS]
 
     @classmethod
-    def initial_for(cls, policy: PacingPolicy) -> dict:
+    def initial_for(cls, policy: PacingLimits) -> dict:
         """Whole minutes and hours; a seconds-scale policy set in the admin shows rounded up."""
         initial = {
-            "enabled": policy.enabled,
+            "enabled": getattr(policy, "enabled", True),
             "gap_minutes": -(-policy.gap_seconds // 60) or None,
             "daily_cap": policy.daily_cap or None,
+            "jitter_seconds": policy.jitter_seconds or None,
+            "ramp": ", ".join(str(step) for step in policy.ramp),
         }
         for n, (cap, window_s) in enumerate(policy.windows, 1):
             unit = "hours" if window_s % 3600 == 0 else "minutes"
             initial |= {f"cap_{n}": cap, f"every_{n}": -(-window_s // _UNIT_S[unit]), f"unit_{n}": unit}
         return initial
+
+    def clean_ramp(self) -> list[int]:
+        return parse_ramp(self.cleaned_data.get("ramp") or "")
+
+    def wants_limits(self) -> bool:
+        return bool(self.cleaned_data.get("enabled"))
 
     def clean(self):
         cleaned = super().clean()
@@ -110,8 +163,8 @@ class PacingPolicyForm(forms.Form):
         limits = self.limits()
         for key, problem in limits.problems().items():
             self.add_error(self.field_of(key), problem)
-        if cleaned.get("enabled") and not limits.any and not self.errors:
-            self.add_error(None, NOTHING_SET)
+        if self.wants_limits() and not limits.any and not self.errors:
+            self.add_error(None, self.nothing_set)
         return cleaned
 
     def field_of(self, key: str) -> str | None:
@@ -119,7 +172,12 @@ class PacingPolicyForm(forms.Form):
         if key.startswith("window_"):
             k = int(key.removeprefix("window_"))
             return f"cap_{self._filled[k - 1][0]}" if k <= len(self._filled) else None
-        return {"gap": "gap_minutes", "daily_cap": "daily_cap"}.get(key)
+        return {
+            "gap": "gap_minutes",
+            "daily_cap": "daily_cap",
+            "jitter": "jitter_seconds",
+            "ramp": "ramp",
+        }.get(key)
 
     def limits(self) -> Limits:
         """The limits typed, windows in row order (a problem's "window_<k>" is the k-th row set)."""
@@ -127,6 +185,8 @@ class PacingPolicyForm(forms.Form):
             gap_s=(self.cleaned_data.get("gap_minutes") or 0) * 60,
             windows=[(cap, seconds) for _, cap, seconds in self._filled],
             daily_cap=self.cleaned_data.get("daily_cap") or 0,
+            jitter_s=self.cleaned_data.get("jitter_seconds") or 0,
+            ramp=self.cleaned_data.get("ramp") or (),
         )
 
     def policy_values(self) -> dict:
@@ -137,7 +197,23 @@ class PacingPolicyForm(forms.Form):
             "gap_seconds": limits.gap_s,
             "windows": list(limits.windows),
             "daily_cap": limits.daily_cap,
+            "jitter_seconds": limits.jitter_s,
+            "ramp": list(limits.ramp),
         }
+
+
+class TagPolicyForm(PacingPolicyForm):
+    """A tag's own pacing: the same limits and cadence, always on (removing the policy is its own
+    button: the tag's numbers then follow the environment's policy)."""
+
+    nothing_set = TAG_NOTHING_SET
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        del self.fields["enabled"]
+
+    def wants_limits(self) -> bool:
+        return True
 
 
 # ---- Calling hours ---------------------------------------------------------------------------------

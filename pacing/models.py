@@ -2,7 +2,8 @@ from django.conf import settings
 from django.db import models
 
 from pacing.hours import DAY_S, DEFAULT_HOURS, Hours
-from pacing.limits import MAX_CAP, MAX_GAP_S, MAX_WINDOW_S, MAX_WINDOWS, Limits
+from pacing.limits import MAX_CAP, MAX_GAP_S, MAX_JITTER_S, MAX_WINDOW_S, MAX_WINDOWS, Limits
+from phone_numbers.models import Tag
 from tenants.models import Environment, TenantModel
 
 WINDOW_SLOTS = range(1, MAX_WINDOWS + 1)
@@ -19,7 +20,7 @@ def _window(n: int):
 def _limit_constraints() -> list:
     """Each window whole or empty, every value within the maxima (the pacer's log keeps MAX_CAP attempts)."""
     checks = []
-    within = models.Q(gap_seconds__lte=MAX_GAP_S, daily_cap__lte=MAX_CAP)
+    within = models.Q(gap_seconds__lte=MAX_GAP_S, daily_cap__lte=MAX_CAP, jitter_seconds__lte=MAX_JITTER_S)
     for n in WINDOW_SLOTS:
         cap, seconds = f"window{n}_cap", f"window{n}_seconds"
         checks.append(
@@ -37,7 +38,8 @@ class PacingLimits(models.Model):
     """How often one number may place outbound calls: a gap, up to four rolling windows and a daily cap
     (calls per calendar day in the number's own time zone). Stored in seconds; the page speaks minutes
     and hours. Windows fill slots 1..4 shortest first (services write them so), empty slots are (0, 0).
-    Abstract: the environment's policy and, later, a tag's own policy share it."""
+    Human cadence too: a random extra wait before each number's next call (jitter) and a warm-up ramp of
+    daily caps for new numbers. Abstract: the environment's policy and a tag's own policy share it."""
 
     MAX_GAP_S, MAX_CAP, MAX_WINDOW_S = MAX_GAP_S, MAX_CAP, MAX_WINDOW_S
 
@@ -48,6 +50,15 @@ class PacingLimits(models.Model):
     window4_cap, window4_seconds = _cap(4), _window(4)
     daily_cap = models.PositiveIntegerField(
         default=0, help_text="Calls per number per calendar day in the number's time zone; 0: no cap."
+    )
+    jitter_seconds = models.PositiveIntegerField(
+        default=0, help_text="At most this many random extra seconds before a number's next call; 0: none."
+    )
+    # A short list of whole numbers, checked by pacing/limits.py (JSON: django.contrib.postgres is not in use).
+    ramp = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="A new number's daily caps for its days 1, 2, 3...; then the daily cap. Empty: none.",
     )
 
     class Meta:
@@ -70,7 +81,13 @@ class PacingLimits(models.Model):
 
     @property
     def limits(self) -> Limits:
-        return Limits(self.gap_seconds, self.windows, self.daily_cap)
+        return Limits(self.gap_seconds, self.windows, self.daily_cap, self.jitter_seconds, tuple(self.ramp))
+
+    @limits.setter
+    def limits(self, limits: Limits) -> None:
+        self.gap_seconds, self.daily_cap = limits.gap_s, limits.daily_cap
+        self.windows = limits.windows
+        self.jitter_seconds, self.ramp = limits.jitter_s, list(limits.ramp)
 
 
 class PacingPolicy(PacingLimits, TenantModel):
@@ -120,3 +137,31 @@ class PacingPolicy(PacingLimits, TenantModel):
         """Every limit in words ("Wait 1 minute between calls; 3 calls per 15 minutes, 5 per hour; 75 calls
         a day"), or "Off"."""
         return self.limits.describe() if self.limits_calls else "Off"
+
+
+class TagPolicy(PacingLimits, TenantModel):
+    """A tag's own pacing in one environment: numbers carrying the tag follow it instead of the
+    environment's policy, and every one of their paced tags' policies when they carry several
+    (pacing/selectors.py, number_policies). Keyed by environment, like the environment's policy it
+    stands in for (a sandbox can pace in seconds while Live paces in hours), and by the Tag row, so a
+    tag's policy follows the tag. No row: the tag's numbers follow the environment's policy."""
+
+    environment = models.ForeignKey(Environment, on_delete=models.CASCADE, related_name="+")
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name_plural = "tag pacing policies"
+        constraints = [
+            *_limit_constraints(),
+            models.UniqueConstraint(fields=["environment", "tag"], name="pacing_one_policy_per_tag"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Call pacing for “{self.tag}” in {self.environment}"
+
+    def describe(self) -> str:
+        return self.limits.describe()

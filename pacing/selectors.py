@@ -1,12 +1,17 @@
-"""Reads for call pacing: an environment's policy and what it allows."""
+"""Reads for call pacing: an environment's policy, tags' own policies, what applies to each number,
+and what they allow."""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from pacing.limits import Limits
-from pacing.models import PacingPolicy
-from phone_numbers.models import PhoneNumber
+from pacing.limits import Limits, combine
+from pacing.models import PacingPolicy, TagPolicy
+from pacing.pacer import Policy
+from pacing.services import pacer_policy, widened
+from phone_numbers.models import PhoneNumber, Tag
 from phone_numbers.selectors import carries_a_tag
 from tenants.models import Environment
 
@@ -33,7 +38,17 @@ class Capacity:
         return None if self.per_hour is None else self.per_hour / 3600
 
 
-def capacity(*, enabled: bool, gap_seconds: int, windows, daily_cap: int, numbers: int) -> Capacity:
+def capacity(
+    *,
+    enabled: bool,
+    gap_seconds: int,
+    windows,
+    daily_cap: int,
+    numbers: int,
+    jitter_seconds: int = 0,
+    ramp=(),
+) -> Capacity:
+    """The long-run ceiling: a warm-up ends, and a random extra wait only ever lowers it."""
     limits = Limits.of(gap_s=gap_seconds, windows=windows, daily_cap=daily_cap)
     return Capacity(per_number_per_hour=limits.per_hour() if enabled else None, numbers=numbers)
 
@@ -48,3 +63,60 @@ def tagged_numbers_count(environment: Environment) -> int:
     return PhoneNumber.objects.filter(
         carries_a_tag(), environment=environment, state=PhoneNumber.State.ACTIVE
     ).count()
+
+
+# ---- Tags' own policies ----------------------------------------------------------------------------
+
+
+def tag_policy_of(environment: Environment, tag: Tag) -> TagPolicy | None:
+    return TagPolicy.objects.filter(environment=environment, tag=tag).first()
+
+
+def tag_policies(environment: Environment) -> dict[str, TagPolicy]:
+    """The environment's tag policies by tag name."""
+    rows = TagPolicy.objects.filter(environment=environment).select_related("tag")
+    return {policy.tag.name: policy for policy in rows}
+
+
+def tag_numbers_count(environment: Environment, tag: Tag) -> int:
+    """Active numbers of the environment carrying the tag: the ones its policy paces."""
+    return PhoneNumber.objects.filter(
+        environment=environment, state=PhoneNumber.State.ACTIVE, tags=tag
+    ).count()
+
+
+def combined(policies: Iterable) -> Policy:
+    """The pacer's Policy for a number that every one of `policies` (PacingLimits rows or Limits)
+    applies to: each limit of each holds (pacing/limits.py, combine: past four windows the number is
+    held back a little more than asked, never less), widened by the dial deadline like pacer_policy."""
+    return widened(combine(getattr(p, "limits", p) for p in policies))
+
+
+def number_policies(environment: Environment, numbers: Iterable[str]) -> dict[str, Policy]:
+    """Each of `numbers` (E.164, of this environment) with the pacer's Policy that holds it: the
+    environment's when none of its tags has a policy of its own; else every one of its paced tags'
+    policies together (combined), the environment's left aside: a tag's policy stands in for it, so
+    a pool of fresh numbers can be paced more gently than the rest. Two queries, whatever the count."""
+    numbers = list(dict.fromkeys(numbers))
+    by_tag = {policy.tag_id: policy.limits for policy in TagPolicy.objects.filter(environment=environment)}
+    tagged: dict[str, list[Limits]] = defaultdict(list)
+    if by_tag:
+        links = PhoneNumber.tags.through.objects.filter(
+            phonenumber__environment=environment, phonenumber__e164__in=numbers, tag_id__in=list(by_tag)
+        ).exclude(phonenumber__state__in=PhoneNumber.FINISHED_STATES)
+        for e164, tag_id in links.values_list("phonenumber__e164", "tag_id"):
+            tagged[e164].append(by_tag[tag_id])
+    default = pacer_policy(policy_of(environment))
+    # one combined Policy per distinct set of tag policies: numbers mostly share a few
+    cache: dict[tuple, Policy] = {}
+    result = {}
+    for e164 in numbers:
+        limits = tagged.get(e164)
+        if not limits:
+            result[e164] = default
+            continue
+        key = tuple(sorted(limits, key=repr))
+        if key not in cache:
+            cache[key] = combined(key)
+        result[e164] = cache[key]
+    return result

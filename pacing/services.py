@@ -16,10 +16,19 @@ from django.db import transaction
 from redis.cluster import RedisCluster
 
 from pacing.hours import Hours
-from pacing.limits import NOTHING_SET, Limits, daily_text, windows_text
-from pacing.models import PacingPolicy
-from pacing.pacer import Pacer, Policy, Rate
+from pacing.limits import (
+    NOTHING_SET,
+    TAG_NOTHING_SET,
+    Limits,
+    daily_text,
+    jitter_text,
+    ramp_text,
+    windows_text,
+)
+from pacing.models import PacingPolicy, TagPolicy
+from pacing.pacer import MAX_RAMP, Pacer, Policy, Rate
 from pacing.redis_client import redis_from_url
+from phone_numbers.models import Tag
 from tenants.audit import audit
 from tenants.models import Environment
 
@@ -56,15 +65,29 @@ def pacer_policy(policy: PacingPolicy) -> Policy:
     """
     if not policy.limits_calls:
         return Policy()
+    return widened(policy.limits)
+
+
+def widened(limits: Limits) -> Policy:
+    """Limits as the pacer's Policy, widened by the dial deadline (pacer_policy says why). Jitter and
+    the warm-up ramp pass as they are: a random wait and a day's cap need no slack."""
     slack = settings.CAMPAIGN_DIAL_DEADLINE_S
-    limits = policy.limits
     return Policy(
         gap_s=limits.gap_s + slack if limits.gap_s else 0,
         windows=tuple((cap, window_s + slack) for cap, window_s in limits.windows),
         daily_cap=limits.daily_cap,
-        jitter_s=getattr(limits, "jitter_s", 0),  # TEMP until tagpol's fields: the lead wires them at merge
-        ramp=tuple(getattr(limits, "ramp", ()) or ()) if limits.daily_cap else (),
+        jitter_s=limits.jitter_s,
+        ramp=_ramp(limits),
     )
+
+
+def _ramp(limits: Limits) -> tuple[int, ...]:
+    """The ramp as the pacer takes it: the forms refuse anything else, but admin's JSON is unchecked, and a
+    bad ramp must not stop dispatch. Each step within 1..daily cap (the daily cap holds anyway), none
+    without a daily cap, at most MAX_RAMP days."""
+    if not limits.daily_cap:
+        return ()
+    return tuple(min(max(1, int(step)), limits.daily_cap) for step in limits.ramp[:MAX_RAMP])
 
 
 def connection_rate(calls_per_second) -> Rate:
@@ -75,22 +98,32 @@ def connection_rate(calls_per_second) -> Rate:
     return Rate.per_second(float(calls_per_second), slack_ms=round(settings.CAMPAIGN_DIAL_DEADLINE_S * 1000))
 
 
-def _check(*, enabled: bool, limits: Limits) -> None:
+def _check(*, enabled: bool, limits: Limits, nothing_set: str = NOTHING_SET) -> None:
     """The limits' problems (pacing/limits.py) by part: "gap", "window_<n>" (n in the order given),
-    "daily_cap", or "enabled" when pacing is on with nothing to limit."""
+    "daily_cap", "jitter", "ramp", or "enabled" when pacing is on with nothing to limit."""
     errors = limits.problems()
     if enabled and not limits.any and not errors:
-        errors["enabled"] = NOTHING_SET
+        errors["enabled"] = nothing_set
     if errors:
         raise ValidationError(errors)
 
 
 def policy_update(
-    *, environment: Environment, actor, enabled: bool, gap_seconds: int = 0, windows=(), daily_cap: int = 0
+    *,
+    environment: Environment,
+    actor,
+    enabled: bool,
+    gap_seconds: int = 0,
+    windows=(),
+    daily_cap: int = 0,
+    jitter_seconds: int = 0,
+    ramp=(),
 ) -> PacingPolicy:
     """Save the environment's policy (created on first save), audited before -> after in words; campaigns
     use it within seconds. `windows`: (cap, seconds) pairs, any order (stored shortest first)."""
-    limits = Limits.of(gap_s=gap_seconds, windows=windows, daily_cap=daily_cap)
+    limits = Limits.of(
+        gap_s=gap_seconds, windows=windows, daily_cap=daily_cap, jitter_s=jitter_seconds, ramp=ramp
+    )
     _check(enabled=enabled, limits=limits)
     limits = limits.sorted()
     with transaction.atomic():
@@ -100,8 +133,7 @@ def policy_update(
         before, was = pacer_policy(policy), (policy.enabled, policy.limits)
         if was == (enabled, limits):
             return policy
-        policy.enabled, policy.gap_seconds, policy.daily_cap = enabled, limits.gap_s, limits.daily_cap
-        policy.windows = limits.windows
+        policy.enabled, policy.limits = enabled, limits
         policy.updated_by = actor if getattr(actor, "is_authenticated", False) else None
         policy.save()
         audit(
@@ -123,7 +155,67 @@ def _in_words(before: tuple[bool, Limits], after: tuple[bool, Limits]) -> dict[s
         "gap_seconds": [old.gap_s, new.gap_s],
         "windows": [windows_text(old.windows), windows_text(new.windows)],
         "daily_cap": [daily_text(old.daily_cap), daily_text(new.daily_cap)],
+        "jitter": [jitter_text(old.jitter_s), jitter_text(new.jitter_s)],
+        "warm-up": [ramp_text(old.ramp, old.daily_cap), ramp_text(new.ramp, new.daily_cap)],
     }
+
+
+# ---- A tag's own policy ----------------------------------------------------------------------------
+
+
+def tag_policy_update(*, environment: Environment, tag: Tag, actor, limits: Limits) -> TagPolicy:
+    """Give `tag` its own pacing in `environment` (or change it): its numbers follow it instead of the
+    environment's policy. A tag's policy always limits something: without one, remove it. Audited
+    before -> after in words (before: "the environment's policy" the first time)."""
+    _check(enabled=True, limits=limits, nothing_set=TAG_NOTHING_SET)
+    limits = limits.sorted()
+    with transaction.atomic():
+        # get_or_create: two first saves at once make one row (the loser reads the winner's, locked)
+        policy, created = TagPolicy.objects.select_for_update().get_or_create(
+            environment=environment, tag=tag, defaults={"workspace_id": environment.workspace_id}
+        )
+        if created:
+            was = _environment_limits(environment)
+        else:
+            was = (True, policy.limits)
+            if policy.limits == limits:
+                return policy
+        before = widened(was[1]) if was[0] else Policy()
+        policy.limits = limits
+        policy.updated_by = actor if getattr(actor, "is_authenticated", False) else None
+        policy.save()
+        follows = ["the environment's policy" if created else "its own policy", "its own policy"]
+        audit(
+            actor=actor, action="pacing.tag_policy_updated", target=policy, environment=environment.kind,
+            tag=tag.name, changed={"follows": follows} | _in_words(was, (True, limits)),
+        )  # fmt: skip
+        after, workspace_id = widened(limits), environment.workspace_id
+        transaction.on_commit(lambda: _policy_changed(workspace_id, before, after))
+    return policy
+
+
+def tag_policy_remove(*, environment: Environment, tag: Tag, actor) -> bool:
+    """Drop `tag`'s own pacing: its numbers follow the environment's policy again. False if it had none."""
+    with transaction.atomic():
+        policy = TagPolicy.objects.select_for_update().filter(environment=environment, tag=tag).first()
+        if policy is None:
+            return False
+        was, now = (True, policy.limits), _environment_limits(environment)
+        follows = ["its own policy", "the environment's policy"]
+        audit(
+            actor=actor, action="pacing.tag_policy_removed", target=policy, environment=environment.kind,
+            tag=tag.name, changed={"follows": follows} | _in_words(was, now),
+        )  # fmt: skip
+        policy.delete()
+        before, after = widened(was[1]), widened(now[1]) if now[0] else Policy()
+        workspace_id = environment.workspace_id
+        transaction.on_commit(lambda: _policy_changed(workspace_id, before, after))
+    return True
+
+
+def _environment_limits(environment: Environment) -> tuple[bool, Limits]:
+    policy = PacingPolicy.objects.filter(environment=environment).first()
+    return (policy.limits_calls, policy.limits) if policy else (False, Limits())
 
 
 def _policy_changed(workspace_id: int, before: Policy, after: Policy) -> None:

@@ -1,6 +1,7 @@
 from django import template
 
 from phone_numbers.rows import render_rows
+from phone_numbers.tags import TAG_NAME
 from tenants.display import phone
 
 register = template.Library()
@@ -19,6 +20,12 @@ def number_rows(context, rows, list_url: str):
 @register.filter
 def without_tag(filters, tag: str) -> str:
     return filters.without_tag(tag)
+
+
+@register.filter
+def is_tag_name(name: str) -> bool:
+    """Whether a filter's tag could be a tag (its pacing link needs a name a URL can carry)."""
+    return bool(TAG_NAME.fullmatch(name))
 
 
 @register.filter

@@ -36,6 +36,9 @@ LABELS = {
     "gap_seconds": "Wait between calls",
     "windows": "At most",  # recorded in words: "3 calls per 15 minutes, 5 per hour"
     "daily_cap": "Per day",
+    "jitter": "Random extra wait",  # recorded in words, like the windows
+    "warm-up": "Warm-up",
+    "follows": "Its numbers follow",  # a tag's own pacing
 }
 # PostgreSQL keeps JSON keys in its own order: details read in this one (others after, as stored).
 ORDER = {
@@ -43,7 +46,8 @@ ORDER = {
     for i, key in enumerate(
         ["e164", "destination", "user", "role", "connection", "account", "environment", "agent", "variant",
          "variants", "tags", "destinations", "duplicates_skipped", "name", "label", "sip_destination",
-         "description", "sip_main", "sip_fallback", "enabled", "gap_seconds", "windows", "cap", "window_seconds", "daily_cap"]
+         "description", "sip_main", "sip_fallback", "follows", "enabled", "gap_seconds", "windows", "cap", "window_seconds", "daily_cap",
+         "jitter", "warm-up"]
     )
 }  # fmt: skip
 HIDDEN = {"provider_ref"}  # the provider's id of the number: shown on its page, noise in a list

@@ -494,9 +494,10 @@ def test_the_page_says_which_limits_hold_each_number_and_when_the_next_call_can_
 
     with workspace_scope(acme):
         policy_update(
-            environment=outbound_desk, actor=owner_of(acme), enabled=True, windows=[(1, 3600)],
+            environment=outbound_desk, actor=owner_of(acme), enabled=True, gap_seconds=120,
+            windows=[(2, 3600)],
         )  # fmt: skip
-    just_now = [timezone.now() - timedelta(seconds=10)]
+    just_now = [timezone.now() - timedelta(seconds=10), timezone.now() - timedelta(seconds=300)]
     _started_with_attempts(acme, outbound_desk, dict.fromkeys(CALLER_IDS, just_now))
     page.set_viewport_size({"width": width, "height": 900})
     sign_in(page, live_server, "vic_viewer", PASSWORD)
@@ -505,7 +506,7 @@ def test_the_page_says_which_limits_hold_each_number_and_when_the_next_call_can_
     page.goto(f"{live_server.url}/w/acme/campaigns/{campaign.id}/")
     holds = page.get_by_test_id("holds")
     expect(holds).to_have_count(3)
-    expect(holds.first).to_contain_text(re.compile(r"1-hour window 1/1, frees \d\d:\d\d:\d\d"))
+    expect(holds.first).to_contain_text(re.compile(r"1-hour window 2/2, frees \d\d:\d\d:\d\d"))
     expect(holds.first).to_contain_text(re.compile(r"gap between calls, frees \d\d:\d\d:\d\d"))
     expect(page.get_by_test_id("next-call")).to_have_text(re.compile(r"^\d\d:\d\d:\d\d$"))
     expect(page.locator("#live")).to_contain_text(

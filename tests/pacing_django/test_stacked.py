@@ -267,5 +267,6 @@ def test_the_form_reads_rows_in_their_units_and_ignores_empty_ones():
     form = PacingPolicyForm(posted | {"unit_1": "minutes", "daily_cap": "75"})
     assert form.is_valid(), form.errors
     assert form.policy_values() == {
-        "enabled": True, "gap_seconds": 0, "windows": [(10, 3 * H), (3, 15 * M)], "daily_cap": 75
+        "enabled": True, "gap_seconds": 0, "windows": [(10, 3 * H), (3, 15 * M)], "daily_cap": 75,
+        "jitter_seconds": 0, "ramp": [],
     }  # fmt: skip

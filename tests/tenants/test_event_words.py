@@ -7,7 +7,8 @@ import uuid
 import pytest
 
 from agents.services import agent_create, agent_update, variant_create, variant_update
-from pacing.services import policy_update
+from pacing.limits import Limits
+from pacing.services import policy_update, tag_policy_remove, tag_policy_update
 from phone_numbers.models import PhoneNumber
 from phone_numbers.services import number_buy, number_detach, number_link, number_update
 from providers.sandbox import adapter as sandbox
@@ -119,6 +120,30 @@ def test_a_pacing_change_reads_in_minutes_and_hours(desk):
         ("Environment", "Live"),
         ("Wait between calls", "90 s → no wait"),
         ("At most", "5 → 10 calls"),
+    ]
+
+
+def test_a_tags_pacing_and_cadence_read_in_words(desk):
+    from phone_numbers.models import Tag
+
+    fresh = Tag.objects.create(name="fresh")
+    policy_update(environment=desk["live"], actor=desk["actor"], enabled=True, gap_seconds=60)
+    tag_policy_update(
+        environment=desk["live"], tag=fresh, actor=desk["actor"], limits=Limits(300, (), 40, 30, (10, 20))
+    )
+    assert event_details(last("pacing.tag_policy_updated")) == [
+        ("Environment", "Live"),
+        ("Tag", "fresh"),
+        ("Its numbers follow", "the environment's policy → its own policy"),
+        ("Wait between calls", "1 min → 5 min"),
+        ("Per day", "no daily cap → 40 calls a day"),
+        ("Random extra wait", "no random wait → up to 30 seconds of random extra wait"),
+        ("Warm-up", "no warm-up → new numbers warm up over 2 days: 10, 20 calls, then 40 a day"),
+    ]
+    tag_policy_remove(environment=desk["live"], tag=fresh, actor=desk["actor"])
+    assert event_details(last("pacing.tag_policy_removed"))[2:4] == [
+        ("Its numbers follow", "its own policy → the environment's policy"),
+        ("Wait between calls", "5 min → 1 min"),
     ]
 
 
