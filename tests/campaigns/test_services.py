@@ -535,3 +535,28 @@ def test_a_batch_under_jitter_or_a_warm_up_waits_for_the_pacers_own_time(make_de
         )
     assert abs(campaign.paced_until - frees) < timedelta(seconds=2)
     assert desk.states(campaign) == {"reserved": 2, "pending": 8}
+
+
+def test_a_rebuild_keeps_each_numbers_warm_up_day_from_its_first_attempt_in_postgresql(make_desk):
+    """Under a warm-up, Redis loses its data: the rebuild loads each number's first attempt ever from the
+    database, so a number on its second day stays on it (not back to its first)."""
+    from django.db.models import F
+
+    from campaigns.pools import pacer_ensure_ready
+    from pacing.pacer import first_day_ms, number_zone
+    from pacing.services import policy_update
+
+    desk = make_desk(2)
+    with workspace_scope(desk.ws):
+        policy_update(environment=desk.live, actor=desk.actor, enabled=True, daily_cap=5, ramp=(1, 2))
+    campaign = desk.campaign(DESTINATIONS[:10])
+    campaign_start(campaign=campaign, actor=desk.actor)
+    assert len(reserve_all(desk, campaign)) == 2  # day 1 of the warm-up: one call each
+    CallAttempt.unscoped.filter(campaign=campaign).update(at_ms=F("at_ms") - 86_400_000)  # made yesterday
+    pacer_redis().flushdb()
+    pacer_ensure_ready(desk.ws.pk)  # as the next dispatch does
+    firsts = pacer_redis().hgetall(f"{{ws:{desk.ws.pk}}}:firsts")
+    attempts = CallAttempt.unscoped.filter(campaign=campaign)
+    assert {e164.decode(): int(day) for e164, day in firsts.items()} == {
+        a.e164: first_day_ms(a.at_ms, number_zone(a.e164)) for a in attempts
+    }  # yesterday's local midnight: day 2 of the warm-up today
