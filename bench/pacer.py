@@ -24,6 +24,7 @@ import random
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import redis
@@ -40,6 +41,9 @@ MINUTE_GAP = Policy(gap_s=60)  # also what limits' "1 per minute" moving window 
 # A gap, four windows and a daily cap. Used every 1,000 s (the 10-per-10,000-s window's pace), a number's
 # 89th newest attempt is always within 25 h, so each claim reads its zone, yet a day holds at most 87.
 STACKED = Policy(gap_s=60, windows=((3, 900), (5, 3600), (10, 10_000), (20, 14_400)), daily_cap=89)
+# The same with a random wait of up to 30 s and a warm-up its numbers are past: each claim also draws the
+# wait and reads the number's first day.
+CADENCE = replace(STACKED, jitter_s=30, ramp=(20, 40, 60))
 US_ZONES = (
     "America/New_York", "America/Chicago", "America/Denver", "America/Phoenix", "America/Los_Angeles",
     "America/Anchorage", "Pacific/Honolulu",
@@ -70,6 +74,7 @@ def report(client: redis.Redis, pacer: Pacer) -> None:
     singles = {size: steady_pool(pacer, f"single-{size}", size, POLICY) for size in (10, 1_000, 10_000)}
     gap_only = steady_pool(pacer, "gap-only", 10_000, MINUTE_GAP)
     stacked = steady_pool(pacer, "stacked", 10_000, STACKED, zones=US_ZONES)
+    cadence = steady_pool(pacer, "cadence", 10_000, CADENCE, zones=US_ZONES)
     paced = all_paced(client, pacer, 10_000)
     rates = measure(
         {
@@ -77,6 +82,7 @@ def report(client: redis.Redis, pacer: Pacer) -> None:
             **{f"single {n}": case for n, case in singles.items()},
             "gap only": gap_only,
             "stacked": stacked,
+            "cadence": cadence,
             "paced": paced,
         },
         seconds=15,
@@ -86,6 +92,7 @@ def report(client: redis.Redis, pacer: Pacer) -> None:
         row(f"single claims, pool of {size:,}, full 100-attempt logs", rates[f"single {size}"], rates["raw"])
     row("single claims, pool of 10,000, gap only (1-attempt logs)", rates["gap only"], rates["raw"])
     row("single claims, pool of 10,000, stacked (89-attempt logs)", rates["stacked"], rates["raw"])
+    row("single claims, pool of 10,000, stacked + jitter + warm-up", rates["cadence"], rates["raw"])
     row("'all paced' answers, pool of 10,000, Redis TIME", rates["paced"], rates["raw"])
 
     batches = {f"batch {k}": steady_pool(pacer, f"batch-{k}", 10_000, POLICY, per_call=k) for k in (10, 50)}
@@ -99,7 +106,11 @@ def report(client: redis.Redis, pacer: Pacer) -> None:
         what = "stacked" if name.startswith("stacked") else "batched"
         row(f"{what} claims, K={k}, pool of 10,000 (claims/s)", batch_rates[name], batch_rates["raw"])
     print()
-    for workspace, label in ((f"{WS}-single-10000", "100-attempt logs"), (f"{WS}-stacked", "stacked, 89")):
+    for workspace, label in (
+        (f"{WS}-single-10000", "100-attempt logs"),
+        (f"{WS}-stacked", "stacked, 89"),
+        (f"{WS}-cadence", "stacked, 89, with its first day"),
+    ):
         print(f"memory per number, {label:<38} {memory_per_number(client, workspace, 10_000):>10,.0f} bytes")
 
     tries: list[int] = []
@@ -147,6 +158,7 @@ def steady_pool(
     pool_numbers = numbers(size)
     start = 1_700_000_000_000
     every = max([policy.gap_ms, *(w * 1000 // cap for cap, w in policy.windows)])  # a number's shortest turn
+    every += policy.jitter_s * 1000  # and its longest random wait
     old = [(n, start - (i + 1) * every) for n in pool_numbers for i in range(policy.attempts_kept)]
     workspace = f"{WS}-{pool}"
     pacer.rebuild(
@@ -154,6 +166,7 @@ def steady_pool(
         attempts=old,
         pools={pool: pool_numbers},
         zones={n: zones[i % len(zones)] for i, n in enumerate(pool_numbers)} if zones else None,
+        firsts={n: start - 100 * 86_400_000 for n in pool_numbers} if policy.ramp else None,  # warmed up
     )
     clock = itertools.count(start, math.ceil(per_call * every / size))
     call_ids = [f"call-{i}" for i in range(per_call)]

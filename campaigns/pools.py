@@ -11,13 +11,14 @@ from datetime import timedelta
 import redis
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Min
 from django.utils import timezone
 
-from campaigns.models import Campaign
+from campaigns.models import CallAttempt, Campaign
 from campaigns.store import State, store
 from pacing import selectors as pacing_selectors
 from pacing.pacer import Policy, Rate, number_zone
-from pacing.services import connection_rate, pacer, pacer_now_ms, pacer_policy
+from pacing.services import connection_rate, pacer, pacer_now_ms, pacer_policy, widened
 from phone_numbers.models import PhoneNumber
 from providers.models import ProviderConnection
 from tenants.scope import all_workspaces
@@ -184,7 +185,7 @@ def pacer_ensure_ready(workspace_id: int) -> None:
         attempts = _attempts_for_rebuild(workspace_id)
         pacer().rebuild(
             workspace_id=workspace_id, attempts=attempts, pools=pools, connections=connections,
-            zones=numbers_zones(connections),
+            zones=numbers_zones(connections), firsts=_first_attempts(workspace_id),
         )  # fmt: skip
         now = timezone.now()
         store().campaign_note([c.pk for c in campaigns], pool_synced_at=now, paced_until=None)
@@ -195,23 +196,40 @@ def pacer_ensure_ready(workspace_id: int) -> None:
         )  # fmt: skip
 
 
+def _workspace_policies(workspace_id: int) -> list[Policy]:
+    """Every policy of the workspace as the pacer takes it: its environments' and its tags' (a number
+    with paced tags follows those instead)."""
+    from pacing.models import PacingPolicy, TagPolicy
+
+    policies = [pacer_policy(p) for p in PacingPolicy.unscoped.filter(workspace_id=workspace_id)]
+    return policies + [widened(t.limits) for t in TagPolicy.unscoped.filter(workspace_id=workspace_id)]
+
+
 def _attempts_for_rebuild(workspace_id: int) -> list[tuple[str, int]]:
     """Per number its newest attempts, as many as the workspace's policies keep (the largest of their caps,
-    daily cap included), from the longest window."""
-    from pacing.models import PacingPolicy, TagPolicy
-    from pacing.services import widened
+    daily cap included, tags' too), from the longest window."""
+    from pacing.models import PacingPolicy
 
-    policies = PacingPolicy.unscoped.filter(workspace_id=workspace_id)
-    tag_policies = TagPolicy.unscoped.filter(workspace_id=workspace_id)
-    keep = max(
-        [
-            1,
-            *(pacer_policy(p).attempts_kept for p in policies),
-            *(widened(p.limits).attempts_kept for p in tag_policies),
-        ]
-    )
+    keep = max([1, *(p.attempts_kept for p in _workspace_policies(workspace_id))])
     since_ms = pacer_now_ms() - (PacingPolicy.MAX_WINDOW_S + PacingPolicy.MAX_GAP_S + 3600) * 1000
     return store().newest_attempts(workspace_id, since_ms, keep)
+
+
+def _first_attempts(workspace_id: int) -> dict[str, int]:
+    """Per number its first attempt ever (ms), the day 0 of a warm-up ramp; only while a policy has one
+    (turning one on rebuilds). The first attempt, not PhoneNumber.created_at: a number bought and left
+    idle is no better known to carriers, and its attempts are what the rebuild reads anyway."""
+    if not any(p.ramp for p in _workspace_policies(workspace_id)):
+        return {}
+    return first_attempts(workspace_id)
+
+
+def first_attempts(workspace_id: int) -> dict[str, int]:
+    """number -> its first attempt from the workspace (ms): one pass over the attempt_by_number index."""
+    firsts = (
+        CallAttempt.unscoped.filter(workspace_id=workspace_id).values("e164").annotate(first=Min("at_ms"))
+    )
+    return {row["e164"]: int(row["first"]) for row in firsts}
 
 
 def _pool_remove(campaign: Campaign, numbers) -> None:

@@ -245,9 +245,13 @@ def hold_words(hold: Hold) -> str:
     "today 75/75, resets 00:00 America/Chicago", "15-min window 3/3, frees 14:07:12"."""
     frees = f"{timezone.localtime(_dt(hold.frees_ms)):%H:%M:%S}"
     if hold.kind == "daily":
+        warmup = f"warm-up day {hold.warmup_day}: " if hold.warmup_day else ""
         if hold.zone:
-            return f"today {hold.used}/{hold.limit}, resets 00:00 {hold.zone}"
+            return f"{warmup}today {hold.used}/{hold.limit}, resets 00:00 {hold.zone}"
         return f"day {hold.used}/{hold.limit} (any 25 h: time zone unknown), frees {frees}"
+    if hold.kind == "jitter":
+        bound = f"{hold.window_s // 60} min" if hold.window_s % 60 == 0 else f"{hold.window_s} s"
+        return f"random delay after the last call (up to {bound}), frees {frees}"
     if hold.kind == "window":
         # The pacer's windows are the policy's widened by the dial deadline (pacer_policy): name the policy's.
         window_s = max(1, hold.window_s - settings.CAMPAIGN_DIAL_DEADLINE_S)

@@ -19,6 +19,8 @@ cluster by tests/pacing/test_pacer_cluster.py):
     {ws:42}:callers      HASH  number -> id of its provider connection, whose call rate it shares
     {ws:42}:rates        HASH  connection id -> its token bucket (lua/claim.lua), on the Redis clock
     {ws:42}:zones        HASH  number -> the time zone its daily cap resets in (number_zone())
+    {ws:42}:firsts       HASH  number -> the local midnight (ms) its first attempt's day began at, the
+                               day 0 of its warm-up ramp (kept while a policy has a ramp)
 
 Redis cannot do time-zone arithmetic: a claim with a daily cap passes each zone's local midnights around
 now, and the script picks the day holding the Redis clock's now.
@@ -76,7 +78,12 @@ class Policy:
     once the cap-th newest is at least window_s old. Given in any order, kept sorted by window_s.
     daily_cap: attempts per calendar day in the number's own time zone (number_zone()); 0: none. Reset at
     local midnight: an attempt at `now` is allowed while fewer than daily_cap fall in the local day of now.
-    jitter_s, ramp: human cadence (a bound on a random extra wait; a new number's first daily caps).
+    jitter_s: up to this many seconds more before a number's next attempt (0: none). The delay after an
+    attempt is drawn from the attempt itself (jitter_ms(): its number and time, so a claim, the campaign
+    page and a rebuild from PostgreSQL all find the same one), and added to the earliest moment after the
+    attempt that every other rule allows, so calls do not leave on the second.
+    ramp: a warm-up, the daily caps of a number's first local days of calling (day 0 is the day of its
+    first attempt ever), then daily_cap; each step between 1 and daily_cap.
     """
 
     gap_s: int = 0
@@ -96,9 +103,14 @@ class Policy:
             raise ValueError(f"a window needs a cap and a length, both above 0: {self}")
         if len({window_s for _, window_s in windows}) < len(windows):
             raise ValueError(f"two windows of the same length: {self}")
-        if self.jitter_s < 0 or any(step <= 0 for step in self.ramp):
-            raise ValueError(f"pacing values cannot be negative: {self}")
-        object.__setattr__(self, "ramp", tuple(self.ramp))
+        ramp = tuple(int(c) for c in self.ramp)
+        object.__setattr__(self, "ramp", ramp)
+        if not 0 <= self.jitter_s <= MAX_JITTER_S:
+            raise ValueError(f"a jitter between 0 and {MAX_JITTER_S} s: {self}")
+        if ramp and not self.daily_cap:
+            raise ValueError(f"a warm-up ramp needs a daily cap: {self}")
+        if len(ramp) > MAX_RAMP or any(not 0 < cap <= self.daily_cap for cap in ramp):
+            raise ValueError(f"at most {MAX_RAMP} warm-up days, each between 1 and the daily cap: {self}")
 
     @property
     def gap_ms(self) -> int:
@@ -115,10 +127,35 @@ class Policy:
         """The policy as the scripts read it (lua/log.lua read_decision); also the stamp of the policy a
         pool was scored under, so it changes with any limit."""
         flat = [v for cap, window_s in self.windows for v in (cap, window_s * 1000)]
+        flat += [self.jitter_s * 1000, len(self.ramp), *self.ramp]
         return struct.pack(f">{3 + len(flat)}q", self.gap_ms, self.daily_cap, len(self.windows), *flat)
+
+    def day_cap(self, day: int) -> int:
+        """The daily cap on a number's `day`-th local day of calling (0: the day of its first attempt)."""
+        return self.ramp[day] if 0 <= day < len(self.ramp) else self.daily_cap
 
 
 MAX_WINDOWS = 4
+MAX_JITTER_S = 3600  # under the shortest local day (23 h): lua/log.lua next_free relies on it
+MAX_RAMP = 30
+_DAY_MS = 86_400_000
+_JITTER_MOD = 2_147_483_647  # 2^31 - 1: jitter_ms's Park-Miller steps stay exact in Lua's doubles
+_JITTER_MUL = 48_271
+
+
+def jitter_ms(number: str, at_ms: int, jitter_s: int) -> int:
+    """The extra delay (ms, 0..jitter_s s) before the next attempt of `number` after its attempt at at_ms.
+
+    Drawn from the attempt rather than stored: a few Park-Miller steps over its time and number, as
+    lua/log.lua jitter computes it (Redis seeds a script's math.random the same on every call, and a
+    stored draw would be lost with Redis and draw again after a rebuild). Spread evenly enough that calls
+    leave at no fixed second; not a secret."""
+    if not jitter_s:
+        return 0
+    x = (at_ms % _JITTER_MOD + int(number[1:]) % _JITTER_MOD) % _JITTER_MOD or 1
+    for _ in range(3):
+        x = x * _JITTER_MUL % _JITTER_MOD
+    return x % (jitter_s * 1000 + 1)
 
 
 @lru_cache(maxsize=65536)
@@ -231,15 +268,16 @@ class ClaimResult(NamedTuple):
 class Hold(NamedTuple):
     """A limit holding a number back now: "today 75/75, resets 00:00 America/Chicago"."""
 
-    kind: str  # "gap" | "window" | "daily"
-    used: int  # attempts counted (the gap: 1)
-    limit: int  # the cap (the gap: 1)
-    window_s: int  # the window's length; 0 for the gap and the day
+    kind: str  # "gap" | "window" | "daily" | "jitter" (the last attempt's random delay, past the others)
+    used: int  # attempts counted (the gap: 1; the jitter: 0)
+    limit: int  # the cap (the gap: 1; the day: its warm-up day's cap while it warms up; the jitter: 0)
+    window_s: int  # the window's length; the jitter's bound; 0 for the gap and the day
     frees_ms: int  # when this limit lets the number go (the next local midnight for the day)
     zone: str  # the day's time zone; "" for the others (and for a day in an unknown zone: 25 h rolling)
+    warmup_day: int = 0  # the day: the number's warm-up day, 1 for the day of its first attempt; 0: none
 
 
-_HOLD_KINDS = {1: "gap", 2: "window", 3: "daily"}  # as lua/number_states.lua numbers them
+_HOLD_KINDS = {1: "gap", 2: "window", 3: "daily", 4: "jitter"}  # as lua/number_states.lua numbers them
 
 
 @dataclass(frozen=True)
@@ -321,7 +359,7 @@ class Pacer:
         keys = _Keys(workspace_id)
         now, *rows = self._run(
             self._number_states,
-            (keys.state, keys.zones),
+            (keys.state, keys.zones, keys.firsts),
             _decision_arg(policy, now_ms, 0),
             _zones_arg(policy, zones, now_ms),
             *numbers,
@@ -332,8 +370,8 @@ class Pacer:
         for number, (last, free, in_window, window_cap, flat) in zip(numbers, rows, strict=True):
             holds = sorted(
                 (
-                    Hold(_HOLD_KINDS[k], used, limit, window_ms // 1000, frees, _text(zone))
-                    for k, used, limit, window_ms, frees, zone in zip(*[iter(flat)] * 6, strict=True)
+                    Hold(_HOLD_KINDS[k], used, limit, window_ms // 1000, frees, _text(zone), day)
+                    for k, used, limit, window_ms, frees, zone, day in zip(*[iter(flat)] * 7, strict=True)
                 ),
                 key=lambda h: -h.frees_ms,
             )
@@ -445,8 +483,9 @@ class Pacer:
         Logs keep at least the newest `attempts_kept` attempts and never expire, which stays exact for any
         new gap or window; only a policy that counts more attempts than were kept needs the older ones from
         the database, so the workspace is marked not initialised and claims fail closed until rebuild().
+        So does a warm-up ramp turned on: the numbers' first days are kept only while a ramp is.
         """
-        if new.attempts_kept <= old.attempts_kept:
+        if new.attempts_kept <= old.attempts_kept and not (new.ramp and not old.ramp):
             return False
         self._redis.hdel(_Keys(workspace_id).state, _READY)
         return True
@@ -489,6 +528,7 @@ class Pacer:
         pools: Mapping[str, Iterable[str]],
         connections: Mapping[str, str] | None = None,
         zones: Mapping[str, str] | None = None,
+        firsts: Mapping[str, int] | None = None,
     ) -> None:
         """Replace the workspace's pacing state with the database's, then mark it initialised.
 
@@ -499,6 +539,8 @@ class Pacer:
         connections: number -> its provider connection's id (pool_set's). The connections' token buckets
         are kept: a Redis that lost them starts them full, one burst early at most.
         zones: number -> its time zone (pool_set's); number_zone() for the pools' numbers not in it.
+        firsts: number -> its first attempt ever (ms), for a warm-up ramp: kept as the local midnight that
+        day began at in the number's zone (zones, or number_zone()). A number missing is on its day 0.
 
         For the dispatcher: when is_initialised() is False (or policy_changed() returned True), take a
         per-workspace lock, check again, load attempts and pools from PostgreSQL, rebuild. Claims fail
@@ -509,19 +551,27 @@ class Pacer:
         logs = _encode_logs(attempts)
         pools = {pool_id: _check_numbers(numbers) for pool_id, numbers in pools.items()}
         number_zones = _zones_of({n for numbers in pools.values() for n in numbers}, zones)
+        first_days = _first_days(firsts or {}, zones)
         run_id = self._run_id(keys.state)
 
         def replace(pipe: redis.client.Pipeline) -> None:
             old_pool_ids = {_text(pool_id) for pool_id in pipe.smembers(keys.pools)}
             pipe.multi()
             pipe.delete(
-                keys.state, keys.pools, keys.callers, keys.zones, *map(keys.pool, old_pool_ids | set(pools))
+                keys.state,
+                keys.pools,
+                keys.callers,
+                keys.zones,
+                keys.firsts,
+                *map(keys.pool, old_pool_ids | set(pools)),
             )
             pipe.hset(keys.state, mapping={**logs, _READY: run_id})
             if connections:
                 pipe.hset(keys.callers, mapping=dict(connections))
             if number_zones:
                 pipe.hset(keys.zones, mapping=number_zones)
+            if first_days:
+                pipe.hset(keys.firsts, mapping=first_days)
             for pool_id, numbers in pools.items():
                 if numbers:  # scored by newest attempt; the first claim re-scores under its policy
                     pipe.zadd(keys.pool(pool_id), {n: _newest_attempt(logs.get(n)) for n in numbers})
@@ -590,6 +640,7 @@ class _Keys:
         self.callers = f"{self.tag}:callers"
         self.rates = f"{self.tag}:rates"
         self.zones = f"{self.tag}:zones"
+        self.firsts = f"{self.tag}:firsts"
 
     def pool(self, pool_id: str) -> str:
         return f"{self.tag}:pool:{pool_id}"
@@ -598,7 +649,10 @@ class _Keys:
 @lru_cache(maxsize=4096)
 def _claim_keys(workspace_id: int | str, pool_id: str) -> tuple[bytes, ...]:
     keys = _Keys(workspace_id)  # cached and encoded once: a dispatcher claims from a few pools all day
-    return tuple(k.encode() for k in (keys.pool(pool_id), keys.state, keys.callers, keys.rates, keys.zones))
+    return tuple(
+        k.encode()
+        for k in (keys.pool(pool_id), keys.state, keys.callers, keys.rates, keys.zones, keys.firsts)
+    )
 
 
 def _stamp_field(pool_key: str) -> str:
@@ -652,6 +706,20 @@ def _encode_logs(attempts: Iterable[tuple[str, int]]) -> dict[str, bytes]:
 def _zones_of(numbers: Iterable[str], zones: Mapping[str, str] | None) -> dict[str, str]:
     zones = zones or {}
     return {n: zones.get(n) or number_zone(n) for n in numbers}
+
+
+def _first_days(firsts: Mapping[str, int], zones: Mapping[str, str] | None) -> dict[str, int]:
+    """number -> the local midnight (ms) of its first attempt's day, as claim.lua writes it."""
+    _check_numbers(firsts)
+    zones = zones or {}
+    return {n: first_day_ms(at_ms, zones.get(n) or number_zone(n)) for n, at_ms in firsts.items()}
+
+
+def first_day_ms(at_ms: int, zone: str) -> int:
+    """The local midnight (ms) that began the day holding at_ms in the zone (_midnights' rule)."""
+    tz = zoneinfo.ZoneInfo(zone)
+    day = datetime.fromtimestamp(_check_ms(at_ms) / 1000, tz).date()
+    return int(datetime.combine(day, dt_time(), tz).timestamp() * 1000)
 
 
 def _newest_attempt(log: bytes | None) -> int:

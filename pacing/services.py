@@ -26,7 +26,7 @@ from pacing.limits import (
     windows_text,
 )
 from pacing.models import PacingPolicy, TagPolicy
-from pacing.pacer import Pacer, Policy, Rate
+from pacing.pacer import MAX_RAMP, Pacer, Policy, Rate
 from pacing.redis_client import redis_from_url
 from phone_numbers.models import Tag
 from tenants.audit import audit
@@ -61,6 +61,7 @@ def pacer_policy(policy: PacingPolicy) -> Policy:
     apart keep dials at least the policy apart, and each window `slack` longer keeps every window of dials
     within its cap. Minutes-scale policies barely notice; seconds-scale test policies do. The daily cap is
     not widened: a day is counted on the claims, and a dial a second past midnight counts for the day before.
+    Nor are the jitter and the warm-up ramp (when the policy has them): a delay and daily caps.
     """
     if not policy.limits_calls:
         return Policy()
@@ -76,8 +77,17 @@ def widened(limits: Limits) -> Policy:
         windows=tuple((cap, window_s + slack) for cap, window_s in limits.windows),
         daily_cap=limits.daily_cap,
         jitter_s=limits.jitter_s,
-        ramp=limits.ramp,
+        ramp=_ramp(limits),
     )
+
+
+def _ramp(limits: Limits) -> tuple[int, ...]:
+    """The ramp as the pacer takes it: the forms refuse anything else, but admin's JSON is unchecked, and a
+    bad ramp must not stop dispatch. Each step within 1..daily cap (the daily cap holds anyway), none
+    without a daily cap, at most MAX_RAMP days."""
+    if not limits.daily_cap:
+        return ()
+    return tuple(min(max(1, int(step)), limits.daily_cap) for step in limits.ramp[:MAX_RAMP])
 
 
 def connection_rate(calls_per_second) -> Rate:

@@ -8,6 +8,8 @@
 -- KEYS[3] callers HASH number -> id of its provider connection (numbers without one: no rate)
 -- KEYS[4] rates   HASH connection id -> its token bucket: the theoretical arrival time (GCRA), ms as text
 -- KEYS[5] zones   HASH number -> its time zone, read only for a number near its daily cap (log.lua)
+-- KEYS[6] firsts  HASH number -> the local midnight its first attempt's day began at, for a warm-up ramp:
+--                      read only for a number near its day's cap, written at its first attempt (log.lua)
 -- ARGV[1] the policy, now_ms and K (claims wanted), packed (log.lua read_decision)
 -- ARGV[2] the local midnights of the pool's zones ('' without a daily cap; log.lua day_bounds)
 -- ARGV[3], ARGV[4], ...: connection id, 'interval_ms tolerance_ms' (Pacer.Rate) for each rated connection:
@@ -30,7 +32,7 @@
 -- (see the candidates below).
 
 local pool, state, callers, buckets = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local policy, now, wanted, stamp = read_decision(ARGV[1], ARGV[2], KEYS[5])
+local policy, now, wanted, stamp = read_decision(ARGV[1], ARGV[2], KEYS[5], KEYS[6])
 local rates, rated = {}, 0                -- connection id -> {interval, tau, tat, blocked}
 for a = 3, #ARGV - 1, 2 do
   local interval, tau = string.match(ARGV[a + 1], '^(%S+) (%S+)$')
@@ -121,6 +123,11 @@ while #claimed < wanted do
     if b then
       b.tat, b.taken = (b.tat > now and b.tat or now) + b.interval, true
       ready = math.ceil(b.tat - b.tau)
+    end
+    if policy.nramp > 0 and (not log or (policy.first_of and policy.first_of[number] == false)) then
+      -- Its first attempt (or the first since a rebuild found none): day 0 of its warm-up starts today.
+      local start = day_bounds(number, policy, now)
+      redis.call('HSETNX', KEYS[6], number, string.format('%d', start or now - now % 86400000))
     end
     log = with_attempt(log, now, policy)
     redis.call('HSET', state, number, log)

@@ -14,20 +14,28 @@ local WIDTH = 8
 local DAY_SPAN = 25 * 3600 * 1000        -- the longest calendar day (DST): every day starts after now - this
 
 -- The deciding scripts' arguments (Pacer._decision_arg, Pacer._zones_arg). The first, packed as 8-byte
--- big-endian integers: gap ms, daily cap (0: none), n windows, n x (cap, window ms), now ms (-1: the
--- Redis clock, shared by every worker machine) and the claims wanted. Packed, not text: a pattern match
--- and strtod cost more than a claim's own arithmetic. The second: the zones' local midnights as text,
--- parsed only when a number nears its daily cap (day_bounds). Returns the policy, now, the claims wanted
--- and the policy's bytes, which stamp the policy a pool was scored under.
-local function read_decision(arg, zones_arg, zones_key)
+-- big-endian integers: gap ms, daily cap (0: none), n windows, n x (cap, window ms), jitter ms (0: none),
+-- r warm-up days, r x their daily caps, now ms (-1: the Redis clock, shared by every worker machine) and
+-- the claims wanted. Packed, not text: a pattern match and strtod cost more than a claim's own
+-- arithmetic. The second: the zones' local midnights as text, parsed only when a number nears its daily
+-- cap (day_bounds). Returns the policy, now, the claims wanted and the policy's bytes, which stamp the
+-- policy a pool was scored under.
+local function read_decision(arg, zones_arg, zones_key, firsts_key)
   local gap, daily, n, pos = struct.unpack('>i8i8i8', arg)
   local policy = {gap = gap, daily = daily, n = n, caps = {}, windows = {}, keep = daily > 1 and daily or 1,
-    zones_arg = zones_arg, zones_key = zones_key}
+    zones_arg = zones_arg, zones_key = zones_key, firsts_key = firsts_key, low = daily}
   for w = 1, n do
     local cap, window
     cap, window, pos = struct.unpack('>i8i8', arg, pos)
     policy.caps[w], policy.windows[w] = cap, window
     if cap > policy.keep then policy.keep = cap end
+  end
+  local jitter, nramp
+  jitter, nramp, pos = struct.unpack('>i8i8', arg, pos)
+  policy.jitter, policy.nramp, policy.ramp = jitter, nramp, {}
+  for d = 1, nramp do
+    policy.ramp[d], pos = struct.unpack('>i8', arg, pos)
+    if policy.ramp[d] < policy.low then policy.low = policy.ramp[d] end  -- the least cap of any day
   end
   local now, wanted = struct.unpack('>i8i8', arg, pos)
   if now < 0 then
@@ -43,31 +51,36 @@ local function attempt(log, i)           -- the i-th newest attempt, or nil
   return (struct.unpack('>I8', log, (i - 1) * WIDTH + 1))
 end
 
--- The local day holding now in the number's zone ({ws}:zones), as start, end ms and the zone; nil when
+-- The local day holding `at` in the number's zone ({ws}:zones), as start, end ms and the zone; nil when
 -- its zone is unknown or missing from the claim's midnights (the caller then applies a 25 h rolling
--- window, stricter than any calendar day). A zone's midnights are found and parsed on first need, once
--- per call: a pool spanning many zones costs a claim only its numbers' zones.
-local function day_bounds(number, policy)
-  if not policy.days then policy.days, policy.zone_of = {}, {} end  -- made on first need: no daily, no cost
+-- window, stricter than any calendar day); nil, the first midnight known, the zone when `at` comes before
+-- them (its day is over); the last midnight known and at + DAY_SPAN when `at` is past them (a later day,
+-- counted from an earlier start and ending later: stricter). A zone's midnights are found and parsed on
+-- first need, once per call: a pool spanning many zones costs a claim only its numbers' zones.
+local function day_bounds(number, policy, at)
+  if not policy.mids then policy.mids, policy.zone_of = {}, {} end  -- made on first need: no daily, no cost
   local zone = policy.zone_of[number]                      -- read once per call (a claim reads it twice)
   if not zone then
     zone = redis.call('HGET', policy.zones_key, number) or ''
     policy.zone_of[number] = zone
   end
-  local day = policy.days[zone]
-  if day == nil then
-    day = false
-    local at = zone ~= '' and string.find(policy.zones_arg, ' ' .. zone .. ' ', 1, true)
-    if at then
-      local m0, m1, m2, m3 = string.match(policy.zones_arg, '^(%d+) (%d+) (%d+) (%d+)', at + #zone + 2)
-      local m = {tonumber(m0), tonumber(m1), tonumber(m2), tonumber(m3)}
-      for i = 1, 3 do
-        if m[i] <= policy.now and policy.now < m[i + 1] then day = {m[i], m[i + 1]} end
-      end
+  local m = policy.mids[zone]
+  if m == nil then
+    m = false
+    local pos = zone ~= '' and string.find(policy.zones_arg, ' ' .. zone .. ' ', 1, true)
+    if pos then
+      local m0, m1, m2, m3 = string.match(policy.zones_arg, '^(%d+) (%d+) (%d+) (%d+)', pos + #zone + 2)
+      m = {tonumber(m0), tonumber(m1), tonumber(m2), tonumber(m3)}
     end
-    policy.days[zone] = day
+    policy.mids[zone] = m
   end
-  if day then return day[1], day[2], zone end
+  if m then
+    if at < m[1] then return nil, m[1], zone end
+    for i = 1, 3 do
+      if at < m[i + 1] then return m[i], m[i + 1], zone end
+    end
+    return m[4], at + DAY_SPAN, zone
+  end
   return nil
 end
 
@@ -75,15 +88,71 @@ end
 -- each as day_bounds needs them: only with a daily cap.
 local function prefetch_zones(numbers, policy)
   if policy.daily == 0 then return end
-  if not policy.days then policy.days, policy.zone_of = {}, {} end
+  if not policy.mids then policy.mids, policy.zone_of = {}, {} end
   local zones = redis.call('HMGET', policy.zones_key, unpack(numbers))
   for j = 1, #numbers do policy.zone_of[numbers[j]] = zones[j] or '' end
 end
 
+-- The number's warm-up day starting at `start` (a local midnight), 0 for the day of its first attempt:
+-- {ws}:firsts holds the local midnight that day began at (claim.lua writes it, a rebuild loads it from
+-- PostgreSQL). Local days are 23 to 25 h long, so whole days between two midnights round exactly. A
+-- number with no first day yet is on day 0 (false in first_of: the claim records it).
+local function warmup_day(number, policy, start)
+  if not policy.first_of then policy.first_of = {} end
+  local first = policy.first_of[number]
+  if first == nil then
+    first = tonumber(redis.call('HGET', policy.firsts_key, number) or '') or false
+    policy.first_of[number] = first
+  end
+  if not first or first >= start then return 0 end
+  return math.floor((start - first) / 86400000 + 0.5)
+end
+
+-- The daily cap of the number's day starting at `start`: daily_cap, or its warm-up day's; the least of
+-- them when the day is unknown (start nil: the 25 h rolling rule). Also the warm-up day (0-based), -1
+-- when it is past the ramp or unknown.
+local function day_cap(number, policy, start)
+  if policy.nramp == 0 then return policy.daily, -1 end
+  if not start then return policy.low, -1 end
+  local day = warmup_day(number, policy, start)
+  if day < policy.nramp then return policy.ramp[day + 1], day end
+  return policy.daily, -1
+end
+
+-- The number's extra delay after its attempt at `at`: as Pacer's jitter_ms, a few Park-Miller steps over
+-- the attempt's time and number (every product stays below 2^53, exact in Lua's doubles).
+local function jitter_of(number, at, jitter)
+  local x = (at % 2147483647 + tonumber(string.sub(number, 2)) % 2147483647) % 2147483647
+  if x == 0 then x = 1 end
+  for _ = 1, 3 do x = (x * 48271) % 2147483647 end
+  return x % (jitter + 1)
+end
+
+-- The earliest moment from `at` on (at or after the newest attempt) that the daily cap allows: `at`
+-- unless the day holding it already holds its cap of attempts, then that day's end.
+local function daily_free(log, policy, number, at)
+  local low, len = policy.low, #log
+  if len < low * WIDTH then return at end
+  local t = struct.unpack('>I8', log, (low - 1) * WIDTH + 1)
+  if t <= at - DAY_SPAN then return at end                 -- older than any day holding `at` began
+  local start, stop = day_bounds(number, policy, at)
+  if not start and stop then return at end                 -- `at` is in a day over before yesterday
+  local cap = start and policy.nramp > 0 and day_cap(number, policy, start) or low
+  if start and cap ~= low then
+    if len < cap * WIDTH then return at end
+    t = struct.unpack('>I8', log, (cap - 1) * WIDTH + 1)
+  end
+  if not start then start, stop = t, t + DAY_SPAN end    -- unknown day: at most `low` in any 25 h
+  if t >= start and stop > at then return stop end
+  return at
+end
+
 -- When the number may place its next attempt: the latest of newest + gap, each window's cap-th newest +
--- its length, and, once daily_cap attempts fall in the local day of now, the day's end; and its newest
--- attempt. 0, 0 for a number never used. The zone is read only for a number whose daily_cap-th newest
--- attempt is within DAY_SPAN (older ones lie before any zone's today).
+-- its length, and, once the day's cap of attempts (daily_cap, or its warm-up day's) fall in the local day
+-- of now, the day's end; with a jitter, the earliest moment after the newest attempt all of those allow,
+-- plus the attempt's delay. And its newest attempt. 0, 0 for a number never used. The zone is read only
+-- for a number whose least-cap-th newest attempt is within DAY_SPAN (older ones lie before any zone's
+-- today).
 -- (Here and below, comparisons and struct.unpack rather than math.max and attempt(): each Lua call
 -- costs a claim about 0.5%.)
 local function next_free(log, policy, number)
@@ -98,14 +167,16 @@ local function next_free(log, policy, number)
       if cap_free > free then free = cap_free end
     end
   end
-  local daily = policy.daily
-  if daily > 0 and len >= daily * WIDTH then
-    local t = struct.unpack('>I8', log, (daily - 1) * WIDTH + 1)
-    if t > policy.now - DAY_SPAN then
-      local start, stop = day_bounds(number, policy)
-      if not start then start, stop = t, t + DAY_SPAN end
-      if t >= start and stop > free then free = stop end
-    end
+  if policy.jitter > 0 then
+    -- The earliest moment after the attempt that every rule allows, then the attempt's delay: a value of
+    -- the log alone, so it holds whenever it is asked (and a score stays a lower bound).
+    if newest > free then free = newest end
+    if policy.daily > 0 then free = daily_free(log, policy, number, free) end
+    return free + jitter_of(number, newest, policy.jitter), newest
+  end
+  if policy.daily > 0 and len >= policy.low * WIDTH then          -- (fewer attempts: no day is full)
+    local day_free = daily_free(log, policy, number, policy.now)    -- now itself when the day allows
+    if day_free > policy.now and day_free > free then free = day_free end
   end
   return free, newest
 end

@@ -181,3 +181,12 @@ def test_the_limits_holding_a_number_are_said_in_words_in_the_pages_zone(setting
         assert hold_words(Hold("daily", 3, 3, 0, at, "")) == (
             "day 3/3 (any 25 h: time zone unknown), frees 14:07:12"
         )
+        assert hold_words(Hold("daily", 20, 20, 0, at, "America/Chicago", 2)) == (
+            "warm-up day 2: today 20/20, resets 00:00 America/Chicago"
+        )
+        assert hold_words(Hold("jitter", 0, 0, 30, at, "")) == (
+            "random delay after the last call (up to 30 s), frees 14:07:12"
+        )
+        assert hold_words(Hold("jitter", 0, 0, 120, at, "")).startswith(
+            "random delay after the last call (up to 2 min)"
+        )

@@ -9,6 +9,7 @@ from campaigns.destinations import destinations_parse
 from campaigns.dial import call_dial
 from campaigns.dispatch import campaign_dispatch, campaigns_dispatch
 from campaigns.models import CallAttempt, Campaign, CampaignCall
+from campaigns.pools import first_attempts
 from campaigns.reconcile import calls_recover
 from campaigns.tasks import reconcile
 from pacing.services import pacer, pacer_redis
@@ -394,6 +395,22 @@ def test_after_redis_loses_its_data_the_pacer_is_rebuilt_before_any_claim(make_d
         assert waiting.not_before > timezone.now() + timezone.timedelta(minutes=9)
 
 
+def test_a_warm_up_counts_from_each_numbers_first_attempt_in_its_workspace(make_desk, globex):
+    """What a rebuild loads for a warm-up ramp: each number's first attempt, only the workspace's own."""
+    desk = make_desk(2)
+    campaign = desk.campaign(DESTINATIONS[:4])
+    campaign_start(campaign=campaign, actor=desk.actor)
+    reserve_all(desk, campaign)
+    first, *_ = CallAttempt.unscoped.filter(workspace_id=desk.ws.pk)
+    CallAttempt.unscoped.filter(pk=first.pk).update(at_ms=first.at_ms - 86_400_000)  # yesterday's, say
+    reserve_all(desk, campaign)
+    attempts = list(CallAttempt.unscoped.filter(workspace_id=desk.ws.pk))
+    assert {a.e164 for a in attempts} == {n.e164 for n in desk.numbers}
+    expected = {n.e164: min(a.at_ms for a in attempts if a.e164 == n.e164) for n in desk.numbers}
+    assert first_attempts(desk.ws.pk) == expected
+    assert first_attempts(globex.pk) == {}
+
+
 def test_after_redis_loses_its_data_dispatch_goes_on_in_the_next_batch(make_desk):
     """The flush took the queued dial tasks with it: their reserved calls go back to waiting as the pacer is
     rebuilt (a task that survived finds its call moved on and does nothing), instead of filling the dial
@@ -535,3 +552,67 @@ def test_a_pool_mixing_paced_and_unpaced_numbers_is_held_by_every_policy_in_it(m
     with workspace_scope(desk.ws):
         policy = pool_policy(campaign)
     assert policy.daily_cap == 1 and [cap for cap, _ in policy.windows] == [2]
+
+
+@pytest.mark.parametrize("cadence", ["jitter", "warm-up"])
+def test_a_batch_under_jitter_or_a_warm_up_waits_for_the_pacers_own_time(make_desk, cadence):
+    """Two San Francisco numbers, first used today. An hour's gap with up to 10 minutes' random wait: the
+    calls left wait until the earlier number's hour plus its attempt's own delay. A warm-up of 1 call on
+    the first day under a daily cap of 5: once each, then they wait for midnight in Los Angeles."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from campaigns.dispatch import _dispatch_batch, _Feed, _Lane, _lane_load
+    from campaigns.pools import pool_zones
+    from pacing.pacer import Policy, jitter_ms
+    from tenants.scope import all_workspaces
+
+    desk = make_desk(2)
+    campaign = desk.campaign(DESTINATIONS[:10])
+    campaign_start(campaign=campaign, actor=desk.actor)
+    campaigns_dispatch(batches=0)  # the pacer's state and the pool, nothing claimed
+    la = ZoneInfo("America/Los_Angeles")
+    policy = Policy(gap_s=3600, jitter_s=600) if cadence == "jitter" else Policy(daily_cap=5, ramp=(1,))
+    with all_workspaces():
+        lane = _Lane(campaign.pk)
+        assert _lane_load(lane)
+        batch = _dispatch_batch(
+            lane.campaign, policy, _Feed(limit=100, takes_per_s=None), zones=pool_zones(lane.campaign)
+        )
+        campaign.refresh_from_db()
+    assert batch.claimed == 2 and batch.paced
+    attempts = CallAttempt.unscoped.filter(campaign=campaign)
+    if cadence == "jitter":
+        frees_ms = min(a.at_ms + 3_600_000 + jitter_ms(a.e164, a.at_ms, 600) for a in attempts)
+        frees = datetime.fromtimestamp(frees_ms / 1000, tz=la)
+    else:
+        frees = datetime.combine(
+            timezone.now().astimezone(la).date() + timedelta(days=1), datetime.min.time(), la
+        )
+    assert abs(campaign.paced_until - frees) < timedelta(seconds=2)
+    assert desk.states(campaign) == {"reserved": 2, "pending": 8}
+
+
+def test_a_rebuild_keeps_each_numbers_warm_up_day_from_its_first_attempt_in_postgresql(make_desk):
+    """Under a warm-up, Redis loses its data: the rebuild loads each number's first attempt ever from the
+    database, so a number on its second day stays on it (not back to its first)."""
+    from django.db.models import F
+
+    from campaigns.pools import pacer_ensure_ready
+    from pacing.pacer import first_day_ms, number_zone
+    from pacing.services import policy_update
+
+    desk = make_desk(2)
+    with workspace_scope(desk.ws):
+        policy_update(environment=desk.live, actor=desk.actor, enabled=True, daily_cap=5, ramp=(1, 2))
+    campaign = desk.campaign(DESTINATIONS[:10])
+    campaign_start(campaign=campaign, actor=desk.actor)
+    assert len(reserve_all(desk, campaign)) == 2  # day 1 of the warm-up: one call each
+    CallAttempt.unscoped.filter(campaign=campaign).update(at_ms=F("at_ms") - 86_400_000)  # made yesterday
+    pacer_redis().flushdb()
+    pacer_ensure_ready(desk.ws.pk)  # as the next dispatch does
+    firsts = pacer_redis().hgetall(f"{{ws:{desk.ws.pk}}}:firsts")
+    attempts = CallAttempt.unscoped.filter(campaign=campaign)
+    assert {e164.decode(): int(day) for e164, day in firsts.items()} == {
+        a.e164: first_day_ms(a.at_ms, number_zone(a.e164)) for a in attempts
+    }  # yesterday's local midnight: day 2 of the warm-up today

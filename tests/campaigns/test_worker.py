@@ -67,6 +67,34 @@ def test_paced_calls_are_delayed_then_placed_never_failed(make_desk, log_path, w
     assert not CampaignCall.unscoped.filter(campaign=campaign, state="failed").exists()
 
 
+def test_a_random_wait_delays_each_next_call_by_its_attempts_own_draw(make_desk, log_path, worker):
+    """Jitter through a real worker: every attempt of the number follows the one before by at least the
+    (widened) gap plus the earlier attempt's own random wait, and the provider never sees two calls
+    closer than the gap."""
+    from campaigns.models import CallAttempt
+    from pacing.pacer import jitter_ms
+    from pacing.services import pacer_policy, policy_update
+    from tenants.scope import workspace_scope
+
+    desk = make_desk(1)
+    with workspace_scope(desk.ws):
+        saved = policy_update(
+            environment=desk.live, actor=desk.actor, enabled=True, gap_seconds=1, jitter_seconds=3
+        )
+    policy = pacer_policy(saved)
+    campaign = desk.campaign(DESTINATIONS[:4])
+    campaign_start(campaign=campaign, actor=desk.actor)
+    wait_until(lambda: finished(campaign), timeout=60, message=f"not finished: {desk.states(campaign)}")
+
+    times = sorted(CallAttempt.unscoped.filter(campaign=campaign).values_list("at_ms", flat=True))
+    (number,) = {d.from_e164 for d in dial_log.read(log_path)}
+    assert len(times) == 4
+    for a, b in zip(times, times[1:], strict=False):
+        assert b - a >= policy.gap_ms + jitter_ms(number, a, 3)
+    assert {jitter_ms(number, a, 3) for a in times[:-1]} != {0}  # the draws did delay
+    assert dial_log.violations(dial_log.read(log_path), gap_s=1, cap=0, window_s=0) == []
+
+
 def test_other_numbers_keep_working_while_one_is_paced(make_desk, log_path, worker):
     desk = make_desk(2)
     desk.policy(cap=1, window=60)

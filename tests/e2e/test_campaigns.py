@@ -558,3 +558,38 @@ def test_the_call_log_says_how_each_placed_call_went(
     expect(cells.nth(5)).to_have_text("Placed Ringing.")
     assert page.evaluate("document.documentElement.scrollWidth") <= width
     assert console_errors == []
+
+
+@pytest.mark.parametrize("width", [1440, 390])
+def test_the_page_names_a_warm_up_day_and_the_random_wait(
+    page, live_server, acme, outbound_desk, console_errors, width
+):
+    """Numbers called once today, their first call ever, under a warm-up of 1 call on the first day and a
+    random wait of up to 10 minutes: held for the day, then for their own wait past midnight."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from pacing.services import policy_update
+
+    with workspace_scope(acme):
+        policy_update(
+            environment=outbound_desk, actor=owner_of(acme), enabled=True, daily_cap=2, ramp=[1],
+            jitter_seconds=600,
+        )  # fmt: skip
+    _started_with_attempts(
+        acme, outbound_desk, dict.fromkeys(CALLER_IDS, [timezone.now() - timedelta(seconds=10)])
+    )
+    page.set_viewport_size({"width": width, "height": 900})
+    sign_in(page, live_server, "vic_viewer", PASSWORD)
+    with all_workspaces():
+        campaign = Campaign.objects.get()
+    page.goto(f"{live_server.url}/w/acme/campaigns/{campaign.id}/")
+    holds = page.get_by_test_id("holds")
+    expect(holds).to_have_count(3)
+    expect(holds.first).to_contain_text(re.compile(r"warm-up day 1: today 1/1, resets 00:00 America/\w+"))
+    expect(holds.first).to_contain_text(
+        re.compile(r"random delay after the last call \(up to 10 min\), frees \d\d:\d\d:\d\d")
+    )
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert console_errors == []

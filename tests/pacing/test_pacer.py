@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 from redis.cluster import RedisCluster
 
-from pacing.pacer import ClaimResult, Hold, Pacer, PacerNotReady, Policy, Rate, number_zone
+from pacing.pacer import ClaimResult, Hold, Pacer, PacerNotReady, Policy, Rate, jitter_ms, number_zone
 from pacing.redis_client import redis_from_url
 
 from .audit import SECOND, numbers, violations
@@ -462,6 +462,98 @@ def test_a_higher_daily_cap_needs_a_rebuild_and_a_lower_one_does_not(ready):
     assert not ready.is_initialised(workspace_id=WS)
 
 
+# Jitter and warm-up
+
+
+def test_jittered_gaps_stay_within_the_gap_and_the_jitter_and_spread_out(ready):
+    """A seconds-scale policy, a number claimed each time the pacer says it frees: every gap between its
+    attempts lies in [gap, gap + jitter], the delays spread over that range, and no limit is broken."""
+    only(ready, A)
+    policy = Policy(gap_s=2, jitter_s=3)
+    now, times = T0, []
+    while len(times) < 200:
+        result = ready.claim(workspace_id=WS, pool_id="p", policy=policy, call_ids=["c"], now_ms=now)
+        if result.claims:
+            times.append(now)
+        else:
+            assert result.retry_in_ms > 0
+        now += result.retry_in_ms or 1
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    assert all(2 * SECOND <= g <= 5 * SECOND for g in gaps)
+    assert len(set(gaps)) > len(gaps) // 2  # spread, not a fixed delay
+    assert min(gaps) < 2.3 * SECOND and max(gaps) > 4.7 * SECOND  # over the whole range
+    assert violations(times, policy) == []
+
+
+def test_the_delay_is_the_attempts_own_so_a_rebuild_keeps_it(ready, redis_client):
+    only(ready, A)
+    policy = Policy(gap_s=10, jitter_s=30)
+    claim(ready, policy, 0)
+    delay = jitter_ms(A, T0, 30)
+    assert claim(ready, policy, 1).retry_in_ms == 9 * SECOND + delay
+    redis_client.flushdb()
+    ready.rebuild(workspace_id=WS, attempts=[(A, T0)], pools={"p": [A]})
+    assert claim(ready, policy, 1).retry_in_ms == 9 * SECOND + delay
+    state = ready.number_states(workspace_id=WS, numbers=[A], policy=policy, now_ms=T0 + 11 * SECOND)[A]
+    if delay > SECOND:  # the gap is over: only the delay holds it
+        assert state.holds == (Hold("jitter", 0, 0, 30, T0 + 10 * SECOND + delay, ""),)
+    assert {jitter_ms(n, T0 + i, 30) for n in numbers(20) for i in range(5)} != {0}
+    assert all(0 <= jitter_ms(n, T0 + i, 30) <= 30 * SECOND for n in numbers(20) for i in range(50))
+
+
+def test_the_warm_up_ramp_raises_the_daily_cap_day_by_day_in_the_numbers_zone(ready, redis_client):
+    """Caps 1, 2, 3 on a Chicago number's first three local days, then the daily cap of 5; its first day
+    survives a loss of Redis when rebuilt with the first attempt from the database."""
+    chicago = "+13125550100"
+    ready.pool_set(workspace_id=WS, pool_id="d", numbers=[chicago])
+    policy, zones = Policy(daily_cap=5, ramp=(1, 2, 3)), ["America/Chicago"]
+    first = _ms(2026, 6, 10, 22)  # 17:00 in Chicago
+    made = []
+
+    def take(at_ms: int) -> ClaimResult:
+        calls = [f"c{i}" for i in range(9)]
+        result = ready.claim(
+            workspace_id=WS, pool_id="d", policy=policy, call_ids=calls, now_ms=at_ms, zones=zones
+        )
+        made.extend(c.at_ms for c in result.claims)
+        return result
+
+    assert len(take(first).claims) == 1
+    held = take(first + SECOND)
+    assert held.claims == () and held.retry_in_ms == _ms(2026, 6, 11, 5) - first - SECOND  # Chicago 00:00
+    assert len(take(_ms(2026, 6, 11, 4, 59)).claims) == 0  # 23:59 in Chicago: still day 1 (0-based 0)
+    assert len(take(_ms(2026, 6, 11, 5)).claims) == 2  # day 2: 2
+    state = ready.number_states(
+        workspace_id=WS, numbers=[chicago], policy=policy, now_ms=_ms(2026, 6, 11, 6), zones=zones
+    )[chicago]
+    assert state.holds == (Hold("daily", 2, 2, 0, _ms(2026, 6, 12, 5), "America/Chicago", 2),)
+    redis_client.flushdb()  # lost: rebuilt from the database, the first attempt with the others
+    ready.rebuild(workspace_id=WS, attempts=[(chicago, t) for t in made], pools={"d": [chicago]},
+                  firsts={chicago: first})  # fmt: skip
+    assert take(_ms(2026, 6, 11, 6)).claims == ()  # still day 2, still full
+    assert len(take(_ms(2026, 6, 12, 5)).claims) == 3  # day 3: 3
+    assert len(take(_ms(2026, 6, 13, 5)).claims) == 5  # then the daily cap
+    assert len(take(_ms(2026, 6, 20, 5)).claims) == 5
+    assert violations(made, policy, "America/Chicago") == []
+    state = ready.number_states(
+        workspace_id=WS, numbers=[chicago], policy=policy, now_ms=_ms(2026, 6, 20, 6), zones=zones
+    )[chicago]
+    assert state.holds == (Hold("daily", 5, 5, 0, _ms(2026, 6, 21, 5), "America/Chicago"),)  # warmed up
+
+
+def test_a_number_already_calling_when_the_ramp_is_turned_on_is_as_old_as_its_first_attempt(ready):
+    chicago = "+13125550100"
+    only(ready, chicago)
+    before, after = Policy(daily_cap=5), Policy(daily_cap=5, ramp=(1, 2))
+    kw = {"workspace_id": WS, "pool_id": "p", "call_ids": ["a"], "zones": ["America/Chicago"]}
+    assert claimed(ready.claim(**kw, policy=before, now_ms=_ms(2026, 6, 10, 22))) == [chicago]
+    assert ready.policy_changed(workspace_id=WS, old=before, new=after) is True  # first days are needed
+    assert ready.policy_changed(workspace_id=WS, old=after, new=before) is False
+    ready.rebuild(workspace_id=WS, attempts=[], pools={"p": [chicago]}, firsts={chicago: _ms(2026, 6, 1, 12)})
+    for at in (0, 1, 2):  # its tenth day: past the ramp
+        assert claimed(ready.claim(**kw, policy=after, now_ms=_ms(2026, 6, 11, 14, at))) == [chicago]
+
+
 # What the campaign page shows
 
 
@@ -525,6 +617,12 @@ def test_number_states_refuse_like_claims_until_the_workspace_is_rebuilt(pacer):
         {"windows": ((-1, 60),)},
         {"windows": ((3, 60), (5, 60))},  # two windows of one length
         {"windows": ((1, 10), (2, 20), (3, 30), (4, 40), (5, 50))},  # five
+        {"jitter_s": -1},
+        {"jitter_s": 3601},
+        {"ramp": (1, 2)},  # a ramp without a daily cap
+        {"ramp": (5, 20), "daily_cap": 10},  # a step above the daily cap
+        {"ramp": (0, 5), "daily_cap": 10},
+        {"ramp": (1,) * 31, "daily_cap": 10},
     ],
 )
 def test_policy_rejects_incoherent_values(values):
@@ -545,6 +643,10 @@ def test_policy_keeps_windows_sorted_and_its_stamp_changes_with_any_limit():
         Policy(gap_s=60, windows=((3, 900), (6, 3600), (10, 10_800)), daily_cap=75),
         Policy(gap_s=60, windows=policy.windows, daily_cap=74),
         Policy(gap_s=60, windows=policy.windows),
+        Policy(gap_s=60, windows=policy.windows, daily_cap=75, jitter_s=1),
+        Policy(gap_s=60, windows=policy.windows, daily_cap=75, ramp=(10,)),
+        Policy(gap_s=60, windows=policy.windows, daily_cap=75, ramp=(10, 20)),
+        Policy(gap_s=60, windows=policy.windows, daily_cap=75, ramp=(11, 20)),
     ]
     assert len({policy.redis_arg, *(o.redis_arg for o in others)}) == 1 + len(others)
 

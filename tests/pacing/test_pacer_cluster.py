@@ -31,12 +31,16 @@ def cluster(redis_cluster) -> RedisCluster:
 
 def touch_everything(pacer: Pacer, workspace_id: int) -> None:
     """Every pacer operation on the workspace: each writes or reads some of its keys."""
-    pacer.rebuild(workspace_id=workspace_id, attempts=[(NUMBERS[0], 1_700_000_000_000)], pools={"p": NUMBERS})
+    first = {NUMBERS[0]: 1_700_000_000_000}  # its first day, for a warm-up ({ws}:firsts)
+    pacer.rebuild(workspace_id=workspace_id, attempts=[*first.items()], pools={"p": NUMBERS}, firsts=first)
     assert pacer.is_initialised(workspace_id=workspace_id)
     pacer.pool_add(workspace_id=workspace_id, pool_id="q", numbers=NUMBERS[:2])
     pacer.claim(workspace_id=workspace_id, pool_id="p", policy=Policy(gap_s=60), call_ids=["a", "b"])
     pacer.claim(workspace_id=workspace_id, pool_id="q", policy=Policy(windows=((1, 60),)), call_ids=["c"])
+    cadence = Policy(daily_cap=2, ramp=(1,), jitter_s=5)
+    pacer.claim(workspace_id=workspace_id, pool_id="p", policy=cadence, call_ids=["d", "e"], zones=["UTC"])
     pacer.number_states(workspace_id=workspace_id, numbers=NUMBERS, policy=Policy(gap_s=60))
+    pacer.number_states(workspace_id=workspace_id, numbers=NUMBERS, policy=cadence, zones=["UTC"])
     pacer.pool_set(workspace_id=workspace_id, pool_id="p", numbers=NUMBERS[1:])
     pacer.pool_remove(workspace_id=workspace_id, pool_id="p", numbers=NUMBERS[3:])
     pacer.number_forget(workspace_id=workspace_id, number=NUMBERS[2])

@@ -5,6 +5,10 @@ are free. Asserted: every claimed number was free, no free number was held back,
 is exactly when the earliest number frees up. Pools share numbers, change members, change policy, and
 lose their Redis state to be rebuilt from the recorded attempts, as PostgreSQL would hold them.
 
+Jitter and warm-up: a delay drawn from each attempt (the model computes it as the pacer does:
+pacer.jitter_ms) after the earliest moment every other rule allows, and daily caps that rise over a
+number's first local days; both with every limit, policy changes (a ramp turned on rebuilds) and losses.
+
 Stacked limits: every combination of a gap (on or off), 0 to 4 rolling windows and a daily cap (on or
 off), the numbers split between two time zones, starting before a daylight-saving day (23 or 25 hours) in
 one of them, with clock steps of hours so that local midnights pass.
@@ -45,7 +49,7 @@ class Model:
 
     def free_at(self, number: str, now_ms: int) -> int:
         """When the number may be claimed: its log's rules, and its connection's next token."""
-        free = next_free_ms(self.history.get(number, []), self.policy, now_ms, self.zone(number))
+        free = next_free_ms(self.history.get(number, []), self.policy, now_ms, self.zone(number), number)
         rate = self.rates.get(self.connection_of.get(number, ""))
         if rate is not None:
             free = max(free, math.ceil(self.tat.get(self.connection_of[number], 0) - rate.tolerance_ms))
@@ -66,6 +70,10 @@ class Model:
         """What the dispatcher loads to rebuild: each number's newest attempts, as many as the policy counts."""
         keep = self.policy.attempts_kept
         return [(n, t) for n, times in self.history.items() for t in times[-keep:]]
+
+    def firsts(self) -> dict[str, int]:
+        """Each number's first attempt ever, for the warm-up ramp."""
+        return {n: times[0] for n, times in self.history.items() if times}
 
 
 @dataclass(frozen=True)
@@ -125,6 +133,42 @@ SCENARIOS = {
         churn=0.02,
         losses=0.005,
         steps=1500,
+    ),
+    "jitter, stacked, Chicago and Sydney": Scenario(
+        (Policy(gap_s=3, windows=((2, 10), (5, 120)), jitter_s=4),),
+        zones=("America/Chicago", "Australia/Sydney"),
+        steps=800,
+    ),
+    "jitter with a daily cap, policy changes and losses, London and Chicago": Scenario(
+        (
+            Policy(gap_s=2, daily_cap=5, jitter_s=3),
+            Policy(windows=((2, 10),), daily_cap=4, jitter_s=1),
+            Policy(gap_s=2, daily_cap=5),
+        ),
+        zones=("Europe/London", "America/Chicago"),
+        start=FALL_BACK,
+        churn=0.02,
+        losses=0.005,
+        steps=1500,
+    ),
+    "warm-up ramp, Chicago and Sydney": Scenario(
+        (Policy(gap_s=1, daily_cap=6, ramp=(1, 2, 4)),),
+        zones=("America/Chicago", "Australia/Sydney"),
+        start=SPRING_FORWARD,
+        churn=0.02,
+    ),
+    "warm-up ramp, jitter and windows with policy changes, losses and rates": Scenario(
+        (
+            Policy(gap_s=2, windows=((3, 30),), daily_cap=5, ramp=(2, 1, 3), jitter_s=2),
+            Policy(windows=((2, 10),), daily_cap=6),
+            Policy(gap_s=1, daily_cap=4, ramp=(1, 2)),
+        ),
+        rates=(Rate(400.0, 3), Rate(5.0, 1)),
+        zones=("Europe/London", "America/Chicago"),
+        start=FALL_BACK,
+        churn=0.02,
+        losses=0.005,
+        steps=2000,
     ),
     "daily cap with rates, London and Chicago": Scenario(
         (Policy(gap_s=1, daily_cap=4),),
@@ -258,7 +302,8 @@ def change_members(pacer: Pacer, model: Model, rnd: random.Random, everyone: lis
 
 def change_policy(pacer: Pacer, model: Model, new: Policy) -> None:
     needs_rebuild = pacer.policy_changed(workspace_id=WS, old=model.policy, new=new)
-    assert needs_rebuild == (new.attempts_kept > model.policy.attempts_kept)
+    ramp_on = bool(new.ramp and not model.policy.ramp)  # the first days are kept only while a ramp is
+    assert needs_rebuild == (new.attempts_kept > model.policy.attempts_kept or ramp_on)
     model.policy = new
     if needs_rebuild:
         rebuild(pacer, model)
@@ -273,6 +318,7 @@ def rebuild(pacer: Pacer, model: Model) -> None:
         pools=model.pools,
         connections=connections(model, members),
         zones=model.zone_of,
+        firsts=model.firsts(),
     )
 
 
@@ -282,7 +328,7 @@ def connections(model: Model, numbers) -> dict[str, str]:
 
 def time_steps(policy: Policy, rates=()) -> list[int]:
     """Clock steps that land on the rules' edges: the same ms, one ms, a gap, a window's share, a token."""
-    edges = [policy.gap_ms, policy.gap_ms // 3]
+    edges = [policy.gap_ms, policy.gap_ms // 3, policy.jitter_s * SECOND // 3]
     edges += [e for cap, window_s in policy.windows for e in (window_s * SECOND // cap, window_s * SECOND)]
     if policy.daily_cap:  # the days pass: local midnights, and a daylight-saving day
         edges += [3600 * SECOND, 5 * 3600 * SECOND]

@@ -81,6 +81,17 @@ def test_either_limit_alone_is_enough(acme, live):
     assert pacer_policy(policy) == Policy(daily_cap=75)
 
 
+def test_a_cadence_reaches_the_pacer_and_an_unchecked_ramp_cannot_stop_dispatch(acme, live):
+    with workspace_scope(acme):
+        policy = policy_update(environment=live, actor=None, enabled=True, daily_cap=40, jitter_seconds=30,
+                               ramp=[10, 20])  # fmt: skip
+        assert pacer_policy(policy) == Policy(daily_cap=40, jitter_s=30, ramp=(10, 20))
+        policy.ramp = [0, 20, 99]  # as Django admin could save it: the JSON field has no check
+        assert pacer_policy(policy).ramp == (1, 20, 40)
+        policy.daily_cap, policy.gap_seconds = 0, 60
+        assert pacer_policy(policy).ramp == ()
+
+
 def test_the_service_refuses_what_the_form_would(acme, live):
     with workspace_scope(acme), pytest.raises(ValidationError):
         policy_update(environment=live, actor=None, enabled=True, gap_seconds=-1)
