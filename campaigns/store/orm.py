@@ -205,9 +205,12 @@ class OrmStore(Store):
 
     def move(self, call_id: int, attempt_id: int, frm: str, **fields) -> bool:
         fields.setdefault("updated_at", timezone.now())
-        return bool(
+        moved = bool(
             CampaignCall.unscoped.filter(pk=call_id, state=frm, attempt_id=attempt_id).update(**fields)
         )
+        if moved and frm == Call.DIALING and fields.get("state") == Call.PENDING:
+            _not_dialed([attempt_id])
+        return moved
 
     def give_back(self, call_id: int, attempt_id: int, now: datetime) -> bool:
         return bool(
@@ -254,9 +257,12 @@ class OrmStore(Store):
         )
 
     def back_chunk(self, jobs: Sequence[Job], frm: str, now: datetime) -> int:
-        return CampaignCall.unscoped.filter(_claims(jobs), state=frm).update(
+        back = CampaignCall.unscoped.filter(_claims(jobs), state=frm).update(
             state=Call.PENDING, not_before=now, updated_at=now, error=""
         )
+        if back and frm == Call.DIALING:
+            _not_dialed([job.attempt_id for job in jobs])
+        return back
 
     def give_back_chunk(self, jobs: Sequence[Job], now: datetime) -> int:
         return (
@@ -370,3 +376,13 @@ def _claims(jobs: Sequence[Job]) -> Q:
     for call_id, attempt_id in jobs:
         q |= Q(pk=call_id, attempt_id=attempt_id)
     return q
+
+
+def _not_dialed(attempt_ids: list[int]) -> None:
+    """Claims whose calls went back to waiting from dialing reached no destination (sent too late, no
+    connection in time, refused for the account's call rate): they no longer count against the
+    destination's attempt caps (campaigns/caps.py). Only claims their call is still waiting under."""
+    waiting = CampaignCall.unscoped.filter(
+        pk=OuterRef("call_id"), attempt_id=OuterRef("pk"), state=Call.PENDING
+    )
+    CallAttempt.unscoped.filter(pk__in=attempt_ids, dialed=True).filter(Exists(waiting)).update(dialed=False)
