@@ -1,5 +1,6 @@
 from celery import shared_task
 
+from config.memory import release_free_memory
 from phone_numbers.models import NumberOperation
 from phone_numbers.reconcile import reconcile_all, reconcile_operation
 from providers.adapters.base import ProviderError, ProviderUnavailable
@@ -27,4 +28,7 @@ def poll_number_order(self, operation_id: int) -> None:
 
 @shared_task(name="numbers.reconcile")
 def reconcile_numbers() -> int:
-    return len(reconcile_all())
+    try:
+        return len(reconcile_all())
+    finally:
+        release_free_memory()  # every account's numbers were in memory at once: not kept by this thread
