@@ -36,7 +36,11 @@ def start() -> None:
         while True:
             time.sleep(every)
             n += 1
-            stats = {"t": round(time.monotonic() - began, 1), "rss_kib": _rss(), "threads": threading.active_count()}
+            stats = {
+                "t": round(time.monotonic() - began, 1),
+                "rss_kib": _rss(),
+                "threads": threading.active_count(),
+            }
             stats["traced"], stats["traced_peak"] = tracemalloc.get_traced_memory()
             stats["tracemalloc_own"] = tracemalloc.get_tracemalloc_memory()
             stats["malloc"] = _mallinfo()
@@ -67,7 +71,13 @@ def _mallinfo() -> dict[str, int]:
     libc.malloc_info(0, ctypes.c_void_p(fp))
     libc.fclose(ctypes.c_void_p(fp))
     heaps = Path(path).read_text().count("<heap nr=")
-    return {"arena": info.arena, "mmapped": info.hblkhd, "in_use": info.uordblks, "free": info.fordblks, "heaps": heaps}
+    return {
+        "arena": info.arena,
+        "mmapped": info.hblkhd,
+        "in_use": info.uordblks,
+        "free": info.fordblks,
+        "heaps": heaps,
+    }
 
 
 def _rss() -> int:
@@ -85,21 +95,28 @@ def diff(where: str, after_s: float = 0, top: int = 25) -> None:
               f"threads {s['threads']}", end="")  # fmt: skip
         m = s.get("malloc")
         if m:
-            print(f"  tracemalloc {s['tracemalloc_own'] / 2**20:5.1f}  malloc: arenas {m['arena'] / 2**20:6.1f} "
-                  f"mmapped {m['mmapped'] / 2**20:5.1f} in use {m['in_use'] / 2**20:6.1f} free {m['free'] / 2**20:6.1f}"
-                  f" ({m['heaps']} arenas)", end="")
+            print(
+                f"  tracemalloc {s['tracemalloc_own'] / 2**20:5.1f}  malloc: arenas {m['arena'] / 2**20:6.1f} "
+                f"mmapped {m['mmapped'] / 2**20:5.1f} in use {m['in_use'] / 2**20:6.1f} free {m['free'] / 2**20:6.1f}"
+                f" ({m['heaps']} arenas)",
+                end="",
+            )
         print()
     snaps = sorted(out.glob("snap-*.bin"))
-    if not snaps:
-        return
     first_i = next((i for i, s in enumerate(stats) if s["t"] >= after_s), 0)
     a, b = stats[first_i], stats[-1]
     ta, tb = dict(a["types"]), dict(b["types"])
     print("\nlive objects by type, growth:")
     for name, n in sorted(tb.items(), key=lambda kv: ta.get(kv[0], 0) - kv[1])[:15]:
         print(f"  {name:30} {ta.get(name, 0):>9} -> {n:>9}")
-    old = tracemalloc.Snapshot.load(str(snaps[first_i])).filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)])
-    new = tracemalloc.Snapshot.load(str(snaps[-1])).filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)])
+    if not snaps:  # BENCH_MEMORY_PROBE_FRAMES=0: no tracing
+        return
+    old = tracemalloc.Snapshot.load(str(snaps[first_i])).filter_traces(
+        [tracemalloc.Filter(False, tracemalloc.__file__)]
+    )
+    new = tracemalloc.Snapshot.load(str(snaps[-1])).filter_traces(
+        [tracemalloc.Filter(False, tracemalloc.__file__)]
+    )
     for key in ("lineno", "traceback"):
         print(f"\ntop growth by {key} ({snaps[first_i].name} -> {snaps[-1].name}):")
         for stat in new.compare_to(old, key)[: top if key == "lineno" else 8]:

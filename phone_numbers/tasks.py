@@ -1,6 +1,5 @@
 from celery import shared_task
 
-from config.memory import release_free_memory
 from phone_numbers.models import NumberOperation
 from phone_numbers.reconcile import reconcile_all, reconcile_operation
 from providers.adapters.base import ProviderError, ProviderUnavailable
@@ -28,7 +27,4 @@ def poll_number_order(self, operation_id: int) -> None:
 
 @shared_task(name="numbers.reconcile")
 def reconcile_numbers() -> int:
-    try:
-        return len(reconcile_all())
-    finally:
-        release_free_memory()  # every account's numbers were in memory at once: not kept by this thread
+    return len(reconcile_all())
