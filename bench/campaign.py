@@ -105,6 +105,7 @@ os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
 os.environ["PACER_REDIS_URL"] = os.environ["REDIS_URL"]  # one Redis, flushed at the start
 
 import django  # noqa: E402
+import memory_probe  # noqa: E402
 from campaign_stats import (  # noqa: E402
     TICKS,
     fair_report,
@@ -132,6 +133,8 @@ def worker_main(schedule: str, concurrency: int, queue: str, pool: str, name: st
 
     register_noop(app)
     dial_log.install(os.environ[dial_log.ENV])
+    if queue == "celery":
+        memory_probe.start()  # bench-only, when BENCH_MEMORY_PROBE names a directory
     if queue == "dispatch":
         record_ticks(os.environ["REDIS_URL"])
     beat = ["--beat", "--schedule", schedule] if queue == "dispatch" else []

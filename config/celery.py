@@ -6,6 +6,8 @@ from celery import Celery
 from celery.signals import task_postrun, task_prerun
 from django.db import close_old_connections
 
+from config.memory import release_free_memory
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("dialtone")
@@ -21,3 +23,14 @@ def _recycle_database_connections(sender=None, **kwargs) -> None:
     if sender is not None and getattr(sender.request, "is_eager", False):
         return  # run inline, inside the caller's transaction: not ours to close
     close_old_connections()
+
+
+# Tasks that hold a large result for a moment (every account's numbers): what they freed would stay
+# resident in the malloc arena of the worker thread they ran on (config/memory.py).
+TRIM_AFTER = frozenset({"numbers.reconcile"})
+
+
+@task_postrun.connect
+def _release_free_memory(sender=None, **kwargs) -> None:
+    if sender is not None and sender.name in TRIM_AFTER:
+        release_free_memory()

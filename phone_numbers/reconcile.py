@@ -67,11 +67,12 @@ def reconcile_connection(connection: ProviderConnection) -> list[Finding]:
     adapter = connection_adapter(connection)
     listing = adapter.list_owned(max_items=RECONCILE_LIST_MAX_ITEMS)
     owned = {n.e164: n for n in listing}
-    ours = PhoneNumber.objects.filter(connection=connection, state=PhoneNumber.State.ACTIVE).select_related(
-        "connection"
-    )
+    # Read in chunks, sharing the one connection: every row and a connection (its credentials decrypted) per
+    # row at once stayed resident in the worker thread's malloc arena after the task (config/memory.py).
+    ours = PhoneNumber.objects.filter(connection=connection, state=PhoneNumber.State.ACTIVE)
     known = set()
-    for number in ours:
+    for number in ours.iterator(chunk_size=2000):
+        number.connection = connection
         known.add(number.e164)
         at_provider = owned.get(number.e164)
         if at_provider is None and listing.truncated:
