@@ -41,6 +41,13 @@ def pool_queryset(*, workspace_id: int, environment_id: int, tag_ids):
     ).distinct()
 
 
+def campaign_pool(campaign: Campaign):
+    """The campaign's caller IDs as a queryset (pool_queryset of its environment and tags)."""
+    return pool_queryset(
+        workspace_id=campaign.workspace_id, environment_id=campaign.environment_id, tag_ids=_tag_ids(campaign)
+    )
+
+
 def pool_numbers(campaign: Campaign) -> list[str]:
     """The campaign's caller IDs: active numbers of its environment carrying any of its tags."""
     return list(pool_callers(campaign))
@@ -48,26 +55,19 @@ def pool_numbers(campaign: Campaign) -> list[str]:
 
 def pool_callers(campaign: Campaign) -> dict[str, str]:
     """The campaign's caller IDs, each with its provider connection's id (whose call rate it shares)."""
-    pool = pool_queryset(
-        workspace_id=campaign.workspace_id, environment_id=campaign.environment_id, tag_ids=_tag_ids(campaign)
-    )
+    pool = campaign_pool(campaign)
     return {e164: str(conn) for e164, conn in pool.order_by("e164").values_list("e164", "connection_id")}
 
 
 def pool_policy(campaign: Campaign) -> Policy:
     """The pacer policy the campaign's caller IDs are claimed under: its environment's, or its tags' own
     (pacing/selectors.py: pool_policy)."""
-    pool = pool_queryset(
-        workspace_id=campaign.workspace_id, environment_id=campaign.environment_id, tag_ids=_tag_ids(campaign)
-    )
-    return pacing_selectors.pool_policy(campaign.environment, pool)
+    return pacing_selectors.pool_policy(campaign.environment, campaign_pool(campaign))
 
 
 def pool_rates(campaign: Campaign) -> dict[str, Rate]:
     """The call rate of every provider connection the campaign's caller IDs belong to (pacer claim's)."""
-    pool = pool_queryset(
-        workspace_id=campaign.workspace_id, environment_id=campaign.environment_id, tag_ids=_tag_ids(campaign)
-    )
+    pool = campaign_pool(campaign)
     connections = ProviderConnection.unscoped.filter(pk__in=pool.values("connection_id"))
     return {
         str(c.pk): connection_rate(c.call_rate)
@@ -77,9 +77,7 @@ def pool_rates(campaign: Campaign) -> dict[str, Rate]:
 
 def pool_zones(campaign: Campaign) -> set[str]:
     """The time zones the campaign's caller IDs' daily caps reset in (the pacer claim's `zones`)."""
-    pool = pool_queryset(
-        workspace_id=campaign.workspace_id, environment_id=campaign.environment_id, tag_ids=_tag_ids(campaign)
-    )
+    pool = campaign_pool(campaign)
     return {number_zone(e164) for e164 in pool.values_list("e164", flat=True)}
 
 
@@ -91,9 +89,7 @@ def numbers_zones(numbers) -> dict[str, str]:
 def pool_usable(campaign: Campaign, numbers: set[str]) -> dict[str, int]:
     """Of these numbers, those still in the campaign's pool (active in its environment with one of its
     tags), with their ids."""
-    pool = pool_queryset(
-        workspace_id=campaign.workspace_id, environment_id=campaign.environment_id, tag_ids=_tag_ids(campaign)
-    )
+    pool = campaign_pool(campaign)
     return dict(pool.filter(e164__in=numbers).values_list("e164", "pk"))
 
 
