@@ -138,15 +138,23 @@ CELERY_TASK_ALWAYS_EAGER = False
 # a new PostgreSQL connection per dial cost more than the dial's own statements (bench/campaign.py). Tasks
 # reuse it as requests do instead: config/celery.py closes it when broken or older than CONN_MAX_AGE.
 CELERY_DB_REUSE_MAX = 10**9
-# Two queues. `celery`: every task but one, dial tasks included. `dispatch`: the campaign dispatcher's
-# ticks, consumed by a worker of their own (docker-compose.yml: dispatcher; Procfile: dispatcher), so a
-# tick never holds a process the dials need. A worker started without -Q consumes both (tests, one-off runs).
+# Three queues, each consumed by workers of their own (docker-compose.yml and the Procfile). `celery`: dial
+# tasks and every other short task. `dispatch`: the campaign dispatcher's ticks, so a tick never holds a
+# process the dials need. `maintenance`: periodic work over whole accounts (MAINTENANCE_TASKS), on one
+# process that is replaced when it grows: what such a task briefly holds (every number of an account) would
+# otherwise stay resident in the dial worker's threads' malloc arenas, growing it over a long campaign.
+# A worker started without -Q consumes all three (tests, one-off runs).
+MAINTENANCE_TASKS = ("numbers.reconcile",)
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_QUEUES = (
     Queue("celery", Exchange("celery"), routing_key="celery"),
     Queue("dispatch", Exchange("dispatch"), routing_key="dispatch"),
+    Queue("maintenance", Exchange("maintenance"), routing_key="maintenance"),
 )
-CELERY_TASK_ROUTES = {"campaigns.dispatch": {"queue": "dispatch"}}
+CELERY_TASK_ROUTES = {
+    "campaigns.dispatch": {"queue": "dispatch"},
+    **{name: {"queue": "maintenance"} for name in MAINTENANCE_TASKS},
+}
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "tenants.heartbeat", "schedule": 15.0},
     "reconcile-numbers": {"task": "numbers.reconcile", "schedule": 300.0},
