@@ -29,6 +29,7 @@ PAGES = {
     "campaigns:detail": WorkspacePage(query=("state", "page", "seen")),
     "campaigns:upload": WorkspacePage(),
     "campaigns:calls_csv": WorkspacePage(query=("state",)),
+    "campaigns:coverage": WorkspacePage(),
     "campaigns:start": WorkspacePage(post={}),
     "campaigns:pause": WorkspacePage(post={}),
     "campaigns:resume": WorkspacePage(post={}),
