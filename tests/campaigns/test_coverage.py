@@ -69,9 +69,8 @@ def test_each_area_says_how_the_buy_flow_searches_it():
 def test_the_report_is_two_queries_whatever_the_list(make_desk):
     desk = make_desk(2)
     small = desk.campaign(DESTINATIONS[:2], name="Small")
-    large = desk.campaign(
-        [f"+1{npa}5550{n:03d}" for npa in range(201, 260) for n in range(100, 130)], name="Big"
-    )
+    areas = ("212", "415", "312", "512", "646", "737", "206", "617", "305", "310")
+    large = desk.campaign([f"+1{npa}5550{n:03d}" for npa in areas for n in range(100, 150)], name="Big")
     with workspace_scope(desk.ws):
         counts = []
         for campaign in (small, large):
