@@ -17,6 +17,7 @@ from campaigns.coverage import Area, campaign_coverage
 from campaigns.donotcall.selectors import dnc_listed_among
 from campaigns.forms import CampaignForm
 from campaigns.models import Campaign, CampaignCall, DestinationUpload
+from campaigns.number_activity import activity_charts, number_activity
 from campaigns.rules import AttemptRules
 from campaigns.selectors import (
     caller_id_choices,
@@ -26,6 +27,7 @@ from campaigns.selectors import (
     environment_hours,
 )
 from pacing.selectors import policy_of
+from phone_numbers.models import PhoneNumber
 from tenants.decorators import workspace_view
 from tenants.http import finish, render_form
 
@@ -217,3 +219,22 @@ def _buy_url(workspace_slug, campaign, tag, area: Area) -> str | None:
         return None
     query = search | {"environment": campaign.environment_id} | ({"tags": tag.name} if tag else {})
     return reverse("numbers:new", args=[workspace_slug]) + "?" + urlencode(query)
+
+
+@workspace_view()
+@require_GET
+def number_calls(request, workspace_slug, number_id):
+    """A number's calls per day and answer rate, with the events that changed it: a section of its page
+    (phone_numbers' number_detail loads it with htmx: numbers sit below campaigns), or a page of its own."""
+    number = get_object_or_404(PhoneNumber.objects.select_related("environment"), pk=number_id)
+    activity = number_activity(number)
+    context = {
+        "number": number,
+        "activity": activity,
+        "charts": activity_charts(activity),
+        # HEALTH OVER TIME: the slot for health_history(number) (the health work), wired in at merge.
+        "health": None,
+        "section": "numbers",
+    }
+    template = "campaigns/number_calls.html#activity" if request.htmx else "campaigns/number_calls.html"
+    return render(request, template, context)

@@ -30,6 +30,7 @@ PAGES = {
     "campaigns:upload": WorkspacePage(),
     "campaigns:calls_csv": WorkspacePage(query=("state",)),
     "campaigns:coverage": WorkspacePage(),
+    "campaigns:number_calls": WorkspacePage(),
     "campaigns:start": WorkspacePage(post={}),
     "campaigns:pause": WorkspacePage(post={}),
     "campaigns:resume": WorkspacePage(post={}),
