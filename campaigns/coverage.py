@@ -16,8 +16,9 @@ from functools import lru_cache
 import phonenumbers
 from django.db.models import Case, CharField, Count, Min, QuerySet, When
 from django.db.models.functions import Left
-from phonenumbers import PhoneNumberType, geocoder
+from phonenumbers import PhoneNumberType
 
+from campaigns import area_names
 from campaigns.models import Campaign, CampaignCall
 from campaigns.pools import campaign_pool
 from providers.adapters.base import OFFERED_KINDS
@@ -44,7 +45,7 @@ class Area:
 
     @property
     def where(self) -> str:
-        return ", ".join(filter(None, [self.place, self.country if self.code else ""]))
+        return ", ".join(filter(None, [self.place, self.country]))
 
     @property
     def nanp(self) -> bool:
@@ -81,21 +82,18 @@ def area_of(prefix: str) -> Area:
     if calling_code == 1:
         code = national[:3]
         toll_free = phonenumbers.number_type(number) == PhoneNumberType.TOLL_FREE
-        return Area(1, code, country, "toll-free" if toll_free else _place(number), toll_free)
+        return Area(1, code, country, "toll-free" if toll_free else area_names.NANP.get(code, ""), toll_free)
     length = phonenumbers.length_of_geographical_area_code(number)
     if length:
-        return Area(calling_code, national[:length], country, _place(number))
-    return Area(calling_code, "", country, f"{_country_name(country)}: mobile and non-geographic")
+        return Area(calling_code, national[:length], country, _place(calling_code, national))
+    return Area(calling_code, "", country, "mobile and non-geographic")
 
 
-def _place(number) -> str:
-    """ "San Francisco, CA" -> "CA": an area code covers more than the city of the example number."""
-    description = geocoder.description_for_number(number, "en")
-    return description.rsplit(", ", 1)[-1] if description else ""
-
-
-def _country_name(country: str) -> str:
-    return geocoder.country_name_for_number(phonenumbers.example_number(country), "en") if country else ""
+def _place(calling_code: int, national: str) -> str:
+    """The town of a UK number (its longest known prefix); elsewhere none is kept (area_names.py)."""
+    if calling_code != 44:
+        return ""
+    return next((area_names.GB[national[:n]] for n in range(6, 1, -1) if national[:n] in area_names.GB), "")
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,9 @@ def test_destinations_are_grouped_by_area_code_against_the_caller_ids_there(make
     assert [r.area.label for r in coverage.rows][:2] == ["+1 212", "+1 415"]  # most destinations first
     assert coverage.destinations == 9 and coverage.caller_ids == 2 and coverage.covered == 2
     assert {r.area.label for r in coverage.gaps} == {"+1 212", "+1 604", "+44 20", "+44", "+1 800"}
-    assert rows["+1 212"].area.where == "NY, US"
+    assert rows["+1 212"].area.where == "New York, NY, US"
+    assert rows["+1 604"].area.where == "British Columbia, CA"
+    assert rows["+44"].area.where == "mobile and non-geographic, GB"
     assert rows["+44 20"].area.where == "London, GB"
 
 
