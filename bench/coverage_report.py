@@ -38,6 +38,19 @@ def valid_npas(count: int) -> list[str]:
     return random.Random(7).sample(found, count)
 
 
+def _valid(candidates, count: int) -> list[str]:
+    """The first `count` distinct valid numbers among the candidates."""
+    import phonenumbers
+
+    found: dict[str, None] = {}
+    for e164 in candidates:
+        if e164 not in found and phonenumbers.is_valid_number(phonenumbers.parse(e164)):
+            found[e164] = None
+            if len(found) == count:
+                return list(found)
+    raise ValueError(f"only {len(found)} valid numbers")
+
+
 def seed() -> int:
     from django.contrib.auth import get_user_model
 
@@ -68,6 +81,7 @@ def seed() -> int:
         numbers = PhoneNumber.objects.bulk_create(
             PhoneNumber(
                 e164=f"+1{npas[i % 100]}555{i:04d}",
+                workspace=ws,
                 environment=live,
                 connection=provider,
                 provider_ref=f"PN{i}",
@@ -78,12 +92,12 @@ def seed() -> int:
         PhoneNumber.tags.through.objects.bulk_create(
             PhoneNumber.tags.through(phonenumber_id=n.pk, tag_id=tag.pk) for n in numbers
         )
-        lines = {
-            f"+1{rng.choice(npas)}{rng.randint(200, 999)}{rng.randint(0, 9999):04d}" for _ in range(96_000)
-        }
-        lines = sorted(lines)[:95_000]
-        lines += [f"+44207946{i:04d}" for i in range(2000)] + [f"+44161496{i:04d}" for i in range(1000)]
-        lines += [f"+447{i:05d}{rng.randint(0, 999):03d}" for i in range(0, 100_000, 50)]  # 2,000 prefixes
+        us = (
+            f"+1{rng.choice(npas)}{rng.randint(200, 999)}{rng.randint(0, 9999):04d}" for _ in range(200_000)
+        )
+        mobiles = (f"+447{rng.randint(0, 99_999):05d}{rng.randint(0, 9999):04d}" for _ in range(20_000))
+        lines = _valid(us, 95_000) + [f"+44207946{i:04d}" for i in range(2000)]
+        lines += [f"+44161496{i:04d}" for i in range(1000)] + _valid(mobiles, 2000)
         campaign = campaign_create(
             workspace=ws, actor=user, name="Bench coverage", environment=live, agent=None,
             tag_names=["outbound"], destinations=destinations_parse(("phone\n" + "\n".join(lines)).encode()),
