@@ -60,7 +60,7 @@ def _n(value: float) -> str:
 
 # A number's page: one bar per day over its last 30 days, a y axis from 0 to `top`, every seventh day
 # labelled back from today, and a marker under each day that had audit events (their names in its title).
-D_LEFT, D_SLOT, D_BAR, D_TOP, D_BASE = 30, 18, 12, 10, 100
+D_LEFT, D_SLOT, D_BAR, D_TOP, D_BASE = 36, 18, 12, 10, 100
 DAY_SVG = (
     '<svg class="chart chart-days" viewBox="0 0 {} 132" role="img" aria-labelledby="{}-title {}-desc">'
     '<title id="{}-title">{}</title><desc id="{}-desc">{}</desc>'
