@@ -33,10 +33,10 @@ local NOT_READY, EMPTY = -2, -1
 local CANDIDATES = 8
 local budget = 64 + 4 * wanted                -- stale index entries repaired per call at most
 
-local rates = {}
+local rates, rated = {}, false
 for a = 3 + wanted, #ARGV - 1, 2 do
   local interval, tau = string.match(ARGV[a + 1], '^(%S+) (%S+)$')
-  rates[ARGV[a]] = {interval = tonumber(interval), tau = tonumber(tau)}
+  rates[ARGV[a]], rated = {interval = tonumber(interval), tau = tonumber(tau)}, true
 end
 
 local function reply(status, out)
@@ -72,6 +72,7 @@ end
 if redis.call('ZCARD', pool) == 0 then return reply(EMPTY, {}) end
 
 local function bucket_of(number)
+  if not rated then return nil end
   local conn = redis.call('HGET', callers, number)
   local b = conn and rates[conn]
   if b and not b.tat then b.tat = tonumber(redis.call('HGET', buckets, conn) or '0') end
@@ -81,9 +82,9 @@ end
 -- When the number may be claimed (its rules and its connection's next token), its log, its score and
 -- its bucket.
 local function claimable(number, log)
-  local at = next_free(log, policy, number)
+  local at, newest = next_free(log, policy, number)
   local b = bucket_of(number)
-  local score = pool_score(log, policy, number)
+  local score = newest > at and newest or at                -- log.lua pool_score
   if b then
     local ready = math.ceil(b.tat - b.tau)
     if ready > at then at = ready end
@@ -92,16 +93,17 @@ local function claimable(number, log)
   return at, score, b
 end
 
--- Attempts in the number's local day of now, counting down from its newest, `most` at most.
-local function calls_today(number, log, most)
+-- Attempts in the number's local day of now (the last 24 h when its zone is unknown), of those its log
+-- keeps: newest first, so a binary search finds the first one before the day.
+local function calls_today(number, log)
   if not log then return 0 end
   local start = day_bounds(number, policy, now) or now - 86400000
-  local n, len = 0, #log / 8
-  while n < len and n < most do
-    if struct.unpack('>I8', log, n * 8 + 1) < start then break end
-    n = n + 1
+  local lo, hi = 0, #log / 8                                -- entries [0, lo) are in the day, [hi, n) not
+  while lo < hi do
+    local mid = math.floor((lo + hi) / 2)
+    if struct.unpack('>I8', log, mid * 8 + 1) >= start then lo = mid + 1 else hi = mid end
   end
-  return n
+  return lo
 end
 
 -- The best number of one index (or the pool) free now, with its log; nil when none is (every entry
@@ -130,9 +132,9 @@ local function pick(key)
         if at <= now then
           local rank = tonumber(ranks[j] or '0') or 0
           if not best or rank < best_rank then
-            best, best_log, best_rank, best_today = number, logs[j], rank, calls_today(number, logs[j], 1e9)
+            best, best_log, best_rank, best_today = number, logs[j], rank, calls_today(number, logs[j])
           elseif rank == best_rank and best_today > 0 then
-            local today = calls_today(number, logs[j], best_today)
+            local today = calls_today(number, logs[j])
             if today < best_today then best, best_log, best_today = number, logs[j], today end
           end
         else

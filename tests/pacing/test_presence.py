@@ -5,8 +5,9 @@ import random
 
 import pytest
 
+from pacing.npa_states import NPA_STATES
 from pacing.pacer import LocalCall, Pacer, PacerNotReady, Policy
-from pacing.places import place_of
+from pacing.places import npa_states, place_of
 
 from .audit import SECOND, next_free_ms, violations
 
@@ -53,6 +54,12 @@ def test_places_name_area_code_state_and_zone():
     assert place_of("+16475550100")[:2] == ("a:1647", "r:CA-ON")
     assert place_of(LONDON) == ("a:4420", "r:GB", "z:Europe/London")  # outside NANP: its country
     assert place_of("+491701234567").area == ""  # a German mobile: no geographic area code
+
+
+def test_the_area_code_table_is_phonenumbers_geocoder_s():
+    """pacing/npa_states.py is built from the geocoder (too slow to load in every process): regenerate it
+    with `python -m pacing.places` when phonenumbers' data changes."""
+    assert npa_states() == NPA_STATES
 
 
 def test_ladder_area_code_then_state_then_zone_then_any(local):
