@@ -176,13 +176,13 @@ def local_presence_pool(pacer: Pacer, pool: str, *, per_call: int) -> Case:
     pool_numbers = [f"+1{areas[i % 300]}55501{i // 300:02d}" for i in range(10_000)]
     zones = {n: number_zone(n) for n in pool_numbers}
     start = 1_700_000_000_000
-    every = POLICY.gap_ms
+    every = max([POLICY.gap_ms, *(w * 1000 // cap for cap, w in POLICY.windows)])  # a number's shortest turn
     old = [(n, start - (i + 1) * every) for n in pool_numbers for i in range(POLICY.attempts_kept)]
     workspace = f"{WS}-{pool}"
     pacer.rebuild(
         workspace_id=workspace, attempts=old, pools={pool: pool_numbers}, zones=zones, presence=[pool]
     )
-    # A claim every 1.25 x (gap / pool size): the numbers of an area code are mostly free when asked for.
+    # A claim every 1.25 x (a number's turn / pool size): the numbers of an area code are mostly free when asked for.
     clock = itertools.count(start, math.ceil(1.25 * per_call * every / len(pool_numbers)))
     rnd = random.Random(7)
     zone_set = sorted(set(zones.values()))

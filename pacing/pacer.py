@@ -13,9 +13,15 @@ cluster by tests/pacing/test_pacer_cluster.py):
     {ws:42}:pacer        HASH  +14155550100 -> the number's newest Policy.attempts_kept attempts, or a
                                few more (lua/log.lua)
                                ~ready:2 -> run id of the Redis server the state was rebuilt on
-                               ~policy:<pool key> -> the policy that pool was last scored under
+                               ~policy:<pool key> -> the policy that pool (or presence index) was last
+                               scored under
+                               ~health:+14155550100 -> its health rank for local presence (0, best: absent)
     {ws:42}:pool:<pool>  ZSET  number -> a lower bound of when it frees up (the log decides)
     {ws:42}:pools        SET   pool ids, so a number leaving the workspace leaves every pool
+    {ws:42}:pool:<pool>~a:1415  ZSET  a presence index (lua/presence.lua): the pool's numbers with that area
+                               code (~r:US-CA a region, ~z:America/Los_Angeles a zone; places.py), scored
+                               as the pool, lower bounds too; only for pools kept with presence
+    {ws:42}:places:<pool> SET  the pool's presence indexes' tags, so that deleting the pool finds them
     {ws:42}:callers      HASH  number -> id of its provider connection, whose call rate it shares
     {ws:42}:rates        HASH  connection id -> its token bucket (lua/claim.lua), on the Redis clock
     {ws:42}:zones        HASH  number -> the time zone its daily cap resets in (number_zone())
@@ -382,22 +388,21 @@ class Pacer:
         sticky number frees up, or the pool's retry_in_ms. zones: as claim's, plus the destinations'
         numbers' zones are read for "calls today" (every zone of the pool, with or without a daily cap).
         """
-        keys = _Keys(workspace_id)
-        index_keys: dict[str, int] = {}
+        prefix = _index_prefix(workspace_id, pool_id)
+        index_keys: dict[str, int] = {}  # index key -> its KEYS position (lua/presence.lua)
         call_args = []
-        _check_numbers([c.sticky for c in calls if c.sticky])
         for call in calls:
-            at = []
-            for tag in place_of(call.to):
-                key = keys.place(pool_id, tag) if tag else None
-                at.append(index_keys.setdefault(key, 8 + len(index_keys)) if key else 0)
+            if call.sticky and not _E164.fullmatch(call.sticky):
+                raise ValueError(f"not an E.164 number: {call.sticky!r}")
+            at = [
+                index_keys.setdefault(prefix + tag, 7 + len(index_keys)) if tag else 0
+                for tag in place_of(call.to)
+            ]
             call_args.append(f"{call.sticky or '-'} {at[0]} {at[1]} {at[2]}")
         args = [_decision_arg(policy, now_ms, len(calls)), _midnights_arg(zones, now_ms), *call_args]
         for connection_id, rate in (rates or {}).items():
             args += (connection_id, rate.redis_arg)
-        reply = self._run(
-            self._presence, (*_claim_keys(workspace_id, pool_id), keys.health.encode(), *index_keys), *args
-        )
+        reply = self._run(self._presence, (*_claim_keys(workspace_id, pool_id), *index_keys), *args)
         status, now, *answers = _text(reply).split()
         status, now = int(status), int(now)
         if status == _NOT_READY:
@@ -413,15 +418,16 @@ class Pacer:
 
     def health_set(self, *, workspace_id: int | str, ranks: Mapping[str, int]) -> None:
         """Numbers' health ranks, for local presence's choice among free numbers (0 best, the default: a
-        rank of 0 is dropped). The health of a number is the campaigns' business: they pass it in."""
-        keys = _Keys(workspace_id)
+        rank of 0 is dropped). The health of a number is the campaigns' business: they pass it in, and again
+        after a rebuild (which starts every number equal)."""
+        state = _Keys(workspace_id).state
         numbers = _check_numbers(ranks)
-        worse = {n: int(ranks[n]) for n in numbers if int(ranks[n]) > 0}
+        worse = {_health_field(n): int(ranks[n]) for n in numbers if int(ranks[n]) > 0}
         pipe = self._redis.pipeline(transaction=True)
-        if numbers:
-            pipe.hdel(keys.health, *numbers)
+        if numbers:  # fields of the logs' hash: a claim reads a number's rank with its log (lua/presence.lua)
+            pipe.hdel(state, *map(_health_field, numbers))
         if worse:
-            pipe.hset(keys.health, mapping=worse)
+            pipe.hset(state, mapping=worse)
         pipe.execute()
 
     def number_states(
@@ -770,7 +776,6 @@ class _Keys:
         self.rates = f"{self.tag}:rates"
         self.zones = f"{self.tag}:zones"
         self.firsts = f"{self.tag}:firsts"
-        self.health = f"{self.tag}:health"
 
     def pool(self, pool_id: str) -> str:
         return f"{self.tag}:pool:{pool_id}"
@@ -803,12 +808,21 @@ def _index_rows(by_index: Mapping[str, list[str]]) -> list[tuple[str, list[str]]
 
 
 @lru_cache(maxsize=4096)
+def _index_prefix(workspace_id: int | str, pool_id: str) -> str:
+    return _Keys(workspace_id).place(pool_id, "")  # + a place's tag: one of the pool's presence indexes
+
+
+@lru_cache(maxsize=4096)
 def _claim_keys(workspace_id: int | str, pool_id: str) -> tuple[bytes, ...]:
     keys = _Keys(workspace_id)  # cached and encoded once: a dispatcher claims from a few pools all day
     return tuple(
         k.encode()
         for k in (keys.pool(pool_id), keys.state, keys.callers, keys.rates, keys.zones, keys.firsts)
     )
+
+
+def _health_field(number: str) -> str:
+    return f"~health:{number}"  # as presence.lua names it
 
 
 def _stamp_field(pool_key: str) -> str:

@@ -52,8 +52,25 @@ class Place(NamedTuple):
         return tuple(t for t in self if t)
 
 
-@lru_cache(maxsize=65536)
 def place_of(e164: str) -> Place:
+    """The number's place. North American numbers are placed by their first six digits (area code and
+    exchange: phonenumbers' zones and regions are never finer there), each once per process: a campaign
+    calls many numbers of few exchanges, and placing one costs a parse (a tenth of a millisecond)."""
+    if len(e164) == 12 and e164.startswith("+1"):
+        place = _nanp.get(e164[:8])
+        if place is None:
+            if len(_nanp) >= 100_000:
+                _nanp.clear()
+            place = _nanp[e164[:8]] = _place(e164)
+        return place
+    return _place(e164)
+
+
+_nanp: dict[str, Place] = {}  # '+1NPANXX' -> its place
+
+
+@lru_cache(maxsize=65536)
+def _place(e164: str) -> Place:
     from pacing.pacer import number_zone  # the pacer imports this module
 
     zone = f"z:{number_zone(e164)}"

@@ -6,8 +6,8 @@
 -- numbers those rules free now: it can break no limit, and claims no number twice.
 --
 -- KEYS[1..6] as claim.lua: pool, state, callers, rates, zones, firsts
--- KEYS[7] health HASH number -> its health rank (0 best; missing: 0), Pacer.health_set
--- KEYS[8..] the pool's presence indexes the calls need: ZSETs of the pool's numbers with one area code,
+--            (state also holds '~health:<number>' -> its health rank, 0 best, missing 0: Pacer.health_set)
+-- KEYS[7..] the pool's presence indexes the calls need: ZSETs of the pool's numbers with one area code,
 --           region or zone (pacing/places.py), scored as the pool. Written by pool_put (presence) and kept
 --           as lower bounds: a claim updates the indexes of its own call's ladder, the number's others keep
 --           an older, lower score until a claim meets it and repairs it; a number that left the pool stays
@@ -24,13 +24,14 @@
 --
 -- Among the numbers of a level free now: the best health rank, then the fewest calls today (counted in
 -- the log, so exact up to the policy's largest cap or daily cap: more than that tie), then the least
--- recently used. Only the CANDIDATES least recently used free numbers of a level are compared, which
+-- recently used. Only the CANDIDATES (4) least recently used free numbers of a level are compared, which
 -- bounds a claim's time whatever the pool's size.
 
-local pool, state, callers, buckets, health = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[7]
+local pool, state, callers, buckets = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local FIRST_INDEX = 7
 local policy, now, wanted, stamp = read_decision(ARGV[1], ARGV[2], KEYS[5], KEYS[6])
 local NOT_READY, EMPTY = -2, -1
-local CANDIDATES = 8
+local CANDIDATES = 4
 local budget = 64 + 4 * wanted                -- stale index entries repaired per call at most
 
 local rates, rated = {}, false
@@ -49,12 +50,12 @@ end
 -- Readiness and the policy stamps of the pool and of every index given, in one read: an index scored
 -- under another policy is re-scored from the logs first, as claim.lua re-scores the pool.
 local fields = {'~ready:2', '~policy:' .. pool}
-for k = 8, #KEYS do fields[#fields + 1] = '~policy:' .. KEYS[k] end
+for k = FIRST_INDEX, #KEYS do fields[#fields + 1] = '~policy:' .. KEYS[k] end
 local found = redis.call('HMGET', state, unpack(fields))
 if not found[1] then return reply(NOT_READY, {}) end
 for k = 2, #fields do
   if found[k] ~= stamp then
-    local key = k == 2 and pool or KEYS[k + 5]
+    local key = k == 2 and pool or KEYS[k + FIRST_INDEX - 3]
     local numbers = redis.call('ZRANGE', key, '0', '-1')
     for first = 1, #numbers, 500 do
       local last = math.min(first + 499, #numbers)
@@ -69,7 +70,6 @@ for k = 2, #fields do
     redis.call('HSET', state, fields[k], stamp)
   end
 end
-if redis.call('ZCARD', pool) == 0 then return reply(EMPTY, {}) end
 
 local function bucket_of(number)
   if not rated then return nil end
@@ -108,43 +108,49 @@ end
 
 -- The best number of one index (or the pool) free now, with its log; nil when none is (every entry
 -- met that was not free now is re-scored, so the next look starts past it). false: the budget ran out.
+-- Zones are read (for calls today) only to break a tie of health; pool membership only of the one chosen.
 local function pick(key)
-  local in_pool = key == pool
   while true do
     local window = redis.call('ZRANGEBYSCORE', key, '-inf', string.format('%d', now), 'WITHSCORES',
       'LIMIT', '0', tostring(CANDIDATES))
     if #window == 0 then return nil end
-    local names = {}
+    local names, fields = {}, {}
     for i = 1, #window, 2 do names[#names + 1] = window[i] end
-    local logs = redis.call('HMGET', state, unpack(names))
-    local ranks = redis.call('HMGET', health, unpack(names))
-    local member = not in_pool and redis.call('ZMSCORE', pool, unpack(names))
-    if not policy.mids then policy.mids, policy.zone_of = {}, {} end   -- their zones, for calls today
-    local zones = redis.call('HMGET', KEYS[5], unpack(names))
-    for j = 1, #names do policy.zone_of[names[j]] = zones[j] or '' end
-    local best, best_log, best_rank, best_today
+    for j = 1, #names do fields[j], fields[#names + j] = names[j], '~health:' .. names[j] end
+    local logs = redis.call('HMGET', state, unpack(fields))       -- logs, then health ranks
+    local free, best_rank = {}, nil                               -- the free ones of the best rank
     for j, number in ipairs(names) do
-      if member and not member[j] then
-        redis.call('ZREM', key, number)                       -- left the pool
-        budget = budget - 1
+      local at, score = claimable(number, logs[j])
+      if at <= now then
+        local rank = tonumber(logs[#names + j] or '0') or 0
+        if not best_rank or rank < best_rank then free, best_rank = {j}, rank
+        elseif rank == best_rank then free[#free + 1] = j end
       else
-        local at, score = claimable(number, logs[j])
-        if at <= now then
-          local rank = tonumber(ranks[j] or '0') or 0
-          if not best or rank < best_rank then
-            best, best_log, best_rank, best_today = number, logs[j], rank, calls_today(number, logs[j])
-          elseif rank == best_rank and best_today > 0 then
-            local today = calls_today(number, logs[j])
-            if today < best_today then best, best_log, best_today = number, logs[j], today end
-          end
-        else
-          redis.call('ZADD', key, string.format('%d', score), number)   -- a stale, low score: repaired
-          budget = budget - 1
-        end
+        redis.call('ZADD', key, string.format('%d', score), number)   -- a stale, low score: repaired
+        budget = budget - 1
       end
     end
-    if best then return best, best_log end
-    if #names < CANDIDATES then return nil end
+    if #free > 1 then                                             -- a tie: the fewest calls today
+      local tied = {}
+      for i, j in ipairs(free) do tied[i] = names[j] end
+      local zones = redis.call('HMGET', KEYS[5], unpack(tied))
+      if not policy.mids then policy.mids, policy.zone_of = {}, {} end
+      for i = 1, #tied do policy.zone_of[tied[i]] = zones[i] or '' end
+      local best_j, best_today = nil, nil
+      for _, j in ipairs(free) do
+        local today = calls_today(names[j], logs[j])
+        if not best_today or today < best_today then best_j, best_today = j, today end
+      end
+      free = {best_j}
+    end
+    local j = free[1]
+    if j and (key == pool or redis.call('ZSCORE', pool, names[j])) then return names[j], logs[j] end
+    if j then                                                     -- it left the pool: out of the index
+      redis.call('ZREM', key, names[j])
+      budget = budget - 1
+    elseif #names < CANDIDATES then
+      return nil
+    end
     if budget <= 0 then return false end
   end
 end
@@ -170,7 +176,7 @@ local function take(number, log, ladder)
   for _, k in ipairs(ladder) do redis.call('ZADD', KEYS[k], 'XX', score_arg, number) end
 end
 
-local out = {}
+local out, pool_waits = {}, false
 for c = 1, wanted do
   local sticky, ia, ir, iz = string.match(ARGV[2 + c], '^(%S+) (%d+) (%d+) (%d+)$')
   local ladder = {}
@@ -190,7 +196,7 @@ for c = 1, wanted do
     end
     if number == nil then number, log = pick(pool) end
     if number == false then return reply(0, out) end        -- budget spent: the rest ask again
-    if number == nil then out[c] = '-' end
+    if number == nil then out[c], pool_waits = '-', true end
   end
   if number then
     take(number, log, ladder)
@@ -198,8 +204,12 @@ for c = 1, wanted do
   end
 end
 
--- The pool's lowest score: every entry met was repaired, so a lower bound of when a number frees up.
+-- When a call waits for the pool: its lowest score, a lower bound of when a number frees up (every entry
+-- met was repaired); or the pool is empty. Otherwise 0: a hint that numbers may be free now.
 local status = 0
-local top = redis.call('ZRANGE', pool, '0', '0', 'WITHSCORES')
-if top[2] and tonumber(top[2]) > now then status = math.ceil(tonumber(top[2])) - now end
+if pool_waits then
+  local top = redis.call('ZRANGE', pool, '0', '0', 'WITHSCORES')
+  if not top[1] then return reply(EMPTY, out) end
+  if tonumber(top[2]) > now then status = math.ceil(tonumber(top[2])) - now end
+end
 return reply(status, out)
