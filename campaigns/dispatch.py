@@ -211,9 +211,7 @@ def _lane_load(lane: _Lane) -> bool:
     _pool_sync_if_due(campaign)
     lane.policy = pool_policy(campaign)  # read every tick: edits apply soon
     lane.rates = pool_rates(campaign)  # likewise a connection's calls per second
-    # Local presence counts calls today in each number's local day: it needs the zones without a cap too.
-    daily = lane.policy.daily_cap or campaign.local_presence
-    lane.zones = frozenset(pool_zones(campaign)) if daily else frozenset()
+    lane.zones = frozenset(pool_zones(campaign)) if lane.policy.daily_cap else frozenset()
     if campaign.local_presence:
         pool_health(campaign)
     lane.feed = _feed(campaign)

@@ -385,21 +385,22 @@ class Pacer:
         does, so no limit, rate or number is ever given twice.
 
         The claims come in the calls' order, those that got one; `waits` holds the others: ms until their
-        sticky number frees up, or the pool's retry_in_ms. zones: as claim's, plus the destinations'
-        numbers' zones are read for "calls today" (every zone of the pool, with or without a daily cap).
+        sticky number frees up, or the pool's retry_in_ms. zones: as claim's (read only with a daily cap).
         """
         prefix = _index_prefix(workspace_id, pool_id)
         index_keys: dict[str, int] = {}  # index key -> its KEYS position (lua/presence.lua)
-        call_args = []
+        call_args, near = [], set()
         for call in calls:
             if call.sticky and not _E164.fullmatch(call.sticky):
                 raise ValueError(f"not an E.164 number: {call.sticky!r}")
-            at = [
-                index_keys.setdefault(prefix + tag, 7 + len(index_keys)) if tag else 0
-                for tag in place_of(call.to)
-            ]
+            place = place_of(call.to)
+            near.add(place.zone[2:])
+            at = [index_keys.setdefault(prefix + tag, 7 + len(index_keys)) if tag else 0 for tag in place]
             call_args.append(f"{call.sticky or '-'} {at[0]} {at[1]} {at[2]}")
-        args = [_decision_arg(policy, now_ms, len(calls)), _midnights_arg(zones, now_ms), *call_args]
+        # The days "calls today" counts in: with a daily cap every zone of the pool (claim's rule); else the
+        # destinations' zones only, those of the numbers that tie nearest them (others count 24 h back).
+        days = _midnights_arg(zones if policy.daily_cap else near, now_ms)
+        args = [_decision_arg(policy, now_ms, len(calls)), days, *call_args]
         for connection_id, rate in (rates or {}).items():
             args += (connection_id, rate.redis_arg)
         reply = self._run(self._presence, (*_claim_keys(workspace_id, pool_id), *index_keys), *args)
