@@ -40,6 +40,7 @@ def campaign_create(
     destinations: Destinations | bytes,
     hours: Hours | None = None,
     rules: AttemptRules | None = None,
+    local_presence: bool = False,
 ) -> Campaign:
     """A draft campaign with one pending call per destination. Refuses lists with invalid rows, and its own
     calling hours (`hours`; None: the environment's) when they never open or widen the environment's, and
@@ -87,6 +88,7 @@ def campaign_create(
             hours_start_s=hours and hours.start_s,
             hours_end_s=hours and hours.end_s,
             **rules.as_fields(),
+            local_presence=local_presence,
         )
         campaign.tags.set(tags)
         _calls_create(campaign, destinations, now=now)
@@ -106,6 +108,7 @@ def campaign_create(
             tags=[t.name for t in tags],
             calling_hours=hours.describe() if hours else "the environment's",
             attempts=rules.describe(),
+            local_presence="on" if local_presence else "off",
         )
     return campaign
 

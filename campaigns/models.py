@@ -77,6 +77,9 @@ class Campaign(TenantModel):
     retry_no_answer_after_s = models.PositiveIntegerField(default=30 * 60)
     retry_busy_times = models.PositiveSmallIntegerField(default=3)
     retry_busy_after_s = models.PositiveIntegerField(default=5 * 60)
+    # Local presence (campaigns/presence.py): each destination's caller ID chosen near it (area code, state
+    # or region, time zone, then any), and kept for its retries.
+    local_presence = models.BooleanField(default=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

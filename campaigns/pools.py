@@ -126,7 +126,7 @@ def _pools_refresh(number_id: int) -> None:
                     pacer().pool_add(
                         workspace_id=number.workspace_id, pool_id=campaign.pool_id, numbers=[number.e164],
                         connections={number.e164: str(number.connection_id)},
-                        zones=numbers_zones([number.e164]),
+                        zones=numbers_zones([number.e164]), presence=campaign.local_presence,
                     )  # fmt: skip
                 else:
                     pacer().pool_remove(
@@ -149,6 +149,7 @@ def _pool_sync_if_due(campaign: Campaign) -> None:
         numbers=list(callers),
         connections=callers,
         zones=numbers_zones(callers),
+        presence=campaign.local_presence,
     )
     store().campaign_note([campaign.pk], pool_synced_at=now)
     campaign.pool_synced_at = now
@@ -182,6 +183,7 @@ def pacer_ensure_ready(workspace_id: int) -> None:
         pacer().rebuild(
             workspace_id=workspace_id, attempts=attempts, pools=pools, connections=connections,
             zones=numbers_zones(connections), firsts=_first_attempts(workspace_id),
+            presence=[c.pool_id for c in campaigns if c.local_presence],
         )  # fmt: skip
         now = timezone.now()
         store().campaign_note([c.pk for c in campaigns], pool_synced_at=now, paced_until=None)

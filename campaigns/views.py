@@ -76,6 +76,7 @@ def campaign_new(request, workspace_slug):
                 destinations=data["destinations"],
                 hours=form.campaign_hours(),
                 rules=form.rules(),
+                local_presence=data["local_presence"],
             )
         except ValidationError as error:
             if hasattr(error, "error_dict") and "hours" in error.error_dict:
