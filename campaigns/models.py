@@ -150,7 +150,9 @@ class CallAttempt(TenantModel):
     dialed = models.BooleanField(default=False)
     # How the call went under this claim (campaigns/outcomes.py: call_settled): a retry clears the call's
     # outcome for its next claim, so each attempt keeps its own; number health reads these (health/).
-    outcome = models.CharField(max_length=12, blank=True)
+    outcome = models.CharField(
+        max_length=12, blank=True, default="", db_default=""
+    )  # the store's SQL inserts
     answered = models.BooleanField(null=True, blank=True)
     duration_s = models.PositiveIntegerField(null=True, blank=True)
     settled_at = models.DateTimeField(null=True, blank=True)

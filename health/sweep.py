@@ -136,6 +136,12 @@ def numbers_judge(number_ids: set[int], now: datetime) -> int:
             if number.flagged:
                 state, reason = Health.AT_RISK, flag_reason(number)
             else:
+                if (
+                    number.returned_at
+                    and number.health == Health.WATCH
+                    and figures[number.pk].calls < t.min_calls
+                ):
+                    continue  # back from rest, too few new calls to judge: its return's words stay
                 verdict = decide(figures[number.pk], median, t, returned=number.returned_at is not None)
                 state, reason = verdict.state, verdict.reason
             if (
