@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from agents.models import Variant
 from phone_numbers.filters import NumberFilters
-from phone_numbers.forms import BuyForm, DeleteForm, EditForm, LinkForm
+from phone_numbers.forms import BuyForm, DeleteForm, EditForm, HealthForm, LinkForm
 from phone_numbers.health import FLAG_NOTE_MAX, HealthRefused, number_flag, number_health_clear
 from phone_numbers.models import HEALTH_OUT_OF_POOLS, Health, NumberOperation, PhoneNumber
 from phone_numbers.selectors import inventory_for, number_history, numbers_page, owned_not_linked, tags_in_use
@@ -211,16 +211,17 @@ def number_health_view(request, workspace_slug, number_id):
     number = access_number(number_id)
     error, note = None, ""
     if request.method == "POST":
-        action, note = request.POST.get("action", ""), request.POST.get("note", "")
+        form = HealthForm(request.POST)
+        note = request.POST.get("note", "")
         try:
-            if action == "flag":
-                number_flag(number=number, actor=request.user, note=note)
+            if not form.is_valid():
+                raise HealthRefused(form.first_error())
+            if form.cleaned_data["action"] == "flag":
+                number_flag(number=number, actor=request.user, note=form.cleaned_data["note"])
                 done = f"Flagged {number}: it rests from its pools."
-            elif action == "clear":
+            else:
                 number_health_clear(number=number, actor=request.user)
                 done = f"{number} is back in its pools, watched."
-            else:
-                raise HealthRefused("Choose to flag the number or to clear it.")
         except HealthRefused as exc:
             error = str(exc)
         else:
