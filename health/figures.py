@@ -60,7 +60,8 @@ def figures_compute(number_ids: Iterable[int], *, last_calls: int, now: datetime
             ids=", ".join(["%s"] * len(chunk)),
         )
         with connection.cursor() as cursor:
-            cursor.execute(sql, [*chunk, now - LOOKBACK, n, n, n, n, n, n, 2 * n])
+            since = connection.ops.adapt_datetimefield_value(now - LOOKBACK)  # SQLite stores text
+            cursor.execute(sql, [*chunk, since, n, n, n, n, n, n, 2 * n])
             for number_id, *counts in cursor.fetchall():
                 calls, answered, short, failed, past_calls, past_answered = (int(c or 0) for c in counts)
                 found[number_id] = Figures(calls, answered, short, failed, past_calls, past_answered)

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from campaigns.control import campaign_start
+from campaigns.control import CampaignRefused, campaign_resume, campaign_start
 from campaigns.dispatch import campaign_dispatch
 from campaigns.models import CallAttempt, Campaign
 from campaigns.pools import pool_numbers
@@ -261,6 +261,11 @@ def test_a_campaign_whose_every_number_rests_pauses_saying_why_and_resumes_when_
     assert AuditEvent.unscoped.filter(action="campaign.paused", target_id=str(campaign.pk)).exists()
     campaign_dispatch(campaign_id=campaign.pk, batches=1)
     assert CallAttempt.unscoped.filter(campaign=campaign).count() == claimed  # nothing dialed anyway
+    with (
+        workspace_scope(desk.ws),
+        pytest.raises(CampaignRefused, match="Every number of “Renewals”'s pool is resting"),
+    ):
+        campaign_resume(campaign=campaign, actor=desk.actor)
 
     health_sweep(now=now + timedelta(seconds=3601))
     campaign = Campaign.unscoped.get(pk=campaign.pk)
@@ -295,3 +300,31 @@ def _when(at) -> str:
     from health.sweep import _when as when
 
     return when(at)
+
+
+def test_a_resting_number_leaves_the_running_campaigns_pacer_pool_and_comes_back(
+    make_desk, health, settings, django_capture_on_commit_callbacks
+):
+    from pacing.services import pacer_redis
+
+    now = timezone.now()
+    desk, _ = desk_with_history(make_desk, [0.3, 0.3, 0.3, 0.02], now=now)
+    bad = desk.numbers[3]
+    with workspace_scope(desk.ws):
+        campaign = desk.campaign(DESTINATIONS[20:40], name="Renewals")
+        campaign_start(campaign=campaign, actor=desk.actor)
+    campaign_dispatch(campaign_id=campaign.pk, batches=1)  # syncs the pool into the pacer
+    pool_key = f"{{ws:{desk.ws.pk}}}:pool:{campaign.pk}"
+
+    def in_pacer() -> set[str]:
+        return {m.decode() for m in pacer_redis().zrange(pool_key, 0, -1)}
+
+    assert bad.e164 in in_pacer()
+    with django_capture_on_commit_callbacks(execute=True):
+        health_sweep(now=now)
+    assert fresh(bad).health == "resting" and bad.e164 not in in_pacer()
+    assert Campaign.unscoped.get(pk=campaign.pk).state == "running"  # three numbers still call
+
+    with django_capture_on_commit_callbacks(execute=True):
+        health_sweep(now=now + timedelta(seconds=3601))
+    assert fresh(bad).health == "watch" and bad.e164 in in_pacer()
