@@ -1,6 +1,7 @@
 """The health sweep (beat: health.sweep every HEALTH_EVERY_S, on the maintenance queue), in five steps:
 
-1. numbers due back from a rest return: watched, on a ramp of calls per day (HEALTH_RETURN_RAMP);
+1. numbers due back from a rest return: watched, on a ramp of calls per day (HEALTH_RETURN_RAMP); a
+   flagged one is at risk again, until a member clears it;
 2. numbers with newly settled calls are judged from their figures against their pool's median;
 3. a returning number that placed its day's ramp of calls rests until its next ramp day;
 4. numbers at risk rest (out of every campaign pool) for HEALTH_REST_S, worst first, while at most
@@ -85,10 +86,16 @@ def numbers_return(now: datetime) -> int:
     a ramp day's hold (returned_at kept) ends into the next ramp day."""
     due = PhoneNumber.unscoped.filter(
         health=Health.RESTING, resting_until__lte=now, state=PhoneNumber.State.ACTIVE
-    ).select_related("environment")
+    ).select_related("environment", "flagged_by")
     moved = 0
     for number in due:
         ramp = thresholds(number.environment.kind).return_ramp
+        if number.flagged:  # at risk until a member clears it: it rests again (within the cap)
+            moved += health_move(
+                number=number, to=Health.AT_RISK, reason=flag_reason(number), at=now, resting_until=None,
+                returned_at=now,
+            )  # fmt: skip
+            continue
         if number.returned_at is None:
             returned = now
             reason = "Back from rest" + (

@@ -216,6 +216,9 @@ def test_a_flag_by_hand_rests_the_number_at_once_until_cleared(
     assert history[0][1:] == ("at_risk", "Flagged by acme-owner: Callee saw “Spam Likely”")
     assert history[1][1] == "resting"
     assert history[1][2].endswith("Flagged by acme-owner: Callee saw “Spam Likely”")
+    # Its rest over, a flagged number is still at risk: it rests again, until a member clears it.
+    health_sweep(now=fresh(number).resting_until + timedelta(seconds=1))
+    assert [s for _, s, _ in health_history(number)] == ["at_risk", "resting", "at_risk", "resting"]
     with workspace_scope(desk.ws):
         number_health_clear(number=number, actor=desk.actor)
     cleared = fresh(number)
