@@ -63,7 +63,7 @@ def health_move(
         )  # fmt: skip
         audit(
             actor=actor, action="number.health", target=locked, workspace=locked.workspace,
-            before=Health(frm).label, after=Health(to).label, reason=reason,
+            changed={"health": [Health(frm).label, Health(to).label]}, reason=reason,
         )  # fmt: skip
         if (frm in HEALTH_OUT_OF_POOLS) != (to in HEALTH_OUT_OF_POOLS):
             signals.number_changed.send(sender=PhoneNumber, number=locked)  # pools follow, after commit

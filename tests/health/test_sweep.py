@@ -17,6 +17,7 @@ from phone_numbers.health import health_history, number_flag, number_health_clea
 from phone_numbers.models import PhoneNumber
 from tenants.models import AuditEvent
 from tenants.scope import workspace_scope
+from tenants.templatetags.activity import event_details
 from tests.health.conftest import DESTINATIONS, seed_calls
 
 pytestmark = pytest.mark.django_db
@@ -61,10 +62,12 @@ def test_answer_rate_far_under_the_pools_puts_a_number_at_risk_and_it_rests(make
     assert health_history(fine) == []  # healthy from the start: nothing moved
     # Every move is audited, by Dialtone.
     events = AuditEvent.unscoped.filter(action="number.health", target_id=str(bad.pk))
-    assert [(e.details["after"], e.actor_label) for e in events.order_by("id")] == [
-        ("At risk", "Dialtone"),
-        ("Resting", "Dialtone"),
+    assert [(e.details["changed"]["health"], e.actor_label) for e in events.order_by("id")] == [
+        (["Healthy", "At risk"], "Dialtone"),
+        (["At risk", "Resting"], "Dialtone"),
     ]
+    words = event_details(events.order_by("id").last())  # as the Activity page and its history read it
+    assert ("Health", "At risk → Resting") in words and ("Reason", history[1][2]) in words
     # A second sweep at the same moment changes nothing.
     health_sweep(now=now)
     assert len(health_history(bad)) == 2 and len(health_history(watched)) == 1
