@@ -12,7 +12,7 @@ from django.utils import timezone
 from campaigns.destinations import Destinations, destinations_parse, rows_estimated
 from campaigns.dispatch import _pool_delete
 from campaigns.models import Campaign, CampaignCall, DestinationUpload
-from campaigns.pools import _tag_ids, pool_numbers, pool_queryset
+from campaigns.pools import _tag_ids, campaign_pool, pool_numbers, pool_queryset
 from campaigns.rules import AttemptRules
 from campaigns.store import Call, State
 from pacing.hours import Hours, zones_for
@@ -204,6 +204,11 @@ def _no_caller_ids(environment, tags) -> str:
 
 def _refuse_empty_pool(campaign: Campaign) -> list[str]:
     numbers = pool_numbers(campaign)
+    if not numbers and campaign_pool(campaign, resting=True).exists():
+        raise CampaignRefused(
+            f"Every number of “{campaign}”'s pool is resting or retired (its health, on the Numbers page), "
+            "so there is no caller ID to call from now. Return one to its pools, or wait for one to be back."
+        )
     if not numbers:
         tags = Tag.unscoped.filter(pk__in=_tag_ids(campaign))
         raise CampaignRefused(

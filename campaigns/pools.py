@@ -19,7 +19,7 @@ from campaigns.store import State, store
 from pacing import selectors as pacing_selectors
 from pacing.pacer import Policy, Rate, number_zone
 from pacing.services import connection_rate, pacer, pacer_now_ms, pacer_policy, widened
-from phone_numbers.models import PhoneNumber
+from phone_numbers.models import HEALTH_OUT_OF_POOLS, PhoneNumber
 from providers.models import ProviderConnection
 from tenants.scope import all_workspaces
 
@@ -31,21 +31,26 @@ def _tag_ids(campaign: Campaign):
     return Campaign.tags.through.objects.filter(campaign_id=campaign.pk).values("tag_id")
 
 
-def pool_queryset(*, workspace_id: int, environment_id: int, tag_ids):
-    """Caller IDs: active numbers of the environment carrying any of the tags (ids, tags or a subquery)."""
-    return PhoneNumber.unscoped.filter(
+def pool_queryset(*, workspace_id: int, environment_id: int, tag_ids, resting: bool = False):
+    """Caller IDs: active numbers of the environment carrying any of the tags (ids, tags or a subquery),
+    except those resting or retired (health/), unless `resting`."""
+    numbers = PhoneNumber.unscoped.filter(
         workspace_id=workspace_id,
         environment_id=environment_id,
         state=PhoneNumber.State.ACTIVE,
         tags__in=tag_ids,
-    ).distinct()
+    )
+    if not resting:
+        numbers = numbers.exclude(health__in=HEALTH_OUT_OF_POOLS)
+    return numbers.distinct()
 
 
-def campaign_pool(campaign: Campaign):
+def campaign_pool(campaign: Campaign, *, resting: bool = False):
     """The campaign's caller IDs as a queryset (pool_queryset of its environment and tags)."""
     return pool_queryset(
-        workspace_id=campaign.workspace_id, environment_id=campaign.environment_id, tag_ids=_tag_ids(campaign)
-    )
+        workspace_id=campaign.workspace_id, environment_id=campaign.environment_id, tag_ids=_tag_ids(campaign),
+        resting=resting,
+    )  # fmt: skip
 
 
 def pool_numbers(campaign: Campaign) -> list[str]:
@@ -119,8 +124,10 @@ def _pools_refresh(number_id: int) -> None:
                 return
             tag_ids = set(number.tags.values_list("pk", flat=True))
             for campaign in campaigns:
-                inside = campaign.environment_id == number.environment_id and bool(
-                    tag_ids & {t.pk for t in campaign.tags.all()}
+                inside = (
+                    campaign.environment_id == number.environment_id
+                    and number.health not in HEALTH_OUT_OF_POOLS  # resting: out of pools, pacing kept
+                    and bool(tag_ids & {t.pk for t in campaign.tags.all()})
                 )
                 if inside:
                     pacer().pool_add(
