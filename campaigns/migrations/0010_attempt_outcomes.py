@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0008_destination_caps'),
+        ('campaigns', '0009_campaign_local_presence'),
         ('phone_numbers', '0010_number_health'),
         ('tenants', '0003_audit_platform_events'),
     ]
