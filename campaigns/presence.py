@@ -19,10 +19,9 @@ from campaigns.pools import campaign_pool
 from campaigns.store import store
 from pacing.pacer import ClaimResult, LocalCall, Policy
 from pacing.services import pacer
-from phone_numbers.models import PhoneNumber
 
 # A number's health state -> its rank for the choice among free numbers (0 best). Numbers resting or
-# retired leave the pools; the rank orders those left. Read only if numbers carry a health state.
+# retired leave the pools; the rank orders those left.
 HEALTH_RANKS = {"healthy": 0, "watch": 1, "at_risk": 2, "resting": 3, "retired": 4}
 
 
@@ -57,10 +56,8 @@ def presence_claim(
 
 
 def pool_health(campaign: Campaign) -> None:
-    """The campaign's caller IDs' health ranks, for the claim's choice among free numbers; nothing while
-    numbers carry no health state (every number then ranks alike)."""
-    if "health" not in {f.name for f in PhoneNumber._meta.get_fields()}:
-        return
+    """The campaign's caller IDs' health ranks (PhoneNumber.health, health/), for the claim's choice among
+    free numbers."""
     states = campaign_pool(campaign).values_list("e164", "health")
     pacer().health_set(
         workspace_id=campaign.workspace_id, ranks={n: HEALTH_RANKS.get(s, 0) for n, s in states}
