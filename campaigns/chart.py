@@ -120,3 +120,36 @@ def day_chart_svg(
         D_LEFT - 3, D_TOP + 3, f"{top}{axis_unit}", D_LEFT - 3, D_BASE, axis_unit,
         mark_safe("".join(parts)),  # noqa: S308
     )  # fmt: skip
+
+
+# A number's health: a cell per day coloured by its state at the day's end (app.css: .health-cell-<state>),
+# the same days and ticks as the charts above.
+STRIP_SVG = (
+    '<svg class="chart chart-days chart-strip" viewBox="0 0 {} 56" role="img" aria-labelledby="{}-title {}-desc">'
+    '<title id="{}-title">{}</title><desc id="{}-desc">{}</desc>{}</svg>'
+)
+CELL_SVG = (
+    '<rect class="health-cell health-cell-{}" x="{}" y="10" width="{}" height="24"><title>{}</title></rect>'
+)
+STRIP_TICK_SVG = '<text class="chart-x" x="{}" y="48">{}</text>'
+
+
+def state_strip_svg(
+    *,
+    key: str,
+    title: str,
+    desc: str,
+    days: tuple[date, ...],
+    states: tuple[str, ...],
+    labels: dict[str, str],
+) -> SafeString:
+    parts = []
+    for i, (day, state) in enumerate(zip(days, states, strict=True)):
+        x = D_LEFT + 2 + i * D_SLOT
+        parts.append(
+            format_html(CELL_SVG, state, x, D_SLOT - 1, f"{day:%b} {day.day}: {labels.get(state, state)}")
+        )
+        if (len(days) - 1 - i) % 7 == 0:
+            parts.append(format_html(STRIP_TICK_SVG, _n(x + D_BAR / 2), f"{day:%b} {day.day}"))
+    width = D_LEFT + 4 + len(days) * D_SLOT
+    return format_html(STRIP_SVG, width, key, key, key, title, key, desc, mark_safe("".join(parts)))  # noqa: S308

@@ -2,8 +2,9 @@
 changed it, for its page's charts (phone_numbers sits below campaigns: its page loads this section from
 a campaigns view, campaigns.views.number_calls).
 
-Calls: its dialed claims (CallAttempt, one per dial). Answer rate: of the calls it dialed whose last
-outcome is known (completed, busy, no-answer, failed, canceled), the share answered, by the day dialed.
+Calls: its dialed claims (CallAttempt, one per dial). Answer rate: of its dials whose outcome is known
+(completed, busy, no-answer, failed, canceled; each attempt keeps its own, a retry clears only the call's),
+the share answered, by the day dialed. Health: its state at the end of each day (phone_numbers/health.py).
 Days are the workspace's calendar days (the current time zone). Three queries whatever the history.
 """
 
@@ -17,9 +18,10 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
-from campaigns.chart import day_chart_svg
-from campaigns.models import CallAttempt, CampaignCall, Outcome
-from phone_numbers.models import PhoneNumber
+from campaigns.chart import day_chart_svg, state_strip_svg
+from campaigns.models import CallAttempt, Outcome
+from phone_numbers.health import health_history
+from phone_numbers.models import Health, PhoneNumber
 from tenants.models import AuditEvent
 
 DAYS = 30
@@ -76,10 +78,10 @@ def number_activity(number: PhoneNumber, *, days: int = DAYS, today: date | None
     )
     outcomes = {
         day: (settled, answered)
-        for day, settled, answered in CampaignCall.objects.filter(
-            number=number, outcome__in=SETTLED, dialing_at__gte=since
+        for day, settled, answered in CallAttempt.objects.filter(
+            number=number, dialed=True, outcome__in=SETTLED, at__gte=since
         )
-        .annotate(day=TruncDate("dialing_at", tzinfo=zone))
+        .annotate(day=TruncDate("at", tzinfo=zone))
         .order_by()
         .values("day")
         .annotate(settled=Count("pk"), answered=Count("pk", filter=Q(answered=True)))
@@ -155,3 +157,41 @@ def _rate_words(activity: NumberActivity) -> str:
         f"{activity.answer_rate} % of {activity.settled} calls with a known outcome answered; "
         f"lowest {low.answer_rate} % on {_day(low)}, highest {high.answer_rate} % on {_day(high)}."
     )
+
+
+@dataclass(frozen=True)
+class HealthOverTime:
+    chart: SafeString
+    changes: tuple[
+        tuple[datetime, str, str], ...
+    ]  # (when, state it moved to, why), newest first, in the days
+
+
+def health_over_time(number: PhoneNumber, days: tuple[date, ...]) -> HealthOverTime:
+    """The number's health state at the end of each day (healthy before its first recorded move), and the
+    moves within the days."""
+    zone = timezone.get_current_timezone()
+    moves = health_history(number)
+    labels = dict(Health.choices)
+    states, state, i = [], Health.HEALTHY.value, 0
+    for day in days:
+        while i < len(moves) and timezone.localtime(moves[i][0], zone).date() <= day:
+            state, i = moves[i][1], i + 1
+        states.append(state)
+    since = datetime.combine(days[0], time.min, tzinfo=zone)
+    words = ", ".join(
+        f"{labels.get(to, to)} from {timezone.localtime(at, zone):%b} {timezone.localtime(at, zone).day}"
+        for at, to, _ in moves
+        if at >= since
+    )
+    chart = state_strip_svg(
+        key="health-days",
+        title=f"Health per day, last {len(days)} days",
+        desc=f"{labels.get(states[-1], states[-1])} now"
+        + (f"; moves: {words}." if words else "; no moves in these days."),
+        days=days,
+        states=tuple(states),
+        labels=labels,
+    )
+    changes = tuple((at, labels.get(to, to), why) for at, to, why in reversed(moves) if at >= since)
+    return HealthOverTime(chart=chart, changes=changes)

@@ -17,7 +17,7 @@ from campaigns.coverage import Area, campaign_coverage
 from campaigns.donotcall.selectors import dnc_listed_among
 from campaigns.forms import CampaignForm
 from campaigns.models import Campaign, CampaignCall, DestinationUpload
-from campaigns.number_activity import activity_charts, number_activity
+from campaigns.number_activity import activity_charts, health_over_time, number_activity
 from campaigns.rules import AttemptRules
 from campaigns.selectors import (
     caller_id_choices,
@@ -233,8 +233,7 @@ def number_calls(request, workspace_slug, number_id):
         "number": number,
         "activity": activity,
         "charts": activity_charts(activity),
-        # HEALTH OVER TIME: the slot for health_history(number) (the health work), wired in at merge.
-        "health": None,
+        "health": health_over_time(number, tuple(d.day for d in activity.days)),
         "section": "numbers",
     }
     template = "campaigns/number_calls.html#activity" if request.htmx else "campaigns/number_calls.html"

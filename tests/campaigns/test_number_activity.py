@@ -36,7 +36,8 @@ def seed(desk, number, history):
             )
             attempt = CallAttempt.objects.create(
                 call=call, campaign=campaign, number=number, e164=number.e164, to_e164=call.to_e164,
-                at=at, at_ms=int(at.timestamp() * 1000), dialed=True,
+                at=at, at_ms=int(at.timestamp() * 1000), dialed=True, outcome=outcome or "",
+                answered=outcome == Outcome.COMPLETED if outcome else None,
             )  # fmt: skip
             call.attempt, call.number, call.from_e164, call.dialing_at = attempt, number, number.e164, at
             call.state = CampaignCall.State.PLACED
@@ -112,7 +113,51 @@ def test_the_number_page_loads_its_calls_section_from_campaigns(make_desk):
     html = section.content.decode()
     assert html.lstrip().startswith('<section id="number-activity"')
     assert "Calls per day, last 30 days" in html and "Answer rate per day" in html
-    assert 'data-slot="health-over-time"' in html
+    assert 'id="health-over-time"' in html and "Health per day, last 30 days" in html
     assert "2 of 3" in html and "67 %" in html  # the table: today's row
     full = client.get(url)
     assert full.status_code == 200 and "<html" in full.content.decode()
+
+
+def test_the_answer_rate_counts_each_dial_not_the_retried_calls_last_outcome(make_desk):
+    """A retry clears the call's outcome for its next claim: the dial that went unanswered still counts."""
+    desk = make_desk(1)
+    number = desk.numbers[0]
+    campaign = seed(desk, number, [(0, Outcome.NO_ANSWER), (0, Outcome.COMPLETED)])
+    with workspace_scope(desk.ws):
+        CampaignCall.objects.filter(campaign=campaign, outcome=Outcome.NO_ANSWER).update(
+            outcome="", answered=None
+        )
+        today = number_activity(number).days[-1]
+    assert (today.calls, today.settled, today.answered) == (2, 2, 1)
+
+
+def test_health_over_time_colours_each_day_by_its_state_and_lists_the_moves(make_desk):
+    from phone_numbers.health import health_move
+
+    desk = make_desk(1)
+    number = desk.numbers[0]
+    now = timezone.now()
+    with workspace_scope(desk.ws):
+        health_move(
+            number=number,
+            to="at_risk",
+            reason="answer rate 4 % over the last 200 calls",
+            at=now - timedelta(days=5),
+        )
+        health_move(
+            number=number, to="resting", reason="rests until it cools down", at=now - timedelta(days=4)
+        )
+        health_move(number=number, to="watch", reason="back from its rest", at=now - timedelta(days=1))
+    client = client_for("vic_viewer")
+    html = client.get(
+        reverse("campaigns:number_calls", args=[desk.ws.slug, number.pk]), headers={"HX-Request": "true"}
+    ).content.decode()
+    cells = [c.split('"')[0] for c in html.split('class="health-cell health-cell-')[1:]]
+    assert len(cells) == 30
+    assert cells[:24] == ["healthy"] * 24 and cells[24] == "at_risk"
+    assert cells[25:28] == ["resting"] * 3 and cells[28:] == ["watch"] * 2
+    assert "Watch now; moves: At risk from" in html
+    moves = html.split('data-testid="health-moves"')[1].split("</ul>")[0]
+    assert moves.index("Watch") < moves.index("Resting") < moves.index("At risk")
+    assert "answer rate 4 % over the last 200 calls" in moves
