@@ -145,11 +145,22 @@ CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_QUEUES = (
     Queue("celery", Exchange("celery"), routing_key="celery"),
     Queue("dispatch", Exchange("dispatch"), routing_key="dispatch"),
+    # Slow housekeeping that must never hold a dial worker: paid reputation checks, one number at a time.
+    Queue("maintenance", Exchange("maintenance"), routing_key="maintenance"),
 )
-CELERY_TASK_ROUTES = {"campaigns.dispatch": {"queue": "dispatch"}}
+CELERY_TASK_ROUTES = {
+    "campaigns.dispatch": {"queue": "dispatch"},
+    "numbers.refresh_reputation": {"queue": "maintenance"},
+}
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "tenants.heartbeat", "schedule": 15.0},
     "reconcile-numbers": {"task": "numbers.reconcile", "schedule": 300.0},
+    # Due numbers only (each workspace's schedule, off by default): hourly is a day's period to the hour.
+    "refresh-reputation": {
+        "task": "numbers.refresh_reputation",
+        "schedule": 3600.0,
+        "options": {"expires": 3600},
+    },
     # Campaigns: claim caller IDs for due calls; a tick that waited in the queue is dropped, not run late.
     "campaigns-dispatch": {"task": "campaigns.dispatch", "schedule": 1.0, "options": {"expires": 2}},
 }

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from phonenumbers import PhoneNumberType
 
 from agents.selectors import assignable_agents, variants_published_to
+from phone_numbers.models import ReputationSchedule
 from phone_numbers.services import normalize_e164
 from phone_numbers.tags import clean_tag_names
 from providers import registry
@@ -350,3 +351,12 @@ class DeleteForm(forms.Form):
         if self.needs_typing and "".join(ch for ch in typed if ch.isdigit()) != self.number.e164.lstrip("+"):
             raise ValidationError(f"Type {self.number} exactly to release this live number.")
         return typed
+
+
+class ReputationScheduleForm(forms.Form):
+    every_days = forms.TypedChoiceField(
+        label="Check each number's reputation",
+        choices=ReputationSchedule.Every.choices,
+        coerce=int,
+        help_text="Each fresh check is billed by the provider (Telnyx Number Reputation), per number.",
+    )

@@ -17,6 +17,7 @@ PAGES = {
     "numbers:edit": WorkspacePage(post={"tags": "hijacked", "version": "0"}, fields=FORM),
     "numbers:detach": WorkspacePage(post={}),
     "numbers:delete": WorkspacePage(post={"idempotency_key": "b" * 32, "confirm_number": "+14155550142"}),
+    "numbers:reputation": WorkspacePage(post={"every_days": "7"}),
 }
 
 
