@@ -23,7 +23,6 @@ duration and answered, and each call settled exactly once (0 double-counted), an
 from __future__ import annotations
 
 import argparse
-import base64
 import http.client
 import os
 import random
@@ -61,7 +60,6 @@ def prepare(calls: int):
     import django
     from checkouts import ensure_database
     from django.core.management import call_command
-    from nacl.signing import SigningKey
 
     ensure_database(os.environ["DATABASE_URL"])
     django.setup()
@@ -75,8 +73,9 @@ def prepare(calls: int):
     from tenants.models import Environment, Plan
     from tenants.scope import workspace_scope
     from tenants.services import workspace_create
+    from tests.fakes.signing import TelnyxKey
 
-    key = SigningKey.generate()
+    key = TelnyxKey()
     tag = uuid.uuid4().hex[:8]
     owner = get_user_model().objects.create_user(username=f"bench-{tag}")
     plan = Plan.objects.get_or_create(name="Bench", defaults={"managed_number_limit": 0})[0]
@@ -95,7 +94,7 @@ def prepare(calls: int):
             credentials={
                 "api_key": "KEY_bench",
                 "connection_id": "1293384261075731499",
-                "public_key": base64.b64encode(bytes(key.verify_key)).decode(),
+                "public_key": key.public,
             },
         )
         numbers = {
@@ -151,9 +150,8 @@ def prepare(calls: int):
 
 
 def signed_posts(rows, key) -> list[Post]:
-    from twilio.request_validator import RequestValidator
+    from tests.fakes.signing import twilio_headers
 
-    validator = RequestValidator(TWILIO_TOKEN)
     posts: list[Post] = []
     stamp = int(time.time())
     for call in rows:
@@ -166,16 +164,12 @@ def signed_posts(rows, key) -> list[Post]:
                 params["CallDuration"] = "42"
             if call.provider_call_id.startswith("CA"):
                 path = f"/hooks/twilio/status/?call={call.reference}"
-                signature = validator.compute_signature(BASE + path, params)
-                posts.append(Post(path, urlencode(params).encode(), {"X-Twilio-Signature": signature}))
+                headers = twilio_headers(TWILIO_TOKEN, BASE + path, params)
+                posts.append(Post(path, urlencode(params).encode(), headers))
             else:
                 body = urlencode({**params, "CallbackSource": "call-progress-events"}).encode()
                 timestamp = str(stamp + n)  # each delivery its own signature: a replayed one is refused
-                signature = base64.b64encode(key.sign(f"{timestamp}|".encode() + body).signature).decode()
-                posts.append(
-                    Post("/hooks/telnyx/status/", body,
-                         {"Telnyx-Signature-Ed25519": signature, "Telnyx-Timestamp": timestamp})
-                )  # fmt: skip
+                posts.append(Post("/hooks/telnyx/status/", body, key.headers(body, timestamp)))
     random.shuffle(posts)
     return posts
 

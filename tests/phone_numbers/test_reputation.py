@@ -126,7 +126,7 @@ def test_a_level_that_changes_is_on_the_numbers_history(acme, telnyx_server, tel
     with workspace_scope(acme):
         events = AuditEvent.objects.filter(
             action="number.reputation_changed", target_id=str(telnyx_numbers[1].pk)
-        )
+        ).order_by("pk")
         assert [(e.details["before"], e.details["after"]) for e in events] == [
             ("Unknown", "Low spam risk"),
             ("Low spam risk", "Medium spam risk"),
