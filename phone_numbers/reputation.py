@@ -48,8 +48,7 @@ def reputation_schedule_set(*, every_days: int, actor) -> ReputationSchedule:
                 actor=actor,
                 action="reputation.schedule_changed",
                 target=schedule,
-                before=before,
-                after=schedule.get_every_days_display(),
+                changed={"checks": [before, schedule.get_every_days_display()]},
             )
     return schedule
 
@@ -125,9 +124,8 @@ def _record(number: PhoneNumber, found: Reputation, *, source: str, now: datetim
                 actor=None,
                 action="number.reputation_changed",
                 target=number,
-                before=NumberReputation.Level(before[0]).label,
-                after=row.get_level_display(),
                 category=row.category,
+                changed={"reputation": [NumberReputation.Level(before[0]).label, row.get_level_display()]},
             )
 
 

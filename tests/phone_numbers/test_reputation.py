@@ -14,6 +14,7 @@ from phone_numbers.selectors import reputation_of
 from providers.models import ProviderConnection
 from tenants.models import AuditEvent, Environment
 from tenants.scope import workspace_scope
+from tenants.templatetags.activity import event_details
 from tests.helpers import owner_of, sandbox_connection, user
 
 pytestmark = pytest.mark.django_db
@@ -127,10 +128,11 @@ def test_a_level_that_changes_is_on_the_numbers_history(acme, telnyx_server, tel
         events = AuditEvent.objects.filter(
             action="number.reputation_changed", target_id=str(telnyx_numbers[1].pk)
         ).order_by("pk")
-        assert [(e.details["before"], e.details["after"]) for e in events] == [
-            ("Unknown", "Low spam risk"),
-            ("Low spam risk", "Medium spam risk"),
+        assert [e.details["changed"]["reputation"] for e in events] == [
+            ["Unknown", "Low spam risk"],
+            ["Low spam risk", "Medium spam risk"],
         ]
+        assert event_details(events.last()) == [("Reputation", "Low spam risk → Medium spam risk")]
 
 
 def test_numbers_of_providers_without_a_feed_are_never_checked(acme, telnyx_numbers, twilio_server, settings):
@@ -174,7 +176,7 @@ def test_an_admin_sets_the_schedule_and_it_is_audited(acme):
     with workspace_scope(acme):
         assert ReputationSchedule.objects.get().every_days == 7
         event = AuditEvent.objects.get(action="reputation.schedule_changed")
-        assert (event.details["before"], event.details["after"]) == ("Never", "Every 7 days")
+        assert event_details(event) == [("Checks", "Never → Every 7 days")]
         assert event.actor == user("alice_admin")
 
 
