@@ -146,6 +146,12 @@ def prepare(calls: int):
         for call, attempt in zip(rows, attempts, strict=True):
             call.attempt = attempt
         CampaignCall.objects.bulk_update(rows, ["attempt"])
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        # Fresh statistics, as autovacuum keeps them: without, the planner finds a Telnyx callback's call
+        # through its number's calls (all of them) instead of the provider id's index.
+        cursor.execute("ANALYZE")
     return rows, key
 
 
@@ -215,6 +221,18 @@ def send_all(port: int, posts: list[Post], senders: int) -> tuple[float, dict[in
     return time.perf_counter() - started, statuses
 
 
+def cpu_seconds(server: subprocess.Popen) -> float:
+    """CPU time (user + system) of gunicorn's workers so far, from /proc: steadier than rates on a loaded
+    machine."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    children = Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+    total = 0
+    for pid in children:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
 def serve(port: int, workers: int) -> subprocess.Popen:
     env = {**os.environ, "DEBUG": "false", "PUBLIC_BASE_URL": BASE, "LOG_LEVEL": "WARNING",
            "BENCH_COUNT_REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")}  # fmt: skip
@@ -255,20 +273,29 @@ def main() -> None:
     server = serve(args.port, args.workers)
     try:
         send_all(args.port, noops[:200], args.senders)  # warm every worker: imports, connections
+        cpu = [cpu_seconds(server)]
         noop_first, noop_statuses = send_all(args.port, noops, args.senders)
+        cpu.append(cpu_seconds(server))
         posts = signed_posts(rows, key)  # signed now: Telnyx's timestamps are accepted for 5 minutes
+        cpu.append(cpu_seconds(server))
         took, statuses = send_all(args.port, posts, args.senders)
+        cpu.append(cpu_seconds(server))
         noop_second, noop_statuses2 = send_all(args.port, noops, args.senders)
+        cpu.append(cpu_seconds(server))
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
     load_after = os.getloadavg()
+    cpu_ms = (
+        1000 * (cpu[3] - cpu[2]) / len(posts),
+        1000 * (cpu[1] - cpu[0] + cpu[4] - cpu[3]) / (2 * len(posts)),
+    )
     report(args, rows, posts, took, statuses, (noop_first, noop_second), noop_statuses, noop_statuses2,
-           counts, load_before, load_after)  # fmt: skip
+           counts, load_before, load_after, cpu_ms)  # fmt: skip
 
 
 def report(args, rows, posts, took, statuses, noop_times, noop_statuses, noop_statuses2, counts,
-           load_before, load_after) -> None:  # fmt: skip
+           load_before, load_after, cpu_ms) -> None:  # fmt: skip
     from campaigns.models import CampaignCall
 
     rate = len(posts) / took
@@ -284,6 +311,8 @@ def report(args, rows, posts, took, statuses, noop_times, noop_statuses, noop_st
     print(f"no-op:     {noop_rate:7.0f}/s (rounds {len(posts) / noop_times[0]:.0f} and "
           f"{len(posts) / noop_times[1]:.0f}/s), answers {noop_statuses} {noop_statuses2}")  # fmt: skip
     print(f"ratio callbacks / no-op: {rate / noop_rate:.2f}")
+    print(f"gunicorn CPU per request: callback {cpu_ms[0]:.2f} ms, no-op {cpu_ms[1]:.2f} ms "
+          f"({cpu_ms[0] / cpu_ms[1]:.1f}x); PostgreSQL's and Redis's own not counted")  # fmt: skip
     print(f"lost (not 204): {lost}; calls settled completed: {done}/{len(rows)}; settled once: "
           f"{sum(1 for c in settled.values() if c == 1)}, more than once: {double}, never: "
           f"{len(rows) - len(settled)}")  # fmt: skip
