@@ -160,6 +160,12 @@ CELERY_TASK_ROUTES = {
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "tenants.heartbeat", "schedule": 15.0},
     "reconcile-numbers": {"task": "numbers.reconcile", "schedule": 300.0},
+    # Due numbers only (each workspace's schedule, off by default): hourly is a day's period to the hour.
+    "refresh-reputation": {
+        "task": "numbers.refresh_reputation",
+        "schedule": 3600.0,
+        "options": {"expires": 3600},
+    },
     # Campaigns: claim caller IDs for due calls; a tick that waited in the queue is dropped, not run late.
     "campaigns-dispatch": {"task": "campaigns.dispatch", "schedule": 1.0, "options": {"expires": 2}},
 }

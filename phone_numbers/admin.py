@@ -1,7 +1,14 @@
 from django import forms
 from django.contrib import admin
 
-from phone_numbers.models import HealthChange, NumberOperation, PhoneNumber, Tag
+from phone_numbers.models import (
+    HealthChange,
+    NumberOperation,
+    NumberReputation,
+    PhoneNumber,
+    ReputationSchedule,
+    Tag,
+)
 from phone_numbers.tags import CHARSET, clean_tag_name
 from tenants.admin import TenantAdmin
 
@@ -81,8 +88,32 @@ class HealthChangeAdmin(TenantAdmin):
     list_select_related = ("number", "workspace")
     date_hierarchy = "at"
 
+
+@admin.register(NumberReputation)
+class NumberReputationAdmin(TenantAdmin):
+    """What the providers' feeds last said (refreshed on each workspace's schedule): read-only."""
+
+    list_display = (
+        "number",
+        "workspace",
+        "level",
+        "flagged",
+        "category",
+        "checked_at",
+        "fetched_at",
+        "source",
+    )
+    list_filter = ("level", "flagged", "source", "workspace")
+    search_fields = ("number__e164",)
+    list_select_related = ("number", "workspace")
+
     def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+@admin.register(ReputationSchedule)
+class ReputationScheduleAdmin(TenantAdmin):
+    list_display = ("workspace", "every_days", "updated_at")

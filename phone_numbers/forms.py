@@ -11,6 +11,7 @@ from phonenumbers import PhoneNumberType
 
 from agents.selectors import assignable_agents, variants_published_to
 from phone_numbers.health import FLAG_NOTE_MAX
+from phone_numbers.models import ReputationSchedule
 from phone_numbers.services import normalize_e164
 from phone_numbers.tags import clean_tag_names
 from providers import registry
@@ -367,3 +368,12 @@ class HealthForm(forms.Form):
 
     def first_error(self) -> str:
         return next(iter(e for errors in self.errors.values() for e in errors), "")
+
+
+class ReputationScheduleForm(forms.Form):
+    every_days = forms.TypedChoiceField(
+        label="Check each number's reputation",
+        choices=ReputationSchedule.Every.choices,
+        coerce=int,
+        help_text="Each fresh check is billed by the provider (Telnyx Number Reputation), per number.",
+    )

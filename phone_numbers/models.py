@@ -224,3 +224,61 @@ class HealthChange(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.from_state} -> {self.to_state} at {self.at:%Y-%m-%d %H:%M}"
+
+
+class ReputationSchedule(TenantModel):
+    """How often the workspace's numbers get a fresh reputation check from providers that keep a feed
+    (Telnyx Number Reputation). Never, by default: each fresh check costs money."""
+
+    class Every(models.IntegerChoices):
+        NEVER = 0, "Never"
+        DAY = 1, "Every day"
+        WEEK = 7, "Every 7 days"
+        MONTH = 30, "Every 30 days"
+
+    every_days = models.PositiveSmallIntegerField(choices=Every.choices, default=Every.NEVER)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["workspace"], name="reputation_schedule_per_workspace"),
+            models.CheckConstraint(condition=models.Q(every_days__in=[0, 1, 7, 30]), name="reputation_every"),
+        ]
+
+    def __str__(self) -> str:
+        return self.get_every_days_display()
+
+
+class NumberReputation(TenantModel):
+    """The last reputation check of a number, kept so pages and number health read it without paying for
+    another. `fetched_at` (our clock) says when it is due again; `checked_at` is the provider's."""
+
+    class Level(models.TextChoices):
+        LOW = "low", "Low spam risk"
+        MEDIUM = "medium", "Medium spam risk"
+        HIGH = "high", "High spam risk"
+        UNKNOWN = "unknown", "Unknown"
+
+    number = models.OneToOneField(PhoneNumber, on_delete=models.CASCADE, related_name="reputation")
+    level = models.CharField(max_length=10, choices=Level.choices, default=Level.UNKNOWN)
+    flagged = models.BooleanField(default=False)
+    category = models.CharField(max_length=80, blank=True)
+    why = models.CharField(
+        max_length=200, blank=True, help_text="Why the level is unknown, or the last error."
+    )
+    checked_at = models.DateTimeField(null=True, blank=True)
+    source = models.CharField(max_length=20, help_text="The provider whose feed said it.")
+    fetched_at = models.DateTimeField(null=True, blank=True)
+    # A refresh claims the row before it asks the provider, so two runs never pay for one number twice;
+    # a claim left by a run that died lapses (reputation.CLAIM_LAPSES).
+    claimed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(level__in=["low", "medium", "high", "unknown"]), name="reputation_level"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number}: {self.get_level_display()}"

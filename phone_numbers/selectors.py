@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import operator
+from collections.abc import Iterable
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
+from datetime import datetime
 from functools import reduce
 
 from django.core.exceptions import EmptyResultSet
@@ -14,7 +16,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 
 from phone_numbers.filters import NumberFilters
-from phone_numbers.models import Health, PhoneNumber, Tag
+from phone_numbers.models import Health, NumberReputation, PhoneNumber, Tag
 from phone_numbers.tags import TAG_NAME
 from providers import registry
 from providers.adapters.base import KIND_LABELS
@@ -454,3 +456,37 @@ def number_history(number: PhoneNumber):
     return AuditEvent.objects.filter(target_type="phonenumber", target_id=str(number.pk)).select_related(
         "actor"
     )[:100]
+
+
+@dataclass(frozen=True)
+class CachedReputation:
+    """A number's last reputation check, as NumberReputation keeps it."""
+
+    level: str  # low, medium, high, unknown
+    label: str
+    flagged: bool
+    category: str
+    checked_at: datetime | None  # the provider's time of the check
+    fetched_at: datetime | None  # when we asked
+    why: str
+    source: str
+
+
+def reputation_of(numbers: Iterable[PhoneNumber | int]) -> dict[int, CachedReputation]:
+    """The cached reputation of each of `numbers` (of the current workspace) that has one, by number id:
+    one query, no provider call. A number never checked is absent."""
+    ids = [n if isinstance(n, int) else n.pk for n in numbers]
+    rows = NumberReputation.objects.filter(number_id__in=ids)
+    return {
+        row.number_id: CachedReputation(
+            row.level,
+            row.get_level_display(),
+            row.flagged,
+            row.category,
+            row.checked_at,
+            row.fetched_at,
+            row.why,
+            row.source,
+        )
+        for row in rows
+    }

@@ -2,6 +2,7 @@ from celery import shared_task
 
 from phone_numbers.models import NumberOperation
 from phone_numbers.reconcile import reconcile_all, reconcile_operation
+from phone_numbers.reputation import refresh_all
 from providers.adapters.base import ProviderError, ProviderUnavailable
 from tenants.scope import all_workspaces, workspace_scope
 
@@ -28,3 +29,9 @@ def poll_number_order(self, operation_id: int) -> None:
 @shared_task(name="numbers.reconcile")
 def reconcile_numbers() -> int:
     return len(reconcile_all())
+
+
+@shared_task(name="numbers.refresh_reputation")
+def refresh_reputation() -> int:
+    """Fresh reputation checks of what each workspace's schedule says is due; safe to run twice at once."""
+    return refresh_all()

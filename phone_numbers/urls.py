@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.number_list, name="list"),
     path("new/", views.number_new, name="new"),
     path("link/", views.number_link_view, name="link"),
+    path("reputation/", views.reputation_schedule_edit, name="reputation"),
     path("<int:number_id>/", views.number_detail, name="detail"),
     path("<int:number_id>/edit/", views.number_edit, name="edit"),
     path("<int:number_id>/detach/", views.number_detach_view, name="detach"),

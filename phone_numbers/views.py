@@ -10,10 +10,18 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from agents.models import Variant
 from phone_numbers.filters import NumberFilters
-from phone_numbers.forms import BuyForm, DeleteForm, EditForm, HealthForm, LinkForm
+from phone_numbers.forms import BuyForm, DeleteForm, EditForm, HealthForm, LinkForm, ReputationScheduleForm
 from phone_numbers.health import FLAG_NOTE_MAX, HealthRefused, number_flag, number_health_clear
 from phone_numbers.models import HEALTH_OUT_OF_POOLS, Health, NumberOperation, PhoneNumber
-from phone_numbers.selectors import inventory_for, number_history, numbers_page, owned_not_linked, tags_in_use
+from phone_numbers.reputation import reputation_schedule, reputation_schedule_set
+from phone_numbers.selectors import (
+    inventory_for,
+    number_history,
+    numbers_page,
+    owned_not_linked,
+    reputation_of,
+    tags_in_use,
+)
 from phone_numbers.services import (
     NumberRefused,
     number_buy,
@@ -22,6 +30,7 @@ from phone_numbers.services import (
     number_release,
     number_update,
 )
+from providers import registry
 from providers.selectors import has_number_source
 from tenants.decorators import workspace_view
 from tenants.display import phone
@@ -268,7 +277,14 @@ def number_delete(request, workspace_slug, number_id):
 @require_GET
 def number_detail(request, workspace_slug, number_id):
     number = access_number(number_id)
-    context = {"number": number, "events": number_history(number), "section": "numbers"}
+    context = {
+        "number": number,
+        "events": number_history(number),
+        "section": "numbers",
+        "reputation": reputation_of([number]).get(number.pk),
+        "reputation_offered": registry.get(number.connection.provider).offers_reputation,
+        "reputation_schedule": reputation_schedule(),
+    }
     if number.state == PhoneNumber.State.DETACHED:
         # "Link again" opens the Link modal with the number, its environment and its account chosen.
         again = {
@@ -279,3 +295,17 @@ def number_detail(request, workspace_slug, number_id):
         }
         context["link_again_url"] = reverse("numbers:link", args=[workspace_slug]) + "?" + urlencode(again)
     return render(request, "numbers/detail.html", context)
+
+
+@workspace_view(write="providers.manage")
+@require_http_methods(["GET", "POST"])
+def reputation_schedule_edit(request, workspace_slug):
+    """How often numbers get a fresh (paid) reputation check: an admin's call, as it spends money."""
+    schedule = reputation_schedule()
+    form = ReputationScheduleForm(request.POST or None, initial={"every_days": schedule.every_days})
+    if request.method == "POST" and form.is_valid():
+        schedule = reputation_schedule_set(every_days=form.cleaned_data["every_days"], actor=request.user)
+        messages.success(request, f"Reputation checks: {schedule.get_every_days_display().lower()}.")
+        return finish(request, "numbers:list", workspace_slug=workspace_slug)
+    context = {"form": form, "schedule": schedule, "section": "numbers"}
+    return render_form(request, "numbers/reputation.html", context, form=form)

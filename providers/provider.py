@@ -44,6 +44,8 @@ class Provider:
     routes_each_number: ClassVar[bool] = False
     # Fictional numbers for trying Dialtone: offered after the accounts that hold real ones.
     for_trying: ClassVar[bool] = False
+    # A spam-likelihood feed per number (ProviderAdapter.reputation); a fresh check may cost money.
+    offers_reputation: ClassVar[bool] = False
     # Outbound calls per second a new account may start (the connection's calls_per_second when unset),
     # and where that figure comes from, for the connection form.
     default_calls_per_second: ClassVar[Decimal] = Decimal(1)

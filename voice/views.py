@@ -72,16 +72,19 @@ def _dial(environment, agent, extra: dict) -> str:
     )
 
 
-def _campaign_call(reference: str) -> CampaignCall | None:
-    """The campaign call a dial's webhook names (`?call=dialtone-call-<id>-<attempt>`), or None."""
+ANSWER_RELATED = ("campaign__agent", "number__connection", "number__environment")
+STATUS_RELATED = ("number__connection",)
+
+
+def _campaign_call(reference: str, related: tuple[str, ...] = ANSWER_RELATED) -> CampaignCall | None:
+    """The campaign call a dial's webhook names (`?call=dialtone-call-<id>-<attempt>`), or None. `related`:
+    what the caller reads beside it (a status callback only its number's connection)."""
     match = CALL_REFERENCE.fullmatch(reference)
     if match is None:
         return None
-    call = (
-        CampaignCall.unscoped.select_related("campaign__agent", "number__connection", "number__environment")
-        .filter(pk=int(match[1]))
-        .first()
-    )
+    # By its key: no ordering to compile or sort (.first() would add the model's).
+    found = list(CampaignCall.unscoped.select_related(*related).filter(pk=int(match[1]))[:1])
+    call = found[0] if found else None
     return call if call is not None and call.number_id and call.reference == reference else None
 
 
@@ -123,7 +126,7 @@ def _placed_call(provider: str, call_id: str, from_e164: str, to_e164: str) -> C
     calls = CampaignCall.unscoped.select_related("number__connection").filter(
         number__connection__provider=provider
     )
-    found = calls.filter(provider_call_id=call_id).first()
+    found = next(iter(calls.filter(provider_call_id=call_id).order_by()[:1]), None)  # one call per id
     if found is None and from_e164 and to_e164:
         dialing = calls.filter(
             state=CampaignCall.State.DIALING, provider_call_id="", from_e164=from_e164, to_e164=to_e164
@@ -148,7 +151,7 @@ def status(request, provider: str):
         return _forbidden()
     reference = _param(request.GET, "call")
     sid, frm, to = (_param(request.POST, name) for name in ("CallSid", "From", "To"))
-    call = _campaign_call(reference) if reference else _placed_call(provider, sid, frm, to)
+    call = _campaign_call(reference, STATUS_RELATED) if reference else _placed_call(provider, sid, frm, to)
     url = settings.PUBLIC_BASE_URL.rstrip("/") + request.get_full_path()
     if call is None and not reference:
         # Telnyx reports every call of its application, inbound ones too: signed by the called number's

@@ -32,6 +32,7 @@ __all__ = [
     "ProviderError",
     "ProviderUnavailable",
     "Purchase",
+    "Reputation",
     "Routing",
 ]
 
@@ -325,6 +326,42 @@ def _cause(params: Mapping[str, str]) -> str:
     return hangup.replace("_", " ")
 
 
+REPUTATION_LEVELS = ("low", "medium", "high")
+
+
+@dataclass(frozen=True)
+class Reputation:
+    """What a provider's spam-likelihood feed says of one number (`ProviderAdapter.reputation`).
+
+    level: its coarse spam risk, or "unknown" where the feed says nothing usable (not monitored yet, never
+    refreshed, a value we don't know); `why` then says which. flagged: the feed files the number under a
+    spam category (`category`). checked_at: when the feed last refreshed it (timezone-aware), if it says.
+    """
+
+    e164: str
+    level: Literal["low", "medium", "high", "unknown"]
+    flagged: bool = False
+    category: str = ""
+    checked_at: datetime | None = None
+    why: str = ""
+
+    @classmethod
+    def unknown(cls, e164: str, why: str) -> Reputation:
+        return cls(e164, "unknown", why=why)
+
+    @classmethod
+    def read(cls, e164: str, *, risk: object, category: object, refreshed: object) -> Reputation:
+        """From a feed's three fields, each possibly absent, null or of a shape we don't know: those read
+        as "not said", never as a crash."""
+        label = _short(category, 80)
+        at = refreshed if isinstance(refreshed, datetime) else _when(_short(refreshed, 64))
+        if at is not None and at.tzinfo is None:
+            at = at.replace(tzinfo=UTC)
+        level = risk if isinstance(risk, str) and risk in REPUTATION_LEVELS else "unknown"
+        why = "" if level != "unknown" else "the feed gave no spam risk for it yet"
+        return cls(e164, level, flagged=bool(label), category=label, checked_at=at, why=why)
+
+
 @dataclass(frozen=True)
 class NumberSearch:
     """A validated search: country US/GB, a kind offered there, a 3-digit US area code, digits to contain."""
@@ -463,6 +500,12 @@ class ProviderAdapter(ABC):
         return CallLookup.cannot_tell(
             f"{self.name} can't be asked whether a call was placed: check its call log."
         )
+
+    def reputation(self, e164: str, *, fresh: bool = False) -> Reputation:
+        """What the provider's spam-likelihood feed says of a number it holds. `fresh` asks for a new check
+        (which the provider may charge for) instead of its last one. A provider without such a feed (see
+        Provider.offers_reputation) refuses with ProviderError code "not_offered"."""
+        raise ProviderError("not_offered", f"{self.name} offers no number reputation feed.")
 
     def call_status(self, call_id: str) -> CallStatus | None:
         """Where a placed call stands, asked of the provider by its id (a status callback that never came).

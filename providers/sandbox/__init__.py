@@ -15,6 +15,7 @@ class SandboxProvider(Provider):
     adapter_path = "providers.sandbox.adapter:SandboxAdapter"
     credential_fields = ()  # nothing to prove
     for_trying = True
+    offers_reputation = True
     default_calls_per_second = Decimal(10000)  # the highest allowed: the sandbox has no limit
     calls_per_second_source = "The sandbox has no limit of its own."
 

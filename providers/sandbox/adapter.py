@@ -13,8 +13,10 @@ other adapters. Each account has the whole inventory to itself; refs are "SB" + 
 from __future__ import annotations
 
 import uuid
+import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from functools import cache
 from typing import Any, Protocol
@@ -32,6 +34,7 @@ from providers.adapters.base import (
     ProviderAdapter,
     ProviderError,
     Purchase,
+    Reputation,
     Routing,
 )
 
@@ -267,6 +270,18 @@ class SandboxAdapter(ProviderAdapter):
                 "bad_caller_id", "The sandbox cannot call from that number: use a number on this account."
             )
         return DialResult(call_id=call.call_id)
+
+    def reputation(self, e164: str, *, fresh: bool = False) -> Reputation:
+        """A made-up feed, the same for a number every time (so the demo shows each level): about one
+        number in ten high and flagged, two medium, the rest low."""
+        if self.store.number(e164) is None:
+            return Reputation.unknown(e164, "the sandbox account holds no such number")
+        bucket = zlib.crc32(e164.encode()) % 10
+        level = "high" if bucket == 0 else "medium" if bucket < 3 else "low"
+        category = "Telemarketing" if level == "high" else ""
+        return Reputation(
+            e164, level, flagged=bool(category), category=category, checked_at=datetime.now(UTC)
+        )
 
     def _reroute(self, ref: str, routing: Routing) -> Routing:
         e164 = _e164_of(ref)

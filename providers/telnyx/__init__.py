@@ -40,6 +40,7 @@ class TelnyxProvider(Provider):
         ),
     )
     default_calls_per_second = Decimal(30)
+    offers_reputation = True
     calls_per_second_source = "Telnyx limits every account to 30 dials per second (over a rolling 5 seconds) unless its support raised it."
 
     def webhook_verified(self, request, connection, *, url: str) -> bool:

@@ -32,6 +32,7 @@ from providers.adapters.base import (
     ProviderAdapter,
     ProviderError,
     Purchase,
+    Reputation,
     Routing,
     page_size_for,
     read_pages,
@@ -52,6 +53,8 @@ NO_APPLICATION = "Telnyx has no TeXML application with that id: check the connec
 INACTIVE_APPLICATION = (
     "Telnyx says this TeXML application is not active (active: false): turn it on in the Telnyx portal."
 )
+NOT_MONITORED = "Telnyx does not monitor this number's reputation: add it to Number Reputation at Telnyx"
+NOT_REFRESHED = "Telnyx has not checked this number's reputation yet"
 # A dial needs at least this long left once the application's status callback is set, or it is not sent.
 PREPARED_LEAST_S = 0.1
 log = logging.getLogger(__name__)
@@ -78,6 +81,13 @@ def telnyx_error(exc: telnyx.APIError) -> Exception:
     said = first.get("detail") or first.get("title") or "no reason given"
     sentence = SENTENCES.get(code) or STATUS_SENTENCES.get(status) or f"Telnyx refused the request: {said}"
     return ProviderError(code, sentence, status=status)
+
+
+def _by_status(exc: ProviderError) -> ProviderError:
+    """Number Reputation's document gives every error status the same example bodies (a 401 may carry
+    10005, "not found"): there the status says what happened, not the code."""
+    sentence = STATUS_SENTENCES.get(exc.status or 0)
+    return ProviderError(exc.code, sentence, status=exc.status) if sentence else exc
 
 
 def _first_error(body: object) -> dict[str, Any]:
@@ -147,6 +157,19 @@ def _available(number: Any, country: str) -> AvailableNumber:
         capabilities=Capabilities(voice="voice" in features, sms="sms" in features),
         monthly_price=price.amount if price else None,
         currency=price.currency if price else None,
+    )
+
+
+def _reputation(number: Any, e164: str) -> Reputation:
+    # Every field is optional and reputation_data is null until Telnyx's first refresh of the number.
+    data = getattr(number, "reputation_data", None)
+    if data is None:
+        return Reputation.unknown(e164, NOT_REFRESHED)
+    return Reputation.read(
+        e164,
+        risk=getattr(data, "spam_risk", None),
+        category=getattr(data, "spam_category", None),
+        refreshed=getattr(data, "last_refreshed_at", None),
     )
 
 
@@ -322,6 +345,31 @@ class TelnyxAdapter(ProviderAdapter):
         # A 2xx means the call is placed (its last published answer had no id at all): without the id the
         # dial is unknown and reconciled, never redone.
         return DialResult(call_id=errors.present(getattr(call, "call_sid", None), "Telnyx", "the call id"))
+
+    def reputation(self, e164: str, *, fresh: bool = False) -> Reputation:
+        """Number Reputation (official spec: GET /reputation/numbers/{phone_number}, the alias that needs no
+        enterprise id). A number Telnyx does not monitor (404) or has not refreshed yet (reputation_data
+        null) is "unknown", saying so; `fresh` is the paid check."""
+        try:
+            with translated_errors():
+                answer = self._client.reputation.numbers.retrieve(e164, fresh=fresh)
+        except ProviderError as exc:
+            if exc.status == 404:
+                return Reputation.unknown(e164, NOT_MONITORED)
+            raise _by_status(exc) from exc
+        return _reputation(_data(answer, "the number's reputation"), e164)
+
+    def reputations(self, *, max_items: int = LIST_MAX_ITEMS) -> list[Reputation]:
+        """The last check of every number the account monitors (GET /reputation/numbers: free, paged)."""
+        size = page_size_for(max_items, MAX_PAGE_SIZE)
+        try:
+            with translated_errors():
+                first = self._client.reputation.numbers.list(page_size=size)
+                found, _ = read_pages(_pages(first), max_items=max_items, page_size=size)
+        except ProviderError as exc:
+            raise _by_status(exc) from exc
+        numbers = [(getattr(n, "phone_number", None), n) for n in found]
+        return [_reputation(n, e164) for e164, n in numbers if isinstance(e164, str) and e164]
 
     def _report_progress_to(self, status_url: str, voice_url: str, within: float | None) -> None:
         """A connection-scoped TeXML call takes no StatusCallback of its own (SDK: texml.calls.create; the

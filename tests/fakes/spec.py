@@ -25,6 +25,8 @@ from referencing.jsonschema import DRAFT7, DRAFT202012
 SPECS = Path(os.environ.get("PROVIDER_SPECS_DIR") or Path(__file__).resolve().parent / "specs" / "official")
 TWILIO_SPEC, TELNYX_SPEC = SPECS / "twilio-numbers-calls.json", SPECS / "telnyx-numbers-calls.json"
 TWILIO_PRICING_SPEC = SPECS / "twilio-pricing.json"
+# Number Reputation (and regulatory requirements) is another document of the same API host.
+TELNYX_REPUTATION_SPEC = SPECS / "telnyx-reputation-regulatory.json"
 TELNYX_SUPPLEMENT = Path(__file__).resolve().parent / "specs" / "telnyx-supplement.json"
 
 # Twilio's OpenAPI document describes no error bodies; this is the format its error docs describe.
@@ -107,9 +109,12 @@ class Spec:
     def __init__(self, path: Path, supplement: Path | None = None, also: tuple[Path, ...] = ()):
         document = json.loads(path.read_text())
         for extra_path in (*also, *([supplement] if supplement else [])):
-            extra = json.loads(extra_path.read_text())
+            # The reputation document is OAS 3.1 but writes 3.0's `nullable` (its fields are null until a
+            # first refresh): read as meant. A no-op for the documents that don't.
+            extra = nullable_to_union(json.loads(extra_path.read_text()))
             document["paths"].update(extra["paths"])
-            document["components"]["schemas"].update(extra["components"]["schemas"])
+            for section, named in extra["components"].items():
+                document["components"].setdefault(section, {}).update(named)
         self.oas30 = document["openapi"].startswith("3.0")
         self.document = twilio_wire_types(nullable_to_union(document)) if self.oas30 else document
         self.uri = f"urn:spec:{path.name}"
@@ -270,7 +275,9 @@ class Spec:
                 continue
             examples = [content["example"]] if "example" in content else []
             examples += [e["value"] for e in content.get("examples", {}).values() if "value" in e]
-            least = self._least(f"{response}/content/application~1json/schema", {})
+            # From an example where there is one: a schema requiring a non-empty list (the reputation
+            # document's `errors`) is met by its least entry, not by nothing.
+            least = self._least(f"{response}/content/application~1json/schema", (examples or [{}])[0])
             for status in (400, 500) if key == "default" else (int(key),):
                 answers += [(status, example) for example in [*examples, least]]
         return answers
@@ -281,4 +288,4 @@ def spec_for(provider: str) -> Spec:
     """The official documents of `provider` ("twilio" or "telnyx"), merged, loaded once per process."""
     if provider == "twilio":
         return Spec(TWILIO_SPEC, also=(TWILIO_PRICING_SPEC,))
-    return Spec(TELNYX_SPEC, TELNYX_SUPPLEMENT)
+    return Spec(TELNYX_SPEC, TELNYX_SUPPLEMENT, also=(TELNYX_REPUTATION_SPEC,))

@@ -16,6 +16,7 @@ import argparse
 import itertools
 import uuid
 from typing import Any
+from urllib.parse import unquote
 
 from tests.fakes.common import (
     STOCK,
@@ -32,8 +33,10 @@ from tests.fakes.common import (
 API_KEY = "KEY_fake_telnyx_api_key"
 TEXML_APP_ID = "1293384261075731499"
 # The account's webhook-signing public key (base64 Ed25519), as Mission Control shows it.
+ENTERPRISE_ID = "4a6192a4-573d-446d-b3ce-aff9117272a6"
 PUBLIC_KEY = "GTY+5Mo9RHeBB8YFfmCk9Ws4y1uoWeS0cMAvY0ihsN0="
 DEFAULT_PAGE_SIZE = 20
+REPUTATION_MAX_PAGE_SIZE = 250  # page[size] above it is clamped (the reputation spec)
 
 ERRORS = {
     "10004": "Missing required parameter",
@@ -71,6 +74,8 @@ class TelnyxServer(FakeProviderServer):
         self.orders: dict[str, dict[str, Any]] = {}
         self.numbers: dict[str, dict[str, Any]] = {}  # phone number records by id
         self.calls: dict[str, dict[str, Any]] = {}  # TeXML dials by call_sid
+        self.reputations: dict[str, dict[str, Any]] = {}  # Number Reputation's monitored numbers, by E.164
+        self.fresh_checks: list[str] = []  # numbers checked with fresh=true (the paid check), in turn
         self._ids = itertools.count(1)
         super().__init__()
 
@@ -110,6 +115,31 @@ class TelnyxServer(FakeProviderServer):
         with self._lock:
             return self._place_order([e164], customer_reference, TEXML_APP_ID)
 
+    def monitor(
+        self,
+        e164: str,
+        *,
+        spam_risk: str | None = "low",
+        spam_category: str | None = None,
+        refreshed: bool = True,
+    ) -> None:
+        """A number in Number Reputation; `refreshed=False`: not checked yet (reputation_data is null)."""
+        with self._lock:
+            now = iso_now()
+            self.reputations[e164] = {
+                "id": str(uuid.uuid4()),
+                "enterprise_id": ENTERPRISE_ID,
+                "phone_number": e164,
+                "reputation_data": _reputation_data(spam_risk, spam_category) if refreshed else None,
+                "created_at": now,
+                "updated_at": now,
+            }
+
+    def set_reputation(self, e164: str, *, spam_risk: str | None, spam_category: str | None = None) -> None:
+        """What the next fresh check of a monitored number finds."""
+        with self._lock:
+            self.reputations[e164]["next"] = (spam_risk, spam_category)
+
     @property
     def last_order_id(self) -> str:
         return list(self.orders)[-1]
@@ -128,6 +158,8 @@ class TelnyxServer(FakeProviderServer):
             Route("GET", "/texml_applications/{id}", self.retrieve_application),
             Route("PATCH", "/texml_applications/{id}", self.update_application),
             Route("POST", "/texml/calls/{connection_id}", self.dial),
+            Route("GET", "/reputation/numbers", self.list_reputations),
+            Route("GET", "/reputation/numbers/{phone_number}", self.retrieve_reputation),
             Route("POST", "/_fake/number_orders/{order_id}/{outcome}", self.settle_order, public=True),
         ]
 
@@ -287,6 +319,30 @@ class TelnyxServer(FakeProviderServer):
         }
         return 200, {"call_sid": call_sid, "from": body["From"], "to": body["To"], "status": "queued"}
 
+    def list_reputations(self, request: LoggedRequest) -> Reply:
+        query = request.query
+        eq, contains = query.get("filter[phone_number][eq]"), query.get("filter[phone_number][contains]", "")
+        matching = [
+            _public(record)
+            for e164, record in self.reputations.items()
+            if (eq is None or eq == e164) and digits(contains) in digits(e164)
+        ]
+        size = min(int(query.get("page[size]", DEFAULT_PAGE_SIZE)), REPUTATION_MAX_PAGE_SIZE)
+        page = _page(request, matching, size=size)
+        page["meta"]["page_size"] = len(page["data"])  # this document's meta counts what the page holds
+        return 200, page
+
+    def retrieve_reputation(self, request: LoggedRequest, phone_number: str) -> Reply:
+        record = self.reputations.get(unquote(phone_number))
+        if record is None:
+            return self.error(404, "10009", "Phone number not found.")
+        if request.query.get("fresh") == "true":
+            self.fresh_checks.append(record["phone_number"])
+            risk, category = record.pop("next", None) or _last(record)
+            record["reputation_data"] = _reputation_data(risk, category)
+            record["updated_at"] = iso_now()
+        return 200, {"data": _public(record)}
+
     # --- representations ------------------------------------------------------------------------
     def _place_order(self, wanted: list[str], customer_reference: str, connection_id: str) -> str:
         order_id = str(uuid.uuid4())
@@ -423,8 +479,31 @@ def _order_summary(order: dict[str, Any]) -> dict[str, Any]:
     return {**order, "phone_numbers": lines}
 
 
-def _page(request: LoggedRequest, records: list[dict[str, Any]]) -> dict[str, Any]:
-    size = int(request.query.get("page[size]", DEFAULT_PAGE_SIZE))
+def _reputation_data(spam_risk: str | None, spam_category: str | None) -> dict[str, Any]:
+    return {
+        "spam_risk": spam_risk,
+        "spam_category": spam_category,
+        "connection_score": 80,
+        "engagement_score": 64,
+        "maturity_score": 72,
+        "sentiment_score": 75,
+        "last_refreshed_at": iso_now(),
+    }
+
+
+def _last(record: dict[str, Any]) -> tuple[str | None, str | None]:
+    data = record["reputation_data"] or {"spam_risk": "low"}
+    return data.get("spam_risk"), data.get("spam_category")
+
+
+def _public(record: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in record.items() if key != "next"}
+
+
+def _page(
+    request: LoggedRequest, records: list[dict[str, Any]], *, size: int | None = None
+) -> dict[str, Any]:
+    size = size or int(request.query.get("page[size]", DEFAULT_PAGE_SIZE))
     number = int(request.query.get("page[number]", 1))
     start = (number - 1) * size
     return {

@@ -18,6 +18,7 @@ PAGES = {
     "numbers:detach": WorkspacePage(post={}),
     "numbers:health": WorkspacePage(post={"action": "flag", "note": "hijacked"}),
     "numbers:delete": WorkspacePage(post={"idempotency_key": "b" * 32, "confirm_number": "+14155550142"}),
+    "numbers:reputation": WorkspacePage(post={"every_days": "7"}),
 }
 
 

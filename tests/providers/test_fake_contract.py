@@ -26,6 +26,7 @@ from tests.fakes.common import FakeProviderServer
 from tests.fakes.spec import (
     REQUEST_FORMATS,
     SPECS,
+    TELNYX_REPUTATION_SPEC,
     TELNYX_SPEC,
     TELNYX_SUPPLEMENT,
     TWILIO_ERROR,
@@ -146,6 +147,7 @@ def drive_telnyx(server: TelnyxServer) -> None:
     attempt(TelnyxAdapter({**server.credentials, "api_key": "wrong"}, base_url=server.base_url).verify)
     attempt(TelnyxAdapter({**server.credentials, "connection_id": "404"}, base_url=server.base_url).verify)
     attempt(lambda: telnyx.dial(from_e164="+14155550100", to_e164="", webhook_url=WEBHOOK, reference="c"))
+    drive_telnyx_reputation(server, telnyx)
     for status in ERROR_STATUSES:
         server.fail_next("GET", "/phone_numbers", status)
         attempt(telnyx.list_owned)
@@ -157,6 +159,27 @@ def drive_telnyx(server: TelnyxServer) -> None:
         )
         server.fail_next("PATCH", "/texml_applications/*", status)
         attempt(lambda: telnyx.route_inbound(server.add_owned("+15125550177"), WEBHOOK + "/new"))
+
+
+def drive_telnyx_reputation(server: TelnyxServer, telnyx: TelnyxAdapter) -> None:
+    """Number Reputation: checked, never checked (null data), nulls inside, not monitored, paged."""
+    server.monitor("+14155550100", spam_risk="high", spam_category="Robocall")
+    server.monitor("+14155550102", refreshed=False)
+    server.monitor("+14155550103", spam_risk=None)
+    for i in range(120):  # two pages of 100
+        server.monitor(f"+1212555{i:04d}")
+    for e164 in ("+14155550100", "+14155550102", "+14155550103", "+19995550100"):
+        telnyx.reputation(e164)
+        telnyx.reputation(e164, fresh=True)
+    telnyx.reputations()
+    path = "/reputation/numbers/*"
+    server.reshape_next("GET", path, lambda body: {"data": {**body["data"], "reputation_data": None}})
+    telnyx.reputation("+14155550100")
+    for status in ERROR_STATUSES:
+        server.fail_next("GET", path, status)
+        attempt(lambda: telnyx.reputation("+14155550100", fresh=True))
+        server.fail_next("GET", "/reputation/numbers", status)
+        attempt(telnyx.reputations)
 
 
 def sparse_offers(body: dict) -> dict:
@@ -181,7 +204,15 @@ CASES = {
     "twilio": Case(
         TWILIO_SPEC, TwilioServer, TwilioAdapter, drive_twilio, TWILIO_ERROR, also=(TWILIO_PRICING_SPEC,)
     ),
-    "telnyx": Case(TELNYX_SPEC, TelnyxServer, TelnyxAdapter, drive_telnyx, None, TELNYX_SUPPLEMENT),
+    "telnyx": Case(
+        TELNYX_SPEC,
+        TelnyxServer,
+        TelnyxAdapter,
+        drive_telnyx,
+        None,
+        TELNYX_SUPPLEMENT,
+        also=(TELNYX_REPUTATION_SPEC,),
+    ),
 }
 
 
@@ -313,6 +344,8 @@ TWILIO_CLEARS = {
 
 def deep_parameter(spec: Spec, parameters: dict[str, str], key: str) -> str | None:
     """The schema of a query key, following deepObject brackets: filter[phone_number][contains]."""
+    if key in parameters:  # a name with brackets of its own: page[size]
+        return parameters[key]
     name, *inner = key.replace("]", "").split("[")
     pointer = parameters.get(name)
     for part in inner:
@@ -332,6 +365,8 @@ def drive_in_mode(server: FakeProviderServer, adapter: Any, mode: str) -> int:
     the busiest route documents, so every documented error body is served."""
     server.add_owned("+14155550100")
     ref = adapter.find_owned("+14155550100").ref
+    if isinstance(server, TelnyxServer):
+        server.monitor("+14155550100")
     server.mode, first = mode, len(server.responses)
     served = [route for route in server.routes if not route.public]
     turns = max(len(server.documented_errors(route)) for route in served) if mode == "error" else 1
@@ -364,6 +399,8 @@ def drive_in_mode(server: FakeProviderServer, adapter: Any, mode: str) -> int:
                 reference="c", from_e164="+14155550100", to_e164="+12125550199", attempted_at=now
             ),
             lambda: adapter.monthly_prices("US"),
+            lambda: adapter.reputation("+14155550100", fresh=True),
+            lambda: getattr(adapter, "reputations", list)(),
             lambda: adapter.release(ref),
         ):
             attempt(call)
