@@ -4,6 +4,9 @@ A number is judged once it has `min_calls` settled calls (since its last rest): 
 rate is under the floor, or at most `at_risk_ratio` of its pool's median, or most of its answered calls
 are hung up within 10 s (the callee saw "Spam Likely" and hung up), or most calls fail; watched when its
 rate is at most `watch_ratio` of the pool's or of its own previous calls, or many answers are short.
+Where the provider keeps a spam-likelihood feed (Telnyx Number Reputation, cached by phone_numbers'
+reputation refresh), what it last said can only make the verdict stricter: high risk or flagged is at
+risk, medium is watched, whatever the figures (a label shows at the callee before answer rates fall).
 """
 
 from __future__ import annotations
@@ -93,6 +96,22 @@ def decide(f: Figures, pool_rate: float | None, t: Thresholds, *, returned: bool
     return Verdict(
         Health.HEALTHY, _sentence(over + (f" (pool {pct(pool_rate)})" if pool_rate is not None else ""))
     )
+
+
+def with_reputation(verdict: Verdict, reputation) -> Verdict:
+    """The verdict made stricter by the number's cached reputation (phone_numbers.selectors
+    CachedReputation, or None when never checked or unknown)."""
+    if reputation is None or reputation.level == "unknown":
+        return verdict
+    provider = reputation.source.title() or "The provider"
+    flagged = f", flagged as {reputation.category}" if reputation.flagged and reputation.category else ""
+    words = f"{provider} reputation: {reputation.label.lower()}{flagged}"
+    if reputation.level == "high" or reputation.flagged:
+        if verdict.state != Health.AT_RISK:
+            return Verdict(Health.AT_RISK, _sentence(words))
+    elif reputation.level == "medium" and verdict.state == Health.HEALTHY:
+        return Verdict(Health.WATCH, _sentence(words))
+    return verdict
 
 
 def _sentence(words: str) -> str:

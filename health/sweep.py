@@ -30,9 +30,10 @@ from campaigns.pools import campaign_pool
 from campaigns.store import State, store
 from health.figures import LOOKBACK, figures_compute, figures_store, pool_median
 from health.models import NumberFigures, SweepMark
-from health.rules import Thresholds, decide, thresholds
+from health.rules import Thresholds, decide, thresholds, with_reputation
 from phone_numbers.health import flag_reason, health_move
-from phone_numbers.models import HEALTH_OUT_OF_POOLS, Health, HealthChange, PhoneNumber
+from phone_numbers.models import HEALTH_OUT_OF_POOLS, Health, HealthChange, NumberReputation, PhoneNumber
+from phone_numbers.selectors import reputation_of
 from tenants.audit import audit
 from tenants.models import Environment
 from tenants.scope import all_workspaces
@@ -67,7 +68,11 @@ def health_sweep(*, now: datetime | None = None) -> SweepResult:
         mark = SweepMark.objects.first()
         since = mark.settled_through - _OVERLAP if mark else now - LOOKBACK
         settled = CallAttempt.unscoped.filter(settled_at__gt=since, number__isnull=False)
-        result.judged = numbers_judge(set(settled.values_list("number_id", flat=True)), now)
+        checked = NumberReputation.unscoped.filter(fetched_at__gt=since)  # a feed that spoke since
+        due = set(settled.values_list("number_id", flat=True)) | set(
+            checked.values_list("number_id", flat=True)
+        )
+        result.judged = numbers_judge(due, now)
         SweepMark.objects.update_or_create(pk=1, defaults={"settled_through": now})
         result.held = numbers_ramp_hold(now)
         result.rested = numbers_rest(PhoneNumber.unscoped.filter(health=Health.AT_RISK), now)
@@ -137,6 +142,7 @@ def numbers_judge(number_ids: set[int], now: datetime) -> int:
         figures = figures_compute([n.pk for n in group], last_calls=t.last_calls, now=now)
         figures_store(group, figures, now)
         median = pool_median(environment_id, min_calls=t.min_calls)
+        reputations = reputation_of(group)
         for number in group:
             if number.health in HEALTH_OUT_OF_POOLS:
                 continue
@@ -150,6 +156,7 @@ def numbers_judge(number_ids: set[int], now: datetime) -> int:
                 ):
                     continue  # back from rest, too few new calls to judge: its return's words stay
                 verdict = decide(figures[number.pk], median, t, returned=number.returned_at is not None)
+                verdict = with_reputation(verdict, reputations.get(number.pk))
                 state, reason = verdict.state, verdict.reason
             if (
                 number.health == Health.AT_RISK

@@ -334,3 +334,40 @@ def test_a_resting_number_leaves_the_running_campaigns_pacer_pool_and_comes_back
     with django_capture_on_commit_callbacks(execute=True):
         health_sweep(now=now + timedelta(seconds=3601))
     assert fresh(bad).health == "watch" and bad.e164 in in_pacer()
+
+
+def test_a_spam_label_in_the_providers_reputation_feed_makes_health_stricter_than_the_calls_say(
+    make_desk, health
+):
+    """Telnyx Number Reputation, as the refresh caches it: high risk (or flagged) puts a number at risk and
+    medium watches it, even while its answer rate still looks fine; a later sweep picks up a feed that
+    spoke since the last one, without any new call."""
+    from phone_numbers.models import NumberReputation
+
+    now = timezone.now()
+    desk, _ = desk_with_history(make_desk, [0.31, 0.30, 0.32, 0.31], now=now - timedelta(minutes=10))
+    health_sweep(now=now - timedelta(minutes=9))
+    flagged, medium, low = desk.numbers[:3]
+    assert {fresh(n).health for n in desk.numbers} == {"healthy"}
+    for number, level, is_flagged in (
+        (flagged, "high", True),
+        (medium, "medium", False),
+        (low, "low", False),
+    ):
+        NumberReputation.unscoped.create(
+            workspace_id=desk.ws.pk, number=number, level=level, flagged=is_flagged,
+            category="Telemarketing" if is_flagged else "", source="telnyx", fetched_at=now - timedelta(minutes=1),
+        )  # fmt: skip
+
+    health_sweep(now=now)
+
+    assert health_history(flagged)[0][1:] == (
+        "at_risk",
+        "Telnyx reputation: high spam risk, flagged as Telemarketing.",
+    )
+    assert fresh(flagged).health == "resting"  # at risk: it rests, as any other
+    assert (fresh(medium).health, fresh(medium).health_reason) == (
+        "watch",
+        "Telnyx reputation: medium spam risk.",
+    )
+    assert fresh(low).health == "healthy" and fresh(desk.numbers[3]).health == "healthy"
