@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from math import ceil, exp
@@ -21,6 +22,7 @@ from campaigns.pools import pool_numbers, pool_policy, pool_queryset
 from pacing.hours import DEFAULT_HOURS, FALLBACK_ZONE, describe_zones, local_clock
 from pacing.models import PacingPolicy
 from pacing.pacer import Hold, PacerNotReady, number_zone
+from pacing.selectors import number_policies
 from pacing.services import pacer
 from phone_numbers.models import PhoneNumber
 from phone_numbers.selectors import tags_in_use
@@ -206,10 +208,7 @@ def campaign_callers(campaign: Campaign, *, limit: int = 50) -> Callers:
     chart_max = max([1, *(n for counts in hourly.values() for n in counts)])
     charts = {n: chart_svg(hours, hourly[n], chart_max) for n in shown}
     try:
-        zones = {number_zone(n) for n in shown} if policy.daily_cap else ()
-        states = pacer().number_states(
-            workspace_id=campaign.workspace_id, numbers=shown, policy=policy, zones=zones
-        )
+        states = _number_states(campaign, shown)
     except (redis.RedisError, PacerNotReady) as exc:
         cap = policy.windows[0][0] if policy.windows else 0
         rows = tuple(CallerRow(n, 0, cap, None, False, charts[n]) for n in shown)
@@ -238,6 +237,21 @@ def campaign_callers(campaign: Campaign, *, limit: int = 50) -> Callers:
     all_paced = bool(rows) and len(shown) == len(numbers) and all(r.paced for r in rows)
     until = min(r.next_free for r in rows) if all_paced else None
     return Callers(rows, len(numbers), until, chart_max, hours)
+
+
+def _number_states(campaign: Campaign, numbers: list[str]) -> dict:
+    """The pacer's state of each number under its own policy (a pool may mix them: campaigns/pools.py,
+    pool_classes), one read per policy."""
+    by_policy: dict = defaultdict(list)
+    for number, policy in number_policies(campaign.environment, numbers).items():
+        by_policy[policy].append(number)
+    states = {}
+    for policy, group in by_policy.items():
+        zones = {number_zone(n) for n in group} if policy.daily_cap else ()
+        states |= pacer().number_states(
+            workspace_id=campaign.workspace_id, numbers=group, policy=policy, zones=zones
+        )
+    return states
 
 
 def hold_words(hold: Hold) -> str:
