@@ -22,6 +22,7 @@ from django.db import DatabaseError, close_old_connections, connection
 from django.utils import timezone
 
 from campaigns.dial_threads import dial_room, dial_threads
+from campaigns.outcomes import outcome_record
 from campaigns.store import Answer, Call, Job, Taken, store, takes_key
 from pacing.services import connection_rate, pacer, pacer_redis
 from providers.adapters.base import ProviderError, ProviderUnavailable
@@ -102,6 +103,7 @@ def call_dial(*, call_id: int, attempt_id: int) -> Dialed:
             call_id, attempt_id,
             state=Call.PLACED, provider_call_id=result.call_id[:80], finished_at=timezone.now(), error="",
         )  # fmt: skip
+        _known_at_once([(Job(call_id, attempt_id), result)])
         return Dialed.PLACED
 
 
@@ -267,13 +269,14 @@ def _dial_chunk(usable: list[Taken], now: datetime) -> Counter:
     else:
         outcomes = [future.result() for future in [dial_threads().submit(_dial_one, *call) for call in calls]]
     done: Counter = Counter()
-    answers, late = [], []
+    answers, late, placed = [], [], []
     for taken, (kind, value) in zip(usable, outcomes, strict=True):
         job = Job(taken.call_id, taken.attempt_id)
         if kind == "late":
             late.append(taken)
         elif kind == "placed":
             answers.append(Answer(*job, Call.PLACED, value.call_id[:80], "", timezone.now()))
+            placed.append((job, value))
         elif kind == "failed":
             answers.append(Answer(*job, Call.FAILED, None, value.message[:300], timezone.now()))
         elif kind == "unavailable" and value.reason == "not_sent":
@@ -297,7 +300,16 @@ def _dial_chunk(usable: list[Taken], now: datetime) -> Counter:
         _retried(lambda: store().answer_chunk(answers), f"{len(answers)} calls")
         for answer in answers:
             done[Dialed.PLACED if answer.state == Call.PLACED else Dialed.FAILED] += 1
+        _known_at_once(placed)
     return done
+
+
+def _known_at_once(placed) -> None:
+    """Placed calls whose provider knew their outcome at once (the sandbox: DialResult.status), recorded
+    as a status callback would be, so a no-answer or busy is retried (campaigns/outcomes.py)."""
+    for job, result in placed:
+        if result.status is not None:
+            outcome_record(call_id=job.call_id, attempt_id=job.attempt_id, status=result.status)
 
 
 def _dial_one(taken: Taken, webhook: str, status: str, left_ms: float, read_at: float) -> tuple[str, object]:
