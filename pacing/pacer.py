@@ -478,6 +478,21 @@ class Pacer:
 
         self._redis.transaction(write, keys.pools)
 
+    def ramp_hold(self, *, workspace_id: int | str, numbers: Iterable[str], days: int = 1) -> int:
+        """Hold these numbers' warm-up where it is for `days` more days: each one's day 0 moves that many
+        days later, so the day it is on now comes again (a number not yet calling has no day 0: nothing
+        to move). Called once a day for a number that is not healthy, its ramp pauses. How many moved.
+        Kept in Redis only: a rebuild counts from the first attempt again."""
+        keys = _Keys(workspace_id)
+        numbers = _check_numbers(numbers)
+        if not numbers:
+            return 0
+        firsts = self._redis.hmget(keys.firsts, numbers)
+        moved = {n: int(f) + days * _DAY_MS for n, f in zip(numbers, firsts, strict=True) if f is not None}
+        if moved:
+            self._redis.hset(keys.firsts, mapping=moved)
+        return len(moved)
+
     def pool_remove(self, *, workspace_id: int | str, pool_id: str, numbers: Iterable[str]) -> None:
         numbers = list(numbers)
         if numbers:

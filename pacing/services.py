@@ -228,6 +228,15 @@ def _policy_changed(workspace_id: int, before: Policy, after: Policy) -> None:
         pacer().policy_changed(workspace_id=workspace_id, old=before, new=after)
 
 
+def warmup_hold(*, workspace_id: int, numbers: set[str]) -> int:
+    """The hook for number health (issue 14): `numbers` (E.164) are not to ramp today, so their warm-up
+    day does not advance (pacer.ramp_hold); call it once a day with the workspace's numbers that are not
+    healthy. How many numbers' ramps it held (a number that has not called yet has nothing to hold)."""
+    with contextlib.suppress(redis.RedisError):  # Redis down: that day's hold is lost, the ramp goes on
+        return pacer().ramp_hold(workspace_id=workspace_id, numbers=sorted(numbers))
+    return 0
+
+
 def _classes_changed(environment: Environment, tag: Tag) -> None:
     # A tag gaining or losing a policy moves its numbers to another policy class: the pacer learns their
     # new class now (until then a claim holds them by their old one; a pool sync heals a Redis outage).

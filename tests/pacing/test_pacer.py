@@ -843,3 +843,27 @@ def test_a_rebuild_keeps_the_numbers_classes(ready, redis_client):
             now_ms=T0 + at * SECOND, classes=classes,
         )  # fmt: skip
         assert sorted(claimed(result)) == (sorted([A, B, C]) if at == 0 else [B, C])
+
+
+def test_a_held_warm_up_stays_on_its_day_while_the_number_is_not_healthy(ready):
+    """Caps 1, 2, 3 then 5 for a Chicago number. Held on its second day (the hook number health will feed:
+    pacing.services.warmup_hold), its third day is capped as its second, 2; then it ramps on. A number that
+    never called has no warm-up day to hold."""
+    chicago, idle = "+13125550100", "+13125550101"
+    ready.pool_set(workspace_id=WS, pool_id="d", numbers=[chicago])
+    policy, zones = Policy(daily_cap=5, ramp=(1, 2, 3)), ["America/Chicago"]
+
+    def took(at_ms: int) -> int:
+        calls = [f"c{i}" for i in range(9)]
+        return len(
+            ready.claim(
+                workspace_id=WS, pool_id="d", policy=policy, call_ids=calls, now_ms=at_ms, zones=zones
+            ).claims
+        )
+
+    assert took(_ms(2026, 6, 10, 22)) == 1  # day 1
+    assert took(_ms(2026, 6, 11, 6)) == 2  # day 2
+    assert ready.ramp_hold(workspace_id=WS, numbers=[chicago, idle]) == 1
+    assert took(_ms(2026, 6, 12, 6)) == 2  # day 3 counts as day 2 again
+    assert took(_ms(2026, 6, 13, 6)) == 3
+    assert took(_ms(2026, 6, 14, 6)) == 5
