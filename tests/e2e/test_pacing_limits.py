@@ -46,7 +46,7 @@ def test_two_windows_and_a_daily_cap_in_the_modal(page, live_server, acme, conso
 
     # Fixed: 3 per 15 minutes, 5 per hour, and 75 a day; the summary says all of it as it is typed.
     dialog.get_by_label("Window 1: No more than").fill("5")
-    dialog.get_by_label("Per day, no more than").fill("75")
+    dialog.get_by_label("Per day: No more than").fill("75")
     expect(summary).to_contain_text("3 calls per 15 minutes, 5 per hour; 75 calls a day.")
     expect(summary).to_contain_text("(3.13 per number)")
 
@@ -86,7 +86,7 @@ def test_two_windows_and_a_daily_cap_in_the_modal(page, live_server, acme, conso
 def test_the_daily_cap_row_reads_as_one_sentence_at_either_width(
     page, live_server, acme, console_errors, width
 ):
-    """ "No more than [75] calls a day", like the windows' rows, its field's label "Per day, no more than" to
+    """ "No more than [75] calls a day", like the windows' rows, its field's label "Per day: No more than" to
     a screen reader: label, field and words on one line, the note "for each number, in its own time zone's
     day" after them (seen: the words and the note dropped under the field as a block, at 1440 px too)."""
     page.set_viewport_size({"width": width, "height": 900})
@@ -96,7 +96,7 @@ def test_the_daily_cap_row_reads_as_one_sentence_at_either_width(
     dialog = page.locator("dialog#modal")
     settled(page)
     dialog.get_by_label("Limit call frequency").check()
-    field = dialog.get_by_label("Per day, no more than")
+    field = dialog.get_by_label("Per day: No more than")
     field.fill("75")
     row = dialog.locator(".pacing-rule:has(#id_daily_cap)")
     label, words = row.locator("label").bounding_box(), dialog.locator("#daily-text").bounding_box()
