@@ -120,10 +120,18 @@ def number_classes(
         key = "t" + ".".join(map(str, tag_ids)) if tag_ids else ENVIRONMENT_CLASS
         if key not in policies:  # one combined Policy per class: numbers mostly share a few
             policies[key] = (
-                combined(by_tag[t] for t in tag_ids) if tag_ids else pacer_policy(policy_of(environment))
+                combined(by_tag[t] for t in tag_ids)
+                if tag_ids
+                else pacer_policy(_unscoped_policy_of(environment))
             )
         classes[e164] = key
     return classes, policies
+
+
+def _unscoped_policy_of(environment: Environment) -> PacingPolicy:
+    """policy_of for code that runs in any scope (a rebuild, a worker): the environment names the workspace."""
+    policy = PacingPolicy.unscoped.filter(environment_id=environment.pk).first()
+    return policy or PacingPolicy(workspace_id=environment.workspace_id, environment=environment)
 
 
 def number_policies(environment: Environment, numbers: Iterable[str]) -> dict[str, Policy]:
