@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from campaigns.dial_threads import dial_room, dial_threads
 from campaigns.outcomes import outcome_record
-from campaigns.store import Answer, Call, Job, Taken, store, takes_key
+from campaigns.store import Answer, Call, Heard, Job, Taken, heard_fields, store, takes_key
 from pacing.services import connection_rate, pacer, pacer_redis
 from providers.adapters.base import ProviderError, ProviderUnavailable
 from providers.models import ProviderConnection
@@ -102,6 +102,7 @@ def call_dial(*, call_id: int, attempt_id: int) -> Dialed:
         _answered(
             call_id, attempt_id,
             state=Call.PLACED, provider_call_id=result.call_id[:80], finished_at=timezone.now(), error="",
+            **heard_fields(_heard_now(result)),
         )  # fmt: skip
         _known_at_once([(Job(call_id, attempt_id), result)])
         return Dialed.PLACED
@@ -275,7 +276,9 @@ def _dial_chunk(usable: list[Taken], now: datetime) -> Counter:
         if kind == "late":
             late.append(taken)
         elif kind == "placed":
-            answers.append(Answer(*job, Call.PLACED, value.call_id[:80], "", timezone.now()))
+            answers.append(
+                Answer(*job, Call.PLACED, value.call_id[:80], "", timezone.now(), _heard_now(value))
+            )
             placed.append((job, value))
         elif kind == "failed":
             answers.append(Answer(*job, Call.FAILED, None, value.message[:300], timezone.now()))
@@ -304,11 +307,23 @@ def _dial_chunk(usable: list[Taken], now: datetime) -> Counter:
     return done
 
 
+def _heard_now(result) -> Heard | None:
+    """The outcome the provider knew at once (the sandbox: DialResult.status) when it asks nothing more
+    (completed: no retry), written with the dial's answer in its one statement."""
+    status = result.status
+    if status is None or status.status != "completed":
+        return None
+    return Heard(
+        status.call_id, status.rank, status.status, status.answered, status.answered_at, status.duration_s,
+        status.cause,
+    )  # fmt: skip
+
+
 def _known_at_once(placed) -> None:
-    """Placed calls whose provider knew their outcome at once (the sandbox: DialResult.status), recorded
-    as a status callback would be, so a no-answer or busy is retried (campaigns/outcomes.py)."""
+    """Placed calls whose provider knew an outcome at once that may ask for more (a no-answer or busy:
+    its retry), recorded as a status callback would be (campaigns/outcomes.py)."""
     for job, result in placed:
-        if result.status is not None:
+        if result.status is not None and _heard_now(result) is None:
             outcome_record(call_id=job.call_id, attempt_id=job.attempt_id, status=result.status)
 
 

@@ -66,6 +66,7 @@ def test_a_chunk_is_taken_in_one_statement_and_answered_in_one(make_desk, log_pa
         assert (dial.from_e164, dial.to_e164) == (call.from_e164, call.to_e164)
         assert call.state == "placed" and call.provider_call_id == dial.call_id
         assert call.dialing_at and call.finished_at and call.error == ""
+        assert (call.outcome, call.duration_s) == ("completed", 12)  # the sandbox's, with the answer
     assert int(pacer_redis().get(takes_key(campaign.pk))) == 5  # the dispatcher's measure of the workers
 
 

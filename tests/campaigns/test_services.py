@@ -271,7 +271,7 @@ def test_a_dial_says_what_happened_as_one_of_its_named_outcomes(make_desk):
 def test_a_dial_takes_two_statements_whatever_it_loads(make_desk, log_path, engine_store):
     """reserved -> dialing with the call, claim, number and connection in one round trip (the ORM store:
     three: the claim marked dialed, for the attempt caps, just before, is one of them); then the answer,
-    and the sandbox's outcome."""
+    with the sandbox's outcome."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -282,14 +282,19 @@ def test_a_dial_takes_two_statements_whatever_it_loads(make_desk, log_path, engi
     with CaptureQueriesContext(connection) as captured:
         assert call_dial(call_id=call.pk, attempt_id=call.attempt_id) == "placed"
     # The sandbox provider keeps its side of the dial in its own tables: those statements are not ours.
-    # It knows the call's outcome as it places it, recorded as a status callback would be: one statement
-    # more (the ORM store's outcome: its transaction, the call locked and read, then written).
+    # It knows the call's outcome as it places it ("completed"): written with the answer, no statement more.
     queries = [q for q in captured if "providers_sandbox" not in q["sql"]]
-    assert len(queries) == {"postgresql": 3, "orm": 8}[engine_store], [q["sql"][:80] for q in queries]
+    assert len(queries) == {"postgresql": 2, "orm": 4}[engine_store], [q["sql"][:80] for q in queries]
     placed = CampaignCall.unscoped.get(pk=call.pk)
     (dial,) = dial_log.read(log_path)
     assert (dial.from_e164, dial.to_e164, dial.reference) == (call.from_e164, call.to_e164, call.reference)
     assert placed.state == "placed" and placed.provider_call_id == dial.call_id and placed.dialing_at
+    assert (placed.outcome, placed.answered, placed.duration_s, placed.progress) == (
+        "completed",
+        True,
+        12,
+        40,
+    )
 
 
 def test_a_reserved_call_whose_number_left_goes_back_without_dialing(make_desk, log_path):
