@@ -347,7 +347,10 @@ class Pacer:
         ]
         for connection_id, rate in (rates or {}).items():
             args += (connection_id, rate.redis_arg)
-        reply = self._run(self._claim, _claim_keys(workspace_id, pool_id), *args)
+        keys = _claim_keys(workspace_id, pool_id)
+        if classes:  # KEYS[7], read only with classes
+            keys = (*keys, _Keys(workspace_id).classes.encode())
+        reply = self._run(self._claim, keys, *args)
         status, now, *numbers = _text(reply).split()  # claim.lua: "status now number ..."
         status, now = int(status), int(now)
         if status == _NOT_READY:
@@ -709,15 +712,7 @@ def _claim_keys(workspace_id: int | str, pool_id: str) -> tuple[bytes, ...]:
     keys = _Keys(workspace_id)  # cached and encoded once: a dispatcher claims from a few pools all day
     return tuple(
         k.encode()
-        for k in (
-            keys.pool(pool_id),
-            keys.state,
-            keys.callers,
-            keys.rates,
-            keys.zones,
-            keys.firsts,
-            keys.classes,
-        )
+        for k in (keys.pool(pool_id), keys.state, keys.callers, keys.rates, keys.zones, keys.firsts)
     )
 
 

@@ -10,7 +10,7 @@
 -- KEYS[5] zones   HASH number -> its time zone, read only for a number near its daily cap (log.lua)
 -- KEYS[6] firsts  HASH number -> the local midnight its first attempt's day began at, for a warm-up ramp:
 --                      read only for a number near its day's cap, written at its first attempt (log.lua)
--- KEYS[7] classes HASH number -> its policy class in a mixed pool, read only with ARGV[3]
+-- KEYS[7] classes HASH number -> its policy class in a mixed pool: given, and read, only with ARGV[3]
 -- ARGV[1] the policy, now_ms and K (claims wanted), packed (log.lua read_decision): the policy of every
 --   number of the pool; with classes, of a number whose class is missing or not given
 -- ARGV[2] the local midnights of the pool's zones ('' without a daily cap; log.lua day_bounds)
