@@ -137,10 +137,13 @@ def worker_main(schedule: str, concurrency: int, queue: str, pool: str, name: st
         memory_probe.start()  # bench-only, when BENCH_MEMORY_PROBE names a directory
     if queue == "dispatch":
         record_ticks(os.environ["REDIS_URL"])
-    beat = ["--beat", "--schedule", schedule] if queue == "dispatch" else []
+    extra = {  # the dispatcher embeds beat; maintenance runs as the Procfile does: one child, replaced when it grew
+        "dispatch": ["--beat", "--schedule", schedule],
+        "maintenance": ["--max-memory-per-child", "262144"],
+    }.get(queue, [])
     app.worker_main(
         [
-            "worker", "-Q", queue, "--hostname", f"{name}@%h", *beat, "--pool", pool,
+            "worker", "-Q", queue, "--hostname", f"{name}@%h", *extra, "--pool", pool,
             "--concurrency", str(concurrency), "--loglevel", "WARNING", "--without-gossip", "--without-mingle",
         ]
     )  # fmt: skip
@@ -353,7 +356,8 @@ def campaign_seed(slot: Slot, user, calls: int, skip: int):
 
 
 class Worker:
-    """A worker subprocess consuming one queue: `celery` (dials and no-ops) or `dispatch` (ticks, beat)."""
+    """A worker subprocess consuming one queue: `celery` (dials and no-ops), `dispatch` (ticks, beat) or
+    `maintenance` (numbers reconcile: outside the CPU table, as it is no call's work)."""
 
     def __init__(
         self,
@@ -748,6 +752,7 @@ def run_pool(args, pool: Pool, tmp: Path, log_path: Path, seeded, skip: int, noo
             for i in range(pool.processes)
         ),
         Worker(tmp, log_path, queue="dispatch", concurrency=1),
+        Worker(tmp, log_path, queue="maintenance", concurrency=1),  # numbers reconcile, every 5 minutes
     ]
     for worker in workers:
         worker.start()

@@ -1,7 +1,8 @@
 """Pacer throughput from one process, side by side with what it is measured against.
 
     python bench/pacer.py        (REDIS_URL, default redis://127.0.0.1:6379/13)
-    python bench/pacer.py classes   only the policy classes rows: a pool of one class against five
+    python bench/pacer.py presence    (only the local-presence rows)
+    python bench/pacer.py classes     (only the policy classes rows: a pool of one class against five)
 
 
 Rows: a raw EVALSHA round trip of `return 1` on the same connection; single claims from pools of 10, 1,000
@@ -13,6 +14,9 @@ on the Redis clock; batches of 10 and 50 (also stacked); the memory per number; 
 free number when 90 % of a pool is paced, ours against the `limits` library's moving window tried number
 by number. Claims pass the clock in (now_ms) and advance it just enough that every decision finds a
 number, which spares them the TIME call the "all paced" row makes.
+The local-presence rows (`presence`): claim_local over 10,000 numbers in 300 NANP area codes (34 each, full
+100-attempt logs, the pool's time zones given), each call to a random destination of those area codes, or of
+an area code with no number (one in 20: it climbs to the state, the zone or any), single and batches of 10.
 Cases run interleaved in short slices, so a noisy machine slows them all alike. Only the bench's own
 keys are touched.
 """
@@ -35,7 +39,9 @@ from limits.storage import RedisStorage
 from limits.strategies import MovingWindowRateLimiter
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
-from pacing.pacer import Pacer, Policy  # noqa: E402
+from pacing.npa_states import NPA_STATES  # noqa: E402
+from pacing.pacer import LocalCall, Pacer, Policy, number_zone  # noqa: E402
+from pacing.places import place_of  # noqa: E402
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/13")
 POLICY = Policy(gap_s=60, windows=((100, 86_400),))  # the seed's example: 100 calls a day, a minute apart
@@ -64,7 +70,12 @@ def main() -> None:
     clean(client)
     started = time.perf_counter()
     try:
-        (report_classes if sys.argv[1:] == ["classes"] else report)(client, pacer)
+        if sys.argv[1:] == ["presence"]:
+            report_presence(client, pacer)
+        elif sys.argv[1:] == ["classes"]:
+            report_classes(client, pacer)
+        else:
+            report(client, pacer)
     finally:
         clean(client)
     print(f"\n(bench ran {time.perf_counter() - started:.0f} s)")
@@ -157,6 +168,97 @@ def report_classes(client: redis.Redis, pacer: Pacer) -> None:
         row(f"{what}, stacked, {k} class{'es' if k != '1' else ''}", rates[name], rates["raw"])
     for per_call in (1, 10):
         print(f"5 classes vs 1, K={per_call}: {rates[f'5 {per_call}'] / rates[f'1 {per_call}']:.2f}")
+
+
+def report_presence(client: redis.Redis, pacer: Pacer) -> None:
+    print(f"Pacer bench on {REDIS_URL}; local presence; policy {POLICY}; one process")
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
+    raw = trivial_round_trip(client)
+    cases = {
+        "raw": raw,
+        "plain": steady_pool(pacer, "plain-10000", 10_000, POLICY),
+        "local": local_presence_pool(pacer, "local-1", per_call=1),
+        "local 10": local_presence_pool(pacer, "local-10", per_call=10),
+    }
+    rates = measure(cases, seconds=15)
+    row("raw EVALSHA round trip (return 1)", rates["raw"], rates["raw"])
+    row("single claims, pool of 10,000 (no presence)", rates["plain"], rates["raw"])
+    row("local presence single claims, 10,000 in 300 area codes", rates["local"], rates["raw"])
+    row("local presence claims, K=10 (claims/s)", rates["local 10"], rates["raw"])
+    print()
+    for workspace, label in (
+        (f"{WS}-plain-10000", "without presence"),
+        (f"{WS}-local-1", "with its indexes"),
+    ):
+        print(f"memory per number, {label:<38} {memory_per_number(client, workspace, 10_000):>10,.0f} bytes")
+    print(f"\nload average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"rungs taken by the single claims: {LOCAL_RUNGS}")
+    target("local presence single claims vs raw", rates["local"] / rates["raw"], ">= 0.50", 0.50)
+
+
+LOCAL_RUNGS: dict[str, int] = {}
+
+
+def local_presence_pool(pacer: Pacer, pool: str, *, per_call: int) -> Case:
+    """10,000 numbers in 300 area codes, each used as often as the policy allows on average; calls to
+    random destinations of those area codes (one in 20 to an area code without a number)."""
+    npas = sorted(NPA_STATES)
+    areas, others = npas[:300], npas[300:]
+    pool_numbers = [f"+1{areas[i % 300]}55501{i // 300:02d}" for i in range(10_000)]
+    zones = {n: number_zone(n) for n in pool_numbers}
+    start = 1_700_000_000_000
+    every = max([POLICY.gap_ms, *(w * 1000 // cap for cap, w in POLICY.windows)])  # a number's shortest turn
+    old = [(n, start - (i + 1) * every) for n in pool_numbers for i in range(POLICY.attempts_kept)]
+    workspace = f"{WS}-{pool}"
+    pacer.rebuild(
+        workspace_id=workspace, attempts=old, pools={pool: pool_numbers}, zones=zones, presence=[pool]
+    )
+    # A claim every 1.25 x (a number's turn / pool size): the numbers of an area code are mostly free when asked for.
+    clock = itertools.count(start, math.ceil(1.25 * per_call * every / len(pool_numbers)))
+    rnd = random.Random(7)
+    zone_set = sorted(set(zones.values()))
+    serial = itertools.count()
+
+    def destination() -> str:
+        npa = rnd.choice(others) if rnd.random() < 0.05 else rnd.choice(areas)
+        return f"+1{npa}5550{rnd.randrange(200, 1000):03d}"
+
+    def run(n: int) -> tuple[int, float]:
+        batches = [[LocalCall(f"c{next(serial)}", destination()) for _ in range(per_call)] for _ in range(n)]
+        results = []
+        begin = time.perf_counter()
+        for calls in batches:
+            result = pacer.claim_local(
+                workspace_id=workspace, pool_id=pool, policy=POLICY, calls=calls, now_ms=next(clock),
+                zones=zone_set,
+            )  # fmt: skip
+            results.append(result)
+        took = time.perf_counter() - begin
+        for calls, result in zip(batches, results, strict=True):  # untimed: checked, and rungs counted
+            assert len(result.claims) == per_call, result  # the bench measures claims, not refusals
+            if per_call == 1:
+                rung = _rung(place_of(calls[0].to), place_of(result.claims[0].number))
+                LOCAL_RUNGS[rung] = LOCAL_RUNGS.get(rung, 0) + 1
+        return n * per_call, took
+
+    for npa in areas + others:  # untimed: a first claim scores each index under the policy, once
+        call = LocalCall("warm", f"+1{npa}5550999")
+        pacer.claim_local(
+            workspace_id=workspace,
+            pool_id=pool,
+            policy=POLICY,
+            calls=[call],
+            now_ms=next(clock),
+            zones=zone_set,
+        )
+    return run
+
+
+def _rung(to, number) -> str:
+    for name, a, b in zip(("area code", "region", "zone"), to, number, strict=True):
+        if a and a == b:
+            return name
+    return "any"
 
 
 # Cases

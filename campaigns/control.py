@@ -12,7 +12,7 @@ from django.utils import timezone
 from campaigns.destinations import Destinations, destinations_parse, rows_estimated
 from campaigns.dispatch import _pool_delete
 from campaigns.models import Campaign, CampaignCall, DestinationUpload
-from campaigns.pools import _tag_ids, pool_numbers, pool_queryset
+from campaigns.pools import _tag_ids, campaign_pool, pool_numbers, pool_queryset
 from campaigns.rules import AttemptRules
 from campaigns.store import Call, State
 from pacing.hours import Hours, zones_for
@@ -40,6 +40,7 @@ def campaign_create(
     destinations: Destinations | bytes,
     hours: Hours | None = None,
     rules: AttemptRules | None = None,
+    local_presence: bool = False,
 ) -> Campaign:
     """A draft campaign with one pending call per destination. Refuses lists with invalid rows, and its own
     calling hours (`hours`; None: the environment's) when they never open or widen the environment's, and
@@ -87,6 +88,7 @@ def campaign_create(
             hours_start_s=hours and hours.start_s,
             hours_end_s=hours and hours.end_s,
             **rules.as_fields(),
+            local_presence=local_presence,
         )
         campaign.tags.set(tags)
         _calls_create(campaign, destinations, now=now)
@@ -106,6 +108,7 @@ def campaign_create(
             tags=[t.name for t in tags],
             calling_hours=hours.describe() if hours else "the environment's",
             attempts=rules.describe(),
+            local_presence="on" if local_presence else "off",
         )
     return campaign
 
@@ -201,6 +204,11 @@ def _no_caller_ids(environment, tags) -> str:
 
 def _refuse_empty_pool(campaign: Campaign) -> list[str]:
     numbers = pool_numbers(campaign)
+    if not numbers and campaign_pool(campaign, resting=True).exists():
+        raise CampaignRefused(
+            f"Every number of “{campaign}”'s pool is resting or retired (its health, on the Numbers page), "
+            "so there is no caller ID to call from now. Return one to its pools, or wait for one to be back."
+        )
     if not numbers:
         tags = Tag.unscoped.filter(pk__in=_tag_ids(campaign))
         raise CampaignRefused(

@@ -34,6 +34,7 @@ from campaigns.pools import (
     pool_usable,
     pool_zones,
 )
+from campaigns.presence import pool_health, presence_claim
 from campaigns.reconcile import calls_recover
 from campaigns.store import Call, Job, State, store, takes_key
 from pacing.pacer import PacerNotReady
@@ -216,6 +217,8 @@ def _lane_load(lane: _Lane) -> bool:
     lane.classes = pool_classes(campaign)
     lane.rates = pool_rates(campaign)  # likewise a connection's calls per second
     lane.zones = frozenset(pool_zones(campaign)) if lane.policy.daily_cap else frozenset()
+    if campaign.local_presence:
+        pool_health(campaign)
     lane.feed = _feed(campaign)
     lane.campaign = campaign
     return True
@@ -306,15 +309,19 @@ def _dispatch_batch(
         due = calls_within_caps(campaign, due, now)  # per-destination attempt caps: held or waiting
         if not due:
             return _nothing_due(campaign, now)
-        result = pacer().claim(
-            workspace_id=campaign.workspace_id,
-            pool_id=campaign.pool_id,
-            policy=policy,
-            call_ids=[str(pk) for pk in due],
-            rates=rates,
-            zones=zones,
-            classes=classes,
-        )
+        hold = None
+        if campaign.local_presence:  # each call's caller ID near its destination, or its sticky one
+            result, hold = presence_claim(campaign, policy, due, rates, zones)
+        else:
+            result = pacer().claim(
+                workspace_id=campaign.workspace_id,
+                pool_id=campaign.pool_id,
+                policy=policy,
+                call_ids=[str(pk) for pk in due],
+                rates=rates,
+                zones=zones,
+                classes=classes,
+            )
         if result.retry_in_ms is None:
             _pause_for_empty_pool(campaign)
             return _Batch(0, None)
@@ -325,18 +332,25 @@ def _dispatch_batch(
             transaction.on_commit(lambda: _pool_remove(campaign, strays))
         kept = [c for c in claims if c.number not in strays]
         jobs = store().reserve(campaign, kept, usable, at=_ms_to_dt(result.now_ms), now=now)
-        waiting = due[len(claims) :]
+        waiting = due[len(claims) :] if hold is None else _unclaimed(due, claims)
         paced_until = None
-        if waiting:  # every number is paced (or its connection's rate spent): wait for the pacer's time
+        if waiting and hold is not None:  # local presence: each waits for its own number, or the pool
+            paced_until = hold(waiting)
+        elif waiting:  # every number is paced (or its connection's rate spent): wait for the pacer's time
             paced_until = _ms_to_dt(result.now_ms + result.retry_in_ms)
             store().hold_back(waiting, paced_until)
         if paced_until != campaign.paced_until:
             store().campaign_note([campaign.pk], paced_until=paced_until)
             campaign.paced_until = paced_until
         transaction.on_commit(lambda: _enqueue_dials(jobs))
-    if waiting:
+    if waiting and (hold is None or paced_until is not None):  # (not only retries waiting for theirs)
         return _Batch(len(jobs), result.retry_in_ms / 1000, paced=True)
     return _Batch(len(jobs), 0)
+
+
+def _unclaimed(due: list[int], claims) -> list[int]:
+    claimed = {c.call_id for c in claims}
+    return [pk for pk in due if str(pk) not in claimed]
 
 
 def _nothing_due(campaign: Campaign, now: datetime) -> _Batch:

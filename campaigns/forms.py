@@ -65,6 +65,12 @@ class CampaignForm(HoursFields):
         widget=forms.ClearableFileInput(attrs={"accept": ".csv,text/csv"}),
     )
 
+    local_presence = forms.BooleanField(
+        label="Local presence", required=False,
+        help_text="Call each person from a number near them: one with their area code, else one in their "
+        "state or region, else in their time zone, else any. Retries keep the number a person saw first.",
+    )  # fmt: skip
+
     own_hours = forms.BooleanField(
         label="Own calling hours, stricter only", required=False,
         help_text="Only narrower than the environment's hours (Call pacing), never wider.",
@@ -83,7 +89,7 @@ class CampaignForm(HoursFields):
     retry_busy_times = _count("Busy: retries", 0, RETRIES_MAX)
     retry_busy_after = _count("Busy: retry after (minutes)", 1, WAIT_MAX_S // 60)
 
-    field_order = ["name", "environment", "agent", "tags", "destinations", "own_hours"]
+    field_order = ["name", "environment", "agent", "tags", "local_presence", "destinations", "own_hours"]
 
     def __init__(self, *args, upload_refused: str = "", **kwargs):
         kwargs.setdefault("initial", {**self.initial_hours(DEFAULT_HOURS), **initial_rules(AttemptRules())})

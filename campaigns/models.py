@@ -77,6 +77,9 @@ class Campaign(TenantModel):
     retry_no_answer_after_s = models.PositiveIntegerField(default=30 * 60)
     retry_busy_times = models.PositiveSmallIntegerField(default=3)
     retry_busy_after_s = models.PositiveIntegerField(default=5 * 60)
+    # Local presence (campaigns/presence.py): each destination's caller ID chosen near it (area code, state
+    # or region, time zone, then any), and kept for its retries.
+    local_presence = models.BooleanField(default=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -148,9 +151,24 @@ class CallAttempt(TenantModel):
     # A dial task took the call under this claim (reserved -> dialing): it counts against the caps. A claim
     # given back before that (paused, lost task, broker down) never does.
     dialed = models.BooleanField(default=False)
+    # How the call went under this claim (campaigns/outcomes.py: call_settled): a retry clears the call's
+    # outcome for its next claim, so each attempt keeps its own; number health reads these (health/).
+    outcome = models.CharField(
+        max_length=12, blank=True, default="", db_default=""
+    )  # the store's SQL inserts
+    answered = models.BooleanField(null=True, blank=True)
+    duration_s = models.PositiveIntegerField(null=True, blank=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [
+            # A number's settled attempts, newest first (its health figures), and those settled lately.
+            models.Index(
+                fields=["number", "-at"], condition=~models.Q(outcome=""), name="attempt_settled_by_number"
+            ),
+            models.Index(
+                fields=["settled_at"], condition=models.Q(settled_at__isnull=False), name="attempt_settled"
+            ),
             models.Index(  # a destination's dials of the day, across the workspace's campaigns
                 fields=["workspace", "to_e164", "at"],
                 condition=models.Q(dialed=True),

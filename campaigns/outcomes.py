@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from campaigns.models import CampaignCall, Outcome
+from campaigns.models import CallAttempt, CampaignCall, Outcome
 from campaigns.retries import call_outcome_retry
 from campaigns.store import SETTLED_RANK, Heard, store
 from providers.adapters.base import CallStatus, ProviderError, ProviderUnavailable
@@ -57,8 +57,19 @@ def _recorded(call_id: int, attempt_id: int, heard: Heard, now: datetime) -> boo
     if before is None:
         return False
     if heard.rank >= SETTLED_RANK and before.progress < heard.rank:
+        _attempt_settled(attempt_id, heard, now)
         call_settled(call_id=call_id, attempt_id=attempt_id, outcome=heard.outcome, at=now)
     return True
+
+
+def _attempt_settled(attempt_id: int, heard: Heard, now: datetime) -> None:
+    """The claim keeps how it went: a retry clears the call's outcome, and number health counts attempts."""
+    answered = heard.answered
+    if answered is None and heard.outcome != Outcome.UNKNOWN:
+        answered = heard.outcome == Outcome.COMPLETED
+    CallAttempt.unscoped.filter(pk=attempt_id).update(
+        outcome=heard.outcome, answered=answered, duration_s=heard.duration_s, settled_at=now
+    )
 
 
 def call_settled(*, call_id: int, attempt_id: int, outcome: str, at: datetime) -> None:

@@ -19,7 +19,7 @@ from campaigns.store import State, store
 from pacing import selectors as pacing_selectors
 from pacing.pacer import Policy, Rate, number_zone
 from pacing.services import connection_rate, pacer, pacer_now_ms, pacer_policy, widened
-from phone_numbers.models import PhoneNumber
+from phone_numbers.models import HEALTH_OUT_OF_POOLS, PhoneNumber
 from providers.models import ProviderConnection
 from tenants.scope import all_workspaces
 
@@ -31,21 +31,26 @@ def _tag_ids(campaign: Campaign):
     return Campaign.tags.through.objects.filter(campaign_id=campaign.pk).values("tag_id")
 
 
-def pool_queryset(*, workspace_id: int, environment_id: int, tag_ids):
-    """Caller IDs: active numbers of the environment carrying any of the tags (ids, tags or a subquery)."""
-    return PhoneNumber.unscoped.filter(
+def pool_queryset(*, workspace_id: int, environment_id: int, tag_ids, resting: bool = False):
+    """Caller IDs: active numbers of the environment carrying any of the tags (ids, tags or a subquery),
+    except those resting or retired (health/), unless `resting`."""
+    numbers = PhoneNumber.unscoped.filter(
         workspace_id=workspace_id,
         environment_id=environment_id,
         state=PhoneNumber.State.ACTIVE,
         tags__in=tag_ids,
-    ).distinct()
+    )
+    if not resting:
+        numbers = numbers.exclude(health__in=HEALTH_OUT_OF_POOLS)
+    return numbers.distinct()
 
 
-def campaign_pool(campaign: Campaign):
+def campaign_pool(campaign: Campaign, *, resting: bool = False):
     """The campaign's caller IDs as a queryset (pool_queryset of its environment and tags)."""
     return pool_queryset(
-        workspace_id=campaign.workspace_id, environment_id=campaign.environment_id, tag_ids=_tag_ids(campaign)
-    )
+        workspace_id=campaign.workspace_id, environment_id=campaign.environment_id, tag_ids=_tag_ids(campaign),
+        resting=resting,
+    )  # fmt: skip
 
 
 def pool_numbers(campaign: Campaign) -> list[str]:
@@ -134,14 +139,16 @@ def _pools_refresh(number_id: int) -> None:
                 return
             tag_ids = set(number.tags.values_list("pk", flat=True))
             for campaign in campaigns:
-                inside = campaign.environment_id == number.environment_id and bool(
-                    tag_ids & {t.pk for t in campaign.tags.all()}
+                inside = (
+                    campaign.environment_id == number.environment_id
+                    and number.health not in HEALTH_OUT_OF_POOLS  # resting: out of pools, pacing kept
+                    and bool(tag_ids & {t.pk for t in campaign.tags.all()})
                 )
                 if inside:
                     pacer().pool_add(
                         workspace_id=number.workspace_id, pool_id=campaign.pool_id, numbers=[number.e164],
                         connections={number.e164: str(number.connection_id)},
-                        zones=numbers_zones([number.e164]),
+                        zones=numbers_zones([number.e164]), presence=campaign.local_presence,
                         classes=numbers_classes(number.environment, [number.e164])[0],
                     )  # fmt: skip
                 else:
@@ -165,6 +172,7 @@ def _pool_sync_if_due(campaign: Campaign) -> None:
         numbers=list(callers),
         connections=callers,
         zones=numbers_zones(callers),
+        presence=campaign.local_presence,
         classes=numbers_classes(campaign.environment, callers)[0],
     )
     store().campaign_note([campaign.pk], pool_synced_at=now)
@@ -204,6 +212,7 @@ def pacer_ensure_ready(workspace_id: int) -> None:
         pacer().rebuild(
             workspace_id=workspace_id, attempts=attempts, pools=pools, connections=connections,
             zones=numbers_zones(connections), firsts=_first_attempts(workspace_id), classes=classes,
+            presence=[c.pool_id for c in campaigns if c.local_presence],
         )  # fmt: skip
         now = timezone.now()
         store().campaign_note([c.pk for c in campaigns], pool_synced_at=now, paced_until=None)

@@ -5,15 +5,19 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRefresh
 
 from campaigns import control
 from campaigns.call_log import FILTERS, call_log, call_log_csv
+from campaigns.coverage import Area, campaign_coverage
 from campaigns.donotcall.selectors import dnc_listed_among
 from campaigns.forms import CampaignForm
 from campaigns.models import Campaign, CampaignCall, DestinationUpload
+from campaigns.number_activity import activity_charts, number_activity
 from campaigns.rules import AttemptRules
 from campaigns.selectors import (
     caller_id_choices,
@@ -23,6 +27,7 @@ from campaigns.selectors import (
     environment_hours,
 )
 from pacing.selectors import policy_of
+from phone_numbers.models import PhoneNumber
 from tenants.decorators import workspace_view
 from tenants.http import finish, render_form
 
@@ -71,6 +76,7 @@ def campaign_new(request, workspace_slug):
                 destinations=data["destinations"],
                 hours=form.campaign_hours(),
                 rules=form.rules(),
+                local_presence=data["local_presence"],
             )
         except ValidationError as error:
             if hasattr(error, "error_dict") and "hours" in error.error_dict:
@@ -190,3 +196,46 @@ def campaign_control(request, workspace_slug, campaign_id, action):
     if request.htmx:
         return finish(request, "campaigns:detail", workspace_slug=workspace_slug, campaign_id=campaign.pk)
     return redirect("campaigns:detail", workspace_slug=workspace_slug, campaign_id=campaign.pk)
+
+
+@workspace_view()
+@require_GET
+def campaign_coverage_view(request, workspace_slug, campaign_id):
+    """Destinations by area code against the caller IDs there; each gap links to the buy flow."""
+    campaign = access_campaign(campaign_id)
+    coverage = campaign_coverage(campaign)
+    tag = campaign.tags.order_by("name").first()
+    rows = [
+        (row, _buy_url(workspace_slug, campaign, tag, row.area) if row.gap else None) for row in coverage.rows
+    ]
+    context = {"campaign": campaign, "coverage": coverage, "rows": rows, "tag": tag, "section": "campaigns"}
+    return render(request, "campaigns/coverage.html", context)
+
+
+def _buy_url(workspace_slug, campaign, tag, area: Area) -> str | None:
+    """The New number modal searching that area, in the campaign's environment and with one of its tags,
+    so a number bought there joins the campaign's caller IDs."""
+    search = area.buy_query()
+    if search is None:
+        return None
+    query = search | {"environment": campaign.environment_id} | ({"tags": tag.name} if tag else {})
+    return reverse("numbers:new", args=[workspace_slug]) + "?" + urlencode(query)
+
+
+@workspace_view()
+@require_GET
+def number_calls(request, workspace_slug, number_id):
+    """A number's calls per day and answer rate, with the events that changed it: a section of its page
+    (phone_numbers' number_detail loads it with htmx: numbers sit below campaigns), or a page of its own."""
+    number = get_object_or_404(PhoneNumber.objects.select_related("environment"), pk=number_id)
+    activity = number_activity(number)
+    context = {
+        "number": number,
+        "activity": activity,
+        "charts": activity_charts(activity),
+        # HEALTH OVER TIME: the slot for health_history(number) (the health work), wired in at merge.
+        "health": None,
+        "section": "numbers",
+    }
+    template = "campaigns/number_calls.html#activity" if request.htmx else "campaigns/number_calls.html"
+    return render(request, template, context)

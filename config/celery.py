@@ -4,6 +4,7 @@ import os
 
 from celery import Celery
 from celery.signals import task_postrun, task_prerun
+from django.conf import settings
 from django.db import close_old_connections
 
 from config.memory import release_free_memory
@@ -25,12 +26,10 @@ def _recycle_database_connections(sender=None, **kwargs) -> None:
     close_old_connections()
 
 
-# Tasks that hold a large result for a moment (every account's numbers): what they freed would stay
-# resident in the malloc arena of the worker thread they ran on (config/memory.py).
-TRIM_AFTER = frozenset({"numbers.reconcile"})
-
-
 @task_postrun.connect
 def _release_free_memory(sender=None, **kwargs) -> None:
-    if sender is not None and sender.name in TRIM_AFTER:
+    """Maintenance tasks hold a large result for a moment (every account's numbers): what they freed would
+    stay resident in the malloc arena of the thread they ran on (config/memory.py). Their own worker is
+    replaced when it grows; this keeps a worker that consumes every queue (make run's, one-off) flat too."""
+    if sender is not None and sender.name in settings.MAINTENANCE_TASKS:
         release_free_memory()

@@ -4,6 +4,7 @@ Defaults are the embedded one-command run (SQLite file, local Redis); production
 variables listed in the README and `manage.py check --deploy --fail-level WARNING` passes.
 """
 
+import json
 import os
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -50,6 +51,7 @@ INSTALLED_APPS = [
     "campaigns.apps.CampaignsConfig",
     "voice.apps.VoiceConfig",
     "demo.apps.DemoConfig",
+    "health.apps.HealthConfig",
 ]
 
 MIDDLEWARE = [
@@ -138,15 +140,23 @@ CELERY_TASK_ALWAYS_EAGER = False
 # a new PostgreSQL connection per dial cost more than the dial's own statements (bench/campaign.py). Tasks
 # reuse it as requests do instead: config/celery.py closes it when broken or older than CONN_MAX_AGE.
 CELERY_DB_REUSE_MAX = 10**9
-# Two queues. `celery`: every task but one, dial tasks included. `dispatch`: the campaign dispatcher's
-# ticks, consumed by a worker of their own (docker-compose.yml: dispatcher; Procfile: dispatcher), so a
-# tick never holds a process the dials need. A worker started without -Q consumes both (tests, one-off runs).
+# Three queues, each consumed by workers of their own (docker-compose.yml and the Procfile). `celery`: dial
+# tasks and every other short task. `dispatch`: the campaign dispatcher's ticks, so a tick never holds a
+# process the dials need. `maintenance`: periodic work over whole accounts (MAINTENANCE_TASKS), on one
+# process that is replaced when it grows: what such a task briefly holds (every number of an account) would
+# otherwise stay resident in the dial worker's threads' malloc arenas, growing it over a long campaign.
+# A worker started without -Q consumes all three (tests, one-off runs).
+MAINTENANCE_TASKS = ("numbers.reconcile", "health.sweep", "numbers.refresh_reputation")
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_QUEUES = (
     Queue("celery", Exchange("celery"), routing_key="celery"),
     Queue("dispatch", Exchange("dispatch"), routing_key="dispatch"),
+    Queue("maintenance", Exchange("maintenance"), routing_key="maintenance"),
 )
-CELERY_TASK_ROUTES = {"campaigns.dispatch": {"queue": "dispatch"}}
+CELERY_TASK_ROUTES = {
+    "campaigns.dispatch": {"queue": "dispatch"},
+    **{name: {"queue": "maintenance"} for name in MAINTENANCE_TASKS},
+}
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "tenants.heartbeat", "schedule": 15.0},
     "reconcile-numbers": {"task": "numbers.reconcile", "schedule": 300.0},
@@ -195,6 +205,32 @@ CELERY_BEAT_SCHEDULE["campaigns-reconcile"] = {
     "options": {"expires": CAMPAIGN_RECONCILE_EVERY_S},
 }
 CAMPAIGN_RATE_LIMITED_PAUSE_S = float(os.environ.get("CAMPAIGN_RATE_LIMITED_PAUSE_S", "1"))
+
+# --- Number health (health/; README "Number health") ---------------------------------------------
+# Each threshold is a default for every environment; HEALTH_ENVIRONMENTS overrides any of them per
+# environment kind, as JSON: {"sandbox": {"min_calls": 5}, "live": {"at_risk_ratio": 0.4}}.
+HEALTH = {
+    "last_calls": int(os.environ.get("HEALTH_LAST_CALLS", "200")),
+    "min_calls": int(os.environ.get("HEALTH_MIN_CALLS", "30")),
+    "watch_ratio": float(os.environ.get("HEALTH_WATCH_RATIO", "0.75")),
+    "at_risk_ratio": float(os.environ.get("HEALTH_AT_RISK_RATIO", "0.5")),
+    "answer_floor": float(os.environ.get("HEALTH_ANSWER_FLOOR", "0.05")),
+    "short_watch": float(os.environ.get("HEALTH_SHORT_WATCH", "0.4")),
+    "short_at_risk": float(os.environ.get("HEALTH_SHORT_AT_RISK", "0.6")),
+    "failed_at_risk": float(os.environ.get("HEALTH_FAILED_AT_RISK", "0.5")),
+    "rest_s": int(os.environ.get("HEALTH_REST_S", str(48 * 3600))),
+    "rest_max_share": float(os.environ.get("HEALTH_REST_MAX_SHARE", "0.25")),
+    "return_ramp": [int(c) for c in env_list("HEALTH_RETURN_RAMP", "10,20,40")],
+    "retire_after": int(os.environ.get("HEALTH_RETIRE_AFTER", "3")),
+}
+HEALTH_ENVIRONMENTS = json.loads(os.environ.get("HEALTH_ENVIRONMENTS") or "{}")
+HEALTH_EVERY_S = int(os.environ.get("HEALTH_EVERY_S", "300"))
+# On the maintenance queue (its own worker): a slow sweep never holds up dials or dispatch.
+CELERY_BEAT_SCHEDULE["health-sweep"] = {
+    "task": "health.sweep",
+    "schedule": float(HEALTH_EVERY_S),
+    "options": {"expires": HEALTH_EVERY_S},
+}
 
 # --- Auth and sessions -----------------------------------------------------------------------
 LOGIN_URL = "login"

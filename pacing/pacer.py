@@ -13,9 +13,15 @@ cluster by tests/pacing/test_pacer_cluster.py):
     {ws:42}:pacer        HASH  +14155550100 -> the number's newest Policy.attempts_kept attempts, or a
                                few more (lua/log.lua)
                                ~ready:2 -> run id of the Redis server the state was rebuilt on
-                               ~policy:<pool key> -> the policy that pool was last scored under
+                               ~policy:<pool key> -> the policy that pool (or presence index) was last
+                               scored under
+                               ~health:+14155550100 -> its health rank for local presence (0, best: absent)
     {ws:42}:pool:<pool>  ZSET  number -> a lower bound of when it frees up (the log decides)
     {ws:42}:pools        SET   pool ids, so a number leaving the workspace leaves every pool
+    {ws:42}:pool:<pool>~a:1415  ZSET  a presence index (lua/presence.lua): the pool's numbers with that area
+                               code (~r:US-CA a region, ~z:America/Los_Angeles a zone; places.py), scored
+                               as the pool, lower bounds too; only for pools kept with presence
+    {ws:42}:places:<pool> SET  the pool's presence indexes' tags, so that deleting the pool finds them
     {ws:42}:callers      HASH  number -> id of its provider connection, whose call rate it shares
     {ws:42}:rates        HASH  connection id -> its token bucket (lua/claim.lua), on the Redis clock
     {ws:42}:zones        HASH  number -> the time zone its daily cap resets in (number_zone())
@@ -56,6 +62,8 @@ import phonenumbers.timezone
 import redis
 from redis.cluster import RedisCluster
 from redis.exceptions import NoScriptError
+
+from pacing.places import place_of
 
 _NOT_READY, _EMPTY = -2, -1
 # The readiness marker names the log format (lua/log.lua): ':2', 8-byte binary attempts. State written
@@ -201,6 +209,11 @@ def _zones_arg(policy: Policy, zones: Iterable[str], now_ms: int | None) -> str:
     held by the stricter rule: at most daily_cap in any 25 h."""
     if not policy.daily_cap:
         return ""
+    return _midnights_arg(zones, now_ms)
+
+
+def _midnights_arg(zones: Iterable[str], now_ms: int | None) -> str:
+    """' zone m0 m1 m2 m3 ...' for each zone (and UTC): _zones_arg's, with or without a daily cap."""
     at = time.time_ns() // 1_000_000 if now_ms is None else now_ms
     key = frozenset(zones) | {"UTC"}
     cached = _zones_args.get(key)
@@ -265,6 +278,15 @@ class ClaimResult(NamedTuple):
     claims: tuple[Claim, ...]
     retry_in_ms: int | None
     now_ms: int
+    waits: Mapping[str, int] | None = None  # claim_local: call id -> ms until it may get a number
+
+
+class LocalCall(NamedTuple):
+    """A call for claim_local: its destination, and the caller ID it got before (its retries keep it)."""
+
+    call_id: str
+    to: str  # the destination, E.164
+    sticky: str | None = None
 
 
 class Hold(NamedTuple):
@@ -306,6 +328,8 @@ class Pacer:
         self._number_states = _script("number_states.lua")
         self._clock = _script("clock.lua", with_log=False)
         self._slow_down = _script("slow_down.lua")
+        self._presence = _script("presence.lua")
+        self._places_put = _script("places_put.lua", with_log=False)
 
     # Decisions
 
@@ -357,6 +381,70 @@ class Pacer:
             raise PacerNotReady(f"workspace {workspace_id}: pacing state not initialised")
         claims = tuple(map(Claim, call_ids, numbers, repeat(now)))  # as many as the numbers claimed
         return ClaimResult(claims, None if status == _EMPTY else status, now)
+
+    def claim_local(
+        self,
+        *,
+        workspace_id: int | str,
+        pool_id: str,
+        policy: Policy,
+        calls: Sequence[LocalCall],
+        now_ms: int | None = None,
+        rates: Mapping[str, Rate] | None = None,
+        zones: Iterable[str] = (),
+    ) -> ClaimResult:
+        """claim() for a pool kept with presence (pool_set(presence=True)): each call gets a number near
+        its destination (its area code, else its state or region, else its time zone, else any of the
+        pool: pacing/places.py), and a call with a sticky number gets that one or waits for it (unless it
+        left the pool: then the ladder). lua/presence.lua decides every number from its log as claim()
+        does, so no limit, rate or number is ever given twice.
+
+        The claims come in the calls' order, those that got one; `waits` holds the others: ms until their
+        sticky number frees up, or the pool's retry_in_ms. zones: as claim's (read only with a daily cap).
+        """
+        prefix = _index_prefix(workspace_id, pool_id)
+        index_keys: dict[str, int] = {}  # index key -> its KEYS position (lua/presence.lua)
+        call_args, near = [], set()
+        for call in calls:
+            if call.sticky and not _E164.fullmatch(call.sticky):
+                raise ValueError(f"not an E.164 number: {call.sticky!r}")
+            place = place_of(call.to)
+            near.add(place.zone[2:])
+            at = [index_keys.setdefault(prefix + tag, 7 + len(index_keys)) if tag else 0 for tag in place]
+            call_args.append(f"{call.sticky or '-'} {at[0]} {at[1]} {at[2]}")
+        # The days "calls today" counts in: with a daily cap every zone of the pool (claim's rule); else the
+        # destinations' zones only, those of the numbers that tie nearest them (others count 24 h back).
+        days = _midnights_arg(zones if policy.daily_cap else near, now_ms)
+        args = [_decision_arg(policy, now_ms, len(calls)), days, *call_args]
+        for connection_id, rate in (rates or {}).items():
+            args += (connection_id, rate.redis_arg)
+        reply = self._run(self._presence, (*_claim_keys(workspace_id, pool_id), *index_keys), *args)
+        status, now, *answers = _text(reply).split()
+        status, now = int(status), int(now)
+        if status == _NOT_READY:
+            raise PacerNotReady(f"workspace {workspace_id}: pacing state not initialised")
+        claims, waits = [], {}
+        for i, call in enumerate(calls):
+            answer = answers[i] if i < len(answers) else "-"  # none: the repair budget ran out, ask again
+            if answer.startswith("+"):
+                claims.append(Claim(call.call_id, answer, now))
+            else:
+                waits[call.call_id] = int(answer[1:]) if answer.startswith("~") else max(status, 0)
+        return ClaimResult(tuple(claims), None if status == _EMPTY else status, now, waits)
+
+    def health_set(self, *, workspace_id: int | str, ranks: Mapping[str, int]) -> None:
+        """Numbers' health ranks, for local presence's choice among free numbers (0 best, the default: a
+        rank of 0 is dropped). The health of a number is the campaigns' business: they pass it in, and again
+        after a rebuild (which starts every number equal)."""
+        state = _Keys(workspace_id).state
+        numbers = _check_numbers(ranks)
+        worse = {_health_field(n): int(ranks[n]) for n in numbers if int(ranks[n]) > 0}
+        pipe = self._redis.pipeline(transaction=True)
+        if numbers:  # fields of the logs' hash: a claim reads a number's rank with its log (lua/presence.lua)
+            pipe.hdel(state, *map(_health_field, numbers))
+        if worse:
+            pipe.hset(state, mapping=worse)
+        pipe.execute()
 
     def number_states(
         self,
@@ -438,15 +526,26 @@ class Pacer:
         numbers: Iterable[str],
         connections: Mapping[str, str] | None = None,
         zones: Mapping[str, str] | None = None,
+        presence: bool = False,
         classes: Mapping[str, str] | None = None,
     ) -> None:
         """Make the pool exactly these numbers; numbers already in it keep their place.
 
         connections: number -> id of its provider connection, whose call rate it shares (claim's `rates`).
         zones: number -> the time zone its daily cap resets in; number_zone() for the numbers not in it.
+        presence: also keep the pool's presence indexes (its numbers by area code, region and zone), for
+        claim_local.
         classes: number -> its policy class (classes_set)."""
         self.classes_set(workspace_id=workspace_id, classes=classes or {})
-        self._put(workspace_id, pool_id, numbers, exact=True, connections=connections, zones=zones)
+        self._put(
+            workspace_id,
+            pool_id,
+            numbers,
+            exact=True,
+            connections=connections,
+            zones=zones,
+            presence=presence,
+        )
 
     def pool_add(
         self,
@@ -456,10 +555,19 @@ class Pacer:
         numbers: Iterable[str],
         connections: Mapping[str, str] | None = None,
         zones: Mapping[str, str] | None = None,
+        presence: bool = False,
         classes: Mapping[str, str] | None = None,
     ) -> None:
         self.classes_set(workspace_id=workspace_id, classes=classes or {})
-        self._put(workspace_id, pool_id, numbers, exact=False, connections=connections, zones=zones)
+        self._put(
+            workspace_id,
+            pool_id,
+            numbers,
+            exact=False,
+            connections=connections,
+            zones=zones,
+            presence=presence,
+        )
 
     def classes_set(self, *, workspace_id: int | str, classes: Mapping[str, str]) -> None:
         """number -> its policy class (claim's `classes`). A number changing class leaves the pools'
@@ -506,12 +614,13 @@ class Pacer:
         keys = _Keys(workspace_id)
 
         def delete(pipe: redis.client.Pipeline) -> None:
+            indexes = [keys.place(pool_id, _text(t)) for t in pipe.smembers(keys.places(pool_id))]
             pipe.multi()
-            pipe.delete(keys.pool(pool_id))
+            pipe.delete(keys.pool(pool_id), keys.places(pool_id), *indexes)
             pipe.srem(keys.pools, pool_id)
-            pipe.hdel(keys.state, _stamp_field(keys.pool(pool_id)))
+            pipe.hdel(keys.state, _stamp_field(keys.pool(pool_id)), *map(_stamp_field, indexes))
 
-        self._redis.transaction(delete)  # MULTI/EXEC, no WATCH
+        self._redis.transaction(delete, keys.places(pool_id))  # WATCHed: an index added meanwhile
 
     def number_forget(self, *, workspace_id: int | str, number: str) -> None:
         """The number no longer calls out for the workspace (detached, released): out of every pool.
@@ -584,6 +693,7 @@ class Pacer:
         connections: Mapping[str, str] | None = None,
         zones: Mapping[str, str] | None = None,
         firsts: Mapping[str, int] | None = None,
+        presence: Iterable[str] = (),
         classes: Mapping[str, str] | None = None,
     ) -> None:
         """Replace the workspace's pacing state with the database's, then mark it initialised.
@@ -597,6 +707,7 @@ class Pacer:
         zones: number -> its time zone (pool_set's); number_zone() for the pools' numbers not in it.
         firsts: number -> its first attempt ever (ms), for a warm-up ramp: kept as the local midnight that
         day began at in the number's zone (zones, or number_zone()). A number missing is on its day 0.
+        presence: the pools kept with presence indexes (pool_set's `presence`), rebuilt with them.
         classes: number -> its policy class (classes_set).
 
         For the dispatcher: when is_initialised() is False (or policy_changed() returned True), take a
@@ -611,8 +722,18 @@ class Pacer:
         first_days = _first_days(firsts or {}, zones)
         run_id = self._run_id(keys.state)
 
+        presence = set(presence) & set(pools)
+        indexes = {  # pool id -> index key -> its numbers
+            pool_id: _indexes_of(keys, pool_id, pools[pool_id]) for pool_id in presence
+        }
+
         def replace(pipe: redis.client.Pipeline) -> None:
             old_pool_ids = {_text(pool_id) for pool_id in pipe.smembers(keys.pools)}
+            old_indexes = [
+                keys.place(pool_id, _text(tag))
+                for pool_id in old_pool_ids | set(pools)
+                for tag in pipe.smembers(keys.places(pool_id))
+            ]
             pipe.multi()
             pipe.delete(
                 keys.state,
@@ -622,6 +743,8 @@ class Pacer:
                 keys.firsts,
                 keys.classes,
                 *map(keys.pool, old_pool_ids | set(pools)),
+                *map(keys.places, old_pool_ids | set(pools)),
+                *old_indexes,
             )
             pipe.hset(keys.state, mapping={**logs, _READY: run_id})
             if connections:
@@ -635,6 +758,11 @@ class Pacer:
             for pool_id, numbers in pools.items():
                 if numbers:  # scored by newest attempt; the first claim re-scores under its policy
                     pipe.zadd(keys.pool(pool_id), {n: _newest_attempt(logs.get(n)) for n in numbers})
+            for pool_id, by_index in indexes.items():
+                for key, numbers in by_index.items():
+                    pipe.zadd(key, {n: _newest_attempt(logs.get(n)) for n in numbers})
+                if by_index:
+                    pipe.sadd(keys.places(pool_id), *(key.rpartition("~")[2] for key in by_index))
             if pools:
                 pipe.sadd(keys.pools, *pools)
 
@@ -657,6 +785,7 @@ class Pacer:
         exact: bool,
         connections: Mapping[str, str] | None,
         zones: Mapping[str, str] | None,
+        presence: bool = False,
     ) -> None:
         keys = _Keys(workspace_id)
         numbers = _check_numbers(numbers)
@@ -671,6 +800,13 @@ class Pacer:
             int(exact),
             *numbers,
         )
+        if presence and numbers:  # after the pool: an index entry takes the number's score there
+            by_index = _indexes_of(keys, pool_id, numbers)
+            index_keys = list(by_index)
+            args = [
+                " ".join([n, *(str(3 + index_keys.index(k)) for k in ks)]) for n, ks in _index_rows(by_index)
+            ]
+            self._run(self._places_put, (keys.pool(pool_id), keys.places(pool_id), *index_keys), *args)
 
     def _run(self, script: _Script, keys: Sequence[str | bytes], *args: Any) -> Any:
         """EVALSHA, loading the script if Redis lost it (restart, SCRIPT FLUSH). Straight to execute_command,
@@ -706,6 +842,37 @@ class _Keys:
     def pool(self, pool_id: str) -> str:
         return f"{self.tag}:pool:{pool_id}"
 
+    def place(self, pool_id: str, tag: str) -> str:
+        """A presence index of the pool: its numbers with one area code, region or zone (places.py)."""
+        return f"{self.tag}:pool:{pool_id}~{tag}"
+
+    def places(self, pool_id: str) -> str:
+        """The pool's presence indexes (their tags), so that deleting the pool finds them."""
+        return f"{self.tag}:places:{pool_id}"
+
+
+def _indexes_of(keys: _Keys, pool_id: str, numbers: Iterable[str]) -> dict[str, list[str]]:
+    """index key -> the numbers in it (each number is in its area code's, region's and zone's)."""
+    by_index: dict[str, list[str]] = defaultdict(list)
+    for number in numbers:
+        for tag in place_of(number).tags:
+            by_index[keys.place(pool_id, tag)].append(number)
+    return by_index
+
+
+def _index_rows(by_index: Mapping[str, list[str]]) -> list[tuple[str, list[str]]]:
+    """number -> its index keys, in the numbers' first-seen order."""
+    rows: dict[str, list[str]] = defaultdict(list)
+    for key, numbers in by_index.items():
+        for number in numbers:
+            rows[number].append(key)
+    return list(rows.items())
+
+
+@lru_cache(maxsize=4096)
+def _index_prefix(workspace_id: int | str, pool_id: str) -> str:
+    return _Keys(workspace_id).place(pool_id, "")  # + a place's tag: one of the pool's presence indexes
+
 
 @lru_cache(maxsize=4096)
 def _claim_keys(workspace_id: int | str, pool_id: str) -> tuple[bytes, ...]:
@@ -714,6 +881,10 @@ def _claim_keys(workspace_id: int | str, pool_id: str) -> tuple[bytes, ...]:
         k.encode()
         for k in (keys.pool(pool_id), keys.state, keys.callers, keys.rates, keys.zones, keys.firsts)
     )
+
+
+def _health_field(number: str) -> str:
+    return f"~health:{number}"  # as presence.lua names it
 
 
 def _stamp_field(pool_key: str) -> str:

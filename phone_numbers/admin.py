@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib import admin
 
-from phone_numbers.models import NumberOperation, PhoneNumber, Tag
+from phone_numbers.models import HealthChange, NumberOperation, PhoneNumber, Tag
 from phone_numbers.tags import CHARSET, clean_tag_name
 from tenants.admin import TenantAdmin
 
@@ -15,15 +15,21 @@ class PhoneNumberAdmin(TenantAdmin):
         "provider",
         "connection",
         "state",
+        "health",
         "inbound_agent",
         "created_at",
     )
-    list_filter = ("state", "environment__kind", "connection__provider", "workspace")
+    list_filter = ("state", "health", "environment__kind", "connection__provider", "workspace")
     search_fields = ("e164", "provider_ref")
     list_select_related = ("workspace", "environment", "connection", "inbound_agent")
     raw_id_fields = ("environment", "connection", "inbound_agent", "inbound_variant", "added_by")
     filter_horizontal = ("tags",)
-    readonly_fields = ("previous_routing", "created_at", "updated_at", "finished_at", "version")
+    readonly_fields = (
+        "previous_routing", "created_at", "updated_at", "finished_at", "version",
+        # Health moves only through phone_numbers/health.py (a HealthChange and an audit event each).
+        "health", "health_reason", "health_changed_at", "resting_until", "returned_at",
+        "flagged", "flag_note", "flagged_by", "flagged_at",
+    )  # fmt: skip
     show_full_result_count = False  # COUNT(*) over 100k rows on every page view buys nothing
 
     @admin.display(ordering="connection__provider")
@@ -57,6 +63,23 @@ class NumberOperationAdmin(TenantAdmin):
     search_fields = ("e164", "idempotency_key", "order_id")
     list_select_related = ("workspace", "connection")
     date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(HealthChange)
+class HealthChangeAdmin(TenantAdmin):
+    """Numbers' health moves: read-only history (the sweep and members' flags write them)."""
+
+    list_display = ("at", "number", "from_state", "to_state", "reason", "actor_label", "workspace")
+    list_filter = ("to_state", "workspace")
+    search_fields = ("number__e164",)
+    list_select_related = ("number", "workspace")
+    date_hierarchy = "at"
 
     def has_add_permission(self, request):
         return False

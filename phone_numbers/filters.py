@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 import phonenumbers
 from django.http import QueryDict
 
+from phone_numbers.models import Health
 from phone_numbers.tags import tag_name_normalize
 
 MAX_TAG_FILTERS = 10
@@ -22,6 +23,7 @@ class NumberFilters:
     digits: str = ""
     tags: tuple[str, ...] = field(default_factory=tuple)
     show_finished: bool = False
+    health: str = ""  # one of Health's values, or "" for any
     # The search as typed when it can't be a phone number: it stays in the box and the URL, and the page
     # says why nothing was searched.
     refused: str = ""
@@ -30,7 +32,12 @@ class NumberFilters:
     def from_query(cls, query: QueryDict) -> NumberFilters:
         text = query.get("q", "").strip()[:40]
         tags = tuple(dict.fromkeys(n for t in query.getlist("tag") if (n := tag_name_normalize(t))))
-        common = {"tags": tags[:MAX_TAG_FILTERS], "show_finished": query.get("history") == "1"}
+        health = query.get("health", "")
+        common = {
+            "tags": tags[:MAX_TAG_FILTERS],
+            "show_finished": query.get("history") == "1",
+            "health": health if health in Health.values else "",  # an unknown one filters nothing
+        }
         if any(ch.isalpha() for ch in text):
             return cls(refused=text, **common)
         # "+1 (415) 555" searches 1415555: people paste numbers in every format.
@@ -48,7 +55,11 @@ class NumberFilters:
 
     @property
     def active(self) -> bool:
-        return bool(self.digits or self.refused or self.tags or self.show_finished)
+        return bool(self.digits or self.refused or self.tags or self.show_finished or self.health)
+
+    @property
+    def health_label(self) -> str:
+        return Health(self.health).label if self.health else ""
 
     @property
     def national_readings(self) -> list[tuple[tuple[int, ...], str]]:
@@ -67,6 +78,7 @@ class NumberFilters:
             "q": self.search,
             "tag": list(self.tags),
             "history": "1" if self.show_finished else "",
+            "health": self.health,
         }
         params.update(changes)
         return urlencode({k: v for k, v in params.items() if v}, doseq=True)

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from phonenumbers import PhoneNumberType
 
 from agents.selectors import assignable_agents, variants_published_to
+from phone_numbers.health import FLAG_NOTE_MAX
 from phone_numbers.services import normalize_e164
 from phone_numbers.tags import clean_tag_names
 from providers import registry
@@ -350,3 +351,19 @@ class DeleteForm(forms.Form):
         if self.needs_typing and "".join(ch for ch in typed if ch.isdigit()) != self.number.e164.lstrip("+"):
             raise ValidationError(f"Type {self.number} exactly to release this live number.")
         return typed
+
+
+class HealthForm(forms.Form):
+    """The health modal's submit: flag with a note, or clear (phone_numbers/health.py says the rest)."""
+
+    action = forms.ChoiceField(choices=[("flag", "Flag"), ("clear", "Clear")], error_messages={
+        "required": "Choose to flag the number or to clear it.",
+        "invalid_choice": "Choose to flag the number or to clear it.",
+    })  # fmt: skip
+    note = forms.CharField(required=False, max_length=FLAG_NOTE_MAX, error_messages={
+        "max_length": f"Keep the note under {FLAG_NOTE_MAX} characters.",
+        "null_characters_not_allowed": "The note can't hold that character.",
+    })  # fmt: skip
+
+    def first_error(self) -> str:
+        return next(iter(e for errors in self.errors.values() for e in errors), "")

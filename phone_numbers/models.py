@@ -24,6 +24,20 @@ class Tag(TenantModel):
         return self.name
 
 
+class Health(models.TextChoices):
+    """How a number's calls are going (health/: computed from its own calls against its pool's)."""
+
+    HEALTHY = "healthy", "Healthy"
+    WATCH = "watch", "Watch"
+    AT_RISK = "at_risk", "At risk"
+    RESTING = "resting", "Resting"
+    RETIRED = "retired", "Retired"
+
+
+# Out of every campaign pool: resting until `resting_until`, retired until a person returns it.
+HEALTH_OUT_OF_POOLS = (Health.RESTING, Health.RETIRED)
+
+
 class PhoneNumber(TenantModel):
     class State(models.TextChoices):
         PENDING = "pending", "Ordering…"
@@ -67,6 +81,20 @@ class PhoneNumber(TenantModel):
     version = models.PositiveIntegerField(
         default=0, help_text="Bumped on every edit; stale edit forms are refused."
     )
+    # Health (health/ computes it; phone_numbers/health.py moves it, recording a HealthChange each time).
+    health = models.CharField(max_length=10, choices=Health.choices, default=Health.HEALTHY)
+    health_reason = models.CharField(max_length=300, blank=True)
+    health_changed_at = models.DateTimeField(null=True, blank=True)
+    resting_until = models.DateTimeField(null=True, blank=True)
+    # Back from a rest at this time: only calls since count for its health, and its calls per day ramp up.
+    returned_at = models.DateTimeField(null=True, blank=True)
+    # Flagged by hand (e.g. a callee saw "Spam Likely"): at risk until a member clears it.
+    flagged = models.BooleanField(default=False)
+    flag_note = models.CharField(max_length=200, blank=True)
+    flagged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    flagged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["e164"]
@@ -92,6 +120,16 @@ class PhoneNumber(TenantModel):
             ),
             models.Index(fields=["workspace", "environment", "e164"], name="number_by_env"),
             models.Index(fields=["workspace", "state"], name="number_by_state"),
+            # The Numbers page's health filter, in page order (few numbers are anything but healthy).
+            models.Index(
+                fields=["workspace", "health", "env_rank", "e164"],
+                condition=models.Q(state__in=["pending", "active", "releasing"]),
+                name="number_page_by_health",
+            ),
+            # The health sweep's numbers due back from a rest.
+            models.Index(
+                fields=["resting_until"], condition=models.Q(health="resting"), name="number_resting"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -164,3 +202,25 @@ class NumberOperation(TenantModel):
     def reference(self) -> str:
         """Sent to the provider with the order (Telnyx customer_reference, Twilio friendly name)."""
         return f"dialtone-op-{self.pk}"
+
+
+class HealthChange(TenantModel):
+    """One move of a number's health (from -> to, why, when, by whom): its page and its charts read them.
+    Append-only; `actor` None is Dialtone's own sweep ("automatic")."""
+
+    number = models.ForeignKey(PhoneNumber, on_delete=models.CASCADE, related_name="health_changes")
+    from_state = models.CharField(max_length=10, choices=Health.choices)
+    to_state = models.CharField(max_length=10, choices=Health.choices)
+    reason = models.CharField(max_length=300)
+    at = models.DateTimeField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=150, default="automatic")
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["number", "at"], name="health_change_by_number")]
+
+    def __str__(self) -> str:
+        return f"{self.from_state} -> {self.to_state} at {self.at:%Y-%m-%d %H:%M}"

@@ -25,6 +25,7 @@ ROW = """
             <td>{provider}{managed}</td>
             <td>{connection}</td>
             <td class="tags">{tags}</td>
+            <td>{health}</td>
             <td class="cell-actions">{actions}</td>
           </tr>"""
 
@@ -76,8 +77,25 @@ def _row(n: NumberRow, list_url: str, can_manage: bool, can_release: bool) -> st
         managed=MANAGED if n.managed else "",
         connection=n.connection,
         tags=format_html_join("", '<span class="tag">{}</span>', ((t,) for t in n.tags)),
+        health=_health(n, url, can_manage),
         actions=actions,
     )  # fmt: skip
+
+
+HEALTH_LINK = (
+    '<a class="badge health-{health}" href="{url}health/" hx-get="{url}health/" hx-target="#modal-body" '
+    'title="{reason}" aria-label="{label}: {reason} (health of {e164})">{label}</a>'
+)
+HEALTH_BADGE = '<span class="badge health-{health}" title="{reason}">{label}</span>'
+
+
+def _health(n: NumberRow, url: str, can_manage: bool) -> str:
+    """A badge for a held number's health; operators open its health modal from it (flag, clear)."""
+    if n.state != "active":
+        return NO_AGENT
+    badge = HEALTH_LINK if can_manage else HEALTH_BADGE
+    return format_html(badge, health=n.health, url=url, reason=n.health_reason or n.health_label,
+                       label=n.health_label, e164=n.e164)  # fmt: skip
 
 
 def _agent(n: NumberRow):

@@ -14,7 +14,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Cast
 
 from phone_numbers.filters import NumberFilters
-from phone_numbers.models import PhoneNumber, Tag
+from phone_numbers.models import Health, PhoneNumber, Tag
 from phone_numbers.tags import TAG_NAME
 from providers import registry
 from providers.adapters.base import KIND_LABELS
@@ -48,10 +48,16 @@ class NumberRow:
     managed: bool
     connection: str
     tags: list[str]
+    health: str = Health.HEALTHY
+    health_reason: str = ""
 
     @property
     def state_label(self) -> str:
         return PhoneNumber.State(self.state).label
+
+    @property
+    def health_label(self) -> str:
+        return Health(self.health).label
 
 
 @dataclass(frozen=True)
@@ -119,6 +125,8 @@ def numbers_matching(
         numbers = numbers.filter(state__in=PhoneNumber.HELD_STATES)
     if filters.digits:
         numbers = numbers.filter(digits_match(filters))
+    if filters.health:
+        numbers = numbers.filter(health=filters.health)
     if filters.tags:
         ids = dict(tags_named(filters.tags).values_list("name", "id"))
         if len(ids) < len(filters.tags):
@@ -192,7 +200,8 @@ def numbers_page(*, filters: NumberFilters, page_number) -> NumbersPage:
     number = _page_number(page_number)
     offset = (number - 1) * PER_PAGE
     found = _searched_counts_and_page(filters, offset) if filters.digits else None
-    if found is None and filters.tags:
+    # Few numbers are anything but healthy: read them once (number_page_by_health), as tags' are.
+    if found is None and (filters.tags or filters.health not in ("", Health.HEALTHY)):
         found = _counts_and_page(matching, offset)
     if found is None:
         # A digit search gets here with many matches: walking the page-order index meets them soon, where
@@ -227,7 +236,7 @@ def numbers_page(*, filters: NumberFilters, page_number) -> NumbersPage:
 PAGE_ORDER = ("env_rank", "e164", "pk")  # the partial index number_page_order serves it, index-only
 ROW_FIELDS = (
     "pk", "e164", "state", "environment_id", "inbound_agent__name", "inbound_variant__name",
-    "connection__provider", "connection__workspace_id", "connection__label",
+    "connection__provider", "connection__workspace_id", "connection__label", "health", "health_reason",
 )  # fmt: skip
 
 
@@ -259,8 +268,10 @@ def _page_rows(numbers: QuerySet[PhoneNumber]) -> list[NumberRow]:
             managed=connection_workspace is None,
             connection=label,
             tags=[],
+            health=health,
+            health_reason=reason,
         )
-        for pk, e164, state, environment_id, agent, variant, provider, connection_workspace, label in (
+        for pk, e164, state, environment_id, agent, variant, provider, connection_workspace, label, health, reason in (
             numbers.order_by(*PAGE_ORDER).values_list(*ROW_FIELDS)
         )
     ]

@@ -17,3 +17,7 @@ def leaving_refusal(number) -> str | None:
         if reason:
             return reason
     return None
+
+
+# Inside the transaction that flagged a number by hand (`number`): health rests it at once, after the commit.
+number_flagged = Signal()

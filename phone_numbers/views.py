@@ -10,8 +10,9 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from agents.models import Variant
 from phone_numbers.filters import NumberFilters
-from phone_numbers.forms import BuyForm, DeleteForm, EditForm, LinkForm
-from phone_numbers.models import NumberOperation, PhoneNumber
+from phone_numbers.forms import BuyForm, DeleteForm, EditForm, HealthForm, LinkForm
+from phone_numbers.health import FLAG_NOTE_MAX, HealthRefused, number_flag, number_health_clear
+from phone_numbers.models import HEALTH_OUT_OF_POOLS, Health, NumberOperation, PhoneNumber
 from phone_numbers.selectors import inventory_for, number_history, numbers_page, owned_not_linked, tags_in_use
 from phone_numbers.services import (
     NumberRefused,
@@ -41,6 +42,7 @@ def number_list(request, workspace_slug):
         "numbers": page,
         "has_source": has_number_source(request.workspace),
         "section": "numbers",
+        "health_choices": Health.choices,
     }
     if not request.htmx:
         # PolyAI's callout: variants that exist but can't be assigned until they are published.
@@ -200,6 +202,37 @@ def number_detach_view(request, workspace_slug, number_id):
             return finish(request, "numbers:list", workspace_slug=workspace_slug)
     context = {"number": number, "error": error, "section": "numbers"}
     return render_form(request, "numbers/detach.html", context, failed=bool(error))
+
+
+@workspace_view(write="numbers.manage")
+@require_http_methods(["GET", "POST"])
+def number_health_view(request, workspace_slug, number_id):
+    """The number's health, and a member's flag (with a note) or clear (a flag, a rest, a retirement)."""
+    number = access_number(number_id)
+    error, note = None, ""
+    if request.method == "POST":
+        form = HealthForm(request.POST)
+        note = request.POST.get("note", "")
+        try:
+            if not form.is_valid():
+                raise HealthRefused(form.first_error())
+            if form.cleaned_data["action"] == "flag":
+                number_flag(number=number, actor=request.user, note=form.cleaned_data["note"])
+                done = f"Flagged {number}: it rests from its pools."
+            else:
+                number_health_clear(number=number, actor=request.user)
+                done = f"{number} is back in its pools, watched."
+        except HealthRefused as exc:
+            error = str(exc)
+        else:
+            messages.success(request, done)
+            return finish(request, "numbers:list", workspace_slug=workspace_slug)
+    clearable = number.flagged or number.health in (Health.AT_RISK, *HEALTH_OUT_OF_POOLS)
+    context = {
+        "number": number, "error": error, "note": note, "note_max": FLAG_NOTE_MAX, "clearable": clearable,
+        "section": "numbers",
+    }  # fmt: skip
+    return render_form(request, "numbers/health.html", context, failed=bool(error))
 
 
 @workspace_view(write="numbers.release")

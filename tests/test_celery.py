@@ -131,3 +131,27 @@ def test_tasks_reuse_the_database_connection_and_replace_a_broken_one():
             cursor.execute("SELECT pg_terminate_backend(%s)", [first])
         replaced = _backend_pid_of_a_task("pid-3")
         assert replaced is not None and replaced != first
+
+
+@pytest.mark.django_db(transaction=True)
+def test_numbers_reconcile_runs_on_the_maintenance_queue_and_its_own_worker(settings):
+    """Reconciling lists every number of every account: it runs on a worker of its own that is replaced when it
+    grows (Procfile, docker-compose.yml: maintenance), never in a dial worker's threads, whose memory would keep
+    what it held (bench/campaign.py: 200,000 calls grew the dial worker with reconcile on its queue)."""
+    app.control.purge()
+    entry = app.conf.beat_schedule["reconcile-numbers"]
+    assert entry["task"] in settings.MAINTENANCE_TASKS
+    with app.connection_for_write() as conn:
+        redis = conn.default_channel.client
+        app.send_task(entry["task"], **entry.get("options", {}))  # as beat sends it
+        assert (redis.llen("maintenance"), redis.llen("celery"), redis.llen("dispatch")) == (1, 0, 0)
+    app.control.purge()
+    procfile = dict(line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line)
+    service = (
+        (ROOT / "docker-compose.yml").read_text().split("\n  maintenance:\n", 1)[1].split("\n  beat:")[0]
+    )
+    compose = re.sub(r'[",\s]+', " ", re.search(r"command: \[(.*?)\]", service, re.S).group(1))
+    for command in (procfile["maintenance"], compose):
+        assert "-Q maintenance " in command and "--max-memory-per-child" in command, command
+    assert "maintenance" not in procfile["worker"] and "maintenance" not in procfile["dispatcher"]
+    assert {q.name for q in app.amqp.queues.consume_from.values()} >= {"celery", "dispatch", "maintenance"}

@@ -1,5 +1,5 @@
 """config/memory.py: memory a worker thread freed goes back to the system, not kept in its malloc arena
-(config/celery.py: TRIM_AFTER; numbers.reconcile on the threads pool's threads grew a dial worker by its peak on each thread)."""
+(config/celery.py: settings.MAINTENANCE_TASKS; numbers.reconcile on the threads pool's threads grew a dial worker by its peak on each thread)."""
 
 import ctypes
 import subprocess

@@ -29,6 +29,8 @@ PAGES = {
     "campaigns:detail": WorkspacePage(query=("state", "page", "seen")),
     "campaigns:upload": WorkspacePage(),
     "campaigns:calls_csv": WorkspacePage(query=("state",)),
+    "campaigns:coverage": WorkspacePage(),
+    "campaigns:number_calls": WorkspacePage(),
     "campaigns:start": WorkspacePage(post={}),
     "campaigns:pause": WorkspacePage(post={}),
     "campaigns:resume": WorkspacePage(post={}),

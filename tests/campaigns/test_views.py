@@ -198,3 +198,30 @@ def test_a_campaign_whose_tags_bring_no_caller_id_is_refused_at_creation(make_de
     )
     assert 'id="caller-ids-error"' in page
     assert not Campaign.unscoped.filter(name="Nobody").exists()
+
+
+@pytest.mark.parametrize("checked", [True, False], ids=["on", "off"])
+def test_local_presence_is_chosen_on_the_form_and_audited(make_desk, checked):
+    from tenants.models import AuditEvent
+
+    desk = make_desk(1)
+    with workspace_scope(desk.ws):
+        from phone_numbers.models import Tag
+
+        tag = Tag.objects.get(name="outbound")
+    client = client_for("olga_operator")
+    form = client.get(reverse("campaigns:new", args=[desk.ws.slug])).content.decode()
+    assert 'name="local_presence"' in form and 'for="id_local_presence"' in form
+    csv = SimpleUploadedFile("list.csv", b"phone\n+12125550100\n", "text/csv")
+    data = {"name": "Local", "environment": desk.live.pk, "agent": desk.agent.pk, "tags": [tag.pk]}
+    response = client.post(
+        reverse("campaigns:new", args=[desk.ws.slug]),
+        {**data, "destinations": csv, **({"local_presence": "on"} if checked else {})},
+    )
+    assert response.status_code == 302
+    campaign = Campaign.unscoped.get(name="Local")
+    assert campaign.local_presence is checked
+    created = AuditEvent.unscoped.get(action="campaign.created", target_id=str(campaign.pk))
+    assert created.details["local_presence"] == ("on" if checked else "off")
+    page = client.get(reverse("campaigns:detail", args=[desk.ws.slug, campaign.pk])).content.decode()
+    assert ('data-testid="local-presence"' in page) is checked

@@ -287,7 +287,6 @@ def test_the_finish_estimate_is_a_span_under_a_random_delay(
     """An hour between calls and up to 10 minutes' random wait: "between <earliest> and <latest>"."""
     from datetime import datetime, timedelta
 
-
     with workspace_scope(acme):
         from pacing.services import policy_update
 

@@ -158,6 +158,7 @@ def test_every_page_and_modal_fits_the_screen(page, live_server, demo, width, sc
     walk.look(demo["managed_link"], "Link from the managed account")
     walk.visit("/w/acme-health/campaigns/", "Campaigns")
     walk.visit(demo["campaign"], "Campaign")
+    walk.visit(demo["campaign"] + "coverage/", "Campaign coverage")
     walk.visit("/w/acme-health/do-not-call/", "Do not call")
     walk.visit("/w/acme-health/agents/", "Agents")
     walk.visit("/w/acme-health/providers/", "Providers")

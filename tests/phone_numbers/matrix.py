@@ -7,7 +7,7 @@ from tests.matrix import WorkspacePage
 FORM = ("environment", "connection", "inbound_agent", "inbound_variant", "tags", "tags_text")
 
 PAGES = {
-    "numbers:list": WorkspacePage(query=("q", "tag", "tags", "page")),
+    "numbers:list": WorkspacePage(query=("q", "tag", "tags", "page", "health")),
     "numbers:new": WorkspacePage(
         post={"provider": "sandbox", "e164": "+14155550100", "idempotency_key": "a" * 32},
         fields=(*FORM, "country", "kind", "area_code", "contains"),
@@ -16,6 +16,7 @@ PAGES = {
     "numbers:detail": WorkspacePage(),
     "numbers:edit": WorkspacePage(post={"tags": "hijacked", "version": "0"}, fields=FORM),
     "numbers:detach": WorkspacePage(post={}),
+    "numbers:health": WorkspacePage(post={"action": "flag", "note": "hijacked"}),
     "numbers:delete": WorkspacePage(post={"idempotency_key": "b" * 32, "confirm_number": "+14155550142"}),
 }
 

@@ -54,7 +54,17 @@ def page_queries(client, url) -> int:
     return len(queries)
 
 
-@pytest.mark.parametrize("query", ["", "?q=415", "?tag=sales&tag=texas", "?q=1415555&tag=sales&history=1"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "?q=415",
+        "?tag=sales&tag=texas",
+        "?q=1415555&tag=sales&history=1",
+        "?health=healthy",
+        "?health=at_risk",
+    ],
+)
 def test_query_count_is_the_same_for_10_rows_and_hundreds(acme, query):
     client = Client()
     client.force_login(owner_of(acme))
