@@ -22,7 +22,7 @@ from django.db import DatabaseError, close_old_connections, connection
 from django.utils import timezone
 
 from campaigns.dial_threads import dial_room, dial_threads
-from campaigns.outcomes import outcome_record
+from campaigns.outcomes import attempts_settled_at_dial, outcome_record
 from campaigns.store import Answer, Call, Heard, Job, Taken, heard_fields, store, takes_key
 from pacing.services import connection_rate, pacer, pacer_redis
 from providers.adapters.base import ProviderError, ProviderUnavailable
@@ -105,6 +105,8 @@ def call_dial(*, call_id: int, attempt_id: int) -> Dialed:
             **heard_fields(_heard_now(result)),
         )  # fmt: skip
         _known_at_once([(Job(call_id, attempt_id), result)])
+        if _heard_now(result):
+            attempts_settled_at_dial({attempt_id: _heard_now(result)}, timezone.now())
         return Dialed.PLACED
 
 
@@ -304,6 +306,9 @@ def _dial_chunk(usable: list[Taken], now: datetime) -> Counter:
         for answer in answers:
             done[Dialed.PLACED if answer.state == Call.PLACED else Dialed.FAILED] += 1
         _known_at_once(placed)
+        settled = {a.attempt_id: a.heard for a in answers if a.heard is not None}
+        if settled:
+            attempts_settled_at_dial(settled, timezone.now())
     return done
 
 

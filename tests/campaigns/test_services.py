@@ -282,9 +282,10 @@ def test_a_dial_takes_two_statements_whatever_it_loads(make_desk, log_path, engi
     with CaptureQueriesContext(connection) as captured:
         assert call_dial(call_id=call.pk, attempt_id=call.attempt_id) == "placed"
     # The sandbox provider keeps its side of the dial in its own tables: those statements are not ours.
-    # It knows the call's outcome as it places it ("completed"): written with the answer, no statement more.
+    # It knows the call's outcome as it places it ("completed"): written with the answer, and kept on the
+    # attempt (number health counts attempts) in one statement more.
     queries = [q for q in captured if "providers_sandbox" not in q["sql"]]
-    assert len(queries) == {"postgresql": 2, "orm": 4}[engine_store], [q["sql"][:80] for q in queries]
+    assert len(queries) == {"postgresql": 3, "orm": 5}[engine_store], [q["sql"][:80] for q in queries]
     placed = CampaignCall.unscoped.get(pk=call.pk)
     (dial,) = dial_log.read(log_path)
     assert (dial.from_e164, dial.to_e164, dial.reference) == (call.from_e164, call.to_e164, call.reference)
