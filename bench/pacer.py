@@ -2,6 +2,8 @@
 
     python bench/pacer.py        (REDIS_URL, default redis://127.0.0.1:6379/13)
     python bench/pacer.py presence    (only the local-presence rows)
+    python bench/pacer.py classes     (only the policy classes rows: a pool of one class against five)
+
 
 Rows: a raw EVALSHA round trip of `return 1` on the same connection; single claims from pools of 10, 1,000
 and 10,000 numbers under "a minute apart, 100 a day", each number used at the most the policy allows, so
@@ -70,6 +72,8 @@ def main() -> None:
     try:
         if sys.argv[1:] == ["presence"]:
             report_presence(client, pacer)
+        elif sys.argv[1:] == ["classes"]:
+            report_classes(client, pacer)
         else:
             report(client, pacer)
     finally:
@@ -143,6 +147,27 @@ def report(client: redis.Redis, pacer: Pacer) -> None:
     target("stacked batched claims/s, K=10", batch_rates["stacked batch 10"], ">= 20,000", 20_000)
     target("stacked batched claims/s, K=50", batch_rates["stacked batch 50"], ">= 20,000", 20_000)
     target("ours vs limits when 90 % paced", picks["ours"] / picks["limits"], ">= 10x", 10)
+
+
+def report_classes(client: redis.Redis, pacer: Pacer) -> None:
+    """A mixed pool's cost: stacked claims from 10,000 numbers in one policy class (the claim reads no
+    class) against the same numbers spread over 5 classes (each claim reads its candidates' classes)."""
+    print(f"Pacer bench on {REDIS_URL}; policy classes of {STACKED}; one process\n")
+    raw = trivial_round_trip(client)
+    cases = {
+        f"{k} {per_call}": steady_pool(
+            pacer, f"classes-{k}-{per_call}", 10_000, STACKED, per_call=per_call, zones=US_ZONES, classes=k
+        )
+        for k in (1, 5)
+        for per_call in (1, 10)
+    }
+    rates = measure({"raw": raw, **cases}, seconds=20)
+    for name in cases:
+        k, per_call = name.split()
+        what = "single claims" if per_call == "1" else f"batched claims, K={per_call}"
+        row(f"{what}, stacked, {k} class{'es' if k != '1' else ''}", rates[name], rates["raw"])
+    for per_call in (1, 10):
+        print(f"5 classes vs 1, K={per_call}: {rates[f'5 {per_call}'] / rates[f'1 {per_call}']:.2f}")
 
 
 def report_presence(client: redis.Redis, pacer: Pacer) -> None:
@@ -252,10 +277,21 @@ def trivial_round_trip(client: redis.Redis) -> Case:
 
 
 def steady_pool(
-    pacer: Pacer, pool: str, size: int, policy: Policy, *, per_call: int = 1, zones: tuple[str, ...] = ()
+    pacer: Pacer,
+    pool: str,
+    size: int,
+    policy: Policy,
+    *,
+    per_call: int = 1,
+    zones: tuple[str, ...] = (),
+    classes: int = 1,
 ) -> Case:
-    """Numbers used as often as the policy allows, round robin: the earliest is always free again."""
+    """Numbers used as often as the policy allows, round robin: the earliest is always free again. With
+    `classes` > 1 the numbers are dealt into that many policy classes, each the policy with a daily cap
+    one higher than the last (as loose or looser: the pace holds), claimed with the policy as strictest."""
     pool_numbers = numbers(size)
+    keys = [f"c{i}" for i in range(classes)] if classes > 1 else []
+    by_class = {key: replace(policy, daily_cap=policy.daily_cap + i) for i, key in enumerate(keys)}
     start = 1_700_000_000_000
     every = max([policy.gap_ms, *(w * 1000 // cap for cap, w in policy.windows)])  # a number's shortest turn
     every += policy.jitter_s * 1000  # and its longest random wait
@@ -267,6 +303,7 @@ def steady_pool(
         pools={pool: pool_numbers},
         zones={n: zones[i % len(zones)] for i, n in enumerate(pool_numbers)} if zones else None,
         firsts={n: start - 100 * 86_400_000 for n in pool_numbers} if policy.ramp else None,  # warmed up
+        classes={n: keys[i % len(keys)] for i, n in enumerate(pool_numbers)} if keys else None,
     )
     clock = itertools.count(start, math.ceil(per_call * every / size))
     call_ids = [f"call-{i}" for i in range(per_call)]
@@ -281,6 +318,7 @@ def steady_pool(
                 call_ids=call_ids,
                 now_ms=next(clock),
                 zones=zones,
+                classes=by_class or None,
             )
             assert len(result.claims) == per_call, result  # the bench measures claims, not refusals
         return n * per_call, time.perf_counter() - begin

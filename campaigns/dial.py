@@ -22,7 +22,8 @@ from django.db import DatabaseError, close_old_connections, connection
 from django.utils import timezone
 
 from campaigns.dial_threads import dial_room, dial_threads
-from campaigns.store import Answer, Call, Job, Taken, store, takes_key
+from campaigns.outcomes import attempts_settled_at_dial, outcome_record
+from campaigns.store import Answer, Call, Heard, Job, Taken, heard_fields, store, takes_key
 from pacing.services import connection_rate, pacer, pacer_redis
 from providers.adapters.base import ProviderError, ProviderUnavailable
 from providers.models import ProviderConnection
@@ -101,7 +102,11 @@ def call_dial(*, call_id: int, attempt_id: int) -> Dialed:
         _answered(
             call_id, attempt_id,
             state=Call.PLACED, provider_call_id=result.call_id[:80], finished_at=timezone.now(), error="",
+            **heard_fields(_heard_now(result)),
         )  # fmt: skip
+        _known_at_once([(Job(call_id, attempt_id), result)])
+        if _heard_now(result):
+            attempts_settled_at_dial({attempt_id: _heard_now(result)}, timezone.now())
         return Dialed.PLACED
 
 
@@ -267,13 +272,16 @@ def _dial_chunk(usable: list[Taken], now: datetime) -> Counter:
     else:
         outcomes = [future.result() for future in [dial_threads().submit(_dial_one, *call) for call in calls]]
     done: Counter = Counter()
-    answers, late = [], []
+    answers, late, placed = [], [], []
     for taken, (kind, value) in zip(usable, outcomes, strict=True):
         job = Job(taken.call_id, taken.attempt_id)
         if kind == "late":
             late.append(taken)
         elif kind == "placed":
-            answers.append(Answer(*job, Call.PLACED, value.call_id[:80], "", timezone.now()))
+            answers.append(
+                Answer(*job, Call.PLACED, value.call_id[:80], "", timezone.now(), _heard_now(value))
+            )
+            placed.append((job, value))
         elif kind == "failed":
             answers.append(Answer(*job, Call.FAILED, None, value.message[:300], timezone.now()))
         elif kind == "unavailable" and value.reason == "not_sent":
@@ -297,7 +305,31 @@ def _dial_chunk(usable: list[Taken], now: datetime) -> Counter:
         _retried(lambda: store().answer_chunk(answers), f"{len(answers)} calls")
         for answer in answers:
             done[Dialed.PLACED if answer.state == Call.PLACED else Dialed.FAILED] += 1
+        _known_at_once(placed)
+        settled = {a.attempt_id: a.heard for a in answers if a.heard is not None}
+        if settled:
+            attempts_settled_at_dial(settled, timezone.now())
     return done
+
+
+def _heard_now(result) -> Heard | None:
+    """The outcome the provider knew at once (the sandbox: DialResult.status) when it asks nothing more
+    (completed: no retry), written with the dial's answer in its one statement."""
+    status = result.status
+    if status is None or status.status != "completed":
+        return None
+    return Heard(
+        status.call_id, status.rank, status.status, status.answered, status.answered_at, status.duration_s,
+        status.cause,
+    )  # fmt: skip
+
+
+def _known_at_once(placed) -> None:
+    """Placed calls whose provider knew an outcome at once that may ask for more (a no-answer or busy:
+    its retry), recorded as a status callback would be (campaigns/outcomes.py)."""
+    for job, result in placed:
+        if result.status is not None and _heard_now(result) is None:
+            outcome_record(call_id=job.call_id, attempt_id=job.attempt_id, status=result.status)
 
 
 def _dial_one(taken: Taken, webhook: str, status: str, left_ms: float, read_at: float) -> tuple[str, object]:

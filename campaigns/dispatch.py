@@ -28,6 +28,7 @@ from campaigns.pools import (
     _pool_remove,
     _pool_sync_if_due,
     pacer_ensure_ready,
+    pool_classes,
     pool_policy,
     pool_rates,
     pool_usable,
@@ -112,7 +113,8 @@ class _Lane:
     campaign_id: int
     ready_at: float = 0.0  # monotonic: when it may take its next batch
     campaign: Campaign | None = None
-    policy: object = None
+    policy: object = None  # its pool's strictest policy: every class's together
+    classes: dict | None = None  # its pool's policy classes, each number held by its own (pool_classes)
     feed: _Feed | None = None
     rates: dict | None = None  # its caller IDs' connections' call rates
     zones: frozenset = frozenset()  # its caller IDs' time zones, for a daily cap (empty without one)
@@ -188,7 +190,9 @@ def _lane_batch(lane: _Lane) -> _Batch:
     try:
         if lane.campaign is None and not _lane_load(lane):
             return _Batch(0, None)
-        return _dispatch_batch(lane.campaign, lane.policy, lane.feed, lane.rates, lane.zones)
+        return _dispatch_batch(
+            lane.campaign, lane.policy, lane.feed, lane.rates, lane.zones, classes=lane.classes
+        )
     except PacerNotReady:  # Redis lost its data since the last check: its next turn rebuilds, then claims
         lane.campaign = None
         return _Batch(0, 0)
@@ -210,6 +214,7 @@ def _lane_load(lane: _Lane) -> bool:
     pacer_ensure_ready(campaign.workspace_id)
     _pool_sync_if_due(campaign)
     lane.policy = pool_policy(campaign)  # read every tick: edits apply soon
+    lane.classes = pool_classes(campaign)
     lane.rates = pool_rates(campaign)  # likewise a connection's calls per second
     lane.zones = frozenset(pool_zones(campaign)) if lane.policy.daily_cap else frozenset()
     if campaign.local_presence:
@@ -276,7 +281,13 @@ def _feed(campaign: Campaign, now: float | None = None) -> _Feed:
 
 
 def _dispatch_batch(
-    campaign: Campaign, policy, feed: _Feed, rates: dict | None = None, zones: frozenset = frozenset()
+    campaign: Campaign,
+    policy,
+    feed: _Feed,
+    rates: dict | None = None,
+    zones: frozenset = frozenset(),
+    *,
+    classes: dict | None = None,
 ) -> _Batch:
     """One transaction: lock the pool, claim numbers for due calls, record the attempts and reserve the
     calls; their dial tasks are enqueued after commit. On the PostgreSQL store, nine statements whatever its
@@ -309,6 +320,7 @@ def _dispatch_batch(
                 call_ids=[str(pk) for pk in due],
                 rates=rates,
                 zones=zones,
+                classes=classes,
             )
         if result.retry_in_ms is None:
             _pause_for_empty_pool(campaign)

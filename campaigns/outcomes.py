@@ -72,6 +72,19 @@ def _attempt_settled(attempt_id: int, heard: Heard, now: datetime) -> None:
     )
 
 
+def attempts_settled_at_dial(heard: dict[int, Heard], now: datetime) -> None:
+    """Attempts (id -> what was heard) whose outcome the provider knew as it placed them, written on their
+    calls with the dial's answer (campaigns/dial.py): kept on each attempt as _attempt_settled keeps it,
+    one statement per distinct outcome (a sandbox chunk's: one)."""
+    groups: dict[tuple, list[int]] = {}
+    for attempt_id, h in heard.items():
+        groups.setdefault((h.outcome, h.answered, h.duration_s), []).append(attempt_id)
+    for (outcome, answered, duration_s), ids in groups.items():
+        CallAttempt.unscoped.filter(pk__in=ids).update(
+            outcome=outcome, answered=answered, duration_s=duration_s, settled_at=now
+        )
+
+
 def call_settled(*, call_id: int, attempt_id: int, outcome: str, at: datetime) -> None:
     """A call's outcome is known: one of Outcome's values (completed, busy, no-answer, failed, canceled;
     unknown, which a late final status may still follow). Called once per call and outcome, after the

@@ -66,8 +66,23 @@ def pool_callers(campaign: Campaign) -> dict[str, str]:
 
 def pool_policy(campaign: Campaign) -> Policy:
     """The pacer policy the campaign's caller IDs are claimed under: its environment's, or its tags' own
-    (pacing/selectors.py: pool_policy)."""
+    (pacing/selectors.py: pool_policy); with several classes (pool_classes), every one of them together,
+    for a number whose class the pacer doesn't know yet."""
     return pacing_selectors.pool_policy(campaign.environment, campaign_pool(campaign))
+
+
+def pool_classes(campaign: Campaign) -> dict[str, Policy]:
+    """The policy classes of the campaign's caller IDs (pacing/selectors.py: number_classes), as the pacer's
+    claim takes them: each number held by its own class's policy, not every policy in the pool (pool_policy
+    then holds only a number whose class the pacer doesn't know yet). Empty when the pool has one class:
+    pool_policy is then exactly its policy, and the claim reads no class."""
+    _, policies = numbers_classes(campaign.environment, pool_numbers(campaign))
+    return policies if len(policies) > 1 else {}
+
+
+def numbers_classes(environment, numbers) -> tuple[dict[str, str], dict[str, Policy]]:
+    """number -> its policy class, as the pacer keeps it ({ws}:classes), and each class's policy."""
+    return pacing_selectors.number_classes(environment, numbers)
 
 
 def pool_rates(campaign: Campaign) -> dict[str, Rate]:
@@ -134,6 +149,7 @@ def _pools_refresh(number_id: int) -> None:
                         workspace_id=number.workspace_id, pool_id=campaign.pool_id, numbers=[number.e164],
                         connections={number.e164: str(number.connection_id)},
                         zones=numbers_zones([number.e164]), presence=campaign.local_presence,
+                        classes=numbers_classes(number.environment, [number.e164])[0],
                     )  # fmt: skip
                 else:
                     pacer().pool_remove(
@@ -157,6 +173,7 @@ def _pool_sync_if_due(campaign: Campaign) -> None:
         connections=callers,
         zones=numbers_zones(callers),
         presence=campaign.local_presence,
+        classes=numbers_classes(campaign.environment, callers)[0],
     )
     store().campaign_note([campaign.pk], pool_synced_at=now)
     campaign.pool_synced_at = now
@@ -185,11 +202,16 @@ def pacer_ensure_ready(workspace_id: int) -> None:
         )
         callers = {c.pool_id: pool_callers(c) for c in campaigns}
         pools = {pool_id: list(numbers) for pool_id, numbers in callers.items()}
+        classes = {
+            n: key
+            for c in campaigns
+            for n, key in numbers_classes(c.environment, callers[c.pool_id])[0].items()
+        }
         connections = {n: conn for numbers in callers.values() for n, conn in numbers.items()}
         attempts = _attempts_for_rebuild(workspace_id)
         pacer().rebuild(
             workspace_id=workspace_id, attempts=attempts, pools=pools, connections=connections,
-            zones=numbers_zones(connections), firsts=_first_attempts(workspace_id),
+            zones=numbers_zones(connections), firsts=_first_attempts(workspace_id), classes=classes,
             presence=[c.pool_id for c in campaigns if c.local_presence],
         )  # fmt: skip
         now = timezone.now()

@@ -5,7 +5,11 @@ campaign's wait, counting its retries of that kind, within the destination's att
 Exactly once per attempt: the move is guarded by the call's state and the claim the outcome is about (a
 call's attempt id changes with each claim), so a duplicate or late outcome finds the call moved on and does
 nothing. The daily cap is the dispatcher's: a retry due on a day its destination is at the cap waits there
-for the next local midnight, the reason shown."""
+for the next local midnight, the reason shown.
+
+A campaign finishes once nothing waits and nothing is in flight, without waiting for its last calls'
+outcomes (a provider may never send one). A no-answer or busy that comes after reopens it: the retry is
+dialed, and the campaign finishes again after it. A cancelled campaign stays cancelled."""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from campaigns.caps import campaign_cap_reason
-from campaigns.models import CallAttempt, CampaignCall
+from campaigns.models import CallAttempt, Campaign, CampaignCall
 from campaigns.store import Call, store
 from tenants.audit import audit
 
@@ -77,6 +81,8 @@ def call_outcome_retry(*, call_id: int, attempt_id: int, status: str, at: dateti
         return NONE
     not_before = at + timedelta(seconds=after)
     reason = f"{_said(kind)}: retry {used + 1} of {times}."
+    if campaign.state == Campaign.State.FINISHED:
+        _reopen(campaign, reason)
     moved = store().outcome_move(
         call_id, attempt_id, FROM,
         state=Call.PENDING, not_before=not_before, error=reason, finished_at=None, updated_at=at,
@@ -91,6 +97,16 @@ _NOT_HEARD = {
     "progress": 0, "outcome": "", "answered": None, "answered_at": None, "duration_s": None,
     "hangup_cause": "", "outcome_asked_at": None,
 }  # fmt: skip
+
+
+def _reopen(campaign: Campaign, reason: str) -> None:
+    """Finished before this call's outcome came: running again for its retry, its pacer pool synced anew
+    at its next dispatch (the finish dropped it)."""
+    if store().campaign_move(
+        campaign.pk, Campaign.State.FINISHED, Campaign.State.RUNNING,
+        finished_at=None, pool_synced_at=None, paced_until=None,
+    ):  # fmt: skip
+        audit(actor=None, action="campaign.reopened", target=campaign, reason=reason)
 
 
 def _said(kind: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from math import ceil, exp
@@ -20,7 +22,8 @@ from campaigns.models import CallAttempt, Campaign, CampaignCall
 from campaigns.pools import pool_numbers, pool_policy, pool_queryset
 from pacing.hours import DEFAULT_HOURS, FALLBACK_ZONE, describe_zones, local_clock
 from pacing.models import PacingPolicy
-from pacing.pacer import Hold, PacerNotReady, number_zone
+from pacing.pacer import Hold, PacerNotReady, Policy, number_zone
+from pacing.selectors import number_classes, number_policies
 from pacing.services import pacer
 from phone_numbers.models import PhoneNumber
 from phone_numbers.selectors import tags_in_use
@@ -42,6 +45,8 @@ class Progress:
     in_flight: int  # reserved, dialing or checking: each holds its caller ID
     expected_finish: datetime | None
     by_state: dict[str, int] = field(default_factory=dict)  # calls per CampaignCall.State
+    # The latest it may finish, later than expected_finish under a random delay or a warm-up ramp
+    finish_latest: datetime | None = None
 
     @property
     def checking(self) -> int:
@@ -66,6 +71,19 @@ class Progress:
         today = timezone.localdate()
         return self.expected_finish is not None and timezone.localdate(self.expected_finish) == today
 
+    @property
+    def finish_span(self) -> bool:
+        """The finish is a span (a random delay or a warm-up) at least a minute wide."""
+        if self.expected_finish is None or self.finish_latest is None:
+            return False
+        return self.finish_latest - self.expected_finish >= timedelta(minutes=1)
+
+    @property
+    def latest_today(self) -> bool:
+        return (
+            self.finish_latest is not None and timezone.localdate(self.finish_latest) == timezone.localdate()
+        )
+
 
 def campaign_progress(campaign: Campaign, *, pool_size: int | None = None) -> Progress:
     counts = dict(
@@ -73,6 +91,7 @@ def campaign_progress(campaign: Campaign, *, pool_size: int | None = None) -> Pr
     )
     waiting = counts.get(Call.PENDING, 0)
     in_flight = sum(counts.get(s, 0) for s in CampaignCall.IN_FLIGHT)
+    earliest, latest = _finish_bounds(campaign, waiting, in_flight, pool_size)
     return Progress(
         total=sum(counts.values()),
         placed=counts.get(Call.PLACED, 0),
@@ -82,8 +101,9 @@ def campaign_progress(campaign: Campaign, *, pool_size: int | None = None) -> Pr
         suppressed=counts.get(Call.SUPPRESSED, 0),
         held=counts.get(Call.HELD, 0),
         in_flight=in_flight,
-        expected_finish=_expected_finish(campaign, waiting, in_flight, pool_size),
+        expected_finish=earliest,
         by_state=counts,
+        finish_latest=latest,
     )
 
 
@@ -99,55 +119,135 @@ CLEARLY_SLOWER = 2
 def _expected_finish(
     campaign: Campaign, waiting: int, in_flight: int, pool_size: int | None, *, now: datetime | None = None
 ) -> datetime | None:
-    """When the last call should be placed, steady from one poll to the next.
+    """The earliest of _finish_bounds."""
+    return _finish_bounds(campaign, waiting, in_flight, pool_size, now=now)[0]
 
-    The policy gives the fastest the pool can place the waiting calls, from the moment the pacer frees
-    a number if it holds them all; the measured pace takes over when nothing is paced or when it is
-    clearly slower. In-flight calls already hold their caller ID: they go within seconds.
+
+def _finish_bounds(
+    campaign: Campaign, waiting: int, in_flight: int, pool_size: int | None, *, now: datetime | None = None
+) -> tuple[datetime | None, datetime | None]:
+    """When the last call should be placed, steady from one poll to the next: the earliest and the latest.
+
+    The policy gives the fastest the pool can place the waiting calls (each number under its own policy:
+    pool_classes), from the moment the pacer frees a number if it holds them all; the measured pace takes
+    over when nothing is paced or when it is clearly slower. In-flight calls already hold their caller ID:
+    they go within seconds. A random delay (jitter) and a warm-up ramp make a span: the earliest with no
+    delay and every number past its warm-up, the latest with every delay at its bound and every number on
+    its first warm-up day; one moment without them.
     """
     if campaign.state != Campaign.State.RUNNING or not (waiting or in_flight):
-        return None
+        return None, None
     now = now or timezone.now()
     if not waiting:
-        return now
-    size = pool_size if pool_size is not None else len(pool_numbers(campaign))
-    if not size:
-        return None
-    policy = pool_policy(campaign)
-    paced_s = _paced_seconds(policy, waiting, size)
-    if paced_s is not None and campaign.paced_until and campaign.paced_until > now:
-        return campaign.paced_until + timedelta(seconds=paced_s)  # the pacer sets the pace
-    rate = _measured_rate(campaign, now, tau_s=max(PACE_TAU_S, policy.gap_s))
+        return now, now
+    numbers = pool_numbers(campaign)
+    if not numbers:
+        return None, None
+    classes, policies = number_classes(campaign.environment, numbers)
+    pool = [(policies[key], n) for key, n in Counter(classes.values()).items()]
+    paced = _pool_paced_seconds(pool, waiting)
+    rate = _measured_rate(campaign, now, tau_s=max(PACE_TAU_S, *(p.gap_s for p, _ in pool)))
     measured_s = waiting / rate if rate else None
-    if paced_s is None:
-        return now + timedelta(seconds=measured_s) if measured_s is not None else None
-    if measured_s is not None and measured_s > CLEARLY_SLOWER * paced_s:
-        return now + timedelta(seconds=measured_s)
-    return now + timedelta(seconds=paced_s)
+
+    def finish(paced_s: float | None) -> datetime | None:
+        if paced_s is not None and campaign.paced_until and campaign.paced_until > now:
+            return campaign.paced_until + timedelta(seconds=paced_s)  # the pacer sets the pace
+        if paced_s is None:
+            return now + timedelta(seconds=measured_s) if measured_s is not None else None
+        if measured_s is not None and measured_s > CLEARLY_SLOWER * paced_s:
+            return now + timedelta(seconds=measured_s)
+        return now + timedelta(seconds=paced_s)
+
+    earliest = finish(paced)
+    if not any(p.jitter_s or p.ramp for p, _ in pool):
+        return earliest, earliest
+    latest = finish(_pool_paced_seconds(pool, waiting, latest=True))
+    return earliest, max(earliest, latest) if earliest and latest else latest
 
 
-def _paced_seconds(policy, calls: int, numbers: int) -> float | None:
+def _pool_paced_seconds(pool: list[tuple[Policy, int]], calls: int, *, latest: bool = False) -> float | None:
+    """The least time numbers under their policies ((policy, how many numbers) each) take for `calls`
+    calls, the first of each number at once; None when no policy limits anything (the pool's pace is
+    then the dial workers'). latest: every random delay at its bound, every number on its first warm-up
+    day (_number_times)."""
+    if len(pool) == 1:
+        policy, numbers = pool[0]
+        return _paced_seconds(policy, calls, numbers, latest=latest)
+    if any(not _limits_of(p) for p, _ in pool):
+        return None  # a class places calls as fast as the workers take them: the workers set the pace
+    # Each number's j-th call time, per class; the finish is the least T by which the numbers' calls
+    # before T number `calls`: a search over T, between 0 and the time the slowest class alone would take.
+    times = {i: _number_times(p, ceil(calls / n), latest=latest) for i, (p, n) in enumerate(pool)}
+
+    def placed_by(t: float) -> int:
+        return sum(n * _calls_by(times[i], t) for i, (_, n) in enumerate(pool))
+
+    low, high = 0.0, min(_time_of(times[i], ceil(calls / n) - 1) for i, (_, n) in enumerate(pool))
+    for _ in range(60):  # to well under a second on any span this can take
+        mid = (low + high) / 2
+        low, high = (low, mid) if placed_by(mid) >= calls else (mid, high)
+    return high
+
+
+def _limits_of(policy: Policy) -> list[tuple[int, int]]:
+    return [*policy.windows, *([(policy.daily_cap, DAY_S)] if policy.daily_cap else [])] or (
+        [(1, policy.gap_s)] if policy.gap_s else []
+    )
+
+
+def _paced_seconds(policy, calls: int, numbers: int, *, latest: bool = False) -> float | None:
     """The least time the policy lets `numbers` fresh caller IDs take for `calls` calls, the first of
     each number at once; None when the policy limits nothing. The busiest number's calls, each as early
     as every limit allows (a daily cap read as a rolling day: an estimate), simulated for the first
-    _SIMULATED and extrapolated from the second half of those."""
-    limits = [*policy.windows, *([(policy.daily_cap, DAY_S)] if policy.daily_cap else [])]
-    if not (policy.gap_s or limits):
+    _SIMULATED and extrapolated from the second half of those. latest: see _number_times."""
+    if not _limits_of(policy):
         return None
     last = ceil(calls / numbers) - 1  # the busiest number's last call (from 0)
-    if not limits:
-        return last * policy.gap_s
+    return _time_of(_number_times(policy, last, latest=latest), last)
+
+
+def _number_times(policy, last: int, *, latest: bool = False) -> list[float]:
+    """One number's call times (s, its first at 0) as early as every limit allows, up to its `last`-th
+    call or _SIMULATED of them. latest: the random delay after each call at its bound, and the number on
+    the first day of its warm-up (a day's cap its ramp's, days counted from its first call); else no
+    delay, and the number past its warm-up."""
+    limits = [*policy.windows, *([(policy.daily_cap, DAY_S)] if policy.daily_cap and not latest else [])]
+    ramp = latest and policy.daily_cap
+    jitter = policy.jitter_s if latest else 0
     times: list[float] = []
+    per_day: Counter = Counter()
     for j in range(min(last, _SIMULATED) + 1):
         t = times[-1] + policy.gap_s if times else 0.0
         for cap, window_s in limits:
             if j >= cap:
                 t = max(t, times[j - cap] + window_s)
+        if times:
+            t = max(t, times[-1]) + jitter  # the delay comes after every other limit allows
+        if ramp:
+            day = int(t // DAY_S)
+            while per_day[day] >= policy.day_cap(day):
+                day += 1  # that day is full: the next one's start
+                t = max(t, day * DAY_S)
+            per_day[day] += 1
         times.append(t)
-    if last < len(times):
-        return times[last]
+    return times
+
+
+def _time_of(times: list[float], j: int) -> float:
+    """The j-th call's time: simulated, or extrapolated from the second half of the simulated calls."""
+    if j < len(times):
+        return times[j]
     half = len(times) // 2
-    return times[-1] + (last - len(times) + 1) * (times[-1] - times[half]) / (len(times) - 1 - half)
+    return times[-1] + (j - len(times) + 1) * (times[-1] - times[half]) / (len(times) - 1 - half)
+
+
+def _calls_by(times: list[float], t: float) -> int:
+    """How many of a number's calls leave before `t` (extrapolated past the simulated ones)."""
+    if t <= times[-1]:
+        return bisect_left(times, t)
+    half = len(times) // 2
+    step = (times[-1] - times[half]) / (len(times) - 1 - half) if len(times) - 1 > half else 0
+    return len(times) + (int((t - times[-1]) / step) if step else 0)
 
 
 _SIMULATED = 5000
@@ -206,10 +306,7 @@ def campaign_callers(campaign: Campaign, *, limit: int = 50) -> Callers:
     chart_max = max([1, *(n for counts in hourly.values() for n in counts)])
     charts = {n: chart_svg(hours, hourly[n], chart_max) for n in shown}
     try:
-        zones = {number_zone(n) for n in shown} if policy.daily_cap else ()
-        states = pacer().number_states(
-            workspace_id=campaign.workspace_id, numbers=shown, policy=policy, zones=zones
-        )
+        states = _number_states(campaign, shown)
     except (redis.RedisError, PacerNotReady) as exc:
         cap = policy.windows[0][0] if policy.windows else 0
         rows = tuple(CallerRow(n, 0, cap, None, False, charts[n]) for n in shown)
@@ -238,6 +335,21 @@ def campaign_callers(campaign: Campaign, *, limit: int = 50) -> Callers:
     all_paced = bool(rows) and len(shown) == len(numbers) and all(r.paced for r in rows)
     until = min(r.next_free for r in rows) if all_paced else None
     return Callers(rows, len(numbers), until, chart_max, hours)
+
+
+def _number_states(campaign: Campaign, numbers: list[str]) -> dict:
+    """The pacer's state of each number under its own policy (a pool may mix them: campaigns/pools.py,
+    pool_classes), one read per policy."""
+    by_policy: dict = defaultdict(list)
+    for number, policy in number_policies(campaign.environment, numbers).items():
+        by_policy[policy].append(number)
+    states = {}
+    for policy, group in by_policy.items():
+        zones = {number_zone(n) for n in group} if policy.daily_cap else ()
+        states |= pacer().number_states(
+            workspace_id=campaign.workspace_id, numbers=group, policy=policy, zones=zones
+        )
+    return states
 
 
 def hold_words(hold: Hold) -> str:

@@ -112,7 +112,9 @@ class Limits:
         elif any(step < 1 for step in self.ramp):
             errors["ramp"] = "Each warm-up day allows at least 1 call."
         elif not self.daily_cap:
-            errors["ramp"] = "A warm-up rises to the daily cap: set “Per day, no more than” too."
+            errors["ramp"] = (
+                "A warm-up rises to the daily cap: set a daily cap (“No more than … calls a day”) too."
+            )
         elif any(step > self.daily_cap for step in self.ramp):
             errors["ramp"] = (
                 f"Each warm-up day allows at most the daily cap ({self.daily_cap:,} calls): "

@@ -27,6 +27,8 @@ cluster by tests/pacing/test_pacer_cluster.py):
     {ws:42}:zones        HASH  number -> the time zone its daily cap resets in (number_zone())
     {ws:42}:firsts       HASH  number -> the local midnight (ms) its first attempt's day began at, the
                                day 0 of its warm-up ramp (kept while a policy has a ramp)
+    {ws:42}:classes      HASH  number -> its policy class (its tags' policies), so that a pool mixing
+                               policies holds each number by its own (claim's `classes`)
 
 Redis cannot do time-zone arithmetic: a claim with a daily cap passes each zone's local midnights around
 now, and the script picks the day holding the Redis clock's now.
@@ -341,6 +343,7 @@ class Pacer:
         now_ms: int | None = None,
         rates: Mapping[str, Rate] | None = None,
         zones: Iterable[str] = (),
+        classes: Mapping[str, Policy] | None = None,
     ) -> ClaimResult:
         """Claim one number per call id from the pool, as many as are free now, and record the attempts.
 
@@ -355,11 +358,23 @@ class Pacer:
 
         zones: the time zones of the pool's numbers (number_zone()), for a daily cap: a number whose zone
         is not given is held by the stricter rule of at most daily_cap attempts in any 25 hours.
+
+        classes: for a pool mixing policies, class key -> its Policy, each number following its class's
+        (its field in {ws}:classes, written with pool_set's `classes`); `policy` then holds a number of no
+        class or of one not given, so make it every class's together (the strictest: fails closed).
         """
-        args = [_decision_arg(policy, now_ms, len(call_ids)), _zones_arg(policy, zones, now_ms)]
+        daily = policy if policy.daily_cap or not classes else _with_daily(policy, classes)
+        args = [
+            _decision_arg(policy, now_ms, len(call_ids)),
+            _zones_arg(daily, zones, now_ms),
+            _classes_arg(tuple(sorted(classes.items()))) if classes else b"",
+        ]
         for connection_id, rate in (rates or {}).items():
             args += (connection_id, rate.redis_arg)
-        reply = self._run(self._claim, _claim_keys(workspace_id, pool_id), *args)
+        keys = _claim_keys(workspace_id, pool_id)
+        if classes:  # KEYS[7], read only with classes
+            keys = (*keys, _Keys(workspace_id).classes.encode())
+        reply = self._run(self._claim, keys, *args)
         status, now, *numbers = _text(reply).split()  # claim.lua: "status now number ..."
         status, now = int(status), int(now)
         if status == _NOT_READY:
@@ -512,13 +527,16 @@ class Pacer:
         connections: Mapping[str, str] | None = None,
         zones: Mapping[str, str] | None = None,
         presence: bool = False,
+        classes: Mapping[str, str] | None = None,
     ) -> None:
         """Make the pool exactly these numbers; numbers already in it keep their place.
 
         connections: number -> id of its provider connection, whose call rate it shares (claim's `rates`).
         zones: number -> the time zone its daily cap resets in; number_zone() for the numbers not in it.
         presence: also keep the pool's presence indexes (its numbers by area code, region and zone), for
-        claim_local."""
+        claim_local.
+        classes: number -> its policy class (classes_set)."""
+        self.classes_set(workspace_id=workspace_id, classes=classes or {})
         self._put(
             workspace_id,
             pool_id,
@@ -538,7 +556,9 @@ class Pacer:
         connections: Mapping[str, str] | None = None,
         zones: Mapping[str, str] | None = None,
         presence: bool = False,
+        classes: Mapping[str, str] | None = None,
     ) -> None:
+        self.classes_set(workspace_id=workspace_id, classes=classes or {})
         self._put(
             workspace_id,
             pool_id,
@@ -548,6 +568,41 @@ class Pacer:
             zones=zones,
             presence=presence,
         )
+
+    def classes_set(self, *, workspace_id: int | str, classes: Mapping[str, str]) -> None:
+        """number -> its policy class (claim's `classes`). A number changing class leaves the pools'
+        scores under its old policy: every pool is marked for a re-score at its next claim."""
+        if not classes:
+            return
+        keys = _Keys(workspace_id)
+        numbers = list(classes)
+        old = self._redis.hmget(keys.classes, numbers)
+        if all(_text(o) == classes[n] if o is not None else False for n, o in zip(numbers, old, strict=True)):
+            return
+
+        def write(pipe: redis.client.Pipeline) -> None:
+            pool_ids = pipe.smembers(keys.pools)
+            pipe.multi()
+            pipe.hset(keys.classes, mapping=dict(classes))
+            if pool_ids:
+                pipe.hdel(keys.state, *(_stamp_field(keys.pool(_text(p))) for p in pool_ids))
+
+        self._redis.transaction(write, keys.pools)
+
+    def ramp_hold(self, *, workspace_id: int | str, numbers: Iterable[str], days: int = 1) -> int:
+        """Hold these numbers' warm-up where it is for `days` more days: each one's day 0 moves that many
+        days later, so the day it is on now comes again (a number not yet calling has no day 0: nothing
+        to move). Called once a day for a number that is not healthy, its ramp pauses. How many moved.
+        Kept in Redis only: a rebuild counts from the first attempt again."""
+        keys = _Keys(workspace_id)
+        numbers = _check_numbers(numbers)
+        if not numbers:
+            return 0
+        firsts = self._redis.hmget(keys.firsts, numbers)
+        moved = {n: int(f) + days * _DAY_MS for n, f in zip(numbers, firsts, strict=True) if f is not None}
+        if moved:
+            self._redis.hset(keys.firsts, mapping=moved)
+        return len(moved)
 
     def pool_remove(self, *, workspace_id: int | str, pool_id: str, numbers: Iterable[str]) -> None:
         numbers = list(numbers)
@@ -639,6 +694,7 @@ class Pacer:
         zones: Mapping[str, str] | None = None,
         firsts: Mapping[str, int] | None = None,
         presence: Iterable[str] = (),
+        classes: Mapping[str, str] | None = None,
     ) -> None:
         """Replace the workspace's pacing state with the database's, then mark it initialised.
 
@@ -652,6 +708,7 @@ class Pacer:
         firsts: number -> its first attempt ever (ms), for a warm-up ramp: kept as the local midnight that
         day began at in the number's zone (zones, or number_zone()). A number missing is on its day 0.
         presence: the pools kept with presence indexes (pool_set's `presence`), rebuilt with them.
+        classes: number -> its policy class (classes_set).
 
         For the dispatcher: when is_initialised() is False (or policy_changed() returned True), take a
         per-workspace lock, check again, load attempts and pools from PostgreSQL, rebuild. Claims fail
@@ -684,6 +741,7 @@ class Pacer:
                 keys.callers,
                 keys.zones,
                 keys.firsts,
+                keys.classes,
                 *map(keys.pool, old_pool_ids | set(pools)),
                 *map(keys.places, old_pool_ids | set(pools)),
                 *old_indexes,
@@ -695,6 +753,8 @@ class Pacer:
                 pipe.hset(keys.zones, mapping=number_zones)
             if first_days:
                 pipe.hset(keys.firsts, mapping=first_days)
+            if classes:
+                pipe.hset(keys.classes, mapping=dict(classes))
             for pool_id, numbers in pools.items():
                 if numbers:  # scored by newest attempt; the first claim re-scores under its policy
                     pipe.zadd(keys.pool(pool_id), {n: _newest_attempt(logs.get(n)) for n in numbers})
@@ -777,6 +837,7 @@ class _Keys:
         self.rates = f"{self.tag}:rates"
         self.zones = f"{self.tag}:zones"
         self.firsts = f"{self.tag}:firsts"
+        self.classes = f"{self.tag}:classes"
 
     def pool(self, pool_id: str) -> str:
         return f"{self.tag}:pool:{pool_id}"
@@ -847,6 +908,25 @@ def _decision_arg(policy: Policy, now_ms: int | None, wanted: int) -> bytes:
     reads the Redis clock) and the claims wanted, packed. One argument: redis-py spends more per argument
     than the script spends reading this."""
     return policy.redis_arg + _NOW_AND_WANTED.pack(-1 if now_ms is None else _check_ms(now_ms), wanted)
+
+
+@lru_cache(maxsize=256)
+def _classes_arg(classes: tuple[tuple[str, Policy], ...]) -> bytes:
+    """The claim's policy classes, (key, policy) sorted, as lua/log.lua read_classes reads them: the
+    count, then per class its key's length, its key and its policy (redis_arg). Cached: a dispatcher
+    claims under a few all day."""
+    out = [struct.pack(">q", len(classes))]
+    for key, policy in classes:
+        raw = key.encode()
+        if not raw or b" " in raw:
+            raise ValueError(f"a policy class key must be a word: {key!r}")
+        out += [struct.pack(">q", len(raw)), raw, policy.redis_arg]
+    return b"".join(out)
+
+
+def _with_daily(policy: Policy, classes: Mapping[str, Policy]) -> Policy:
+    """A policy whose daily cap says whether any class has one: the claim then passes the zones."""
+    return next((c for c in classes.values() if c.daily_cap), policy)
 
 
 def _check_ms(ms: int) -> int:

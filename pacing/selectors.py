@@ -92,34 +92,53 @@ def combined(policies: Iterable) -> Policy:
     return widened(combine(getattr(p, "limits", p) for p in policies))
 
 
-def number_policies(environment: Environment, numbers: Iterable[str]) -> dict[str, Policy]:
-    """Each of `numbers` (E.164, of this environment) with the pacer's Policy that holds it: the
-    environment's when none of its tags has a policy of its own; else every one of its paced tags'
-    policies together (combined), the environment's left aside: a tag's policy stands in for it, so
-    a pool of fresh numbers can be paced more gently than the rest. Two queries, whatever the count."""
+ENVIRONMENT_CLASS = "env"  # the class of numbers none of whose tags has a policy
+
+
+def number_classes(
+    environment: Environment, numbers: Iterable[str]
+) -> tuple[dict[str, str], dict[str, Policy]]:
+    """Each of `numbers` (E.164, of this environment) with its policy class, and each class's Policy, for
+    the pacer's claim (`classes`): ENVIRONMENT_CLASS, the environment's policy, when none of its tags has a
+    policy of its own; else "t<id>.<id>", its paced tags' ids, every one of their policies together
+    (combined), the environment's left aside: a tag's policy stands in for it, so a pool of fresh numbers
+    can be paced more gently than the rest. Keyed by tags, not by limits, so a policy edit moves no number
+    from one class to another. Two queries, whatever the count."""
     numbers = list(dict.fromkeys(numbers))
-    by_tag = {policy.tag_id: policy.limits for policy in TagPolicy.objects.filter(environment=environment)}
-    tagged: dict[str, list[Limits]] = defaultdict(list)
+    by_tag = {policy.tag_id: policy.limits for policy in TagPolicy.unscoped.filter(environment=environment)}
+    tagged: dict[str, list[int]] = defaultdict(list)
     if by_tag:
         links = PhoneNumber.tags.through.objects.filter(
             phonenumber__environment=environment, phonenumber__e164__in=numbers, tag_id__in=list(by_tag)
         ).exclude(phonenumber__state__in=PhoneNumber.FINISHED_STATES)
         for e164, tag_id in links.values_list("phonenumber__e164", "tag_id"):
-            tagged[e164].append(by_tag[tag_id])
-    default = pacer_policy(policy_of(environment))
-    # one combined Policy per distinct set of tag policies: numbers mostly share a few
-    cache: dict[tuple, Policy] = {}
-    result = {}
+            tagged[e164].append(tag_id)
+    classes: dict[str, str] = {}
+    policies: dict[str, Policy] = {}
     for e164 in numbers:
-        limits = tagged.get(e164)
-        if not limits:
-            result[e164] = default
-            continue
-        key = tuple(sorted(limits, key=repr))
-        if key not in cache:
-            cache[key] = combined(key)
-        result[e164] = cache[key]
-    return result
+        tag_ids = sorted(set(tagged.get(e164, ())))
+        key = "t" + ".".join(map(str, tag_ids)) if tag_ids else ENVIRONMENT_CLASS
+        if key not in policies:  # one combined Policy per class: numbers mostly share a few
+            policies[key] = (
+                combined(by_tag[t] for t in tag_ids)
+                if tag_ids
+                else pacer_policy(_unscoped_policy_of(environment))
+            )
+        classes[e164] = key
+    return classes, policies
+
+
+def _unscoped_policy_of(environment: Environment) -> PacingPolicy:
+    """policy_of for code that runs in any scope (a rebuild, a worker): the environment names the workspace."""
+    policy = PacingPolicy.unscoped.filter(environment_id=environment.pk).first()
+    return policy or PacingPolicy(workspace_id=environment.workspace_id, environment=environment)
+
+
+def number_policies(environment: Environment, numbers: Iterable[str]) -> dict[str, Policy]:
+    """Each of `numbers` (E.164, of this environment) with the pacer's Policy that holds it: its class's
+    (number_classes)."""
+    classes, policies = number_classes(environment, numbers)
+    return {e164: policies[key] for e164, key in classes.items()}
 
 
 def pool_policy(environment: Environment, numbers) -> Policy:

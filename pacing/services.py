@@ -28,7 +28,7 @@ from pacing.limits import (
 from pacing.models import PacingPolicy, TagPolicy
 from pacing.pacer import MAX_RAMP, Pacer, Policy, Rate
 from pacing.redis_client import redis_from_url
-from phone_numbers.models import Tag
+from phone_numbers.models import PhoneNumber, Tag
 from tenants.audit import audit
 from tenants.models import Environment
 
@@ -191,6 +191,8 @@ def tag_policy_update(*, environment: Environment, tag: Tag, actor, limits: Limi
         )  # fmt: skip
         after, workspace_id = widened(limits), environment.workspace_id
         transaction.on_commit(lambda: _policy_changed(workspace_id, before, after))
+        if created:
+            transaction.on_commit(lambda: _classes_changed(environment, tag))
     return policy
 
 
@@ -210,6 +212,7 @@ def tag_policy_remove(*, environment: Environment, tag: Tag, actor) -> bool:
         before, after = widened(was[1]), widened(now[1]) if now[0] else Policy()
         workspace_id = environment.workspace_id
         transaction.on_commit(lambda: _policy_changed(workspace_id, before, after))
+        transaction.on_commit(lambda: _classes_changed(environment, tag))
     return True
 
 
@@ -223,6 +226,28 @@ def _policy_changed(workspace_id: int, before: Policy, after: Policy) -> None:
     # workspace not initialised and the next dispatch rebuilds it before claiming.
     with contextlib.suppress(redis.RedisError):  # Redis down: it is rebuilt from PostgreSQL when back
         pacer().policy_changed(workspace_id=workspace_id, old=before, new=after)
+
+
+def warmup_hold(*, workspace_id: int, numbers: set[str]) -> int:
+    """The hook for number health (issue 14): `numbers` (E.164) are not to ramp today, so their warm-up
+    day does not advance (pacer.ramp_hold); call it once a day with the workspace's numbers that are not
+    healthy. How many numbers' ramps it held (a number that has not called yet has nothing to hold)."""
+    with contextlib.suppress(redis.RedisError):  # Redis down: that day's hold is lost, the ramp goes on
+        return pacer().ramp_hold(workspace_id=workspace_id, numbers=sorted(numbers))
+    return 0
+
+
+def _classes_changed(environment: Environment, tag: Tag) -> None:
+    # A tag gaining or losing a policy moves its numbers to another policy class: the pacer learns their
+    # new class now (until then a claim holds them by their old one; a pool sync heals a Redis outage).
+    from pacing.selectors import number_classes  # selectors read policies through this module
+
+    numbers = PhoneNumber.unscoped.filter(environment=environment, tags=tag).exclude(
+        state__in=PhoneNumber.FINISHED_STATES
+    )
+    classes, _ = number_classes(environment, numbers.values_list("e164", flat=True))
+    with contextlib.suppress(redis.RedisError):
+        pacer().classes_set(workspace_id=environment.workspace_id, classes=classes)
 
 
 def hours_update(*, environment: Environment, actor, hours: Hours) -> PacingPolicy:

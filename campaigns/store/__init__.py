@@ -42,6 +42,7 @@ from campaigns.store.base import (
     Store,
     Taken,
     Tally,
+    heard_fields,
 )
 from campaigns.store.orm import OrmStore
 from campaigns.store.postgresql import PostgresStore
@@ -54,6 +55,7 @@ __all__ = [
     "SETTLED_RANK",
     "Call",
     "Heard",
+    "heard_fields",
     "Job",
     "Look",
     "Recorded",

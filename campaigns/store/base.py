@@ -45,6 +45,9 @@ class Answer(NamedTuple):
     provider_call_id: str | None
     error: str
     finished_at: datetime
+    # A final status the provider knew at once (the sandbox's "completed"), written with the answer: one
+    # that needs nothing more (a no-answer or busy goes through outcome_record, for its retry)
+    heard: Heard | None = None
 
 
 class Heard(NamedTuple):
@@ -57,6 +60,18 @@ class Heard(NamedTuple):
     answered_at: datetime | None
     duration_s: int | None
     cause: str
+
+
+def heard_fields(heard: Heard | None) -> dict:
+    """A final status known with the dial's answer (Answer.heard), as the call's fields."""
+    if heard is None:
+        return {}
+    return {
+        "progress": heard.rank,
+        "outcome": heard.outcome,
+        "answered": heard.answered,
+        "duration_s": heard.duration_s,
+    }
 
 
 class Recorded(NamedTuple):

@@ -31,6 +31,7 @@ from campaigns.store.base import (
     Store,
     Taken,
     Tally,
+    heard_fields,
 )
 from phone_numbers.models import PhoneNumber
 from tenants.models import Workspace
@@ -252,6 +253,7 @@ class OrmStore(Store):
                 finished_at=a.finished_at,
                 updated_at=a.finished_at,
                 **({"provider_call_id": a.provider_call_id} if a.provider_call_id else {}),
+                **heard_fields(a.heard),
             )  # fmt: skip
             for a in answers
         )

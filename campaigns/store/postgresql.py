@@ -159,6 +159,10 @@ class PostgresStore(OrmStore):
             "attempts": [a.attempt_id for a in answers], "states": [a.state for a in answers],
             "sids": [a.provider_call_id for a in answers], "errors": [a.error for a in answers],
             "finished": [a.finished_at for a in answers],
+            "progress": [a.heard.rank if a.heard else 0 for a in answers],
+            "outcomes": [a.heard.outcome if a.heard else "" for a in answers],
+            "answered": [a.heard.answered if a.heard else None for a in answers],
+            "durations": [a.heard.duration_s if a.heard else None for a in answers],
         }  # fmt: skip
         with connection.cursor() as cursor:
             cursor.execute(_sql("answer_chunk"), params)

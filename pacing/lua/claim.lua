@@ -10,9 +10,15 @@
 -- KEYS[5] zones   HASH number -> its time zone, read only for a number near its daily cap (log.lua)
 -- KEYS[6] firsts  HASH number -> the local midnight its first attempt's day began at, for a warm-up ramp:
 --                      read only for a number near its day's cap, written at its first attempt (log.lua)
--- ARGV[1] the policy, now_ms and K (claims wanted), packed (log.lua read_decision)
+-- KEYS[7] classes HASH number -> its policy class in a mixed pool: given, and read, only with ARGV[3]
+-- ARGV[1] the policy, now_ms and K (claims wanted), packed (log.lua read_decision): the policy of every
+--   number of the pool; with classes, of a number whose class is missing or not given
 -- ARGV[2] the local midnights of the pool's zones ('' without a daily cap; log.lua day_bounds)
--- ARGV[3], ARGV[4], ...: connection id, 'interval_ms tolerance_ms' (Pacer.Rate) for each rated connection:
+-- ARGV[3] the pool's policy classes ('' for none: log.lua read_classes): each number is decided, scored
+--   and trimmed under its own class's policy, and the candidates stay in one order (earliest free, then
+--   least recently used) across the classes. A claim with classes reads each candidate's class with its
+--   log (one more HGET for a single claim, one more HMGET per window of a batch).
+-- ARGV[4], ARGV[5], ...: connection id, 'interval_ms tolerance_ms' (Pacer.Rate) for each rated connection:
 --   a claim from a number of that connection needs a token too. A number whose connection has none is
 --   skipped (re-scored no earlier than the connection's next token, so it stops crowding the others),
 --   and once every rated connection is out of tokens the claim stops: the status is then when the first
@@ -33,8 +39,20 @@
 
 local pool, state, callers, buckets = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local policy, now, wanted, stamp = read_decision(ARGV[1], ARGV[2], KEYS[5], KEYS[6])
+local classes = read_classes(ARGV[3], policy)
+stamp = stamp .. ARGV[3]                  -- a pool is scored under its classes' policies too
+local class_of = classes and {}           -- number -> its class key, false for none, as read
+-- The number's policy: its class's, else `policy` (defined only for a mixed pool: a closure costs).
+local policy_for = classes and function(number)
+  local key = class_of[number]
+  if key == nil then
+    key = redis.call('HGET', KEYS[7], number) or false
+    class_of[number] = key
+  end
+  return key and classes[key] or policy
+end
 local rates, rated = {}, 0                -- connection id -> {interval, tau, tat, blocked}
-for a = 3, #ARGV - 1, 2 do
+for a = 4, #ARGV - 1, 2 do
   local interval, tau = string.match(ARGV[a + 1], '^(%S+) (%S+)$')
   rates[ARGV[a]] = {interval = tonumber(interval), tau = tonumber(tau)}
   rated = rated + 1
@@ -79,9 +97,14 @@ if found[2] ~= stamp then
   for first = 1, #numbers, 500 do
     local last = math.min(first + 499, #numbers)
     local logs = redis.call('HMGET', state, unpack(numbers, first, last))
+    if classes then
+      local keys = redis.call('HMGET', KEYS[7], unpack(numbers, first, last))
+      for i = first, last do class_of[numbers[i]] = keys[i - first + 1] or false end
+    end
     local args = {}
     for i = first, last do
-      args[#args + 1] = string.format('%d', pool_score(logs[i - first + 1], policy, numbers[i]))
+      local p = policy_for and policy_for(numbers[i]) or policy
+      args[#args + 1] = string.format('%d', pool_score(logs[i - first + 1], p, numbers[i]))
       args[#args + 1] = numbers[i]
     end
     redis.call('ZADD', pool, unpack(args))
@@ -102,7 +125,8 @@ while #claimed < wanted do
   if budget == 0 then return reply(0, claimed) end
   budget = budget - 1
   local number = window[2 * i - 1]
-  local free = next_free(log, policy, number)
+  local p = policy_for and policy_for(number) or policy     -- the number's own policy
+  local free = next_free(log, p, number)
   local at, b, ready = free, rated > 0 and bucket_of(number), nil  -- at: when it may be claimed
   if b then
     ready = math.ceil(b.tat - b.tau)                         -- the connection's next token
@@ -124,18 +148,18 @@ while #claimed < wanted do
       b.tat, b.taken = (b.tat > now and b.tat or now) + b.interval, true
       ready = math.ceil(b.tat - b.tau)
     end
-    if policy.nramp > 0 and (not log or (policy.first_of and policy.first_of[number] == false)) then
+    if p.nramp > 0 and (not log or (p.first_of and p.first_of[number] == false)) then
       -- Its first attempt (or the first since a rebuild found none): day 0 of its warm-up starts today.
-      local start = day_bounds(number, policy, now)
+      local start = day_bounds(number, p, now)
       redis.call('HSETNX', KEYS[6], number, string.format('%d', start or now - now % 86400000))
     end
-    log = with_attempt(log, now, policy)
+    log = with_attempt(log, now, p)
     redis.call('HSET', state, number, log)
     claimed[#claimed + 1] = number
   end
   -- After a claim, a number skipped for its connection's rate, or a stale score repaired. Skipped
   -- numbers score no earlier than their connection's next token, so they stop crowding the others.
-  local score = pool_score(log, policy, number)
+  local score = pool_score(log, p, number)
   if ready and ready > score then score = ready end
   local score_arg = string.format('%d', score)
   if score <= now then
@@ -171,7 +195,13 @@ while #claimed < wanted do
       numbers[#numbers + 1] = window[2 * #numbers + 1]
     end
     logs = redis.call('HMGET', state, unpack(numbers))
-    if #numbers > 1 then prefetch_zones(numbers, policy) end
+    if #numbers > 1 then
+      prefetch_zones(numbers, policy)
+      if classes then
+        local keys = redis.call('HMGET', KEYS[7], unpack(numbers))
+        for j = 1, #numbers do class_of[numbers[j]] = keys[j] or false end
+      end
+    end
     i, lowest = 1, nil
   end
   log = logs and logs[i]

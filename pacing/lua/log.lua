@@ -20,10 +20,11 @@ local DAY_SPAN = 25 * 3600 * 1000        -- the longest calendar day (DST): ever
 -- arithmetic. The second: the zones' local midnights as text, parsed only when a number nears its daily
 -- cap (day_bounds). Returns the policy, now, the claims wanted and the policy's bytes, which stamp the
 -- policy a pool was scored under.
-local function read_decision(arg, zones_arg, zones_key, firsts_key)
-  local gap, daily, n, pos = struct.unpack('>i8i8i8', arg)
+local function read_policy(arg, pos)
+  local gap, daily, n
+  gap, daily, n, pos = struct.unpack('>i8i8i8', arg, pos)
   local policy = {gap = gap, daily = daily, n = n, caps = {}, windows = {}, keep = daily > 1 and daily or 1,
-    zones_arg = zones_arg, zones_key = zones_key, firsts_key = firsts_key, low = daily}
+    low = daily}
   for w = 1, n do
     local cap, window
     cap, window, pos = struct.unpack('>i8i8', arg, pos)
@@ -37,6 +38,12 @@ local function read_decision(arg, zones_arg, zones_key, firsts_key)
     policy.ramp[d], pos = struct.unpack('>i8', arg, pos)
     if policy.ramp[d] < policy.low then policy.low = policy.ramp[d] end  -- the least cap of any day
   end
+  return policy, pos
+end
+
+local function read_decision(arg, zones_arg, zones_key, firsts_key)
+  local policy, pos = read_policy(arg, 1)
+  policy.zones_arg, policy.zones_key, policy.firsts_key = zones_arg, zones_key, firsts_key
   local now, wanted = struct.unpack('>i8i8', arg, pos)
   if now < 0 then
     local t = redis.call('TIME')
@@ -44,6 +51,32 @@ local function read_decision(arg, zones_arg, zones_key, firsts_key)
   end
   policy.now = now
   return policy, now, wanted, string.sub(arg, 1, pos - 1)
+end
+
+-- A mixed pool's policy classes (Pacer.claim's `classes`, packed as Pacer._classes_arg): '' for none
+-- (every number follows `policy`), else the count and, per class, its key's length, its key and its
+-- policy (read_policy). Each number's class is its field in {ws}:classes; a number with none, or of a
+-- class not given, follows `policy`, which the caller makes every class's limits together (strictest:
+-- fails closed). The classes share `policy`'s caches (zones, first days: a number's, whatever its class)
+-- and keep as many attempts as the most demanding of them, so a number moving class finds its log whole.
+local function read_classes(arg, policy)
+  if arg == '' then return nil end
+  policy.mids, policy.zone_of, policy.first_of = {}, {}, {}
+  local classes, count, pos = {}, struct.unpack('>i8', arg)
+  for _ = 1, count do
+    local len, key, p
+    len, pos = struct.unpack('>i8', arg, pos)
+    key, pos = string.sub(arg, pos, pos + len - 1), pos + len
+    p, pos = read_policy(arg, pos)
+    p.zones_arg, p.zones_key, p.firsts_key, p.now = policy.zones_arg, policy.zones_key, policy.firsts_key,
+      policy.now
+    p.mids, p.zone_of, p.first_of = policy.mids, policy.zone_of, policy.first_of
+    if p.keep > policy.keep then policy.keep = p.keep end
+    if p.daily > 0 then policy.any_daily = true end
+    classes[key] = p
+  end
+  for _, p in pairs(classes) do p.keep = policy.keep end
+  return classes
 end
 
 local function attempt(log, i)           -- the i-th newest attempt, or nil
@@ -87,7 +120,7 @@ end
 -- The zones of a batch's candidates, read in one HMGET with their logs' (claim.lua) rather than one HGET
 -- each as day_bounds needs them: only with a daily cap.
 local function prefetch_zones(numbers, policy)
-  if policy.daily == 0 then return end
+  if policy.daily == 0 and not policy.any_daily then return end
   if not policy.mids then policy.mids, policy.zone_of = {}, {} end
   local zones = redis.call('HMGET', policy.zones_key, unpack(numbers))
   for j = 1, #numbers do policy.zone_of[numbers[j]] = zones[j] or '' end

@@ -198,6 +198,9 @@ def read_pages[T](
 @dataclass(frozen=True)
 class DialResult:
     call_id: str
+    # How the call went, when the provider knows at once (the sandbox, whose calls ring nobody); others
+    # report it later, to the status callback or when asked (call_status).
+    status: CallStatus | None = None
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,11 @@ An account's state (what it holds, its orders and calls) lives in a SandboxStore
 given: Dialtone gives it the database (providers/sandbox/store.py), so web and workers, before and after
 a restart, see one account, as they would at a real provider. This module stays free of Django like the
 other adapters. Each account has the whole inventory to itself; refs are "SB" + the number's digits.
+
+Its calls ring nobody, so their outcome is known when they are placed (DialResult.status; call_status
+says the same when asked): answered and completed after SANDBOX_CALL_S seconds, except to a destination
+ending in 555-0486, busy (SIP 486), or in 555-0408, no answer (SIP 408), so a demo campaign shows its
+retries.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from providers.adapters.base import (
     LIST_MAX_ITEMS,
     AccountInfo,
     AvailableNumber,
+    CallStatus,
     Capabilities,
     DialResult,
     NumberSearch,
@@ -127,6 +133,17 @@ class SandboxCall:
     reference: str
 
 
+SANDBOX_CALL_S = 12
+_ENDINGS = {"5550486": ("busy", "SIP 486 Busy Here"), "5550408": ("no-answer", "SIP 408 Request Timeout")}
+
+
+def sandbox_status(call_id: str, to_e164: str) -> CallStatus:
+    """How a sandbox call to `to_e164` goes (the module says the rule)."""
+    status, cause = _ENDINGS.get(to_e164[-7:], ("completed", ""))
+    duration = SANDBOX_CALL_S if status == "completed" else 0
+    return CallStatus(call_id=call_id, status=status, duration_s=duration, cause=cause)
+
+
 class SandboxStore(Protocol):
     """One sandbox account's records. Each method is atomic on its own, across processes."""
 
@@ -147,6 +164,9 @@ class SandboxStore(Protocol):
     def ordered(self, reference: str) -> list[str]:
         """The numbers bought with `reference`."""
 
+    def call_to(self, call_id: str) -> str | None:
+        """The destination of a call the account placed; None for a call it never placed."""
+
     def record_call(self, call: SandboxCall) -> bool:
         """Record a placed call; False (nothing recorded) when the account does not hold its caller ID."""
 
@@ -158,6 +178,10 @@ def ref_for(e164: str) -> str:
 def _e164_of(ref: str) -> str | None:
     e164 = "+" + ref.removeprefix("SB")
     return e164 if ref.startswith("SB") and e164 in inventory() else None
+
+
+def _call_not_found() -> ProviderError:
+    return ProviderError("not_found", "The sandbox placed no call with that id.", status=404)
 
 
 def _not_found() -> ProviderError:
@@ -174,6 +198,7 @@ def _active(e164: str, reference: str | None = None) -> Purchase:
 class SandboxAdapter(ProviderAdapter):
     key = "sandbox"
     name = "Sandbox"
+    tells_call_status = True
 
     def __init__(
         self,
@@ -263,13 +288,19 @@ class SandboxAdapter(ProviderAdapter):
         within: float | None = None,
         status_url: str | None = None,
     ) -> DialResult:
-        # Its calls ring nobody: no progress to report (their outcome stays unknown, call_status says None).
+        # Its calls ring nobody: their outcome is known at once (sandbox_status).
         call = SandboxCall(f"SBCA{uuid.uuid4().hex}", from_e164, to_e164, webhook_url, reference)
         if not self.store.record_call(call):
             raise ProviderError(
                 "bad_caller_id", "The sandbox cannot call from that number: use a number on this account."
             )
-        return DialResult(call_id=call.call_id)
+        return DialResult(call_id=call.call_id, status=sandbox_status(call.call_id, to_e164))
+
+    def call_status(self, call_id: str) -> CallStatus | None:
+        to_e164 = self.store.call_to(call_id)
+        if to_e164 is None:
+            raise _call_not_found()
+        return sandbox_status(call_id, to_e164)
 
     def reputation(self, e164: str, *, fresh: bool = False) -> Reputation:
         """A made-up feed, the same for a number every time (so the demo shows each level): about one

@@ -59,6 +59,10 @@ class DatabaseStore:
         orders = SandboxOrder.objects.filter(connection_id=self.connection_id, reference=reference)
         return list(orders.order_by("pk").values_list("e164", flat=True))
 
+    def call_to(self, call_id: str) -> str | None:
+        rows = CallRow.objects.filter(connection_id=self.connection_id, call_id=call_id)
+        return rows.values_list("to_e164", flat=True).first()
+
     def record_call(self, call: SandboxCall) -> bool:
         # One statement, as campaign workers dial a lot: recorded only if the account holds the caller ID.
         now = connection.ops.adapt_datetimefield_value(timezone.now())

@@ -7,6 +7,7 @@ retries.call_outcome_retry with the call, its claim and the provider's status.""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -93,7 +94,7 @@ def test_a_busy_retry_past_the_campaign_cap_ends_held_with_the_reason(make_desk,
     assert call_outcome_retry(call_id=call.pk, attempt_id=call.attempt_id, status="busy").action == "none"
 
 
-def test_other_statuses_and_finished_campaigns_are_never_retried(make_desk, log_path):
+def test_other_statuses_and_cancelled_campaigns_are_never_retried(make_desk, log_path):
     desk = make_desk(1)
     campaign = desk.campaign(DESTINATIONS[:2])
     campaign_start(campaign=campaign, actor=desk.actor)
@@ -101,9 +102,69 @@ def test_other_statuses_and_finished_campaigns_are_never_retried(make_desk, log_
     assert (
         call_outcome_retry(call_id=first.pk, attempt_id=first.attempt_id, status="completed").action == "none"
     )
-    Campaign.unscoped.filter(pk=campaign.pk).update(state=Campaign.State.FINISHED)
+    Campaign.unscoped.filter(pk=campaign.pk).update(state=Campaign.State.CANCELLED)
     assert call_outcome_retry(call_id=second.pk, attempt_id=second.attempt_id, status="busy").action == "none"
     assert [c.state for c in desk.calls(campaign)] == ["placed", "placed"]
+    assert Campaign.unscoped.get(pk=campaign.pk).state == Campaign.State.CANCELLED
+
+
+def test_a_campaign_finished_before_a_no_answer_came_reopens_and_dials_the_retry(make_desk, log_path):
+    """The campaign's one call was placed and nothing else waits, so the campaign finished; then its
+    no-answer comes (a provider's late status callback). The campaign runs again, audited, the retry is
+    claimed and dialed, and the campaign finishes again after it (seen: the retry was refused, never
+    dialed, the campaign finished with the call placed once)."""
+    from tenants.models import AuditEvent
+
+    rules = AttemptRules()
+    desk = make_desk(1)
+    campaign = desk.campaign(DESTINATIONS[:1])
+    campaign_start(campaign=campaign, actor=desk.actor)
+    [call] = dispatch_and_dial(desk, campaign)
+    campaign_dispatch(campaign_id=campaign.pk, batches=1)  # nothing waits, nothing in flight
+    assert Campaign.unscoped.get(pk=campaign.pk).state == Campaign.State.FINISHED
+
+    retry = call_outcome_retry(
+        call_id=call.pk, attempt_id=call.attempt_id, status="no-answer", at=due_now(rules)
+    )
+    assert retry.action == "retry"
+    reopened = Campaign.unscoped.get(pk=campaign.pk)
+    assert (reopened.state, reopened.finished_at) == (Campaign.State.RUNNING, None)
+    assert AuditEvent.unscoped.filter(action="campaign.reopened", target_id=str(campaign.pk)).exists()
+
+    [call] = dispatch_and_dial(desk, campaign)
+    assert call.state == "placed" and CallAttempt.unscoped.filter(call=call, dialed=True).count() == 2
+    campaign_dispatch(campaign_id=campaign.pk, batches=1)
+    assert Campaign.unscoped.get(pk=campaign.pk).state == Campaign.State.FINISHED
+
+
+@pytest.mark.worker
+def test_sandbox_calls_report_no_answer_and_busy_and_the_campaign_dials_every_retry_first(
+    make_desk, log_path, worker
+):
+    """The sandbox answers every call but those to 555-0408 (no answer) and 555-0486 (busy), as soon as
+    it places them: through a real worker the no-answer is dialed 3 times (2 retries), the busy 4 (3),
+    the others once, and the campaign finishes only after the last retry (waits made 1 s here)."""
+    from providers.models import SandboxCall
+
+    no_answer, busy = "+12125550408", "+12125550486"
+    desk = make_desk(2)
+    campaign = desk.campaign(
+        [*DESTINATIONS[:3], no_answer, busy], rules=AttemptRules(cap_campaign=5, cap_day=5)
+    )
+    Campaign.unscoped.filter(pk=campaign.pk).update(retry_no_answer_after_s=1, retry_busy_after_s=1)
+    campaign_start(campaign=campaign, actor=desk.actor)
+
+    def finished():
+        campaign.refresh_from_db()
+        return campaign.state == Campaign.State.FINISHED
+
+    wait_until(finished, timeout=60, message=f"not finished: {desk.states(campaign)}")
+    dialed = Counter(SandboxCall.objects.values_list("to_e164", flat=True))
+    assert dialed == {**dict.fromkeys(DESTINATIONS[:3], 1), no_answer: 3, busy: 4}
+    calls = {c.to_e164: c for c in desk.calls(campaign)}
+    assert (calls[no_answer].outcome, calls[no_answer].no_answer_retries) == ("no-answer", 2)
+    assert (calls[busy].outcome, calls[busy].busy_retries) == ("busy", 3)
+    assert {calls[d].outcome for d in DESTINATIONS[:3]} == {"completed"}
 
 
 def test_a_call_at_its_campaign_cap_is_held_at_dispatch_and_never_claimed(make_desk, log_path):

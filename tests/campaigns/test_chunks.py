@@ -58,14 +58,16 @@ def test_a_chunk_is_taken_in_one_statement_and_answered_in_one(make_desk, log_pa
         assert calls_dial(jobs(calls)) == {"placed": 5}
     # The sandbox keeps its side of each dial in its own tables, on the dial threads' connections.
     # The ORM store: a take (UPDATE, then a SELECT) and an answer (UPDATE) per call, and the claims marked
-    # dialed (for the attempt caps) in one UPDATE before the takes.
-    assert len(captured) == {"postgresql": 2, "orm": 16}[engine_store], [q["sql"][:80] for q in captured]
+    # dialed (for the attempt caps) in one UPDATE before the takes. The sandbox's outcomes, known as it
+    # placed the calls, go with the answers and onto their attempts in one statement for the chunk.
+    assert len(captured) == {"postgresql": 3, "orm": 17}[engine_store], [q["sql"][:80] for q in captured]
     by_reference = {d.reference: d for d in dial_log.read(log_path)}
     for call in desk.calls(campaign):
         dial = by_reference[call.reference]
         assert (dial.from_e164, dial.to_e164) == (call.from_e164, call.to_e164)
         assert call.state == "placed" and call.provider_call_id == dial.call_id
         assert call.dialing_at and call.finished_at and call.error == ""
+        assert (call.outcome, call.duration_s) == ("completed", 12)  # the sandbox's, with the answer
     assert int(pacer_redis().get(takes_key(campaign.pk))) == 5  # the dispatcher's measure of the workers
 
 

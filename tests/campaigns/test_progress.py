@@ -190,3 +190,26 @@ def test_the_limits_holding_a_number_are_said_in_words_in_the_pages_zone(setting
         assert hold_words(Hold("jitter", 0, 0, 120, at, "")).startswith(
             "random delay after the last call (up to 2 min)"
         )
+
+
+def test_the_finish_estimate_spans_the_random_delay_and_the_warm_up_ramp():
+    """The earliest: no random delay, numbers past their warm-up; the latest: every delay at its bound,
+    numbers on their first warm-up day (2, then 4, then the daily cap of 10)."""
+    jitter = Policy(gap_s=60, jitter_s=30)
+    assert _paced_seconds(jitter, 11, 1) == 600  # ten gaps
+    assert _paced_seconds(jitter, 11, 1, latest=True) == 900  # each 30 s later
+    ramp = Policy(daily_cap=10, ramp=(2, 4))
+    assert _paced_seconds(ramp, 10, 1) == 0  # ten today
+    assert _paced_seconds(ramp, 10, 1, latest=True) == 2 * 86_400  # 2 the first day, 4 the next, then 4 more
+    assert _paced_seconds(ramp, 20, 2, latest=True) == 2 * 86_400  # the same, each of two numbers
+
+
+def test_the_finish_estimate_of_a_mixed_pool_paces_each_number_by_its_own_policy():
+    """One number a minute apart, one ten minutes apart: 12 calls take about 10 minutes (11 + 2), not
+    the 50 of both numbers at the stricter pace."""
+    from campaigns.selectors import _pool_paced_seconds
+
+    mixed = [(Policy(gap_s=60), 1), (Policy(gap_s=600), 1)]
+    assert abs(_pool_paced_seconds(mixed, 12) - 600) < 1
+    assert _pool_paced_seconds([(Policy(gap_s=600), 2)], 12) == 3000
+    assert _pool_paced_seconds([(Policy(gap_s=60), 1), (Policy(), 1)], 12) is None  # the workers' pace

@@ -1,5 +1,7 @@
 """Campaign services without a worker: bad input, guarded moves, recovery, and the pacer's rebuild."""
 
+from collections import Counter
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -268,7 +270,8 @@ def test_a_dial_says_what_happened_as_one_of_its_named_outcomes(make_desk):
 
 def test_a_dial_takes_two_statements_whatever_it_loads(make_desk, log_path, engine_store):
     """reserved -> dialing with the call, claim, number and connection in one round trip (the ORM store:
-    three: the claim marked dialed, for the attempt caps, just before, is one of them); then the outcome."""
+    three: the claim marked dialed, for the attempt caps, just before, is one of them); then the answer,
+    with the sandbox's outcome."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -279,12 +282,20 @@ def test_a_dial_takes_two_statements_whatever_it_loads(make_desk, log_path, engi
     with CaptureQueriesContext(connection) as captured:
         assert call_dial(call_id=call.pk, attempt_id=call.attempt_id) == "placed"
     # The sandbox provider keeps its side of the dial in its own tables: those statements are not ours.
+    # It knows the call's outcome as it places it ("completed"): written with the answer, and kept on the
+    # attempt (number health counts attempts) in one statement more.
     queries = [q for q in captured if "providers_sandbox" not in q["sql"]]
-    assert len(queries) == {"postgresql": 2, "orm": 4}[engine_store], [q["sql"][:80] for q in queries]
+    assert len(queries) == {"postgresql": 3, "orm": 5}[engine_store], [q["sql"][:80] for q in queries]
     placed = CampaignCall.unscoped.get(pk=call.pk)
     (dial,) = dial_log.read(log_path)
     assert (dial.from_e164, dial.to_e164, dial.reference) == (call.from_e164, call.to_e164, call.reference)
     assert placed.state == "placed" and placed.provider_call_id == dial.call_id and placed.dialing_at
+    assert (placed.outcome, placed.answered, placed.duration_s, placed.progress) == (
+        "completed",
+        True,
+        12,
+        40,
+    )
 
 
 def test_a_reserved_call_whose_number_left_goes_back_without_dialing(make_desk, log_path):
@@ -552,6 +563,48 @@ def test_a_pool_mixing_paced_and_unpaced_numbers_is_held_by_every_policy_in_it(m
     with workspace_scope(desk.ws):
         policy = pool_policy(campaign)
     assert policy.daily_cap == 1 and [cap for cap, _ in policy.windows] == [2]
+
+
+def test_a_mixed_pool_holds_each_number_by_its_own_policy_and_drags_no_other(make_desk):
+    """The environment allows 2 calls an hour per number; one number also carries "fresh", whose own
+    policy allows 1 (its tag's policy is saved after the campaign started: the pacer learns the number's
+    new class). A batch of 10 claims the fresh number once and the other two twice each: 5 calls, where
+    one policy for the whole pool (every policy in it combined) held every number to 1 (seen: 3)."""
+    from campaigns.dispatch import _dispatch_batch, _Feed, _Lane, _lane_load
+    from pacing.limits import Limits
+    from pacing.services import tag_policy_update
+    from phone_numbers.models import Tag
+    from phone_numbers.services import number_update
+    from tenants.scope import all_workspaces
+
+    desk = make_desk(3)
+    desk.policy(cap=2, window=3600)
+    campaign = desk.campaign(DESTINATIONS[:10])
+    campaign_start(campaign=campaign, actor=desk.actor)
+    campaigns_dispatch(batches=0)  # the pool and its classes in the pacer, nothing claimed
+    with workspace_scope(desk.ws):
+        fresh = desk.numbers[0]
+        number_update(
+            number=fresh, actor=desk.actor, version=fresh.version, environment=fresh.environment,
+            agent=fresh.inbound_agent, variant=fresh.inbound_variant, tag_names=["outbound", "fresh"],
+        )  # fmt: skip
+        tag_policy_update(
+            environment=desk.live, tag=Tag.objects.get(name="fresh"), actor=desk.actor,
+            limits=Limits.of(gap_s=0, windows=[(1, 3600)], daily_cap=0),
+        )  # fmt: skip
+    with all_workspaces():
+        for _ in range(2):  # the second finds every number held by its own policy
+            lane = _Lane(campaign.pk)
+            assert _lane_load(lane)
+            assert set(lane.classes) == {"env", f"t{Tag.unscoped.get(name='fresh').pk}"}
+            batch = _dispatch_batch(
+                lane.campaign, lane.policy, _Feed(limit=100, takes_per_s=None), lane.rates, lane.zones,
+                classes=lane.classes,
+            )  # fmt: skip
+            assert batch.paced
+    per_number = Counter(CallAttempt.unscoped.filter(campaign=campaign).values_list("e164", flat=True))
+    assert per_number == {fresh.e164: 1, desk.numbers[1].e164: 2, desk.numbers[2].e164: 2}
+    assert desk.states(campaign) == {"reserved": 5, "pending": 5}
 
 
 @pytest.mark.parametrize("cadence", ["jitter", "warm-up"])

@@ -280,6 +280,39 @@ def test_the_finish_estimate_reads_about_a_time(page, live_server, acme, outboun
     assert console_errors == []
 
 
+@pytest.mark.parametrize("width", [1440, 390])
+def test_the_finish_estimate_is_a_span_under_a_random_delay(
+    page, live_server, acme, outbound_desk, console_errors, width
+):
+    """An hour between calls and up to 10 minutes' random wait: "between <earliest> and <latest>"."""
+    from datetime import datetime, timedelta
+
+    with workspace_scope(acme):
+        from pacing.services import policy_update
+
+        policy_update(
+            environment=outbound_desk,
+            actor=owner_of(acme),
+            enabled=True,
+            gap_seconds=3600,
+            jitter_seconds=600,
+        )
+    from tests.campaigns.conftest import DESTINATIONS
+
+    # Ten calls from three numbers: the busiest makes four, three hours apart at the least, 30 min more at most
+    campaign = _running(acme, outbound_desk, ("phone\n" + "\n".join(DESTINATIONS[:10])).encode())
+    page.set_viewport_size({"width": width, "height": 900})
+    sign_in(page, live_server, "vic_viewer", PASSWORD)
+    page.goto(f"{live_server.url}/w/acme/campaigns/{campaign.id}/")
+    expect(page.locator("#live")).to_contain_text("Expected to finish between")
+    expect(page.locator("#live")).to_contain_text("random delays between calls and the warm-up make the span")
+    earliest = page.get_by_test_id("finish-earliest").get_attribute("datetime")
+    latest = page.get_by_test_id("finish-latest").get_attribute("datetime")
+    assert datetime.fromisoformat(latest) - datetime.fromisoformat(earliest) == timedelta(minutes=30)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    assert console_errors == []
+
+
 def test_a_cancelled_campaign_counts_the_calls_it_did_not_place(
     page, live_server, acme, outbound_desk, console_errors
 ):

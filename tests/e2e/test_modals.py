@@ -284,7 +284,7 @@ def test_pacing_inputs_fit_their_largest_value_and_the_summary_follows_the_typin
         assert not PacingPolicy.objects.exists()  # typing saves nothing
 
     # Each input shows its largest allowed value whole, beside the spin buttons.
-    for label in ("Wait", "Window 1: No more than", "calls every (window 1)", "Per day, no more than"):
+    for label in ("Wait", "Window 1: No more than", "calls every (window 1)", "Per day: No more than"):
         field = dialog.get_by_label(label, exact=True)
         field.fill(field.get_attribute("max"))
         fits = field.evaluate(

@@ -46,7 +46,7 @@ def test_two_windows_and_a_daily_cap_in_the_modal(page, live_server, acme, conso
 
     # Fixed: 3 per 15 minutes, 5 per hour, and 75 a day; the summary says all of it as it is typed.
     dialog.get_by_label("Window 1: No more than").fill("5")
-    dialog.get_by_label("Per day, no more than").fill("75")
+    dialog.get_by_label("Per day: No more than").fill("75")
     expect(summary).to_contain_text("3 calls per 15 minutes, 5 per hour; 75 calls a day.")
     expect(summary).to_contain_text("(3.13 per number)")
 
@@ -80,3 +80,34 @@ def test_two_windows_and_a_daily_cap_in_the_modal(page, live_server, acme, conso
         "3 calls per 15 minutes, 5 per hour; 75 calls a day."
     )
     assert console_errors == []
+
+
+@pytest.mark.parametrize("width", [1440, 390])
+def test_the_daily_cap_row_reads_as_one_sentence_at_either_width(
+    page, live_server, acme, console_errors, width
+):
+    """ "No more than [75] calls a day", like the windows' rows, its field's label "Per day: No more than" to
+    a screen reader: label, field and words on one line, the note "for each number, in its own time zone's
+    day" after them (seen: the words and the note dropped under the field as a block, at 1440 px too)."""
+    page.set_viewport_size({"width": width, "height": 900})
+    sign_in(page, live_server, "olga_operator", PASSWORD)
+    page.goto(f"{live_server.url}/w/acme/numbers/")
+    page.get_by_role("link", name="Call pacing").click()
+    dialog = page.locator("dialog#modal")
+    settled(page)
+    dialog.get_by_label("Limit call frequency").check()
+    field = dialog.get_by_label("Per day: No more than")
+    field.fill("75")
+    row = dialog.locator(".pacing-rule:has(#id_daily_cap)")
+    label, words = row.locator("label").bounding_box(), dialog.locator("#daily-text").bounding_box()
+    box = field.bounding_box()
+    middle = box["y"] + box["height"] / 2
+    for part in (label, words):  # on the field's line
+        assert part["y"] <= middle <= part["y"] + part["height"], (part, box)
+    note = dialog.locator("#daily-note").bounding_box()
+    assert note["x"] + note["width"] <= width
+    overflow = dialog.locator(".modal-content").evaluate("(el) => el.scrollWidth - el.clientWidth")
+    assert overflow <= 0
+    expect(field).to_have_accessible_description("calls a day for each number, in its own time zone's day")
+    row.screenshot(path=f"/tmp/cadence-daily-row-{width}.png")
+    dialog.screenshot(path=f"/tmp/cadence-pacing-modal-{width}.png")

@@ -40,7 +40,7 @@ def test_set_a_tags_pacing_from_the_tag_and_see_it_described(page, live_server, 
 
     # A warm-up day above the daily cap: said on the warm-up's field, focused there, nothing saved.
     dialog.get_by_label("Wait", exact=True).fill("2")
-    dialog.get_by_label("Per day, no more than").fill("40")
+    dialog.get_by_label("Per day: No more than").fill("40")
     dialog.get_by_label("Warm up new numbers").fill("10, 50")
     dialog.get_by_role("button", name="Save").click()
     ramp = dialog.get_by_label("Warm up new numbers")

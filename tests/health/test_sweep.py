@@ -293,13 +293,18 @@ def test_settled_outcomes_are_kept_per_attempt(make_desk):
     call = CampaignCall.unscoped.get(campaign=campaign)
     assert call_dial(call_id=call.pk, attempt_id=call.attempt_id) == "placed"
     call.refresh_from_db()
+    # The sandbox knows its calls' outcome as it places them (answered, 12 s): kept on the attempt then.
+    attempt = CallAttempt.unscoped.get(pk=call.attempt_id)
+    assert (attempt.outcome, attempt.answered, attempt.duration_s) == ("completed", True, 12)
+    assert attempt.settled_at is not None
+    # A retried call's next attempt settles on its own, through a report as a provider sends it.
+    CampaignCall.unscoped.filter(pk=call.pk).update(progress=0, outcome="")
     outcome_record(
         call_id=call.pk, attempt_id=call.attempt_id,
         status=CallStatus(call_id=call.provider_call_id, status="completed", duration_s=7),
     )  # fmt: skip
     attempt = CallAttempt.unscoped.get(pk=call.attempt_id)
     assert (attempt.outcome, attempt.answered, attempt.duration_s) == ("completed", True, 7)
-    assert attempt.settled_at is not None
 
 
 def _when(at) -> str:

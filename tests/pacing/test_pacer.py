@@ -769,3 +769,101 @@ def test_a_shared_connection_gives_each_workspace_its_own_bucket_under_its_own_h
     keys = sorted(k.decode() for k in redis_client.scan_iter())
     assert {k.split("}")[0] + "}" for k in keys} == {"{ws:1}", "{ws:2}"}, keys
     assert any(k.endswith(":rates") for k in keys) and any(k.endswith(":callers") for k in keys)
+
+
+# A pool mixing policies: each number by its own class's
+
+
+def _classes(pacer: Pacer, **by_number) -> None:
+    pacer.pool_set(workspace_id=WS, pool_id="p", numbers=[A, B, C], classes=by_number)
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_each_number_of_a_mixed_pool_is_held_by_its_own_class_and_no_other(ready, k):
+    """A is gentle (1 call a minute, its tag's class), B and C follow the environment's 1 every 10 s.
+    Claimed one by one and in batches for two minutes: A calls twice, B and C every 10 s, and no number
+    breaks its own class's limits (under one policy for the pool, B and C were held to A's minute)."""
+    gentle, default = Policy(windows=((1, 60),)), Policy(gap_s=10)
+    _classes(ready, **{A: "t1", B: "env", C: "env"})
+    strictest = Policy(gap_s=10, windows=((1, 60),))
+    history: dict[str, list[int]] = {A: [], B: [], C: []}
+    for at in range(0, 120):
+        result = ready.claim(
+            workspace_id=WS, pool_id="p", policy=strictest, call_ids=[f"c{i}" for i in range(k)],
+            now_ms=T0 + at * SECOND, classes={"t1": gentle, "env": default},
+        )  # fmt: skip
+        for c in result.claims:
+            history[c.number].append(c.at_ms)
+    assert len(history[A]) == 2 and len(history[B]) == len(history[C]) == 12
+    assert violations(history[A], gentle) == [] and violations(history[B] + history[C], Policy()) == []
+    assert violations(history[B], default) == violations(history[C], default) == []
+
+
+def test_a_number_of_no_class_or_an_unknown_one_follows_the_strictest_policy(ready):
+    """A's class is not given with the claim, B has none: both are held by the claim's policy, the pool's
+    strictest; C's class is looser and is followed."""
+    _classes(ready, **{A: "t9", C: "env"})
+    strictest, loose = Policy(gap_s=60), Policy(gap_s=5)
+    for at in (0, 5, 10):
+        result = ready.claim(
+            workspace_id=WS, pool_id="p", policy=strictest, call_ids=["x", "y", "z"],
+            now_ms=T0 + at * SECOND, classes={"env": loose},
+        )  # fmt: skip
+        assert sorted(claimed(result)) == (sorted([A, B, C]) if at == 0 else [C])
+
+
+def test_a_number_changing_class_rescores_the_pools_so_a_looser_class_frees_it_at_once(ready):
+    """A is claimed under a 1-hour gap; moved to a class with no pacing, the next claim finds it free."""
+    only(ready, A)
+    classes = {"slow": Policy(gap_s=3600), "fast": Policy()}
+    ready.classes_set(workspace_id=WS, classes={A: "slow"})
+    hold = Policy(gap_s=3600)
+    assert claimed(
+        ready.claim(workspace_id=WS, pool_id="p", policy=hold, call_ids=["a"], now_ms=T0, classes=classes)
+    ) == [A]
+    paced = ready.claim(
+        workspace_id=WS, pool_id="p", policy=hold, call_ids=["a"], now_ms=T0 + 1000, classes=classes
+    )
+    assert paced.claims == ()
+    ready.classes_set(workspace_id=WS, classes={A: "fast"})
+    free = ready.claim(
+        workspace_id=WS, pool_id="p", policy=hold, call_ids=["a"], now_ms=T0 + 2000, classes=classes
+    )
+    assert claimed(free) == [A]
+
+
+def test_a_rebuild_keeps_the_numbers_classes(ready, redis_client):
+    _classes(ready, **{A: "t1", B: "env", C: "env"})
+    redis_client.flushdb()
+    ready.rebuild(workspace_id=WS, attempts=[], pools={"p": [A, B, C]}, classes={A: "t1", B: "env", C: "env"})
+    classes = {"t1": Policy(gap_s=3600), "env": Policy(gap_s=1)}
+    for at in (0, 1):
+        result = ready.claim(
+            workspace_id=WS, pool_id="p", policy=Policy(gap_s=3600), call_ids=["x", "y", "z"],
+            now_ms=T0 + at * SECOND, classes=classes,
+        )  # fmt: skip
+        assert sorted(claimed(result)) == (sorted([A, B, C]) if at == 0 else [B, C])
+
+
+def test_a_held_warm_up_stays_on_its_day_while_the_number_is_not_healthy(ready):
+    """Caps 1, 2, 3 then 5 for a Chicago number. Held on its second day (the hook number health will feed:
+    pacing.services.warmup_hold), its third day is capped as its second, 2; then it ramps on. A number that
+    never called has no warm-up day to hold."""
+    chicago, idle = "+13125550100", "+13125550101"
+    ready.pool_set(workspace_id=WS, pool_id="d", numbers=[chicago])
+    policy, zones = Policy(daily_cap=5, ramp=(1, 2, 3)), ["America/Chicago"]
+
+    def took(at_ms: int) -> int:
+        calls = [f"c{i}" for i in range(9)]
+        return len(
+            ready.claim(
+                workspace_id=WS, pool_id="d", policy=policy, call_ids=calls, now_ms=at_ms, zones=zones
+            ).claims
+        )
+
+    assert took(_ms(2026, 6, 10, 22)) == 1  # day 1
+    assert took(_ms(2026, 6, 11, 6)) == 2  # day 2
+    assert ready.ramp_hold(workspace_id=WS, numbers=[chicago, idle]) == 1
+    assert took(_ms(2026, 6, 12, 6)) == 2  # day 3 counts as day 2 again
+    assert took(_ms(2026, 6, 13, 6)) == 3
+    assert took(_ms(2026, 6, 14, 6)) == 5

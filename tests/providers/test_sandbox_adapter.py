@@ -213,6 +213,26 @@ def test_dial_records_the_call(sandbox, sandbox_connection):
     )
 
 
+@pytest.mark.parametrize(
+    ("to_e164", "status", "cause"),
+    [
+        ("+12125550199", "completed", ""),
+        ("+12125550486", "busy", "SIP 486 Busy Here"),
+        ("+13125550408", "no-answer", "SIP 408 Request Timeout"),
+    ],
+)
+def test_a_sandbox_call_s_outcome_is_known_when_placed_and_when_asked(sandbox, to_e164, status, cause):
+    """Its calls ring nobody: answered and completed, but busy to 555-0486 and no answer to 555-0408."""
+    result = sandbox.dial(
+        from_e164=STARTER_NUMBERS[0], to_e164=to_e164, webhook_url="https://d/x", reference="c"
+    )
+    assert (result.status.status, result.status.cause, result.status.final) == (status, cause, True)
+    assert result.status.call_id == result.call_id
+    assert sandbox.tells_call_status and sandbox.call_status(result.call_id) == result.status
+    with pytest.raises(ProviderError, match="placed no call with that id"):
+        sandbox.call_status("SBCA-never")
+
+
 def test_the_sandbox_cannot_say_whether_a_lost_dial_was_placed(sandbox):
     # Campaigns leave a lost sandbox dial to a person (tests/campaigns/dial_log.py answers in tests).
     found = sandbox.find_call(
