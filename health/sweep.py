@@ -31,6 +31,7 @@ from campaigns.store import State, store
 from health.figures import LOOKBACK, figures_compute, figures_store, pool_median
 from health.models import NumberFigures, SweepMark
 from health.rules import Thresholds, decide, thresholds, with_reputation
+from pacing.services import warmup_hold
 from phone_numbers.health import flag_reason, health_move
 from phone_numbers.models import HEALTH_OUT_OF_POOLS, Health, HealthChange, NumberReputation, PhoneNumber
 from phone_numbers.selectors import reputation_of
@@ -54,6 +55,7 @@ class SweepResult:
     judged: int = 0
     held: int = 0
     rested: int = 0
+    ramps_held: int = 0  # numbers whose warm-up ramp waits a day (not healthy)
     paused: list[int] = field(default_factory=list)
     resumed: list[int] = field(default_factory=list)
 
@@ -74,6 +76,8 @@ def health_sweep(*, now: datetime | None = None) -> SweepResult:
         )
         result.judged = numbers_judge(due, now)
         SweepMark.objects.update_or_create(pk=1, defaults={"settled_through": now})
+        if mark and mark.settled_through.date() < now.date():  # the first sweep of a (UTC) day
+            result.ramps_held = warmups_hold()
         result.held = numbers_ramp_hold(now)
         result.rested = numbers_rest(PhoneNumber.unscoped.filter(health=Health.AT_RISK), now)
         for workspace_id in _workspaces_with_paused_or_running():
@@ -81,6 +85,19 @@ def health_sweep(*, now: datetime | None = None) -> SweepResult:
             result.paused += paused
             result.resumed += resumed
     return result
+
+
+def warmups_hold() -> int:
+    """A new number's warm-up ramp (its pacing policy's daily caps rising day by day) goes on only while it
+    is healthy: each day, every number that is not holds its ramp where it is for one more day."""
+    held = 0
+    unhealthy = PhoneNumber.unscoped.filter(state=PhoneNumber.State.ACTIVE).exclude(health=Health.HEALTHY)
+    by_workspace: dict[int, set[str]] = defaultdict(set)
+    for workspace_id, e164 in unhealthy.values_list("workspace_id", "e164"):
+        by_workspace[workspace_id].add(e164)
+    for workspace_id, numbers in by_workspace.items():
+        held += warmup_hold(workspace_id=workspace_id, numbers=numbers)
+    return held
 
 
 # ---- 1. Back from rest ------------------------------------------------------------------------------

@@ -376,3 +376,24 @@ def test_a_spam_label_in_the_providers_reputation_feed_makes_health_stricter_tha
         "Telnyx reputation: medium spam risk.",
     )
     assert fresh(low).health == "healthy" and fresh(desk.numbers[3]).health == "healthy"
+
+
+def test_the_first_sweep_of_a_day_holds_the_warm_up_ramp_of_numbers_that_are_not_healthy(make_desk, health):
+    """Issue 13's warm-up rises only while a number stays healthy: once a day the sweep moves each unhealthy
+    number's warm-up day 0 (the pacer's {ws}:firsts) a day later, once, and leaves healthy ones alone."""
+    from pacing.services import pacer_redis
+    from phone_numbers.health import health_move
+
+    now = timezone.now().replace(hour=0, minute=10, second=0, microsecond=0)
+    desk, _ = desk_with_history(make_desk, [0.31, 0.30, 0.32], now=now - timedelta(hours=3))
+    healthy, watched = desk.numbers[:2]
+    health_sweep(now=now - timedelta(hours=2))  # yesterday's last sweep
+    with workspace_scope(desk.ws):
+        health_move(number=watched, to="watch", reason="answer rate falling", at=now - timedelta(hours=1))
+    firsts, day0 = f"{{ws:{desk.ws.pk}}}:firsts", 1_700_000_000_000
+    pacer_redis().hset(firsts, mapping={healthy.e164: day0, watched.e164: day0})
+
+    assert health_sweep(now=now).ramps_held == 1
+    assert health_sweep(now=now + timedelta(minutes=5)).ramps_held == 0  # once a day
+    held = {k.decode(): int(v) for k, v in pacer_redis().hgetall(firsts).items()}
+    assert held == {healthy.e164: day0, watched.e164: day0 + 86_400_000}
