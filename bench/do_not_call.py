@@ -3,10 +3,16 @@
     DATABASE_URL=postgres://.../dialtone_bench_dnc REDIS_URL=redis://127.0.0.1:6379/N python bench/do_not_call.py
 
 Migrates its own database (DATABASE_URL: a throwaway one, it is filled), makes two workspaces, each with 200
-caller IDs and a running campaign of 20,000 destinations, one with an empty list and one with 1,000,000
-numbers on it (none of the destinations: the check finds nothing, as on most batches), and times dispatch
-batches of 100 calls (locks, the do-not-call check, pacer claim, record and reserve; no pacing limit) of the
-two, interleaved batch by batch; also the check alone. Calls are put back to waiting, untimed, between batches.
+caller IDs, issue 13's stacked policy (a gap, four rolling windows and a daily cap, none reached in the run, so
+every claim checks them all) and a running campaign of 20,000 destinations:
+- without: an empty list, destinations in one time zone (New York), calling hours 00:00-24:00;
+- with: 1,000,000 numbers on the list (none of the destinations: the check finds nothing, as on most
+  batches) and destinations in three time zones (New York, Chicago, Denver) under calling hours of
+  00:00-24:00 narrowed by the campaign to 06:00-24:00 local, so every batch judges three zone sets
+  (run it between 12:00 and 05:00 UTC, when all three are open: a batch must claim its 100 calls);
+and times dispatch batches of 100 calls (locks, calling hours, the do-not-call check, pacer claim, record and
+reserve) of the two, interleaved batch by batch; also the check alone. Calls are put back to waiting,
+untimed, between batches.
 """
 
 from __future__ import annotations
@@ -34,11 +40,21 @@ ROUNDS = int(os.environ.get("DNC_ROUNDS", "40"))
 BATCH = 100
 
 
-def setup(first: int):
+STACKED = {  # issue 13's kind of policy, loose enough that the run never reaches a limit
+    "enabled": True, "gap_seconds": 0, "daily_cap": 1000,
+    "window1_cap": 100, "window1_seconds": 900, "window2_cap": 200, "window2_seconds": 3600,
+    "window3_cap": 400, "window3_seconds": 3 * 3600, "window4_cap": 800, "window4_seconds": 6 * 3600,
+    "hours_days": 127, "hours_start_s": 0, "hours_end_s": 86400,
+}  # fmt: skip
+AREAS = {"without": ("212",), "with": ("212", "312", "720")}  # New York; Chicago, Denver
+
+
+def setup(first: int, case: str):
     from django.contrib.auth import get_user_model
 
     from campaigns.control import campaign_create, campaign_start
     from campaigns.destinations import Destinations
+    from pacing.models import PacingPolicy
     from phone_numbers.models import PhoneNumber, Tag
     from providers.models import ProviderConnection
     from tenants.models import Environment, Plan
@@ -58,11 +74,19 @@ def setup(first: int):
                 provider_ref=f"SB-bench-{first + i}", state=PhoneNumber.State.ACTIVE,
             )  # fmt: skip
             number.tags.add(tag)
-        destinations = Destinations(tuple((i + 1, f"+1212{2000000 + i:07d}") for i in range(20_000)), (), 0)
+        PacingPolicy.objects.create(environment=live, **STACKED)
+        areas = AREAS[case]
+        destinations = Destinations(
+            tuple((i + 1, f"+1{areas[i % len(areas)]}{2000000 + i:07d}") for i in range(20_000)), (), 0
+        )
         campaign = campaign_create(
             workspace=ws, actor=owner, name="Bench", environment=live, agent=None, tag_names=["outbound"],
             destinations=destinations,
         )  # fmt: skip
+        if case == "with":
+            campaign.hours_start_s = 6 * 3600
+            campaign.hours_end_s, campaign.hours_days = 86400, 127
+            campaign.save(update_fields=["hours_start_s", "hours_end_s", "hours_days"])
         campaign_start(campaign=campaign, actor=owner)
     return ws, campaign
 
@@ -123,9 +147,9 @@ def check_seconds(campaign) -> float:
 
 def main() -> None:
     call_command("migrate", verbosity=0)
-    plain, listed = setup(1000), setup(3000)
+    plain, listed = setup(1000, "without"), setup(3000, "with")
     fill_list(listed[0], LIST_SIZE)
-    cases = {"batch, empty list": plain[1], "batch, 1M list": listed[1]}
+    cases = {"batch, without": plain[1], "batch, hours + 1M list": listed[1]}
     timings: dict[str, list[float]] = {name: [] for name in (*cases, "check alone, 1M list")}
     for _ in range(ROUNDS):
         for name, campaign in cases.items():
@@ -137,13 +161,13 @@ def main() -> None:
         f"Dispatch batches of {BATCH} calls, {ROUNDS} each, interleaved; list of {LIST_SIZE:,}; "
         f"load average {os.getloadavg()[0]:.2f}"
     )
-    base = statistics.median(timings["batch, empty list"])
+    base = statistics.median(timings["batch, without"])
     for name, values in timings.items():
         median = statistics.median(values)
         p90 = sorted(values)[int(len(values) * 0.9)]
         print(
             f"  {name:22} median {median * 1000:7.2f} ms  p90 {p90 * 1000:7.2f} ms  "
-            f"{BATCH / median:8.0f} calls/s  x{median / base:.3f} of the empty-list batch"
+            f"{BATCH / median:8.0f} calls/s  x{median / base:.3f} of the batch without"
         )
 
 
