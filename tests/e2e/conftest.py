@@ -70,6 +70,16 @@ def settled(page):
     return page
 
 
+def new_campaign_form(page, live_server, width: int, username: str = "olga_operator"):
+    """Signed in at `width` px, the New campaign modal open and settled: its dialog."""
+    page.set_viewport_size({"width": width, "height": 900})
+    sign_in(page, live_server, username, PASSWORD)
+    page.goto(f"{live_server.url}/w/acme/campaigns/")
+    page.get_by_role("link", name="New campaign").first.click()
+    settled(page)
+    return page.locator("dialog#modal")
+
+
 @pytest.fixture
 def demo(transactional_db):
     """`manage.py seed_demo`'s workspaces (what `make run` shows), plus an admin in Globex Support, where

@@ -9,8 +9,7 @@ from playwright.sync_api import expect
 
 from campaigns.models import Campaign, CampaignCall
 from tenants.scope import all_workspaces
-from tests.conftest import PASSWORD
-from tests.e2e.conftest import settled, sign_in
+from tests.e2e.conftest import new_campaign_form, settled
 from tests.e2e.test_campaigns import GOOD_CSV, outbound_desk  # noqa: F401 - a fixture: numbers, tag, agent
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -25,12 +24,7 @@ def test_attempt_caps_on_new_campaign_and_a_held_calls_reason(
     console_errors,
     width,
 ):
-    page.set_viewport_size({"width": width, "height": 900})
-    sign_in(page, live_server, "olga_operator", PASSWORD)
-    page.goto(f"{live_server.url}/w/acme/campaigns/")
-    page.get_by_role("link", name="New campaign").first.click()
-    form = page.locator("dialog#modal")
-    settled(page)
+    form = new_campaign_form(page, live_server, width)
     rules = form.get_by_test_id("attempt-rules")
     expect(rules.locator("legend")).to_have_text("Attempts per destination")
     defaults = {

@@ -7,8 +7,7 @@ from playwright.sync_api import expect
 
 from campaigns.models import Campaign
 from tenants.scope import all_workspaces
-from tests.conftest import PASSWORD
-from tests.e2e.conftest import settled, sign_in
+from tests.e2e.conftest import new_campaign_form
 from tests.e2e.test_campaigns import GOOD_CSV, outbound_desk  # noqa: F401 - a fixture: numbers, tag, agent
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -23,12 +22,7 @@ def test_turning_local_presence_on_for_a_new_campaign(
     console_errors,
     width,
 ):
-    page.set_viewport_size({"width": width, "height": 900})
-    sign_in(page, live_server, "olga_operator", PASSWORD)
-    page.goto(f"{live_server.url}/w/acme/campaigns/")
-    page.get_by_role("link", name="New campaign").first.click()
-    form = page.locator("dialog#modal")
-    settled(page)
+    form = new_campaign_form(page, live_server, width)
     presence = form.get_by_role("checkbox", name="Local presence")
     expect(presence).not_to_be_checked()
     expect(presence).to_have_accessible_description(
