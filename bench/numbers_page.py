@@ -81,6 +81,8 @@ SCENARIOS = [  # label, path, htmx
     ("search national: 020 7946", "/w/bench-main/numbers/?q=020+7946", False),
     ("search few, htmx fragment", "/w/bench-main/numbers/?q=(310)+555", True),
     ("two-tag filter", "/w/bench-main/numbers/?tag=tag-3&tag=tag-21", False),
+    # Number health (issue 14): 1 in 997 numbers at risk (~100), 1 in 101 watched (~1,000).
+    ("health filter: at risk", "/w/bench-main/numbers/?health=at_risk", False),
 ]
 ADMIN = ("admin changelist: 310555", "/admin/phone_numbers/phonenumber/?q=310555", False)
 
@@ -168,9 +170,11 @@ def seed():
             cursor.execute(
                 """INSERT INTO phone_numbers_phonenumber
                    (workspace_id, e164, environment_id, connection_id, provider_ref, state, created_at, updated_at,
-                    version, env_rank)
+                    version, env_rank, health, health_reason, flagged, flag_note)
                    SELECT %s, n.e164, (ARRAY[%s, %s, %s])[1 + (n.i - 1) %% 3], %s, 'PN' || (n.i - 1), n.state,
-                          now(), now(), 0, 2 - (n.i - 1) %% 3
+                          now(), now(), 0, 2 - (n.i - 1) %% 3,
+                          CASE WHEN n.i %% 997 = 0 THEN 'at_risk' WHEN n.i %% 101 = 0 THEN 'watch' ELSE 'healthy' END,
+                          '', false, ''
                    FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY AS n(e164, state, i)""",
                 [workspace.id, *env_ids, connection_id, held + released, states],
             )
