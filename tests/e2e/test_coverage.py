@@ -12,6 +12,7 @@ from agents.services import agent_create
 from campaigns.control import campaign_create
 from campaigns.destinations import destinations_parse
 from campaigns.models import CallAttempt, CampaignCall, Outcome
+from phone_numbers.health import health_move
 from phone_numbers.models import PhoneNumber
 from phone_numbers.services import number_buy
 from providers.models import ProviderConnection
@@ -126,15 +127,24 @@ def _history(acme, campaign):
             at = datetime.combine(
                 today - timedelta(days=ago), time(12), tzinfo=timezone.get_current_timezone()
             )
+            outcome = "" if answered is None else (Outcome.COMPLETED if answered else Outcome.NO_ANSWER)
             attempt = CallAttempt.objects.create(
                 call=call, campaign=campaign, number=number, e164=number.e164, to_e164=call.to_e164,
-                at=at, at_ms=int(at.timestamp() * 1000), dialed=True,
+                at=at, at_ms=int(at.timestamp() * 1000), dialed=True, outcome=outcome, answered=answered,
             )  # fmt: skip
             CampaignCall.objects.filter(pk=call.pk).update(
                 attempt=attempt, number=number, from_e164=number.e164, dialing_at=at, state="placed",
-                outcome="" if answered is None else (Outcome.COMPLETED if answered else Outcome.NO_ANSWER),
-                answered=answered,
+                outcome=outcome, answered=answered,
             )  # fmt: skip
+        now = timezone.now()
+        health_move(
+            number=number,
+            to="at_risk",
+            reason="Answer rate 4 % over the last 200 calls.",
+            at=now - timedelta(days=6),
+        )
+        health_move(number=number, to="resting", reason="Resting for a day.", at=now - timedelta(days=5))
+        health_move(number=number, to="watch", reason="Back from its rest.", at=now - timedelta(days=4))
     return number
 
 
@@ -157,6 +167,14 @@ def test_a_numbers_page_charts_its_calls_and_answer_rate(
     expect(section.locator(".chart-event")).to_have_count(2)  # bought today, in both charts
     box = calls.bounding_box()
     assert box["width"] > 200 and box["x"] + box["width"] <= width
+    health = section.get_by_role("img", name="Health per day, last 30 days")
+    expect(health).to_be_visible()
+    expect(health.locator("desc")).to_contain_text("Watch now; moves: At risk from")
+    expect(health.locator("rect.health-cell-resting")).to_have_count(1)
+    expect(section.get_by_test_id("health-moves").locator("li")).to_have_count(3)
+    expect(section.get_by_test_id("health-moves").locator("li").first).to_contain_text("Back from its rest.")
+    strip = health.bounding_box()
+    assert strip["x"] + strip["width"] <= width
     assert page.evaluate("document.documentElement.scrollWidth") <= width
 
     # The table alternative, by keyboard.
