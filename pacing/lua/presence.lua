@@ -7,16 +7,19 @@
 --
 -- KEYS[1..6] as claim.lua: pool, state, callers, rates, zones, firsts
 --            (state also holds '~health:<number>' -> its health rank, 0 best, missing 0: Pacer.health_set)
--- KEYS[7..] the pool's presence indexes the calls need: ZSETs of the pool's numbers with one area code,
+-- KEYS[7]   classes: as claim.lua's (always given, read only with ARGV[3])
+-- KEYS[8..] the pool's presence indexes the calls need: ZSETs of the pool's numbers with one area code,
 --           region or zone (pacing/places.py), scored as the pool. Written by pool_put (presence) and kept
 --           as lower bounds: a claim updates the indexes of its own call's ladder, the number's others keep
 --           an older, lower score until a claim meets it and repairs it; a number that left the pool stays
 --           in them until a claim meets it there and drops it (the pool is the truth).
 -- ARGV[1] the policy, now_ms and K (log.lua read_decision); ARGV[2] the zones' midnights (always given:
 --         "calls today" counts from the number's local midnight)
--- ARGV[3 .. 2+K] per call: 'sticky ia ir iz': its sticky number ('-': none) and the KEYS indexes of its
+-- ARGV[3] the pool's policy classes, as claim.lua's ('' for none): each number decided, scored and
+--         trimmed under its own class's policy (its class read with its log)
+-- ARGV[4 .. 3+K] per call: 'sticky ia ir iz': its sticky number ('-': none) and the KEYS indexes of its
 --         area, region and zone indexes (0: none)
--- ARGV[3+K ..]: connection id, 'interval_ms tolerance_ms' pairs, as claim.lua
+-- ARGV[4+K ..]: connection id, 'interval_ms tolerance_ms' pairs, as claim.lua
 -- Returns 'status now r_1 ... r_K': r_i the number claimed for call i, or '~ms' (its sticky number frees
 -- up in ms), or '-' (no number free now: the pool's status says when). status: ms until a call without a
 -- sticky number may get one (a lower bound; 0: now, or the repair budget ran out: ask again); -1 the pool
@@ -28,14 +31,27 @@
 -- bounds a claim's time whatever the pool's size.
 
 local pool, state, callers, buckets = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local FIRST_INDEX = 7
+local FIRST_INDEX = 8
 local policy, now, wanted, stamp = read_decision(ARGV[1], ARGV[2], KEYS[5], KEYS[6])
+local classes = read_classes(ARGV[3], policy)
+stamp = stamp .. ARGV[3]                  -- a pool and its indexes are scored under its classes' too
+local class_of = {}                       -- number -> its class key, false for none, as read
+-- The number's policy: its class's, else `policy` (claim.lua's).
+local function policy_for(number)
+  if not classes then return policy end
+  local key = class_of[number]
+  if key == nil then
+    key = redis.call('HGET', KEYS[7], number) or false
+    class_of[number] = key
+  end
+  return key and classes[key] or policy
+end
 local NOT_READY, EMPTY = -2, -1
 local CANDIDATES = 4
 local budget = 64 + 4 * wanted                -- stale index entries repaired per call at most
 
 local rates, rated = {}, false
-for a = 3 + wanted, #ARGV - 1, 2 do
+for a = 4 + wanted, #ARGV - 1, 2 do
   local interval, tau = string.match(ARGV[a + 1], '^(%S+) (%S+)$')
   rates[ARGV[a]], rated = {interval = tonumber(interval), tau = tonumber(tau)}, true
 end
@@ -68,9 +84,14 @@ local function check(extra)
       for first = 1, #numbers, 500 do
         local last = math.min(first + 499, #numbers)
         local logs = redis.call('HMGET', state, unpack(numbers, first, last))
+        if classes then
+          local keys = redis.call('HMGET', KEYS[7], unpack(numbers, first, last))
+          for i = first, last do class_of[numbers[i]] = keys[i - first + 1] or false end
+        end
         local args = {}
         for i = first, last do
-          args[#args + 1] = string.format('%d', pool_score(logs[i - first + 1], policy, numbers[i]))
+          local p = policy_for(numbers[i])
+          args[#args + 1] = string.format('%d', pool_score(logs[i - first + 1], p, numbers[i]))
           args[#args + 1] = numbers[i]
         end
         redis.call('ZADD', key, unpack(args))
@@ -95,7 +116,7 @@ end
 -- When the number may be claimed (its rules and its connection's next token), its log, its score and
 -- its bucket.
 local function claimable(number, log)
-  local at, newest = next_free(log, policy, number)
+  local at, newest = next_free(log, policy_for(number), number)
   local b = bucket_of(number)
   local score = newest > at and newest or at                -- log.lua pool_score
   if b then
@@ -148,6 +169,10 @@ local function pick(key)
     elseif #names == 0 then
       return nil
     else
+      if classes then                                             -- their classes, in one read
+        local keys = redis.call('HMGET', KEYS[7], unpack(names))
+        for j = 1, #names do class_of[names[j]] = keys[j] or false end
+      end
       local free, best_rank = {}, nil                             -- the free ones of the best rank
       for j, number in ipairs(names) do
         local at, score = claimable(number, logs[j])
@@ -193,11 +218,12 @@ end
 local function take(number, log, ladder)
   local b = bucket_of(number)
   if b then b.tat, b.taken = (b.tat > now and b.tat or now) + b.interval, true end
-  if policy.nramp > 0 and (not log or (policy.first_of and policy.first_of[number] == false)) then
-    local start = day_bounds(number, policy, now)
+  local p = policy_for(number)
+  if p.nramp > 0 and (not log or (p.first_of and p.first_of[number] == false)) then
+    local start = day_bounds(number, p, now)
     redis.call('HSETNX', KEYS[6], number, string.format('%d', start or now - now % 86400000))
   end
-  log = with_attempt(log, now, policy)
+  log = with_attempt(log, now, p)
   redis.call('HSET', state, number, log)
   local _, score = claimable(number, log)
   local score_arg = string.format('%d', score)
@@ -212,7 +238,7 @@ end
 
 local out, pool_waits = {}, false
 for c = 1, wanted do
-  local sticky, ia, ir, iz = string.match(ARGV[2 + c], '^(%S+) (%d+) (%d+) (%d+)$')
+  local sticky, ia, ir, iz = string.match(ARGV[3 + c], '^(%S+) (%d+) (%d+) (%d+)$')
   local ladder = {}
   for _, k in ipairs({tonumber(ia), tonumber(ir), tonumber(iz)}) do
     if k > 0 then ladder[#ladder + 1] = k end
