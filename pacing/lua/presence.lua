@@ -36,9 +36,9 @@ local policy, now, wanted, stamp = read_decision(ARGV[1], ARGV[2], KEYS[5], KEYS
 local classes = read_classes(ARGV[3], policy)
 stamp = stamp .. ARGV[3]                  -- a pool and its indexes are scored under its classes' too
 local class_of = {}                       -- number -> its class key, false for none, as read
--- The number's policy: its class's, else `policy` (claim.lua's).
-local function policy_for(number)
-  if not classes then return policy end
+-- The number's policy: its class's, else `policy` (claim.lua's; defined only for a mixed pool: a call
+-- costs).
+local policy_for = classes and function(number)
   local key = class_of[number]
   if key == nil then
     key = redis.call('HGET', KEYS[7], number) or false
@@ -46,8 +46,9 @@ local function policy_for(number)
   end
   return key and classes[key] or policy
 end
+local now_arg = string.format('%d', now)
 local NOT_READY, EMPTY = -2, -1
-local CANDIDATES = 4
+local CANDIDATES, CANDIDATES_ARG = 4, '4'
 local budget = 64 + 4 * wanted                -- stale index entries repaired per call at most
 
 local rates, rated = {}, false
@@ -90,7 +91,7 @@ local function check(extra)
         end
         local args = {}
         for i = first, last do
-          local p = policy_for(numbers[i])
+          local p = policy_for and policy_for(numbers[i]) or policy
           args[#args + 1] = string.format('%d', pool_score(logs[i - first + 1], p, numbers[i]))
           args[#args + 1] = numbers[i]
         end
@@ -116,7 +117,7 @@ end
 -- When the number may be claimed (its rules and its connection's next token), its log, its score and
 -- its bucket.
 local function claimable(number, log)
-  local at, newest = next_free(log, policy_for(number), number)
+  local at, newest = next_free(log, policy_for and policy_for(number) or policy, number)
   local b = bucket_of(number)
   local score = newest > at and newest or at                -- log.lua pool_score
   if b then
@@ -153,8 +154,7 @@ end
 -- Zones are read (for calls today) only to break a tie of health; pool membership only of the one chosen.
 local function pick(key)
   while true do
-    local window = redis.call('ZRANGEBYSCORE', key, '-inf', string.format('%d', now), 'WITHSCORES',
-      'LIMIT', '0', tostring(CANDIDATES))
+    local window = redis.call('ZRANGEBYSCORE', key, '-inf', now_arg, 'WITHSCORES', 'LIMIT', '0', CANDIDATES_ARG)
     local names, fields = {}, {}
     for i = 1, #window, 2 do names[#names + 1] = window[i] end
     for j = 1, #names do fields[j], fields[#names + j] = names[j], '~health:' .. names[j] end
@@ -218,7 +218,7 @@ end
 local function take(number, log, ladder)
   local b = bucket_of(number)
   if b then b.tat, b.taken = (b.tat > now and b.tat or now) + b.interval, true end
-  local p = policy_for(number)
+  local p = policy_for and policy_for(number) or policy
   if p.nramp > 0 and (not log or (p.first_of and p.first_of[number] == false)) then
     local start = day_bounds(number, p, now)
     redis.call('HSETNX', KEYS[6], number, string.format('%d', start or now - now % 86400000))
