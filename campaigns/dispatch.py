@@ -311,7 +311,7 @@ def _dispatch_batch(
             return _nothing_due(campaign, now)
         hold = None
         if campaign.local_presence:  # each call's caller ID near its destination, or its sticky one
-            result, hold = presence_claim(campaign, policy, due, rates, zones)
+            result, hold = presence_claim(campaign, policy, due, rates, zones, classes=classes)
         else:
             result = pacer().claim(
                 workspace_id=campaign.workspace_id,

@@ -26,17 +26,24 @@ HEALTH_RANKS = {"healthy": 0, "watch": 1, "at_risk": 2, "resting": 3, "retired":
 
 
 def presence_claim(
-    campaign: Campaign, policy: Policy, due: list[int], rates: dict | None, zones: frozenset
+    campaign: Campaign,
+    policy: Policy,
+    due: list[int],
+    rates: dict | None,
+    zones: frozenset,
+    *,
+    classes: dict | None = None,
 ) -> tuple[ClaimResult, Callable[[list[int]], datetime | None]]:
     """Claim caller IDs for the due calls, each near its destination or its sticky number. Returns the
     result and how to hold back the calls left waiting: each until its own number frees up (sticky) or
-    the pool's next number does; it returns when the pool's does, None if no call waits for the pool."""
+    the pool's next number does; it returns when the pool's does, None if no call waits for the pool.
+    classes: the pool's policy classes (pool_classes), each number held by its own."""
     rows = CampaignCall.unscoped.filter(pk__in=due).values_list("pk", "to_e164", "from_e164")
     found = {pk: (to, sticky) for pk, to, sticky in rows}
     calls = [LocalCall(str(pk), found[pk][0], found[pk][1] or None) for pk in due if pk in found]
     result = pacer().claim_local(
         workspace_id=campaign.workspace_id, pool_id=campaign.pool_id, policy=policy, calls=calls,
-        rates=rates, zones=zones,
+        rates=rates, zones=zones, classes=classes,
     )  # fmt: skip
     sticky = {int(c.call_id) for c in calls if c.sticky}
 

@@ -392,6 +392,7 @@ class Pacer:
         now_ms: int | None = None,
         rates: Mapping[str, Rate] | None = None,
         zones: Iterable[str] = (),
+        classes: Mapping[str, Policy] | None = None,
     ) -> ClaimResult:
         """claim() for a pool kept with presence (pool_set(presence=True)): each call gets a number near
         its destination (its area code, else its state or region, else its time zone, else any of the
@@ -401,6 +402,7 @@ class Pacer:
 
         The claims come in the calls' order, those that got one; `waits` holds the others: ms until their
         sticky number frees up, or the pool's retry_in_ms. zones: as claim's (read only with a daily cap).
+        classes: as claim's: each number decided by its own class's policy, `policy` the strictest of them.
         """
         prefix = _index_prefix(workspace_id, pool_id)
         index_keys: dict[str, int] = {}  # index key -> its KEYS position (lua/presence.lua)
@@ -410,15 +412,18 @@ class Pacer:
                 raise ValueError(f"not an E.164 number: {call.sticky!r}")
             place = place_of(call.to)
             near.add(place.zone[2:])
-            at = [index_keys.setdefault(prefix + tag, 7 + len(index_keys)) if tag else 0 for tag in place]
+            at = [index_keys.setdefault(prefix + tag, 8 + len(index_keys)) if tag else 0 for tag in place]
             call_args.append(f"{call.sticky or '-'} {at[0]} {at[1]} {at[2]}")
         # The days "calls today" counts in: with a daily cap every zone of the pool (claim's rule); else the
         # destinations' zones only, those of the numbers that tie nearest them (others count 24 h back).
-        days = _midnights_arg(zones if policy.daily_cap else near, now_ms)
-        args = [_decision_arg(policy, now_ms, len(calls)), days, *call_args]
+        daily = policy if policy.daily_cap or not classes else _with_daily(policy, classes)
+        days = _midnights_arg(zones if daily.daily_cap else near, now_ms)
+        kinds = _classes_arg(tuple(sorted(classes.items()))) if classes else b""
+        args = [_decision_arg(policy, now_ms, len(calls)), days, kinds, *call_args]
         for connection_id, rate in (rates or {}).items():
             args += (connection_id, rate.redis_arg)
-        reply = self._run(self._presence, (*_claim_keys(workspace_id, pool_id), *index_keys), *args)
+        keys = (*_claim_keys(workspace_id, pool_id), _Keys(workspace_id).classes.encode(), *index_keys)
+        reply = self._run(self._presence, keys, *args)
         status, now, *answers = _text(reply).split()
         status, now = int(status), int(now)
         if status == _NOT_READY:

@@ -7,16 +7,19 @@
 --
 -- KEYS[1..6] as claim.lua: pool, state, callers, rates, zones, firsts
 --            (state also holds '~health:<number>' -> its health rank, 0 best, missing 0: Pacer.health_set)
--- KEYS[7..] the pool's presence indexes the calls need: ZSETs of the pool's numbers with one area code,
+-- KEYS[7]   classes: as claim.lua's (always given, read only with ARGV[3])
+-- KEYS[8..] the pool's presence indexes the calls need: ZSETs of the pool's numbers with one area code,
 --           region or zone (pacing/places.py), scored as the pool. Written by pool_put (presence) and kept
 --           as lower bounds: a claim updates the indexes of its own call's ladder, the number's others keep
 --           an older, lower score until a claim meets it and repairs it; a number that left the pool stays
 --           in them until a claim meets it there and drops it (the pool is the truth).
 -- ARGV[1] the policy, now_ms and K (log.lua read_decision); ARGV[2] the zones' midnights (always given:
 --         "calls today" counts from the number's local midnight)
--- ARGV[3 .. 2+K] per call: 'sticky ia ir iz': its sticky number ('-': none) and the KEYS indexes of its
+-- ARGV[3] the pool's policy classes, as claim.lua's ('' for none): each number decided, scored and
+--         trimmed under its own class's policy (its class read with its log)
+-- ARGV[4 .. 3+K] per call: 'sticky ia ir iz': its sticky number ('-': none) and the KEYS indexes of its
 --         area, region and zone indexes (0: none)
--- ARGV[3+K ..]: connection id, 'interval_ms tolerance_ms' pairs, as claim.lua
+-- ARGV[4+K ..]: connection id, 'interval_ms tolerance_ms' pairs, as claim.lua
 -- Returns 'status now r_1 ... r_K': r_i the number claimed for call i, or '~ms' (its sticky number frees
 -- up in ms), or '-' (no number free now: the pool's status says when). status: ms until a call without a
 -- sticky number may get one (a lower bound; 0: now, or the repair budget ran out: ask again); -1 the pool
@@ -28,14 +31,28 @@
 -- bounds a claim's time whatever the pool's size.
 
 local pool, state, callers, buckets = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local FIRST_INDEX = 7
+local FIRST_INDEX = 8
 local policy, now, wanted, stamp = read_decision(ARGV[1], ARGV[2], KEYS[5], KEYS[6])
+local classes = read_classes(ARGV[3], policy)
+stamp = stamp .. ARGV[3]                  -- a pool and its indexes are scored under its classes' too
+local class_of = {}                       -- number -> its class key, false for none, as read
+-- The number's policy: its class's, else `policy` (claim.lua's; defined only for a mixed pool: a call
+-- costs).
+local policy_for = classes and function(number)
+  local key = class_of[number]
+  if key == nil then
+    key = redis.call('HGET', KEYS[7], number) or false
+    class_of[number] = key
+  end
+  return key and classes[key] or policy
+end
+local now_arg = string.format('%d', now)
 local NOT_READY, EMPTY = -2, -1
-local CANDIDATES = 4
+local CANDIDATES, CANDIDATES_ARG = 4, '4'
 local budget = 64 + 4 * wanted                -- stale index entries repaired per call at most
 
 local rates, rated = {}, false
-for a = 3 + wanted, #ARGV - 1, 2 do
+for a = 4 + wanted, #ARGV - 1, 2 do
   local interval, tau = string.match(ARGV[a + 1], '^(%S+) (%S+)$')
   rates[ARGV[a]], rated = {interval = tonumber(interval), tau = tonumber(tau)}, true
 end
@@ -47,28 +64,46 @@ local function reply(status, out)
   return string.format('%d %d %s', status, now, table.concat(out, ' '))
 end
 
--- Readiness and the policy stamps of the pool and of every index given, in one read: an index scored
--- under another policy is re-scored from the logs first, as claim.lua re-scores the pool.
-local fields = {'~ready:2', '~policy:' .. pool}
-for k = FIRST_INDEX, #KEYS do fields[#fields + 1] = '~policy:' .. KEYS[k] end
-local found = redis.call('HMGET', state, unpack(fields))
-if not found[1] then return reply(NOT_READY, {}) end
-for k = 2, #fields do
-  if found[k] ~= stamp then
-    local key = k == 2 and pool or KEYS[k + FIRST_INDEX - 3]
-    local numbers = redis.call('ZRANGE', key, '0', '-1')
-    for first = 1, #numbers, 500 do
-      local last = math.min(first + 499, #numbers)
-      local logs = redis.call('HMGET', state, unpack(numbers, first, last))
-      local args = {}
-      for i = first, last do
-        args[#args + 1] = string.format('%d', pool_score(logs[i - first + 1], policy, numbers[i]))
-        args[#args + 1] = numbers[i]
+-- Readiness and the policy stamps of the pool and of every index given, read with the claim's first read
+-- of the logs' hash (`extra` fields: one command fewer): an index scored under another policy is re-scored
+-- from the logs first, as claim.lua re-scores the pool. Returns the extra fields' values and whether it
+-- re-scored (what was read of the indexes is then stale: read it again); nil when not initialised.
+local checked = false
+local function check(extra)
+  checked = true
+  local fields = {'~ready:2', '~policy:' .. pool}
+  for k = FIRST_INDEX, #KEYS do fields[#fields + 1] = '~policy:' .. KEYS[k] end
+  local head = #fields
+  for i = 1, #extra do fields[head + i] = extra[i] end
+  local found = redis.call('HMGET', state, unpack(fields))
+  if not found[1] then return nil end
+  local rescored = false
+  for k = 2, head do
+    if found[k] ~= stamp then
+      local key = k == 2 and pool or KEYS[k + FIRST_INDEX - 3]
+      local numbers = redis.call('ZRANGE', key, '0', '-1')
+      for first = 1, #numbers, 500 do
+        local last = math.min(first + 499, #numbers)
+        local logs = redis.call('HMGET', state, unpack(numbers, first, last))
+        if classes then
+          local keys = redis.call('HMGET', KEYS[7], unpack(numbers, first, last))
+          for i = first, last do class_of[numbers[i]] = keys[i - first + 1] or false end
+        end
+        local args = {}
+        for i = first, last do
+          local p = policy_for and policy_for(numbers[i]) or policy
+          args[#args + 1] = string.format('%d', pool_score(logs[i - first + 1], p, numbers[i]))
+          args[#args + 1] = numbers[i]
+        end
+        redis.call('ZADD', key, unpack(args))
       end
-      redis.call('ZADD', key, unpack(args))
+      redis.call('HSET', state, fields[k], stamp)
+      rescored = true
     end
-    redis.call('HSET', state, fields[k], stamp)
   end
+  local tail = {}
+  for i = 1, #extra do tail[i] = found[head + i] end
+  return tail, rescored
 end
 
 local function bucket_of(number)
@@ -82,7 +117,7 @@ end
 -- When the number may be claimed (its rules and its connection's next token), its log, its score and
 -- its bucket.
 local function claimable(number, log)
-  local at, newest = next_free(log, policy, number)
+  local at, newest = next_free(log, policy_for and policy_for(number) or policy, number)
   local b = bucket_of(number)
   local score = newest > at and newest or at                -- log.lua pool_score
   if b then
@@ -94,11 +129,18 @@ local function claimable(number, log)
 end
 
 -- Attempts in the number's local day of now (the last 24 h when its zone is unknown), of those its log
--- keeps: newest first, so a binary search finds the first one before the day.
-local function calls_today(number, log)
+-- keeps, counted up to `most` (min(count, most)): newest first, so one entry tells whether it has `most`
+-- (the common answer when comparing with the best so far), else a binary search finds the first one
+-- before the day.
+local function calls_today(number, log, most)
   if not log then return 0 end
   local start = day_bounds(number, policy, now) or now - 86400000
-  local lo, hi = 0, #log / 8                                -- entries [0, lo) are in the day, [hi, n) not
+  local hi = #log / 8                                       -- entries [0, lo) are in the day, [hi, n) not
+  if most < hi then
+    if struct.unpack('>I8', log, (most - 1) * 8 + 1) >= start then return most end
+    hi = most - 1
+  end
+  local lo = 0
   while lo < hi do
     local mid = math.floor((lo + hi) / 2)
     if struct.unpack('>I8', log, mid * 8 + 1) >= start then lo = mid + 1 else hi = mid end
@@ -107,51 +149,68 @@ local function calls_today(number, log)
 end
 
 -- The best number of one index (or the pool) free now, with its log; nil when none is (every entry
--- met that was not free now is re-scored, so the next look starts past it). false: the budget ran out.
+-- met that was not free now is re-scored, so the next look starts past it). false: the budget ran out;
+-- NOT_READY: the workspace is not initialised (found at the claim's first read of the logs).
 -- Zones are read (for calls today) only to break a tie of health; pool membership only of the one chosen.
 local function pick(key)
   while true do
-    local window = redis.call('ZRANGEBYSCORE', key, '-inf', string.format('%d', now), 'WITHSCORES',
-      'LIMIT', '0', tostring(CANDIDATES))
-    if #window == 0 then return nil end
+    local window = redis.call('ZRANGEBYSCORE', key, '-inf', now_arg, 'WITHSCORES', 'LIMIT', '0', CANDIDATES_ARG)
     local names, fields = {}, {}
     for i = 1, #window, 2 do names[#names + 1] = window[i] end
     for j = 1, #names do fields[j], fields[#names + j] = names[j], '~health:' .. names[j] end
-    local logs = redis.call('HMGET', state, unpack(fields))       -- logs, then health ranks
-    local free, best_rank = {}, nil                               -- the free ones of the best rank
-    for j, number in ipairs(names) do
-      local at, score = claimable(number, logs[j])
-      if at <= now then
-        local rank = tonumber(logs[#names + j] or '0') or 0
-        if not best_rank or rank < best_rank then free, best_rank = {j}, rank
-        elseif rank == best_rank then free[#free + 1] = j end
-      else
-        redis.call('ZADD', key, string.format('%d', score), number)   -- a stale, low score: repaired
-        budget = budget - 1
-      end
+    local logs, rescored = nil, false                             -- logs, then health ranks
+    if checked then
+      if #names > 0 then logs = redis.call('HMGET', state, unpack(fields)) end
+    else
+      logs, rescored = check(fields)
+      if not logs then return NOT_READY end
     end
-    if #free > 1 then                                             -- a tie: the fewest calls today
-      local tied = {}
-      for i, j in ipairs(free) do tied[i] = names[j] end
-      local zones = redis.call('HMGET', KEYS[5], unpack(tied))
-      if not policy.mids then policy.mids, policy.zone_of = {}, {} end
-      for i = 1, #tied do policy.zone_of[tied[i]] = zones[i] or '' end
-      local best_j, best_today = nil, nil
-      for _, j in ipairs(free) do
-        local today = calls_today(names[j], logs[j])
-        if not best_today or today < best_today then best_j, best_today = j, today end
-      end
-      free = {best_j}
-    end
-    local j = free[1]
-    if j and (key == pool or redis.call('ZSCORE', pool, names[j])) then return names[j], logs[j] end
-    if j then                                                     -- it left the pool: out of the index
-      redis.call('ZREM', key, names[j])
-      budget = budget - 1
-    elseif #names < CANDIDATES then
+    if rescored then                                              -- the window may be stale: again
+    elseif #names == 0 then
       return nil
+    else
+      if classes then                                             -- their classes, in one read
+        local keys = redis.call('HMGET', KEYS[7], unpack(names))
+        for j = 1, #names do class_of[names[j]] = keys[j] or false end
+      end
+      local free, best_rank = {}, nil                             -- the free ones of the best rank
+      for j, number in ipairs(names) do
+        local at, score = claimable(number, logs[j])
+        if at <= now then
+          local rank = tonumber(logs[#names + j] or '0') or 0
+          if not best_rank or rank < best_rank then free, best_rank = {j}, rank
+          elseif rank == best_rank then free[#free + 1] = j end
+        else
+          redis.call('ZADD', key, string.format('%d', score), number)   -- a stale, low score: repaired
+          budget = budget - 1
+        end
+      end
+      if #free > 1 then                                           -- a tie: the fewest calls today
+        local tied = {}
+        for i, j in ipairs(free) do tied[i] = names[j] end
+        local zones = redis.call('HMGET', KEYS[5], unpack(tied))
+        if not policy.mids then policy.mids, policy.zone_of = {}, {} end
+        for i = 1, #tied do policy.zone_of[tied[i]] = zones[i] or '' end
+        local best_j = free[1]                                    -- the least recently used
+        local best_today = calls_today(names[best_j], logs[best_j], math.huge)
+        for i = 2, #free do                                       -- a later one only with fewer
+          if best_today == 0 then break end
+          local j = free[i]
+          local today = calls_today(names[j], logs[j], best_today)
+          if today < best_today then best_j, best_today = j, today end
+        end
+        free = {best_j}
+      end
+      local j = free[1]
+      if j and (key == pool or redis.call('ZSCORE', pool, names[j])) then return names[j], logs[j] end
+      if j then                                                   -- it left the pool: out of the index
+        redis.call('ZREM', key, names[j])
+        budget = budget - 1
+      elseif #names < CANDIDATES then
+        return nil
+      end
+      if budget <= 0 then return false end
     end
-    if budget <= 0 then return false end
   end
 end
 
@@ -159,11 +218,12 @@ end
 local function take(number, log, ladder)
   local b = bucket_of(number)
   if b then b.tat, b.taken = (b.tat > now and b.tat or now) + b.interval, true end
-  if policy.nramp > 0 and (not log or (policy.first_of and policy.first_of[number] == false)) then
-    local start = day_bounds(number, policy, now)
+  local p = policy_for and policy_for(number) or policy
+  if p.nramp > 0 and (not log or (p.first_of and p.first_of[number] == false)) then
+    local start = day_bounds(number, p, now)
     redis.call('HSETNX', KEYS[6], number, string.format('%d', start or now - now % 86400000))
   end
-  log = with_attempt(log, now, policy)
+  log = with_attempt(log, now, p)
   redis.call('HSET', state, number, log)
   local _, score = claimable(number, log)
   local score_arg = string.format('%d', score)
@@ -178,7 +238,7 @@ end
 
 local out, pool_waits = {}, false
 for c = 1, wanted do
-  local sticky, ia, ir, iz = string.match(ARGV[2 + c], '^(%S+) (%d+) (%d+) (%d+)$')
+  local sticky, ia, ir, iz = string.match(ARGV[3 + c], '^(%S+) (%d+) (%d+) (%d+)$')
   local ladder = {}
   for _, k in ipairs({tonumber(ia), tonumber(ir), tonumber(iz)}) do
     if k > 0 then ladder[#ladder + 1] = k end
@@ -186,7 +246,12 @@ for c = 1, wanted do
   local number, log
   if sticky ~= '-' and redis.call('ZSCORE', pool, sticky) then
     -- A retry: its number or nothing; it waits for it when paced.
-    log = redis.call('HGET', state, sticky)
+    if checked then log = redis.call('HGET', state, sticky)
+    else
+      local tail = check({sticky})
+      if not tail then return reply(NOT_READY, {}) end
+      log = tail[1]
+    end
     local at = claimable(sticky, log)
     if at <= now then number = sticky else out[c] = '~' .. string.format('%d', at - now) end
   else
@@ -195,6 +260,7 @@ for c = 1, wanted do
       if number ~= nil then break end
     end
     if number == nil then number, log = pick(pool) end
+    if number == NOT_READY then return reply(NOT_READY, {}) end
     if number == false then return reply(0, out) end        -- budget spent: the rest ask again
     if number == nil then out[c], pool_waits = '-', true end
   end
@@ -206,6 +272,7 @@ end
 
 -- When a call waits for the pool: its lowest score, a lower bound of when a number frees up (every entry
 -- met was repaired); or the pool is empty. Otherwise 0: a hint that numbers may be free now.
+if not checked and not check({}) then return reply(NOT_READY, {}) end   -- no call
 local status = 0
 if pool_waits then
   local top = redis.call('ZRANGE', pool, '0', '0', 'WITHSCORES')

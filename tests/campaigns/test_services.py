@@ -565,11 +565,13 @@ def test_a_pool_mixing_paced_and_unpaced_numbers_is_held_by_every_policy_in_it(m
     assert policy.daily_cap == 1 and [cap for cap, _ in policy.windows] == [2]
 
 
-def test_a_mixed_pool_holds_each_number_by_its_own_policy_and_drags_no_other(make_desk):
+@pytest.mark.parametrize("presence", [False, True], ids=["plain", "local presence"])
+def test_a_mixed_pool_holds_each_number_by_its_own_policy_and_drags_no_other(make_desk, presence):
     """The environment allows 2 calls an hour per number; one number also carries "fresh", whose own
     policy allows 1 (its tag's policy is saved after the campaign started: the pacer learns the number's
     new class). A batch of 10 claims the fresh number once and the other two twice each: 5 calls, where
-    one policy for the whole pool (every policy in it combined) held every number to 1 (seen: 3)."""
+    one policy for the whole pool (every policy in it combined) held every number to 1 (seen: 3). The
+    same with local presence (its claims take the classes too)."""
     from campaigns.dispatch import _dispatch_batch, _Feed, _Lane, _lane_load
     from pacing.limits import Limits
     from pacing.services import tag_policy_update
@@ -580,6 +582,7 @@ def test_a_mixed_pool_holds_each_number_by_its_own_policy_and_drags_no_other(mak
     desk = make_desk(3)
     desk.policy(cap=2, window=3600)
     campaign = desk.campaign(DESTINATIONS[:10])
+    Campaign.unscoped.filter(pk=campaign.pk).update(local_presence=presence)
     campaign_start(campaign=campaign, actor=desk.actor)
     campaigns_dispatch(batches=0)  # the pool and its classes in the pacer, nothing claimed
     with workspace_scope(desk.ws):

@@ -100,6 +100,27 @@ def test_among_free_numbers_fewest_calls_today(local):
     assert got(claim(local, TO_SF, policy=day, now=400)) == [SF2]
 
 
+def test_policy_classes_hold_each_number_by_its_own(local):
+    """A mixed pool: the claim's policy is the strictest (GAP), but each number is paced by its class's, so
+    a gentle number is not dragged by the strict one, and the strict one is not freed by the gentle."""
+    local.pool_add(workspace_id=WS, pool_id="p", numbers=[SF2], presence=True)
+    local.classes_set(workspace_id=WS, classes={SF: "gentle", SF2: "strict"})
+    classes = {"gentle": Policy(gap_s=10), "strict": GAP}
+
+    def claim_classes(*calls, now):
+        return local.claim_local(
+            workspace_id=WS, pool_id="p", policy=GAP, now_ms=at(now), classes=classes,
+            calls=[c if isinstance(c, LocalCall) else LocalCall(f"c{i}", c) for i, c in enumerate(calls)],
+        )  # fmt: skip
+
+    assert got(claim_classes(TO_SF, TO_SF, now=0)) == [SF, SF2]
+    assert got(claim_classes(TO_SF, now=5)) == [LA]  # SF's gentle gap holds: the state's number
+    assert got(claim_classes(TO_SF, TO_SF, now=15)) == [SF, SEATTLE]  # SF2 (strict) not free: the zone's
+    retry = claim_classes(LocalCall("r", TO_SF, sticky=SF2), now=30)
+    assert retry.waits == {"r": 30_000}  # its own class's gap
+    assert got(claim(local, TO_SF, now=26)) == [NYC]  # without the classes: SF held by the strictest
+
+
 def test_sticky_retry_keeps_its_number_and_waits_for_it(local):
     assert got(claim(local, TO_SF, now=0)) == [SF]
     retry = claim(local, LocalCall("r", TO_SF, sticky=SF), now=30)
