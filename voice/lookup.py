@@ -42,28 +42,30 @@ class StatusCall:
     connection: Signer
 
 
-@lru_cache(maxsize=1)
-def _select() -> str:
+# By the call's key (a reference in the URL), or by the provider's id through the partial index
+# call_by_provider_id (its predicate must be in the query for the planner to use it; one call per id).
+WHERE = {"id": "c.id = %s", "sid": "c.provider_call_id = %s AND c.provider_call_id <> '' LIMIT 1"}
+
+
+@lru_cache(maxsize=2)
+def _statement(by: str) -> str:
     call, number, connection = (m._meta.db_table for m in (CampaignCall, PhoneNumber, ProviderConnection))
+    # Only the models' table names and the constant WHERE above are formatted in; values are parameters.
     return (
-        f"SELECT c.id, c.attempt_id, c.from_e164, c.to_e164, c.provider_call_id, p.id, p.provider,"
+        "SELECT c.id, c.attempt_id, c.from_e164, c.to_e164, c.provider_call_id, p.id, p.provider,"  # noqa: S608
         f" p.credentials FROM {call} c JOIN {number} n ON n.id = c.number_id"
-        f" JOIN {connection} p ON p.id = n.connection_id WHERE p.provider = %s AND "
+        f" JOIN {connection} p ON p.id = n.connection_id WHERE p.provider = %s AND {WHERE[by]}"
     )
 
 
 def status_call(*, provider: str, call_id: int | None = None, sid: str = "") -> StatusCall | None:
     """The call with this id (the reference in the callback's URL) or, else, this provider id, whose
     number is on one of `provider`'s connections; None when there is none."""
-    if call_id is not None:
-        where, value = "c.id = %s", call_id
-    elif sid:
-        # The partial index call_by_provider_id: its predicate must be in the query for the planner to use it.
-        where, value = "c.provider_call_id = %s AND c.provider_call_id <> '' LIMIT 1", sid
-    else:
+    if call_id is None and not sid:
         return None
+    by, value = ("id", call_id) if call_id is not None else ("sid", sid)
     with db.cursor() as cursor:
-        cursor.execute(_select() + where, [provider, value])
+        cursor.execute(_statement(by), [provider, value])
         row = cursor.fetchone()
     if row is None:
         return None
