@@ -19,6 +19,7 @@ from phone_numbers.models import PhoneNumber
 from providers import registry
 from providers.adapters.base import CallStatus
 from tenants.scope import workspace_scope
+from voice.lookup import StatusCall, matches, status_call
 
 # ASCII digits only, and few of them: str.isdigit() also takes "²" and "٣", which int() fails on or reads.
 CALL_REFERENCE = re.compile(r"dialtone-call-([0-9]{1,18})-[0-9]{1,18}")
@@ -73,17 +74,15 @@ def _dial(environment, agent, extra: dict) -> str:
 
 
 ANSWER_RELATED = ("campaign__agent", "number__connection", "number__environment")
-STATUS_RELATED = ("number__connection",)
 
 
-def _campaign_call(reference: str, related: tuple[str, ...] = ANSWER_RELATED) -> CampaignCall | None:
-    """The campaign call a dial's webhook names (`?call=dialtone-call-<id>-<attempt>`), or None. `related`:
-    what the caller reads beside it (a status callback only its number's connection)."""
+def _campaign_call(reference: str) -> CampaignCall | None:
+    """The campaign call a dial's answer webhook names (`?call=dialtone-call-<id>-<attempt>`), or None."""
     match = CALL_REFERENCE.fullmatch(reference)
     if match is None:
         return None
     # By its key: no ordering to compile or sort (.first() would add the model's).
-    found = list(CampaignCall.unscoped.select_related(*related).filter(pk=int(match[1]))[:1])
+    found = list(CampaignCall.unscoped.select_related(*ANSWER_RELATED).filter(pk=int(match[1]))[:1])
     call = found[0] if found else None
     return call if call is not None and call.number_id and call.reference == reference else None
 
@@ -117,23 +116,33 @@ def _forbidden() -> HttpResponse:
     return HttpResponseForbidden("Signature missing or invalid.", content_type="text/plain")
 
 
-def _placed_call(provider: str, call_id: str, from_e164: str, to_e164: str) -> CampaignCall | None:
+def _placed_call(provider: str, call_id: str, from_e164: str, to_e164: str) -> StatusCall | None:
     """A campaign call by the provider's id for it: reports from a callback shared by every call of an
     account (Telnyx's TeXML application) name no reference of ours. A report that outran the dial's answer
     finds the one call dialing between its two numbers with no id yet (two such: neither)."""
     if not call_id:
         return None
-    calls = CampaignCall.unscoped.select_related("number__connection").filter(
-        number__connection__provider=provider
-    )
-    found = next(iter(calls.filter(provider_call_id=call_id).order_by()[:1]), None)  # one call per id
+    found = status_call(provider=provider, sid=call_id)  # one call per id
     if found is None and from_e164 and to_e164:
-        dialing = calls.filter(
-            state=CampaignCall.State.DIALING, provider_call_id="", from_e164=from_e164, to_e164=to_e164
+        # Rare (the dial's answer not yet written): the ORM, then the hot path's lookup by its key.
+        dialing = CampaignCall.unscoped.filter(
+            number__connection__provider=provider,
+            state=CampaignCall.State.DIALING,
+            provider_call_id="",
+            from_e164=from_e164,
+            to_e164=to_e164,
         )
-        first_two = list(dialing[:2])
-        found = first_two[0] if len(first_two) == 1 else None
+        first_two = list(dialing.values_list("pk", flat=True)[:2])
+        found = status_call(provider=provider, call_id=first_two[0]) if len(first_two) == 1 else None
     return found
+
+
+def _referenced_call(provider: str, reference: str) -> StatusCall | None:
+    """The call a dial's status callback names (`?call=dialtone-call-<id>-<attempt>`) under its current
+    claim, or None."""
+    match = CALL_REFERENCE.fullmatch(reference)
+    call = status_call(provider=provider, call_id=int(match[1])) if match else None
+    return call if call is not None and matches(call, reference) else None
 
 
 @csrf_exempt  # providers can't send our CSRF token; the signature check replaces it
@@ -151,7 +160,8 @@ def status(request, provider: str):
         return _forbidden()
     reference = _param(request.GET, "call")
     sid, frm, to = (_param(request.POST, name) for name in ("CallSid", "From", "To"))
-    call = _campaign_call(reference, STATUS_RELATED) if reference else _placed_call(provider, sid, frm, to)
+    # Plain values in one statement each (voice/lookup.py): the hot path of a running campaign.
+    call = _referenced_call(provider, reference) if reference else _placed_call(provider, sid, frm, to)
     url = settings.PUBLIC_BASE_URL.rstrip("/") + request.get_full_path()
     if call is None and not reference:
         # Telnyx reports every call of its application, inbound ones too: signed by the called number's
@@ -159,9 +169,9 @@ def status(request, provider: str):
         number = _number_for(provider, to)
         inbound = number is not None and spec.webhook_verified(request, number.connection, url=url)
         return HttpResponse(status=204) if inbound else _forbidden()
-    if call is None or call.number.connection.provider != provider:
+    if call is None or call.connection.provider != provider:
         return _forbidden()
-    if not spec.webhook_verified(request, call.number.connection, url=url):
+    if not spec.webhook_verified(request, call.connection, url=url):
         return _forbidden()
     ours = (frm, to) == (call.from_e164, call.to_e164)
     if not ours or (call.provider_call_id and sid != call.provider_call_id):

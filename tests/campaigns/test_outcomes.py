@@ -287,6 +287,39 @@ def test_telnyx_callbacks_find_the_call_by_its_id_and_its_own_accounts_key(telny
     assert telnyx_post(call, "busy", key, CallSid="v3:unknown").status_code == 403  # no call of ours
 
 
+def test_a_connections_new_telnyx_key_is_used_at_once_and_its_old_one_refused(telnyx_key):
+    # Each web process keeps connections' keys (voice/lookup.py): a changed key must not be served stale.
+    desk, old = telnyx_key
+    _, [call] = placed(desk)
+    assert telnyx_post(call, "initiated", old).status_code == 204
+    new = SigningKey.generate()
+    connection = ProviderConnection.unscoped.get(pk=desk.connection.pk)
+    connection.credentials = {
+        **connection.credentials,
+        "public_key": base64.b64encode(bytes(new.verify_key)).decode(),
+    }
+    connection.save()
+    assert telnyx_post(call, "completed", old, CallDuration="15").status_code == 403
+    assert outcome_of(call)[1:3] == (10, "")
+    assert telnyx_post(call, "completed", new, CallDuration="15").status_code == 204
+    assert outcome_of(call) == ("placed", 40, "completed", True, 15)
+
+
+def test_a_connections_new_twilio_token_is_used_at_once_and_its_old_one_refused(twilio_desk):
+    _, [call] = placed(twilio_desk)
+    connection = ProviderConnection.unscoped.get(pk=twilio_desk.connection.pk)
+    old = connection.credentials["auth_token"]
+    assert twilio_post(call, "ringing", token=old).status_code == 204
+    connection.credentials = {**connection.credentials, "auth_token": "a-new-token-0123456789abcdef"}
+    connection.save()
+    assert twilio_post(call, "completed", token=old, CallDuration="9").status_code == 403
+    assert (
+        twilio_post(call, "completed", token="a-new-token-0123456789abcdef", CallDuration="9").status_code
+        == 204
+    )
+    assert outcome_of(call) == ("placed", 40, "completed", True, 9)
+
+
 def test_a_twilio_outcome_that_never_came_is_asked_for(twilio_desk, twilio_server, settings):
     campaign, [call] = placed(twilio_desk)
     Campaign.unscoped.filter(pk=campaign.pk).update(retry_no_answer_times=0)  # it ends on the answer
