@@ -24,6 +24,7 @@ PAGES = {
             "retry_no_answer_after",
             "retry_busy_times",
             "retry_busy_after",
+            "local_presence",
         ),  # fmt: skip
     ),
     "campaigns:detail": WorkspacePage(query=("state", "page", "seen")),
