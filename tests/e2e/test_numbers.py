@@ -160,7 +160,7 @@ def test_link_an_owned_number_then_detach_it(page, live_server, acme, desk, cons
     row.get_by_label("Actions for +15125550177").click()
     row.get_by_role("menuitem", name="History").click()
     expect(page.locator("h1")).to_contain_text("+1 512-555-0177")
-    expect(page.locator(".card table")).to_contain_text("Number linked")
+    expect(page.locator(".table-events")).to_contain_text("Number linked")
     page.get_by_role("link", name="Edit", exact=True).click()
     expect(dialog.get_by_role("heading", name="Edit")).to_be_visible()
     dialog.get_by_role("button", name="Cancel").click()

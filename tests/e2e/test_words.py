@@ -81,7 +81,7 @@ def test_a_detached_number_is_linked_again_from_its_page(page, live_server, acme
     # The same page again: active, its history continued and told in words.
     page.goto(f"{live_server.url}/w/acme/numbers/{number.pk}/")
     expect(page.locator("h1")).to_contain_text("Active")
-    history = page.locator(".card table")
+    history = page.locator(".table-events")
     relinked = history.locator("tr", has_text="Number relinked")
     expect(relinked).to_contain_text("Environment Pre-release")
     expect(relinked).to_contain_text("Tags texas")
@@ -114,7 +114,7 @@ def test_history_and_activity_read_before_and_after_in_the_units_typed(page, liv
     expect(dialog).to_be_hidden()
     expect(page.locator(".toast").last).to_contain_text("Saved +1 415-555-0199.")
     page.goto(f"{live_server.url}/w/acme/numbers/{number.pk}/")
-    updated = page.locator(".card table tr", has_text="Number updated")
+    updated = page.locator(".table-events tr", has_text="Number updated")
     expect(updated).to_contain_text("Environment Sandbox → Live")
     expect(updated).to_contain_text("Tags +texas −sales")
 
