@@ -3,7 +3,7 @@
     python bench/campaign.py [--calls N] [--numbers M] [--gap S] [--cap C --window W] [--concurrency K]
                              [--deadline S] [--in-flight K] [--rate R] [--provider sandbox|twilio [--latency S]]
                              [--pool prefork:2 --pool threads:64[:CALLS] ...]
-                             [--campaigns K --workspaces W] [--noop N]
+                             [--campaigns K --workspaces W] [--noop N] [--screen LIST]
 
 A real provider's latency (250 ms per dial is usual) makes dialing I/O-bound, which the sandbox hides:
     python bench/campaign.py --provider twilio --latency 0.25 --numbers 1200 --calls 12000 \
@@ -60,6 +60,14 @@ only gets its pool's ceiling. Numbers beyond the 1000 US local ones the sandbox 
 account and linked in bulk (bench/campaign_stats.py: sandbox_hold), so e.g. `--numbers 10000 --calls
 200000 --gap 1 --cap 0 --window 0 --noop 20000` runs the issue's long campaign.
 
+Calling hours and do-not-call (issue 13): `--screen 1000000` runs each pool twice, side by side: as
+above, then screened: its campaigns' destinations spread over three time zones (area codes 332 New York,
+312 Chicago, 720 Denver), each campaign's calling hours narrowed to 06:00-24:00 in the callee's time (so
+every dispatch batch judges three zones' windows; run it between 13:00 and 05:00 UTC, when all three are
+open), and a do-not-call list of LIST numbers in each workspace (+1 646 ..., none of them a destination:
+the check finds nothing, as on most batches), put in straight in SQL before the screened run and taken
+out after it. The summary gives the screened campaign's calls per second over the plain one's.
+
 Over time: the dispatcher's ticks are timed in its process (Celery's task signals, bench/campaign_stats.py:
 record_ticks; nothing in the engine), and reported as p50/p99/max in the first and the last 10 % of the
 campaign phase, with the idle time between ticks; the dial worker's resident memory likewise (the median
@@ -84,6 +92,7 @@ report says which limit the run met.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import signal
@@ -235,6 +244,40 @@ def destinations(count: int, *, skip: int = 0, npas=("212", "646", "718", "917",
     raise ValueError("too many destinations")
 
 
+SCREENED_NPAS = ("332", "312", "720")  # New York, Chicago, Denver: never a plain run's destinations
+
+
+def destinations_zones(count: int, *, skip: int = 0) -> list[str]:
+    """Distinct valid US numbers taking turns over three time zones (SCREENED_NPAS), after the first `skip`."""
+    npas = SCREENED_NPAS
+    return [f"+1{npas[i % 3]}{2_000_000 + i // 3:07d}" for i in range(skip, skip + count)]
+
+
+def fill_do_not_call(workspaces, size: int) -> None:
+    """`size` numbers on each workspace's do-not-call list, straight in SQL (a million through the ORM is
+    minutes); +1 646 ... never is a destination of the bench (destinations() runs out of 212 first)."""
+    from django.db import connection
+
+    from campaigns.models import DoNotCall
+
+    with connection.cursor() as cursor:
+        for ws in workspaces:
+            cursor.execute(
+                f"INSERT INTO {DoNotCall._meta.db_table}"
+                " (workspace_id, e164, source, note, added_by_label, added_at)"
+                " SELECT %s, '+1646' || lpad(g::text, 7, '0'), 'csv', '', 'bench', now()"
+                " FROM generate_series(1, %s) AS g",
+                [ws.pk, size],
+            )
+        cursor.execute(f"ANALYZE {DoNotCall._meta.db_table}")
+
+
+def empty_do_not_call(workspaces) -> None:
+    from campaigns.models import DoNotCall
+
+    DoNotCall.unscoped.filter(workspace__in=workspaces).delete()
+
+
 def callers(count: int) -> list[str]:
     """The fake Twilio's caller IDs: valid US numbers in Bay Area codes (never a destination)."""
     return destinations(count, npas=("415", "510", "650"))
@@ -339,19 +382,23 @@ def seed(args) -> tuple:
     return user, slots
 
 
-def campaign_seed(slot: Slot, user, calls: int, skip: int):
-    """A draft campaign of `calls` destinations, none shared with the run's other campaigns."""
+def campaign_seed(slot: Slot, user, calls: int, skip: int, *, screened: bool = False):
+    """A draft campaign of `calls` destinations, none shared with the run's other campaigns; screened, in
+    three time zones under calling hours of 06:00-24:00 (--screen)."""
     from campaigns.control import campaign_create
     from campaigns.destinations import destinations_parse
+    from pacing.hours import Hours
     from tenants.scope import workspace_scope
 
-    csv = ("phone\n" + "\n".join(destinations(calls, skip=skip)) + "\n").encode()
+    numbers = destinations_zones(calls, skip=skip) if screened else destinations(calls, skip=skip)
+    csv = ("phone\n" + "\n".join(numbers) + "\n").encode()
     parsed = destinations_parse(csv)
     assert not parsed.errors and len(parsed.numbers) == calls, parsed.errors[:3]
     with workspace_scope(slot.workspace):
         return campaign_create(
             workspace=slot.workspace, actor=user, name=f"Bench campaign {skip}", environment=slot.environment,
             agent=slot.agent, tag_names=[slot.tag], destinations=parsed,
+            hours=Hours(start_s=6 * 3600, end_s=24 * 3600) if screened else None,
         )  # fmt: skip
 
 
@@ -706,6 +753,15 @@ def summary(args, runs: list[tuple[Pool, dict, dict]], all_violations: int, wall
               f"{f'{rss[0] / 1024:.0f}/{max(rss) / 1024:.0f}/{rss[-1] / 1024:.0f}':>24}"
               f"{result['duplicates']:>7}{len(result['violations']):>11}  {result['load']}")  # fmt: skip
     print(f"pacing violations over the whole run's dial log (every campaign): {all_violations}")
+    plain = {pool: (noop, result) for pool, noop, result in runs if not pool.screened}
+    for pool, noop, result in runs:
+        if pool.screened:
+            base_noop, base = plain[dataclasses.replace(pool, screened=False)]
+            print(
+                f"{pool.label}: calls/s x{result['rate'] / base['rate']:.3f} of the plain run's "
+                f"(x{(result['rate'] / noop['rate']) / (base['rate'] / base_noop['rate']):.3f} over each phase's "
+                f"no-op rate), CPU per call x{result['cpu_ratio'] / base['cpu_ratio']:.3f}"
+            )
     print(f"\n(bench ran {wall:.0f} s)")
 
 
@@ -724,6 +780,7 @@ class Pool:
     concurrency: int
     processes: int
     calls: int
+    screened: bool = False  # --screen: calling hours over three zones and a do-not-call list
 
     @classmethod
     def parse(cls, text: str, calls: int) -> Pool:
@@ -737,15 +794,20 @@ class Pool:
 
     @property
     def label(self) -> str:
-        return f"{self.kind} {self.concurrency}" + (
-            f" x {self.processes} workers" if self.processes > 1 else ""
+        return (
+            f"{self.kind} {self.concurrency}"
+            + (f" x {self.processes} workers" if self.processes > 1 else "")
+            + (", screened" if self.screened else "")
         )
 
 
 def run_pool(args, pool: Pool, tmp: Path, log_path: Path, seeded, skip: int, noop_task, client, provider):
     """One dial worker pool: its no-op phase, then its own campaigns (one per slot), with fresh workers."""
     user, slots = seeded
-    campaigns = [campaign_seed(slot, user, pool.calls, skip + i * pool.calls) for i, slot in enumerate(slots)]
+    campaigns = [
+        campaign_seed(slot, user, pool.calls, skip + i * pool.calls, screened=pool.screened)
+        for i, slot in enumerate(slots)
+    ]
     workers = [
         *(
             Worker(tmp, log_path, queue="celery", concurrency=pool.concurrency, pool=pool.kind, index=i)
@@ -814,6 +876,10 @@ def main() -> None:
     parser.add_argument(
         "--rate", type=float, help="the sandbox connection's calls per second (default: the sandbox's)"
     )
+    parser.add_argument(
+        "--screen", type=int, metavar="LIST",
+        help="run each pool again with calling hours over three zones and a do-not-call list of LIST numbers",
+    )  # fmt: skip
     args = parser.parse_args()
     args.fake = args.provider in LOCAL_FAKES
     if args.deadline is not None:
@@ -858,12 +924,24 @@ def main() -> None:
             seeded = seed(args)
             print(f"seeded {args.numbers * args.campaigns} {args.provider} numbers in {args.workspaces} "
                   f"workspaces in {time.perf_counter() - t:.1f} s")  # fmt: skip
-            runs, skip = [], 0
+            runs, skip, screened_skip = [], 0, 0
+            workspaces = list({slot.workspace.pk: slot.workspace for slot in seeded[1]}.values())
             for pool in pools:
                 runs.append(
                     (pool, *run_pool(args, pool, tmp, log_path, seeded, skip, noop_task, client, provider))
                 )
                 skip += pool.calls * args.campaigns
+                if args.screen:
+                    screened = dataclasses.replace(pool, screened=True)
+                    t = time.perf_counter()
+                    fill_do_not_call(workspaces, args.screen)
+                    print(f"do-not-call lists of {args.screen:,} filled in {time.perf_counter() - t:.1f} s")
+                    runs.append(
+                        (screened, *run_pool(args, screened, tmp, log_path, seeded, screened_skip, noop_task,
+                                             client, provider))
+                    )  # fmt: skip
+                    screened_skip += pool.calls * args.campaigns
+                    empty_do_not_call(workspaces)
         finally:
             if provider is not None:
                 print(provider.stop())

@@ -113,6 +113,13 @@ class Campaign(TenantModel):
     def __str__(self) -> str:
         return self.name
 
+    def event_data(self) -> dict:
+        """What outbound events (events/) say of the campaign."""
+        return {
+            "campaign_id": self.pk, "name": self.name, "state": self.state, "environment_id": self.environment_id,
+            "started_at": self.started_at, "finished_at": self.finished_at,
+        }  # fmt: skip
+
     @property
     def pool_id(self) -> str:
         return str(self.pk)

@@ -21,6 +21,7 @@ from django.utils import timezone
 from campaigns.models import CallAttempt, CampaignCall, Outcome
 from campaigns.retries import call_outcome_retry
 from campaigns.store import SETTLED_RANK, Heard, store
+from events.services import event_publish, listeners
 from providers.adapters.base import CallStatus, ProviderError, ProviderUnavailable
 from providers.services import connection_adapter
 from tenants.scope import all_workspaces
@@ -58,6 +59,7 @@ def _recorded(call_id: int, attempt_id: int, heard: Heard, now: datetime) -> boo
         return False
     if heard.rank >= SETTLED_RANK and before.progress < heard.rank:
         _attempt_settled(attempt_id, heard, now)
+        calls_completed({attempt_id: heard}, now)
         call_settled(call_id=call_id, attempt_id=attempt_id, outcome=heard.outcome, at=now)
     return True
 
@@ -83,6 +85,27 @@ def attempts_settled_at_dial(heard: dict[int, Heard], now: datetime) -> None:
         CallAttempt.unscoped.filter(pk__in=ids).update(
             outcome=outcome, answered=answered, duration_s=duration_s, settled_at=now
         )
+    calls_completed(heard, now)
+
+
+def calls_completed(heard: dict[int, Heard], now: datetime) -> None:
+    """Publish call.completed for settled attempts (id -> what was heard) of workspaces that listen; one
+    cached read when none does (events/services.py: listeners). "Outcome unknown" is not an ending."""
+    listening = listeners("call.completed")
+    ended = [pk for pk, h in heard.items() if h.outcome and h.outcome != Outcome.UNKNOWN]
+    if not listening or not ended:
+        return
+    rows = CallAttempt.unscoped.filter(pk__in=ended, workspace_id__in=listening).values(
+        "pk", "workspace_id", "call_id", "campaign_id", "e164", "to_e164"
+    )
+    for row in rows:
+        h = heard[row["pk"]]
+        event_publish(
+            workspace_id=row["workspace_id"], type="call.completed", at=now,
+            data={"call_id": row["call_id"], "attempt_id": row["pk"], "campaign_id": row["campaign_id"],
+                  "from": row["e164"], "to": row["to_e164"], "outcome": h.outcome, "answered": h.answered,
+                  "duration_s": h.duration_s, "provider_call_id": h.provider_call_id or None},
+        )  # fmt: skip
 
 
 def call_settled(*, call_id: int, attempt_id: int, outcome: str, at: datetime) -> None:

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "voice.apps.VoiceConfig",
     "demo.apps.DemoConfig",
     "health.apps.HealthConfig",
+    "events.apps.EventsConfig",
 ]
 
 MIDDLEWARE = [
@@ -169,6 +170,15 @@ CELERY_BEAT_SCHEDULE = {
     # Campaigns: claim caller IDs for due calls; a tick that waited in the queue is dropped, not run late.
     "campaigns-dispatch": {"task": "campaigns.dispatch", "schedule": 1.0, "options": {"expires": 2}},
 }
+# Outbound events (events/): sends are queued as their event commits; retries that came due every 30 s.
+CELERY_BEAT_SCHEDULE["events-retry"] = {
+    "task": "events.retry_due",
+    "schedule": 30.0,
+    "options": {"expires": 30},
+}
+# Hosts an endpoint may name though they are private (and over plain http): local receivers only.
+EVENTS_PRIVATE_HOSTS = [h for h in os.environ.get("EVENTS_PRIVATE_HOSTS", "").split(",") if h]
+EVENTS_TIMEOUTS_S = (3.0, 10.0)  # to connect, then for each read of the answer
 CELERY_TIMEZONE = "UTC"
 
 # --- Pacing and campaigns ---------------------------------------------------------------------

@@ -20,6 +20,7 @@ workspace_patterns = [
         name="environment-edit",
     ),
     path("settings/activity/", tenant_views.activity, name="activity"),
+    path("settings/events/", include("events.urls")),
     path("settings/", include("tenants.urls")),
 ]
 

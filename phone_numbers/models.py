@@ -135,6 +135,13 @@ class PhoneNumber(TenantModel):
     def __str__(self) -> str:
         return phone(self.e164)  # messages, audit labels and admin read it the way people write it
 
+    def event_data(self) -> dict:
+        """What outbound events (events/) say of the number."""
+        return {
+            "number_id": self.pk, "e164": self.e164, "state": self.state, "environment_id": self.environment_id,
+            "connection_id": self.connection_id, "provider_ref": self.provider_ref, "health": self.health,
+        }  # fmt: skip
+
     ENV_RANK = {"live": 0, "pre_release": 1, "sandbox": 2}
 
     def save(self, *args, **kwargs):

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db import models
 
-from tenants import scope
+from tenants import scope, signals
 from tenants.models import AuditEvent, Workspace
 
 
@@ -28,7 +28,7 @@ def audit(
             raise scope.ScopeMissing("AuditEvent")
     # A platform row is written outside any workspace's scope, which would otherwise claim it.
     with scope.all_workspaces() if platform else nullcontext():
-        return AuditEvent.unscoped.create(
+        event = AuditEvent.unscoped.create(
             workspace=workspace,
             actor=actor if getattr(actor, "is_authenticated", False) else None,
             actor_label=_actor_label(actor),
@@ -38,6 +38,9 @@ def audit(
             target_label=str(target)[:200] if target is not None else "",
             details=details,
         )
+    if not platform:
+        signals.audited.send(sender=AuditEvent, event=event, target=target)
+    return event
 
 
 def _actor_label(actor) -> str:
