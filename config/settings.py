@@ -177,7 +177,7 @@ CELERY_BEAT_SCHEDULE["events-retry"] = {
     "options": {"expires": 30},
 }
 # Hosts an endpoint may name though they are private (and over plain http): local receivers only.
-EVENTS_PRIVATE_HOSTS = [h for h in os.environ.get("EVENTS_PRIVATE_HOSTS", "").split(",") if h]
+EVENTS_PRIVATE_HOSTS = env_list("EVENTS_PRIVATE_HOSTS")
 EVENTS_TIMEOUTS_S = (3.0, 10.0)  # to connect, then for each read of the answer
 CELERY_TIMEZONE = "UTC"
 

@@ -86,8 +86,7 @@ def endpoint_roll_secret(*, endpoint: Endpoint, actor) -> str:
     """A new secret, at once: deliveries still waiting are signed with it when they are sent."""
     secret = signing.new_secret()
     with transaction.atomic():
-        Endpoint.objects.filter(pk=endpoint.pk).update(signing=endpoint._meta.get_field("signing").get_prep_value(
-            {"secret": secret}), secret_hint=secret[:10])  # fmt: skip
+        Endpoint.objects.filter(pk=endpoint.pk).update(signing={"secret": secret}, secret_hint=secret[:10])
         audit(actor=actor, action="endpoint.secret_rolled", target=endpoint)
     return secret
 

@@ -1,5 +1,5 @@
-"""Apps depend downward only: tenants < providers < agents < phone_numbers < pacing < campaigns < voice,
-demo (the layers contract in pyproject.toml, checked by `lint-imports` in `make test` and `make lint`)."""
+"""Apps depend downward only: tenants < providers < events < agents < phone_numbers < pacing < campaigns <
+voice, demo (the layers contract in pyproject.toml, checked by `lint-imports` in `make test` and `make lint`)."""
 
 import ast
 import shutil
@@ -33,7 +33,7 @@ def checkout(tmp_path) -> Path:
 def test_the_contract_layers_every_app_and_the_repository_keeps_it():
     layers = [app for layer in CONTRACT["contracts"][0]["layers"] for app in layer.split(" | ")]
     assert sorted(layers) == sorted(CONTRACT["root_packages"])
-    assert layers[-6:] == ["campaigns", "pacing", "phone_numbers", "agents", "providers", "tenants"]
+    assert layers[-7:] == ["campaigns", "pacing", "phone_numbers", "agents", "events", "providers", "tenants"]
     result = lint_imports(ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
 
