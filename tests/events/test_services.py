@@ -26,6 +26,7 @@ from events.services import (
     endpoint_update,
     retry_after,
 )
+from phone_numbers.health import health_move
 from phone_numbers.services import number_buy, number_release
 from providers.models import ProviderConnection
 from tenants.models import Environment
@@ -237,3 +238,17 @@ def test_released_numbers_and_removed_endpoints(desk, receiver):
     number2 = buy(desk, "+14155550101").number
     number_release(number=number2, actor=desk["actor"], idempotency_key=uuid.uuid4().hex)
     assert not Delivery.objects.exists()
+
+
+def test_a_health_change_is_published_with_its_reason(desk, receiver):
+    endpoint(desk, receiver.url, types=("number.health_changed",))
+    number = buy(desk).number
+    assert health_move(number=number, to="at_risk", reason="Answer rate 3 % over the last 200 calls.")
+    [event] = Event.objects.all()
+    data = json.loads(event.body)["data"]
+    assert (data["e164"], data["health"], data["changed"]) == (
+        "+14155550100",
+        "at_risk",
+        {"health": ["Healthy", "At risk"]},
+    )
+    assert data["reason"] == "Answer rate 3 % over the last 200 calls."
