@@ -3,6 +3,7 @@
     python bench/numbers_page.py                          # this checkout, and Django admin's changelist
     git worktree add /tmp/numbers-base <commit>
     python bench/numbers_page.py --against /tmp/numbers-base   # this checkout and that one, in turns
+    python bench/numbers_page.py --numbers 1000000             # a workspace of a million (issue 15)
 
 Each checkout gets its own database (DATABASE_URL's name for this one, that name + "_baseline" for the
 other; created if missing), migrated by its own code and seeded identically by this script, and its own
@@ -55,7 +56,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/dialtone_bench")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/11")
 
-MAIN = 100_000
+MAIN = int(os.environ.get("BENCH_NUMBERS", "100000"))  # --numbers (the --prepare subprocess reads it here)
 RELEASED = 2_000
 OTHERS = 10
 PER_OTHER = 10_000
@@ -217,11 +218,20 @@ def main():
     parser.add_argument(
         "--against", type=Path, help="a checkout of the baseline code to serve beside this one"
     )
+    parser.add_argument(
+        "--numbers", type=int, default=MAIN,
+        help="numbers in the main workspace (default 100,000); another size gets a database of its own",
+    )  # fmt: skip
     parser.add_argument("--prepare", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.prepare:
         return prepare()
     database = os.environ["DATABASE_URL"]
+    if args.numbers != 100_000:
+        global MAIN
+        MAIN = args.numbers
+        os.environ["BENCH_NUMBERS"] = str(args.numbers)  # the servers' --prepare seeds as many
+        database += f"_{args.numbers}"
     served = {"script": __file__, "credentials": (USER, PASSWORD)}
     servers = [Server("this", HERE, database, 8931, **served)]
     try:
