@@ -214,6 +214,7 @@ def measure(servers, scenarios):
 
 
 def main():
+    global MAIN
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
         "--against", type=Path, help="a checkout of the baseline code to serve beside this one"
@@ -228,7 +229,6 @@ def main():
         return prepare()
     database = os.environ["DATABASE_URL"]
     if args.numbers != 100_000:
-        global MAIN
         MAIN = args.numbers
         os.environ["BENCH_NUMBERS"] = str(args.numbers)  # the servers' --prepare seeds as many
         database += f"_{args.numbers}"
