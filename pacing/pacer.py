@@ -63,7 +63,7 @@ import redis
 from redis.cluster import RedisCluster
 from redis.exceptions import NoScriptError
 
-from pacing.places import place_of
+from pacing.places import Place, place_of
 
 _NOT_READY, _EMPTY = -2, -1
 # The readiness marker names the log format (lua/log.lua): ':2', 8-byte binary attempts. State written
@@ -215,7 +215,7 @@ def _zones_arg(policy: Policy, zones: Iterable[str], now_ms: int | None) -> str:
 def _midnights_arg(zones: Iterable[str], now_ms: int | None) -> str:
     """' zone m0 m1 m2 m3 ...' for each zone (and UTC): _zones_arg's, with or without a daily cap."""
     at = time.time_ns() // 1_000_000 if now_ms is None else now_ms
-    key = frozenset(zones) | {"UTC"}
+    key = frozenset((*zones, "UTC"))
     cached = _zones_args.get(key)
     if cached is not None and cached[0] <= at < cached[1]:  # no zone's date changed since
         return cached[2]
@@ -404,15 +404,17 @@ class Pacer:
         sticky number frees up, or the pool's retry_in_ms. zones: as claim's (read only with a daily cap).
         classes: as claim's: each number decided by its own class's policy, `policy` the strictest of them.
         """
-        prefix = _index_prefix(workspace_id, pool_id)
-        index_keys: dict[str, int] = {}  # index key -> its KEYS position (lua/presence.lua)
+        index_keys: dict[bytes, int] = {}  # index key -> its KEYS position (lua/presence.lua)
         call_args, near = [], set()
         for call in calls:
             if call.sticky and not _E164.fullmatch(call.sticky):
                 raise ValueError(f"not an E.164 number: {call.sticky!r}")
             place = place_of(call.to)
             near.add(place.zone[2:])
-            at = [index_keys.setdefault(prefix + tag, 8 + len(index_keys)) if tag else 0 for tag in place]
+            at = [
+                index_keys.setdefault(key, 8 + len(index_keys)) if key else 0
+                for key in _place_keys(workspace_id, pool_id, place)
+            ]
             call_args.append(f"{call.sticky or '-'} {at[0]} {at[1]} {at[2]}")
         # The days "calls today" counts in: with a daily cap every zone of the pool (claim's rule); else the
         # destinations' zones only, those of the numbers that tie nearest them (others count 24 h back).
@@ -422,7 +424,7 @@ class Pacer:
         args = [_decision_arg(policy, now_ms, len(calls)), days, kinds, *call_args]
         for connection_id, rate in (rates or {}).items():
             args += (connection_id, rate.redis_arg)
-        keys = (*_claim_keys(workspace_id, pool_id), _Keys(workspace_id).classes.encode(), *index_keys)
+        keys = (*_local_keys(workspace_id, pool_id), *index_keys)
         reply = self._run(self._presence, keys, *args)
         status, now, *answers = _text(reply).split()
         status, now = int(status), int(now)
@@ -874,9 +876,17 @@ def _index_rows(by_index: Mapping[str, list[str]]) -> list[tuple[str, list[str]]
     return list(rows.items())
 
 
+@lru_cache(maxsize=65536)
+def _place_keys(workspace_id: int | str, pool_id: str, place: Place) -> tuple[bytes | None, ...]:
+    """The pool's presence indexes of a place (area, region, zone; None for a tag it lacks), encoded once:
+    a dispatcher calls few places of few pools all day."""
+    keys = _Keys(workspace_id)
+    return tuple(keys.place(pool_id, tag).encode() if tag else None for tag in place)
+
+
 @lru_cache(maxsize=4096)
-def _index_prefix(workspace_id: int | str, pool_id: str) -> str:
-    return _Keys(workspace_id).place(pool_id, "")  # + a place's tag: one of the pool's presence indexes
+def _local_keys(workspace_id: int | str, pool_id: str) -> tuple[bytes, ...]:
+    return (*_claim_keys(workspace_id, pool_id), _Keys(workspace_id).classes.encode())  # claim_local's 1-7
 
 
 @lru_cache(maxsize=4096)

@@ -93,22 +93,7 @@ local log = found[3]
 if found[2] ~= stamp then
   -- Scored under another policy, the pool may hold scores that are too high (the policy was loosened)
   -- and would withhold free numbers: re-score it from the logs, once per policy change. O(pool size).
-  local numbers = redis.call('ZRANGE', pool, '0', '-1')
-  for first = 1, #numbers, 500 do
-    local last = math.min(first + 499, #numbers)
-    local logs = redis.call('HMGET', state, unpack(numbers, first, last))
-    if classes then
-      local keys = redis.call('HMGET', KEYS[7], unpack(numbers, first, last))
-      for i = first, last do class_of[numbers[i]] = keys[i - first + 1] or false end
-    end
-    local args = {}
-    for i = first, last do
-      local p = policy_for and policy_for(numbers[i]) or policy
-      args[#args + 1] = string.format('%d', pool_score(logs[i - first + 1], p, numbers[i]))
-      args[#args + 1] = numbers[i]
-    end
-    redis.call('ZADD', pool, unpack(args))
-  end
+  rescore(pool, state, KEYS[7], class_of, policy_for, policy)
   redis.call('HSET', state, stamp_field, stamp)
   window = redis.call('ZRANGE', pool, '0', '1', 'WITHSCORES')
   log = window[1] and redis.call('HGET', state, window[1])

@@ -221,6 +221,28 @@ local function pool_score(log, policy, number)
   return newest > free and newest or free
 end
 
+-- Score every number of a pool or presence index from its log (pool_score), 500 at a time: once per
+-- policy change (claim.lua, presence.lua). policy_for: the number's policy in a mixed pool, nil for none;
+-- the classes of the numbers read here go into class_of.
+local function rescore(key, state, classes_key, class_of, policy_for, policy)
+  local numbers = redis.call('ZRANGE', key, '0', '-1')
+  for first = 1, #numbers, 500 do
+    local last = math.min(first + 499, #numbers)
+    local logs = redis.call('HMGET', state, unpack(numbers, first, last))
+    if policy_for then
+      local keys = redis.call('HMGET', classes_key, unpack(numbers, first, last))
+      for i = first, last do class_of[numbers[i]] = keys[i - first + 1] or false end
+    end
+    local args = {}
+    for i = first, last do
+      local p = policy_for and policy_for(numbers[i]) or policy
+      args[#args + 1] = string.format('%d', pool_score(logs[i - first + 1], p, numbers[i]))
+      args[#args + 1] = numbers[i]
+    end
+    redis.call('ZADD', key, unpack(args))
+  end
+end
+
 -- The log with an attempt at `now`. Trimming it to policy.keep costs one more copy of the log, so it
 -- waits until sqrt(keep) extra attempts have piled up, which copies the fewest bytes per claim: a
 -- 100-attempt log holds 100 to 110, and a claim copies about a quarter fewer bytes than trimming each

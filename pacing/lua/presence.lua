@@ -81,22 +81,7 @@ local function check(extra)
   for k = 2, head do
     if found[k] ~= stamp then
       local key = k == 2 and pool or KEYS[k + FIRST_INDEX - 3]
-      local numbers = redis.call('ZRANGE', key, '0', '-1')
-      for first = 1, #numbers, 500 do
-        local last = math.min(first + 499, #numbers)
-        local logs = redis.call('HMGET', state, unpack(numbers, first, last))
-        if classes then
-          local keys = redis.call('HMGET', KEYS[7], unpack(numbers, first, last))
-          for i = first, last do class_of[numbers[i]] = keys[i - first + 1] or false end
-        end
-        local args = {}
-        for i = first, last do
-          local p = policy_for and policy_for(numbers[i]) or policy
-          args[#args + 1] = string.format('%d', pool_score(logs[i - first + 1], p, numbers[i]))
-          args[#args + 1] = numbers[i]
-        end
-        redis.call('ZADD', key, unpack(args))
-      end
+      rescore(key, state, KEYS[7], class_of, policy_for, policy)
       redis.call('HSET', state, fields[k], stamp)
       rescored = true
     end
@@ -148,15 +133,51 @@ local function calls_today(number, log, most)
   return lo
 end
 
--- The best number of one index (or the pool) free now, with its log; nil when none is (every entry
--- met that was not free now is re-scored, so the next look starts past it). false: the budget ran out;
--- NOT_READY: the workspace is not initialised (found at the claim's first read of the logs).
--- Zones are read (for calls today) only to break a tie of health; pool membership only of the one chosen.
-local function pick(key)
+-- Record the attempt of `number` (free now, its log) and score it in the pool and the call's indexes;
+-- false, recording nothing, if it left the pool. The pool's write tells (XX: members only; CH: 0 for a
+-- score left as it was too, rare, which a ZSCORE then tells apart), so a claim checks membership for free.
+local function take(number, log, ladder)
+  local b = bucket_of(number)
+  local tat = b and (b.tat > now and b.tat or now) + b.interval
+  local p = policy_for and policy_for(number) or policy
+  if p.nramp > 0 and (not log or (p.first_of and p.first_of[number] == false)) then
+    -- Its first attempt: day 0 of its warm-up starts today (written before it is scored, as claim.lua).
+    if not redis.call('ZSCORE', pool, number) then return false end
+    local start = day_bounds(number, p, now)
+    redis.call('HSETNX', KEYS[6], number, string.format('%d', start or now - now % 86400000))
+  end
+  log = with_attempt(log, now, p)
+  local score, newest = next_free(log, p, number)
+  if newest > score then score = newest end                   -- log.lua pool_score
+  if b then
+    local ready = math.ceil(tat - b.tau)                      -- its connection's next token
+    if ready > score then score = ready end
+  end
+  local score_arg = string.format('%d', score)
+  if score <= now then                        -- pacing off: behind the last used (claim.lua's rule)
+    local last = redis.call('ZREVRANGEBYSCORE', pool, string.format('%.3f', now + 0.999), '-inf',
+      'WITHSCORES', 'LIMIT', '0', '1')
+    score_arg = string.format('%.3f', math.max(score, last[2] and tonumber(last[2]) or 0) + 0.001)
+  end
+  if redis.call('ZADD', pool, 'XX', 'CH', score_arg, number) == 0 and not redis.call('ZSCORE', pool, number)
+  then
+    return false
+  end
+  if b then b.tat, b.taken = tat, true end
+  redis.call('HSET', state, number, log)
+  for i = 1, #ladder do redis.call('ZADD', KEYS[ladder[i]], 'XX', score_arg, number) end
+  return true
+end
+
+-- Claim the best number of one index (or the pool) free now for a call (its ladder: take) and return it;
+-- nil when none is (every entry met that was not free now is re-scored, so the next look starts past it).
+-- false: the budget ran out; NOT_READY: the workspace is not initialised (found at the claim's first read
+-- of the logs). Zones are read (for calls today) only to break a tie of health; pool membership only of
+-- the one chosen, by take's write to the pool.
+local function pick(key, ladder)
   while true do
-    local window = redis.call('ZRANGEBYSCORE', key, '-inf', now_arg, 'WITHSCORES', 'LIMIT', '0', CANDIDATES_ARG)
-    local names, fields = {}, {}
-    for i = 1, #window, 2 do names[#names + 1] = window[i] end
+    local names = redis.call('ZRANGEBYSCORE', key, '-inf', now_arg, 'LIMIT', '0', CANDIDATES_ARG)
+    local fields = {}
     for j = 1, #names do fields[j], fields[#names + j] = names[j], '~health:' .. names[j] end
     local logs, rescored = nil, false                             -- logs, then health ranks
     if checked then
@@ -202,7 +223,7 @@ local function pick(key)
         free = {best_j}
       end
       local j = free[1]
-      if j and (key == pool or redis.call('ZSCORE', pool, names[j])) then return names[j], logs[j] end
+      if j and take(names[j], logs[j], ladder) then return names[j] end
       if j then                                                   -- it left the pool: out of the index
         redis.call('ZREM', key, names[j])
         budget = budget - 1
@@ -214,38 +235,17 @@ local function pick(key)
   end
 end
 
--- Record the attempt of `number` (free now, its log) and score it in the pool and the call's indexes.
-local function take(number, log, ladder)
-  local b = bucket_of(number)
-  if b then b.tat, b.taken = (b.tat > now and b.tat or now) + b.interval, true end
-  local p = policy_for and policy_for(number) or policy
-  if p.nramp > 0 and (not log or (p.first_of and p.first_of[number] == false)) then
-    local start = day_bounds(number, p, now)
-    redis.call('HSETNX', KEYS[6], number, string.format('%d', start or now - now % 86400000))
-  end
-  log = with_attempt(log, now, p)
-  redis.call('HSET', state, number, log)
-  local _, score = claimable(number, log)
-  local score_arg = string.format('%d', score)
-  if score <= now then                        -- pacing off: behind the last used (claim.lua's rule)
-    local last = redis.call('ZREVRANGEBYSCORE', pool, string.format('%.3f', now + 0.999), '-inf',
-      'WITHSCORES', 'LIMIT', '0', '1')
-    score_arg = string.format('%.3f', math.max(score, last[2] and tonumber(last[2]) or 0) + 0.001)
-  end
-  redis.call('ZADD', pool, score_arg, number)
-  for _, k in ipairs(ladder) do redis.call('ZADD', KEYS[k], 'XX', score_arg, number) end
-end
-
 local out, pool_waits = {}, false
 for c = 1, wanted do
   local sticky, ia, ir, iz = string.match(ARGV[3 + c], '^(%S+) (%d+) (%d+) (%d+)$')
   local ladder = {}
-  for _, k in ipairs({tonumber(ia), tonumber(ir), tonumber(iz)}) do
-    if k > 0 then ladder[#ladder + 1] = k end
-  end
-  local number, log
+  if ia ~= '0' then ladder[1] = tonumber(ia) end
+  if ir ~= '0' then ladder[#ladder + 1] = tonumber(ir) end
+  if iz ~= '0' then ladder[#ladder + 1] = tonumber(iz) end
+  local number
   if sticky ~= '-' and redis.call('ZSCORE', pool, sticky) then
     -- A retry: its number or nothing; it waits for it when paced.
+    local log
     if checked then log = redis.call('HGET', state, sticky)
     else
       local tail = check({sticky})
@@ -253,20 +253,17 @@ for c = 1, wanted do
       log = tail[1]
     end
     local at = claimable(sticky, log)
-    if at <= now then number = sticky else out[c] = '~' .. string.format('%d', at - now) end
+    if at <= now and take(sticky, log, ladder) then out[c] = sticky
+    else out[c] = '~' .. string.format('%d', at - now) end
   else
-    for _, k in ipairs(ladder) do
-      number, log = pick(KEYS[k])
+    for i = 1, #ladder do
+      number = pick(KEYS[ladder[i]], ladder)
       if number ~= nil then break end
     end
-    if number == nil then number, log = pick(pool) end
+    if number == nil then number = pick(pool, ladder) end
     if number == NOT_READY then return reply(NOT_READY, {}) end
     if number == false then return reply(0, out) end        -- budget spent: the rest ask again
-    if number == nil then out[c], pool_waits = '-', true end
-  end
-  if number then
-    take(number, log, ladder)
-    out[c] = number
+    if number == nil then out[c], pool_waits = '-', true else out[c] = number end
   end
 end
 

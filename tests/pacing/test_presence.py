@@ -138,6 +138,39 @@ def test_sticky_number_that_left_the_pool_falls_back_to_the_ladder(local):
     assert got(claim(local, LocalCall("r", TO_SF, sticky=SF), now=2)) == [NYC]  # never SF, even in an index
 
 
+def test_a_number_that_left_the_pool_is_dropped_from_its_index_with_nothing_recorded(local, redis_client):
+    """pool_remove leaves it in its indexes: the claim that meets it there (its write to the pool finds
+    it gone) records no attempt, no warm-up day and no token for it, and drops it from the index."""
+    from pacing.pacer import Rate
+
+    local.pool_set(
+        workspace_id=WS, pool_id="p", numbers=[SF, LA, SEATTLE, NYC], presence=True,
+        connections={SF: "c1", LA: "c2", SEATTLE: "c2", NYC: "c2"},
+    )  # fmt: skip
+    local.pool_remove(workspace_id=WS, pool_id="p", numbers=[SF])
+    tag = f"{{ws:{WS}}}"
+    assert redis_client.zscore(f"{tag}:pool:p~a:1415", SF) is not None
+    ramp = Policy(gap_s=60, daily_cap=10, ramp=(2,))  # SF's first attempt would start its warm-up
+    rates = {"c1": Rate(1000, 1), "c2": Rate(1000, 1)}
+    assert got(claim(local, TO_SF, policy=ramp, rates=rates)) == [LA]  # the state's, SF gone
+    assert redis_client.hget(f"{tag}:pacer", SF) is None  # no attempt
+    assert redis_client.hget(f"{tag}:firsts", SF) is None  # no warm-up day
+    assert redis_client.hget(f"{tag}:rates", "c1") is None  # no token
+    assert redis_client.zscore(f"{tag}:pool:p~a:1415", SF) is None  # out of its area code's index
+    assert redis_client.zscore(f"{tag}:pool:p", SF) is None  # and not back in the pool
+    assert got(claim(local, TO_SF, now=60)) == [LA]  # and never claimed (SEATTLE: another state)
+
+
+def test_a_number_whose_pool_score_stays_the_same_is_still_claimed(local, redis_client):
+    """A claim tells a number that left the pool by its write there changing nothing: a member whose
+    score the claim writes unchanged is checked once more, and claimed."""
+    assert got(claim(local, TO_BOSTON, now=0)) == [NYC]  # the pool is scored under the policy
+    redis_client.zadd(f"{{ws:{WS}}}:pool:p", {SF: at(60)})  # what a claim at 0 writes (the gap)
+    assert got(claim(local, TO_SF, now=0)) == [SF]
+    assert redis_client.zscore(f"{{ws:{WS}}}:pool:p", SF) == at(60)
+    assert got(claim(local, TO_SF, now=1)) == [LA]  # SF's attempt was recorded
+
+
 def test_a_number_claimed_elsewhere_is_not_free_here(local):
     """Another campaign's pool (no presence) uses SF: its log paces it in this pool's indexes too."""
     local.pool_set(workspace_id=WS, pool_id="other", numbers=[SF])
