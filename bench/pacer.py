@@ -2,6 +2,7 @@
 
     python bench/pacer.py        (REDIS_URL, default redis://127.0.0.1:6379/13)
     python bench/pacer.py presence    (only the local-presence rows)
+    python bench/pacer.py presence --against /tmp/base    (and the same rows from that checkout's pacer)
     python bench/pacer.py classes     (only the policy classes rows: a pool of one class against five)
 
 
@@ -17,12 +18,15 @@ number, which spares them the TIME call the "all paced" row makes.
 The local-presence rows (`presence`): claim_local over 10,000 numbers in 300 NANP area codes (34 each, full
 100-attempt logs, the pool's time zones given), each call to a random destination of those area codes, or of
 an area code with no number (one in 20: it climbs to the state, the zone or any), single and batches of 10.
-Cases run interleaved in short slices, so a noisy machine slows them all alike. Only the bench's own
+With --against, the plain and presence claims of another checkout's pacer (its pacing/pacer.py and Lua,
+loaded beside this one's in the same process and client) run in the same turns, on pools of their own, and
+each is shown as a ratio to this checkout's too. Cases run interleaved in short slices, so a noisy machine slows them all alike. Only the bench's own
 keys are touched.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 import math
 import os
@@ -70,8 +74,9 @@ def main() -> None:
     clean(client)
     started = time.perf_counter()
     try:
-        if sys.argv[1:] == ["presence"]:
-            report_presence(client, pacer)
+        if sys.argv[1:2] == ["presence"]:
+            against = sys.argv[3] if sys.argv[2:3] == ["--against"] else None
+            report_presence(client, pacer, against and baseline_pacer(client, Path(against)))
         elif sys.argv[1:] == ["classes"]:
             report_classes(client, pacer)
         else:
@@ -170,21 +175,37 @@ def report_classes(client: redis.Redis, pacer: Pacer) -> None:
         print(f"5 classes vs 1, K={per_call}: {rates[f'5 {per_call}'] / rates[f'1 {per_call}']:.2f}")
 
 
-def report_presence(client: redis.Redis, pacer: Pacer) -> None:
+def report_presence(client: redis.Redis, pacer: Pacer, baseline: Pacer | None = None) -> None:
     print(f"Pacer bench on {REDIS_URL}; local presence; policy {POLICY}; one process")
     print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
     raw = trivial_round_trip(client)
     cases = {
         "raw": raw,
         "plain": steady_pool(pacer, "plain-10000", 10_000, POLICY),
-        "local": local_presence_pool(pacer, "local-1", per_call=1),
+        "local": local_presence_pool(pacer, "local-1", per_call=1, rungs=LOCAL_RUNGS),
         "local 10": local_presence_pool(pacer, "local-10", per_call=10),
     }
-    rates = measure(cases, seconds=15)
+    if baseline:
+        cases |= {
+            "base plain": steady_pool(baseline, "base-plain-10000", 10_000, POLICY),
+            "base local": local_presence_pool(baseline, "base-local-1", per_call=1),
+            "base local 10": local_presence_pool(baseline, "base-local-10", per_call=10),
+        }
+    rates = measure(cases, seconds=15 if not baseline else 30)
     row("raw EVALSHA round trip (return 1)", rates["raw"], rates["raw"])
-    row("single claims, pool of 10,000 (no presence)", rates["plain"], rates["raw"])
-    row("local presence single claims, 10,000 in 300 area codes", rates["local"], rates["raw"])
-    row("local presence claims, K=10 (claims/s)", rates["local 10"], rates["raw"])
+    labels = {
+        "plain": "single claims, pool of 10,000 (no presence)",
+        "local": "local presence single claims, 10,000 in 300 area codes",
+        "local 10": "local presence claims, K=10 (claims/s)",
+    }
+    for name, label in labels.items():
+        row(label, rates[name], rates["raw"])
+        if baseline:
+            row(f"  against's: {label[:50]}", rates[f"base {name}"], rates["raw"])
+    if baseline:
+        print()
+        for name in labels:
+            print(f"this checkout / against, {name:<10} {rates[name] / rates[f'base {name}']:>6.2f}x")
     print()
     for workspace, label in (
         (f"{WS}-plain-10000", "without presence"),
@@ -196,10 +217,21 @@ def report_presence(client: redis.Redis, pacer: Pacer) -> None:
     target("local presence single claims vs raw", rates["local"] / rates["raw"], ">= 0.50", 0.50)
 
 
+def baseline_pacer(client: redis.Redis, checkout: Path) -> Pacer:
+    """The Pacer of another checkout (its pacing/pacer.py, which loads its own Lua), on the same client."""
+    spec = importlib.util.spec_from_file_location("baseline_pacer", checkout / "pacing" / "pacer.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["baseline_pacer"] = module  # its dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module.Pacer(client)
+
+
 LOCAL_RUNGS: dict[str, int] = {}
 
 
-def local_presence_pool(pacer: Pacer, pool: str, *, per_call: int) -> Case:
+def local_presence_pool(
+    pacer: Pacer, pool: str, *, per_call: int, rungs: dict[str, int] | None = None
+) -> Case:
     """10,000 numbers in 300 area codes, each used as often as the policy allows on average; calls to
     random destinations of those area codes (one in 20 to an area code without a number)."""
     npas = sorted(NPA_STATES)
@@ -236,9 +268,9 @@ def local_presence_pool(pacer: Pacer, pool: str, *, per_call: int) -> Case:
         took = time.perf_counter() - begin
         for calls, result in zip(batches, results, strict=True):  # untimed: checked, and rungs counted
             assert len(result.claims) == per_call, result  # the bench measures claims, not refusals
-            if per_call == 1:
+            if rungs is not None:
                 rung = _rung(place_of(calls[0].to), place_of(result.claims[0].number))
-                LOCAL_RUNGS[rung] = LOCAL_RUNGS.get(rung, 0) + 1
+                rungs[rung] = rungs.get(rung, 0) + 1
         return n * per_call, took
 
     for npa in areas + others:  # untimed: a first claim scores each index under the policy, once
