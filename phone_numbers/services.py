@@ -36,6 +36,10 @@ class PlanLimitReached(NumberRefused):
     pass
 
 
+class VersionConflict(NumberRefused):
+    """The number changed since the version the edit was made on (the API answers 409)."""
+
+
 def normalize_e164(raw: str) -> str:
     """ "+1 (415) 555-0142" -> "+14155550142"; anything that is not a valid number is refused clearly."""
     text = (raw or "").strip()
@@ -330,7 +334,7 @@ def number_update(
     with transaction.atomic():
         locked = PhoneNumber.objects.select_for_update().get(pk=number.pk)
         if locked.version != version:
-            raise NumberRefused(
+            raise VersionConflict(
                 "Someone else changed this number while you were editing. Reload and try again."
             )
         if not locked.is_held:
