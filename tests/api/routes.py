@@ -1,0 +1,46 @@
+"""Every API route, the permission it needs, and a request a permitted key's call would act on. The schema
+test (test_schema.py) proves this list is every operation of the OpenAPI document, so the matrix
+(test_matrix.py) covers each route the day it is added."""
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # OpenAPI's form: /api/v1/numbers/{number_id}
+    permission: str
+    body: dict | None = None
+    headers: dict = field(default_factory=dict)
+
+    def concrete(self, values: dict) -> str:
+        return self.path.format(**values)
+
+
+BUY = {"connection_id": "{connection_id}", "environment": "live", "e164": "+14155550100"}
+
+ROUTES = [
+    Route("GET", "/api/v1/numbers", "workspace.view"),
+    Route("GET", "/api/v1/numbers/{number_id}", "workspace.view"),
+    Route("POST", "/api/v1/numbers", "numbers.manage", BUY, {"Idempotency-Key": "matrix-buy-1"}),
+    Route("POST", "/api/v1/numbers/link", "numbers.manage", BUY | {"e164": "+14155550101"}),
+    Route("PATCH", "/api/v1/numbers/{number_id}", "numbers.manage", {"version": 0, "tags": ["hijacked"]}),
+    Route("POST", "/api/v1/numbers/{number_id}/detach", "numbers.manage", {}),
+    Route(
+        "POST",
+        "/api/v1/numbers/{number_id}/release",
+        "numbers.release",
+        {},
+        {"Idempotency-Key": "matrix-rel-1"},
+    ),
+    Route("GET", "/api/v1/tags", "workspace.view"),
+]
+
+
+def body_for(route: Route, values: dict):
+    if route.body is None:
+        return None
+    return {
+        k: int(v.format(**values)) if isinstance(v, str) and v.startswith("{") else v
+        for k, v in route.body.items()
+    }
