@@ -24,7 +24,8 @@ from ninja.errors import AuthenticationError
 from ninja.errors import ValidationError as SchemaError
 from ninja.security import HttpBearer
 
-from phone_numbers.services import NumberRefused, PlanLimitReached, VersionConflict
+from agents.services import AgentInUse
+from phone_numbers.services import NumberRefused, PlanLimitReached, RoutingFailed, VersionConflict
 from tenants import audit, scope
 from tenants.api_keys import api_key_authenticate, api_key_rate
 from tenants.models import ApiKey
@@ -146,9 +147,16 @@ def _schema_invalid(request, exc):
 def _number_refused(request, exc):
     if isinstance(exc, PlanLimitReached):
         return error(request, 402, str(exc), "plan_limit")
+    if isinstance(exc, RoutingFailed):  # saved: a retry of the same edit would meet a new version
+        return error(request, 502, str(exc), "routing_failed")
     if isinstance(exc, VersionConflict):
         return error(request, 409, str(exc), "version_conflict")
     return error(request, 409, str(exc), "refused")
+
+
+@api.exception_handler(AgentInUse)
+def _in_use(request, exc):
+    return error(request, 409, str(exc), "in_use", numbers=exc.numbers)
 
 
 # ---- Cursors: an opaque position in a list's order ------------------------------------------------

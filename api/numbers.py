@@ -8,7 +8,7 @@ from typing import Literal
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from ninja import Field, Header, Query, Router, Schema
+from ninja import Field, Header, Query, Router, Schema, Status
 
 from agents.models import Agent, Variant
 from api.base import BAD_CURSOR, Refused, allow, api, cursor_decode, cursor_encode
@@ -278,7 +278,7 @@ def numbers_link(request: HttpRequest, body: NumberIn):
         workspace=request.workspace, actor=request.actor, connection=connection, environment=environment,
         e164=body.e164, agent=agent, variant=variant, tag_names=body.tags,
     )  # fmt: skip
-    return 201, _detail(access_number(number.pk))
+    return Status(201, _detail(access_number(number.pk)))
 
 
 @router.patch(

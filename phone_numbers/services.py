@@ -36,6 +36,10 @@ class PlanLimitReached(NumberRefused):
     pass
 
 
+class RoutingFailed(NumberRefused):
+    """The change was saved, but the provider refused the routing (reconciliation retries it)."""
+
+
 class VersionConflict(NumberRefused):
     """The number changed since the version the edit was made on (the API answers 409)."""
 
@@ -382,7 +386,7 @@ def number_route(*, number: PhoneNumber, actor) -> None:
     except (ProviderError, ProviderUnavailable) as exc:
         message = exc.message
         audit(actor=actor, action="number.route_failed", target=number, error=message)
-        raise NumberRefused(
+        raise RoutingFailed(
             f"Saved, but {number.connection.get_provider_display()} did not accept the routing: "
             f"{message} Reconciliation will retry."
         ) from exc

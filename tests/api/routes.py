@@ -34,6 +34,37 @@ ROUTES = [
         {"Idempotency-Key": "matrix-rel-1"},
     ),
     Route("GET", "/api/v1/tags", "workspace.view"),
+    Route("GET", "/api/v1/agents", "workspace.view"),
+    Route(
+        "POST", "/api/v1/agents", "agents.manage", {"name": "Hijack", "sip_destination": "sip:x@evil.example"}
+    ),
+    Route("GET", "/api/v1/agents/{agent_id}", "workspace.view"),
+    Route(
+        "PUT",
+        "/api/v1/agents/{agent_id}",
+        "agents.manage",
+        {"name": "Hijacked", "sip_destination": "sip:x@evil.example"},
+    ),
+    Route("DELETE", "/api/v1/agents/{agent_id}", "agents.manage"),
+    Route(
+        "POST",
+        "/api/v1/agents/{agent_id}/variants",
+        "agents.manage",
+        {"name": "evil", "published_to": ["live"]},
+    ),
+    Route(
+        "PUT",
+        "/api/v1/agents/{agent_id}/variants/{variant_id}",
+        "agents.manage",
+        {"name": "evil", "published_to": []},
+    ),
+    Route("DELETE", "/api/v1/agents/{agent_id}/variants/{variant_id}", "agents.manage"),
+    Route("GET", "/api/v1/do-not-call", "workspace.view"),
+    Route("POST", "/api/v1/do-not-call", "campaigns.manage", {"numbers": ["+14155550999"]}),
+    Route("DELETE", "/api/v1/do-not-call/{entry_id}", "campaigns.manage"),
+    Route("GET", "/api/v1/pacing", "workspace.view"),
+    Route("GET", "/api/v1/pacing/{environment}", "workspace.view"),
+    Route("PUT", "/api/v1/pacing/{environment}", "pacing.manage", {"enabled": True, "gap_seconds": 60}),
 ]
 
 
