@@ -19,6 +19,8 @@ class Route:
 
 BUY = {"connection_id": "{connection_id}", "environment": "live", "e164": "+14155550100"}
 
+CAMPAIGN = {"name": "Hijack", "environment": "live", "tags": ["callers"], "destinations": ["+14155550111"]}
+
 ROUTES = [
     Route("GET", "/api/v1/numbers", "workspace.view"),
     Route("GET", "/api/v1/numbers/{number_id}", "workspace.view"),
@@ -65,6 +67,14 @@ ROUTES = [
     Route("GET", "/api/v1/pacing", "workspace.view"),
     Route("GET", "/api/v1/pacing/{environment}", "workspace.view"),
     Route("PUT", "/api/v1/pacing/{environment}", "pacing.manage", {"enabled": True, "gap_seconds": 60}),
+    Route("GET", "/api/v1/campaigns", "workspace.view"),
+    Route("POST", "/api/v1/campaigns", "campaigns.manage", CAMPAIGN),
+    Route("GET", "/api/v1/campaigns/{campaign_id}", "workspace.view"),
+    Route("POST", "/api/v1/campaigns/{campaign_id}/start", "campaigns.manage", {}),
+    Route("POST", "/api/v1/campaigns/{campaign_id}/pause", "campaigns.manage", {}),
+    Route("POST", "/api/v1/campaigns/{campaign_id}/resume", "campaigns.manage", {}),
+    Route("POST", "/api/v1/campaigns/{campaign_id}/cancel", "campaigns.manage", {}),
+    Route("GET", "/api/v1/campaigns/{campaign_id}/calls", "workspace.view"),
 ]
 
 

@@ -11,8 +11,11 @@ import pytest
 from django.apps import apps
 
 from agents.services import agent_create, variant_create
+from campaigns.control import campaign_create
+from campaigns.destinations import Destinations
 from campaigns.donotcall.services import dnc_add
 from campaigns.models import DoNotCall
+from phone_numbers.tags import tags_get_or_create
 from tenants.models import ApiKey
 from tenants.roles import Role, role_allows
 from tenants.scope import workspace_scope
@@ -34,14 +37,27 @@ def values(desk):
         variant = variant_create(agent=agent, actor=owner, name="acme-variant")
         dnc_add(workspace=ws, actor=owner, numbers=["+14155550888"], source="manual")
         entry = DoNotCall.objects.get()
+        desk["number"].tags.set(tags_get_or_create(["callers"]))
+        campaign = campaign_create(
+            workspace=ws, actor=owner, name="Acme spring", environment=desk["live"], agent=None,
+            tag_names=["callers"], destinations=Destinations(((1, "+14155550777"),), (), 0),
+        )  # fmt: skip
     return {
+        "campaign_id": campaign.pk,
         "number_id": desk["number"].pk, "connection_id": desk["connection"].pk, "agent_id": agent.pk,
         "variant_id": variant.pk, "entry_id": entry.pk, "environment": "live",
     }  # fmt: skip
 
 
 # What acme's rows show in an answer: none of it may reach another workspace's key.
-ACME_MARKS = ("+14155550142", "Acme front desk", "acme-variant", "+14155550888")
+ACME_MARKS = (
+    "+14155550142",
+    "Acme front desk",
+    "acme-variant",
+    "+14155550888",
+    "Acme spring",
+    "+14155550777",
+)
 
 
 def acme_fingerprint(workspace) -> str:
