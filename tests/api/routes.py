@@ -75,6 +75,16 @@ ROUTES = [
     Route("POST", "/api/v1/campaigns/{campaign_id}/resume", "campaigns.manage", {}),
     Route("POST", "/api/v1/campaigns/{campaign_id}/cancel", "campaigns.manage", {}),
     Route("GET", "/api/v1/campaigns/{campaign_id}/calls", "workspace.view"),
+    Route("GET", "/api/v1/connections", "providers.manage"),
+    Route(
+        "POST",
+        "/api/v1/connections",
+        "providers.manage",
+        {"provider": "sandbox", "label": "Hijack", "credentials": {}},
+    ),
+    Route("PUT", "/api/v1/connections/{connection_id}", "providers.manage", {"label": "Hijacked"}),
+    Route("POST", "/api/v1/connections/{connection_id}/verify", "providers.manage", {}),
+    Route("DELETE", "/api/v1/connections/{connection_id}", "providers.manage"),
 ]
 
 
