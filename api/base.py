@@ -18,10 +18,12 @@ import binascii
 import json
 
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.views.defaults import page_not_found
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError
 from ninja.errors import ValidationError as SchemaError
+from ninja.parser import Parser
 from ninja.security import HttpBearer
 
 from agents.services import AgentInUse
@@ -59,6 +61,29 @@ class KeyAuth(HttpBearer):
         return key
 
 
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+class JsonParser(Parser):
+    """JSON bodies, refusing NUL characters anywhere in them, as the pages' forms do (PostgreSQL can't store
+    them in text)."""
+
+    def parse_body(self, request):
+        data = super().parse_body(request)
+        if _has_nul(data):
+            raise Refused(
+                422, "The request contains a NUL character (\\u0000), which no field accepts.", "invalid"
+            )
+        return data
+
+
 class DialtoneApi(NinjaAPI):
     def create_response(self, request, data, *args, **kwargs):
         response = super().create_response(request, data, *args, **kwargs)
@@ -72,6 +97,7 @@ api = DialtoneApi(
     description="Numbers, tags and everything an operator does on the dashboard. "
     "Authenticate with `Authorization: Bearer <API key>` (Settings → API keys).",
     auth=KeyAuth(),
+    parser=JsonParser(),
     urls_namespace="api",
     openapi_url="/openapi.json",
     docs_url=None,  # the interactive docs load scripts from a CDN the CSP (and no-internet hosts) refuse
@@ -157,6 +183,13 @@ def _number_refused(request, exc):
 @api.exception_handler(AgentInUse)
 def _in_use(request, exc):
     return error(request, 409, str(exc), "in_use", numbers=exc.numbers)
+
+
+def not_found(request, exception):
+    """The site's 404 (config/urls.py): JSON for an API address no route matches, the page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "No such API address.", "code": "not_found"}, status=404)
+    return page_not_found(request, exception)
 
 
 # ---- Cursors: an opaque position in a list's order ------------------------------------------------

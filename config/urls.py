@@ -39,3 +39,4 @@ urlpatterns = [
 
 # A refused member sees the refusal inside the app, with who can help (tenants/views.py).
 handler403 = "tenants.views.permission_denied"
+handler404 = "api.base.not_found"
