@@ -109,6 +109,7 @@ class NumberFilterQuery(Schema):
     tag: list[str] = Field(default_factory=list, description="Numbers carrying every one of these tags")
     health: str = Field("", description="One of: " + ", ".join(Health.values))
     history: bool = Field(False, description="Include released and detached numbers")
+    environment: EnvironmentKind | None = Field(None, description="Only this environment's numbers")
     cursor: str = Field("", max_length=200)
     limit: int = Field(PAGE_DEFAULT, ge=1, le=PAGE_MAX)
 
@@ -158,7 +159,9 @@ def numbers_list(request: HttpRequest, filters: Query[NumberFilterQuery]):
         after = cursor_decode(filters.cursor, types=(int, str, int))
         if not E164.fullmatch(after[1]):
             raise Refused(422, BAD_CURSOR, "invalid")
-    rows = numbers_after(filters=parsed, after=after, limit=filters.limit)
+    rank = PhoneNumber.ENV_RANK
+    env_rank = rank[filters.environment] if filters.environment else None
+    rows = numbers_after(filters=parsed, after=after, limit=filters.limit, env_rank=env_rank)
     environments = _environments()
     more = len(rows) > filters.limit
     rows = rows[: filters.limit]
@@ -171,7 +174,6 @@ def numbers_list(request: HttpRequest, filters: Query[NumberFilterQuery]):
         for r in rows
     ]  # fmt: skip
     last = rows[-1] if rows else None
-    rank = PhoneNumber.ENV_RANK
     next_cursor = (
         cursor_encode([rank[environments[last.environment_id].kind], last.e164, last.id]) if more else None
     )

@@ -236,12 +236,14 @@ def numbers_page(*, filters: NumberFilters, page_number) -> NumbersPage:
 
 
 def numbers_after(
-    *, filters: NumberFilters, after: tuple[int, str, int] | None, limit: int
+    *, filters: NumberFilters, after: tuple[int, str, int] | None, limit: int, env_rank: int | None = None
 ) -> list[NumberRow]:
     """Up to `limit` + 1 matching numbers in page order after the (env_rank, e164, id) position `after`:
     the JSON API's cursor pages. A keyset walk of the page-order index costs the same at any depth,
     where an offset reads every row before it."""
     matching = numbers_matching(filters)
+    if env_rank is not None:  # one environment: the Numbers page's section
+        matching = matching.filter(env_rank=env_rank)
     if after is not None:
         table = PhoneNumber._meta.db_table
         # A constant fragment; the position is three parameters.

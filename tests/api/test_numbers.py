@@ -5,7 +5,7 @@ import uuid
 import pytest
 
 from phone_numbers.models import NumberOperation, PhoneNumber
-from tenants.models import AuditEvent
+from tenants.models import AuditEvent, Environment
 from tenants.roles import Role
 from tenants.scope import workspace_scope
 
@@ -50,6 +50,13 @@ def test_list_searches_digits_in_any_format_and_filters_by_tag(keys, desk):
     assert [n["e164"] for n in found.json()["results"]] == ["+442079460958"]
     assert [n["e164"] for n in client.get("numbers?tag=west").json()["results"]] == ["+14155550199"]
     assert client.get("numbers?tag=west").json()["results"][0]["tags"] == ["west"]
+    with workspace_scope(desk["ws"]):
+        sandbox = PhoneNumber.objects.create(
+            e164="+14155550300", environment=Environment.objects.get(kind="sandbox"),
+            connection=desk["connection"], state="active",
+        )  # fmt: skip
+    assert [n["id"] for n in client.get("numbers?environment=sandbox").json()["results"]] == [sandbox.pk]
+    assert sandbox.pk not in [n["id"] for n in client.get("numbers?environment=live").json()["results"]]
     refused = client.get("numbers?q=abc")
     assert refused.status_code == 422 and "letters" in refused.json()["detail"]
 
