@@ -128,6 +128,20 @@ def call_log(campaign: Campaign, *, counts: dict[str, int], state: str | None, p
     return CallLog(tuple(filters), state, shown, rows)
 
 
+def call_log_after(campaign: Campaign, *, state: str, after_row: int, limit: int) -> tuple[CallRow, ...]:
+    """Up to `limit` + 1 calls of the log after row `after_row`, in upload order: the JSON API's cursor
+    pages. The (campaign, row) indexes make any depth cost the same."""
+    calls = list(_calls(campaign, state if state in FILTERS else "").filter(row__gt=after_row)[: limit + 1])
+    claims = dict(
+        CallAttempt.unscoped.filter(call_id__in=[c["id"] for c in calls])
+        .values_list("call_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    now = timezone.now()
+    return tuple(_row({**c, "claims": claims.get(c["id"], 0)}, campaign, now) for c in calls)
+
+
 # The provider's own words for a placed call, for a spreadsheet to count (the outcome column says it in ours).
 _OUTCOME_COLUMNS = ("provider_status", "answered", "duration_s")
 

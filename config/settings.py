@@ -398,6 +398,9 @@ PROVIDER_TIMEOUT = float(os.environ.get("PROVIDER_TIMEOUT", "10"))
 PROVIDER_VERIFY_DEADLINE_S = float(os.environ.get("PROVIDER_VERIFY_DEADLINE_S", "5"))
 
 # Public base URL of this deployment, used in provider webhooks.
+# Requests per minute each API key may make (tenants/api_keys.py); past it the API answers 429.
+API_RATE_PER_MINUTE = 600
+
 PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://localhost:8000")
 if urlsplit(PUBLIC_BASE_URL).scheme not in {"http", "https"}:
     raise ValueError("PUBLIC_BASE_URL must start with http:// or https://")

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from api import urls as api_urls
 from tenants import member_views
 from tenants import views as tenant_views
 
@@ -33,8 +34,10 @@ urlpatterns = [
     path("healthz", tenant_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("hooks/", include("voice.urls")),
+    path("api/v1/", api_urls.api.urls),
     path("w/<slug:workspace_slug>/", include(workspace_patterns)),
 ]
 
 # A refused member sees the refusal inside the app, with who can help (tenants/views.py).
 handler403 = "tenants.views.permission_denied"
+handler404 = "api.base.not_found"

@@ -235,6 +235,27 @@ def numbers_page(*, filters: NumberFilters, page_number) -> NumbersPage:
     )
 
 
+def numbers_after(
+    *, filters: NumberFilters, after: tuple[int, str, int] | None, limit: int, env_rank: int | None = None
+) -> list[NumberRow]:
+    """Up to `limit` + 1 matching numbers in page order after the (env_rank, e164, id) position `after`:
+    the JSON API's cursor pages. A keyset walk of the page-order index costs the same at any depth,
+    where an offset reads every row before it."""
+    matching = numbers_matching(filters)
+    if env_rank is not None:  # one environment: the Numbers page's section
+        matching = matching.filter(env_rank=env_rank)
+    if after is not None:
+        table = PhoneNumber._meta.db_table
+        # A constant fragment; the position is three parameters.
+        matching = matching.filter(
+            RawSQL(f"({table}.env_rank, {table}.e164, {table}.id) > (%s, %s, %s)", after, BooleanField())  # noqa: S611
+        )
+    ids = list(matching.order_by(*PAGE_ORDER).values_list("pk", flat=True)[: limit + 1])
+    rows = _page_rows(PhoneNumber.objects.filter(pk__in=ids))
+    _attach_tag_names(rows)
+    return rows
+
+
 PAGE_ORDER = ("env_rank", "e164", "pk")  # the partial index number_page_order serves it, index-only
 ROW_FIELDS = (
     "pk", "e164", "state", "environment_id", "inbound_agent__name", "inbound_variant__name",

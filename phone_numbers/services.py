@@ -36,6 +36,14 @@ class PlanLimitReached(NumberRefused):
     pass
 
 
+class RoutingFailed(NumberRefused):
+    """The change was saved, but the provider refused the routing (reconciliation retries it)."""
+
+
+class VersionConflict(NumberRefused):
+    """The number changed since the version the edit was made on (the API answers 409)."""
+
+
 def normalize_e164(raw: str) -> str:
     """ "+1 (415) 555-0142" -> "+14155550142"; anything that is not a valid number is refused clearly."""
     text = (raw or "").strip()
@@ -330,7 +338,7 @@ def number_update(
     with transaction.atomic():
         locked = PhoneNumber.objects.select_for_update().get(pk=number.pk)
         if locked.version != version:
-            raise NumberRefused(
+            raise VersionConflict(
                 "Someone else changed this number while you were editing. Reload and try again."
             )
         if not locked.is_held:
@@ -378,7 +386,7 @@ def number_route(*, number: PhoneNumber, actor) -> None:
     except (ProviderError, ProviderUnavailable) as exc:
         message = exc.message
         audit(actor=actor, action="number.route_failed", target=number, error=message)
-        raise NumberRefused(
+        raise RoutingFailed(
             f"Saved, but {number.connection.get_provider_display()} did not accept the routing: "
             f"{message} Reconciliation will retry."
         ) from exc

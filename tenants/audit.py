@@ -3,12 +3,29 @@
 from __future__ import annotations
 
 from contextlib import nullcontext
+from contextvars import ContextVar
 from typing import Any
 
 from django.db import models
 
 from tenants import scope, signals
 from tenants.models import AuditEvent, Workspace
+
+# How the actor acted when not through a page ("API key “ci” (dtk_ab12…)"); set per request, reset after it.
+_via: ContextVar[str] = ContextVar("dialtone_audit_via", default="")
+
+
+def via_set(label: str) -> None:
+    _via.set(label)
+
+
+def request_started():
+    """Every request starts acting through the pages; returns the restore token (see WorkspaceMiddleware)."""
+    return _via.set("")
+
+
+def request_finished(token) -> None:
+    _via.reset(token)
 
 
 def audit(
@@ -26,12 +43,15 @@ def audit(
         workspace = workspace or getattr(target, "workspace", None) or scope.current_workspace()
         if workspace is None:
             raise scope.ScopeMissing("AuditEvent")
+    via = _via.get()
+    if via:
+        details = {**details, "via": via}
     # A platform row is written outside any workspace's scope, which would otherwise claim it.
     with scope.all_workspaces() if platform else nullcontext():
         event = AuditEvent.unscoped.create(
             workspace=workspace,
             actor=actor if getattr(actor, "is_authenticated", False) else None,
-            actor_label=_actor_label(actor),
+            actor_label=_actor_label(actor, via),
             action=action,
             target_type=target._meta.model_name if target is not None else "",
             target_id=str(target.pk) if target is not None else "",
@@ -43,10 +63,12 @@ def audit(
     return event
 
 
-def _actor_label(actor) -> str:
+def _actor_label(actor, via: str = "") -> str:
     if actor is None or not getattr(actor, "is_authenticated", False):
-        return "Dialtone"
-    return actor.get_full_name() or actor.get_username()
+        label = "Dialtone"
+    else:
+        label = actor.get_full_name() or actor.get_username()
+    return f"{label} via {via}"[:150] if via else label
 
 
 def changes(before: dict, after: dict) -> dict[str, list]:

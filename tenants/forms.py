@@ -119,3 +119,16 @@ class InvitationSignUpForm(UserCreationForm):
             attempt.failed()
         else:
             attempt.succeeded()
+
+
+class ApiKeyForm(MemberRoleForm):
+    name = forms.CharField(
+        max_length=60,
+        error_messages={
+            "required": "Name the key after what uses it, e.g. “CI deploys”.",
+            "max_length": "A key's name has at most %(limit_value)d characters (this has %(show_value)d).",
+        },
+        help_text="What uses it, so you know which to revoke.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "CI deploys"}),
+    )
+    field_order = ["name", "role"]

@@ -8,7 +8,7 @@ from django.http import Http404
 from django.utils.cache import add_never_cache_headers
 from django_htmx.http import HttpResponseClientRedirect
 
-from tenants import scope
+from tenants import audit, scope
 from tenants.roles import RoleRefused, role_allows
 from tenants.selectors import membership_for
 
@@ -45,10 +45,11 @@ class WorkspaceMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        token = scope.request_started()
+        token, via = scope.request_started(), audit.request_started()
         try:
             return self.get_response(request)
         finally:
+            audit.request_finished(via)
             scope.request_finished(token)
 
     def process_view(self, request, view_func, view_args, view_kwargs):

@@ -227,3 +227,36 @@ class AuditEvent(TenantModel):
 
     def delete(self, *args, **kwargs):
         raise ValidationError("Audit events are append-only.")
+
+
+class ApiKey(TenantModel):
+    """A workspace's key for the JSON API (api/), acting with its own role. Only the secret's SHA-256 is
+    stored: the secret is shown once, when the key is made, and every request is looked up by its hash."""
+
+    PREFIX = "dtk_"
+
+    name = models.CharField(max_length=60)
+    role = models.CharField(max_length=20, choices=Role.choices)
+    prefix = models.CharField(max_length=16, help_text="The secret's start, shown to tell keys apart.")
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @staticmethod
+    def hash_secret(secret: str) -> str:
+        # 256 random bits: a fast hash is enough, there is nothing to brute-force.
+        return hashlib.sha256(secret.encode()).hexdigest()
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None

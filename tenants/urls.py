@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from tenants import key_views
 from tenants import member_views as views
 
 urlpatterns = [
@@ -10,4 +11,6 @@ urlpatterns = [
     path("members/<int:member_id>/remove/", views.member_remove, name="member-remove"),
     path("invitations/<int:invitation_id>/resend/", views.invitation_resend, name="invitation-resend"),
     path("invitations/<int:invitation_id>/revoke/", views.invitation_revoke, name="invitation-revoke"),
+    path("api-keys/new/", key_views.api_key_new, name="api-key-new"),
+    path("api-keys/<int:key_id>/revoke/", key_views.api_key_revoke_view, name="api-key-revoke"),
 ]

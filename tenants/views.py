@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
+from tenants.api_keys import api_keys_listed
 from tenants.decorators import workspace_view
 from tenants.forms import ActivityFilterForm, EnvironmentSipForm, SignInForm
 from tenants.http import finish, render_form
@@ -64,6 +65,7 @@ def settings_page(request, workspace_slug):
             "invited_by"
         ),
         "new_link": new_link(request),
+        "api_keys": api_keys_listed(),  # lazy: read only where the template shows them, to admins
         "section": "settings",
     }
     return render(request, "tenants/settings.html", context)

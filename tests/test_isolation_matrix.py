@@ -31,6 +31,9 @@ PUBLIC = {"login", "healthz", "invitation"}
 # tests/voice/test_status.py: one account's callback never reaches another's call); the stop
 # endpoint: a workspace's stop token instead (tests/voice/test_stop.py).
 WEBHOOKS = {"hooks:voice", "hooks:status", "hooks:stop"}
+# The JSON API: no session, an API key instead; every route against every key role, another workspace's key,
+# no key and a revoked key (tests/api/test_matrix.py).
+API_PREFIX = "api/v1/"
 # Pages for any signed-in user; they show only the user's own memberships.
 SIGNED_IN = {"home", "workspaces", "logout"}
 # Every workspace page, keyed by URL name: each area lists its own in tests/<area>/matrix.py.
@@ -115,7 +118,8 @@ def test_every_url_is_classified():
     unclassified = [
         (name, route)
         for name, route in url_patterns()
-        if not route.startswith(ADMIN_PREFIX) and name not in PUBLIC | WEBHOOKS | SIGNED_IN | set(WORKSPACE)
+        if not route.startswith((ADMIN_PREFIX, API_PREFIX))
+        and name not in PUBLIC | WEBHOOKS | SIGNED_IN | set(WORKSPACE)
     ]
     assert not unclassified, f"Add these URLs to the isolation matrix: {unclassified}"
     workspace_routes = {name for name, route in url_patterns() if route.startswith("w/")}
