@@ -20,6 +20,7 @@ workspace_patterns = [
         name="environment-edit",
     ),
     path("settings/activity/", tenant_views.activity, name="activity"),
+    path("settings/release-hold/", tenant_views.release_hold_edit, name="release-hold"),
     path("settings/", include("tenants.urls")),
 ]
 
