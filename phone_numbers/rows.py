@@ -116,7 +116,7 @@ def _health(n: NumberRow, url: str, can_manage: bool) -> str:
 
 def _state(n: NumberRow, on_hold: bool) -> str:
     if on_hold:
-        return " " + format_html(ON_HOLD, day=day(n.release_at))
+        return format_html(" " + ON_HOLD, day=day(n.release_at))
     if n.state == "active":
         return ""
     return format_html(' <span class="badge state-{}">{}</span>', n.state, n.state_label)
