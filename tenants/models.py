@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, RegexValidator
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -42,7 +42,9 @@ class Workspace(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     # A deleted number is held this many days (answering inbound, restorable) before it is released.
     release_hold_days = models.PositiveSmallIntegerField(
-        default=7, help_text="Days a deleted number is held before it is released at the provider (0-30)."
+        default=7,
+        validators=[MaxValueValidator(30)],
+        help_text="Days a deleted number is held before it is released at the provider (0-30).",
     )
 
     RELEASE_HOLD_MAX_DAYS = 30

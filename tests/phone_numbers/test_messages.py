@@ -62,7 +62,9 @@ def test_buy_link_edit_detach_and_release_toasts_format_the_number(desk):
     number.refresh_from_db()
     restore = client.post(f"/w/acme/numbers/{number.pk}/restore/", {"version": number.version})
     assert_readable(toasts(restore), "+1 415-555-0100")
-    assert_readable(toasts(client.post(f"/w/acme/numbers/{number.pk}/restore/", {"version": 0})), "+1 415-555-0100")
+    assert_readable(
+        toasts(client.post(f"/w/acme/numbers/{number.pk}/restore/", {"version": 0})), "+1 415-555-0100"
+    )
     release = delete | {"action": "release", "confirm_number": "+1 415 555 0100"}
     assert_readable(toasts(client.post(f"/w/acme/numbers/{number.pk}/delete/", release)), "+1 415-555-0100")
 
