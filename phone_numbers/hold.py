@@ -1,6 +1,6 @@
 """Safe release: deleting a number holds it for the workspace's release_hold_days, then a task releases it.
 
-On hold, a number stays active (it answers inbound calls and stays billed) but calls out no more
+On hold, a number stays active (it answers inbound calls and stays billed) but no longer calls out
 (PhoneNumber.CALLS_OUT: campaign pools drop it) and can't be edited; one click restores it. At the end of
 the hold, release_due() releases it through number_release with a key derived from the number and its
 hold, so a retry or a crash never releases twice, and a number restored in between is left alone.

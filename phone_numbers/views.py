@@ -272,8 +272,8 @@ def number_delete(request, workspace_slug, number_id):
                 held = number_hold(number=number, actor=request.user, version=form.cleaned_data["version"])
                 messages.success(
                     request,
-                    f"{held} is on hold: it calls out no more and is released on {day(held.release_at)}. "
-                    "Restore it any time before.",
+                    f"{held} is on hold: it no longer calls out, and will be released on "
+                    f"{day(held.release_at)}. Restore it any time before then.",
                 )
         except NumberRefused as exc:
             form.add_error(None, str(exc))

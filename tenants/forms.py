@@ -78,7 +78,7 @@ class ReleaseHoldForm(forms.Form):
         label="Hold deleted numbers for (days)",
         min_value=0,
         max_value=30,  # Workspace.RELEASE_HOLD_MAX_DAYS
-        help_text="On hold, a deleted number still answers inbound calls, calls out no more, and can be "
+        help_text="On hold, a deleted number still answers inbound calls, no longer calls out, and can be "
         "restored with one click. 0 releases it at once.",
         error_messages={
             "required": MESSAGE, "invalid": MESSAGE, "min_value": MESSAGE, "max_value": MESSAGE,
