@@ -16,7 +16,7 @@ from tenants.models import Environment, TenantModel
 class CampaignQuerySet(models.QuerySet):
     def running_with_number(self, number: PhoneNumber) -> list:
         """Running campaigns whose caller-ID pool holds the number (same environment, one of their tags)."""
-        if number.state != PhoneNumber.State.ACTIVE:
+        if not number.calls_out:  # on hold, it is out of every pool already
             return []
         return list(
             self.filter(

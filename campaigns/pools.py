@@ -32,12 +32,12 @@ def _tag_ids(campaign: Campaign):
 
 
 def pool_queryset(*, workspace_id: int, environment_id: int, tag_ids, resting: bool = False):
-    """Caller IDs: active numbers of the environment carrying any of the tags (ids, tags or a subquery),
+    """Caller IDs: active numbers (not on hold) of the environment carrying any of the tags (ids, tags or a subquery),
     except those resting or retired (health/), unless `resting`."""
     numbers = PhoneNumber.unscoped.filter(
+        PhoneNumber.CALLS_OUT,  # active and not on hold (deleted, waiting for its release)
         workspace_id=workspace_id,
         environment_id=environment_id,
-        state=PhoneNumber.State.ACTIVE,
         tags__in=tag_ids,
     )
     if not resting:
@@ -140,7 +140,8 @@ def _pools_refresh(number_id: int) -> None:
             tag_ids = set(number.tags.values_list("pk", flat=True))
             for campaign in campaigns:
                 inside = (
-                    campaign.environment_id == number.environment_id
+                    number.calls_out  # on hold: out of pools, pacing kept (a restore brings it back)
+                    and campaign.environment_id == number.environment_id
                     and number.health not in HEALTH_OUT_OF_POOLS  # resting: out of pools, pacing kept
                     and bool(tag_ids & {t.pk for t in campaign.tags.all()})
                 )

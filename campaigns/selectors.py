@@ -431,9 +431,7 @@ def caller_id_choices(*, environment_id, tag_ids) -> CallerIdChoices:
     )
     checked = {int(t) for t in tag_ids if str(t).isascii() and str(t).isdigit() and len(str(t)) < 19}
     per_tag = dict(
-        PhoneNumber.objects.filter(
-            environment=environment, state=PhoneNumber.State.ACTIVE, tags__isnull=False
-        )
+        PhoneNumber.objects.filter(PhoneNumber.CALLS_OUT, environment=environment, tags__isnull=False)
         .values_list("tags")
         .annotate(n=Count("id"))
         .order_by()

@@ -147,7 +147,12 @@ CELERY_DB_REUSE_MAX = 10**9
 # process that is replaced when it grows: what such a task briefly holds (every number of an account) would
 # otherwise stay resident in the dial worker's threads' malloc arenas, growing it over a long campaign.
 # A worker started without -Q consumes all three (tests, one-off runs).
-MAINTENANCE_TASKS = ("numbers.reconcile", "health.sweep", "numbers.refresh_reputation")
+MAINTENANCE_TASKS = (
+    "numbers.reconcile",
+    "health.sweep",
+    "numbers.refresh_reputation",
+    "numbers.release_held",
+)
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_QUEUES = (
     Queue("celery", Exchange("celery"), routing_key="celery"),
@@ -167,6 +172,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 3600.0,
         "options": {"expires": 3600},
     },
+    # Deleted numbers whose hold has ended are released within this of the hour the page showed.
+    "release-held-numbers": {"task": "numbers.release_held", "schedule": 300.0, "options": {"expires": 300}},
     # Campaigns: claim caller IDs for due calls; a tick that waited in the queue is dropped, not run late.
     "campaigns-dispatch": {"task": "campaigns.dispatch", "schedule": 1.0, "options": {"expires": 2}},
 }

@@ -22,6 +22,7 @@ workspace_patterns = [
     ),
     path("settings/activity/", tenant_views.activity, name="activity"),
     path("settings/events/", include("events.urls")),
+    path("settings/release-hold/", tenant_views.release_hold_edit, name="release-hold"),
     path("settings/", include("tenants.urls")),
 ]
 

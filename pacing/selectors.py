@@ -60,9 +60,7 @@ def policy_capacity(policy: PacingPolicy, *, numbers: int) -> Capacity:
 
 def tagged_numbers_count(environment: Environment) -> int:
     """Active numbers of the environment carrying at least one tag: the ones campaigns can call from."""
-    return PhoneNumber.objects.filter(
-        carries_a_tag(), environment=environment, state=PhoneNumber.State.ACTIVE
-    ).count()
+    return PhoneNumber.objects.filter(carries_a_tag(), PhoneNumber.CALLS_OUT, environment=environment).count()
 
 
 # ---- Tags' own policies ----------------------------------------------------------------------------
@@ -80,9 +78,7 @@ def tag_policies(environment: Environment) -> dict[str, TagPolicy]:
 
 def tag_numbers_count(environment: Environment, tag: Tag) -> int:
     """Active numbers of the environment carrying the tag: the ones its policy paces."""
-    return PhoneNumber.objects.filter(
-        environment=environment, state=PhoneNumber.State.ACTIVE, tags=tag
-    ).count()
+    return PhoneNumber.objects.filter(PhoneNumber.CALLS_OUT, environment=environment, tags=tag).count()
 
 
 def combined(policies: Iterable) -> Policy:

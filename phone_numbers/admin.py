@@ -36,6 +36,7 @@ class PhoneNumberAdmin(TenantAdmin):
         # Health moves only through phone_numbers/health.py (a HealthChange and an audit event each).
         "health", "health_reason", "health_changed_at", "resting_until", "returned_at",
         "flagged", "flag_note", "flagged_by", "flagged_at",
+        "release_at",  # a hold starts and ends through phone_numbers/hold.py (audited; pools follow)
     )  # fmt: skip
     show_full_result_count = False  # COUNT(*) over 100k rows on every page view buys nothing
 

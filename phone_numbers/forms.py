@@ -335,23 +335,52 @@ class EditForm(NumberFormBase):
 
 
 class DeleteForm(forms.Form):
+    """Delete: hold the number (the workspace's release_hold_days), or release it now with the number typed.
+    A workspace holding deleted numbers 0 days releases at once, so its deletes are typed too."""
+
+    HOLD, RELEASE = "hold", "release"
+    action = forms.ChoiceField(
+        choices=[(HOLD, "Delete"), (RELEASE, "Release now")], required=False,
+        error_messages={"invalid_choice": "Choose to delete the number or to release it now."},
+    )  # fmt: skip
     idempotency_key = IdempotencyKeyField()
+    version = forms.IntegerField(
+        widget=forms.HiddenInput,
+        error_messages={"required": "This form is out of date; reopen it.", "invalid": "This form is out of date; reopen it."},
+    )  # fmt: skip
     confirm_number = forms.CharField(required=False, label="Type the number to confirm")
 
     def __init__(self, data=None, *, number, **kwargs):
         super().__init__(data, **kwargs)
         self.number = number
         self.initial.setdefault("idempotency_key", uuid.uuid4().hex)
+        self.initial.setdefault("version", number.version)
 
     @property
-    def needs_typing(self) -> bool:
+    def hold_days(self) -> int:
+        return self.number.workspace.release_hold_days
+
+    @property
+    def releases_now(self) -> bool:
+        chosen = self.cleaned_data.get("action") if hasattr(self, "cleaned_data") else None
+        return self.hold_days == 0 or self.number.on_hold or chosen == self.RELEASE
+
+    @property
+    def is_live(self) -> bool:
         return self.number.environment.kind == Environment.Kind.LIVE
 
-    def clean_confirm_number(self):
-        typed = self.cleaned_data["confirm_number"]
-        if self.needs_typing and "".join(ch for ch in typed if ch.isdigit()) != self.number.e164.lstrip("+"):
-            raise ValidationError(f"Type {self.number} exactly to release this live number.")
-        return typed
+    def clean(self):
+        cleaned = super().clean()
+        typed = cleaned.get("confirm_number") or ""
+        if self.releases_now and "".join(ch for ch in typed if ch.isdigit()) != self.number.e164.lstrip("+"):
+            self.add_error("confirm_number", f"Type {self.number} exactly to release it now.")
+        return cleaned
+
+
+class RestoreForm(forms.Form):
+    """The Restore button's: the version of the number the page showed (a change since refuses)."""
+
+    version = forms.IntegerField(min_value=0)
 
 
 class HealthForm(forms.Form):

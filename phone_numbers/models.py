@@ -49,6 +49,9 @@ class PhoneNumber(TenantModel):
     # A number in one of these states is held by its workspace; it can be held by one workspace at most.
     HELD_STATES = (State.PENDING, State.ACTIVE, State.RELEASING)
     FINISHED_STATES = (State.RELEASED, State.DETACHED)
+    # Numbers that may call out: active and not on hold. A number on hold (deleted, `release_at` set) stays
+    # active so it still answers inbound calls, but leaves every campaign pool until it is restored.
+    CALLS_OUT = models.Q(state=State.ACTIVE, release_at__isnull=True)
 
     e164 = models.CharField("number", max_length=16, help_text="E.164, e.g. +14155550142")
     environment = models.ForeignKey(Environment, on_delete=models.PROTECT, related_name="+")
@@ -75,6 +78,8 @@ class PhoneNumber(TenantModel):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Deleted: on hold until then (answers inbound, never calls out), then released at the provider.
+    release_at = models.DateTimeField(null=True, blank=True)
     # Live first, then pre-release, then sandbox: kept beside environment so the Numbers page can
     # walk one index in display order instead of sorting 100,000 rows per request.
     env_rank = models.PositiveSmallIntegerField(default=2, editable=False)
@@ -126,6 +131,10 @@ class PhoneNumber(TenantModel):
                 condition=models.Q(state__in=["pending", "active", "releasing"]),
                 name="number_page_by_health",
             ),
+            # The hold task's numbers due for release.
+            models.Index(
+                fields=["release_at"], condition=models.Q(release_at__isnull=False), name="number_release_due"
+            ),
             # The health sweep's numbers due back from a rest.
             models.Index(
                 fields=["resting_until"], condition=models.Q(health="resting"), name="number_resting"
@@ -154,6 +163,15 @@ class PhoneNumber(TenantModel):
     @property
     def is_held(self) -> bool:
         return self.state in self.HELD_STATES
+
+    @property
+    def on_hold(self) -> bool:
+        """Deleted and waiting for its release (phone_numbers/hold.py): restorable until then."""
+        return self.state == self.State.ACTIVE and self.release_at is not None
+
+    @property
+    def calls_out(self) -> bool:
+        return self.state == self.State.ACTIVE and self.release_at is None
 
 
 class NumberOperation(TenantModel):

@@ -52,6 +52,8 @@ class NumberRow:
     tags: list[str]
     health: str = Health.HEALTHY
     health_reason: str = ""
+    release_at: datetime | None = None  # on hold (deleted) until then
+    version: int = 0
 
     @property
     def state_label(self) -> str:
@@ -260,6 +262,7 @@ PAGE_ORDER = ("env_rank", "e164", "pk")  # the partial index number_page_order s
 ROW_FIELDS = (
     "pk", "e164", "state", "environment_id", "inbound_agent__name", "inbound_variant__name",
     "connection__provider", "connection__workspace_id", "connection__label", "health", "health_reason",
+    "release_at", "version",
 )  # fmt: skip
 
 
@@ -293,10 +296,24 @@ def _page_rows(numbers: QuerySet[PhoneNumber]) -> list[NumberRow]:
             tags=[],
             health=health,
             health_reason=reason,
+            release_at=release_at,
+            version=version,
         )
-        for pk, e164, state, environment_id, agent, variant, provider, connection_workspace, label, health, reason in (
-            numbers.order_by(*PAGE_ORDER).values_list(*ROW_FIELDS)
-        )
+        for (
+            pk,
+            e164,
+            state,
+            environment_id,
+            agent,
+            variant,
+            provider,
+            connection_workspace,
+            label,
+            health,
+            reason,
+            release_at,
+            version,
+        ) in (numbers.order_by(*PAGE_ORDER).values_list(*ROW_FIELDS))
     ]
 
 

@@ -19,7 +19,7 @@ from providers.models import ProviderConnection
 from providers.selectors import managed_usage
 from providers.services import connection_adapter
 from tenants.audit import audit, changes
-from tenants.display import phone
+from tenants.display import day, phone
 from tenants.models import Environment, Workspace
 
 
@@ -343,6 +343,7 @@ def number_update(
             )
         if not locked.is_held:
             raise NumberRefused(f"{locked} is {locked.get_state_display().lower()}; it can't be edited.")
+        refuse_if_on_hold(locked, "editing")
         before = _describe(locked)
         routing_changed = locked.inbound_agent_id != (agent.pk if agent else None) or (
             locked.inbound_variant_id != (variant.pk if variant else None)
@@ -401,6 +402,14 @@ def number_route(*, number: PhoneNumber, actor) -> None:
 # ---- Detach and delete --------------------------------------------------------------------------
 
 
+def refuse_if_on_hold(number: PhoneNumber, doing: str) -> None:
+    """A number on hold is on its way out: it changes only by being restored (or released)."""
+    if number.on_hold:
+        raise NumberRefused(
+            f"{number} is releasing on {day(number.release_at)}. Restore it before {doing} it."
+        )
+
+
 def _refuse_if_held_elsewhere(number: PhoneNumber) -> None:
     """Apps built on numbers may hold one (a running campaign holds its caller IDs: campaigns/receivers.py)."""
     reason = signals.leaving_refusal(number)
@@ -426,6 +435,7 @@ def number_detach(*, number: PhoneNumber, actor) -> PhoneNumber:
         raise NumberRefused(
             f"{number} is {number.get_state_display().lower()}; only active numbers can be detached."
         )
+    refuse_if_on_hold(number, "detaching")
     if number.previous_routing is not None:
         try:
             connection_adapter(number.connection).restore_routing(
@@ -448,8 +458,10 @@ def number_detach(*, number: PhoneNumber, actor) -> PhoneNumber:
     return locked
 
 
-def number_release(*, number: PhoneNumber, actor, idempotency_key: str) -> NumberOperation:
-    """Release at the provider (it stops billing); the row stays as released history."""
+def number_release(*, number: PhoneNumber, actor, idempotency_key: str, hold_ending=None) -> NumberOperation:
+    """Release at the provider (it stops billing); the row stays as released history. A number on hold
+    may be released at once; `hold_ending` (the end of the hold the release is for) is the hold task's:
+    a number restored, or held again since, is left alone."""
     _refuse_if_held_elsewhere(number)
     with transaction.atomic():
         existing = NumberOperation.objects.filter(idempotency_key=idempotency_key).first()
@@ -460,6 +472,8 @@ def number_release(*, number: PhoneNumber, actor, idempotency_key: str) -> Numbe
             raise NumberRefused(
                 f"{locked} is {locked.get_state_display().lower()}; it can't be released now."
             )
+        if hold_ending is not None and locked.release_at != hold_ending:
+            raise NumberRefused(f"{locked} was restored or held again; its hold is no longer due.")
         locked.state = PhoneNumber.State.RELEASING
         locked.version += 1
         locked.save(update_fields=["state", "version", "updated_at"])

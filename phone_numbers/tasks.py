@@ -1,5 +1,6 @@
 from celery import shared_task
 
+from phone_numbers.hold import release_due
 from phone_numbers.models import NumberOperation
 from phone_numbers.reconcile import reconcile_all, reconcile_operation
 from phone_numbers.reputation import refresh_all
@@ -35,3 +36,9 @@ def reconcile_numbers() -> int:
 def refresh_reputation() -> int:
     """Fresh reputation checks of what each workspace's schedule says is due; safe to run twice at once."""
     return refresh_all()
+
+
+@shared_task(name="numbers.release_held")
+def release_held() -> int:
+    """Release the numbers whose hold has ended (phone_numbers/hold.py); safe to run twice at once."""
+    return len(release_due())

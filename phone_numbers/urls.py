@@ -12,5 +12,6 @@ urlpatterns = [
     path("<int:number_id>/edit/", views.number_edit, name="edit"),
     path("<int:number_id>/detach/", views.number_detach_view, name="detach"),
     path("<int:number_id>/delete/", views.number_delete, name="delete"),
+    path("<int:number_id>/restore/", views.number_restore_view, name="restore"),
     path("<int:number_id>/health/", views.number_health_view, name="health"),
 ]

@@ -1,17 +1,28 @@
 import uuid
+from datetime import timedelta
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.http import urlencode
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from agents.models import Variant
 from phone_numbers.filters import NumberFilters
-from phone_numbers.forms import BuyForm, DeleteForm, EditForm, HealthForm, LinkForm, ReputationScheduleForm
+from phone_numbers.forms import (
+    BuyForm,
+    DeleteForm,
+    EditForm,
+    HealthForm,
+    LinkForm,
+    ReputationScheduleForm,
+    RestoreForm,
+)
 from phone_numbers.health import FLAG_NOTE_MAX, HealthRefused, number_flag, number_health_clear
+from phone_numbers.hold import number_hold, number_restore
 from phone_numbers.models import HEALTH_OUT_OF_POOLS, Health, NumberOperation, PhoneNumber
 from phone_numbers.reputation import reputation_schedule, reputation_schedule_set
 from phone_numbers.selectors import (
@@ -33,7 +44,7 @@ from phone_numbers.services import (
 from providers import registry
 from providers.selectors import has_number_source
 from tenants.decorators import workspace_view
-from tenants.display import phone
+from tenants.display import day, phone
 from tenants.http import finish, render_form
 
 
@@ -247,30 +258,59 @@ def number_health_view(request, workspace_slug, number_id):
 @workspace_view(write="numbers.release")
 @require_http_methods(["GET", "POST"])
 def number_delete(request, workspace_slug, number_id):
+    """Delete: a hold (restorable until it ends, phone_numbers/hold.py), or a release now, typed."""
     number = access_number(number_id)
     form = DeleteForm(request.POST if request.method == "POST" else None, number=number)
     if request.method == "POST" and form.is_valid():
         try:
-            operation = number_release(
-                number=number, actor=request.user, idempotency_key=form.cleaned_data["idempotency_key"]
-            )
+            if form.releases_now:
+                key = form.cleaned_data["idempotency_key"]
+                _say_release_outcome(
+                    request, number_release(number=number, actor=request.user, idempotency_key=key)
+                )
+            else:
+                held = number_hold(number=number, actor=request.user, version=form.cleaned_data["version"])
+                messages.success(
+                    request,
+                    f"{held} is on hold: it no longer calls out, and will be released on "
+                    f"{day(held.release_at)}. Restore it any time before then.",
+                )
         except NumberRefused as exc:
             form.add_error(None, str(exc))
         else:
-            if operation.state == NumberOperation.State.SUCCEEDED:
-                messages.success(request, f"Released {number} at {number.connection.get_provider_display()}.")
-            elif operation.state == NumberOperation.State.FAILED:
-                messages.error(request, f"{number} was not released: {operation.error}")
-            else:
-                messages.warning(
-                    request,
-                    f"{number.connection.get_provider_display()} did not confirm the release "
-                    f"of {number} yet; Dialtone keeps trying.",
-                )
             return finish(request, "numbers:list", workspace_slug=workspace_slug)
-    return render_form(
-        request, "numbers/delete.html", {"form": form, "number": number, "section": "numbers"}, form=form
-    )
+    release_on = timezone.now() + timedelta(days=form.hold_days)
+    context = {"form": form, "number": number, "release_on": release_on, "section": "numbers"}
+    return render_form(request, "numbers/delete.html", context, form=form)
+
+
+def _say_release_outcome(request, operation):
+    number, provider = operation.number, operation.connection.get_provider_display()
+    if operation.state == NumberOperation.State.SUCCEEDED:
+        messages.success(request, f"Released {number} at {provider}.")
+    elif operation.state == NumberOperation.State.FAILED:
+        messages.error(request, f"{number} was not released: {operation.error}")
+    else:
+        messages.warning(
+            request, f"{provider} did not confirm the release of {number} yet; Dialtone keeps trying."
+        )
+
+
+@workspace_view(write="numbers.manage")
+@require_POST
+def number_restore_view(request, workspace_slug, number_id):
+    """One click on a number on hold: it stays, calls out again, and is not released."""
+    number = access_number(number_id)
+    form = RestoreForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise NumberRefused("This page is out of date. Reload it and try again.")
+        number_restore(number=number, actor=request.user, version=form.cleaned_data["version"])
+    except NumberRefused as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Restored {number}: it stays, and calls out again.")
+    return finish(request, "numbers:list", workspace_slug=workspace_slug)
 
 
 @workspace_view()

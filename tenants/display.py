@@ -6,6 +6,8 @@ import re
 from functools import lru_cache
 
 import phonenumbers
+from django.utils import timezone
+from django.utils.dateformat import format as date_format
 
 # An E.164 number inside a sentence (a provider's error, an old audit label).
 E164_IN_TEXT = re.compile(r"\+[1-9]\d{6,14}\b")
@@ -21,6 +23,11 @@ def phone(e164: str) -> str:
         )
     except phonenumbers.NumberParseException:
         return e164
+
+
+def day(when) -> str:
+    """ "Dec 10, 2026": a date the way pages and messages name it (the site's time zone)."""
+    return date_format(timezone.localtime(when), "M j, Y")
 
 
 def phones_in(text: str) -> str:

@@ -70,6 +70,23 @@ class EnvironmentSipForm(forms.ModelForm):
         }
 
 
+class ReleaseHoldForm(forms.Form):
+    """How many days a deleted number is held before it is released at the provider."""
+
+    MESSAGE = "Enter a whole number of days from 0 to 30 (0 releases deleted numbers at once)."
+    days = forms.IntegerField(
+        label="Hold deleted numbers for (days)",
+        min_value=0,
+        max_value=30,  # Workspace.RELEASE_HOLD_MAX_DAYS
+        help_text="On hold, a deleted number still answers inbound calls, no longer calls out, and can be "
+        "restored with one click. 0 releases it at once.",
+        error_messages={
+            "required": MESSAGE, "invalid": MESSAGE, "min_value": MESSAGE, "max_value": MESSAGE,
+        },
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "min": 0, "max": 30}),
+    )  # fmt: skip
+
+
 class MemberRoleForm(forms.Form):
     role = forms.ChoiceField(initial=Role.VIEWER, help_text=ROLES_HELP)
 

@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import MaxValueValidator, RegexValidator
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -40,9 +40,22 @@ class Workspace(models.Model):
     name = models.CharField(max_length=120)
     plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="workspaces")
     created_at = models.DateTimeField(auto_now_add=True)
+    # A deleted number is held this many days (answering inbound, restorable) before it is released.
+    release_hold_days = models.PositiveSmallIntegerField(
+        default=7,
+        validators=[MaxValueValidator(30)],
+        help_text="Days a deleted number is held before it is released at the provider (0-30).",
+    )
+
+    RELEASE_HOLD_MAX_DAYS = 30
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(release_hold_days__lte=30), name="release_hold_days_max"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name

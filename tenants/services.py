@@ -50,6 +50,25 @@ def environment_update_sip(
     return environment
 
 
+@transaction.atomic
+def workspace_release_hold_set(*, workspace: Workspace, actor, days: int) -> Workspace:
+    """Days a deleted number is held before its release. Holds already started keep their end."""
+    if not 0 <= days <= Workspace.RELEASE_HOLD_MAX_DAYS:
+        raise ValidationError(f"Hold deleted numbers 0 to {Workspace.RELEASE_HOLD_MAX_DAYS} days.")
+    locked = Workspace.objects.select_for_update().get(pk=workspace.pk)
+    before = locked.release_hold_days
+    if before != days:
+        locked.release_hold_days = days
+        locked.save(update_fields=["release_hold_days"])
+        audit(
+            actor=actor,
+            action="workspace.release_hold_changed",
+            target=locked,
+            changed={"days": [before, days]},
+        )
+    return locked
+
+
 # ---- Members and invitations -------------------------------------------------------------------------
 # Every change to who is in a workspace starts by locking all its memberships (in one order, so two
 # changes never deadlock): they run one at a time, and each decides on what is true when it runs.

@@ -12,12 +12,12 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from tenants.api_keys import api_keys_listed
 from tenants.decorators import workspace_view
-from tenants.forms import ActivityFilterForm, EnvironmentSipForm, SignInForm
+from tenants.forms import ActivityFilterForm, EnvironmentSipForm, ReleaseHoldForm, SignInForm
 from tenants.http import finish, render_form
 from tenants.member_views import new_link
 from tenants.models import AuditEvent, Environment, Invitation, Membership
 from tenants.selectors import membership_for, memberships_for_user, refusal_for
-from tenants.services import environment_update_sip
+from tenants.services import environment_update_sip, workspace_release_hold_set
 from tenants.tasks import HEARTBEAT_KEY
 
 
@@ -87,6 +87,22 @@ def environment_edit(request, workspace_slug, environment_id):
         return finish(request, "settings", workspace_slug=workspace_slug)
     context = {"form": form, "environment": environment, "section": "settings"}
     return render_form(request, "tenants/environment_form.html", context, form=form)
+
+
+@workspace_view(write="workspace.manage")
+@require_http_methods(["GET", "POST"])
+def release_hold_edit(request, workspace_slug):
+    """How long deleted numbers are held before they are released (0 to 30 days)."""
+    form = ReleaseHoldForm(request.POST or None, initial={"days": request.workspace.release_hold_days})
+    if request.method == "POST" and form.is_valid():
+        days = form.cleaned_data["days"]
+        workspace_release_hold_set(workspace=request.workspace, actor=request.user, days=days)
+        said = (
+            "released at once" if days == 0 else f"held {days} day{'s' if days != 1 else ''} before release"
+        )
+        messages.success(request, f"Deleted numbers are now {said}.")
+        return finish(request, "settings", workspace_slug=workspace_slug)
+    return render_form(request, "tenants/release_hold.html", {"form": form, "section": "settings"}, form=form)
 
 
 @workspace_view()

@@ -117,7 +117,7 @@ class Taken:
     number_id: int | None
     unavailable_tries: int
     at_ms: int | None  # its claim, on the pacer's clock (None: the attempt is gone)
-    number_active: bool
+    number_active: bool  # the caller ID may call out: active and not on hold (deleted, awaiting release)
     connection: ProviderConnection | None  # the caller ID's, whole (None: the number is gone)
 
     @property

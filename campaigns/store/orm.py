@@ -33,7 +33,6 @@ from campaigns.store.base import (
     Tally,
     heard_fields,
 )
-from phone_numbers.models import PhoneNumber
 from tenants.models import Workspace
 
 
@@ -200,7 +199,7 @@ class OrmStore(Store):
             campaign_id=call.campaign_id, to_e164=call.to_e164, from_e164=call.from_e164,
             number_id=call.number_id, unavailable_tries=call.unavailable_tries,
             at_ms=call.attempt.at_ms if call.attempt else None,
-            number_active=number is not None and number.state == PhoneNumber.State.ACTIVE,
+            number_active=number is not None and number.calls_out,
             connection=number.connection if number else None,
         )  # fmt: skip
 

@@ -142,6 +142,7 @@ class PostgresStore(OrmStore):
             tries,
             at_ms,
             state,
+            not_on_hold,
             *conn,
         ) in rows:
             if conn[0] is not None and conn[0] not in connections:
@@ -149,7 +150,7 @@ class PostgresStore(OrmStore):
             taken[call_id] = Taken(
                 call_id=call_id, attempt_id=attempt_id, workspace_id=workspace_id, campaign_id=campaign_id,
                 to_e164=to_e164, from_e164=from_e164, number_id=number_id, unavailable_tries=tries, at_ms=at_ms,
-                number_active=state == PhoneNumber.State.ACTIVE, connection=connections.get(conn[0]),
+                number_active=state == PhoneNumber.State.ACTIVE and not_on_hold, connection=connections.get(conn[0]),
             )  # fmt: skip
         return taken
 

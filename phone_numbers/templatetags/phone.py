@@ -14,7 +14,10 @@ register.filter("phone", phone)
 def number_rows(context, rows, list_url: str):
     """The Numbers page's table rows (phone_numbers/rows.py says why they are rendered in Python)."""
     can = context["can"]["numbers"]
-    return render_rows(rows, list_url=list_url, can_manage=can["manage"], can_release=can["release"])
+    csrf = str(context.get("csrf_token", ""))  # the Restore buttons' forms
+    return render_rows(
+        rows, list_url=list_url, can_manage=can["manage"], can_release=can["release"], csrf=csrf
+    )
 
 
 @register.filter

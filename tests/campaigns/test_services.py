@@ -11,10 +11,12 @@ from campaigns.destinations import destinations_parse
 from campaigns.dial import call_dial
 from campaigns.dispatch import campaign_dispatch, campaigns_dispatch
 from campaigns.models import CallAttempt, Campaign, CampaignCall
-from campaigns.pools import first_attempts
+from campaigns.pools import first_attempts, pool_numbers
 from campaigns.reconcile import calls_recover
 from campaigns.tasks import reconcile
 from pacing.services import pacer, pacer_redis
+from phone_numbers.hold import number_hold, number_restore
+from phone_numbers.models import PhoneNumber
 from phone_numbers.services import NumberRefused, number_detach, number_update
 from providers.adapters.base import ProviderUnavailable
 from providers.sandbox.adapter import SandboxAdapter
@@ -309,6 +311,24 @@ def test_a_reserved_call_whose_number_left_goes_back_without_dialing(make_desk, 
     assert call_dial(call_id=call.pk, attempt_id=call.attempt_id) == "returned"
     assert CampaignCall.unscoped.get(pk=call.pk).state == "pending"
     assert dial_log.read(log_path) == []
+
+
+def test_a_number_deleted_under_a_running_campaign_leaves_its_pool_and_its_reserved_call_goes_back(
+    make_desk, log_path
+):
+    desk = make_desk(2)
+    campaign = desk.campaign(DESTINATIONS[:1])
+    campaign_start(campaign=campaign, actor=desk.actor)
+    (call,) = reserve_all(desk, campaign)
+    with workspace_scope(desk.ws):
+        held = number_hold(number=PhoneNumber.objects.get(pk=call.number_id), actor=desk.actor)
+    assert held.e164 not in pool_numbers(campaign) and len(pool_numbers(campaign)) == 1
+    assert call_dial(call_id=call.pk, attempt_id=call.attempt_id) == "returned"
+    assert CampaignCall.unscoped.get(pk=call.pk).state == "pending"
+    assert dial_log.read(log_path) == []
+    with workspace_scope(desk.ws):
+        number_restore(number=held, actor=desk.actor)
+    assert held.e164 in pool_numbers(campaign)
 
 
 def test_a_dial_task_of_an_old_reservation_does_nothing(make_desk, log_path):

@@ -16,6 +16,7 @@ from campaigns.control import campaign_pause, campaign_start
 from campaigns.models import CallAttempt, Campaign, CampaignCall
 from campaigns.store import SETTLED_RANK, STORES, Heard, Look, Recorded, Taken, Tally
 from pacing.pacer import Claim
+from phone_numbers.models import PhoneNumber
 from providers.models import ProviderConnection
 from tests.campaigns.conftest import DESTINATIONS
 from tests.helpers import wait_until
@@ -132,6 +133,17 @@ def test_a_taken_call_whose_number_was_deleted_comes_with_no_connection(make_des
     desk.numbers[0].delete()
     taken = store.take(*job, timezone.now())
     assert (taken.number_id, taken.number_active, taken.connection) == (None, False, None)
+
+
+def test_a_taken_call_whose_number_went_on_hold_may_not_call_out(make_desk, store):
+    """Deleted numbers are held (phone_numbers/hold.py): still active, but a call reserved on one goes back."""
+    desk = make_desk(1)
+    campaign = started(desk, 1)
+    [job] = reserve(store, desk, campaign, desk.calls(campaign))
+    PhoneNumber.unscoped.filter(pk=desk.numbers[0].pk).update(release_at=timezone.now() + timedelta(days=7))
+    taken = store.take(*job, timezone.now())
+    assert (taken.number_id, taken.number_active) == (desk.numbers[0].pk, False)
+    assert taken.connection is not None
 
 
 def test_move_and_the_sweeps_touch_only_calls_in_the_state_they_expect(make_desk, store):

@@ -1,5 +1,7 @@
 """The Numbers desk in the browser, against the sandbox provider (the real adapter, in process)."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -94,13 +96,33 @@ def test_buy_tag_edit_detach_and_delete_a_number(page, live_server, acme, desk, 
     page.get_by_role("link", name="Clear filters").click()
     expect(page).to_have_url(f"{live_server.url}/w/acme/numbers/")
 
-    # Delete a live number: the red button stays disabled until the number is typed.
+    # Delete holds the number: it says until when, and the row shows it with a Restore button.
     row.get_by_label("Actions for +15125550100").click()
     row.get_by_role("menuitem", name="Delete").click()
+    expect(dialog.get_by_text("It stops calling out now")).to_be_visible()
+    dialog.get_by_role("button", name=re.compile(r"^Delete, release on ")).click()
+    expect(dialog).to_be_hidden()
+    expect(page.locator(".toast").last).to_contain_text("+1 512-555-0100 is on hold")
+    expect(row.locator(".badge.state-on-hold")).to_contain_text("Releasing on ")
+    with all_workspaces():
+        assert PhoneNumber.objects.get(e164="+15125550100").on_hold
+    assert connection_adapter(desk).find_owned("+15125550100") is not None
+
+    # One click restores it.
+    row.get_by_role("button", name="Restore +15125550100").click()
+    expect(page.locator(".toast").last).to_contain_text("Restored +1 512-555-0100")
+    expect(row.locator(".badge.state-on-hold")).to_have_count(0)
+    with all_workspaces():
+        assert PhoneNumber.objects.get(e164="+15125550100").calls_out
+
+    # Release now, for a live number: the red button stays disabled until the number is typed.
+    row.get_by_label("Actions for +15125550100").click()
+    row.get_by_role("menuitem", name="Delete").click()
+    dialog.get_by_text("Release now instead").click()
     expect(dialog.get_by_text("This is a live number.")).to_be_visible()
-    release = dialog.get_by_role("button", name="Release number")
+    release = dialog.get_by_role("button", name="Release now")
     expect(release).to_be_disabled()
-    dialog.get_by_label("Type +1 512-555-0100 to confirm").fill("+1 512 555 0100")
+    dialog.get_by_label("Type +1 512-555-0100 to release it now").fill("+1 512 555 0100")
     expect(release).to_be_enabled()
     release.click()
     expect(dialog).to_be_hidden()

@@ -17,7 +17,15 @@ PAGES = {
     "numbers:edit": WorkspacePage(post={"tags": "hijacked", "version": "0"}, fields=FORM),
     "numbers:detach": WorkspacePage(post={}),
     "numbers:health": WorkspacePage(post={"action": "flag", "note": "hijacked"}),
-    "numbers:delete": WorkspacePage(post={"idempotency_key": "b" * 32, "confirm_number": "+14155550142"}),
+    "numbers:delete": WorkspacePage(
+        post={
+            "idempotency_key": "b" * 32,
+            "version": "0",
+            "action": "release",
+            "confirm_number": "+14155550142",
+        }
+    ),
+    "numbers:restore": WorkspacePage(post={"version": "1"}),
     "numbers:reputation": WorkspacePage(post={"every_days": "7"}),
 }
 

@@ -56,7 +56,16 @@ def test_buy_link_edit_detach_and_release_toasts_format_the_number(desk):
     assert_readable(toasts(client.post(f"/w/acme/numbers/{number.pk}/edit/", edit)), "+1 415-555-0100")
     detach = client.post(f"/w/acme/numbers/{PhoneNumber.objects.get(e164='+14155550199').pk}/detach/")
     assert_readable(toasts(detach), "+1 415-555-0199")
-    release = {"idempotency_key": uuid.uuid4().hex, "confirm_number": "+1 415 555 0100"}
+    number.refresh_from_db()
+    delete = {"idempotency_key": uuid.uuid4().hex, "version": number.version, "action": "hold"}
+    assert_readable(toasts(client.post(f"/w/acme/numbers/{number.pk}/delete/", delete)), "+1 415-555-0100")
+    number.refresh_from_db()
+    restore = client.post(f"/w/acme/numbers/{number.pk}/restore/", {"version": number.version})
+    assert_readable(toasts(restore), "+1 415-555-0100")
+    assert_readable(
+        toasts(client.post(f"/w/acme/numbers/{number.pk}/restore/", {"version": 0})), "+1 415-555-0100"
+    )
+    release = delete | {"action": "release", "confirm_number": "+1 415 555 0100"}
     assert_readable(toasts(client.post(f"/w/acme/numbers/{number.pk}/delete/", release)), "+1 415-555-0100")
 
 
@@ -71,7 +80,8 @@ def test_refusals_format_the_number_and_link_to_it_when_it_is_here(desk):
     assert_readable(
         refusals(add(desk, "link", "+14155550123")), "+1 415-555-0123 is not in the Sandbox account"
     )
-    typo = client.post(f"/w/acme/numbers/{number.pk}/delete/", {"idempotency_key": uuid.uuid4().hex})
+    release = {"idempotency_key": uuid.uuid4().hex, "version": number.version, "action": "release"}
+    typo = client.post(f"/w/acme/numbers/{number.pk}/delete/", release)
     assert_readable([str(e) for e in typo.context["form"].errors["confirm_number"]], "Type +1 415-555-0100")
     PhoneNumber.objects.filter(pk=number.pk).update(state="detached")
     detach = client.post(f"/w/acme/numbers/{number.pk}/detach/")

@@ -9,6 +9,7 @@ PAGES = {
     "settings": WorkspacePage(),
     "environment-edit": WorkspacePage(post={"sip_main": "sip:hijack@evil.example", "sip_fallback": ""}),
     "activity": WorkspacePage(query=("action", "page")),
+    "release-hold": WorkspacePage(post={"days": "0"}),
     "member-invite": WorkspacePage(post={"email": "mallory@evil.example", "role": "owner"}),
     "member-role": WorkspacePage(post={"role": "owner"}),
     "member-remove": WorkspacePage(),

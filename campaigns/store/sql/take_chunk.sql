@@ -14,7 +14,7 @@ WITH taken AS (
     UPDATE {attempt} AS a SET dialed = true FROM taken AS t WHERE a.id = t.attempt_id
 )
 SELECT t.id, t.attempt_id, t.workspace_id, t.campaign_id, t.to_e164, t.from_e164, t.number_id,
-       t.unavailable_tries, a.at_ms, n.state, {connection_columns}
+       t.unavailable_tries, a.at_ms, n.state, n.release_at IS NULL, {connection_columns}
   FROM taken AS t
   LEFT JOIN {attempt} AS a ON a.id = t.attempt_id
   LEFT JOIN {number} AS n ON n.id = t.number_id
