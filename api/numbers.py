@@ -13,6 +13,7 @@ from ninja import Field, Header, Query, Router, Schema, Status
 from agents.models import Agent, Variant
 from api.base import BAD_CURSOR, Refused, allow, api, cursor_decode, cursor_encode
 from phone_numbers.filters import NumberFilters
+from phone_numbers.hold import number_hold, number_restore
 from phone_numbers.models import Health, NumberOperation, PhoneNumber
 from phone_numbers.selectors import numbers_after, tags_in_use
 from phone_numbers.services import (
@@ -70,6 +71,9 @@ class NumberDetail(Schema):
     health: str
     health_reason: str
     version: int = Field(description="Send it back with an edit: a number changed in between answers 409.")
+    release_at: datetime | None = Field(
+        description="Deleted: when its hold ends and it is released at the provider (null: not deleted)."
+    )
     created_at: datetime
 
 
@@ -144,6 +148,7 @@ def _detail(number: PhoneNumber) -> dict:
         "health": number.health,
         "health_reason": number.health_reason,
         "version": number.version,
+        "release_at": number.release_at,
         "created_at": number.created_at,
     }
 
@@ -318,9 +323,27 @@ def numbers_detach(request: HttpRequest, number_id: int):
 
 
 @router.post(
+    "/numbers/{int:number_id}/delete",
+    response=NumberDetail,
+    summary="Delete (admins): hold it for the workspace's hold days, then release it at the provider",
+)
+def numbers_delete(request: HttpRequest, number_id: int):
+    allow(request, "numbers.release")
+    number_hold(number=access_number(number_id), actor=request.actor)
+    return _detail(access_number(number_id))
+
+
+@router.post("/numbers/{int:number_id}/restore", response=NumberDetail, summary="Restore a deleted number")
+def numbers_restore(request: HttpRequest, number_id: int):
+    allow(request, "numbers.manage")
+    number_restore(number=access_number(number_id), actor=request.actor)
+    return _detail(access_number(number_id))
+
+
+@router.post(
     "/numbers/{int:number_id}/release",
     response={201: OperationOut, 202: OperationOut, 502: dict},
-    summary="Release at the provider (admins; Idempotency-Key required)",
+    summary="Release at the provider now, without a hold (admins; Idempotency-Key required)",
 )
 def numbers_release(
     request: HttpRequest, number_id: int, idempotency_key: str = Header(None, alias="Idempotency-Key")

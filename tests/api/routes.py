@@ -28,6 +28,8 @@ ROUTES = [
     Route("POST", "/api/v1/numbers/link", "numbers.manage", BUY | {"e164": "+14155550101"}),
     Route("PATCH", "/api/v1/numbers/{number_id}", "numbers.manage", {"version": 0, "tags": ["hijacked"]}),
     Route("POST", "/api/v1/numbers/{number_id}/detach", "numbers.manage", {}),
+    Route("POST", "/api/v1/numbers/{number_id}/delete", "numbers.release", {}),
+    Route("POST", "/api/v1/numbers/{number_id}/restore", "numbers.manage", {}),
     Route(
         "POST",
         "/api/v1/numbers/{number_id}/release",

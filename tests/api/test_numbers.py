@@ -142,6 +142,18 @@ def test_detach_and_release(keys, desk):
     assert admin.get(f"numbers/{number.pk}").json()["state"] == "released"
 
 
+def test_delete_holds_the_number_and_restore_brings_it_back(keys, desk):
+    number = desk["number"]
+    assert keys[Role.OPERATOR].post(f"numbers/{number.pk}/delete").status_code == 403  # admins delete
+    held = keys[Role.ADMIN].post(f"numbers/{number.pk}/delete")
+    assert held.status_code == 200, held.content
+    assert held.json()["state"] == "active" and held.json()["release_at"] is not None
+    again = keys[Role.ADMIN].post(f"numbers/{number.pk}/delete")
+    assert again.status_code in (409, 422) and "already releasing" in again.json()["detail"]
+    restored = keys[Role.OPERATOR].post(f"numbers/{number.pk}/restore")
+    assert restored.status_code == 200 and restored.json()["release_at"] is None
+
+
 def test_tags_lists_the_tags_in_use(keys, desk):
     keys[Role.OPERATOR].patch(f"numbers/{desk['number'].pk}", {"version": 0, "tags": ["b", "a"]})
     assert [t["name"] for t in keys[Role.VIEWER].get("tags").json()] == ["a", "b"]
