@@ -53,28 +53,17 @@ def outcome_unknown(*, call_id: int, attempt_id: int, why: str, now: datetime | 
 
 
 def _recorded(call_id: int, attempt_id: int, heard: Heard, now: datetime) -> bool:
-    before = store().outcome_record(call_id, attempt_id, heard, now)
+    before = store().outcome_record(call_id, attempt_id, heard, now)  # the attempt's outcome with it
     if before is None:
         return False
     if heard.rank >= SETTLED_RANK and before.progress < heard.rank:
-        _attempt_settled(attempt_id, heard, now)
         call_settled(call_id=call_id, attempt_id=attempt_id, outcome=heard.outcome, at=now)
     return True
 
 
-def _attempt_settled(attempt_id: int, heard: Heard, now: datetime) -> None:
-    """The claim keeps how it went: a retry clears the call's outcome, and number health counts attempts."""
-    answered = heard.answered
-    if answered is None and heard.outcome != Outcome.UNKNOWN:
-        answered = heard.outcome == Outcome.COMPLETED
-    CallAttempt.unscoped.filter(pk=attempt_id).update(
-        outcome=heard.outcome, answered=answered, duration_s=heard.duration_s, settled_at=now
-    )
-
-
 def attempts_settled_at_dial(heard: dict[int, Heard], now: datetime) -> None:
     """Attempts (id -> what was heard) whose outcome the provider knew as it placed them, written on their
-    calls with the dial's answer (campaigns/dial.py): kept on each attempt as _attempt_settled keeps it,
+    calls with the dial's answer (campaigns/dial.py): kept on each attempt as outcome_record keeps it,
     one statement per distinct outcome (a sandbox chunk's: one)."""
     groups: dict[tuple, list[int]] = {}
     for attempt_id, h in heard.items():

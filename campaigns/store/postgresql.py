@@ -27,6 +27,7 @@ from campaigns.store.base import (
     State,
     Taken,
     Tally,
+    attempt_answered,
 )
 from campaigns.store.orm import OrmStore
 from phone_numbers.models import PhoneNumber
@@ -186,6 +187,7 @@ class PostgresStore(OrmStore):
                 "duration": heard.duration_s,
                 "cause": heard.cause[:200],
                 "answered": heard.answered,
+                "attempt_answered": attempt_answered(heard),
                 "answered_at": heard.answered_at,
                 "sid": heard.provider_call_id[:80],
                 "now": now,
