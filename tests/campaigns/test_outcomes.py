@@ -10,7 +10,9 @@ import time
 from datetime import timedelta
 from urllib.parse import urlencode
 
+import psycopg
 import pytest
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 from nacl.signing import SigningKey
@@ -318,6 +320,39 @@ def test_a_connections_new_twilio_token_is_used_at_once_and_its_old_one_refused(
         == 204
     )
     assert outcome_of(call) == ("placed", 40, "completed", True, 9)
+
+
+def kept_connection_dropped() -> None:
+    """The web worker's database connection, kept from its last request (CONN_MAX_AGE), ended by the server
+    meanwhile (a restart, a failover), as the next request starts (the test client skips Django's
+    close_old_connections, which readies the health check)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        [pid] = cursor.fetchone()
+    db = connection.settings_dict
+    with psycopg.connect(dbname=db["NAME"], user=db["USER"], host=db["HOST"], port=db["PORT"],
+                         password=db["PASSWORD"], autocommit=True) as other:  # fmt: skip
+        other.execute("SELECT pg_terminate_backend(%s)", [pid])
+    connection.health_check_done = False
+
+
+def test_a_callback_is_recorded_on_a_kept_connection_the_database_ended(twilio_desk, twilio_server):
+    _, [call] = placed(twilio_desk)
+    kept_connection_dropped()
+    assert twilio_post(call, "ringing", token=twilio_server.auth_token).status_code == 204
+    assert outcome_of(call) == ("placed", 20, "", None, None)
+
+
+def test_a_callback_checks_its_kept_connection_by_its_first_read_not_a_select_1_of_its_own(
+    twilio_desk, twilio_server, monkeypatch
+):
+    _, [call] = placed(twilio_desk)
+    checks = []
+    usable = connection.is_usable
+    monkeypatch.setattr(connection, "is_usable", lambda: checks.append(1) or usable())
+    connection.health_check_done = False  # a new request on the kept connection
+    assert twilio_post(call, "ringing", token=twilio_server.auth_token).status_code == 204
+    assert (checks, outcome_of(call)[1]) == ([], 20)
 
 
 def test_a_twilio_outcome_that_never_came_is_asked_for(twilio_desk, twilio_server, settings):
