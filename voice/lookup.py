@@ -17,6 +17,7 @@ from django.db import InterfaceError, OperationalError
 from django.db import connection as db
 
 from campaigns.models import CampaignCall, call_reference
+from campaigns.store.prepared import prepared_cursor
 from phone_numbers.models import PhoneNumber
 from providers import crypto
 from providers.models import ProviderConnection
@@ -89,7 +90,7 @@ def _first_read(sql: str, params: list) -> tuple | None:
 
 
 def _fetchone(sql: str, params: list) -> tuple | None:
-    with db.cursor() as cursor:
+    with prepared_cursor() as cursor:  # planned once per connection
         cursor.execute(sql, params)
         return cursor.fetchone()
 

@@ -30,6 +30,7 @@ from campaigns.store.base import (
     attempt_answered,
 )
 from campaigns.store.orm import OrmStore
+from campaigns.store.prepared import prepared_cursor
 from phone_numbers.models import PhoneNumber
 from providers.models import ProviderConnection
 
@@ -192,6 +193,7 @@ class PostgresStore(OrmStore):
                 "sid": heard.provider_call_id[:80],
                 "now": now,
             },  # fmt: skip
+            prepared=True,  # each status callback's
         )
         return Recorded(*rows[0]) if rows else None
 
@@ -208,8 +210,8 @@ def _sql(name: str) -> str:
     )  # fmt: skip
 
 
-def _run(name: str, params: dict) -> list[tuple]:
-    with connection.cursor() as cursor:
+def _run(name: str, params: dict, *, prepared: bool = False) -> list[tuple]:
+    with prepared_cursor() if prepared else connection.cursor() as cursor:
         cursor.execute(_sql(name), params)
         return cursor.fetchall() if cursor.description else []
 

@@ -16,8 +16,8 @@ UPDATE {call} AS c
        hangup_cause = CASE WHEN %(settles)s AND c.progress < %(rank)s THEN %(cause)s ELSE c.hangup_cause END,
        answered = COALESCE(c.answered, %(answered)s),
        answered_at = COALESCE(c.answered_at, %(answered_at)s),
-       state = %(placed)s,
-       error = CASE WHEN c.state = %(placed)s THEN c.error ELSE '' END,
+       state = %(placed)s::varchar,
+       error = CASE WHEN c.state = %(placed)s::varchar THEN c.error ELSE '' END,
        finished_at = COALESCE(c.finished_at, %(now)s),
        provider_call_id = CASE WHEN c.provider_call_id = '' THEN %(sid)s ELSE c.provider_call_id END,
        updated_at = %(now)s
