@@ -28,12 +28,24 @@ from tenants.scope import all_workspaces
 log = logging.getLogger(__name__)
 
 
-def outcome_record(*, call_id: int, attempt_id: int, status: CallStatus, now: datetime | None = None) -> bool:
+def outcome_record(
+    *,
+    call_id: int,
+    attempt_id: int,
+    status: CallStatus,
+    now: datetime | None = None,
+    heard: tuple[int, bool] | None = None,
+) -> bool:
     """Record a provider's report about the call under this claim (its reference's attempt). Idempotent:
     whether it changed anything. A newly known final status (or the first "unknown") is handed to
-    call_settled, exactly once."""
+    call_settled, exactly once. `heard`: what the caller read of the call under this claim (its progress,
+    whether its answer time is known); a report that ranks no higher and brings no answer time is not
+    written at all, as the store would change nothing: under one claim, progress only rises (a retry
+    resets it only with the call out of the states a report may place, and the next claim is another)."""
+    if heard is not None and status.rank <= heard[0] and (status.answered_at is None or heard[1]):
+        return False  # a duplicate, or a lower status arriving late
     now = now or timezone.now()
-    heard = Heard(
+    report = Heard(
         provider_call_id=status.call_id,
         rank=status.rank,
         outcome=status.status if status.final else "",
@@ -42,7 +54,7 @@ def outcome_record(*, call_id: int, attempt_id: int, status: CallStatus, now: da
         duration_s=status.duration_s,
         cause=status.cause,
     )
-    return _recorded(call_id, attempt_id, heard, now)
+    return _recorded(call_id, attempt_id, report, now)
 
 
 def outcome_unknown(*, call_id: int, attempt_id: int, why: str, now: datetime | None = None) -> bool:

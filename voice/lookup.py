@@ -42,6 +42,8 @@ class StatusCall:
     to_e164: str
     provider_call_id: str
     connection: Signer
+    progress: int  # what it had heard under this claim when read (STATUS_RANKS)
+    answer_known: bool  # its answer time, too
 
 
 # By the call's key (a reference in the URL), or by the provider's id through the partial index
@@ -55,7 +57,7 @@ def _statement(by: str) -> str:
     # Only the models' table names and the constant WHERE above are formatted in; values are parameters.
     return (
         "SELECT c.id, c.attempt_id, c.from_e164, c.to_e164, c.provider_call_id, p.id, p.provider,"  # noqa: S608
-        f" p.credentials FROM {call} c JOIN {number} n ON n.id = c.number_id"
+        f" p.credentials, c.progress, c.answered_at IS NOT NULL FROM {call} c JOIN {number} n ON n.id = c.number_id"
         f" JOIN {connection} p ON p.id = n.connection_id WHERE p.provider = %s AND {WHERE[by]}"
     )
 
@@ -69,9 +71,11 @@ def status_call(*, provider: str, call_id: int | None = None, sid: str = "") -> 
     row = _first_read(_statement(by), [provider, value])
     if row is None:
         return None
-    pk, attempt_id, frm, to, provider_call_id, connection_id, connection_provider, stored = row
+    pk, attempt_id, frm, to, provider_call_id, connection_id, connection_provider, stored, progress, known = (
+        row
+    )
     signer = Signer(connection_id, connection_provider, credentials_of(stored))
-    return StatusCall(pk, attempt_id, frm, to, provider_call_id, signer)
+    return StatusCall(pk, attempt_id, frm, to, provider_call_id, signer, progress, known)
 
 
 def _first_read(sql: str, params: list) -> tuple | None:

@@ -14,6 +14,7 @@ import psycopg
 import pytest
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from nacl.signing import SigningKey
 from twilio.request_validator import RequestValidator
@@ -320,6 +321,23 @@ def test_a_connections_new_twilio_token_is_used_at_once_and_its_old_one_refused(
         == 204
     )
     assert outcome_of(call) == ("placed", 40, "completed", True, 9)
+
+
+def test_a_duplicate_or_late_lower_callback_is_answered_from_the_lookup_alone(twilio_desk, twilio_server):
+    _, [call] = placed(twilio_desk)
+    token = twilio_server.auth_token
+    for status in ("ringing", "in-progress", "completed"):
+        assert twilio_post(call, status, token=token, CallDuration="30").status_code == 204
+    before = outcome_of(call), fresh(call).updated_at
+    for status in ("completed", "ringing", "initiated"):
+        with CaptureQueriesContext(connection) as queries:
+            assert twilio_post(call, status, token=token, CallDuration="99").status_code == 204
+        assert len(queries) == 1, [q["sql"] for q in queries]  # the call's lookup: nothing to write
+    assert (
+        (outcome_of(call), fresh(call).updated_at)
+        == before
+        == (("placed", 40, "completed", True, 30), before[1])
+    )
 
 
 def kept_connection_dropped() -> None:
