@@ -29,12 +29,24 @@ from tenants.scope import all_workspaces
 log = logging.getLogger(__name__)
 
 
-def outcome_record(*, call_id: int, attempt_id: int, status: CallStatus, now: datetime | None = None) -> bool:
+def outcome_record(
+    *,
+    call_id: int,
+    attempt_id: int,
+    status: CallStatus,
+    now: datetime | None = None,
+    heard: tuple[int, bool] | None = None,
+) -> bool:
     """Record a provider's report about the call under this claim (its reference's attempt). Idempotent:
     whether it changed anything. A newly known final status (or the first "unknown") is handed to
-    call_settled, exactly once."""
+    call_settled, exactly once. `heard`: what the caller read of the call under this claim (its progress,
+    whether its answer time is known); a report that ranks no higher and brings no answer time is not
+    written at all, as the store would change nothing: under one claim, progress only rises (a retry
+    resets it only with the call out of the states a report may place, and the next claim is another)."""
+    if heard is not None and status.rank <= heard[0] and (status.answered_at is None or heard[1]):
+        return False  # a duplicate, or a lower status arriving late
     now = now or timezone.now()
-    heard = Heard(
+    report = Heard(
         provider_call_id=status.call_id,
         rank=status.rank,
         outcome=status.status if status.final else "",
@@ -43,7 +55,7 @@ def outcome_record(*, call_id: int, attempt_id: int, status: CallStatus, now: da
         duration_s=status.duration_s,
         cause=status.cause,
     )
-    return _recorded(call_id, attempt_id, heard, now)
+    return _recorded(call_id, attempt_id, report, now)
 
 
 def outcome_unknown(*, call_id: int, attempt_id: int, why: str, now: datetime | None = None) -> bool:
@@ -54,29 +66,18 @@ def outcome_unknown(*, call_id: int, attempt_id: int, why: str, now: datetime | 
 
 
 def _recorded(call_id: int, attempt_id: int, heard: Heard, now: datetime) -> bool:
-    before = store().outcome_record(call_id, attempt_id, heard, now)
+    before = store().outcome_record(call_id, attempt_id, heard, now)  # the attempt's outcome with it
     if before is None:
         return False
     if heard.rank >= SETTLED_RANK and before.progress < heard.rank:
-        _attempt_settled(attempt_id, heard, now)
         calls_completed({attempt_id: heard}, now)
         call_settled(call_id=call_id, attempt_id=attempt_id, outcome=heard.outcome, at=now)
     return True
 
 
-def _attempt_settled(attempt_id: int, heard: Heard, now: datetime) -> None:
-    """The claim keeps how it went: a retry clears the call's outcome, and number health counts attempts."""
-    answered = heard.answered
-    if answered is None and heard.outcome != Outcome.UNKNOWN:
-        answered = heard.outcome == Outcome.COMPLETED
-    CallAttempt.unscoped.filter(pk=attempt_id).update(
-        outcome=heard.outcome, answered=answered, duration_s=heard.duration_s, settled_at=now
-    )
-
-
 def attempts_settled_at_dial(heard: dict[int, Heard], now: datetime) -> None:
     """Attempts (id -> what was heard) whose outcome the provider knew as it placed them, written on their
-    calls with the dial's answer (campaigns/dial.py): kept on each attempt as _attempt_settled keeps it,
+    calls with the dial's answer (campaigns/dial.py): kept on each attempt as outcome_record keeps it,
     one statement per distinct outcome (a sandbox chunk's: one)."""
     groups: dict[tuple, list[int]] = {}
     for attempt_id, h in heard.items():

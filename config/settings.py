@@ -56,6 +56,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "config.middleware.HookRequests",  # /hooks/: HOOK_MIDDLEWARE instead of what follows
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -69,6 +70,15 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "tenants.middleware.WorkspaceMiddleware",
     "tenants.middleware.HtmxMessagesMiddleware",
+]
+
+# Providers' signed POSTs (/hooks/) need none of a browser's session, sign-in, messages, CSRF or htmx: their
+# own short chain, the security headers and an empty tenant scope kept (config/middleware.py).
+HOOK_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "tenants.middleware.WorkspaceMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"

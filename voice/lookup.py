@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 from types import MappingProxyType
 
+from django.db import InterfaceError, OperationalError
 from django.db import connection as db
 
 from campaigns.models import CampaignCall, call_reference
+from campaigns.store.prepared import prepared_cursor
 from phone_numbers.models import PhoneNumber
 from providers import crypto
 from providers.models import ProviderConnection
@@ -40,6 +42,8 @@ class StatusCall:
     to_e164: str
     provider_call_id: str
     connection: Signer
+    progress: int  # what it had heard under this claim when read (STATUS_RANKS)
+    answer_known: bool  # its answer time, too
 
 
 # By the call's key (a reference in the URL), or by the provider's id through the partial index
@@ -53,7 +57,7 @@ def _statement(by: str) -> str:
     # Only the models' table names and the constant WHERE above are formatted in; values are parameters.
     return (
         "SELECT c.id, c.attempt_id, c.from_e164, c.to_e164, c.provider_call_id, p.id, p.provider,"  # noqa: S608
-        f" p.credentials FROM {call} c JOIN {number} n ON n.id = c.number_id"
+        f" p.credentials, c.progress, c.answered_at IS NOT NULL FROM {call} c JOIN {number} n ON n.id = c.number_id"
         f" JOIN {connection} p ON p.id = n.connection_id WHERE p.provider = %s AND {WHERE[by]}"
     )
 
@@ -64,14 +68,35 @@ def status_call(*, provider: str, call_id: int | None = None, sid: str = "") -> 
     if call_id is None and not sid:
         return None
     by, value = ("id", call_id) if call_id is not None else ("sid", sid)
-    with db.cursor() as cursor:
-        cursor.execute(_statement(by), [provider, value])
-        row = cursor.fetchone()
+    row = _first_read(_statement(by), [provider, value])
     if row is None:
         return None
-    pk, attempt_id, frm, to, provider_call_id, connection_id, connection_provider, stored = row
+    pk, attempt_id, frm, to, provider_call_id, connection_id, connection_provider, stored, progress, known = (
+        row
+    )
     signer = Signer(connection_id, connection_provider, credentials_of(stored))
-    return StatusCall(pk, attempt_id, frm, to, provider_call_id, signer)
+    return StatusCall(pk, attempt_id, frm, to, provider_call_id, signer, progress, known)
+
+
+def _first_read(sql: str, params: list) -> tuple | None:
+    """One row, read as the request's first statement checks its connection: Django's health check
+    (CONN_HEALTH_CHECKS) would send a SELECT 1 first, a round trip of its own, on every callback. On a
+    connection kept from an earlier request, this read stands in for it: if it fails, the connection is
+    closed and the read runs once more on a new one (a read: running it twice changes nothing)."""
+    kept = db.connection is not None and db.health_check_enabled and not db.health_check_done
+    if kept and not db.in_atomic_block:
+        db.health_check_done = True
+        try:
+            return _fetchone(sql, params)
+        except (OperationalError, InterfaceError):
+            db.close()
+    return _fetchone(sql, params)
+
+
+def _fetchone(sql: str, params: list) -> tuple | None:
+    with prepared_cursor() as cursor:  # planned once per connection
+        cursor.execute(sql, params)
+        return cursor.fetchone()
 
 
 def matches(call: StatusCall, reference: str) -> bool:

@@ -181,5 +181,7 @@ def status(request, provider: str):
         return HttpResponseBadRequest(
             "CallSid and a known CallStatus are required.", content_type="text/plain"
         )
-    outcome_record(call_id=call.pk, attempt_id=call.attempt_id, status=heard)
+    outcome_record(
+        call_id=call.pk, attempt_id=call.attempt_id, status=heard, heard=(call.progress, call.answer_known)
+    )
     return HttpResponse(status=204)

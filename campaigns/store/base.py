@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple, Protocol
 
-from campaigns.models import Campaign, CampaignCall, call_reference
+from campaigns.models import Campaign, CampaignCall, Outcome, call_reference
 from providers.models import ProviderConnection
 
 State = Campaign.State
@@ -72,6 +72,14 @@ def heard_fields(heard: Heard | None) -> dict:
         "answered": heard.answered,
         "duration_s": heard.duration_s,
     }
+
+
+def attempt_answered(heard: Heard) -> bool | None:
+    """Whether a settled claim was answered, as its attempt keeps it: a final status that does not say is
+    answered only when completed; "unknown" stays unknown."""
+    if heard.answered is None and heard.outcome != Outcome.UNKNOWN:
+        return heard.outcome == Outcome.COMPLETED
+    return heard.answered
 
 
 class Recorded(NamedTuple):
@@ -271,8 +279,10 @@ class Store(ABC):
     def outcome_record(self, call_id: int, attempt_id: int, heard: Heard, now: datetime) -> Recorded | None:
         """Record what the provider reported about the call under this claim, if it ranks above what the
         call has heard (or brings the moment it was answered, unknown so far); a dialing or checking call
-        becomes placed, with the provider's id. What it had heard before, or None when nothing changed
-        (the same status again, a lower one arriving late, another claim's, a call never placed)."""
+        becomes placed, with the provider's id; a status that settles it (SETTLED_RANK and above, higher
+        than heard) is kept on the claim's attempt too, atomically with the call (number health counts
+        attempts). What it had heard before, or None when nothing changed (the same status again, a lower
+        one arriving late, another claim's, a call never placed)."""
 
     @abstractmethod
     def outcome_take(

@@ -31,6 +31,7 @@ from campaigns.store.base import (
     Store,
     Taken,
     Tally,
+    attempt_answered,
     heard_fields,
 )
 from tenants.models import Workspace
@@ -341,6 +342,11 @@ class OrmStore(Store):
             if not row["provider_call_id"]:
                 fields["provider_call_id"] = heard.provider_call_id
             CampaignCall.unscoped.filter(pk=call_id).update(**fields)
+            if higher and heard.rank >= SETTLED_RANK:
+                CallAttempt.unscoped.filter(pk=attempt_id).update(
+                    outcome=heard.outcome, answered=attempt_answered(heard), duration_s=heard.duration_s,
+                    settled_at=now,
+                )  # fmt: skip
         return Recorded(row["progress"], row["state"])
 
     def outcome_take(

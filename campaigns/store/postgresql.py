@@ -27,8 +27,10 @@ from campaigns.store.base import (
     State,
     Taken,
     Tally,
+    attempt_answered,
 )
 from campaigns.store.orm import OrmStore
+from campaigns.store.prepared import prepared_cursor
 from phone_numbers.models import PhoneNumber
 from providers.models import ProviderConnection
 
@@ -187,10 +189,12 @@ class PostgresStore(OrmStore):
                 "duration": heard.duration_s,
                 "cause": heard.cause[:200],
                 "answered": heard.answered,
+                "attempt_answered": attempt_answered(heard),
                 "answered_at": heard.answered_at,
                 "sid": heard.provider_call_id[:80],
                 "now": now,
             },  # fmt: skip
+            prepared=True,  # each status callback's
         )
         return Recorded(*rows[0]) if rows else None
 
@@ -207,8 +211,8 @@ def _sql(name: str) -> str:
     )  # fmt: skip
 
 
-def _run(name: str, params: dict) -> list[tuple]:
-    with connection.cursor() as cursor:
+def _run(name: str, params: dict, *, prepared: bool = False) -> list[tuple]:
+    with prepared_cursor() if prepared else connection.cursor() as cursor:
         cursor.execute(_sql(name), params)
         return cursor.fetchall() if cursor.description else []
 

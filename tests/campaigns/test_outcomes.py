@@ -10,8 +10,11 @@ import time
 from datetime import timedelta
 from urllib.parse import urlencode
 
+import psycopg
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from nacl.signing import SigningKey
 from twilio.request_validator import RequestValidator
@@ -318,6 +321,56 @@ def test_a_connections_new_twilio_token_is_used_at_once_and_its_old_one_refused(
         == 204
     )
     assert outcome_of(call) == ("placed", 40, "completed", True, 9)
+
+
+def test_a_duplicate_or_late_lower_callback_is_answered_from_the_lookup_alone(twilio_desk, twilio_server):
+    _, [call] = placed(twilio_desk)
+    token = twilio_server.auth_token
+    for status in ("ringing", "in-progress", "completed"):
+        assert twilio_post(call, status, token=token, CallDuration="30").status_code == 204
+    before = outcome_of(call), fresh(call).updated_at
+    for status in ("completed", "ringing", "initiated"):
+        with CaptureQueriesContext(connection) as queries:
+            assert twilio_post(call, status, token=token, CallDuration="99").status_code == 204
+        assert len(queries) == 1, [q["sql"] for q in queries]  # the call's lookup: nothing to write
+    assert (
+        (outcome_of(call), fresh(call).updated_at)
+        == before
+        == (("placed", 40, "completed", True, 30), before[1])
+    )
+
+
+def kept_connection_dropped() -> None:
+    """The web worker's database connection, kept from its last request (CONN_MAX_AGE), ended by the server
+    meanwhile (a restart, a failover), as the next request starts (the test client skips Django's
+    close_old_connections, which readies the health check)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        [pid] = cursor.fetchone()
+    db = connection.settings_dict
+    with psycopg.connect(dbname=db["NAME"], user=db["USER"], host=db["HOST"], port=db["PORT"],
+                         password=db["PASSWORD"], autocommit=True) as other:  # fmt: skip
+        other.execute("SELECT pg_terminate_backend(%s)", [pid])
+    connection.health_check_done = False
+
+
+def test_a_callback_is_recorded_on_a_kept_connection_the_database_ended(twilio_desk, twilio_server):
+    _, [call] = placed(twilio_desk)
+    kept_connection_dropped()
+    assert twilio_post(call, "ringing", token=twilio_server.auth_token).status_code == 204
+    assert outcome_of(call) == ("placed", 20, "", None, None)
+
+
+def test_a_callback_checks_its_kept_connection_by_its_first_read_not_a_select_1_of_its_own(
+    twilio_desk, twilio_server, monkeypatch
+):
+    _, [call] = placed(twilio_desk)
+    checks = []
+    usable = connection.is_usable
+    monkeypatch.setattr(connection, "is_usable", lambda: checks.append(1) or usable())
+    connection.health_check_done = False  # a new request on the kept connection
+    assert twilio_post(call, "ringing", token=twilio_server.auth_token).status_code == 204
+    assert (checks, outcome_of(call)[1]) == ([], 20)
 
 
 def test_a_twilio_outcome_that_never_came_is_asked_for(twilio_desk, twilio_server, settings):

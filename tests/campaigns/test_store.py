@@ -364,17 +364,41 @@ def test_an_outcome_is_recorded_under_its_claim_ranked_once_and_places_a_call_he
     assert (call.state, call.provider_call_id, call.progress, call.finished_at) == ("placed", "CA1", 20, now)
     assert store.outcome_record(job.call_id, job.attempt_id, heard(20), now) is None  # the same again
     assert store.outcome_record(job.call_id, job.attempt_id, heard(10), now) is None  # a lower one, late
+    assert attempt_outcome(job) == ("", None, None, None)  # not settled: the attempt is as dialed
 
     unknown = heard(SETTLED_RANK, "unknown", sid="")
     assert store.outcome_record(job.call_id, job.attempt_id, unknown, now) == Recorded(20, "placed")
+    assert attempt_outcome(job) == ("unknown", None, None, now)
     busy = heard(40, "busy", answered=False, duration=0)
     assert store.outcome_record(job.call_id, job.attempt_id, busy, now) == Recorded(SETTLED_RANK, "placed")
     call = CampaignCall.unscoped.get(pk=job.call_id)
     assert (call.outcome, call.answered, call.duration_s, call.hangup_cause, call.provider_call_id) == (
         "busy", False, 0, "SIP 486", "CA1",
     )  # fmt: skip
+    assert attempt_outcome(job) == ("busy", False, 0, now)
     completed = heard(40, "completed", answered=True, duration=9)
-    assert store.outcome_record(job.call_id, job.attempt_id, completed, now) is None  # the first final stands
+    later = now + timedelta(seconds=1)
+    assert (
+        store.outcome_record(job.call_id, job.attempt_id, completed, later) is None
+    )  # the first final stands
+    assert attempt_outcome(job) == ("busy", False, 0, now)
+
+
+def attempt_outcome(job) -> tuple:
+    """What the claim's attempt keeps of how it went (number health counts attempts)."""
+    a = CallAttempt.unscoped.get(pk=job.attempt_id)
+    return (a.outcome, a.answered, a.duration_s, a.settled_at)
+
+
+def test_a_final_status_that_does_not_say_is_kept_answered_only_when_completed(make_desk, store):
+    desk = make_desk(3)
+    campaign = started(desk, 2)
+    jobs = reserve(store, desk, campaign, desk.calls(campaign))
+    now = timezone.now()
+    for job, outcome in zip(jobs, ("completed", "failed"), strict=True):
+        store.take(job.call_id, job.attempt_id, now)
+        assert store.outcome_record(job.call_id, job.attempt_id, heard(40, outcome, duration=5), now)
+    assert [attempt_outcome(job)[:2] for job in jobs] == [("completed", True), ("failed", False)]
 
 
 def test_an_answer_time_arriving_after_the_final_status_fills_in_and_nothing_else(make_desk, store):
@@ -430,6 +454,7 @@ def test_two_final_reports_at_once_settle_the_call_once(make_desk, store):
     assert second.result is None  # it saw the first one's outcome once it could
     call = CampaignCall.unscoped.get(pk=job.call_id)
     assert (call.outcome, call.duration_s, call.state) == ("completed", 30, "placed")
+    assert attempt_outcome(job) == ("completed", True, 30, now)
 
 
 # ---- Attempt caps and retries (campaigns/caps.py, retries.py) ---------------------------------------
