@@ -35,3 +35,11 @@ def reconcile_numbers() -> int:
 def refresh_reputation() -> int:
     """Fresh reputation checks of what each workspace's schedule says is due; safe to run twice at once."""
     return refresh_all()
+
+
+@shared_task(name="numbers.run_bulk_job", acks_late=True, ignore_result=True)
+def run_bulk_job(job_id: int) -> None:
+    """A bulk change or an import (phone_numbers/bulk.py); a second delivery finds the lease or the work done."""
+    from phone_numbers.bulk import bulk_job_run
+
+    bulk_job_run(job_id=job_id)
