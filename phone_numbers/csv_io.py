@@ -11,10 +11,11 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from django.contrib.postgres.fields import ArrayField
 from django.core.exceptions import ValidationError
 from django.db import connection as db
 from django.db import transaction
-from django.db.models import BooleanField, Q, QuerySet
+from django.db.models import BigIntegerField, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from phone_numbers.models import BulkJob, BulkJobItem, PhoneNumber, Tag
@@ -50,23 +51,21 @@ class _Line:
 def numbers_export_lines(numbers: QuerySet[PhoneNumber]) -> Iterator[str]:
     """The CSV of `numbers` in page order, a line at a time. The query reads the number's own row only
     (its tag ids too, on PostgreSQL); environments, connections, agents, variants and tags are named from
-    maps read once, so a million rows cost one cursor and a few small queries."""
-    writer = csv.writer(_Line())
-    yield writer.writerow(COLUMNS)
-    environments = dict(Environment.objects.values_list("pk", "kind"))
+    maps read here, in the request's workspace scope: the lines are made after the view returned."""
+    from agents.models import Agent, Variant
+
     providers = dict(registry.choices())
-    workspace = current_workspace()
     connections = {
         pk: (providers.get(provider, provider), label)
         for pk, provider, label in ProviderConnection.unscoped.filter(
-            Q(workspace=workspace) | Q(workspace__isnull=True)
+            Q(workspace=current_workspace()) | Q(workspace__isnull=True)
         ).values_list("pk", "provider", "label")
     }
-    from agents.models import Agent, Variant
-
-    agents = dict(Agent.objects.values_list("pk", "name"))
-    variants = dict(Variant.objects.values_list("pk", "name"))
-    tags = dict(Tag.objects.values_list("pk", "name"))
+    names = (
+        dict(Environment.objects.values_list("pk", "kind")), connections,
+        dict(Agent.objects.values_list("pk", "name")), dict(Variant.objects.values_list("pk", "name")),
+        dict(Tag.objects.values_list("pk", "name")),
+    )  # fmt: skip
     fields = [
         "e164",
         "environment_id",
@@ -79,17 +78,23 @@ def numbers_export_lines(numbers: QuerySet[PhoneNumber]) -> Iterator[str]:
     postgres = db.vendor == "postgresql"
     if postgres:
         numbers = numbers.annotate(
-            export_tag_ids=RawSQL(f"{PhoneNumber._meta.db_table}.tag_ids", (), BooleanField())  # noqa: S611
+            export_tag_ids=RawSQL(f"{PhoneNumber._meta.db_table}.tag_ids", (), ArrayField(BigIntegerField()))  # noqa: S611
         )
         fields.append("export_tag_ids")
-    rows = numbers.order_by(*PAGE_ORDER).values_list("pk", *fields).iterator(chunk_size=EXPORT_CHUNK)
+    # The queryset carries its workspace already: nothing below needs the scope.
+    return _export(numbers.order_by(*PAGE_ORDER).values_list("pk", *fields), postgres, names)
+
+
+def _export(rows: QuerySet, postgres: bool, names: tuple) -> Iterator[str]:
+    writer = csv.writer(_Line())
+    yield writer.writerow(COLUMNS)
     batch: list = []
-    for row in rows:
+    for row in rows.iterator(chunk_size=EXPORT_CHUNK):
         batch.append(row)
         if len(batch) == EXPORT_CHUNK:
-            yield from _lines(writer, batch, postgres, environments, connections, agents, variants, tags)
+            yield from _lines(writer, batch, postgres, *names)
             batch = []
-    yield from _lines(writer, batch, postgres, environments, connections, agents, variants, tags)
+    yield from _lines(writer, batch, postgres, *names)
 
 
 def _lines(writer, batch, postgres, environments, connections, agents, variants, tags) -> Iterator[str]:
@@ -362,7 +367,8 @@ def _changes(current: dict, setup: dict, lookups: _Lookups) -> str:
         added, removed = sorted(after - before), sorted(before - after)
         said += [f"add tags {' '.join(added)}"] if added else []
         said += [f"remove tags {' '.join(removed)}"] if removed else []
-    return ("; ".join(said).capitalize() + ".") if said else ""
+    text = "; ".join(said)
+    return f"{text[:1].upper()}{text[1:]}." if said else ""
 
 
 def _owned(lookups: _Lookups, conn: ProviderConnection) -> set[str] | str:

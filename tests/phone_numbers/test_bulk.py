@@ -76,7 +76,9 @@ def test_bulk_untag_removes_only_the_named_tags_and_says_where_there_was_none(de
 
 
 def test_bulk_route_sends_each_number_to_the_agent_and_lists_those_it_cannot(desk):
-    agent = agent_create(workspace=desk["ws"], actor=desk["actor"], name="Front desk", sip_destination="sip:a@x.example")
+    agent = agent_create(
+        workspace=desk["ws"], actor=desk["actor"], name="Front desk", sip_destination="sip:a@x.example"
+    )
     variant = variant_create(agent=agent, actor=desk["actor"], name="Spanish")
     variant_publish(variant=variant, environment=desk["live"], actor=desk["actor"])
     sandbox_env = Environment.objects.get(kind="sandbox")
@@ -186,21 +188,31 @@ def test_a_result_lost_after_the_provider_call_is_not_done_twice(desk, kind):
 def test_all_matching_the_filter_takes_the_filtered_numbers_only(desk):
     selection = bulk_selection(filter_query="tag=first", everything=True)
     with transaction.atomic():
-        job = bulk_job_create(kind="untag", actor=desk["actor"], selection=selection, params={"tags": ["first"]})
+        job = bulk_job_create(
+            kind="untag", actor=desk["actor"], selection=selection, params={"tags": ["first"]}
+        )
 
     assert job.total == 3
-    assert sorted(job.items.values_list("e164", flat=True)) == ["+14155550101", "+14155550103", "+14155550105"]
+    assert sorted(job.items.values_list("e164", flat=True)) == [
+        "+14155550101",
+        "+14155550103",
+        "+14155550105",
+    ]
 
 
 def test_bad_requests_are_refused_with_a_sentence(desk):
     with pytest.raises(BulkRefused, match="Select at least one"):
         bulk_selection(ids=["²", "x"])
     with pytest.raises(BulkRefused, match="None of the selected"):
-        bulk_job_create(kind="tag", actor=desk["actor"], selection=bulk_selection(ids=[999999]), params={"tags": ["a"]})
+        bulk_job_create(
+            kind="tag", actor=desk["actor"], selection=bulk_selection(ids=[999999]), params={"tags": ["a"]}
+        )
     from django.core.exceptions import ValidationError
 
     with pytest.raises(ValidationError, match="at least one tag"):
-        bulk_job_create(kind="tag", actor=desk["actor"], selection=bulk_selection(ids=[1]), params={"tags": []})
+        bulk_job_create(
+            kind="tag", actor=desk["actor"], selection=bulk_selection(ids=[1]), params={"tags": []}
+        )
     with pytest.raises(ValidationError, match="Choose an agent"):
         bulk_job_create(kind="route", actor=desk["actor"], selection=bulk_selection(ids=[1]), params={})
     assert not BulkJob.objects.exists()
