@@ -100,7 +100,7 @@ def bulk_job_detail(request, workspace_slug, job_id):
         "invalid": job.params.get("invalid", 0) if job.kind == BulkJob.Kind.IMPORT else 0,
     }  # fmt: skip
     if request.htmx and request.GET.get("poll"):
-        return render(request, "numbers/job.html#progress", context)
+        return render(request, "numbers/job.html#live", context)
     return render(request, "numbers/job.html", context, status=422 if error else 200)
 
 
