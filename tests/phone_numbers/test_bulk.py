@@ -216,3 +216,83 @@ def test_bad_requests_are_refused_with_a_sentence(desk):
     with pytest.raises(ValidationError, match="Choose an agent"):
         bulk_job_create(kind="route", actor=desk["actor"], selection=bulk_selection(ids=[1]), params={})
     assert not BulkJob.objects.exists()
+
+
+# ---- Through the pages --------------------------------------------------------------------------
+
+
+def client_of(username):
+    from django.test import Client
+
+    from tests.helpers import user
+
+    client = Client()
+    client.force_login(user(username))
+    return client
+
+
+def test_the_bulk_modal_starts_a_job_and_goes_to_its_page(desk):
+    client = client_of("olga_operator")
+    ids = [n.pk for n in desk["numbers"][:2]]
+
+    page = client.get("/w/acme/numbers/bulk/", {"number": ids, "action": "tag"}).content.decode()
+    assert "Change 2 numbers" in page and 'name="tags_text"' in page
+    refused = client.post("/w/acme/numbers/bulk/", {"number": ids, "action": "tag", "filter": ""})
+    assert refused.status_code == 422 and "Enter at least one tag." in refused.content.decode()
+    assert not BulkJob.objects.exists()
+
+    response = client.post(
+        "/w/acme/numbers/bulk/", {"number": ids, "action": "tag", "tags": "vip", "filter": ""}
+    )
+
+    job = BulkJob.objects.get()
+    assert response.status_code == 302 and response.url == f"/w/acme/numbers/jobs/{job.pk}/"
+    assert (job.kind, job.total, job.params, job.actor.username) == (
+        "tag",
+        2,
+        {"tags": ["vip"]},
+        "olga_operator",
+    )
+    page = client.get(response.url).content.decode()
+    assert "<strong>0</strong> of 2 done" in page and 'hx-trigger="every 1s"' in page
+    bulk_job_run(job_id=job.pk)
+    page = client.get(response.url, {"poll": "1"}, headers={"HX-Request": "true"}).content.decode()
+    assert "<strong>2</strong> of 2 done" in page and "every 1s" not in page and page.count("Tagged vip.") == 2
+
+
+def test_all_matching_takes_the_pages_filter(desk):
+    client = client_of("olga_operator")
+    form = {"all": "1", "filter": "tag=first", "action": "untag", "tags": "first"}
+
+    assert "Change 3 numbers" in client.get("/w/acme/numbers/bulk/", form).content.decode()
+    client.post("/w/acme/numbers/bulk/", form)
+
+    assert BulkJob.objects.get().total == 3
+
+
+def test_release_is_for_admins_and_asks_for_the_count(desk):
+    ids = [n.pk for n in desk["numbers"][:2]]
+    form = {"number": ids, "filter": "", "confirm": "2"}
+    assert client_of("olga_operator").post("/w/acme/numbers/bulk/release/", form).status_code == 403
+    assert (
+        client_of("olga_operator").post("/w/acme/numbers/bulk/", form | {"action": "release"}).status_code
+        == 422
+    )
+    admin = client_of("alice_admin")
+
+    wrong = admin.post("/w/acme/numbers/bulk/release/", form | {"confirm": "3"})
+    assert wrong.status_code == 422 and "Type 2 to release 2 numbers." in wrong.content.decode()
+    assert not BulkJob.objects.exists()
+    assert admin.post("/w/acme/numbers/bulk/release/", form).status_code == 302
+
+    assert BulkJob.objects.get().kind == "release"
+
+
+def test_the_numbers_page_offers_a_box_per_number_and_the_bulk_bar_to_operators_only(desk):
+    page = client_of("olga_operator").get("/w/acme/numbers/?tag=first").content.decode()
+    assert page.count('form="bulk-form"') == 3
+    assert 'value="tag=first"' in page and "All 3 matching this filter" in page
+    assert 'value="release"' not in page  # admins only
+    assert 'value="release"' in client_of("alice_admin").get("/w/acme/numbers/").content.decode()
+    viewer = client_of("vic_viewer").get("/w/acme/numbers/").content.decode()
+    assert "bulk-form" not in viewer and "Export CSV" in viewer
