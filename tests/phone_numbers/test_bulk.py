@@ -257,7 +257,9 @@ def test_the_bulk_modal_starts_a_job_and_goes_to_its_page(desk):
     assert "<strong>0</strong> of 2 done" in page and 'hx-trigger="every 1s"' in page
     bulk_job_run(job_id=job.pk)
     page = client.get(response.url, {"poll": "1"}, headers={"HX-Request": "true"}).content.decode()
-    assert "<strong>2</strong> of 2 done" in page and "every 1s" not in page and page.count("Tagged vip.") == 2
+    assert (
+        "<strong>2</strong> of 2 done" in page and "every 1s" not in page and page.count("Tagged vip.") == 2
+    )
 
 
 def test_all_matching_takes_the_pages_filter(desk):
