@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import EmptyResultSet, ValidationError
 from django.db import connection as db
 from django.db import transaction
 from django.db.models import Case, CharField, F, Q, QuerySet, Value, When
@@ -56,7 +56,10 @@ def numbers_export_lines(numbers: QuerySet[PhoneNumber]) -> Iterator[str | bytes
     Everything that needs the request's workspace scope is read here: the chunks are made after the view
     returned, from a queryset that carries its workspace already."""
     if db.vendor == "postgresql":
-        sql, params = _export_query(numbers).query.sql_with_params()
+        try:
+            sql, params = _export_query(numbers).query.sql_with_params()
+        except EmptyResultSet:  # .none(): an unknown tag or a search with letters matches nothing
+            return iter([HEADER])
         return _copied(sql, params)
     from agents.models import Agent, Variant
 

@@ -98,6 +98,8 @@ def test_export_follows_the_pages_filter(desk):
     rows = list(csv.reader(io.StringIO(export(desk["client"], "?tag=us-west"))))
 
     assert [r[0] for r in rows[1:]] == ["+14155550110"]
+    assert export(desk["client"], "?tag=no-such-tag").count("\n") == 1  # matches nothing: the header only
+    assert export(desk["client"], "?q=abc").count("\n") == 1
 
 
 def test_an_export_imported_back_links_the_same_numbers_with_the_same_setup(desk):
