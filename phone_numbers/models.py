@@ -307,3 +307,92 @@ class NumberReputation(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.number}: {self.get_level_display()}"
+
+
+class BulkJob(TenantModel):
+    """A change to many numbers at once (tag, untag, route, detach, release, a CSV import), run by a worker
+    in chunks (phone_numbers/bulk.py). Its items are written when it is created, so "which numbers" is
+    fixed then; each item's result is recorded once, so a run after a crash skips what is done.
+    An import waits in `preview` until a person confirms what it will change."""
+
+    class Kind(models.TextChoices):
+        TAG = "tag", "Add tags"
+        UNTAG = "untag", "Remove tags"
+        ROUTE = "route", "Route to an agent"
+        DETACH = "detach", "Detach"
+        RELEASE = "release", "Release"
+        IMPORT = "import", "CSV import"
+
+    class State(models.TextChoices):
+        PREVIEW = "preview", "Waiting for confirmation"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    OPEN_STATES = (State.QUEUED, State.RUNNING)
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    params = models.JSONField(default=dict, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    done_count = models.PositiveIntegerField(default=0)
+    failed_count = models.PositiveIntegerField(default=0)
+    error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # The worker running it holds it until then, renewed every chunk: a second delivery of its task waits
+    # out a live run instead of working beside it, and takes over from one that died.
+    lease_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(state__in=["preview", "queued", "running", "done", "failed"]),
+                name="bulk_job_state",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.total} number{'s' if self.total != 1 else ''})"
+
+    @property
+    def settled(self) -> int:
+        return self.done_count + self.failed_count
+
+    @property
+    def percent(self) -> int:
+        return 100 if not self.total else self.settled * 100 // self.total
+
+
+class BulkJobItem(TenantModel):
+    """One number of a bulk job (or one row of an import), and what happened to it."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+        INVALID = "invalid", "Not imported"  # an import row refused at preview: never run
+
+    job = models.ForeignKey(BulkJob, on_delete=models.CASCADE, related_name="items")
+    number = models.ForeignKey(
+        PhoneNumber, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    e164 = models.CharField(max_length=40, blank=True)
+    row = models.PositiveIntegerField(null=True, blank=True)  # an import's CSV row
+    # An import row's wanted setup (environment, connection, agent, variant, tags) and what it changes.
+    payload = models.JSONField(default=dict, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    message = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["job", "state", "id"], name="bulk_item_by_state")]
+
+    def __str__(self) -> str:
+        return f"{self.e164}: {self.get_state_display()}"

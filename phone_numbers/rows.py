@@ -18,12 +18,12 @@ if TYPE_CHECKING:
     from phone_numbers.selectors import NumberRow
 
 ROW = """
-          <tr id="number-{id}">
-            <td class="muted mono">{id}</td>
-            <td><span class="number">{number}</span>{state}</td>
-            <td>{agent}</td>
-            <td>{provider}{managed}</td>
-            <td>{connection}</td>
+          <tr id="number-{id}">{select}
+            <td class="muted mono cell-id">{id}</td>
+            <td class="cell-number"><span class="number">{number}</span>{state}</td>
+            <td class="cell-agent">{agent}</td>
+            <td class="cell-provider">{provider}{managed}</td>
+            <td class="cell-connection">{connection}</td>
             <td class="tags">{tags}</td>
             <td>{health}</td>
             <td class="cell-actions">{actions}</td>
@@ -59,6 +59,12 @@ HISTORY = (
 )
 
 
+# Tied to the bulk bar's form by its id (templates/numbers/list.html), wherever the row is.
+SELECT = """
+            <td class="cell-select"><input type="checkbox" name="number" value="{id}" form="bulk-form" aria-label="Select {number}"></td>"""
+NO_SELECT = mark_safe("""
+            <td class="cell-select"></td>""")
+
 NO_AGENT = mark_safe('<span class="muted">—</span>')
 MANAGED = mark_safe(' <span class="muted">(managed)</span>')
 
@@ -83,8 +89,15 @@ def _row(n: NumberRow, list_url: str, can_manage: bool, can_release: bool, csrf:
         actions = format_html(MENU, e164=n.e164, url=url, detach=detach, delete=delete)
     else:
         actions = format_html(HISTORY, url=url, e164=n.e164)
+    if not can_manage:
+        select = ""
+    elif n.state in ("pending", "active", "releasing"):
+        select = format_html(SELECT, id=n.id, number=phone(n.e164))
+    else:
+        select = NO_SELECT
     return format_html(
         ROW,
+        select=select,
         id=n.id,
         number=phone(n.e164),
         state=_state(n, on_hold),

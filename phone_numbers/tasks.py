@@ -42,3 +42,11 @@ def refresh_reputation() -> int:
 def release_held() -> int:
     """Release the numbers whose hold has ended (phone_numbers/hold.py); safe to run twice at once."""
     return len(release_due())
+
+
+@shared_task(name="numbers.run_bulk_job", acks_late=True, ignore_result=True)
+def run_bulk_job(job_id: int) -> None:
+    """A bulk change or an import (phone_numbers/bulk.py); a second delivery finds the lease or the work done."""
+    from phone_numbers.bulk import bulk_job_run
+
+    bulk_job_run(job_id=job_id)

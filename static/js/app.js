@@ -413,4 +413,23 @@
   document.addEventListener("htmx:sendError", function () {
     toast("Dialtone could not be reached. Check your connection and try again.", "error");
   });
+  // ---- Bulk selection (templates/numbers/list.html): row boxes belong to #bulk-form by their form attribute.
+  function bulkBoxes() { return document.querySelectorAll('input[name="number"][form="bulk-form"]'); }
+  function bulkCount() {
+    const form = document.getElementById("bulk-form");
+    if (!form) return;
+    const boxes = Array.from(bulkBoxes());
+    const ticked = boxes.filter((b) => b.checked).length;
+    const all = form.querySelector("[data-bulk-all]");
+    const page = form.querySelector("[data-bulk-page]");
+    if (page) page.checked = boxes.length > 0 && ticked === boxes.length;
+    const said = form.querySelector("[data-bulk-count]");
+    if (said) said.textContent = all && all.checked ? "All matching selected" : ticked ? ticked + " selected" : "None selected";
+  }
+  document.addEventListener("change", function (event) {
+    const page = event.target.closest("[data-bulk-page]");
+    if (page) bulkBoxes().forEach((b) => { b.checked = page.checked; });
+    if (page || event.target.closest("[data-bulk-all]") || event.target.matches('input[name="number"][form="bulk-form"]')) bulkCount();
+  });
+  document.addEventListener("htmx:afterSettle", bulkCount);
 })();

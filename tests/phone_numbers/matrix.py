@@ -1,4 +1,4 @@
-from phone_numbers.models import PhoneNumber
+from phone_numbers.models import BulkJob, BulkJobItem, PhoneNumber
 from providers.models import ProviderConnection
 from tenants.models import Environment
 from tests.matrix import WorkspacePage
@@ -7,7 +7,21 @@ from tests.matrix import WorkspacePage
 FORM = ("environment", "connection", "inbound_agent", "inbound_variant", "tags", "tags_text")
 
 PAGES = {
-    "numbers:list": WorkspacePage(query=("q", "tag", "tags", "page", "health")),
+    "numbers:list": WorkspacePage(
+        query=("q", "tag", "tags", "page", "health", "number", "all", "action", "filter")
+    ),
+    # Bulk changes: the selection (ticked numbers, or all matching the page's filter) and the change.
+    "numbers:bulk": WorkspacePage(
+        post={"action": "tag", "all": "1", "tags": "hijacked"},
+        query=("number", "filter", "q", "tag", "health", "history"),
+        fields=("tags_text", "agent", "variant", "confirm"),
+    ),
+    "numbers:bulk_release": WorkspacePage(
+        post={"all": "1", "confirm": "1"}, query=("number", "filter", "action"), fields=("tags", "tags_text")
+    ),
+    "numbers:job": WorkspacePage(post={}, query=("show", "page", "poll")),
+    "numbers:export": WorkspacePage(query=("q", "tag", "health", "history")),
+    "numbers:import": WorkspacePage(post={"environment": "1"}, fields=("file", "connection")),
     "numbers:new": WorkspacePage(
         post={"provider": "sandbox", "e164": "+14155550100", "idempotency_key": "a" * 32},
         fields=(*FORM, "country", "kind", "area_code", "contains"),
@@ -41,4 +55,9 @@ def values(workspace):
         provider_ref="SB-matrix",
         state=PhoneNumber.State.ACTIVE,
     )
-    return {"number_id": number.id, "connection_id": connection.id}
+    # An import waiting for its confirmation: a POST by a permitted role would start it.
+    job = BulkJob.objects.create(kind="import", state="preview", total=1, params={"rows": 1, "invalid": 0})
+    BulkJobItem.objects.create(
+        job=job, e164="+14155550143", row=2, payload={"action": "link", "changes": "Link"}
+    )
+    return {"number_id": number.id, "connection_id": connection.id, "job_id": job.id}

@@ -237,7 +237,7 @@ def test_rows_escape_every_value_and_offer_the_actions_each_role_may_take(acme):
     assert "<script>alert(1)</script>" not in page and "<b>" not in page and "<i>es</i>" not in page
     assert '&lt;script&gt;alert(1)&lt;/script&gt; <span class="muted">/ &lt;i&gt;es&lt;/i&gt;</span>' in page
     assert '<span class="tag">a_b</span><span class="tag">vip</span>' in page
-    assert "<td>Main &lt;account&gt;</td>" in page
+    assert '<td class="cell-connection">Main &lt;account&gt;</td>' in page
     assert '<span class="badge state-pending">Ordering…</span>' in page
     # A number still ordering has no menu, only its history; the active one has every action for an admin.
     assert f'href="/w/acme/numbers/{ordering.id}/" aria-label="History of +14155550001"' in page
