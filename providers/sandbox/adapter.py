@@ -263,7 +263,9 @@ class SandboxAdapter(ProviderAdapter):
                 "not_in_inventory", "The sandbox does not sell that number: pick one from the search."
             )
         approved = {b.id for b in self.compliance(listing.country, listing.kind)}
-        if self.requirements(listing.country, listing.kind).any and (bundle is None or bundle.id not in approved):
+        if self.requirements(listing.country, listing.kind).any and (
+            bundle is None or bundle.id not in approved
+        ):
             raise ProviderError("bundle_required", errors.REGULATORY, status=400)
         if not self.store.add(e164, reference=reference):
             # A number this account already holds (bought by another tab, or detached) is not for sale.

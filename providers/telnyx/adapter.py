@@ -269,7 +269,8 @@ class TelnyxAdapter(ProviderAdapter):
         if not offered:
             return Requirements(country, kind)
         with translated_errors():
-            answer = self._client.phone_numbers_regulatory_requirements.retrieve(
+            # Once: a person waits on this in the buy modal, which goes on without it (selectors cache that).
+            answer = self._once.phone_numbers_regulatory_requirements.retrieve(
                 filter={"phone_number": offered[0].e164}
             )
         found = getattr(answer, "data", None)
@@ -282,7 +283,7 @@ class TelnyxAdapter(ProviderAdapter):
 
     def compliance(self, country: str, kind: str) -> tuple[Bundle, ...]:
         with translated_errors():
-            groups = self._client.requirement_groups.list(
+            groups = self._once.requirement_groups.list(
                 filter={
                     "country_code": country,
                     "phone_number_type": kind,

@@ -234,10 +234,10 @@ class TelnyxServer(FakeProviderServer):
         approved = {g["id"] for g in self.requirement_groups if g["status"] == "approved"}
         for line in body.get("phone_numbers") or []:
             stock = self.available.get(line.get("phone_number", ""))
-            if stock and (stock.country, stock.kind) in self.requirements:
-                if line.get("requirement_group_id") not in approved:
-                    # Ours, like the 422 below: the spec gives the generic errors body only.
-                    return self.error(422, "10015", "This number requires an approved requirement group.")
+            needed = stock is not None and (stock.country, stock.kind) in self.requirements
+            if needed and line.get("requirement_group_id") not in approved:
+                # Ours, like the 422 below: the spec gives the generic errors body only.
+                return self.error(422, "10015", "This number requires an approved requirement group.")
         for e164 in wanted:
             # The official spec gives CreateNumberOrder's 422 only the generic errors body, with no code
             # for a number someone else took: this code and wording are ours, and the adapter quotes it.

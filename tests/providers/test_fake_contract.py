@@ -119,7 +119,9 @@ def drive_twilio_regulatory(server: TwilioServer, twilio: TwilioAdapter) -> None
     twilio.compliance("GB", "local")
     twilio.buy("+442079460100", reference="op-gb", bundle=Bundle(id=sid, label="Acme"))
     regulations, bundles = "/v2/RegulatoryCompliance/Regulations", "/v2/RegulatoryCompliance/Bundles"
-    server.reshape_next("GET", regulations, lambda b: {**b, "results": [nulled(b["results"][0], "end_user_type")]})
+    server.reshape_next(
+        "GET", regulations, lambda b: {**b, "results": [nulled(b["results"][0], "end_user_type")]}
+    )
     twilio.requirements("GB", "local")
     server.reshape_next("GET", bundles, lambda b: {**b, "results": [nulled(b["results"][0], "status")]})
     twilio.compliance("GB", "local")

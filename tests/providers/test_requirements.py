@@ -17,7 +17,10 @@ def test_twilio_reads_regulations_as_a_bundle_with_an_address(twilio, twilio_ser
     needs = twilio.requirements("GB", "local")
 
     assert (needs.bundle, needs.address) == (True, True)
-    assert needs.in_words() == "Local numbers in the UK need an approved regulatory bundle with an address before purchase."
+    assert (
+        needs.in_words()
+        == "Local numbers in the UK need an approved regulatory bundle with an address before purchase."
+    )
     assert "Address" in needs.details
     asked = twilio_server.requests_to("GET", "/v2/RegulatoryCompliance/Regulations")[-1].query
     assert (asked["IsoCountry"], asked["NumberType"]) == ("GB", "local")
