@@ -7,7 +7,7 @@ from providers import signals
 from providers.adapters.base import Price, ProviderError, ProviderUnavailable
 from providers.adapters.compliance import Bundle, Requirements
 from providers.models import ProviderConnection
-from providers.services import connection_adapter
+from providers.services import connection_adapter, connection_adapter_warm
 
 # List prices change a few times a year: a price some hours old is close enough for a search.
 PRICES_TTL = 6 * 3600
@@ -108,7 +108,7 @@ def purchase_requirements(connection: ProviderConnection, country: str, kind: st
     found = cache.get(key)
     if found is not None:
         return found
-    adapter = connection_adapter(connection)
+    adapter = connection_adapter_warm(connection)  # the modal asks often: keep its client and connection
     try:
         needs = adapter.requirements(country, kind)
         bundles = adapter.compliance(country, kind) if needs.any else ()
