@@ -247,14 +247,21 @@ class TwilioAdapter(ProviderAdapter):
             self._http.session.mount(scheme, _ResettingAdapter(pool_maxsize=4))
         self._client = Client(account_sid, auth_token, http_client=self._http)
         if base_url:
-            # Pricing and regulatory compliance live on their own hosts (pricing.twilio.com,
-            # numbers.twilio.com); the SDK takes each override separately.
+            # Pricing lives on its own host (pricing.twilio.com); the SDK takes its override separately.
             self._client.api.base_url = self._client.pricing.base_url = base_url
-            self._client.numbers.base_url = base_url
             # TWILIO_EDGE / TWILIO_REGION in the environment would rewrite the host away from base_url.
             self._client.edge = self._client.region = None
         self._account = self._client.api.v2010.account
         self._numbers = self._account.incoming_phone_numbers
+        self._base_url = base_url
+
+    @property
+    def _regulatory(self) -> Any:
+        """Regulations and bundles (numbers.twilio.com, overridden like pricing): imported on first use,
+        as the SDK's numbers domain takes a while to import and only the buy modal needs it."""
+        if self._base_url:
+            self._client.numbers.base_url = self._base_url
+        return self._client.numbers.v2.regulatory_compliance
 
     def verify(self) -> AccountInfo:
         with translated_errors():
@@ -317,7 +324,7 @@ class TwilioAdapter(ProviderAdapter):
     def requirements(self, country: str, kind: str) -> Requirements:
         """Regulations for the country and number type: any at all means a bundle (Twilio's bundles hold
         the end user, the address and the documents a regulation asks for)."""
-        regulations = self._client.numbers.v2.regulatory_compliance.regulations
+        regulations = self._regulatory.regulations
         with translated_errors():
             found = regulations.list(
                 iso_country=country, number_type=REGULATED_KINDS[kind], include_constraints=True, limit=20
@@ -332,7 +339,7 @@ class TwilioAdapter(ProviderAdapter):
         return Requirements(country, kind, bundle=bool(found), address=address, details=tuple(names[:6]))
 
     def compliance(self, country: str, kind: str) -> tuple[Bundle, ...]:
-        bundles = self._client.numbers.v2.regulatory_compliance.bundles
+        bundles = self._regulatory.bundles
         with translated_errors():
             found = bundles.list(
                 status="twilio-approved", iso_country=country, number_type=REGULATED_KINDS[kind], limit=50
