@@ -17,7 +17,12 @@ from phone_numbers.tags import clean_tag_names
 from providers import registry
 from providers.adapters.base import COUNTRY_NAMES, KIND_LABELS, OFFERED_KINDS, NumberSearch, ProviderError
 from providers.models import ProviderConnection
-from providers.selectors import managed_connections, managed_usage, workspace_connections
+from providers.selectors import (
+    managed_connections,
+    managed_usage,
+    purchase_requirements,
+    workspace_connections,
+)
 from tenants.display import phone
 from tenants.models import Environment
 
@@ -236,6 +241,13 @@ class BuyForm(ProviderPickMixin, NumberFormBase):
         ),
     )
     e164 = forms.CharField(label="Number", error_messages={"required": "Pick a number from the list."})
+    # An approved bundle or address of the account, where the country and type need one.
+    compliance = forms.ChoiceField(
+        required=False,
+        label="Regulatory bundle",
+        help_text="Attached to the number at purchase.",
+        error_messages={"invalid_choice": "Choose one of this account's approved bundles."},
+    )
     idempotency_key = IdempotencyKeyField()
 
     field_order = [
@@ -247,6 +259,7 @@ class BuyForm(ProviderPickMixin, NumberFormBase):
         "area_code",
         "contains",
         "e164",
+        "compliance",
         "inbound_agent",
         "inbound_variant",
         "tags",
@@ -256,6 +269,9 @@ class BuyForm(ProviderPickMixin, NumberFormBase):
         super().__init__(data, **kwargs)
         self.setup_connections(workspace)
         self.initial.setdefault("idempotency_key", uuid.uuid4().hex)
+        self.requirements = self._requirements()
+        bundles = self.requirements.bundles if self.requirements else ()
+        self.fields["compliance"].choices = [("", "Choose a bundle")] + [(b.value, b.label) for b in bundles]
         # The search fields follow the country (app.js does the same in the page, without a round trip).
         country = self.search_params()["country"]
         self.fields["area_code"].disabled = country != "US"  # a disabled field's posted value is ignored
@@ -285,7 +301,34 @@ class BuyForm(ProviderPickMixin, NumberFormBase):
             else:
                 if mismatch := pick_mismatch(cleaned["e164"], **search):
                     self.add_error("e164", mismatch)
+                self._check_requirements(cleaned)
         return cleaned
+
+    def _requirements(self):
+        """What the chosen country and type need at the chosen connection; None before there is one."""
+        search = self.search_params()
+        if self.chosen_connection is None or search["kind"] not in OFFERED_KINDS[search["country"]]:
+            return None
+        return purchase_requirements(self.chosen_connection, search["country"], search["kind"])
+
+    def _check_requirements(self, cleaned):
+        found = self.requirements
+        if found is None or found.needs is None or not found.needs.any:
+            return  # nothing needed, or the provider can't say now: it decides at purchase
+        if found.blocked:
+            self.add_error(
+                None,
+                f"{found.needs.in_words()} This account has none approved: add one at "
+                f"{self.chosen_connection.get_provider_display()}, or pick another country or type.",
+            )
+        elif not cleaned.get("compliance") and "compliance" not in self.errors:
+            self.add_error(
+                "compliance", f"Choose the bundle to attach: these numbers need {found.needs.what}."
+            )
+
+    def chosen_bundle(self):
+        value = self.cleaned_data.get("compliance")
+        return self.requirements.bundle(value) if value and self.requirements else None
 
     def search_params(self) -> dict:
         """What to ask the inventory, from whatever was typed so far (valid or not yet)."""

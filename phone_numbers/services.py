@@ -15,6 +15,7 @@ from phone_numbers.models import NumberOperation, PhoneNumber
 from phone_numbers.selectors import managed_numbers_to_link
 from phone_numbers.tags import clean_tag_names, tags_get_or_create
 from providers.adapters.base import ProviderError, ProviderUnavailable, Routing
+from providers.adapters.compliance import Bundle
 from providers.models import ProviderConnection
 from providers.selectors import managed_usage
 from providers.services import connection_adapter
@@ -119,9 +120,11 @@ def number_buy(
     agent=None,
     variant=None,
     tag_names: list[str] = (),
+    bundle: Bundle | None = None,
 ) -> NumberOperation:
     """Buy `e164` once, however often this is called with the same key. Returns the operation; its
-    state says what happened (succeeded, pending at the provider, failed with a sentence, unknown)."""
+    state says what happened (succeeded, pending at the provider, failed with a sentence, unknown).
+    `bundle`: the account's approved bundle or address the purchase carries, where the number needs one."""
     e164 = normalize_e164(e164)
     names = clean_tag_names(tag_names)
     check_assignment(environment=environment, agent=agent, variant=variant)
@@ -135,14 +138,15 @@ def number_buy(
         agent=agent,
         variant=variant,
         names=names,
+        bundle=bundle,
     )
     if not created:
         return operation  # a double submit or a retry: the first request owns the purchase
-    return _buy_call(operation)
+    return _buy_call(operation, bundle=bundle)
 
 
 @transaction.atomic
-def _buy_intent(*, workspace, actor, key, connection, environment, e164, agent, variant, names):
+def _buy_intent(*, workspace, actor, key, connection, environment, e164, agent, variant, names, bundle=None):
     existing = NumberOperation.objects.filter(idempotency_key=key).first()
     if existing:
         return existing, False
@@ -167,16 +171,22 @@ def _buy_intent(*, workspace, actor, key, connection, environment, e164, agent, 
         connection=connection,
         actor=actor,
     )
+    attached = {f"{bundle.kind}_id": bundle.id} if bundle else {}
     audit(
-        actor=actor, action="number.buy_started", target=number, connection=connection.label, **_setup(number)
+        actor=actor,
+        action="number.buy_started",
+        target=number,
+        connection=connection.label,
+        **attached,
+        **_setup(number),
     )
     return operation, True
 
 
-def _buy_call(operation: NumberOperation) -> NumberOperation:
+def _buy_call(operation: NumberOperation, *, bundle: Bundle | None = None) -> NumberOperation:
     adapter = connection_adapter(operation.connection)
     try:
-        purchase = adapter.buy(operation.e164, reference=operation.reference)
+        purchase = adapter.buy(operation.e164, reference=operation.reference, bundle=bundle)
     except ProviderError as exc:
         return buy_failed(operation, message=exc.message, code=str(exc.code or ""))
     except ProviderUnavailable as exc:

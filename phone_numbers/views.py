@@ -112,6 +112,7 @@ def number_new(request, workspace_slug):
                 workspace=request.workspace,
                 actor=request.user,
                 idempotency_key=form.cleaned_data["idempotency_key"],
+                bundle=form.chosen_bundle(),
                 **form.number_fields(),
             )
         except (NumberRefused, ValidationError) as exc:
@@ -128,7 +129,8 @@ def number_new(request, workspace_slug):
     inventory = inventory_for(form) if form.chosen_connection else None
     context = {"form": form, "inventory": inventory, "all_tags": tags_in_use(), "section": "numbers"}
     if request.htmx and request.htmx.target == "inventory":
-        return render(request, "numbers/new.html#inventory", context)
+        # The submit follows the search's requirements (disabled, saying why): swapped out of band.
+        return render(request, "numbers/new.html#inventory", context | {"oob": True})
     return render_form(request, "numbers/new.html", context, form=form)
 
 

@@ -5,8 +5,9 @@ from django.db.models import QuerySet
 
 from providers import signals
 from providers.adapters.base import Price, ProviderError, ProviderUnavailable
+from providers.adapters.compliance import Bundle, Requirements
 from providers.models import ProviderConnection
-from providers.services import connection_adapter
+from providers.services import connection_adapter, connection_adapter_warm
 
 # List prices change a few times a year: a price some hours old is close enough for a search.
 PRICES_TTL = 6 * 3600
@@ -73,3 +74,57 @@ def managed_usage(workspace) -> ManagedUsage:
     """How many numbers the workspace holds on managed connections, against its plan's limit."""
     used = sum(signals.answers(signals.managed_numbers_held, workspace=workspace))  # phone_numbers answers
     return ManagedUsage(plan=workspace.plan.name, used=used, limit=workspace.plan.managed_number_limit)
+
+
+# Requirements change with regulation (rarely); approvals change when a bundle is reviewed: minutes.
+REQUIREMENTS_TTL = 3600
+BUNDLES_TTL = 120
+# After a failure, the modal goes on without them for a while instead of waiting on the provider each keystroke.
+REQUIREMENTS_RETRY_AFTER = 30
+
+
+@dataclass(frozen=True)
+class PurchaseRequirements:
+    """What buying a kind of number in a country needs at a connection, and what the account holds to meet
+    it. `needs` is None when the provider could not say (`error` says why): the person may still search,
+    and the provider decides at purchase."""
+
+    needs: Requirements | None
+    bundles: tuple[Bundle, ...] = ()
+    error: str = ""
+
+    @property
+    def blocked(self) -> bool:
+        """Needed, and the account has nothing approved to meet it: no number here can be bought."""
+        return self.needs is not None and self.needs.any and not self.bundles
+
+    def bundle(self, value: str) -> Bundle | None:
+        return next((b for b in self.bundles if b.value == value), None)
+
+
+def purchase_requirements(connection: ProviderConnection, country: str, kind: str) -> PurchaseRequirements:
+    """Cached per connection, country and kind: the buy modal asks on every search."""
+    key = f"purchase-requirements:{connection.pk}:{country}:{kind}"
+    found = cache.get(key)
+    if found is not None:
+        return found
+    adapter = connection_adapter_warm(connection)  # the modal asks often: keep its client and connection
+    try:
+        needs = adapter.requirements(country, kind)
+        bundles = adapter.compliance(country, kind) if needs.any else ()
+    except (ProviderError, ProviderUnavailable) as exc:
+        found = PurchaseRequirements(None, error=_cannot_say(connection, exc))
+        cache.set(key, found, REQUIREMENTS_RETRY_AFTER)
+        return found
+    found = PurchaseRequirements(needs, bundles)
+    cache.set(key, found, BUNDLES_TTL if needs.any else REQUIREMENTS_TTL)
+    return found
+
+
+def _cannot_say(connection: ProviderConnection, exc: Exception) -> str:
+    said = getattr(exc, "message", "") or str(exc)
+    return (
+        f"We could not read what {connection.get_provider_display()} requires for these numbers "
+        f"({said.removesuffix('.')}). You can still search; {connection.get_provider_display()} "
+        "checks its requirements when you buy."
+    )

@@ -13,9 +13,12 @@ from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from providers.adapters.errors import ProviderError, ProviderUnavailable
+
+if TYPE_CHECKING:
+    from providers.adapters.compliance import Bundle, Requirements
 
 __all__ = [
     "AccountInfo",
@@ -441,8 +444,21 @@ class ProviderAdapter(ABC):
         return {}
 
     @abstractmethod
-    def buy(self, e164: str, *, reference: str) -> Purchase:
-        """Buy once. `reference` tags the purchase so `find_orders` can heal a crash after this call."""
+    def buy(self, e164: str, *, reference: str, bundle: Bundle | None = None) -> Purchase:
+        """Buy once. `reference` tags the purchase so `find_orders` can heal a crash after this call;
+        `bundle`, one of `compliance`'s, is attached to the purchase (Twilio BundleSid or AddressSid,
+        Telnyx requirement group)."""
+
+    def requirements(self, country: str, kind: str) -> Requirements:
+        """What buying a `kind` number in `country` needs (a bundle, an address), read from the provider.
+        This default, for a provider that can't be asked, says nothing is needed."""
+        from providers.adapters.compliance import Requirements
+
+        return Requirements(country, kind)
+
+    def compliance(self, country: str, kind: str) -> tuple[Bundle, ...]:
+        """The account's approved bundles and addresses usable for a `kind` number in `country`."""
+        return ()
 
     @abstractmethod
     def order_status(self, order_id: str) -> Purchase: ...

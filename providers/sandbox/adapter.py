@@ -43,6 +43,7 @@ from providers.adapters.base import (
     Reputation,
     Routing,
 )
+from providers.adapters.compliance import Bundle, Requirements
 
 US_AREAS = (
     ("415", "San Francisco", "CA"),
@@ -79,6 +80,15 @@ MONTHLY_USD = {
 }
 VOICE_AND_SMS = Capabilities(voice=True, sms=True)
 VOICE_ONLY = Capabilities(voice=True, sms=False)
+# What the sandbox asks before purchase, so the demo shows both cases: UK local numbers need a bundle with
+# an address and the account has one approved; UK mobiles need a bundle and the account has none.
+REQUIREMENTS = {
+    ("GB", "local"): Requirements(
+        "GB", "local", bundle=True, address=True, details=("Business name", "Address in the number's area")
+    ),
+    ("GB", "mobile"): Requirements("GB", "mobile", bundle=True, details=("Business registration",)),
+}
+APPROVED = {("GB", "local"): (Bundle(id="SBBU-GB-LOCAL", label="Sandbox Ltd, London (approved)"),)}
 # Every new sandbox account already owns these, so "link a number you own" has something to show.
 STARTER_NUMBERS = ("+14155550199", "+442079460199")
 
@@ -240,11 +250,23 @@ class SandboxAdapter(ProviderAdapter):
             and (query.contains is None or query.contains in listing.e164)
         )
 
-    def buy(self, e164: str, *, reference: str) -> Purchase:
-        if e164 not in inventory():
+    def requirements(self, country: str, kind: str) -> Requirements:
+        return REQUIREMENTS.get((country, kind)) or Requirements(country, kind)
+
+    def compliance(self, country: str, kind: str) -> tuple[Bundle, ...]:
+        return APPROVED.get((country, kind), ())
+
+    def buy(self, e164: str, *, reference: str, bundle: Bundle | None = None) -> Purchase:
+        listing = inventory().get(e164)
+        if listing is None:
             raise ProviderError(
                 "not_in_inventory", "The sandbox does not sell that number: pick one from the search."
             )
+        approved = {b.id for b in self.compliance(listing.country, listing.kind)}
+        if self.requirements(listing.country, listing.kind).any and (
+            bundle is None or bundle.id not in approved
+        ):
+            raise ProviderError("bundle_required", errors.REGULATORY, status=400)
         if not self.store.add(e164, reference=reference):
             # A number this account already holds (bought by another tab, or detached) is not for sale.
             raise ProviderError("not_available", errors.NUMBER_TAKEN, status=400)

@@ -37,6 +37,7 @@ from providers.adapters.base import (
     page_size_for,
     read_pages,
 )
+from providers.adapters.compliance import Bundle, Requirements, short
 
 MAX_PAGE_SIZE = 250  # page[size] is at most 250 (the API's spec)
 
@@ -248,15 +249,57 @@ class TelnyxAdapter(ProviderAdapter):
                 _available(number, query.country) for number in found if getattr(number, "phone_number", None)
             ]
 
-    def buy(self, e164: str, *, reference: str) -> Purchase:
+    def buy(self, e164: str, *, reference: str, bundle: Bundle | None = None) -> Purchase:
+        line = {"phone_number": e164}
+        if bundle is not None:
+            line["requirement_group_id"] = bundle.id  # Telnyx's bundle: a requirement group
         with translated_errors():
             order = self._once.number_orders.create(
-                phone_numbers=[{"phone_number": e164}],
+                phone_numbers=[line],
                 customer_reference=reference,
                 connection_id=self._connection_id,
             )
         # Without its order the number may be bought all the same: the caller reconciles by reference.
         return self._purchase(_data(order, "the number order"))
+
+    def requirements(self, country: str, kind: str) -> Requirements:
+        """Telnyx says what a number needs, not a country: ask for one number it offers of the kind (the
+        search's first), and read its requirements as the kind's. None offered, nothing to buy."""
+        offered = self._search(NumberSearch(country=country, kind=kind, limit=1))
+        if not offered:
+            return Requirements(country, kind)
+        with translated_errors():
+            # Once: a person waits on this in the buy modal, which goes on without it (selectors cache that).
+            answer = self._once.phone_numbers_regulatory_requirements.retrieve(
+                filter={"phone_number": offered[0].e164}
+            )
+        found = getattr(answer, "data", None)
+        if not isinstance(found, list):
+            raise errors.malformed("Telnyx", "the number's requirements")
+        needed = [r for entry in found for r in getattr(entry, "regulatory_requirements", None) or []]
+        address = any("address" in str(getattr(r, "field_type", None) or "") for r in needed)
+        names = [n for n in dict.fromkeys(short(getattr(r, "label", None), 80) for r in needed) if n]
+        return Requirements(country, kind, bundle=bool(needed), address=address, details=tuple(names[:6]))
+
+    def compliance(self, country: str, kind: str) -> tuple[Bundle, ...]:
+        with translated_errors():
+            groups = self._once.requirement_groups.list(
+                filter={
+                    "country_code": country,
+                    "phone_number_type": kind,
+                    "action": "ordering",
+                    "status": "approved",
+                }
+            )
+        if not isinstance(groups, list):  # the spec answers a bare array, no `data` envelope
+            raise errors.malformed("Telnyx", "the list of requirement groups")
+        return tuple(
+            Bundle(id=group_id, label=short(getattr(g, "customer_reference", None), 80) or group_id)
+            for g in groups
+            if isinstance(group_id := getattr(g, "id", None), str)
+            and group_id
+            and getattr(g, "status", None) in (None, "approved")
+        )
 
     def order_status(self, order_id: str) -> Purchase:
         with translated_errors():

@@ -40,6 +40,7 @@ from providers.adapters.base import (
     page_size_for,
     read_pages,
 )
+from providers.adapters.compliance import Bundle, Requirements, short
 
 MAX_PAGE_SIZE = 1000  # PageSize is at most 1000 (the API's spec)
 
@@ -75,6 +76,8 @@ SENTENCES: dict[int, str] = {
 # The Pricing API's number types that are ours (it also knows national, shared cost and others).
 PRICED_KINDS = {"local": "local", "mobile": "mobile", "toll free": "toll_free"}
 STATUS_SENTENCES = {401: SENTENCES[20003], 404: SENTENCES[20404]}
+# The Regulations and Bundles APIs' NumberType for each of our kinds.
+REGULATED_KINDS = {"local": "local", "mobile": "mobile", "toll_free": "toll free"}
 
 
 def twilio_error(status: int, code: int | None, message: str) -> Exception:
@@ -121,6 +124,24 @@ def _plain_error(exc: TwilioException) -> Exception:
         payload = {}
     payload = payload if isinstance(payload, dict) else {}
     return twilio_error(response.status_code, payload.get("code"), str(payload.get("message", "")))
+
+
+def _requirement_names(requirements: object) -> Iterator[tuple[str, bool]]:
+    """(name, whether it is an address) of each requirement a regulation lists: its end user and its
+    supporting documents. The spec leaves `requirements` untyped and nullable: anything else is none."""
+    if not isinstance(requirements, dict):
+        return
+    for end_user in requirements.get("end_user") or []:
+        if isinstance(end_user, dict):
+            yield short(end_user.get("name"), 80), False
+    for group in requirements.get("supporting_document") or []:
+        for document in group if isinstance(group, list) else [group]:
+            if not isinstance(document, dict):
+                continue
+            accepted = document.get("accepted_documents") or []
+            kinds = {str(d.get("type", "")) for d in accepted if isinstance(d, dict)}
+            is_address = "address" in kinds or "address" in str(document.get("requirement_name", ""))
+            yield short(document.get("name"), 80), is_address
 
 
 def _blank_to_none(value: str | None) -> str | None:
@@ -232,6 +253,15 @@ class TwilioAdapter(ProviderAdapter):
             self._client.edge = self._client.region = None
         self._account = self._client.api.v2010.account
         self._numbers = self._account.incoming_phone_numbers
+        self._base_url = base_url
+
+    @property
+    def _regulatory(self) -> Any:
+        """Regulations and bundles (numbers.twilio.com, overridden like pricing): imported on first use,
+        as the SDK's numbers domain takes a while to import and only the buy modal needs it."""
+        if self._base_url:
+            self._client.numbers.base_url = self._base_url
+        return self._client.numbers.v2.regulatory_compliance
 
     def verify(self) -> AccountInfo:
         with translated_errors():
@@ -282,11 +312,43 @@ class TwilioAdapter(ProviderAdapter):
                 prices.setdefault(kind, price)
         return prices
 
-    def buy(self, e164: str, *, reference: str) -> Purchase:
+    def buy(self, e164: str, *, reference: str, bundle: Bundle | None = None) -> Purchase:
         friendly_name = friendly_name_for(reference)
+        attach = {}
+        if bundle is not None:
+            attach["address_sid" if bundle.kind == "address" else "bundle_sid"] = bundle.id
         with translated_errors():
-            number = self._numbers.create(phone_number=e164, friendly_name=friendly_name)
+            number = self._numbers.create(phone_number=e164, friendly_name=friendly_name, **attach)
         return _purchase(number)
+
+    def requirements(self, country: str, kind: str) -> Requirements:
+        """Regulations for the country and number type: any at all means a bundle (Twilio's bundles hold
+        the end user, the address and the documents a regulation asks for)."""
+        regulations = self._regulatory.regulations
+        with translated_errors():
+            found = regulations.list(
+                iso_country=country, number_type=REGULATED_KINDS[kind], include_constraints=True, limit=20
+            )
+        names: list[str] = []
+        address = False
+        for regulation in found:
+            for name, is_address in _requirement_names(regulation.requirements):
+                address = address or is_address
+                if name and name not in names:
+                    names.append(name)
+        return Requirements(country, kind, bundle=bool(found), address=address, details=tuple(names[:6]))
+
+    def compliance(self, country: str, kind: str) -> tuple[Bundle, ...]:
+        bundles = self._regulatory.bundles
+        with translated_errors():
+            found = bundles.list(
+                status="twilio-approved", iso_country=country, number_type=REGULATED_KINDS[kind], limit=50
+            )
+        return tuple(
+            Bundle(id=b.sid, label=short(b.friendly_name, 80) or b.sid)
+            for b in found
+            if isinstance(b.sid, str) and b.sid and b.status in (None, "twilio-approved")
+        )
 
     def order_status(self, order_id: str) -> Purchase:
         """A Twilio purchase is the number itself: the order id is its sid, active once it exists."""

@@ -25,6 +25,8 @@ from referencing.jsonschema import DRAFT7, DRAFT202012
 SPECS = Path(os.environ.get("PROVIDER_SPECS_DIR") or Path(__file__).resolve().parent / "specs" / "official")
 TWILIO_SPEC, TELNYX_SPEC = SPECS / "twilio-numbers-calls.json", SPECS / "telnyx-numbers-calls.json"
 TWILIO_PRICING_SPEC = SPECS / "twilio-pricing.json"
+# Regulations and bundles (numbers.twilio.com): what a country requires before purchase.
+TWILIO_REGULATORY_SPEC = SPECS / "twilio-regulatory.json"
 # Number Reputation (and regulatory requirements) is another document of the same API host.
 TELNYX_REPUTATION_SPEC = SPECS / "telnyx-reputation-regulatory.json"
 TELNYX_SUPPLEMENT = Path(__file__).resolve().parent / "specs" / "telnyx-supplement.json"
@@ -287,5 +289,5 @@ class Spec:
 def spec_for(provider: str) -> Spec:
     """The official documents of `provider` ("twilio" or "telnyx"), merged, loaded once per process."""
     if provider == "twilio":
-        return Spec(TWILIO_SPEC, also=(TWILIO_PRICING_SPEC,))
+        return Spec(TWILIO_SPEC, also=(TWILIO_PRICING_SPEC, TWILIO_REGULATORY_SPEC))
     return Spec(TELNYX_SPEC, TELNYX_SUPPLEMENT, also=(TELNYX_REPUTATION_SPEC,))

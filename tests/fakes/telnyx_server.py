@@ -76,6 +76,9 @@ class TelnyxServer(FakeProviderServer):
         self.calls: dict[str, dict[str, Any]] = {}  # TeXML dials by call_sid
         self.reputations: dict[str, dict[str, Any]] = {}  # Number Reputation's monitored numbers, by E.164
         self.fresh_checks: list[str] = []  # numbers checked with fresh=true (the paid check), in turn
+        # (country, kind) -> the regulatory requirements of its numbers, as Telnyx lists them
+        self.requirements: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.requirement_groups: list[dict[str, Any]] = []
         self._ids = itertools.count(1)
         super().__init__()
 
@@ -109,6 +112,32 @@ class TelnyxServer(FakeProviderServer):
         with self._lock:
             self.available.pop(e164, None)
             return self._activate(e164, {"connection_id": connection_id, "customer_reference": None})["id"]
+
+    def require(self, country: str, kind: str = "local", *, address: bool = True) -> None:
+        """Numbers of `country` and `kind` need a requirement group (with an address, when `address`)."""
+        needed = [{"field_type": "textual", "label": "Business name", "description": "The end user's name"}]
+        if address:
+            needed.append({
+                "field_type": "address_id", "label": "Address matching the DID area code",
+                "description": "Address matching the DID area code (street, building number, postal code)",
+                "example": "600 Congress Avenue, 14th Floor, Austin, TX 78701",
+                "acceptance_criteria": {"field_type": "address", "locality_limit": "Identical locality"},
+            })  # fmt: skip
+        for entry in needed:
+            entry.update(id=str(uuid.uuid4()), record_type="regulatory_requirement")
+        self.requirements[(country, kind)] = needed
+
+    def add_requirement_group(
+        self, country: str, kind: str = "local", *, status: str = "approved", reference: str = "Acme Ltd"
+    ) -> str:
+        """A requirement group of the account; returns its id."""
+        group_id, now = str(uuid.uuid4()), iso_now()
+        self.requirement_groups.append({
+            "id": group_id, "record_type": "requirement_group", "action": "ordering", "country_code": country,
+            "phone_number_type": kind, "customer_reference": reference, "status": status,
+            "regulatory_requirements": [], "created_at": now, "updated_at": now,
+        })  # fmt: skip
+        return group_id
 
     def add_order(self, e164: str, *, customer_reference: str = "") -> str:
         """A pending order placed earlier (say, by a process that crashed); returns its id."""
@@ -158,6 +187,8 @@ class TelnyxServer(FakeProviderServer):
             Route("GET", "/texml_applications/{id}", self.retrieve_application),
             Route("PATCH", "/texml_applications/{id}", self.update_application),
             Route("POST", "/texml/calls/{connection_id}", self.dial),
+            Route("GET", "/phone_numbers_regulatory_requirements", self.number_requirements),
+            Route("GET", "/requirement_groups", self.list_requirement_groups),
             Route("GET", "/reputation/numbers", self.list_reputations),
             Route("GET", "/reputation/numbers/{phone_number}", self.retrieve_reputation),
             Route("POST", "/_fake/number_orders/{order_id}/{outcome}", self.settle_order, public=True),
@@ -200,12 +231,23 @@ class TelnyxServer(FakeProviderServer):
         connection_id = body.get("connection_id")
         if connection_id and connection_id not in self.applications:
             return self.error(422, "10013", f"connection_id {connection_id} does not exist.")
+        approved = {g["id"] for g in self.requirement_groups if g["status"] == "approved"}
+        for line in body.get("phone_numbers") or []:
+            stock = self.available.get(line.get("phone_number", ""))
+            needed = stock is not None and (stock.country, stock.kind) in self.requirements
+            if needed and line.get("requirement_group_id") not in approved:
+                # Ours, like the 422 below: the spec gives the generic errors body only.
+                return self.error(422, "10015", "This number requires an approved requirement group.")
         for e164 in wanted:
             # The official spec gives CreateNumberOrder's 422 only the generic errors body, with no code
             # for a number someone else took: this code and wording are ours, and the adapter quotes it.
             if e164 not in self.available:
                 return self.error(422, "10015", f"The phone number {e164} is not available for purchase.")
         order_id = self._place_order(wanted, body.get("customer_reference", ""), connection_id or "")
+        groups = [line.get("requirement_group_id") for line in body.get("phone_numbers") or []]
+        for line, group in zip(self.orders[order_id]["phone_numbers"], groups, strict=True):
+            if group:
+                line["requirement_group_id"] = group
         answer = {"data": _copy(self.orders[order_id])}
         if self.instant_orders:
             self.complete_order(order_id)
@@ -318,6 +360,32 @@ class TelnyxServer(FakeProviderServer):
             **{key.lower(): body.get(key) for key in ("From", "To", "Url", "Method")},
         }
         return 200, {"call_sid": call_sid, "from": body["From"], "to": body["To"], "status": "queued"}
+
+    def number_requirements(self, request: LoggedRequest) -> Reply:
+        wanted = [e for e in request.query.get("filter[phone_number]", "").split(",") if e]
+        if not wanted:
+            return self.error(400, "10004", "filter[phone_number] is required.")
+        found = []
+        for e164 in wanted:
+            stock = self.available.get(e164) or Stock.unlisted(e164)
+            found.append({
+                "record_type": "phone_number_regulatory_requirements", "phone_number": e164,
+                "phone_number_type": stock.kind,
+                "region_information": [{"region_type": "country_code", "region_name": stock.country}],
+                "regulatory_requirements": self.requirements.get((stock.country, stock.kind), []),
+            })  # fmt: skip
+        return 200, {"data": found, "meta": {"page_number": 1, "page_size": 20, "total_pages": 1,
+                                             "total_results": len(found)}}  # fmt: skip
+
+    def list_requirement_groups(self, request: LoggedRequest) -> Reply:
+        query = request.query
+        keys = {"country_code", "phone_number_type", "action", "status", "customer_reference"}
+        found = [
+            g
+            for g in self.requirement_groups
+            if all(query.get(f"filter[{key}]", g[key]) == g[key] for key in keys)
+        ]
+        return 200, found  # a bare array: this operation has no `data` envelope
 
     def list_reputations(self, request: LoggedRequest) -> Reply:
         query = request.query

@@ -31,6 +31,8 @@ ACCOUNT_SID = "AC" + "5e1d" * 8
 AUTH_TOKEN = "fake-twilio-auth-token"
 API = "/2010-04-01/Accounts"
 PRICING = "/v1/PhoneNumbers/Countries"  # on pricing.twilio.com at Twilio; here on the same server
+REGULATORY = "/v2/RegulatoryCompliance"  # on numbers.twilio.com at Twilio; here on the same server
+NUMBER_TYPES = {"local": "local", "mobile": "mobile", "toll_free": "toll free"}  # Regulations' NumberType
 KIND_PATHS = {"local": "Local", "mobile": "Mobile", "toll_free": "TollFree"}
 DEFAULT_PAGE_SIZE = 50
 # Monthly prices by country and the Pricing API's number type (near the list prices Twilio publishes).
@@ -77,7 +79,9 @@ class TwilioServer(FakeProviderServer):
         self.call_urls: dict[str, tuple[str, str]] = {}  # sid -> (Url, Method): kept, never listed
         # sid -> (StatusCallback, its events in order, StatusCallbackMethod), as the dial sent them
         self.status_callbacks: dict[str, tuple[str, list[str], str]] = {}
-        self.bundle_required: set[str] = set()  # countries where buying answers 21649
+        self.bundle_required: set[str] = set()  # countries where buying answers 21649 without a bundle
+        self.regulations: list[dict[str, Any]] = []  # Regulation resources
+        self.bundles: list[dict[str, Any]] = []  # Bundle resources, approved or not
         self.prices = {country: dict(prices) for country, prices in MONTHLY_PRICES.items()}
         self._created: dict[str, datetime] = {}  # call sid -> creation time, for the list's order
         self._serial = itertools.count(1)
@@ -98,8 +102,48 @@ class TwilioServer(FakeProviderServer):
             self.numbers[record["sid"]] = record
             return record["sid"]
 
-    def require_bundle(self, country: str) -> None:
-        self.bundle_required.add(country)
+    def require_bundle(self, country: str, kind: str = "local") -> None:
+        """Buying in `country` needs an approved bundle (21649 without), and its Regulations say so."""
+        with self._lock:
+            self.bundle_required.add(country)
+            sid = self._sid("RN")
+            self.regulations.append({
+                "sid": sid,
+                "friendly_name": f"{COUNTRY_NAMES.get(country, country)}: {kind} - Business",
+                "iso_country": country,
+                "number_type": NUMBER_TYPES[kind],
+                "end_user_type": "business",
+                "requirements": {
+                    "end_user": [{"name": "Business", "type": "business", "requirement_name": "business_info",
+                                  "fields": ["business_name"], "detailed_fields": [],
+                                  "url": f"https://numbers.twilio.com{REGULATORY}/Regulations/business"}],
+                    "supporting_document": [[{
+                        "name": "Address", "type": "document", "requirement_name": "proof_of_address",
+                        "description": "An address within the locality of the number.",
+                        "accepted_documents": [{"name": "Address Validation", "type": "address",
+                                                "fields": ["address_sids"], "detailed_fields": [],
+                                                "url": "https://numbers.twilio.com/v2/RegulatoryCompliance/DocumentTypes/address"}],
+                    }]],
+                },
+                "url": f"https://numbers.twilio.com{REGULATORY}/Regulations/{sid}",
+            })  # fmt: skip
+
+    def add_bundle(
+        self, country: str, kind: str = "local", *, status: str = "twilio-approved", name: str = "Acme Ltd"
+    ) -> str:
+        """A bundle of the account for `country` and `kind`; returns its sid."""
+        with self._lock:
+            sid = self._sid("BU")
+            now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            self.bundles.append({
+                "sid": sid, "account_sid": self.account_sid, "regulation_sid": self._sid("RN"),
+                "friendly_name": name, "status": status, "valid_until": None, "email": "ops@example.com",
+                "status_callback": None, "date_created": now, "date_updated": now,
+                "url": f"https://numbers.twilio.com{REGULATORY}/Bundles/{sid}",
+                "links": {"item_assignments": f"https://numbers.twilio.com{REGULATORY}/Bundles/{sid}/ItemAssignments"},
+                "_country": country, "_kind": NUMBER_TYPES[kind],
+            })  # fmt: skip
+            return sid
 
     def add_call(self, from_e164: str, to_e164: str, *, created: datetime | None = None) -> str:
         """A call placed earlier (say, by a worker that died before it heard the answer); returns its sid."""
@@ -125,6 +169,8 @@ class TwilioServer(FakeProviderServer):
             Route("GET", f"{account}/Calls.json", self.list_calls),
             Route("GET", f"{account}/Calls/{{Sid}}.json", self.fetch_call),
             Route("GET", f"{PRICING}/{{IsoCountry}}", self.fetch_prices),
+            Route("GET", f"{REGULATORY}/Regulations", self.list_regulations),
+            Route("GET", f"{REGULATORY}/Bundles", self.list_bundles),
         ]
 
     def authorized(self, request: LoggedRequest) -> bool:
@@ -194,6 +240,28 @@ class TwilioServer(FakeProviderServer):
             "url": f"https://pricing.twilio.com{request.path}",
         }
 
+    def list_regulations(self, request: LoggedRequest) -> Reply:
+        query = request.query
+        found = [
+            r
+            for r in self.regulations
+            if query.get("IsoCountry", r["iso_country"]) == r["iso_country"]
+            and query.get("NumberType", r["number_type"]) == r["number_type"]
+            and query.get("EndUserType", r["end_user_type"]) == r["end_user_type"]
+        ]
+        return 200, self._v2_page(request, found)
+
+    def list_bundles(self, request: LoggedRequest) -> Reply:
+        query = request.query
+        found = [
+            {k: v for k, v in b.items() if not k.startswith("_")}
+            for b in self.bundles
+            if query.get("Status", b["status"]) == b["status"]
+            and query.get("IsoCountry", b["_country"]) == b["_country"]
+            and query.get("NumberType", b["_kind"]) == b["_kind"]
+        ]
+        return 200, self._v2_page(request, found)
+
     def list_numbers(self, request: LoggedRequest, AccountSid: str) -> Reply:
         if AccountSid != self.account_sid:
             return self.error(404)
@@ -214,10 +282,12 @@ class TwilioServer(FakeProviderServer):
         stock = self.available.get(form.get("PhoneNumber", ""))
         if stock is None:
             return self.error(400, 21422, f"PhoneNumber {form.get('PhoneNumber')} is not available.")
-        if stock.country in self.bundle_required:
+        approved = {b["sid"] for b in self.bundles if b["status"] == "twilio-approved"}
+        if stock.country in self.bundle_required and form.get("BundleSid") not in approved:
             return self.error(400, 21649)
         del self.available[stock.e164]
         record = self._incoming_number(stock, friendly_name=form.get("FriendlyName"))
+        record.update(bundle_sid=form.get("BundleSid"), address_sid=form.get("AddressSid"))
         self.numbers[record["sid"]] = record
         return 201, record
 
@@ -403,6 +473,26 @@ class TwilioServer(FakeProviderServer):
             "status": "in-use",
             "type": stock.kind.replace("_", "-"),
         }
+
+    def _v2_page(self, request: LoggedRequest, records: list[dict[str, Any]]) -> dict[str, Any]:
+        """The numbers.twilio.com page: `meta` with absolute URLs and the records under `results`."""
+        size = int(request.query.get("PageSize", DEFAULT_PAGE_SIZE))
+        page = int(request.query.get("Page", 0))
+        filters = {k: v for k, v in request.query.items() if k not in ("Page", "PageSize", "PageToken")}
+
+        def url(number: int) -> str:
+            query = urlencode({**filters, "PageSize": size, "Page": number})
+            return f"{self.base_url}{request.path}?{query}"  # so the SDK pages here, not at Twilio
+
+        more = (page + 1) * size < len(records)
+        return {
+            "meta": {
+                "first_page_url": url(0), "key": "results", "page": page, "page_size": size,
+                "previous_page_url": url(page - 1) if page > 0 else None, "url": url(page),
+                "next_page_url": f"{url(page + 1)}&PageToken=PA{page + 1}" if more else None,
+            },
+            "results": records[page * size : (page + 1) * size],
+        }  # fmt: skip
 
     def _page(self, request: LoggedRequest, key: str, records: list[dict[str, Any]]) -> dict[str, Any]:
         query = request.query

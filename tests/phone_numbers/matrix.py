@@ -24,7 +24,7 @@ PAGES = {
     "numbers:import": WorkspacePage(post={"environment": "1"}, fields=("file", "connection")),
     "numbers:new": WorkspacePage(
         post={"provider": "sandbox", "e164": "+14155550100", "idempotency_key": "a" * 32},
-        fields=(*FORM, "country", "kind", "area_code", "contains"),
+        fields=(*FORM, "country", "kind", "area_code", "contains", "compliance"),
     ),
     "numbers:link": WorkspacePage(post={"provider": "sandbox", "e164": "+14155550101"}, fields=FORM),
     "numbers:detail": WorkspacePage(),

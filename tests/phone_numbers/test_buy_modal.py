@@ -19,6 +19,7 @@ from tests.phone_numbers import test_services
 pytestmark = pytest.mark.django_db
 
 NEW = "/w/acme/numbers/new/"
+UK_BUNDLE = "bundle:SBBU-GB-LOCAL"  # the sandbox's approved bundle for UK local numbers
 desk = test_services.desk  # the fixture: a sandbox connection in acme, its owner and account
 
 
@@ -89,8 +90,7 @@ def test_a_pick_the_search_could_not_offer_is_refused_and_nothing_is_bought(buye
     [
         ({"area_code": "415", "contains": "0100"}, "+14155550100"),
         ({"kind": "toll_free", "area_code": "800"}, "+18005550100"),
-        ({"country": "GB", "contains": "+44 20"}, "+442079460100"),
-        ({"country": "GB", "kind": "mobile"}, "+447400123400"),
+        ({"country": "GB", "contains": "+44 20", "compliance": UK_BUNDLE}, "+442079460100"),
         ({"country": "GB", "kind": "toll_free"}, "+448081570100"),
     ],
 )
@@ -104,7 +104,7 @@ def test_a_pick_the_search_offers_is_bought(buyer, fields, e164):
 
 
 def test_with_the_uk_chosen_a_posted_area_code_is_ignored(buyer):
-    response = post_buy(buyer, country="GB", area_code="415", e164="+442079460100")
+    response = post_buy(buyer, country="GB", area_code="415", e164="+442079460100", compliance=UK_BUNDLE)
 
     written(response)
     assert bought("+442079460100")

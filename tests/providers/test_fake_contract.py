@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from providers.adapters.base import ProviderError, ProviderUnavailable, Routing
+from providers.adapters.compliance import Bundle
 from providers.telnyx.adapter import TelnyxAdapter
 from providers.twilio.adapter import TwilioAdapter
 from tests.fakes.common import FakeProviderServer
@@ -31,6 +32,7 @@ from tests.fakes.spec import (
     TELNYX_SUPPLEMENT,
     TWILIO_ERROR,
     TWILIO_PRICING_SPEC,
+    TWILIO_REGULATORY_SPEC,
     TWILIO_SPEC,
     Spec,
     nullable_to_union,
@@ -97,6 +99,39 @@ def drive_twilio(server: TwilioServer) -> None:
     server.fail_next("GET", "*/Calls.json", 500)
     attempt(lambda: twilio.find_call(reference="c", from_e164=FROM, to_e164="+12125550199", attempted_at=now))
     drive_twilio_pricing(server, twilio)
+    drive_twilio_regulatory(server, twilio)
+
+
+def nulled(record: dict, *keep: str) -> dict:
+    """Every nullable field null: all but `keep` (enums the document does not let be null)."""
+    return {key: value if key in keep else None for key, value in record.items()}
+
+
+def drive_twilio_regulatory(server: TwilioServer, twilio: TwilioAdapter) -> None:
+    """Regulations and bundles: none, some, sparse (nullable null, optional absent), errors; a purchase
+    with a bundle."""
+    twilio.requirements("US", "local")
+    twilio.compliance("US", "local")
+    server.require_bundle("GB", "local")
+    sid = server.add_bundle("GB", "local")
+    server.add_bundle("GB", "local", status="draft")
+    twilio.requirements("GB", "local")
+    twilio.compliance("GB", "local")
+    twilio.buy("+442079460100", reference="op-gb", bundle=Bundle(id=sid, label="Acme"))
+    regulations, bundles = "/v2/RegulatoryCompliance/Regulations", "/v2/RegulatoryCompliance/Bundles"
+    server.reshape_next(
+        "GET", regulations, lambda b: {**b, "results": [nulled(b["results"][0], "end_user_type")]}
+    )
+    twilio.requirements("GB", "local")
+    server.reshape_next("GET", bundles, lambda b: {**b, "results": [nulled(b["results"][0], "status")]})
+    twilio.compliance("GB", "local")
+    server.reshape_next("GET", regulations, lambda b: {**b, "results": [{}]})
+    twilio.requirements("GB", "local")
+    for status in ERROR_STATUSES:
+        server.fail_next("GET", regulations, status)
+        attempt(lambda: twilio.requirements("GB", "local"))
+        server.fail_next("GET", bundles, status)
+        attempt(lambda: twilio.compliance("GB", "local"))
 
 
 def drive_twilio_pricing(server: TwilioServer, twilio: TwilioAdapter) -> None:
@@ -148,6 +183,7 @@ def drive_telnyx(server: TelnyxServer) -> None:
     attempt(TelnyxAdapter({**server.credentials, "connection_id": "404"}, base_url=server.base_url).verify)
     attempt(lambda: telnyx.dial(from_e164="+14155550100", to_e164="", webhook_url=WEBHOOK, reference="c"))
     drive_telnyx_reputation(server, telnyx)
+    drive_telnyx_requirements(server, telnyx)
     for status in ERROR_STATUSES:
         server.fail_next("GET", "/phone_numbers", status)
         attempt(telnyx.list_owned)
@@ -182,6 +218,29 @@ def drive_telnyx_reputation(server: TelnyxServer, telnyx: TelnyxAdapter) -> None
         attempt(telnyx.reputations)
 
 
+def drive_telnyx_requirements(server: TelnyxServer, telnyx: TelnyxAdapter) -> None:
+    """Number requirements and requirement groups: none, some, sparse, errors; an order with a group."""
+    telnyx.requirements("US", "local")
+    telnyx.compliance("US", "local")
+    server.require("GB", "local")
+    group = server.add_requirement_group("GB", "local")
+    server.add_requirement_group("GB", "local", status="declined")
+    telnyx.requirements("GB", "local")
+    telnyx.compliance("GB", "local")
+    telnyx.buy("+442079460100", reference="op-gb", bundle=Bundle(id=group, label="Acme"))
+    attempt(lambda: telnyx.buy("+442079460101", reference="op-gb2"))  # 422: no requirement group
+    requirements, groups = "/phone_numbers_regulatory_requirements", "/requirement_groups"
+    server.reshape_next("GET", requirements, lambda b: {"data": [{"regulatory_requirements": [{}]}]})
+    telnyx.requirements("GB", "local")
+    server.reshape_next("GET", groups, lambda b: [{}, {"id": b[0]["id"]}])
+    telnyx.compliance("GB", "local")
+    for status in ERROR_STATUSES:
+        server.fail_next("GET", requirements, status)
+        attempt(lambda: telnyx.requirements("GB", "local"))
+        server.fail_next("GET", groups, status)
+        attempt(lambda: telnyx.compliance("GB", "local"))
+
+
 def sparse_offers(body: dict) -> dict:
     offers = body["data"]
     offers[0] = {"phone_number": offers[0]["phone_number"]}
@@ -202,7 +261,12 @@ class Case:
 
 CASES = {
     "twilio": Case(
-        TWILIO_SPEC, TwilioServer, TwilioAdapter, drive_twilio, TWILIO_ERROR, also=(TWILIO_PRICING_SPEC,)
+        TWILIO_SPEC,
+        TwilioServer,
+        TwilioAdapter,
+        drive_twilio,
+        TWILIO_ERROR,
+        also=(TWILIO_PRICING_SPEC, TWILIO_REGULATORY_SPEC),
     ),
     "telnyx": Case(
         TELNYX_SPEC,
@@ -399,6 +463,8 @@ def drive_in_mode(server: FakeProviderServer, adapter: Any, mode: str) -> int:
                 reference="c", from_e164="+14155550100", to_e164="+12125550199", attempted_at=now
             ),
             lambda: adapter.monthly_prices("US"),
+            lambda: adapter.requirements("GB", "local"),
+            lambda: adapter.compliance("GB", "local"),
             lambda: adapter.reputation("+14155550100", fresh=True),
             lambda: getattr(adapter, "reputations", list)(),
             lambda: adapter.release(ref),

@@ -12,6 +12,7 @@ from campaigns.donotcall.services import dnc_add
 from phone_numbers.models import PhoneNumber
 from phone_numbers.services import number_buy
 from providers.sandbox import PROVIDER as SANDBOX
+from providers.sandbox.adapter import APPROVED
 from providers.selectors import managed_connections, workspace_connections
 from providers.services import connection_create
 from tenants.models import Environment, Membership, Plan, Workspace
@@ -19,6 +20,7 @@ from tenants.roles import Role
 from tenants.scope import all_workspaces, workspace_scope
 from tenants.services import member_add, workspace_create
 
+UK_BUNDLE = APPROVED[("GB", "local")][0]  # the sandbox's approved bundle for UK local numbers
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "dialtone-demo"  # noqa: S105 - printed on purpose: it is the demo login
 
@@ -140,6 +142,7 @@ class Command(BaseCommand):
                 agent=agents.get(agent) if agent else None,
                 variant=variants.get(variant) if variant else None,
                 tag_names=tags,
+                bundle=UK_BUNDLE if e164.startswith("+44") else None,  # UK numbers need one
             )
         # A draft campaign calling out from the live "sales-us" numbers, ready to start.
         destinations = "phone\n" + "\n".join(f"+1415555{i:04d}" for i in range(1200, 1240))
