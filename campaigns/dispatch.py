@@ -365,6 +365,7 @@ def _nothing_due(campaign: Campaign, now: datetime) -> _Batch:
 def _finish(campaign: Campaign) -> None:
     now = timezone.now()
     if store().campaign_move(campaign.pk, State.RUNNING, State.FINISHED, finished_at=now, paced_until=None):
+        campaign.state, campaign.finished_at = State.FINISHED, now  # as moved: events say what it is now
         audit(actor=None, action="campaign.finished", target=campaign)
         workspace_id, pool_id = campaign.workspace_id, campaign.pool_id
         transaction.on_commit(lambda: _pool_delete(workspace_id, pool_id))
