@@ -146,7 +146,8 @@ def event_publish(*, workspace_id: int, type: str, data: dict, at: datetime | No
     event.save()
     deliveries = Delivery.unscoped.bulk_create(
         # Due as it is published: `at` says when it happened, which a provider may date ahead of our clock.
-        Delivery(workspace=workspace, endpoint=e, event=event, next_attempt_at=timezone.now()) for e in endpoints
+        Delivery(workspace=workspace, endpoint=e, event=event, next_attempt_at=timezone.now())
+        for e in endpoints
     )
     ids = [d.pk for d in deliveries]
     transaction.on_commit(lambda: _queue(ids))
