@@ -14,6 +14,7 @@ from campaigns.models import CallAttempt, Campaign, CampaignCall
 from campaigns.pools import first_attempts, pool_numbers
 from campaigns.reconcile import calls_recover
 from campaigns.tasks import reconcile
+from events.services import listeners
 from pacing.services import pacer, pacer_redis
 from phone_numbers.hold import number_hold, number_restore
 from phone_numbers.models import PhoneNumber
@@ -281,6 +282,7 @@ def test_a_dial_takes_two_statements_whatever_it_loads(make_desk, log_path, engi
     campaign = desk.campaign(DESTINATIONS[:1])
     campaign_start(campaign=campaign, actor=desk.actor)
     (call,) = reserve_all(desk, campaign)
+    listeners("call.completed")  # who listens for call.completed: cached, as in a running worker
     with CaptureQueriesContext(connection) as captured:
         assert call_dial(call_id=call.pk, attempt_id=call.attempt_id) == "placed"
     # The sandbox provider keeps its side of the dial in its own tables: those statements are not ours.

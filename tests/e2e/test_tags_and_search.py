@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 from phone_numbers.models import PhoneNumber
 from phone_numbers.services import number_link
 from providers.models import ProviderConnection
+from providers.sandbox.adapter import APPROVED
 from providers.services import connection_adapter
 from tenants.models import Environment
 from tenants.scope import all_workspaces, workspace_scope
@@ -32,8 +33,9 @@ def tagged(acme):
         connection = ProviderConnection.objects.create(provider="sandbox", label="Sandbox")
         adapter = connection_adapter(connection)
         live = Environment.objects.get(kind="live")
-        for e164, tags in NUMBERS.items():
-            adapter.buy(e164, reference="bought-elsewhere")
+        for e164, tags in NUMBERS.items():  # the UK number with the sandbox account's approved bundle
+            bundle = APPROVED[("GB", "local")][0] if e164.startswith("+44") else None
+            adapter.buy(e164, reference="bought-elsewhere", bundle=bundle)
             number_link(
                 workspace=acme, actor=owner_of(acme), connection=connection, environment=live, e164=e164,
                 tag_names=tags,
