@@ -64,8 +64,7 @@ def endpoint_update(
     _check(url=url, event_types=event_types)
     with transaction.atomic():
         locked = Endpoint.objects.select_for_update().get(pk=endpoint.pk)
-        before = {"url": locked.url, "events": locked.event_types, "description": locked.description,
-                  "enabled": locked.enabled}  # fmt: skip
+        before = _described(locked)
         locked.url, locked.event_types, locked.description, locked.enabled = (
             url,
             sorted(event_types),
@@ -73,13 +72,17 @@ def endpoint_update(
             enabled,
         )
         locked.save(update_fields=["url", "event_types", "description", "enabled"])
-        after = {"url": locked.url, "events": locked.event_types, "description": locked.description,
-                 "enabled": locked.enabled}  # fmt: skip
-        changed = changes(before, after)
+        changed = changes(before, _described(locked))
         if changed:
             audit(actor=actor, action="endpoint.updated", target=locked, changed=changed)
             _listeners_changed()
     return locked
+
+
+def _described(endpoint: Endpoint) -> dict:
+    """What an "updated" audit event compares, before and after."""
+    return {"url": endpoint.url, "events": endpoint.event_types, "description": endpoint.description,
+            "enabled": endpoint.enabled}  # fmt: skip
 
 
 def endpoint_roll_secret(*, endpoint: Endpoint, actor) -> str:
@@ -99,12 +102,16 @@ def endpoint_delete(*, endpoint: Endpoint, actor) -> None:
         _listeners_changed()
 
 
-def _body(event: Event, workspace, data: dict) -> str:
-    return json.dumps(
-        {"id": str(event.uid), "type": event.type, "created_at": event.created_at.isoformat(),
-         "workspace": workspace.slug, "data": data},
+def _event_create(*, workspace, type: str, data: dict, at: datetime) -> Event:
+    """The event with its body built once: every delivery and retry sends these bytes (signed as they are)."""
+    event = Event(workspace=workspace, type=type, created_at=at, body="")
+    event.body = json.dumps(
+        {"id": str(event.uid), "type": type, "created_at": at.isoformat(), "workspace": workspace.slug,
+         "data": data},
         separators=(",", ":"), default=str,
     )  # fmt: skip
+    event.save()
+    return event
 
 
 def listeners(type: str) -> frozenset[int]:
@@ -140,10 +147,7 @@ def event_publish(*, workspace_id: int, type: str, data: dict, at: datetime | No
     if not endpoints:
         return []
     workspace = endpoints[0].workspace
-    now = at or timezone.now()
-    event = Event(workspace=workspace, type=type, created_at=now, body="")
-    event.body = _body(event, workspace, data)
-    event.save()
+    event = _event_create(workspace=workspace, type=type, data=data, at=at or timezone.now())
     deliveries = Delivery.unscoped.bulk_create(
         # Due as it is published: `at` says when it happened, which a provider may date ahead of our clock.
         Delivery(workspace=workspace, endpoint=e, event=event, next_attempt_at=timezone.now())
@@ -232,11 +236,11 @@ def deliveries_due(*, now: datetime | None = None, most: int = 500) -> list[int]
 
 def endpoint_test(*, endpoint: Endpoint, actor) -> Delivery:
     """Send an endpoint.test event now, once (no retries), and say how it went: the page shows it."""
-    now = timezone.now()
     with transaction.atomic():
-        event = Event(workspace=endpoint.workspace, type=TEST_EVENT, created_at=now, body="")
-        event.body = _body(event, endpoint.workspace, {"message": "A test event from Dialtone."})
-        event.save()
+        event = _event_create(
+            workspace=endpoint.workspace, type=TEST_EVENT, data={"message": "A test event from Dialtone."},
+            at=timezone.now(),
+        )  # fmt: skip
         delivery = Delivery.objects.create(
             workspace=endpoint.workspace, endpoint=endpoint, event=event, attempts=1, next_attempt_at=None
         )
