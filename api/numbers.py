@@ -12,6 +12,7 @@ from ninja import Field, Header, Query, Router, Schema, Status
 
 from agents.models import Agent, Variant
 from api.base import BAD_CURSOR, Refused, allow, api, cursor_decode, cursor_encode
+from api.inventory import kinds_of
 from phone_numbers.filters import NumberFilters
 from phone_numbers.hold import number_hold, number_restore
 from phone_numbers.models import Health, NumberOperation, PhoneNumber
@@ -24,7 +25,8 @@ from phone_numbers.services import (
     number_release,
     number_update,
 )
-from providers.selectors import connection_for_workspace
+from providers.adapters.base import OFFERED_KINDS
+from providers.selectors import connection_for_workspace, purchase_requirements
 from tenants.models import Environment
 
 router = Router(tags=["numbers"])
@@ -84,6 +86,12 @@ class NumberIn(Schema):
     agent_id: int | None = None
     variant_id: int | None = None
     tags: list[str] = Field(default_factory=list, max_length=50)
+    bundle: str | None = Field(
+        None,
+        max_length=100,
+        description="Buying only: the approved bundle or address to attach where the number needs one "
+        "(a `value` from the connection's inventory `requirements.bundles`)",
+    )
 
 
 class NumberEdit(Schema):
@@ -269,11 +277,38 @@ def numbers_buy(
     if existing is not None:
         return _operation(request, existing, replayed=True)
     environment, agent, variant = _assignment(body.environment, body.agent_id, body.variant_id)
+    bundle = _bundle(connection, e164, body.bundle)
     operation = number_buy(
         workspace=request.workspace, actor=request.actor, idempotency_key=key, connection=connection,
-        environment=environment, e164=e164, agent=agent, variant=variant, tag_names=body.tags,
+        environment=environment, e164=e164, agent=agent, variant=variant, tag_names=body.tags, bundle=bundle,
     )  # fmt: skip
     return _operation(request, operation, replayed=False)
+
+
+def _bundle(connection, e164: str, value: str | None):
+    """The approved bundle a number needs, checked before anything is bought, as the buy modal does; None
+    where nothing is needed or the provider can't say now (it then decides at purchase)."""
+    country, kinds = kinds_of(e164)
+    if country not in OFFERED_KINDS:
+        return None  # the provider's search never offers it; the purchase is refused there
+    for kind in kinds:  # a US number may be local or mobile: either's requirements
+        found = purchase_requirements(connection, country, kind)
+        if found.needs is None or not found.needs.any:
+            continue
+        if found.blocked:
+            raise Refused(
+                422,
+                f"{found.needs.in_words()} This account has none approved: add one at "
+                f"{connection.get_provider_display()}.",
+                "requirements_unmet",
+            )
+        bundle = found.bundle(value or "")
+        if bundle is None:
+            choices = ", ".join(f"{b.value} ({b.label})" for b in found.bundles)
+            said = "Send `bundle`" if not value else f"{value!r} is not one of them; send `bundle`"
+            raise Refused(422, f"{found.needs.in_words()} {said}: one of {choices}.", "bundle_required")
+        return bundle
+    return None
 
 
 @router.post("/numbers/link", response={201: NumberDetail}, summary="Link a number the account already owns")

@@ -415,19 +415,21 @@ class Inventory:
 
 
 def inventory_for(form) -> Inventory:
-    """Available numbers at the chosen connection for the buy modal, priced where the provider says;
-    a provider failure becomes a sentence."""
+    """Available numbers at the chosen connection for the buy modal."""
+    return inventory_search(form.chosen_connection, **form.search_params())
+
+
+def inventory_search(
+    connection, *, country: str, kind: str, area_code=None, contains=None, limit=20
+) -> Inventory:
+    """Available numbers at `connection` (the buy modal's and the API's search), none a workspace holds,
+    priced where the provider says; a provider failure becomes a sentence."""
     from providers.adapters.base import ProviderError, ProviderUnavailable
     from providers.services import connection_adapter
 
-    params = form.search_params()
     try:
-        found = connection_adapter(form.chosen_connection).search_available(
-            country=params["country"],
-            kind=params["kind"],
-            area_code=params["area_code"],
-            contains=params["contains"],
-            limit=20,
+        found = connection_adapter(connection).search_available(
+            country=country, kind=kind, area_code=area_code, contains=contains, limit=limit
         )
     except ProviderError as exc:
         return Inventory(numbers=[], error=exc.message)
@@ -435,7 +437,7 @@ def inventory_for(form) -> Inventory:
         return Inventory(numbers=[], error=f"{exc} Try the search again in a moment.")
     offered = _not_held(found)
     if any(n.monthly_price is None for n in offered):
-        price = monthly_prices(form.chosen_connection, params["country"]).get(params["kind"])
+        price = monthly_prices(connection, country).get(kind)
         if price is not None:
             offered = [
                 replace(n, monthly_price=price.amount, currency=price.currency)
@@ -443,7 +445,7 @@ def inventory_for(form) -> Inventory:
                 else n
                 for n in offered
             ]
-    return Inventory(numbers=offered, kind=params["kind"])
+    return Inventory(numbers=offered, kind=kind)
 
 
 OWNED_SHOWN = 100  # Link existing's pick list; any other number is typed in

@@ -37,6 +37,7 @@ ROUTES = [
         {},
         {"Idempotency-Key": "matrix-rel-1"},
     ),
+    Route("GET", "/api/v1/connections/{connection_id}/inventory", "numbers.manage"),
     Route("GET", "/api/v1/tags", "workspace.view"),
     Route("GET", "/api/v1/agents", "workspace.view"),
     Route(
