@@ -1,6 +1,6 @@
 """/api/v1/: the JSON API (api/base.py says how it authenticates and why Django Ninja)."""
 
-from api import agents, campaigns, connections, donotcall, inventory, numbers, pacing
+from api import agents, campaigns, connections, donotcall, inventory, jobs, numbers, pacing
 from api.base import api
 
 api.add_router("", numbers.router)
@@ -10,3 +10,4 @@ api.add_router("", pacing.router)
 api.add_router("", campaigns.router)
 api.add_router("", connections.router)
 api.add_router("", inventory.router)
+api.add_router("", jobs.router)

@@ -38,6 +38,18 @@ ROUTES = [
         {"Idempotency-Key": "matrix-rel-1"},
     ),
     Route("GET", "/api/v1/connections/{connection_id}/inventory", "numbers.manage"),
+    Route(
+        "POST",
+        "/api/v1/numbers/bulk",
+        "numbers.manage",
+        {"action": "tag", "ids": ["{number_id}"], "tags": ["x"]},
+    ),
+    Route("GET", "/api/v1/numbers/export", "workspace.view"),
+    Route("POST", "/api/v1/numbers/import", "numbers.manage", {}),
+    Route("GET", "/api/v1/jobs", "workspace.view"),
+    Route("GET", "/api/v1/jobs/{job_id}", "workspace.view"),
+    Route("GET", "/api/v1/jobs/{job_id}/items", "workspace.view"),
+    Route("POST", "/api/v1/jobs/{job_id}/confirm", "numbers.manage", {}),
     Route("GET", "/api/v1/tags", "workspace.view"),
     Route("GET", "/api/v1/agents", "workspace.view"),
     Route(
@@ -94,7 +106,10 @@ ROUTES = [
 def body_for(route: Route, values: dict):
     if route.body is None:
         return None
-    return {
-        k: int(v.format(**values)) if isinstance(v, str) and v.startswith("{") else v
-        for k, v in route.body.items()
-    }
+
+    def value(v):
+        if isinstance(v, list):
+            return [value(item) for item in v]
+        return int(v.format(**values)) if isinstance(v, str) and v.startswith("{") else v
+
+    return {k: value(v) for k, v in route.body.items()}
