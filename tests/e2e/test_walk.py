@@ -135,8 +135,45 @@ def screenshots(request):
     return None
 
 
+@pytest.fixture
+def more(demo):
+    """Pages the demo data has none of: an events endpoint, a finished bulk job, an import's preview."""
+    from events.services import endpoint_create
+    from phone_numbers.bulk import bulk_job_create, bulk_job_run, bulk_selection
+    from phone_numbers.csv_io import import_preview
+    from phone_numbers.models import PhoneNumber
+    from tenants.models import Environment, Membership, Workspace
+    from tenants.scope import all_workspaces, workspace_scope
+
+    with all_workspaces():
+        acme = Workspace.objects.get(slug="acme-health")
+    with workspace_scope(acme):
+        owner = Membership.objects.get(role="owner").user
+        endpoint, _ = endpoint_create(
+            workspace=acme, actor=owner, url="https://hooks.acme-health.example/dialtone",
+            event_types=["number.bought", "call.completed"], description="Billing system",
+        )  # fmt: skip
+        numbers = list(PhoneNumber.objects.order_by("id").values_list("id", "e164")[:3])
+        job = bulk_job_create(
+            kind="tag", actor=owner, selection=bulk_selection(ids=[pk for pk, _ in numbers]),
+            params={"tags": ["reviewed"]},
+        )  # fmt: skip
+        bulk_job_run(job_id=job.pk)
+        preview = import_preview(
+            actor=owner, data=f"number,tags\n{numbers[0][1]},reviewed\n+1555,\n".encode(), connection=None,
+            environment=Environment.objects.get(kind="sandbox"),
+        )  # fmt: skip
+    base = "/w/acme-health"
+    return {
+        "endpoint": f"{base}/settings/events/{endpoint.pk}/",
+        "job": f"{base}/numbers/jobs/{job.pk}/",
+        "preview": f"{base}/numbers/jobs/{preview.pk}/",
+        "bulk": f"{base}/numbers/bulk/?action=tag&number={numbers[0][0]}&number={numbers[1][0]}",
+    }
+
+
 @pytest.mark.parametrize("width", WIDTHS)
-def test_every_page_and_modal_fits_the_screen(page, live_server, demo, width, screenshots):
+def test_every_page_and_modal_fits_the_screen(page, live_server, demo, more, width, screenshots):
     page.set_viewport_size(WIDTHS[width])
     page.emulate_media(reduced_motion="reduce")  # the phone's drawer opens without sliding
     walk = Walk(page, live_server.url, width, screenshots)
@@ -164,6 +201,11 @@ def test_every_page_and_modal_fits_the_screen(page, live_server, demo, width, sc
     walk.visit("/w/acme-health/providers/", "Providers")
     walk.visit("/w/acme-health/settings/", "Settings")
     walk.visit("/w/acme-health/settings/activity/", "Activity")
+    walk.visit("/w/acme-health/settings/events/", "Events")
+    walk.visit(more["endpoint"], "Events endpoint")
+    walk.visit(more["job"], "Bulk job")
+    walk.visit(more["preview"], "Import preview")
+    walk.look(more["bulk"], "Bulk change")
     walk.visit("/w/globex-support/numbers/", "Numbers without a provider")
     walk.visit("/w/globex-support/providers/", "Refused", status=403)
     walk.visit("/w/acme-health/numbers/999999/", "Not found in a workspace", status=404)
