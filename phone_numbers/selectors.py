@@ -331,11 +331,21 @@ def _page_rows(numbers: QuerySet[PhoneNumber]) -> list[NumberRow]:
 
 
 def _bounded_counts(matching: QuerySet[PhoneNumber]) -> dict[int, int]:
-    """Numbers per env_rank, each count stopping at the cap: an index-only walk of the page-order index."""
-    return {
-        rank: matching.filter(env_rank=rank)[: COUNT_CAP + 1].count()
-        for rank in PhoneNumber.ENV_RANK.values()
-    }
+    """Numbers per env_rank, each count stopping at the cap: an index-only walk of the page-order index
+    per environment, the three in one statement (a round trip each was ~1 ms of a loaded server's page)."""
+    parts, params = [], []
+    for rank in sorted(PhoneNumber.ENV_RANK.values()):
+        capped = matching.filter(env_rank=rank).order_by().values_list("pk")[: COUNT_CAP + 1]
+        try:
+            inner, inner_params = capped.query.sql_with_params()
+        except EmptyResultSet:  # .none()
+            return {}
+        # inner is the ORM's own SQL and every value a parameter; rank is one of ENV_RANK's ints.
+        parts.append(f"SELECT COUNT(*), {int(rank)} FROM ({inner}) AS rank{int(rank)}")  # noqa: S608
+        params += inner_params
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), params)
+        return {rank: count for count, rank in cursor.fetchall()}
 
 
 def _counts_and_page(
