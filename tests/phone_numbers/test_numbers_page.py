@@ -22,6 +22,11 @@ pytestmark = pytest.mark.django_db
 
 
 def add_numbers(workspace, count, *, start=0, tags=()):
+    add_e164s(workspace, [f"+1415555{start + i:04d}" for i in range(count)], tags=tags, first_ref=start)
+
+
+def add_e164s(workspace, e164s, *, tags=(), first_ref=0):
+    """Active numbers with these E.164s, spread over the three environments in turn, routed to an agent."""
     with workspace_scope(workspace):
         conn = ProviderConnection.objects.get_or_create(
             label="Sandbox", defaults={"provider": "sandbox", "credentials": {"account": "page"}}
@@ -34,15 +39,15 @@ def add_numbers(workspace, count, *, start=0, tags=()):
         numbers = PhoneNumber.objects.bulk_create(
             PhoneNumber(
                 workspace=workspace,
-                e164=f"+1415555{start + i:04d}",
+                e164=e164,
                 environment=envs[i % 3],
                 connection=conn,
                 state="active",
-                provider_ref=f"PN{start + i}",
+                provider_ref=f"PN{first_ref + i}",
                 inbound_agent=agent,
                 env_rank=PhoneNumber.ENV_RANK[envs[i % 3].kind],
             )
-            for i in range(count)
+            for i, e164 in enumerate(e164s)
         )
         for number in numbers:
             number.tags.set(tag_rows)
@@ -349,25 +354,6 @@ def test_a_search_leaves_the_planner_settings_as_it_found_them(acme, query):
         for scan in ("seqscan", "indexscan", "indexonlyscan", "bitmapscan"):
             cursor.execute(f"SHOW enable_{scan}")
             assert cursor.fetchone() == ("on",), scan
-
-
-def add_e164s(workspace, e164s, *, tags=()):
-    """Numbers with these E.164s, spread over the three environments in turn."""
-    with workspace_scope(workspace):
-        conn = ProviderConnection.objects.get_or_create(
-            label="Sandbox", defaults={"provider": "sandbox", "credentials": {"account": "page"}}
-        )[0]
-        envs = list(Environment.objects.all())
-        tag_rows = [Tag.objects.get_or_create(name=t)[0] for t in tags]
-        numbers = PhoneNumber.objects.bulk_create(
-            PhoneNumber(
-                workspace=workspace, e164=e164, environment=envs[i % 3], connection=conn, state="active",
-                env_rank=PhoneNumber.ENV_RANK[envs[i % 3].kind],
-            )
-            for i, e164 in enumerate(e164s)
-        )  # fmt: skip
-        for number in numbers:
-            number.tags.set(tag_rows)
 
 
 def test_national_prefixes_match_what_a_regex_of_the_country_codes_matched(acme):
