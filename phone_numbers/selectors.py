@@ -218,6 +218,8 @@ def numbers_page(*, filters: NumberFilters, page_number) -> NumbersPage:
     offset = (number - 1) * PER_PAGE
     found = _searched_counts_and_page(filters, offset) if filters.digits else None
     # Few numbers are anything but healthy: read them once (number_page_by_health), as tags' are.
+    if found is None and filters.tags and not filters.digits and connection.vendor == "postgresql":
+        found = _tagged_counts_and_page(matching, offset)
     if found is None and (filters.tags or filters.health not in ("", Health.HEALTHY)):
         found = _counts_and_page(matching, offset)
     if found is None:
@@ -377,6 +379,36 @@ def _counts_and_page(
     if cap is not None and sum(by_rank.values()) > cap:
         return None
     return by_rank, page_ids
+
+
+def _tagged_counts_and_page(matching: QuerySet[PhoneNumber], offset: int) -> tuple[dict[int, int], list[int]]:
+    """Capped counts per env_rank and the page's ids of a tag filter, reading the matches through the tag
+    index only until every environment has more than the cap.
+
+    Reading all of them cost a heap page each: 20,000 of a million numbers (two tags carried by 1 in 50)
+    were ~15,000 pages and ~30 ms, for counts that show "1,000+". The bitmap scan reads them in table
+    order, so a cursor stops after ~3,000 here. An environment read to its end is whole, and a page within
+    whole ones is cut from them; a page further on walks the page-order index, which meets the numbers
+    soon where they are that many."""
+    read = {rank: [] for rank in sorted(PhoneNumber.ENV_RANK.values())}
+    matches = matching.order_by().values_list("env_rank", "e164", "pk")
+    with _plans(disabled=("seqscan", "indexscan", "indexonlyscan")):
+        for rank, e164, pk in matches.iterator(chunk_size=1_000):
+            read[rank].append((e164, pk))
+            if all(len(rows) > COUNT_CAP for rows in read.values()):
+                break
+    in_order, whole = [], True
+    for rows in read.values():
+        if len(rows) > COUNT_CAP:  # maybe cut short, so not the first in order: the walk's from here
+            whole = False
+            break
+        in_order += sorted(rows)
+    if whole or len(in_order) > offset + PER_PAGE:
+        page_ids = [pk for _, pk in in_order[offset : offset + PER_PAGE + 1]]
+    else:
+        with _plans(disabled=("seqscan", "bitmapscan")):
+            page_ids = _page_ids(matching, offset)
+    return {rank: min(len(rows), COUNT_CAP + 1) for rank, rows in read.items() if rows}, page_ids
 
 
 # A search reads the numbers containing its digits through the trigram index when they are at most this

@@ -421,3 +421,34 @@ def test_national_readings_read_as_ranges_of_the_page_order_agree_with_the_walk(
     monkeypatch.setattr(selectors, "PER_PAGE", 10)
     monkeypatch.setattr(selectors, "COUNT_CAP", 5)
     assert seen()[2] == ranges_queries  # whatever a reading finds, the same queries
+
+
+@pytest.mark.parametrize("query", ["tag=sales", "tag=sales&page=2", "tag=sales&page=5", "tag=sales&tag=vip"])
+def test_a_tag_filter_read_until_every_environment_has_enough_agrees_with_reading_them_all(
+    acme, query, monkeypatch
+):
+    """A tag filter stops reading the tag index once every environment has more than the cap (3 here); a
+    page past the environments read whole walks the page-order index. Pages and counts are those of
+    reading every match."""
+    from phone_numbers import selectors
+
+    monkeypatch.setattr(selectors, "PER_PAGE", 4)
+    monkeypatch.setattr(selectors, "COUNT_CAP", 3)
+    add_numbers(acme, 30, tags=["sales", "vip"])
+    add_numbers(acme, 3, start=100, tags=["sales"])  # 1 + 1 + 1: not enough in any environment
+    add_numbers(acme, 10, start=200)
+    client = Client()
+    client.force_login(owner_of(acme))
+
+    def seen():
+        page = client.get(f"/w/acme/numbers/?{query}").content.decode()
+        return (
+            re.findall(r'class="number">([^<]+)<', page),
+            re.findall(r"· ([\d,+]+) numbers?", page),
+            re.findall(r"(\d+)–(\d+) of \d+", page),  # the total: a sum of capped counts, or of exact ones
+        )
+
+    read_until_enough = seen()
+    monkeypatch.setattr(selectors, "_tagged_counts_and_page", lambda *_: None)
+    assert read_until_enough == seen()
+    assert read_until_enough[0], query
