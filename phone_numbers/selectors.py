@@ -209,9 +209,10 @@ def tags_in_use() -> QuerySet[Tag]:
 
 def numbers_page(*, filters: NumberFilters, page_number) -> NumbersPage:
     """One page of numbers in display order (environment, then number), with a bounded count per
-    environment. Queries, whatever the data size: environments, the counts and the page's ids (three
-    bounded counts and a walk, or one reading of the matches), the page's rows, their tags, and the tags
-    in use where needed."""
+    environment. Queries, whatever the data size: environments, the counts and the page's ids (the
+    bounded counts and a walk, or one reading of the matches, with a search's national readings as index
+    ranges), the page's rows, their tags, and the tags in use where needed. One more where a tag filter
+    matches over COUNT_CAP numbers in an environment before the page: the walk to it."""
     matching = numbers_matching(filters)
     environments = sorted(Environment.objects.all(), key=lambda e: ENVIRONMENT_ORDER.index(e.kind))
     number = _page_number(page_number)
