@@ -36,6 +36,24 @@ in use for its tag select (~2 ms here: 2,000 released numbers carry a tag no hel
 with many matches first reads 1,001 of them through the trigram index (~3 ms) before walking the
 page-order index; 10,000 matches at the end of each environment's order (the London block) make that
 walk the longest.
+
+Issues 14 and 15 (branch pagespeed; this script with the admin changelist, 2 shared cores), p50/p95 ms:
+
+  scenario (100k: matches)   100,000 [load 1.9-2.9]   1,000,000 [load 1.9-3.8]   before, 1M p95 (brief)
+  first page                 21.7/26.0                22.5/25.8                  130
+  few: (310) 555 (20)        17.1/23.9                19.8/22.5                  115
+  some: (737) 201 (300)      18.7/24.2                22.2/23.0                  141
+  many: 415 555 (5,000)      25.1/26.4                30.4/33.4                  499
+  national: 020 7946 (10k)   23.9/27.0                26.8/30.0                  1,759
+  few, htmx fragment         13.5/15.9                16.3/17.7                  -
+  two-tag filter (2k; 20k)   24.2/27.0                35.9/39.8                  343
+  health filter: at risk     17.8/20.2                19.7/22.2                  117
+  admin changelist           286.7/324.5              1,260.6/1,294.5            5,697
+Every scenario's p95 is 0.05-0.08 of the admin's at 100,000 and 0.01-0.03 at a million. National readings
+are ranges of the page-order index (no 100-code regex over 10,000 rows); numbers containing the digits are
+gathered through the trigram index up to 10,000 (5,000 clustered late in the order made the walk read
+~450,000 index entries); a tag filter stops reading its index once every environment has more than the
+count cap. In-process (Django's test client, warm), a million: first page ~20 ms, of which SQL ~4 ms.
 """
 
 import argparse

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import operator
+from collections import defaultdict
 from collections.abc import Iterable
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
@@ -13,7 +14,8 @@ from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models import BigIntegerField, BooleanField, Exists, Expression, OuterRef, Q, QuerySet, Value
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, Left
+from django.db.models.lookups import In
 
 from phone_numbers.filters import NumberFilters
 from phone_numbers.models import Health, NumberReputation, PhoneNumber, Tag
@@ -119,16 +121,17 @@ class NumbersPage:
 
 
 def numbers_matching(
-    filters: NumberFilters, numbers: QuerySet[PhoneNumber] | None = None
+    filters: NumberFilters, numbers: QuerySet[PhoneNumber] | None = None, *, nationals: bool = True
 ) -> QuerySet[PhoneNumber]:
-    """The numbers the filters match, of `numbers` (the workspace's by default)."""
+    """The numbers the filters match, of `numbers` (the workspace's by default); `nationals`=False leaves
+    out the digits' national readings (digits_match)."""
     numbers = PhoneNumber.objects.all() if numbers is None else numbers
     if filters.refused:
         return numbers.none()  # the page says why: nothing was searched
     if not filters.show_finished:
         numbers = numbers.filter(state__in=PhoneNumber.HELD_STATES)
     if filters.digits:
-        numbers = numbers.filter(digits_match(filters))
+        numbers = numbers.filter(digits_match(filters, nationals=nationals))
     if filters.health:
         numbers = numbers.filter(health=filters.health)
     if filters.tags:
@@ -139,18 +142,28 @@ def numbers_matching(
     return numbers
 
 
-def digits_match(filters: NumberFilters) -> Q:
-    """Numbers whose digits contain the typed ones, or that start with one of their national readings."""
+def digits_match(filters: NumberFilters, *, nationals: bool = True) -> Q:
+    """Numbers whose digits contain the typed ones, or that start with one of their national readings
+    (`nationals`=False: the first alone, which the trigram index answers)."""
     match = Q(e164__contains=filters.digits)
-    nationals = []
-    for codes, national in filters.national_readings:
-        match |= Q(e164__regex=rf"^\+({'|'.join(map(str, codes))}){national}")
-        nationals.append(national)
-    if nationals:
+    prefixes = national_prefixes(filters) if nationals else []
+    by_length = defaultdict(list)
+    for prefix in prefixes:
+        by_length[len(prefix)].append(prefix)
+    # One hashed list lookup per length of country code, where a regex of ~100 codes cost ~10 µs a number.
+    for length, group in sorted(by_length.items()):
+        match |= Q(In(Left("e164", length), group))
+    if prefixes:
         # Each reading is a tail of the digits, so every match contains the shortest: one substring test
         # settles most numbers, and gives the trigram index something to look up.
-        match &= Q(e164__contains=min(nationals, key=len))
+        match &= Q(e164__contains=min((n for _, n in filters.national_readings), key=len))
     return match
+
+
+def national_prefixes(filters: NumberFilters) -> list[str]:
+    """How each national reading of the digits starts an E.164 number: "+" + country code + national
+    number ("020 7946": +44207946, +49207946…). Country codes are prefix-free, so no two overlap."""
+    return sorted({f"+{code}{national}" for codes, national in filters.national_readings for code in codes})
 
 
 def carries_every_tag(tag_ids: list[int], *, vendor: str | None = None) -> Expression:
@@ -196,15 +209,18 @@ def tags_in_use() -> QuerySet[Tag]:
 
 def numbers_page(*, filters: NumberFilters, page_number) -> NumbersPage:
     """One page of numbers in display order (environment, then number), with a bounded count per
-    environment. Queries, whatever the data size: environments, the counts and the page's ids (three
-    bounded counts and a walk, or one reading of the matches), the page's rows, their tags, and the tags
-    in use where needed."""
+    environment. Queries, whatever the data size: environments, the counts and the page's ids (the
+    bounded counts and a walk, or one reading of the matches, with a search's national readings as index
+    ranges), the page's rows, their tags, and the tags in use where needed. One more where a tag filter
+    matches over COUNT_CAP numbers in an environment before the page: the walk to it."""
     matching = numbers_matching(filters)
     environments = sorted(Environment.objects.all(), key=lambda e: ENVIRONMENT_ORDER.index(e.kind))
     number = _page_number(page_number)
     offset = (number - 1) * PER_PAGE
     found = _searched_counts_and_page(filters, offset) if filters.digits else None
     # Few numbers are anything but healthy: read them once (number_page_by_health), as tags' are.
+    if found is None and filters.tags and not filters.digits and connection.vendor == "postgresql":
+        found = _tagged_counts_and_page(matching, offset)
     if found is None and (filters.tags or filters.health not in ("", Health.HEALTHY)):
         found = _counts_and_page(matching, offset)
     if found is None:
@@ -318,11 +334,21 @@ def _page_rows(numbers: QuerySet[PhoneNumber]) -> list[NumberRow]:
 
 
 def _bounded_counts(matching: QuerySet[PhoneNumber]) -> dict[int, int]:
-    """Numbers per env_rank, each count stopping at the cap: an index-only walk of the page-order index."""
-    return {
-        rank: matching.filter(env_rank=rank)[: COUNT_CAP + 1].count()
-        for rank in PhoneNumber.ENV_RANK.values()
-    }
+    """Numbers per env_rank, each count stopping at the cap: an index-only walk of the page-order index
+    per environment, the three in one statement (a round trip each was ~1 ms of a loaded server's page)."""
+    parts, params = [], []
+    for rank in sorted(PhoneNumber.ENV_RANK.values()):
+        capped = matching.filter(env_rank=rank).order_by().values_list("pk")[: COUNT_CAP + 1]
+        try:
+            inner, inner_params = capped.query.sql_with_params()
+        except EmptyResultSet:  # .none()
+            return {}
+        # inner is the ORM's own SQL and every value a parameter; rank is one of ENV_RANK's ints.
+        parts.append(f"SELECT COUNT(*), {int(rank)} FROM ({inner}) AS rank{int(rank)}")  # noqa: S608
+        params += inner_params
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts), params)
+        return {rank: count for count, rank in cursor.fetchall()}
 
 
 def _counts_and_page(
@@ -356,9 +382,41 @@ def _counts_and_page(
     return by_rank, page_ids
 
 
-# A search reads its matches through the trigram index when they are at most this many; past it they are
-# dense enough that walking the page-order index finds a page and the capped counts quickly.
-SEARCH_GATHER_CAP = 1_000
+def _tagged_counts_and_page(matching: QuerySet[PhoneNumber], offset: int) -> tuple[dict[int, int], list[int]]:
+    """Capped counts per env_rank and the page's ids of a tag filter, reading the matches through the tag
+    index only until every environment has more than the cap.
+
+    Reading all of them cost a heap page each: 20,000 of a million numbers (two tags carried by 1 in 50)
+    were ~15,000 pages and ~30 ms, for counts that show "1,000+". The bitmap scan reads them in table
+    order, so a cursor stops after ~3,000 here. An environment read to its end is whole, and a page within
+    whole ones is cut from them; a page further on walks the page-order index, which meets the numbers
+    soon where they are that many."""
+    read = {rank: [] for rank in sorted(PhoneNumber.ENV_RANK.values())}
+    matches = matching.order_by().values_list("env_rank", "e164", "pk")
+    with _plans(disabled=("seqscan", "indexscan", "indexonlyscan")):
+        for rank, e164, pk in matches.iterator(chunk_size=1_000):
+            read[rank].append((e164, pk))
+            if all(len(rows) > COUNT_CAP for rows in read.values()):
+                break
+    in_order, whole = [], True
+    for rows in read.values():
+        if len(rows) > COUNT_CAP:  # maybe cut short, so not the first in order: the walk's from here
+            whole = False
+            break
+        in_order += sorted(rows)
+    if whole or len(in_order) > offset + PER_PAGE:
+        page_ids = [pk for _, pk in in_order[offset : offset + PER_PAGE + 1]]
+    else:
+        with _plans(disabled=("seqscan", "bitmapscan")):
+            page_ids = _page_ids(matching, offset)
+    return {rank: min(len(rows), COUNT_CAP + 1) for rank, rows in read.items() if rows}, page_ids
+
+
+# A search reads the numbers containing its digits through the trigram index when they are at most this
+# many (~1.5 µs each: 5,000 of a million in ~7 ms); past it they are dense enough that walking the
+# page-order index finds a page and the capped counts quickly. At 1,000, 5,000 matches clustered late in
+# the order (one block of a million numbers) made the walk read ~450,000 index entries (~330 ms).
+SEARCH_GATHER_CAP = 10_000
 
 
 @contextmanager
@@ -377,22 +435,87 @@ def _plans(*, disabled: tuple[str, ...]):
 
 
 def _searched_counts_and_page(filters: NumberFilters, offset: int) -> tuple[dict[int, int], list[int]] | None:
-    """Counts per env_rank and the page's ids of a digit search matching at most SEARCH_GATHER_CAP numbers,
-    read once through the (workspace, digits) trigram index; None when more match, or the index can't help.
+    """Counts per env_rank and the page's ids of a digit search whose digits are contained in at most
+    SEARCH_GATHER_CAP numbers; None when more are, or the indexes can't help.
 
-    The planner can't tell how many of one workspace's numbers contain some digits: its statistics are
+    The numbers containing the digits are read once through the (workspace, digits) trigram index. The
+    planner can't tell how many of one workspace's numbers contain some digits: its statistics are
     table-wide. When other workspaces held many matches it expected a page within a few rows and walked
     the page-order index, filtering every number of this one (20 matches of 100,000: ~100 ms at p95).
-    Here it may only read bitmaps, so the index names the candidates of this workspace alone."""
-    readings = [filters.digits, *(national for _, national in filters.national_readings)]
-    if connection.vendor != "postgresql" or min(map(len, readings)) < 3:
-        return None  # trigrams need three digits
+    Here it may only read bitmaps, so the index names the candidates of this workspace alone.
+    The numbers a national reading matches start with its prefix: ranges of the page-order index, read
+    in order and index-only, however many there are (a reading in the trigram index's bitmap cost a heap
+    fetch and a regex test per number: 10,000 London numbers took ~1.7 s of a million)."""
+    prefixes = national_prefixes(filters)
+    if connection.vendor != "postgresql" or len(filters.digits) < 3 or (prefixes and filters.show_finished):
+        return None  # trigrams need three digits; finished numbers are outside the page-order index
     # btree_gin compares bigint with bigint only, and the scoped manager's workspace_id = 1 is an int
     # the planner would prefer: the workspace is named here, as a bigint, and nowhere else.
     workspace = Cast(Value(current_workspace().pk), BigIntegerField())
-    numbers = numbers_matching(filters, PhoneNumber.unscoped.filter(workspace_id=workspace))
+    numbers = PhoneNumber.unscoped.filter(workspace_id=workspace)
+    contained = numbers_matching(filters, numbers, nationals=False).order_by()
     with _plans(disabled=("seqscan", "indexscan", "indexonlyscan")):
-        return _counts_and_page(numbers, offset, cap=SEARCH_GATHER_CAP)
+        found = list(contained.values_list("env_rank", "e164", "pk")[: SEARCH_GATHER_CAP + 1])
+    if len(found) > SEARCH_GATHER_CAP:
+        return None
+    # Each rank's first `enough` numbers in page order are exact (below): its capped count and any page.
+    enough = max(COUNT_CAP + 1, offset + PER_PAGE + 1)
+    found = set(found) | set(_starting_with(prefixes, replace(filters, digits=""), enough))
+    by_rank = defaultdict(list)
+    for row in sorted(found):
+        by_rank[row[0]].append(row)
+    in_order = [row for rank in sorted(by_rank) for row in by_rank[rank][:enough]]
+    counts = {rank: min(len(rows), COUNT_CAP + 1) for rank, rows in by_rank.items()}
+    return counts, [pk for _, _, pk in in_order[offset : offset + PER_PAGE + 1]]
+
+
+def _starting_with(prefixes: list[str], filters: NumberFilters, limit: int) -> list[tuple[int, str, int]]:
+    """(env_rank, e164, id) of the held numbers the filters match that start with one of the prefixes: the
+    first `limit` of each prefix in each environment, walking the page-order index from the prefix on.
+
+    A prefix's numbers missing past its `limit` sort after `limit` of the ones read in their environment,
+    so each environment's first `limit` of everything read are its first `limit` matches."""
+    if not prefixes:
+        return []
+    bounds = [(prefix, _after_prefix(prefix)) for prefix in prefixes]
+    # Columns of the lateral's outer rows: each prefix's range, in each environment.
+    lo, hi, rank = (RawSQL(column, ()) for column in ("r.lo", "r.hi", "k.env_rank"))  # noqa: S611
+    walk = (
+        numbers_matching(filters, PhoneNumber.unscoped.filter(workspace_id=current_workspace().pk))
+        .filter(env_rank=rank, e164__gte=lo, e164__lt=hi)
+        .order_by("e164")
+        .values_list("env_rank", "e164", "pk")[:limit]
+    )
+    try:
+        inner, params = walk.query.sql_with_params()
+    except EmptyResultSet:  # an unknown tag
+        return []
+    # inner is the ORM's own SQL and every value a parameter.
+    sql = (
+        "SELECT n.* FROM unnest(%s::text[], %s::text[]) AS r (lo, hi) "  # noqa: S608
+        "CROSS JOIN unnest(%s::smallint[]) AS k (env_rank) "
+        f"CROSS JOIN LATERAL ({inner}) AS n"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            [
+                [start for start, _ in bounds],
+                [end for _, end in bounds],
+                sorted(PhoneNumber.ENV_RANK.values()),
+                *params,
+            ],
+        )
+        return [tuple(row) for row in cursor.fetchall()]
+
+
+def _after_prefix(prefix: str) -> str:
+    """The least string past every number starting with `prefix` ("+4420794" -> "+4420795", "+1999" ->
+    "+2"): digits compare as digits in any collation, where a "~" sorts first in some."""
+    digits = prefix.rstrip("9")
+    if digits == "+":  # no country code is all nines; past every number all the same
+        return ","
+    return digits[:-1] + str(int(digits[-1]) + 1)
 
 
 def _page_number(raw) -> int:

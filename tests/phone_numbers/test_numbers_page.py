@@ -7,6 +7,7 @@ from urllib.parse import urlencode
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.db.models import Q
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
@@ -21,6 +22,11 @@ pytestmark = pytest.mark.django_db
 
 
 def add_numbers(workspace, count, *, start=0, tags=()):
+    add_e164s(workspace, [f"+1415555{start + i:04d}" for i in range(count)], tags=tags, first_ref=start)
+
+
+def add_e164s(workspace, e164s, *, tags=(), first_ref=0):
+    """Active numbers with these E.164s, spread over the three environments in turn, routed to an agent."""
     with workspace_scope(workspace):
         conn = ProviderConnection.objects.get_or_create(
             label="Sandbox", defaults={"provider": "sandbox", "credentials": {"account": "page"}}
@@ -33,15 +39,15 @@ def add_numbers(workspace, count, *, start=0, tags=()):
         numbers = PhoneNumber.objects.bulk_create(
             PhoneNumber(
                 workspace=workspace,
-                e164=f"+1415555{start + i:04d}",
+                e164=e164,
                 environment=envs[i % 3],
                 connection=conn,
                 state="active",
-                provider_ref=f"PN{start + i}",
+                provider_ref=f"PN{first_ref + i}",
                 inbound_agent=agent,
                 env_rank=PhoneNumber.ENV_RANK[envs[i % 3].kind],
             )
-            for i in range(count)
+            for i, e164 in enumerate(e164s)
         )
         for number in numbers:
             number.tags.set(tag_rows)
@@ -63,6 +69,7 @@ def page_queries(client, url) -> int:
         "?q=1415555&tag=sales&history=1",
         "?health=healthy",
         "?health=at_risk",
+        "?q=020+7946",
     ],
 )
 def test_query_count_is_the_same_for_10_rows_and_hundreds(acme, query):
@@ -347,3 +354,101 @@ def test_a_search_leaves_the_planner_settings_as_it_found_them(acme, query):
         for scan in ("seqscan", "indexscan", "indexonlyscan", "bitmapscan"):
             cursor.execute(f"SHOW enable_{scan}")
             assert cursor.fetchone() == ("on",), scan
+
+
+def test_national_prefixes_match_what_a_regex_of_the_country_codes_matched(acme):
+    """digits_match reads a national reading as "+" + code + national number at the start, where it was a
+    regex of every code that dials the trunk prefix: the same numbers, on seeded data."""
+    from django.http import QueryDict
+
+    from phone_numbers.filters import NumberFilters
+    from phone_numbers.selectors import digits_match
+
+    add_e164s(
+        acme,
+        ["+442079460958", "+492079461111", "+332079460000", "+12079460000", "+12120207946", "+4420794",
+         "+35312079460", "+14155550100", "+998207946000", "+861020794600"],
+    )  # fmt: skip
+    with workspace_scope(acme):
+        for typed in ("020 7946", "0207946", "1 207 946", "01", "+44 20", "020", "0 1", "02079460", "415"):
+            filters = NumberFilters.from_query(QueryDict(urlencode({"q": typed})))
+            old = Q(e164__contains=filters.digits)
+            for codes, national in filters.national_readings:
+                old |= Q(e164__regex=rf"^\+({'|'.join(map(str, codes))}){national}")
+            expected = set(PhoneNumber.objects.filter(old).values_list("e164", flat=True))
+            assert (
+                set(PhoneNumber.objects.filter(digits_match(filters)).values_list("e164", flat=True))
+                == expected
+            )
+            assert expected or typed == "01", typed
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["q=020+7946", "q=020+7946&page=2", "q=020+7946&page=4", "q=020+7946&page=7", "q=0207946&tag=sales",
+     "q=020+7946&health=healthy", "q=1+415+555", "q=1+415+555&page=2"],
+)  # fmt: skip
+def test_national_readings_read_as_ranges_of_the_page_order_agree_with_the_walk(acme, query, monkeypatch):
+    """A national reading's numbers are read from the page-order index, the first enough of each prefix in
+    each environment, beside the trigram index's numbers containing the digits. With pages of 10 and counts
+    capped at 5, the ranges are cut short, and every page and count is still the walk's."""
+    from phone_numbers import selectors
+
+    monkeypatch.setattr(selectors, "PER_PAGE", 10)
+    monkeypatch.setattr(selectors, "COUNT_CAP", 5)
+    add_e164s(acme, [f"+44207946{line:04d}" for line in range(0, 6000, 100)], tags=["sales"])  # 60, London
+    add_e164s(acme, ["+12120207946", "+13120207946", "+442079460207946"])  # digits contained; the last both
+    add_e164s(acme, [f"+1415555{line:04d}" for line in range(0, 45)] + ["+14165550000", "+4414155550"])
+    client = Client()
+    client.force_login(owner_of(acme))
+    client.get("/w/acme/numbers/")  # the first view of a workspace records it in the session
+
+    def seen():
+        with CaptureQueriesContext(connection) as queries:
+            page = client.get(f"/w/acme/numbers/?{query}").content.decode()
+        shown = re.findall(r'class="number">([^<]+)<', page), re.findall(r"· ([\d,+]+) numbers?", page)
+        # A total past the cap says "+" after a sum of capped counts, or, with a tag, of exact ones.
+        return shown, re.findall(r"(\d+)–(\d+) of \d+", page), len(queries)
+
+    (ranges, ranges_pager, ranges_queries) = seen()
+    monkeypatch.setattr(selectors, "_searched_counts_and_page", lambda *_: None)  # as with too many matches
+    (walked, walked_pager, _) = seen()
+    assert ranges == walked and ranges_pager == walked_pager
+    assert ranges[0], query
+    with workspace_scope(acme):
+        PhoneNumber.objects.filter(e164__startswith="+4420794600").update(state="released")
+    monkeypatch.undo()
+    monkeypatch.setattr(selectors, "PER_PAGE", 10)
+    monkeypatch.setattr(selectors, "COUNT_CAP", 5)
+    assert seen()[2] == ranges_queries  # whatever a reading finds, the same queries
+
+
+@pytest.mark.parametrize("query", ["tag=sales", "tag=sales&page=2", "tag=sales&page=5", "tag=sales&tag=vip"])
+def test_a_tag_filter_read_until_every_environment_has_enough_agrees_with_reading_them_all(
+    acme, query, monkeypatch
+):
+    """A tag filter stops reading the tag index once every environment has more than the cap (3 here); a
+    page past the environments read whole walks the page-order index. Pages and counts are those of
+    reading every match."""
+    from phone_numbers import selectors
+
+    monkeypatch.setattr(selectors, "PER_PAGE", 4)
+    monkeypatch.setattr(selectors, "COUNT_CAP", 3)
+    add_numbers(acme, 30, tags=["sales", "vip"])
+    add_numbers(acme, 3, start=100, tags=["sales"])  # 1 + 1 + 1: not enough in any environment
+    add_numbers(acme, 10, start=200)
+    client = Client()
+    client.force_login(owner_of(acme))
+
+    def seen():
+        page = client.get(f"/w/acme/numbers/?{query}").content.decode()
+        return (
+            re.findall(r'class="number">([^<]+)<', page),
+            re.findall(r"· ([\d,+]+) numbers?", page),
+            re.findall(r"(\d+)–(\d+) of \d+", page),  # the total: a sum of capped counts, or of exact ones
+        )
+
+    read_until_enough = seen()
+    monkeypatch.setattr(selectors, "_tagged_counts_and_page", lambda *_: None)
+    assert read_until_enough == seen()
+    assert read_until_enough[0], query
