@@ -12,11 +12,12 @@ from django.db.models import F
 from django.utils import timezone
 
 from phone_numbers import signals
+from phone_numbers.bulk import items_record
 from phone_numbers.models import BulkJob, BulkJobItem, PhoneNumber, Tag
 from phone_numbers.selectors import tags_named
+from phone_numbers.services import NumberRefused, refuse_if_on_hold
 from phone_numbers.tags import tags_get_or_create
 from tenants.audit import audit_many
-from tenants.display import day
 
 Item = BulkJobItem.State
 
@@ -43,7 +44,7 @@ def tags_chunk_run(job: BulkJob, items: list[BulkJobItem]) -> None:
                 changed[item.number_id] = (had[item.number_id], touched)
         if changed:
             _write(job, numbers, changed, adding, wanted, links)
-        BulkJobItem.objects.filter(state=Item.PENDING).bulk_update(items, ["state", "message"])
+        items_record(items)
 
 
 def _plan(job, item, number: PhoneNumber | None, had) -> tuple[str, str, list[str]]:
@@ -62,12 +63,10 @@ def _plan(job, item, number: PhoneNumber | None, had) -> tuple[str, str, list[st
         return Item.DONE, "No change: " + same, []
     if not number.is_held:
         return Item.FAILED, f"{number} is {number.get_state_display().lower()}; it can't be edited.", []
-    if number.on_hold:
-        return (
-            Item.FAILED,
-            f"{number} is releasing on {day(number.release_at)}. Restore it before editing it.",
-            [],
-        )
+    try:
+        refuse_if_on_hold(number, "editing")
+    except NumberRefused as exc:
+        return Item.FAILED, str(exc), []
     if after > Tag.MAX_PER_NUMBER:
         return Item.FAILED, f"A number can carry at most {Tag.MAX_PER_NUMBER} tags ({after} given).", []
     return Item.DONE, f"{verb} {', '.join(touched)}.", touched

@@ -16,21 +16,29 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from phone_numbers import signals
+from phone_numbers.bulk import items_record
+from phone_numbers.csv_io import as_planned
 from phone_numbers.models import BulkJob, BulkJobItem, PhoneNumber
 from phone_numbers.selectors import managed_numbers_to_link
-from phone_numbers.services import RoutingFailed, _not_in_account, number_route
+from phone_numbers.services import (
+    NumberRefused,
+    RoutingFailed,
+    _not_in_account,
+    number_route,
+    refuse_if_on_hold,
+)
 from phone_numbers.tags import tags_get_or_create
 from providers.adapters.base import RECONCILE_LIST_MAX_ITEMS, ProviderError, ProviderUnavailable
 from providers.models import ProviderConnection
 from providers.selectors import managed_usage
 from providers.services import connection_adapter
 from tenants.audit import audit_many, changes
-from tenants.display import day, phone
+from tenants.display import phone
 from tenants.models import Environment, Workspace
 
 Item = BulkJobItem.State
@@ -57,12 +65,17 @@ def import_chunk_run(job: BulkJob, items: list[BulkJobItem]) -> None:
             except _Refused as exc:
                 item.state, item.message = Item.FAILED, str(exc)[:300]
         chunk.write()
-        BulkJobItem.objects.filter(state=Item.PENDING).bulk_update(items, ["state", "message", "number"])
+        items_record(items)
     for item, number in chunk.to_route:
         try:
             number_route(number=number, actor=job.actor)
         except RoutingFailed as exc:
-            BulkJobItem.objects.filter(pk=item.pk).update(state=Item.FAILED, message=str(exc)[:300])
+            message = str(exc)
+        except Exception as exc:  # one number's surprise never stops the other numbers' routing
+            message = f"Saved, but routing it raised {type(exc).__name__}. Reconciliation will retry."
+        else:
+            continue
+        BulkJobItem.objects.filter(pk=item.pk).update(state=Item.FAILED, message=message[:300])
 
 
 def _refs(job, connections, links) -> dict[str, str]:
@@ -237,15 +250,14 @@ class _Chunk:
         plan = item.payload
         tags = sorted(self.tags[here.pk])
         item.number = here
-        same = (
-            here.environment_id == environment.pk and here.inbound_agent_id == plan["agent"]
-            and here.inbound_variant_id == plan["variant"] and tags == plan["tags"]
-        )  # fmt: skip
-        if same:
-            return "No change." if plan["action"] == "none" else plan["changes"]
+        unchanged = as_planned(here, tags, plan)
+        if unchanged:
+            return unchanged
         self._assignment(environment, agent, variant)
-        if here.on_hold:
-            raise _Refused(f"{here} is releasing on {day(here.release_at)}. Restore it before editing it.")
+        try:
+            refuse_if_on_hold(here, "editing")
+        except NumberRefused as exc:
+            raise _Refused(str(exc)) from None
         before = _described(here, tags)
         routing_changed = here.inbound_agent_id != plan["agent"] or here.inbound_variant_id != plan["variant"]
         here.environment, here.inbound_agent, here.inbound_variant = environment, agent, variant
@@ -276,7 +288,7 @@ class _Chunk:
             for item, number, _ in self.relinked:
                 item.number = number
         if self.updated:
-            PhoneNumber.objects.bulk_update([n for n, _, _ in self.updated], fields)
+            _update_rows([n for n, _, _ in self.updated], fields)
         retagged = [(n, t) for _, n, t in self.relinked] + [(n, t) for n, t, c in self.updated if "tags" in c]
         if retagged:
             through.filter(phonenumber_id__in=[n.pk for n, _ in retagged]).delete()
@@ -313,3 +325,20 @@ def _described(number: PhoneNumber, tags: list[str]) -> dict:
         "variant": number.inbound_variant.name if number.inbound_variant_id else "",
         "tags": sorted(tags),
     }
+
+
+def _update_rows(numbers: list[PhoneNumber], names: list[str]) -> None:
+    """bulk_update as one UPDATE from arrays, one per field: bulk_update's CASE compares every row with
+    every id (a chunk of 1,000 updates is a million comparisons a field)."""
+    fields = [PhoneNumber._meta.get_field(name) for name in names]
+    sets = ", ".join(f"{f.column} = v.{f.column}" for f in fields)
+    arrays = ", ".join(f"%s::{f.cast_db_type(connection)}[]" for f in fields)
+    columns = ", ".join(f.column for f in fields)
+    values = [[n.pk for n in numbers]]
+    values += [[f.get_db_prep_save(getattr(n, f.attname), connection) for n in numbers] for f in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {PhoneNumber._meta.db_table} n SET {sets} "  # noqa: S608 - names from the model
+            f"FROM unnest(%s::bigint[], {arrays}) AS v (id, {columns}) WHERE n.id = v.id",
+            values,
+        )
