@@ -25,6 +25,7 @@ bulk jobs are bound by the one-number services (a batched link/tag service is th
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import io
 import multiprocessing
@@ -159,24 +160,33 @@ def in_child(target):
     return result
 
 
-def bench_import(workspace, owner, conn, rows: int):
+@contextlib.contextmanager
+def one_by_one():
+    """The baseline: every number through the one-number services, as before the set-based chunks."""
+    import phone_numbers.bulk as bulk
+
+    kept, bulk.SET_BASED = bulk.SET_BASED, ()
+    try:
+        yield
+    finally:
+        bulk.SET_BASED = kept
+
+
+def bench_import(workspace, owner, conn, rows: int, *, first: int = 2_000_000, label: str = "import"):
     from phone_numbers.bulk import bulk_job_run
     from phone_numbers.csv_io import import_confirm, import_preview
+    from phone_numbers.models import BulkJob
     from providers.models import SandboxNumber
     from tenants.models import Environment
     from tenants.scope import workspace_scope
 
-    numbers = [f"+1212{2000000 + i}" for i in range(rows)]  # valid: New York, exchanges 200-
-    # A run before imported them: import them anew. Raw deletes (the ORM's collector takes minutes here).
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT id FROM phone_numbers_phonenumber WHERE e164 = ANY(%s)", [numbers])
-        ids = [row[0] for row in cursor.fetchall()]
-        cursor.execute(
-            "UPDATE phone_numbers_bulkjobitem SET number_id = NULL WHERE number_id = ANY(%s)", [ids]
-        )
-        cursor.execute("DELETE FROM phone_numbers_phonenumber_tags WHERE phonenumber_id = ANY(%s)", [ids])
-        cursor.execute("DELETE FROM phone_numbers_phonenumber WHERE id = ANY(%s)", [ids])
-    SandboxNumber.objects.filter(connection_id=conn.pk, e164__in=numbers).delete()
+    # Numbers no run imported yet: each run takes the next `rows` (212-200 up; the baseline's from 212-950).
+    with workspace_scope(workspace):
+        runs = BulkJob.objects.filter(kind="import", state="done", total__gte=rows).count()
+    first += (runs * rows) % 400_000
+    numbers = [f"+1212{first + i}" for i in range(rows)]
+    # The account holds this run's numbers only: the preview lists it once, up to 100,000 numbers.
+    SandboxNumber.objects.filter(connection_id=conn.pk).delete()
     SandboxNumber.objects.bulk_create(
         [SandboxNumber(connection_id=conn.pk, e164=e) for e in numbers], batch_size=5000
     )
@@ -191,11 +201,11 @@ def bench_import(workspace, owner, conn, rows: int):
         bulk_job_run(job_id=job.pk)
         run = time.perf_counter() - started
         job.refresh_from_db()
-    print(f"import {rows:,} rows: preview {preview:.1f} s ({rows / preview:,.0f} rows/s), "
+    print(f"{label} {rows:,} rows: preview {preview:.1f} s ({rows / preview:,.0f} rows/s), "
           f"run {run:.1f} s ({rows / run:,.0f} rows/s), done {job.done_count:,}, failed {job.failed_count:,}")  # fmt: skip
 
 
-def bench_tag_job(workspace, owner, count: int):
+def bench_tag_job(workspace, owner, count: int, label: str = "tag job"):
     import phone_numbers.bulk as bulk
     from phone_numbers.models import PhoneNumber
     from tenants.scope import workspace_scope
@@ -218,7 +228,7 @@ def bench_tag_job(workspace, owner, count: int):
         total = time.perf_counter() - started
     bulk._chunk_run = original
     per = [n / t for n, t in times]
-    print(f"tag job {count:,} numbers: {total:.1f} s ({count / total:,.0f} numbers/s); {len(times)} chunks of up to "
+    print(f"{label} {count:,} numbers: {total:.1f} s ({count / total:,.0f} numbers/s); {len(times)} chunks of up to "
           f"{max(n for n, _ in times):,}: "
           f"min {min(per):,.0f}, median {statistics.median(per):,.0f}, max {max(per):,.0f} numbers/s")  # fmt: skip
 
@@ -229,6 +239,8 @@ def main():
     parser.add_argument("--import-rows", type=int, default=100_000)
     parser.add_argument("--tag-numbers", type=int, default=5_000)
     parser.add_argument("--baseline-rows", type=int, default=BASELINE_ROWS)
+    parser.add_argument("--baseline-import-rows", type=int, default=1_000)
+    parser.add_argument("--baseline-tag-numbers", type=int, default=1_000)
     args = parser.parse_args()
     globals()["BASELINE_ROWS"] = args.baseline_rows
     call_command("migrate", verbosity=0)
@@ -243,9 +255,15 @@ def main():
     if args.import_rows:
         with all_workspaces():
             bench_import(workspace, owner, conn, args.import_rows)
+        with all_workspaces(), one_by_one():
+            bench_import(
+                workspace, owner, conn, args.baseline_import_rows, first=2_500_000, label="import one by one"
+            )
     if args.tag_numbers:
         with all_workspaces():
             bench_tag_job(workspace, owner, args.tag_numbers)
+        with all_workspaces(), one_by_one():
+            bench_tag_job(workspace, owner, args.baseline_tag_numbers, label="tag job one by one")
 
 
 if __name__ == "__main__":
