@@ -1,7 +1,8 @@
 """Numbers CSV export and import, and a bulk tag job, at scale, each beside a baseline in the same run.
 
     DATABASE_URL=postgres://.../dialtone_bench_csv REDIS_URL=redis://127.0.0.1:6379/N python bench/csv_io.py \
-        [--numbers 1000000] [--import-rows 100000] [--tag-numbers 5000]
+        [--numbers 1000000] [--import-rows 100000] [--tag-numbers 5000] [--baseline-rows 100000] \
+        [--baseline-import-rows 1000] [--baseline-tag-numbers 1000]
 
 Migrates its own database (a throwaway one: it is filled) and seeds one workspace with --numbers numbers
 (three environments, two tags each, an agent on a third of them) in one INSERT … SELECT.
@@ -9,17 +10,23 @@ Migrates its own database (a throwaway one: it is filled) and seeds one workspac
   child process, rows/s and the child's peak RSS growth; beside it the obvious export (csv.writer over
   model instances with select_related and prefetch_related of their tags), in another child.
 - import: a CSV of --import-rows numbers the sandbox account owns (not yet in Dialtone): the preview
-  (parse, check every row, write the job) and the run (number_link per row) timed, rows/s.
-- bulk tag: a tag job over --tag-numbers numbers, chunks/s steady or not (each chunk's time printed).
+  (parse, check every row, write the job) and the run (set-based chunks of 1,000: import_run.py) timed,
+  rows/s; beside it --baseline-import-rows run one by one (number_link per row, as before).
+- bulk tag: a tag job over --tag-numbers numbers (set-based chunks: bulk_tags.py), each chunk's rate;
+  beside it --baseline-tag-numbers one by one (number_update per number, as before).
+- the obvious export reads --baseline-rows numbers only (at ~6,000 rows/s, 1,000,000 would take minutes).
 
-Figures (2026-12-03, 2 cores at load average 10-12: six sessions' test suites), --numbers 200000
---import-rows 2000 --tag-numbers 2000:
-  export ours     200,000 rows in 10.8 s: 18,535 rows/s, RSS +2 MB (peak 81 MB)
-  export obvious  200,000 rows in 634.7 s: 315 rows/s, RSS +46 MB (peak 121 MB)      ratio 59x
-  import 2,000 rows: preview 1.8 s (1,090 rows/s), run 311.0 s (6 rows/s)
-  tag job 2,000 numbers: 286.3 s (7 numbers/s); per chunk of 200: min 4, median 8, max 18 numbers/s
-Under that load each query took ~10 ms: number_update is 17 queries, number_link more; the import and the
-bulk jobs are bound by the one-number services (a batched link/tag service is the way to 100,000 rows in 60 s).
+Figures (2026-12-03 23:33 UTC, 2 cores, load average 0.2-0.8 during the run), --numbers 1000000
+--import-rows 100000 --tag-numbers 5000 (the workspace held 1,100,000 numbers: an earlier run's import):
+  export ours     1,100,000 rows in 3.9 s: 278,500 rows/s, RSS +12 MB (peak 90 MB)
+  export obvious  100,000 rows in 15.1 s: 6,636 rows/s, RSS +39 MB (peak 114 MB)          ratio 42x
+  import 100,000 rows: preview 10.0 s (9,966 rows/s), run 35.9 s (2,785 rows/s): 45.9 s in all
+  import one by one 1,000 rows: run 12.0 s (84 rows/s)                                     ratio 33x
+  tag job 5,000 numbers: 1.5 s (3,326 numbers/s); 5 chunks of 1,000: min 3,365, median 3,731, max 4,060/s
+  tag job one by one 1,000 numbers: 10.0 s (100 numbers/s); chunks of 200: min 98, max 103/s  ratio 33x
+The export's COPY query before (names joined, tags from the tag table per row) beside today's (names
+from maps sent with the query) in one process on the same 1,000,000 numbers: 218,000-277,000 against
+372,000-375,000 rows/s (load ~1.6). Earlier figures (load 10-12, one by one): import 6 rows/s, tag 7/s.
 """
 
 from __future__ import annotations
