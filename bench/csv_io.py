@@ -1,7 +1,8 @@
 """Numbers CSV export and import, and a bulk tag job, at scale, each beside a baseline in the same run.
 
     DATABASE_URL=postgres://.../dialtone_bench_csv REDIS_URL=redis://127.0.0.1:6379/N python bench/csv_io.py \
-        [--numbers 1000000] [--import-rows 100000] [--tag-numbers 5000]
+        [--numbers 1000000] [--import-rows 100000] [--tag-numbers 5000] [--baseline-rows 100000] \
+        [--baseline-import-rows 1000] [--baseline-tag-numbers 1000]
 
 Migrates its own database (a throwaway one: it is filled) and seeds one workspace with --numbers numbers
 (three environments, two tags each, an agent on a third of them) in one INSERT … SELECT.
@@ -9,22 +10,29 @@ Migrates its own database (a throwaway one: it is filled) and seeds one workspac
   child process, rows/s and the child's peak RSS growth; beside it the obvious export (csv.writer over
   model instances with select_related and prefetch_related of their tags), in another child.
 - import: a CSV of --import-rows numbers the sandbox account owns (not yet in Dialtone): the preview
-  (parse, check every row, write the job) and the run (number_link per row) timed, rows/s.
-- bulk tag: a tag job over --tag-numbers numbers, chunks/s steady or not (each chunk's time printed).
+  (parse, check every row, write the job) and the run (set-based chunks of 1,000: import_run.py) timed,
+  rows/s; beside it --baseline-import-rows run one by one (number_link per row, as before).
+- bulk tag: a tag job over --tag-numbers numbers (set-based chunks: bulk_tags.py), each chunk's rate;
+  beside it --baseline-tag-numbers one by one (number_update per number, as before).
+- the obvious export reads --baseline-rows numbers only (at ~6,000 rows/s, 1,000,000 would take minutes).
 
-Figures (2026-12-03, 2 cores at load average 10-12: six sessions' test suites), --numbers 200000
---import-rows 2000 --tag-numbers 2000:
-  export ours     200,000 rows in 10.8 s: 18,535 rows/s, RSS +2 MB (peak 81 MB)
-  export obvious  200,000 rows in 634.7 s: 315 rows/s, RSS +46 MB (peak 121 MB)      ratio 59x
-  import 2,000 rows: preview 1.8 s (1,090 rows/s), run 311.0 s (6 rows/s)
-  tag job 2,000 numbers: 286.3 s (7 numbers/s); per chunk of 200: min 4, median 8, max 18 numbers/s
-Under that load each query took ~10 ms: number_update is 17 queries, number_link more; the import and the
-bulk jobs are bound by the one-number services (a batched link/tag service is the way to 100,000 rows in 60 s).
+Figures (2026-12-03 23:33 UTC, 2 cores, load average 0.2-0.8 during the run), --numbers 1000000
+--import-rows 100000 --tag-numbers 5000 (the workspace held 1,100,000 numbers: an earlier run's import):
+  export ours     1,100,000 rows in 3.9 s: 278,500 rows/s, RSS +12 MB (peak 90 MB)
+  export obvious  100,000 rows in 15.1 s: 6,636 rows/s, RSS +39 MB (peak 114 MB)          ratio 42x
+  import 100,000 rows: preview 10.0 s (9,966 rows/s), run 35.9 s (2,785 rows/s): 45.9 s in all
+  import one by one 1,000 rows: run 12.0 s (84 rows/s)                                     ratio 33x
+  tag job 5,000 numbers: 1.5 s (3,326 numbers/s); 5 chunks of 1,000: min 3,365, median 3,731, max 4,060/s
+  tag job one by one 1,000 numbers: 10.0 s (100 numbers/s); chunks of 200: min 98, max 103/s  ratio 33x
+The export's COPY query before (names joined, tags from the tag table per row) beside today's (names
+from maps sent with the query) in one process on the same 1,000,000 numbers: 218,000-277,000 against
+372,000-375,000 rows/s (load ~1.6). Earlier figures (load 10-12, one by one): import 6 rows/s, tag 7/s.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import io
 import multiprocessing
@@ -115,6 +123,11 @@ def export_ours(queue):
     queue.put(("ours", rows - 1, elapsed, peak - start_rss, peak))
 
 
+BASELINE_ROWS = (
+    100_000  # the obvious export's rows (--baseline-rows): at ~1,000 rows/s, 1,000,000 take 20 min
+)
+
+
 def export_obvious(queue):
     from phone_numbers.models import PhoneNumber
     from tenants.models import Workspace
@@ -131,7 +144,7 @@ def export_obvious(queue):
             .select_related("environment", "connection", "inbound_agent", "inbound_variant")
             .prefetch_related("tags")
         )
-        for n in numbers.iterator(chunk_size=2000):
+        for n in numbers.order_by("pk")[:BASELINE_ROWS].iterator(chunk_size=2000):
             out.writerow((n.e164, n.environment.kind, n.inbound_agent.name if n.inbound_agent else "",
                           n.inbound_variant.name if n.inbound_variant else "",
                           " ".join(t.name for t in n.tags.all()), n.connection.provider, n.connection.label,
@@ -154,15 +167,33 @@ def in_child(target):
     return result
 
 
-def bench_import(workspace, owner, conn, rows: int):
+@contextlib.contextmanager
+def one_by_one():
+    """The baseline: every number through the one-number services, as before the set-based chunks."""
+    import phone_numbers.bulk as bulk
+
+    kept, bulk.SET_BASED = bulk.SET_BASED, ()
+    try:
+        yield
+    finally:
+        bulk.SET_BASED = kept
+
+
+def bench_import(workspace, owner, conn, rows: int, *, first: int = 2_000_000, label: str = "import"):
     from phone_numbers.bulk import bulk_job_run
     from phone_numbers.csv_io import import_confirm, import_preview
+    from phone_numbers.models import BulkJob
     from providers.models import SandboxNumber
     from tenants.models import Environment
     from tenants.scope import workspace_scope
 
-    numbers = [f"+1212{2000000 + i}" for i in range(rows)]  # valid: New York, exchanges 200-
-    SandboxNumber.objects.filter(connection_id=conn.pk, e164__in=numbers).delete()
+    # Numbers no run imported yet: each run takes the next `rows` (212-200 up; the baseline's from 212-950).
+    with workspace_scope(workspace):
+        runs = BulkJob.objects.filter(kind="import", state="done", total__gte=rows).count()
+    first += (runs * rows) % 400_000
+    numbers = [f"+1212{first + i}" for i in range(rows)]
+    # The account holds this run's numbers only: the preview lists it once, up to 100,000 numbers.
+    SandboxNumber.objects.filter(connection_id=conn.pk).delete()
     SandboxNumber.objects.bulk_create(
         [SandboxNumber(connection_id=conn.pk, e164=e) for e in numbers], batch_size=5000
     )
@@ -177,11 +208,11 @@ def bench_import(workspace, owner, conn, rows: int):
         bulk_job_run(job_id=job.pk)
         run = time.perf_counter() - started
         job.refresh_from_db()
-    print(f"import {rows:,} rows: preview {preview:.1f} s ({rows / preview:,.0f} rows/s), "
+    print(f"{label} {rows:,} rows: preview {preview:.1f} s ({rows / preview:,.0f} rows/s), "
           f"run {run:.1f} s ({rows / run:,.0f} rows/s), done {job.done_count:,}, failed {job.failed_count:,}")  # fmt: skip
 
 
-def bench_tag_job(workspace, owner, count: int):
+def bench_tag_job(workspace, owner, count: int, label: str = "tag job"):
     import phone_numbers.bulk as bulk
     from phone_numbers.models import PhoneNumber
     from tenants.scope import workspace_scope
@@ -192,7 +223,7 @@ def bench_tag_job(workspace, owner, count: int):
     def timed(job, items):
         started = time.perf_counter()
         original(job, items)
-        times.append(time.perf_counter() - started)
+        times.append((len(items), time.perf_counter() - started))
 
     bulk._chunk_run = timed
     with workspace_scope(workspace):
@@ -203,8 +234,9 @@ def bench_tag_job(workspace, owner, count: int):
         bulk.bulk_job_run(job_id=job.pk)
         total = time.perf_counter() - started
     bulk._chunk_run = original
-    per = [bulk.CHUNK / t for t in times]
-    print(f"tag job {count:,} numbers: {total:.1f} s ({count / total:,.0f} numbers/s); per chunk of {bulk.CHUNK}: "
+    per = [n / t for n, t in times]
+    print(f"{label} {count:,} numbers: {total:.1f} s ({count / total:,.0f} numbers/s); {len(times)} chunks of up to "
+          f"{max(n for n, _ in times):,}: "
           f"min {min(per):,.0f}, median {statistics.median(per):,.0f}, max {max(per):,.0f} numbers/s")  # fmt: skip
 
 
@@ -213,7 +245,11 @@ def main():
     parser.add_argument("--numbers", type=int, default=1_000_000)
     parser.add_argument("--import-rows", type=int, default=100_000)
     parser.add_argument("--tag-numbers", type=int, default=5_000)
+    parser.add_argument("--baseline-rows", type=int, default=BASELINE_ROWS)
+    parser.add_argument("--baseline-import-rows", type=int, default=1_000)
+    parser.add_argument("--baseline-tag-numbers", type=int, default=1_000)
     args = parser.parse_args()
+    globals()["BASELINE_ROWS"] = args.baseline_rows
     call_command("migrate", verbosity=0)
     from tenants.scope import all_workspaces
 
@@ -226,9 +262,15 @@ def main():
     if args.import_rows:
         with all_workspaces():
             bench_import(workspace, owner, conn, args.import_rows)
+        with all_workspaces(), one_by_one():
+            bench_import(
+                workspace, owner, conn, args.baseline_import_rows, first=2_500_000, label="import one by one"
+            )
     if args.tag_numbers:
         with all_workspaces():
             bench_tag_job(workspace, owner, args.tag_numbers)
+        with all_workspaces(), one_by_one():
+            bench_tag_job(workspace, owner, args.baseline_tag_numbers, label="tag job one by one")
 
 
 if __name__ == "__main__":

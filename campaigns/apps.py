@@ -12,3 +12,6 @@ class CampaignsConfig(AppConfig):
             receivers.refuse_while_running, dispatch_uid="campaigns.refuse_while_running"
         )
         signals.number_changed.connect(receivers.pools_follow, dispatch_uid="campaigns.pools_follow")
+        signals.numbers_changed.connect(
+            receivers.pools_follow_many, dispatch_uid="campaigns.pools_follow_many"
+        )

@@ -123,6 +123,25 @@ def pools_refresh_for_number(number: PhoneNumber) -> None:
     transaction.on_commit(lambda: _pools_refresh(number_id))
 
 
+def pools_refresh_for_numbers(workspace_id: int, number_ids: list[int]) -> None:
+    """pools_refresh_for_number for many numbers of one workspace that stay active (tags, setup changed):
+    one look for its open campaigns after the commit; only when there are some is each number refreshed
+    (a bulk job mostly finds none). A number that left (detached, released) goes through the one-number
+    refresh, which also forgets its pacing."""
+    ids = list(number_ids)
+    if ids:
+        transaction.on_commit(lambda: _pools_refresh_many(workspace_id, ids))
+
+
+def _pools_refresh_many(workspace_id: int, number_ids: list[int]) -> None:
+    with all_workspaces():
+        open_ = Campaign.unscoped.filter(workspace_id=workspace_id, state__in=(State.RUNNING, State.PAUSED))
+        if not open_.exists():
+            return
+    for number_id in number_ids:
+        _pools_refresh(number_id)
+
+
 def _pools_refresh(number_id: int) -> None:
     try:
         with all_workspaces():

@@ -2,7 +2,7 @@
 below campaigns, so they tell instead of importing us."""
 
 from campaigns.models import Campaign
-from campaigns.pools import pools_refresh_for_number
+from campaigns.pools import pools_refresh_for_number, pools_refresh_for_numbers
 
 
 def refuse_while_running(sender, number, **kwargs) -> str | None:
@@ -16,3 +16,8 @@ def refuse_while_running(sender, number, **kwargs) -> str | None:
 def pools_follow(sender, number, **kwargs) -> None:
     """Open campaigns' pools follow the number's tags, environment and state (after the commit)."""
     pools_refresh_for_number(number)
+
+
+def pools_follow_many(sender, workspace_id, number_ids, **kwargs) -> None:
+    """The same for a bulk job's chunk of numbers (after the commit)."""
+    pools_refresh_for_numbers(workspace_id, number_ids)

@@ -3,14 +3,17 @@ worker in chunks through the same services a single edit uses, so every number g
 
 Safe to re-run after a crash: the numbers are fixed once, in the transaction that starts the run; each
 item's result is written once (only while it is still pending); a re-run takes the pending items only.
-Changes that call no provider (tags) run one transaction per chunk, results included, so a crash leaves
-a chunk either wholly done or wholly to do. Changes that call a provider never hold a transaction open
-across the call: each number's result is written right after its own call, and a number found already
-in the wanted state (detached, released by this job's operation) counts as done.
+Tags and imports run set-based, BATCH_CHUNK numbers per transaction, results included (bulk_tags.py,
+import_run.py), so a crash leaves a chunk either wholly done or wholly to do; should the set-based
+path fail on a chunk, it rolls back whole and that chunk runs number by number. Changes that call a
+provider per number (route, detach, release) never hold a transaction open across the call: each
+number's result is written right after its own call, and a number found already in the wanted state
+(detached, released by this job's operation) counts as done.
 """
 
 from __future__ import annotations
 
+import logging
 from contextlib import nullcontext
 from datetime import timedelta
 
@@ -35,11 +38,14 @@ from tenants.audit import audit
 from tenants.display import day
 from tenants.scope import workspace_scope
 
-CHUNK = 200  # numbers per chunk: one transaction (tags) and one progress update each
+CHUNK = 200  # numbers per chunk of one-number calls: one progress update (and lease renewal) each
+BATCH_CHUNK = 1_000  # numbers (import rows) per set-based chunk: one transaction and progress update each
 LEASE = timedelta(minutes=5)  # a chunk takes far less; a run silent this long has died
 MAX_PICKED = 1_000  # numbers ticked one by one; past that, "all matching this filter"
 Kind, State, Item = BulkJob.Kind, BulkJob.State, BulkJobItem.State
 NO_PROVIDER_CALL = (Kind.TAG, Kind.UNTAG)
+SET_BASED = (Kind.TAG, Kind.UNTAG, Kind.IMPORT)
+log = logging.getLogger(__name__)
 
 
 class BulkRefused(Exception):
@@ -145,8 +151,9 @@ def bulk_job_run(*, job_id: int) -> None:
     with workspace_scope(job.workspace):
         if not _lease_take(job):
             return
+        size = BATCH_CHUNK if job.kind in SET_BASED else CHUNK
         while True:
-            items = list(job.items.filter(state=Item.PENDING).order_by("id")[:CHUNK])
+            items = list(job.items.filter(state=Item.PENDING).order_by("id")[:size])
             if not items:
                 break
             _chunk_run(job, items)
@@ -173,6 +180,23 @@ def _lease_take(job: BulkJob) -> bool:
 
 
 def _chunk_run(job: BulkJob, items: list[BulkJobItem]) -> None:
+    if job.kind in SET_BASED:
+        try:
+            return _set_based(job, items)
+        except Exception:  # rolled back whole (a number linked elsewhere meanwhile...): number by number
+            log.exception("bulk job %s: a set-based chunk failed; running it number by number", job.pk)
+            items = list(job.items.filter(pk__in=[i.pk for i in items], state=Item.PENDING).order_by("id"))
+    _one_by_one(job, items)
+
+
+def _set_based(job: BulkJob, items: list[BulkJobItem]) -> None:
+    from phone_numbers.bulk_tags import tags_chunk_run
+    from phone_numbers.import_run import import_chunk_run
+
+    (import_chunk_run if job.kind == Kind.IMPORT else tags_chunk_run)(job, items)
+
+
+def _one_by_one(job: BulkJob, items: list[BulkJobItem]) -> None:
     numbers = (
         PhoneNumber.objects.select_related("environment", "connection", "inbound_agent", "inbound_variant")
         .prefetch_related("tags")
@@ -199,6 +223,20 @@ def _sentence(exc: Exception) -> str:
 def _record(item: BulkJobItem, state: str, message: str) -> None:
     """An item's result, written once: a result already written (by a run that raced this one) stays."""
     BulkJobItem.objects.filter(pk=item.pk, state=Item.PENDING).update(state=state, message=message[:300])
+
+
+def items_record(items: list[BulkJobItem]) -> None:
+    """A chunk's results (state, message, number) in one UPDATE from arrays, written once as _record
+    writes one: bulk_update's CASE would compare every row with every id."""
+    table = BulkJobItem._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} i SET state = v.state, message = v.message, number_id = v.number "  # noqa: S608
+            "FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::bigint[]) AS v (id, state, message, number) "
+            "WHERE i.id = v.id AND i.state = %s",
+            [[i.pk for i in items], [str(i.state) for i in items], [i.message[:300] for i in items],
+             [i.number_id for i in items], Item.PENDING],
+        )  # fmt: skip
 
 
 def _counts_save(job: BulkJob) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 from django.core.exceptions import EmptyResultSet, ValidationError
 from django.db import connection as db
 from django.db import transaction
-from django.db.models import Case, CharField, F, Q, QuerySet, Value, When
+from django.db.models import CharField, Q, QuerySet
 from django.db.models.expressions import RawSQL
 
 from phone_numbers.models import BulkJob, BulkJobItem, PhoneNumber, Tag
@@ -52,29 +53,17 @@ HEADER = ",".join(COLUMNS) + "\n"
 
 def numbers_export_lines(numbers: QuerySet[PhoneNumber]) -> Iterator[str | bytes]:
     """The CSV of `numbers` in page order, in chunks. On PostgreSQL the database writes it (COPY … TO STDOUT
-    WITH CSV, read block by block: flat memory, no row in Python); elsewhere rows are named from maps.
+    WITH CSV, read block by block: flat memory, no row in Python), naming ids from small maps sent with
+    the query (no join per row); elsewhere rows are named from the same maps in Python.
     Everything that needs the request's workspace scope is read here: the chunks are made after the view
     returned, from a queryset that carries its workspace already."""
+    names = _names()
     if db.vendor == "postgresql":
         try:
-            sql, params = _export_query(numbers).query.sql_with_params()
+            sql, params = _export_query(numbers, names).query.sql_with_params()
         except EmptyResultSet:  # .none(): an unknown tag or a search with letters matches nothing
             return iter([HEADER])
         return _copied(sql, params)
-    from agents.models import Agent, Variant
-
-    providers = dict(registry.choices())
-    connections = {
-        pk: (providers.get(provider, provider), label)
-        for pk, provider, label in ProviderConnection.unscoped.filter(
-            Q(workspace=current_workspace()) | Q(workspace__isnull=True)
-        ).values_list("pk", "provider", "label")
-    }
-    names = (
-        dict(Environment.objects.values_list("pk", "kind")), connections,
-        dict(Agent.objects.values_list("pk", "name")), dict(Variant.objects.values_list("pk", "name")),
-        dict(Tag.objects.values_list("pk", "name")),
-    )  # fmt: skip
     fields = (
         "e164",
         "environment_id",
@@ -87,26 +76,52 @@ def numbers_export_lines(numbers: QuerySet[PhoneNumber]) -> Iterator[str | bytes
     return _export(numbers.order_by(*PAGE_ORDER).values_list("pk", *fields), names)
 
 
-def _export_query(numbers: QuerySet[PhoneNumber]) -> QuerySet:
-    """The export's columns as one query: names joined in, tags read from the number's tag_ids array."""
-    table, tags = PhoneNumber._meta.db_table, Tag._meta.db_table
-    provider = Case(
-        *(When(connection__provider=key, then=Value(label)) for key, label in registry.choices()),
-        default=F("connection__provider"),
+def _names() -> tuple[dict, ...]:
+    """id -> name of the workspace's environments, connections (provider, label), agents, variants, tags."""
+    from agents.models import Agent, Variant
+
+    providers = dict(registry.choices())
+    connections = {
+        pk: (providers.get(provider, provider), label)
+        for pk, provider, label in ProviderConnection.unscoped.filter(
+            Q(workspace=current_workspace()) | Q(workspace__isnull=True)
+        ).values_list("pk", "provider", "label")
+    }
+    return (
+        dict(Environment.objects.values_list("pk", "kind")), connections,
+        dict(Agent.objects.values_list("pk", "name")), dict(Variant.objects.values_list("pk", "name")),
+        dict(Tag.objects.values_list("pk", "name")),
+    )  # fmt: skip
+
+
+def _export_query(numbers: QuerySet[PhoneNumber], names: tuple[dict, ...]) -> QuerySet:
+    """The export's columns as one query over the numbers alone: each id named from a map sent as a
+    parameter (a workspace has few environments, accounts, agents, variants and tags), tags from the
+    number's tag_ids array, sorted as Python sorts ("C")."""
+    environments, connections, agents, variants, tags = names
+    table = PhoneNumber._meta.db_table
+
+    def named(column: str, mapping: dict, index: str = "") -> RawSQL:
+        values = {str(k): v for k, v in mapping.items()}
+        # Constant SQL: the table and column by name; the map is a parameter (a constant, parsed once).
+        # An id without a name (none set) is NULL, which COPY writes as an empty cell, as Python's path does.
+        path = f"-> {table}.{column}::text ->> {index}" if index else f"->> {table}.{column}::text"
+        return RawSQL(f"%s::jsonb {path}", (json.dumps(values),), output_field=CharField())  # noqa: S611
+
+    tag_sql = (
+        f"nullif(array_to_string(ARRAY(SELECT x.n FROM unnest({table}.tag_ids) t "  # noqa: S608
+        "CROSS JOIN LATERAL (SELECT %s::jsonb ->> t::text) x (n) ORDER BY x.n COLLATE \"C\"), ' '), '')"
     )
-    # Constant SQL: the tag table and the number table by name; "C" sorts as Python does.
-    sql = (
-        f"array_to_string(ARRAY(SELECT t.name FROM {tags} t WHERE t.id = ANY({table}.tag_ids) "  # noqa: S608
-        "ORDER BY t.name COLLATE \"C\"), ' ')"
-    )
-    tag_names = RawSQL(sql, (), output_field=CharField())  # noqa: S611
+    tag_names = RawSQL(tag_sql, (json.dumps({str(k): v for k, v in tags.items()}),), CharField())  # noqa: S611
     return (
         numbers.order_by(*PAGE_ORDER)
-        .annotate(x_tags=tag_names, x_provider=provider)
-        .values_list(
-            "e164", "environment__kind", "inbound_agent__name", "inbound_variant__name", "x_tags",
-            "x_provider", "connection__label", "health", "state",
+        .annotate(
+            x_env=named("environment_id", environments), x_agent=named("inbound_agent_id", agents),
+            x_variant=named("inbound_variant_id", variants), x_tags=tag_names,
+            x_provider=named("connection_id", connections, "0"),
+            x_connection=named("connection_id", connections, "1"),
         )
+        .values_list("e164", "x_env", "x_agent", "x_variant", "x_tags", "x_provider", "x_connection", "health", "state")
     )  # fmt: skip
 
 
@@ -166,6 +181,19 @@ class _Lookups:
     variants: dict[tuple[int, str], object]
     tags: set[str]
     owned: dict[int, set[str] | str] = field(default_factory=dict)  # connection -> numbers, or why unread
+    # What each cell's number is in E.164, or why it is not one: parsed once per file, not once per look.
+    numbers: dict[str, str | ValidationError] = field(default_factory=dict)
+
+    def e164(self, raw: str) -> str:
+        if raw not in self.numbers:
+            try:
+                self.numbers[raw] = normalize_e164(raw)
+            except ValidationError as exc:
+                self.numbers[raw] = exc
+        found = self.numbers[raw]
+        if isinstance(found, ValidationError):
+            raise found
+        return found
 
 
 def import_preview(
@@ -175,7 +203,7 @@ def import_preview(
     Nothing about any number is written. ValidationError when the file as a whole can't be read."""
     rows, header = _read(data)
     lookups = _lookups(connection)
-    held = _held(rows, header)
+    held = _held(rows, header, lookups)
     items, seen = [], {}
     workspace = current_workspace()
     for index, row in rows:
@@ -272,12 +300,12 @@ def _lookups(default: ProviderConnection | None) -> _Lookups:
     )
 
 
-def _held(rows, header) -> dict[str, dict]:
+def _held(rows, header, lookups: _Lookups) -> dict[str, dict]:
     """Every row's number held anywhere in Dialtone: its workspace and, when it is this one's, its setup."""
     wanted = []
     for _, row in rows:
         try:
-            wanted.append(normalize_e164(_cell(row, header, "number")))
+            wanted.append(lookups.e164(_cell(row, header, "number")))
         except ValidationError:
             continue
     workspace = current_workspace()
@@ -302,7 +330,7 @@ def _held(rows, header) -> dict[str, dict]:
 
 def _plan(row, header, lookups: _Lookups, held, seen, default_connection, default_environment):
     """(E.164, the change to make, the number's id when it is already here) or ValidationError."""
-    e164 = normalize_e164(_cell(row, header, "number"))
+    e164 = lookups.e164(_cell(row, header, "number"))
     if e164 in seen:
         raise ValidationError(f"{phone(e164)} is also in row {seen[e164]}; keep one row per number.")
     current = held.get(e164)
@@ -458,15 +486,23 @@ def import_row_apply(*, job: BulkJob, item: BulkJobItem, number: PhoneNumber | N
         )  # fmt: skip
         BulkJobItem.objects.filter(pk=item.pk).update(number=linked)
         return plan["changes"]
-    tags = sorted(t.name for t in here.tags.all())
-    same = (
-        here.environment_id == environment.pk and here.inbound_agent_id == plan["agent"]
-        and here.inbound_variant_id == plan["variant"] and tags == plan["tags"]
-    )  # fmt: skip
-    if same:
-        return "No change." if plan["action"] == "none" else plan["changes"]
+    unchanged = as_planned(here, sorted(t.name for t in here.tags.all()), plan)
+    if unchanged:
+        return unchanged
     number_update(
         number=here, actor=job.actor, version=here.version, environment=environment,
         agent=agent, variant=variant, tag_names=plan["tags"],
     )  # fmt: skip
     return plan["changes"]
+
+
+def as_planned(number: PhoneNumber, tags: list[str], plan: dict) -> str:
+    """The row's result when the number is already set up as its row says (a re-run, or nothing to do);
+    "" when it still needs the change."""
+    same = (
+        number.environment_id == plan["environment"] and number.inbound_agent_id == plan["agent"]
+        and number.inbound_variant_id == plan["variant"] and tags == plan["tags"]
+    )  # fmt: skip
+    if not same:
+        return ""
+    return "No change." if plan["action"] == "none" else plan["changes"]

@@ -10,6 +10,10 @@ number_leaving = Signal()
 # Inside the transaction that changed a number's tags, environment or state (`number`, saved).
 number_changed = Signal()
 
+# The same for many numbers of one workspace that stay active (a bulk job's chunk of tag or setup
+# changes): `workspace_id`, `number_ids`.
+numbers_changed = Signal()
+
 
 def leaving_refusal(number) -> str | None:
     """The first reason a receiver of `number_leaving` gives, or None when the number may leave."""

@@ -63,6 +63,32 @@ def audit(
     return event
 
 
+def audit_many(
+    *, actor, workspace: Workspace, events: list[tuple[str, models.Model, dict]]
+) -> list[AuditEvent]:
+    """Append one audit event per (action, target, details) in one INSERT: what a bulk job's chunk writes
+    instead of an audit() per number. Each event is still told to `audited` (outbound events listen)."""
+    via = _via.get()
+    label = _actor_label(actor, via)
+    user = actor if getattr(actor, "is_authenticated", False) else None
+    rows = AuditEvent.unscoped.bulk_create(
+        AuditEvent(
+            workspace=workspace,
+            actor=user,
+            actor_label=label,
+            action=action,
+            target_type=target._meta.model_name,
+            target_id=str(target.pk),
+            target_label=str(target)[:200],
+            details={**details, "via": via} if via else details,
+        )  # fmt: skip
+        for action, target, details in events
+    )
+    for event, (_, target, _) in zip(rows, events, strict=True):
+        signals.audited.send(sender=AuditEvent, event=event, target=target)
+    return rows
+
+
 def _actor_label(actor, via: str = "") -> str:
     if actor is None or not getattr(actor, "is_authenticated", False):
         label = "Dialtone"

@@ -97,6 +97,23 @@ def test_untagging_a_number_takes_it_out_of_the_pool(make_desk):
     assert pacer_redis().zscore(key, desk.numbers[1].e164) is not None
 
 
+def test_a_bulk_untag_job_takes_its_numbers_out_of_the_pool(make_desk):
+    from phone_numbers.bulk import bulk_job_create, bulk_job_run, bulk_selection
+
+    desk = make_desk(3)
+    campaign = desk.campaign(DESTINATIONS[:4])
+    campaign_start(campaign=campaign, actor=desk.actor)
+    campaigns_dispatch(batches=0)  # builds the pacer state and the pool
+    gone = desk.numbers[:2]
+    with workspace_scope(desk.ws):
+        job = bulk_job_create(kind="untag", actor=desk.actor, selection=bulk_selection(ids=[n.pk for n in gone]),
+                              params={"tags": ["outbound"]})  # fmt: skip
+        bulk_job_run(job_id=job.pk)  # one set-based chunk: the pools hear its numbers after the commit
+    key = f"{{ws:{desk.ws.pk}}}:pool:{campaign.pk}"
+    assert [pacer_redis().zscore(key, n.e164) for n in gone] == [None, None]
+    assert pacer_redis().zscore(key, desk.numbers[2].e164) is not None
+
+
 def _version(number):
     from phone_numbers.models import PhoneNumber
 

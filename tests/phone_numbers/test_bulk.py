@@ -145,15 +145,15 @@ class Crash(BaseException):
 
 
 def test_a_run_that_crashed_mid_chunk_is_resumed_and_changes_each_number_once(desk, monkeypatch):
-    monkeypatch.setattr("phone_numbers.bulk.CHUNK", 2)
+    monkeypatch.setattr("phone_numbers.bulk.BATCH_CHUNK", 2)  # tag chunks are set-based (bulk_tags.py)
     seen = []
 
-    def die_on_the_fourth(sender, number, **kwargs):
-        seen.append(number.e164)
+    def die_on_the_fourth(sender, number_ids, **kwargs):  # pools hear a chunk's numbers at once
+        seen.extend(number_ids)
         if len(seen) == 4:
             raise Crash
 
-    signals.number_changed.connect(die_on_the_fourth, weak=False)
+    signals.numbers_changed.connect(die_on_the_fourth, weak=False)
     try:
         with transaction.atomic():
             job = bulk_job_create(
@@ -163,7 +163,7 @@ def test_a_run_that_crashed_mid_chunk_is_resumed_and_changes_each_number_once(de
         with pytest.raises(Crash):
             bulk_job_run(job_id=job.pk)
     finally:
-        signals.number_changed.disconnect(die_on_the_fourth)
+        signals.numbers_changed.disconnect(die_on_the_fourth)
 
     # The first chunk is done; the second rolled back whole (its tags and its results).
     assert job.items.filter(state="done").count() == 2
