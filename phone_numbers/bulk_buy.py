@@ -239,7 +239,8 @@ class QuoteSummary:
     picked: int
     total: Decimal | None  # None when a price is unknown
     currency: str | None
-    plan: tuple[int, int, int] | None  # managed: used now, after purchase, limit
+    plan: tuple[int, int, int] | None  # a managed account's quote: used now, after purchase, limit
+    managed: bool = False
 
     @property
     def short(self) -> int:
@@ -258,13 +259,14 @@ def quote_summary(job: BulkJob) -> QuoteSummary:
     total = sum((Decimal(p["price"]) for p in payloads), Decimal(0)) if priced else None
     plan = None
     connection = ProviderConnection.unscoped.filter(pk=job.params["connection"]).first()
-    if connection is not None and connection.is_managed:
+    managed = connection is not None and connection.is_managed
+    if managed and job.state == State.PREVIEW:  # once bought, they are counted in `used` already
         usage = managed_usage(current_workspace())
         plan = (usage.used, usage.used + len(payloads), usage.limit)
     return QuoteSummary(
         area_codes=[(code, job.params["found"].get(code, 0), by_code[code]) for code in job.params["area_codes"]],
         asked=job.params["quantity"], picked=len(payloads), total=total,
-        currency=currencies.pop() if priced else None, plan=plan,
+        currency=currencies.pop() if priced else None, plan=plan, managed=managed,
     )  # fmt: skip
 
 

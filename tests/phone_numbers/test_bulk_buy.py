@@ -125,6 +125,8 @@ def test_on_a_managed_account_the_quote_shows_the_plan_after_and_refuses_beyond_
 
         bulk_job_run(job_id=desk.confirm(job).pk)
         assert PhoneNumber.objects.filter(state="active").count() == 2
+        job.refresh_from_db()
+        assert (quote_summary(job).plan, quote_summary(job).managed) == (None, True)  # bought: counted in use
         # Room for one more now: a quote made before for two is refused at confirm, nothing bought.
         with pytest.raises(BulkRefused, match="room for 1 more managed number"):
             desk.confirm(BulkJob.objects.create(kind="buy", state="preview", total=2, params=job.params))
