@@ -175,6 +175,19 @@ def test_a_number_missing_from_a_fresh_listing_is_asked_for_by_its_digits(twilio
     assert alone.query.get("Contains") == "14155550100"
 
 
+def test_quote_and_confirm_ask_one_listing_per_area_code_and_the_price_list(twilio, twilio_server):
+    def asked():
+        searches = [r.query.get("AreaCode") for r in twilio_server.requests_to("GET", "*/Local.json")]
+        prices = twilio_server.requests_to("GET", "/v1/PhoneNumbers/Countries/*")
+        twilio_server.requests.clear()
+        return searches, len(prices)
+
+    job = twilio.quote("415", "212", quantity=5)
+    assert asked() == (["415", "212"], 1)
+    twilio.confirm(job)
+    assert asked() == (["415", "212"], 1)  # the price list fresh, not the cached one: money is about to move
+
+
 def test_a_double_confirm_starts_one_job(sandbox):
     job = sandbox.quote("415", quantity=2)
 
