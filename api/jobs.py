@@ -201,6 +201,10 @@ def jobs_items(request: HttpRequest, job_id: int, query: Query[ItemQuery]):
 def jobs_confirm(request: HttpRequest, job_id: int):
     allow(request, "numbers.manage")
     job = get_object_or_404(BulkJob, pk=job_id)
+    if job.kind == BulkJob.Kind.BUY:
+        raise Refused(
+            409, "A bulk buy's quote is confirmed with POST /numbers/bulk-buy and its quote_hash.", "refused"
+        )
     if job.kind != BulkJob.Kind.IMPORT:
         raise Refused(
             409, "Only an import waits for confirmation; this job started when it was made.", "refused"

@@ -1,5 +1,5 @@
-"""Bulk jobs: one change to many numbers (tag, untag, route, detach, release) or a CSV import, run by a
-worker in chunks through the same services a single edit uses, so every number gets its own audit event.
+"""Bulk jobs: one change to many numbers (tag, untag, route, detach, release), a CSV import or a bulk buy
+(bulk_buy.py), run by a worker in chunks through the same services a single edit uses, so every number gets its own audit event.
 
 Safe to re-run after a crash: the numbers are fixed once, in the transaction that starts the run; each
 item's result is written once (only while it is still pending); a re-run takes the pending items only.
@@ -93,8 +93,8 @@ def bulk_params_check(*, kind: str, params: dict) -> dict:
 
 def bulk_job_create(*, kind: str, actor, selection: QuerySet[PhoneNumber], params: dict) -> BulkJob:
     """Record the job and which numbers it changes, then hand it to a worker (after commit)."""
-    if kind == Kind.IMPORT:
-        raise BulkRefused("Imports start from their preview.")
+    if kind in (Kind.IMPORT, Kind.BUY):
+        raise BulkRefused("Imports and bulk buys start from their preview.")
     params = bulk_params_check(kind=kind, params=params)
     with transaction.atomic():
         job = BulkJob.objects.create(kind=kind, actor=actor, params=params, state=State.QUEUED)
@@ -266,6 +266,10 @@ def _apply(job: BulkJob, item: BulkJobItem, number: PhoneNumber | None) -> str:
         from phone_numbers.csv_io import import_row_apply
 
         return import_row_apply(job=job, item=item, number=number)
+    if job.kind == Kind.BUY:
+        from phone_numbers.bulk_buy import bulk_buy_item
+
+        return bulk_buy_item(job=job, item=item)
     if number is None:
         raise NumberRefused(f"{item.e164} is no longer in this workspace.")
     if job.kind in NO_PROVIDER_CALL:

@@ -8,21 +8,25 @@ from django import forms
 from django.db.models import Q
 
 from agents.models import Agent, Variant
+from phone_numbers.bulk_buy import MAX_QUANTITY, BuyRequest, area_codes_parse
 from phone_numbers.forms import (
     ConnectionChoiceField,
     EnvironmentChoiceField,
     NumberFormBase,
+    ProviderPickMixin,
+    PurchaseKindMixin,
     environment_choices,
 )
 from phone_numbers.models import BulkJob
 from phone_numbers.tags import clean_tag_names
+from providers.adapters.base import NumberSearch, ProviderError
 from providers.models import ProviderConnection
 from providers.selectors import managed_connections, workspace_connections
 from tenants.models import Environment
 from tenants.scope import current_workspace
 
 FILTER_KEYS = ("q", "tag", "health", "history")  # the Numbers page's filter, carried to "all matching"
-KINDS = [(k, label) for k, label in BulkJob.Kind.choices if k != BulkJob.Kind.IMPORT]
+KINDS = [(k, label) for k, label in BulkJob.Kind.choices if k not in (BulkJob.Kind.IMPORT, BulkJob.Kind.BUY)]
 
 
 def _id(raw) -> int | None:
@@ -136,3 +140,55 @@ class ImportForm(forms.Form):
         if self.upload_refused:
             raise forms.ValidationError(self.upload_refused)
         return super().clean()
+
+
+class BulkBuyForm(PurchaseKindMixin, ProviderPickMixin, NumberFormBase):
+    """Buy in bulk: how many numbers, where (area codes), and their setup; the quote comes first."""
+
+    area_codes = forms.CharField(
+        label="Area codes", max_length=200,
+        help_text="One or more, separated by commas or spaces. The numbers are spread over them.",
+        widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "415, 212"}),
+        error_messages={"required": "Enter at least one area code, e.g. 415."},
+    )  # fmt: skip
+    quantity = forms.IntegerField(
+        label="How many numbers", min_value=1, max_value=MAX_QUANTITY, initial=10,
+        widget=forms.NumberInput(attrs={"inputmode": "numeric", "min": 1, "max": MAX_QUANTITY}),
+        error_messages={
+            "required": "Enter how many numbers to buy.", "invalid": "Enter how many numbers to buy, e.g. 10.",
+            "min_value": "Buy at least 1 number.", "max_value": f"Buy at most {MAX_QUANTITY} numbers at a time.",
+        },
+    )  # fmt: skip
+
+    field_order = [
+        "environment", "provider", "connection", "country", "kind", "area_codes", "quantity", "compliance",
+        "inbound_agent", "inbound_variant", "tags",
+    ]  # fmt: skip
+
+    def __init__(self, data=None, *, workspace, **kwargs):
+        super().__init__(data, **kwargs)
+        self.setup_connections(workspace)
+        self.setup_purchase()
+
+    def clean_area_codes(self) -> tuple[str, ...]:
+        return area_codes_parse(self.cleaned_data["area_codes"], country=self.country_and_kind()[0])
+
+    def clean(self):
+        cleaned = super().clean()
+        country, kind = self.country_and_kind()
+        try:
+            NumberSearch.build(country=country, kind=kind, area_code=None, contains=None, limit=1)
+        except ProviderError as exc:  # say, mobile numbers in the US
+            self.add_error(None, exc.message)
+        else:
+            self._check_requirements(cleaned)
+        return cleaned
+
+    def buy_request(self) -> BuyRequest:
+        data = self.cleaned_data
+        country, kind = self.country_and_kind()
+        return BuyRequest(
+            connection=data["connection"], environment=data["environment"], country=country, kind=kind,
+            area_codes=data["area_codes"], quantity=data["quantity"], agent=data["inbound_agent"],
+            variant=data["inbound_variant"], tag_names=tuple(data["tags"]), bundle=self.chosen_bundle(),
+        )  # fmt: skip

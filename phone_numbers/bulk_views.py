@@ -12,11 +12,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from phone_numbers.bulk import BulkRefused, bulk_job_create, bulk_selection
-from phone_numbers.bulk_forms import BulkForm, ImportForm
+from phone_numbers.bulk_buy import QuoteChanged, bulk_buy_confirm, bulk_buy_quote, quote_summary
+from phone_numbers.bulk_forms import BulkBuyForm, BulkForm, ImportForm
 from phone_numbers.csv_io import import_confirm, import_preview, numbers_export_lines
 from phone_numbers.filters import NumberFilters
 from phone_numbers.models import BulkJob, BulkJobItem
 from phone_numbers.selectors import numbers_matching, tags_in_use
+from phone_numbers.views import carried
 from tenants.decorators import workspace_view
 from tenants.http import finish, render_form
 
@@ -82,7 +84,13 @@ def bulk_job_detail(request, workspace_slug, job_id):
     error = ""
     if request.method == "POST" and job.state == BulkJob.State.PREVIEW:
         try:
-            job = import_confirm(job=job, actor=request.user)
+            if job.kind == BulkJob.Kind.BUY:
+                job = bulk_buy_confirm(job=job, actor=request.user, quote_hash=request.POST.get("quote", ""))
+            else:
+                job = import_confirm(job=job, actor=request.user)
+        except QuoteChanged as exc:
+            messages.error(request, str(exc))
+            return redirect("numbers:job", workspace_slug, exc.fresh.pk if exc.fresh else job.pk)
         except BulkRefused as exc:
             error = str(exc)
         else:
@@ -98,6 +106,7 @@ def bulk_job_detail(request, workspace_slug, job_id):
         "job": job, "rows": rows[:RESULTS_PER_PAGE], "show": show, "page": page, "error": error,
         "has_next": len(rows) > RESULTS_PER_PAGE, "section": "numbers", "Item": BulkJobItem.State,
         "invalid": job.params.get("invalid", 0) if job.kind == BulkJob.Kind.IMPORT else 0,
+        "quote": quote_summary(job) if job.kind == BulkJob.Kind.BUY and not request.GET.get("poll") else None,
     }  # fmt: skip
     if request.htmx and request.GET.get("poll"):
         return render(request, "numbers/job.html#live", context)
@@ -147,3 +156,22 @@ def number_import(request, workspace_slug):
             messages.info(request, "Check what the import will change, then confirm it.")
             return finish(request, "numbers:job", workspace_slug, job.pk, go=True)
     return render_form(request, "numbers/import.html", {"form": form, "section": "numbers"}, form=form)
+
+
+@workspace_view(write="numbers.manage")
+@require_http_methods(["GET", "POST"])
+def number_bulk_buy(request, workspace_slug):
+    """Buy in bulk: how many numbers and where; a quote (the job's page, nothing bought) comes first."""
+    posted = request.method == "POST"
+    form = BulkBuyForm(
+        request.POST if posted else None, workspace=request.workspace, initial=carried(request)
+    )
+    if posted and form.is_valid():
+        try:
+            job = bulk_buy_quote(request=form.buy_request(), actor=request.user)
+        except (BulkRefused, ValidationError) as exc:
+            form.add_error(None, " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc))
+        else:
+            return finish(request, "numbers:job", workspace_slug, job.pk, go=True)
+    context = {"form": form, "all_tags": tags_in_use(), "section": "numbers"}
+    return render_form(request, "numbers/bulk_buy.html", context, form=form)

@@ -213,11 +213,63 @@ class CountryOnlyRadios(forms.RadioSelect):
         return option
 
 
-class BuyForm(ProviderPickMixin, NumberFormBase):
+class PurchaseKindMixin(forms.Form):
+    """Country, type and the regulatory bundle they may need at the chosen connection: shared by New number
+    and Buy in bulk. Call setup_purchase() once the connection is chosen (setup_connections)."""
+
     country = forms.ChoiceField(choices=COUNTRIES, initial="US", widget=forms.RadioSelect)
     kind = forms.ChoiceField(
         choices=KINDS, initial="local", required=False, label="Type", widget=CountryOnlyRadios
     )
+    # An approved bundle or address of the account, where the country and type need one.
+    compliance = forms.ChoiceField(
+        required=False,
+        label="Regulatory bundle",
+        help_text="Attached to the number at purchase.",
+        error_messages={"invalid_choice": "Choose one of this account's approved bundles."},
+    )
+
+    def setup_purchase(self):
+        self.requirements = self._requirements()
+        bundles = self.requirements.bundles if self.requirements else ()
+        self.fields["compliance"].choices = [("", "Choose a bundle")] + [(b.value, b.label) for b in bundles]
+        self.fields["kind"].widget.offered = OFFERED_KINDS[self.country_and_kind()[0]]
+
+    def country_and_kind(self) -> tuple[str, str]:
+        """The chosen country and type, from whatever was typed so far (valid or not yet)."""
+        country = self.value_of("country")
+        country = country if country in dict(COUNTRIES) else "US"
+        kind = self.value_of("kind")
+        return country, kind if kind in dict(KINDS) else "local"
+
+    def _requirements(self):
+        """What the chosen country and type need at the chosen connection; None before there is one."""
+        country, kind = self.country_and_kind()
+        if self.chosen_connection is None or kind not in OFFERED_KINDS[country]:
+            return None
+        return purchase_requirements(self.chosen_connection, country, kind)
+
+    def _check_requirements(self, cleaned):
+        found = self.requirements
+        if found is None or found.needs is None or not found.needs.any:
+            return  # nothing needed, or the provider can't say now: it decides at purchase
+        if found.blocked:
+            self.add_error(
+                None,
+                f"{found.needs.in_words()} This account has none approved: add one at "
+                f"{self.chosen_connection.get_provider_display()}, or pick another country or type.",
+            )
+        elif not cleaned.get("compliance") and "compliance" not in self.errors:
+            self.add_error(
+                "compliance", f"Choose the bundle to attach: these numbers need {found.needs.what}."
+            )
+
+    def chosen_bundle(self):
+        value = self.cleaned_data.get("compliance")
+        return self.requirements.bundle(value) if value and self.requirements else None
+
+
+class BuyForm(PurchaseKindMixin, ProviderPickMixin, NumberFormBase):
     area_code = forms.CharField(
         required=False,
         max_length=3,
@@ -241,13 +293,6 @@ class BuyForm(ProviderPickMixin, NumberFormBase):
         ),
     )
     e164 = forms.CharField(label="Number", error_messages={"required": "Pick a number from the list."})
-    # An approved bundle or address of the account, where the country and type need one.
-    compliance = forms.ChoiceField(
-        required=False,
-        label="Regulatory bundle",
-        help_text="Attached to the number at purchase.",
-        error_messages={"invalid_choice": "Choose one of this account's approved bundles."},
-    )
     idempotency_key = IdempotencyKeyField()
 
     field_order = [
@@ -269,13 +314,10 @@ class BuyForm(ProviderPickMixin, NumberFormBase):
         super().__init__(data, **kwargs)
         self.setup_connections(workspace)
         self.initial.setdefault("idempotency_key", uuid.uuid4().hex)
-        self.requirements = self._requirements()
-        bundles = self.requirements.bundles if self.requirements else ()
-        self.fields["compliance"].choices = [("", "Choose a bundle")] + [(b.value, b.label) for b in bundles]
+        self.setup_purchase()
         # The search fields follow the country (app.js does the same in the page, without a round trip).
         country = self.search_params()["country"]
         self.fields["area_code"].disabled = country != "US"  # a disabled field's posted value is ignored
-        self.fields["kind"].widget.offered = OFFERED_KINDS[country]
         self.fields["contains"].widget.attrs["placeholder"] = DIGITS_EXAMPLES[country]
 
     def clean_area_code(self):
@@ -304,42 +346,14 @@ class BuyForm(ProviderPickMixin, NumberFormBase):
                 self._check_requirements(cleaned)
         return cleaned
 
-    def _requirements(self):
-        """What the chosen country and type need at the chosen connection; None before there is one."""
-        search = self.search_params()
-        if self.chosen_connection is None or search["kind"] not in OFFERED_KINDS[search["country"]]:
-            return None
-        return purchase_requirements(self.chosen_connection, search["country"], search["kind"])
-
-    def _check_requirements(self, cleaned):
-        found = self.requirements
-        if found is None or found.needs is None or not found.needs.any:
-            return  # nothing needed, or the provider can't say now: it decides at purchase
-        if found.blocked:
-            self.add_error(
-                None,
-                f"{found.needs.in_words()} This account has none approved: add one at "
-                f"{self.chosen_connection.get_provider_display()}, or pick another country or type.",
-            )
-        elif not cleaned.get("compliance") and "compliance" not in self.errors:
-            self.add_error(
-                "compliance", f"Choose the bundle to attach: these numbers need {found.needs.what}."
-            )
-
-    def chosen_bundle(self):
-        value = self.cleaned_data.get("compliance")
-        return self.requirements.bundle(value) if value and self.requirements else None
-
     def search_params(self) -> dict:
         """What to ask the inventory, from whatever was typed so far (valid or not yet)."""
-        country = self.value_of("country")
-        country = country if country in dict(COUNTRIES) else "US"
-        kind = self.value_of("kind")
+        country, kind = self.country_and_kind()
         area = (self.value_of("area_code") or "").strip()
         contains = "".join(ch for ch in (self.value_of("contains") or "") if ch.isdigit())
         return {
             "country": country,
-            "kind": kind if kind in dict(KINDS) else "local",
+            "kind": kind,
             "area_code": area if country == "US" and area.isdigit() and len(area) == 3 else None,
             "contains": contains or None,
         }

@@ -313,7 +313,8 @@ class BulkJob(TenantModel):
     """A change to many numbers at once (tag, untag, route, detach, release, a CSV import), run by a worker
     in chunks (phone_numbers/bulk.py). Its items are written when it is created, so "which numbers" is
     fixed then; each item's result is recorded once, so a run after a crash skips what is done.
-    An import waits in `preview` until a person confirms what it will change."""
+    An import waits in `preview` until a person confirms what it will change; a bulk buy waits there as
+    its quote (phone_numbers/bulk_buy.py), its items the numbers quoted and their prices."""
 
     class Kind(models.TextChoices):
         TAG = "tag", "Add tags"
@@ -322,6 +323,7 @@ class BulkJob(TenantModel):
         DETACH = "detach", "Detach"
         RELEASE = "release", "Release"
         IMPORT = "import", "CSV import"
+        BUY = "buy", "Buy in bulk"
 
     class State(models.TextChoices):
         PREVIEW = "preview", "Waiting for confirmation"

@@ -558,17 +558,23 @@ def inventory_search(
         return Inventory(numbers=[], error=exc.message)
     except ProviderUnavailable as exc:
         return Inventory(numbers=[], error=f"{exc} Try the search again in a moment.")
-    offered = _not_held(found)
-    if any(n.monthly_price is None for n in offered):
-        price = monthly_prices(connection, country).get(kind)
-        if price is not None:
-            offered = [
-                replace(n, monthly_price=price.amount, currency=price.currency)
-                if n.monthly_price is None
-                else n
-                for n in offered
-            ]
+    offered = offers_priced(offers_not_held(found), connection, country=country, kind=kind)
     return Inventory(numbers=offered, kind=kind)
+
+
+def offers_priced(offers: list, connection, *, country: str, kind: str, fresh: bool = False) -> list:
+    """Offers the search gave no price for, priced from the account's price list (Twilio's searches carry
+    none). `fresh` asks the provider now and lets its failure through: a purchase's price is checked,
+    never guessed; a search's may be hours old, or missing."""
+    if all(n.monthly_price is not None for n in offers):
+        return offers
+    price = monthly_prices(connection, country, fresh=fresh).get(kind)
+    if price is None:
+        return offers
+    return [
+        replace(n, monthly_price=price.amount, currency=price.currency) if n.monthly_price is None else n
+        for n in offers
+    ]
 
 
 OWNED_SHOWN = 100  # Link existing's pick list; any other number is typed in
@@ -586,7 +592,7 @@ def owned_not_linked(connection) -> Inventory:
         owned = connection_adapter(connection).list_owned()
     except (ProviderError, ProviderUnavailable) as exc:
         return Inventory(numbers=[], error=exc.message)
-    offered = _not_held(list(owned))
+    offered = offers_not_held(list(owned))
     return Inventory(numbers=offered[:OWNED_SHOWN], truncated=owned.truncated or len(offered) > OWNED_SHOWN)
 
 
@@ -603,7 +609,7 @@ def managed_numbers_to_link(connection) -> QuerySet[PhoneNumber]:
     )
 
 
-def _not_held(candidates: list) -> list:
+def offers_not_held(candidates: list) -> list:
     """Drop numbers some workspace already holds in Dialtone (across workspaces: one holder at most)."""
     held = set(
         PhoneNumber.unscoped.filter(

@@ -9,6 +9,7 @@ urlpatterns = [
     path("link/", views.number_link_view, name="link"),
     path("bulk/", bulk_views.number_bulk, name="bulk"),
     path("bulk/release/", bulk_views.number_bulk_release, name="bulk_release"),
+    path("bulk/buy/", bulk_views.number_bulk_buy, name="bulk_buy"),
     path("jobs/<int:job_id>/", bulk_views.bulk_job_detail, name="job"),
     path("export.csv", bulk_views.number_export, name="export"),
     path("import/", bulk_views.number_import, name="import"),

@@ -42,10 +42,15 @@ def connection_for_workspace(workspace, connection_id) -> ProviderConnection | N
     return managed_connections().filter(pk=connection_id).first()
 
 
-def monthly_prices(connection: ProviderConnection, country: str) -> dict[str, Price]:
+def monthly_prices(connection: ProviderConnection, country: str, *, fresh: bool = False) -> dict[str, Price]:
     """What a number of each kind costs a month in `country` at this connection's account, by kind; cached.
-    Empty when the provider can't say right now: prices inform a search, they never stop one."""
+    Empty when the provider can't say right now: prices inform a search, they never stop one.
+    `fresh`: asked now (and cached), its failure raised: a purchase about to be made checks its price."""
     key = f"monthly-prices:{connection.pk}:{country}"
+    if fresh:
+        prices = connection_adapter(connection).monthly_prices(country)
+        cache.set(key, prices, PRICES_TTL)
+        return prices
     prices = cache.get(key)
     if prices is None:
         try:

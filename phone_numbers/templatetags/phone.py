@@ -1,3 +1,5 @@
+from decimal import Decimal
+
 from django import template
 
 from phone_numbers.rows import render_rows
@@ -39,14 +41,25 @@ def with_page(filters, page: int) -> str:
 CURRENCY_SIGNS = {"USD": "$", "GBP": "£", "EUR": "€"}
 
 
+def monthly_text(amount, currency: str | None) -> str:
+    """A monthly price, "$1.15/mo"; empty when there is none. `amount`: a Decimal or its text."""
+    if amount is None:
+        return ""
+    amount = f"{Decimal(amount):.2f}"
+    sign = CURRENCY_SIGNS.get(currency or "")
+    return f"{sign}{amount}/mo" if sign else f"{amount} {currency}/mo"
+
+
 @register.filter
 def monthly(offer) -> str:
     """An offered number's monthly price, "$1.15/mo"; empty when the provider gave none."""
-    if offer.monthly_price is None:
-        return ""
-    amount = f"{offer.monthly_price:.2f}"
-    sign = CURRENCY_SIGNS.get(offer.currency or "")
-    return f"{sign}{amount}/mo" if sign else f"{amount} {offer.currency}/mo"
+    return monthly_text(offer.monthly_price, offer.currency)
+
+
+@register.filter
+def quoted(payload: dict) -> str:
+    """A bulk buy quote's price of one number (its item's payload)."""
+    return monthly_text(payload.get("price"), payload.get("currency"))
 
 
 @register.filter

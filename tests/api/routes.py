@@ -50,6 +50,20 @@ ROUTES = [
     Route("GET", "/api/v1/jobs/{job_id}", "workspace.view"),
     Route("GET", "/api/v1/jobs/{job_id}/items", "workspace.view"),
     Route("POST", "/api/v1/jobs/{job_id}/confirm", "numbers.manage", {}),
+    Route(
+        "POST",
+        "/api/v1/numbers/bulk-buy/quote",
+        "numbers.manage",
+        {"connection_id": "{connection_id}", "environment": "live", "area_codes": ["415"], "quantity": 2},
+    ),
+    Route(
+        "POST",
+        "/api/v1/numbers/bulk-buy",
+        "numbers.manage",
+        {"quote_id": "{job_id}", "quote_hash": "0" * 32},
+        {"Idempotency-Key": "matrix-bulk-1"},
+    ),
+    Route("GET", "/api/v1/numbers/bulk-buy/{job_id}", "workspace.view"),
     Route("GET", "/api/v1/tags", "workspace.view"),
     Route("GET", "/api/v1/agents", "workspace.view"),
     Route(

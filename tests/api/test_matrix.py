@@ -15,7 +15,7 @@ from campaigns.control import campaign_create
 from campaigns.destinations import Destinations
 from campaigns.donotcall.services import dnc_add
 from campaigns.models import DoNotCall
-from phone_numbers.csv_io import import_preview
+from phone_numbers.bulk_buy import BuyRequest, bulk_buy_quote
 from phone_numbers.tags import tags_get_or_create
 from tenants.models import ApiKey
 from tenants.roles import Role, role_allows
@@ -39,18 +39,17 @@ def values(desk):
         dnc_add(workspace=ws, actor=owner, numbers=["+14155550888"], source="manual")
         entry = DoNotCall.objects.get()
         desk["number"].tags.set(tags_get_or_create(["callers"]))
-        preview = import_preview(
+        quote = bulk_buy_quote(
+            request=BuyRequest(connection=desk["connection"], environment=desk["live"], country="US",
+                               kind="local", area_codes=("212",), quantity=1),
             actor=owner,
-            data=b"number\n+14155550199\n",
-            connection=desk["connection"],
-            environment=desk["live"],
-        )
+        )  # fmt: skip
         campaign = campaign_create(
             workspace=ws, actor=owner, name="Acme spring", environment=desk["live"], agent=None,
             tag_names=["callers"], destinations=Destinations(((1, "+14155550777"),), (), 0),
         )  # fmt: skip
     return {
-        "campaign_id": campaign.pk, "job_id": preview.pk,
+        "campaign_id": campaign.pk, "job_id": quote.pk,
         "number_id": desk["number"].pk, "connection_id": desk["connection"].pk, "agent_id": agent.pk,
         "variant_id": variant.pk, "entry_id": entry.pk, "environment": "live",
     }  # fmt: skip

@@ -19,7 +19,12 @@ PAGES = {
     "numbers:bulk_release": WorkspacePage(
         post={"all": "1", "confirm": "1"}, query=("number", "filter", "action"), fields=("tags", "tags_text")
     ),
-    "numbers:job": WorkspacePage(post={}, query=("show", "page", "poll")),
+    # Buy in bulk: a POST by a permitted role makes a quote (nothing is bought until it is confirmed).
+    "numbers:bulk_buy": WorkspacePage(
+        post={"provider": "sandbox", "country": "US", "kind": "local", "area_codes": "415", "quantity": "2"},
+        fields=(*FORM, "compliance"),
+    ),
+    "numbers:job": WorkspacePage(post={"quote": "0" * 32}, query=("show", "page", "poll")),
     "numbers:export": WorkspacePage(query=("q", "tag", "health", "history")),
     "numbers:import": WorkspacePage(post={"environment": "1"}, fields=("file", "connection")),
     "numbers:new": WorkspacePage(
