@@ -140,8 +140,10 @@ def more(demo):
     """Pages the demo data has none of: an events endpoint, a finished bulk job, an import's preview."""
     from events.services import endpoint_create
     from phone_numbers.bulk import bulk_job_create, bulk_job_run, bulk_selection
+    from phone_numbers.bulk_buy import BuyRequest, bulk_buy_quote
     from phone_numbers.csv_io import import_preview
     from phone_numbers.models import PhoneNumber
+    from providers.models import ProviderConnection
     from tenants.models import Environment, Membership, Workspace
     from tenants.scope import all_workspaces, workspace_scope
 
@@ -163,10 +165,17 @@ def more(demo):
             actor=owner, data=f"number,tags\n{numbers[0][1]},reviewed\n+1555,\n".encode(), connection=None,
             environment=Environment.objects.get(kind="sandbox"),
         )  # fmt: skip
+        sandbox = ProviderConnection.objects.filter(provider="sandbox").first()
+        quote = bulk_buy_quote(
+            request=BuyRequest(connection=sandbox, environment=Environment.objects.get(kind="sandbox"),
+                               country="US", kind="local", area_codes=("415", "212"), quantity=4),
+            actor=owner,
+        )  # fmt: skip
     base = "/w/acme-health"
     return {
         "endpoint": f"{base}/settings/events/{endpoint.pk}/",
         "job": f"{base}/numbers/jobs/{job.pk}/",
+        "quote": f"{base}/numbers/jobs/{quote.pk}/",
         "preview": f"{base}/numbers/jobs/{preview.pk}/",
         "bulk": f"{base}/numbers/bulk/?action=tag&number={numbers[0][0]}&number={numbers[1][0]}",
     }
@@ -206,6 +215,8 @@ def test_every_page_and_modal_fits_the_screen(page, live_server, demo, more, wid
     walk.visit(more["job"], "Bulk job")
     walk.visit(more["preview"], "Import preview")
     walk.look(more["bulk"], "Bulk change")
+    walk.visit(more["quote"], "Bulk buy quote")
+    walk.look("/w/acme-health/numbers/bulk/buy/", "Buy in bulk")
     walk.visit("/w/globex-support/numbers/", "Numbers without a provider")
     walk.visit("/w/globex-support/providers/", "Refused", status=403)
     walk.visit("/w/acme-health/numbers/999999/", "Not found in a workspace", status=404)
