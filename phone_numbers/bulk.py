@@ -34,7 +34,7 @@ from phone_numbers.services import (
     number_update,
 )
 from phone_numbers.tags import clean_tag_names
-from tenants.audit import audit
+from tenants.audit import acting_via, audit, via
 from tenants.display import day
 from tenants.scope import workspace_scope
 
@@ -97,7 +97,7 @@ def bulk_job_create(*, kind: str, actor, selection: QuerySet[PhoneNumber], param
         raise BulkRefused("Imports and bulk buys start from their preview.")
     params = bulk_params_check(kind=kind, params=params)
     with transaction.atomic():
-        job = BulkJob.objects.create(kind=kind, actor=actor, params=params, state=State.QUEUED)
+        job = BulkJob.objects.create(kind=kind, actor=actor, params=params | _via(), state=State.QUEUED)
         job.total = _items_insert(job, selection)
         if not job.total:
             raise BulkRefused("None of the selected numbers is in this workspace any more.")
@@ -148,7 +148,7 @@ def bulk_job_run(*, job_id: int) -> None:
     if job is None:
         return
     job.lease_until = None  # whoever holds it now, it is not this run
-    with workspace_scope(job.workspace):
+    with workspace_scope(job.workspace), acting_via(job.params.get("via", "")):
         if not _lease_take(job):
             return
         size = BATCH_CHUNK if job.kind in SET_BASED else CHUNK
@@ -161,6 +161,11 @@ def bulk_job_run(*, job_id: int) -> None:
             if not _lease_take(job):
                 return  # another run took over (this one stalled past the lease)
         _finish(job)
+
+
+def _via() -> dict:
+    """The API key a job was started with, so each number's audit event names it as the request's would."""
+    return {"via": via()} if via() else {}
 
 
 def _lease_take(job: BulkJob) -> bool:

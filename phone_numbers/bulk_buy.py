@@ -32,7 +32,7 @@ from providers.adapters.compliance import Bundle
 from providers.models import ProviderConnection
 from providers.selectors import connection_for_workspace, managed_usage
 from providers.services import connection_adapter
-from tenants.audit import audit
+from tenants.audit import audit, via
 from tenants.display import phone
 from tenants.models import Environment
 from tenants.scope import current_workspace
@@ -293,6 +293,8 @@ def bulk_buy_confirm(*, job: BulkJob, actor, quote_hash: str, key: str = "") -> 
         locked.state, locked.actor = State.QUEUED, actor
         if key:  # the API's Idempotency-Key: used again for another quote, it is refused
             locked.params = locked.params | {"confirm_key": key}
+        if via():  # its run's audit events name the API key, as the confirming request's do
+            locked.params = locked.params | {"via": via()}
         locked.save(update_fields=["state", "actor", "params"])
         audit(
             actor=actor, action="numbers.bulk_started", target=locked, kind=locked.kind, total=locked.total,

@@ -26,7 +26,7 @@ from providers import registry
 from providers.adapters.base import RECONCILE_LIST_MAX_ITEMS, ProviderError, ProviderUnavailable
 from providers.models import ProviderConnection
 from providers.services import connection_adapter
-from tenants.audit import audit
+from tenants.audit import audit, via
 from tenants.display import phone
 from tenants.models import Environment
 from tenants.scope import current_workspace
@@ -244,7 +244,9 @@ def import_confirm(*, job: BulkJob, actor) -> BulkJob:
             raise BulkRefused("No row of this file can be imported: fix the rows listed and upload it again.")
         locked.state = BulkJob.State.QUEUED
         locked.actor = actor
-        locked.save(update_fields=["state", "actor"])
+        if via():  # its run's audit events name the API key, as the confirming request's do
+            locked.params = locked.params | {"via": via()}
+        locked.save(update_fields=["state", "actor", "params"])
         audit(actor=actor, action="numbers.bulk_started", target=locked, kind=locked.kind, total=locked.total)
         transaction.on_commit(lambda: bulk_job_enqueue(locked.pk))
     return locked

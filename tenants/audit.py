@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
 from typing import Any
 
@@ -17,6 +17,21 @@ _via: ContextVar[str] = ContextVar("dialtone_audit_via", default="")
 
 def via_set(label: str) -> None:
     _via.set(label)
+
+
+def via() -> str:
+    """How the current request acts ("" on the pages): a job started through the API keeps it for its run."""
+    return _via.get()
+
+
+@contextmanager
+def acting_via(label: str):
+    """A worker acting for a request made `via` something (a bulk job started with an API key)."""
+    token = _via.set(label)
+    try:
+        yield
+    finally:
+        _via.reset(token)
 
 
 def request_started():

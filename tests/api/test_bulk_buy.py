@@ -6,6 +6,7 @@ import pytest
 from phone_numbers.bulk import bulk_job_run
 from phone_numbers.models import BulkJob, PhoneNumber
 from providers.sandbox.store import DatabaseStore
+from tenants.models import AuditEvent
 from tenants.roles import Role
 from tenants.scope import workspace_scope
 
@@ -50,6 +51,9 @@ def test_a_quote_then_its_confirmation_buys_each_number_once(keys, desk):
     done = client.get(f"numbers/bulk-buy/{q['id']}").json()
     assert (done["state"], done["done"], done["failed"]) == ("done", 3, 0)
     assert {n["message"] for n in done["numbers"]} == {"Bought at Sandbox."}
+    with workspace_scope(desk["ws"]):
+        bought = AuditEvent.objects.filter(action="number.bought")
+        assert bought.count() == 3 and all("via API key" in e.actor_label for e in bought)
 
 
 def test_a_changed_quote_is_refused_with_a_fresh_one(keys, desk):

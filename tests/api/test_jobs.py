@@ -66,9 +66,12 @@ def test_bulk_tag_by_ids_runs_as_a_job_with_a_result_and_an_audit_event_each(key
     assert {i["state"] for i in items["results"]} == {"done"} and items["next"] is None
     assert tags_of(desk, numbers[0]) == ["vip"] and tags_of(desk, numbers[2]) == []
     with workspace_scope(desk["ws"]):
-        assert AuditEvent.objects.filter(action="number.updated").count() == 2  # by the worker, one each
+        updated = list(AuditEvent.objects.filter(action="number.updated"))  # by the worker, one each
         started_by = AuditEvent.objects.get(action="numbers.bulk_started")
     assert started_by.details["via"].startswith("API key “operator key”")
+    assert len(updated) == 2  # the worker's events name the key the job was started with, as the request's do
+    assert all(e.details["via"] == started_by.details["via"] for e in updated)
+    assert all("via API key" in e.actor_label for e in updated)
     assert [j["id"] for j in client.get("jobs").json()["results"]] == [job["id"]]
 
 
@@ -155,6 +158,11 @@ def test_import_previews_each_row_then_links_on_confirm(keys, desk):
     assert again.status_code == 202 and again.json()["id"] == job["id"]  # a double submit starts it once
     run(desk, job["id"])
     assert client.get(f"jobs/{job['id']}").json()["state"] == "done"
+    with workspace_scope(desk["ws"]):
+        relinked = AuditEvent.objects.exclude(action__startswith="numbers.").filter(
+            target_label__contains="0199"
+        )
+        assert relinked and all("via API key" in e.actor_label for e in relinked)
     with workspace_scope(desk["ws"]):
         linked = PhoneNumber.objects.get(e164="+14155550199")
     assert linked.environment == desk["live"] and tags_of(desk, linked) == ["callers"]
