@@ -8,16 +8,15 @@ from typing import Literal
 from urllib.parse import urlencode
 
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, QueryDict, StreamingHttpResponse
+from django.http import HttpRequest, QueryDict
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from ninja import Field, File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from api.base import Refused, allow, cursor_decode, cursor_encode
 from phone_numbers.bulk import MAX_PICKED, BulkRefused, bulk_job_create, bulk_selection
 from phone_numbers.bulk_forms import BulkForm, ImportForm
-from phone_numbers.csv_io import import_confirm, import_preview, numbers_export_lines
+from phone_numbers.csv_io import import_confirm, import_preview, numbers_export_response
 from phone_numbers.filters import NumberFilters
 from phone_numbers.models import BulkJob
 from phone_numbers.selectors import numbers_matching
@@ -133,15 +132,12 @@ def numbers_bulk(request: HttpRequest, body: BulkIn):
         )
         form = BulkForm(_form_data(body, count := selection.count()), release=body.action == "release")
         if not form.is_valid(count=count):
-            fields = {name: [str(m) for m in errors] for name, errors in form.errors.items()}
-            raise Refused(422, " ".join(m for ms in fields.values() for m in ms), "invalid")
+            raise ValidationError(form.errors.as_data())
         job = bulk_job_create(
             kind=body.action, actor=request.actor, selection=selection, params=form.params()
         )
     except BulkRefused as exc:
         raise Refused(422, str(exc), "invalid") from None
-    except ValidationError as exc:
-        raise Refused(422, " ".join(exc.messages), "invalid") from None
     return Status(202, job_out(job))
 
 
@@ -236,15 +232,11 @@ def numbers_import(
         data, {"file": file} if file else {}, upload_refused=getattr(request, "upload_refused", "")
     )
     if not form.is_valid():
-        fields = {name: [str(m) for m in errors] for name, errors in form.errors.items()}
-        raise Refused(422, " ".join(m for ms in fields.values() for m in ms), "invalid")
-    try:
-        job = import_preview(
-            actor=request.actor, data=form.cleaned_data["file"].read(),
-            connection=form.cleaned_data["connection"], environment=form.cleaned_data["environment"],
-        )  # fmt: skip
-    except ValidationError as exc:
-        raise Refused(422, " ".join(exc.messages), "invalid") from None
+        raise ValidationError(form.errors.as_data())  # api/base.py answers 422 with each field's messages
+    job = import_preview(
+        actor=request.actor, data=form.cleaned_data["file"].read(),
+        connection=form.cleaned_data["connection"], environment=form.cleaned_data["environment"],
+    )  # fmt: skip
     return Status(201, job_out(job))
 
 
@@ -259,9 +251,4 @@ def numbers_export(request: HttpRequest, filters: Query[ExportQuery]):
     parsed = NumberFilters.from_query(request.GET)
     if parsed.refused:
         raise Refused(422, parsed.search_error, "invalid")
-    response = StreamingHttpResponse(
-        numbers_export_lines(numbers_matching(parsed)), content_type="text/csv; charset=utf-8"
-    )
-    stamp = timezone.now().strftime("%Y%m%d-%H%M")
-    response["Content-Disposition"] = f'attachment; filename="numbers-{request.workspace.slug}-{stamp}.csv"'
-    return response
+    return numbers_export_response(numbers_matching(parsed), request.workspace.slug)

@@ -97,7 +97,7 @@ def bulk_job_create(*, kind: str, actor, selection: QuerySet[PhoneNumber], param
         raise BulkRefused("Imports and bulk buys start from their preview.")
     params = bulk_params_check(kind=kind, params=params)
     with transaction.atomic():
-        job = BulkJob.objects.create(kind=kind, actor=actor, params=params | _via(), state=State.QUEUED)
+        job = BulkJob.objects.create(kind=kind, actor=actor, params=params | _via_param(), state=State.QUEUED)
         job.total = _items_insert(job, selection)
         if not job.total:
             raise BulkRefused("None of the selected numbers is in this workspace any more.")
@@ -163,7 +163,7 @@ def bulk_job_run(*, job_id: int) -> None:
         _finish(job)
 
 
-def _via() -> dict:
+def _via_param() -> dict:
     """The API key a job was started with, so each number's audit event names it as the request's would."""
     return {"via": via()} if via() else {}
 

@@ -5,16 +5,14 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from phone_numbers.bulk import BulkRefused, bulk_job_create, bulk_selection
 from phone_numbers.bulk_buy import QuoteChanged, bulk_buy_confirm, bulk_buy_quote, quote_summary
 from phone_numbers.bulk_forms import BulkBuyForm, BulkForm, ImportForm
-from phone_numbers.csv_io import import_confirm, import_preview, numbers_export_lines
+from phone_numbers.csv_io import import_confirm, import_preview, numbers_export_response
 from phone_numbers.filters import NumberFilters
 from phone_numbers.models import BulkJob, BulkJobItem
 from phone_numbers.selectors import numbers_matching, tags_in_use
@@ -125,11 +123,7 @@ def _int(raw) -> int:
 def number_export(request, workspace_slug):
     """The numbers matching the page's filter as CSV, streamed a chunk at a time (flat memory)."""
     filters = NumberFilters.from_query(request.GET)
-    lines = numbers_export_lines(numbers_matching(filters))
-    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
-    stamp = timezone.now().strftime("%Y%m%d-%H%M")
-    response["Content-Disposition"] = f'attachment; filename="numbers-{workspace_slug}-{stamp}.csv"'
-    return response
+    return numbers_export_response(numbers_matching(filters), workspace_slug)
 
 
 @workspace_view(write="numbers.manage")

@@ -17,6 +17,8 @@ from django.db import connection as db
 from django.db import transaction
 from django.db.models import CharField, Q, QuerySet
 from django.db.models.expressions import RawSQL
+from django.http import StreamingHttpResponse
+from django.utils import timezone
 
 from phone_numbers.models import BulkJob, BulkJobItem, PhoneNumber, Tag
 from phone_numbers.selectors import PAGE_ORDER, managed_numbers_to_link
@@ -49,6 +51,14 @@ class _Line:
 
 
 HEADER = ",".join(COLUMNS) + "\n"
+
+
+def numbers_export_response(numbers: QuerySet[PhoneNumber], workspace_slug: str) -> StreamingHttpResponse:
+    """The download the page and the API answer with: the CSV streamed, named for the workspace and minute."""
+    response = StreamingHttpResponse(numbers_export_lines(numbers), content_type="text/csv; charset=utf-8")
+    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="numbers-{workspace_slug}-{stamp}.csv"'
+    return response
 
 
 def numbers_export_lines(numbers: QuerySet[PhoneNumber]) -> Iterator[str | bytes]:
